@@ -1,0 +1,77 @@
+# earsight — see README.md. `make` builds build/libearsight.a and build/earsight.
+# Sources are found by folder: a new .c file in nn/, audio/, saliency/, viz/, base/ joins the
+# library, one in apps/ joins the binary, tests/test_NAME.c becomes build/tests/test_NAME.
+
+CC      ?= cc
+OPT     ?= -O3 -march=native
+CFLAGS  ?= $(OPT) -g
+PKGS    := openblas fftw3f sndfile soxr libpng freetype2 fontconfig libprotobuf-c libcjson
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+           -fopenmp -I. -Ibuild/gen $(shell pkg-config --cflags $(PKGS) sdl2)
+LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
+SDL_LIBS := $(shell pkg-config --libs sdl2)
+TEST_LIBS := $(shell pkg-config --libs cmocka)
+
+B := build
+# The ONNX schema is the one Debian ships in libonnx-dev, compiled at build time (never copied).
+ONNX_PROTO := /usr/include/onnx/onnx.proto
+GEN_SRC := $(B)/gen/onnx.pb-c.c
+LIB_SRC := $(sort $(wildcard base/*.c nn/*.c audio/*.c saliency/*.c viz/*.c))
+APP_SRC := $(sort $(wildcard apps/*.c apps/view/*.c))
+TEST_SRC := $(sort $(wildcard tests/test_*.c))
+EX_SRC  := $(sort $(wildcard examples/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/onnx.pb-c.o
+APP_OBJ := $(APP_SRC:%.c=$(B)/obj/%.o)
+TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+EXAMPLES := $(EX_SRC:examples/%.c=$(B)/examples/%)
+
+all: $(B)/libearsight.a $(B)/earsight $(EXAMPLES)
+
+$(B)/gen/onnx.pb-c.c $(B)/gen/onnx.pb-c.h: $(ONNX_PROTO)
+	@mkdir -p $(B)/gen
+	protoc-c --proto_path=$(dir $(ONNX_PROTO)) --c_out=$(B)/gen $(ONNX_PROTO)
+
+$(B)/obj/gen/onnx.pb-c.o: $(B)/gen/onnx.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -w -c $< -o $@
+
+$(B)/obj/%.o: %.c $(B)/gen/onnx.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libearsight.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/earsight: $(APP_OBJ) $(B)/libearsight.a
+	$(CC) $(CFLAGS) $(APP_OBJ) $(B)/libearsight.a -o $@ $(LDLIBS) $(SDL_LIBS)
+
+$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libearsight.a
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) $< $(B)/libearsight.a -o $@ $(LDLIBS) $(TEST_LIBS)
+
+$(B)/examples/%: examples/%.c $(B)/libearsight.a
+	@mkdir -p $(B)/examples
+	$(CC) $(CFLAGS) $< $(B)/libearsight.a -o $@ $(LDLIBS)
+
+$(B)/bench/%: bench/%.c $(B)/libearsight.a
+	@mkdir -p $(B)/bench
+	$(CC) $(CFLAGS) $< $(B)/libearsight.a -o $@ $(LDLIBS)
+
+test: all $(TESTS)
+	@tests/run.sh $(TESTS)
+
+# The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, in a build tree of their own.
+asan:
+	$(MAKE) B=build-asan OPT="-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" test
+
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+bench: all $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+	@bench/run.sh $(B)
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all test asan bench clean
+.SECONDARY:
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

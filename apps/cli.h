@@ -1,0 +1,25 @@
+/* The earsight binary: one verb per file (apps/VERB.c), registered in apps/main.c.
+ * A verb returns the exit status: 0 done, 1 runtime error, 2 bad usage (DESIGN.md §3). */
+#ifndef ES_CLI_H
+#define ES_CLI_H
+#include <getopt.h>
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv); /* argv[0] is the verb */
+    const char *summary;               /* one line for `earsight help` */
+    const char *usage;                 /* the full text for `earsight help VERB` */
+} cli_verb;
+
+/* Prints "earsight: MESSAGE" on stderr and returns 1 (runtime error). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "earsight: MESSAGE" and a pointer to the verb's help on stderr; returns 2. */
+int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the last library error (es_error()) as "earsight: ..." and returns 1. */
+int cli_lib_fail(void);
+/* The verb's usage text on stdout; returns 0. */
+int cli_help(const char *verb);
+/* True when argv has -h/--help (verbs call it before parsing). */
+int cli_wants_help(int argc, char **argv);
+
+#endif

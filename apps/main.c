@@ -1,0 +1,106 @@
+/* earsight VERB [options] [files] — git-style entry point. */
+#include "apps/cli.h"
+#include "base/es_base.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Each verb lives in apps/VERB.c; add a line here when a verb joins. */
+#define VERBS(X)
+
+#define DECLARE(name, fn, summary, usage) int fn(int argc, char **argv); extern const char usage[];
+VERBS(DECLARE)
+static const cli_verb verbs[] = {
+#define ENTRY(name, fn, summary, usage) {name, fn, summary, usage},
+    VERBS(ENTRY)
+    {NULL, NULL, NULL, NULL}};
+
+static const cli_verb *find_verb(const char *name)
+{
+    for (const cli_verb *v = verbs; v->name; v++)
+        if (strcmp(v->name, name) == 0)
+            return v;
+    return NULL;
+}
+
+static void overview(FILE *out)
+{
+    fprintf(out, "earsight %s — shows what a trained audio network hears\n\n"
+                 "usage: earsight VERB [options] [files]\n\nverbs:\n", ES_VERSION);
+    for (const cli_verb *v = verbs; v->name; v++)
+        fprintf(out, "  %-10s %s\n", v->name, v->summary);
+    fprintf(out, "  %-10s %s\n\n", "help", "this text, or `earsight help VERB` for one verb");
+    fprintf(out, "common flags: -o/--output, -m/--model, -j/--jobs, -q/--quiet, --json, --version\n"
+                 "exit status: 0 done, 1 runtime error, 2 bad usage\n");
+}
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("earsight: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_usage(const char *verb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("earsight: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see `earsight help %s`)\n", verb);
+    va_end(ap);
+    return 2;
+}
+
+int cli_lib_fail(void) { return cli_fail("%s", es_error()); }
+
+int cli_help(const char *name)
+{
+    const cli_verb *v = find_verb(name);
+    if (!v)
+        return cli_usage("", "unknown verb '%s'", name);
+    fputs(v->usage, stdout);
+    return 0;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        overview(stderr);
+        return 2;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "--version") == 0 || strcmp(verb, "version") == 0) {
+        printf("earsight %s\n", ES_VERSION);
+        return 0;
+    }
+    if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+        if (argc > 2)
+            return cli_help(argv[2]);
+        overview(stdout);
+        return 0;
+    }
+    const cli_verb *v = find_verb(verb);
+    if (!v) {
+        fprintf(stderr, "earsight: unknown verb '%s' (see `earsight help`)\n", verb);
+        return 2;
+    }
+    if (cli_wants_help(argc - 1, argv + 1))
+        return cli_help(verb);
+    return v->run(argc - 1, argv + 1);
+}

@@ -1,0 +1,48 @@
+/* earsight base: what every module shares — the last error message, files written
+ * atomically, and NumPy .npy arrays. Every other module may include this; it includes
+ * nothing of ours.
+ *
+ * Errors: a function that fails returns -1 (or NULL) and leaves a one-line message, naming
+ * the file when there is one ("clip.wav: not an audio file"), readable with es_error() in
+ * the same thread until the next failure. Library code never prints and never exits. */
+#ifndef ES_BASE_H
+#define ES_BASE_H
+#include <stdio.h>
+#include <stddef.h>
+
+#define ES_VERSION "0.1.0"
+#define ES_MAX_DIMS 8
+
+/* The message of this thread's last failure ("" if none). */
+const char *es_error(void);
+/* Sets the message (printf format) and returns -1, so `return es_fail(...)` reads well. */
+int es_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Files appear whole or not at all: es_atomic_open creates a temporary file beside `path`;
+ * es_atomic_commit flushes, closes and renames it into place; es_atomic_abort removes it.
+ * Exactly one of commit/abort must follow a successful open. */
+typedef struct {
+    FILE *f;
+    char *path, *tmp;
+} es_atomic;
+int es_atomic_open(es_atomic *a, const char *path);
+int es_atomic_commit(es_atomic *a);
+void es_atomic_abort(es_atomic *a);
+
+/* A float32 C-order array, as read from or written to a .npy file. `data` is owned. */
+typedef struct {
+    int ndim;
+    int dims[ES_MAX_DIMS];
+    float *data;
+} es_array;
+
+size_t es_array_size(const es_array *a); /* product of dims (1 for a scalar) */
+void es_array_free(es_array *a);         /* frees data, leaves the array empty */
+
+/* Reads .npy format 1.0/2.0/3.0: float32/float64/int8..int64/uint8/bool, little- or
+ * big-endian, converted to float32. Fortran order is refused. 0 on success. */
+int es_npy_load(const char *path, es_array *out);
+/* Writes float32 little-endian, C order, atomically. */
+int es_npy_save(const char *path, const float *data, int ndim, const int *dims);
+
+#endif

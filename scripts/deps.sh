@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs every Debian package that earsight's build, tests and demo need. Idempotent.
+#   scripts/deps.sh          build + test dependencies
+#   scripts/deps.sh --peers  also the peers `make bench` and the fixture scripts compare with
+#                            (python3-torch, torchaudio, onnx, matplotlib)
+set -eu
+pkgs="build-essential pkg-config
+  libopenblas-dev libfftw3-dev libsndfile1-dev libsoxr-dev
+  libpng-dev libsdl2-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core
+  libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcjson-dev libcmocka-dev
+  xvfb xauth"
+peers="python3-numpy python3-torch python3-torchaudio python3-onnx python3-matplotlib"
+[ "${1:-}" = "--peers" ] && pkgs="$pkgs $peers"
+sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q >/dev/null
+$sudo apt-get install -y -q --no-install-recommends $missing >/dev/null
