@@ -6,7 +6,8 @@
 #include <string.h>
 
 /* Each verb lives in apps/VERB.c; add a line here when a verb joins. */
-#define VERBS(X)
+#define VERBS(X) \
+    X("features", cmd_features, "a sound's features (log-mel, MFCC, Kaldi fbank) as .npy", usage_features)
 
 #define DECLARE(name, fn, summary, usage) int fn(int argc, char **argv); extern const char usage[];
 VERBS(DECLARE)

@@ -1,0 +1,266 @@
+/* The feature configuration of DESIGN.md §4: defaults, JSON in and out (cJSON), one key or
+ * command-line flag at a time, and the consistency checks. One table describes every key. */
+#include "audio/es_audio.h"
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { T_INT, T_NUM, T_BOOL, T_ENUM } kind;
+typedef struct {
+    const char *key;
+    kind type;
+    size_t off;
+    const char *names[4]; /* T_ENUM: the JSON names, in enum order */
+    int nullable;         /* JSON null reads as 0 */
+} field;
+
+#define F(k, t, ...) {#k, t, offsetof(es_feature_config, k), __VA_ARGS__}
+static const field fields[] = {
+    F(sample_rate, T_INT, {0}), F(n_fft, T_INT, {0}), F(win_length, T_INT, {0}),
+    F(hop_length, T_INT, {0}), F(window, T_ENUM, {"hann", "hamming"}), F(center, T_BOOL, {0}),
+    F(pad_mode, T_ENUM, {"reflect", "constant"}), F(n_mels, T_INT, {0}),
+    F(f_min, T_NUM, {0}), F(f_max, T_NUM, {0}, 1), F(mel_scale, T_ENUM, {"htk", "slaney"}),
+    F(mel_norm, T_ENUM, {"none", "slaney"}), F(power, T_NUM, {0}),
+    F(log, T_ENUM, {"db", "ln", "none"}), F(top_db, T_NUM, {0}, 1), F(amin, T_NUM, {0}),
+    F(n_mfcc, T_INT, {0}), F(layout, T_ENUM, {"mels_frames", "frames_mels"}),
+    F(frames, T_INT, {0}), F(fit, T_ENUM, {"pad_repeat", "pad_zero"}),
+    F(standardize, T_ENUM, {"none", "global", "per_band"}),
+    F(preset, T_ENUM, {"none", "kaldi_fbank"}),
+};
+#define N_FIELDS (int)(sizeof fields / sizeof fields[0])
+
+void es_config_default(es_feature_config *c)
+{
+    *c = (es_feature_config){
+        .sample_rate = 22050, .n_fft = 1024, .win_length = 1024, .hop_length = 315,
+        .window = ES_WINDOW_HANN, .center = 1, .pad_mode = ES_PAD_REFLECT, .n_mels = 80,
+        .f_min = 50, .f_max = 0, .mel_scale = ES_MEL_SLANEY, .mel_norm = ES_MEL_NORM_SLANEY,
+        .power = 2, .log = ES_LOG_DB, .top_db = 80, .amin = 1e-10, .n_mfcc = 0,
+        .layout = ES_LAYOUT_MELS_FRAMES, .frames = 0, .fit = ES_FIT_PAD_REPEAT,
+        .standardize = ES_STANDARDIZE_NONE, .preset = ES_PRESET_NONE};
+}
+
+static const field *find(const char *key)
+{
+    for (int i = 0; i < N_FIELDS; i++)
+        if (strcmp(fields[i].key, key) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+static int enum_index(const field *f, const char *name)
+{
+    for (int i = 0; i < 4 && f->names[i]; i++)
+        if (strcmp(f->names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static int enum_fail(const char *what, const field *f, const char *got)
+{
+    char list[128] = "";
+    for (int i = 0; i < 4 && f->names[i]; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? "|" : "", f->names[i]);
+    return es_fail("%s: %s must be %s, not '%s'", what, f->key, list, got);
+}
+
+/* Stores a number into an int / double / bool / enum field. */
+static void store(es_feature_config *c, const field *f, double v)
+{
+    char *p = (char *)c + f->off;
+    if (f->type == T_NUM)
+        *(double *)p = v;
+    else
+        *(int *)p = (int)v; /* enums are int-sized */
+}
+
+static double load(const es_feature_config *c, const field *f)
+{
+    const char *p = (const char *)c + f->off;
+    return f->type == T_NUM ? *(const double *)p : *(const int *)p;
+}
+
+/* Parses text as the field's type; `what` prefixes messages. */
+static int set_text(es_feature_config *c, const field *f, const char *v, const char *what)
+{
+    if (f->type == T_ENUM) {
+        int i = enum_index(f, v);
+        return i < 0 ? enum_fail(what, f, v) : (store(c, f, i), 0);
+    }
+    if (f->type == T_BOOL) {
+        int yes = !strcmp(v, "true") || !strcmp(v, "1"), no = !strcmp(v, "false") || !strcmp(v, "0");
+        if (!yes && !no)
+            return es_fail("%s: %s must be true or false, not '%s'", what, f->key, v);
+        store(c, f, yes);
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (end == v || *end || errno || !isfinite(d))
+        return es_fail("%s: %s must be a number, not '%s'", what, f->key, v);
+    if (f->type == T_INT && (d != floor(d) || fabs(d) > 1e9))
+        return es_fail("%s: %s must be an integer, not '%s'", what, f->key, v);
+    store(c, f, d);
+    return 0;
+}
+
+int es_config_set(es_feature_config *c, const char *key, const char *value)
+{
+    const field *f = find(key);
+    if (!f)
+        return es_fail("unknown feature setting '%s'", key);
+    return set_text(c, f, value ? value : "", key);
+}
+
+static int set_json(es_feature_config *c, const field *f, const cJSON *v, const char *what)
+{
+    if (cJSON_IsNull(v) && f->nullable)
+        return store(c, f, 0), 0;
+    if (f->type == T_ENUM)
+        return cJSON_IsString(v) ? set_text(c, f, v->valuestring, what)
+                                 : es_fail("%s: %s must be a string", what, f->key);
+    if (f->type == T_BOOL) {
+        if (!cJSON_IsBool(v))
+            return es_fail("%s: %s must be true or false", what, f->key);
+        return store(c, f, cJSON_IsTrue(v)), 0;
+    }
+    if (!cJSON_IsNumber(v))
+        return es_fail("%s: %s must be a number", what, f->key);
+    if (f->type == T_INT && (v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 1e9))
+        return es_fail("%s: %s must be an integer", what, f->key);
+    return store(c, f, v->valuedouble), 0;
+}
+
+int es_config_from_json(es_feature_config *c, const char *json, const char *what)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!root)
+        return es_fail("%s: not valid JSON", what);
+    int rc = cJSON_IsObject(root) ? 0 : es_fail("%s: the feature configuration must be a JSON object", what);
+    es_feature_config tmp = *c; /* all or nothing */
+    for (const cJSON *v = root->child; rc == 0 && v; v = v->next) {
+        const field *f = find(v->string);
+        rc = f ? set_json(&tmp, f, v, what) : es_fail("%s: unknown key '%s'", what, v->string);
+    }
+    cJSON_Delete(root);
+    if (rc == 0)
+        *c = tmp;
+    return rc;
+}
+
+int es_config_from_arg(es_feature_config *c, const char *arg)
+{
+    if (arg[strspn(arg, " \t\n")] == '{')
+        return es_config_from_json(c, arg, "--config");
+    FILE *fp = fopen(arg, "rb");
+    if (!fp)
+        return es_fail("%s: cannot read: %s", arg, strerror(errno));
+    char *text = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            char *t = realloc(text, cap = 2 * cap + 8192);
+            if (!t) {
+                rc = es_fail("%s: out of memory", arg);
+                break;
+            }
+            text = t;
+        }
+        size_t got = fread(text + n, 1, 4096, fp);
+        n += got;
+        if (got < 4096)
+            break;
+    }
+    if (rc == 0 && ferror(fp))
+        rc = es_fail("%s: read error", arg);
+    fclose(fp);
+    if (rc == 0) {
+        text[n] = 0;
+        rc = es_config_from_json(c, text, arg);
+    }
+    free(text);
+    return rc;
+}
+
+char *es_config_to_json(const es_feature_config *c)
+{
+    size_t cap = 2048, n = 1;
+    char *s = malloc(cap);
+    if (!s) {
+        es_fail("out of memory");
+        return NULL;
+    }
+    strcpy(s, "{");
+    for (int i = 0; i < N_FIELDS; i++) {
+        const field *f = &fields[i];
+        double v = load(c, f);
+        int iv = (int)v;
+        const char *sep = i ? ", " : "";
+        if (f->type == T_ENUM)
+            n += snprintf(s + n, cap - n, "%s\"%s\": \"%s\"", sep, f->key,
+                          iv >= 0 && iv < 4 && f->names[iv] ? f->names[iv] : "?");
+        else if (f->type == T_BOOL)
+            n += snprintf(s + n, cap - n, "%s\"%s\": %s", sep, f->key, iv ? "true" : "false");
+        else
+            n += snprintf(s + n, cap - n, "%s\"%s\": %.9g", sep, f->key, v);
+    }
+    snprintf(s + n, cap - n, "}");
+    return s;
+}
+
+/* Command-line flags (§4) that are not simply "--" + the key with '_' written '-'. */
+static const struct {
+    const char *flag, *key;
+} aliases[] = {{"sr", "sample_rate"}, {"hop", "hop_length"}, {"mels", "n_mels"},
+               {"fmin", "f_min"}, {"fmax", "f_max"}, {"mfcc", "n_mfcc"}};
+
+/* torchaudio.compliance.kaldi.fbank's defaults. */
+static void kaldi_preset(es_feature_config *c)
+{
+    c->preset = ES_PRESET_KALDI_FBANK;
+    c->sample_rate = 16000, c->n_fft = 512, c->win_length = 0, c->hop_length = 0;
+    c->center = 0, c->n_mels = 23, c->f_min = 20, c->f_max = 0, c->mel_norm = ES_MEL_NORM_NONE;
+    c->power = 2, c->log = ES_LOG_LN, c->top_db = 0, c->n_mfcc = 0;
+}
+
+int es_config_flag(es_feature_config *c, const char *flag, const char *value)
+{
+    if (strncmp(flag, "--", 2) != 0)
+        return 0;
+    char key[64];
+    const char *eq = strchr(flag, '=');
+    size_t len = eq ? (size_t)(eq - flag - 2) : strlen(flag + 2);
+    if (len == 0 || len >= sizeof key)
+        return 0;
+    memcpy(key, flag + 2, len), key[len] = 0;
+    if (!eq && (!strcmp(key, "no-center") || !strcmp(key, "kaldi"))) {
+        if (key[0] == 'k')
+            kaldi_preset(c);
+        else
+            c->center = 0;
+        return 1;
+    }
+    for (char *p = key; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (!strcmp(key, aliases[i].flag))
+            strcpy(key, aliases[i].key);
+    const field *f = find(key);
+    if (!f)
+        return 0;
+    const char *v = eq ? eq + 1 : value;
+    if (!v)
+        return es_fail("%.*s needs a value", (int)(eq ? eq - flag : (long)strlen(flag)), flag);
+    char name[72];
+    snprintf(name, sizeof name, "--%.*s", (int)len, flag + 2);
+    if (set_text(c, f, v, name) != 0)
+        return -1;
+    return eq ? 1 : 2;
+}

@@ -1,0 +1,362 @@
+/* Feature extraction: frames → FFT → power → mel bands (frames-major while computing), then
+ * log, MFCC and the transpose to (rows × frames) once all frames are known — dB clipping needs
+ * the maximum of the whole item, as torchaudio's AmplitudeToDB takes it. Frames are independent,
+ * so they run on OpenMP threads, each with its own scratch. */
+#include "audio/internal.h"
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct es_features {
+    es_feature_config c;
+    es_resolved r;
+    int kaldi, pad;  /* pad: samples before frame 0 (n_fft/2 when centred) */
+    int frame_len;   /* samples a frame reads: n_fft, or win for Kaldi (zero-padded to n_fft) */
+    int bands_rows;  /* n_mels, or n_freqs for a linear spectrogram */
+    float *window;   /* frame_len, fftwf_malloc'd */
+    fftwf_plan fwd;
+    es_bands bands;  /* empty when n_mels == 0 */
+    float *dct;      /* n_mfcc × n_mels, or NULL */
+};
+
+const es_feature_config *es_features_config(const es_features *f) { return &f->c; }
+
+int es_features_rows(const es_features *f) { return f->c.n_mfcc ? f->c.n_mfcc : f->bands_rows; }
+
+long es_features_frames(const es_features *f, long n)
+{
+    if (n <= 0)
+        return 0;
+    if (f->kaldi) /* snip_edges: only frames that fit */
+        return n < f->r.win ? 0 : 1 + (n - f->r.win) / f->r.hop;
+    if (f->pad && f->c.pad_mode == ES_PAD_REFLECT && n <= f->pad)
+        return 0; /* reflect padding needs more samples than it pads (torch refuses too) */
+    long padded = n + 2L * f->pad;
+    return padded < f->r.n_fft ? 0 : 1 + (padded - f->r.n_fft) / f->r.hop;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+/* povey: the symmetric Hann window to the power 0.85 (Kaldi) */
+static void povey_fill(int n, float *w)
+{
+    for (int i = 0; i < n; i++)
+        w[i] = (float)pow(0.5 - 0.5 * cos(2 * M_PI * i / (n - 1)), 0.85);
+}
+
+/* DCT-II, orthonormal (torchaudio.functional.create_dct(norm="ortho")), n_mfcc × n_mels. */
+static void dct_fill(int n_mfcc, int n_mels, float *d)
+{
+    for (int k = 0; k < n_mfcc; k++)
+        for (int n = 0; n < n_mels; n++)
+            d[k * n_mels + n] = (float)(cos(M_PI / n_mels * (n + 0.5) * k) *
+                                        sqrt((k ? 2.0 : 1.0) / n_mels));
+}
+
+static int make_bands(es_features *f)
+{
+    const es_feature_config *c = &f->c;
+    int n_freqs = f->r.n_freqs;
+    float *fb = malloc(sizeof(float) * (size_t)c->n_mels * n_freqs);
+    if (!fb)
+        return es_fail("out of memory");
+    int rc = f->kaldi ? es_kaldi_filterbank(c->n_mels, f->r.n_fft, c->sample_rate, c->f_min,
+                                            c->f_max, fb)
+                      : es_mel_filterbank(n_freqs, c->f_min, f->r.f_max, c->n_mels,
+                                          c->sample_rate, c->mel_scale, c->mel_norm, fb);
+    if (rc == 0)
+        rc = es_bands_from_dense(fb, c->n_mels, n_freqs, &f->bands);
+    free(fb);
+    return rc;
+}
+
+static int setup(es_features *f)
+{
+    const es_feature_config *c = &f->c;
+    f->kaldi = c->preset == ES_PRESET_KALDI_FBANK;
+    f->pad = !f->kaldi && c->center ? f->r.n_fft / 2 : 0;
+    f->frame_len = f->kaldi ? f->r.win : f->r.n_fft;
+    f->bands_rows = c->n_mels ? c->n_mels : f->r.n_freqs;
+    if (!(f->window = fftwf_malloc(sizeof(float) * (size_t)f->frame_len)))
+        return es_fail("out of memory");
+    if (f->kaldi)
+        povey_fill(f->r.win, f->window);
+    else
+        es_window_fill(c->window, f->r.win, f->r.n_fft, f->window);
+    if (!(f->fwd = es_fft_r2c(f->r.n_fft)))
+        return -1;
+    if (c->n_mels && make_bands(f) != 0)
+        return -1;
+    if (c->n_mfcc) {
+        if (!(f->dct = malloc(sizeof(float) * (size_t)c->n_mfcc * f->bands_rows)))
+            return es_fail("out of memory");
+        dct_fill(c->n_mfcc, f->bands_rows, f->dct);
+    }
+    return 0;
+}
+
+es_features *es_features_new(const es_feature_config *c)
+{
+    es_features *f = calloc(1, sizeof *f);
+    if (!f) {
+        es_fail("out of memory");
+        return NULL;
+    }
+    f->c = *c;
+    if (es_config_resolve(c, &f->r) != 0 || setup(f) != 0) {
+        es_features_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void es_features_free(es_features *f)
+{
+    if (!f)
+        return;
+    fftwf_free(f->window);
+    es_bands_free(&f->bands);
+    free(f->dct);
+    free(f);
+}
+
+/* ---------------------------------------------------------------- one frame */
+
+typedef struct {
+    float *buf;      /* n_fft, aligned for FFTW */
+    fftwf_complex *X; /* n_freqs */
+    float *p;        /* n_freqs */
+} scratch;
+
+/* Kaldi's per-frame conditioning: remove the mean, pre-emphasise (x[i] − 0.97·x[i−1], the first
+ * sample against itself), window, zero-pad to n_fft. */
+static void kaldi_condition(const es_features *f, float *b)
+{
+    int w = f->r.win;
+    double mean = 0;
+    for (int i = 0; i < w; i++)
+        mean += b[i];
+    float m = (float)(mean / w);
+    for (int i = 0; i < w; i++)
+        b[i] -= m;
+    for (int i = w - 1; i > 0; i--)
+        b[i] -= 0.97f * b[i - 1];
+    b[0] -= 0.97f * b[0];
+    for (int i = 0; i < w; i++)
+        b[i] *= f->window[i];
+    memset(b + w, 0, sizeof(float) * (size_t)(f->r.n_fft - w));
+}
+
+/* Frame t of the signal → bands_rows linear values in row. */
+static void frame(const es_features *f, const es_signal *sig, long t, scratch *s, float *row)
+{
+    es_gather(sig, t * f->r.hop - f->pad, f->frame_len, s->buf);
+    if (f->kaldi)
+        kaldi_condition(f, s->buf);
+    else
+        for (int i = 0; i < f->r.n_fft; i++)
+            s->buf[i] *= f->window[i];
+    fftwf_execute_dft_r2c(f->fwd, s->buf, s->X);
+    float *p = f->c.n_mels ? s->p : row;
+    double pw = f->kaldi ? 2 : f->c.power;
+    for (int k = 0; k < f->r.n_freqs; k++) {
+        float e = s->X[k][0] * s->X[k][0] + s->X[k][1] * s->X[k][1];
+        p[k] = pw == 2 ? e : pw == 1 ? sqrtf(e) : powf(sqrtf(e), (float)pw);
+    }
+    if (f->c.n_mels)
+        es_bands_apply(&f->bands, p, row);
+}
+
+/* Frames t0..t1 into out ((t1 − t0) × bands_rows), on OpenMP threads. */
+static int frames_run(const es_features *f, const es_signal *sig, long t0, long t1, float *out)
+{
+    int bad = 0;
+#pragma omp parallel reduction(| : bad) if (t1 - t0 > 64)
+    {
+        size_t nf = (size_t)f->r.n_freqs;
+        scratch s = {fftwf_malloc(sizeof(float) * (size_t)f->r.n_fft),
+                     fftwf_malloc(sizeof(fftwf_complex) * nf), fftwf_malloc(sizeof(float) * nf)};
+        bad = !s.buf || !s.X || !s.p;
+        if (!bad) {
+#pragma omp for schedule(static)
+            for (long t = t0; t < t1; t++)
+                frame(f, sig, t, &s, out + (size_t)(t - t0) * f->bands_rows);
+        }
+        fftwf_free(s.buf), fftwf_free(s.X), fftwf_free(s.p);
+    }
+    return bad ? es_fail("out of memory") : 0;
+}
+
+/* ---------------------------------------------------------------- the whole item */
+
+/* In place on frames × bands_rows: dB with top_db clipping, ln, or nothing. */
+static void take_log(const es_features *f, float *m, size_t n)
+{
+    const es_feature_config *c = &f->c;
+    if (f->kaldi) {
+        if (c->log == ES_LOG_LN)
+#pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < n; i++)
+                m[i] = logf(fmaxf(m[i], FLT_EPSILON)); /* Kaldi's floor */
+        return;
+    }
+    if (c->log == ES_LOG_LN) {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++)
+            m[i] = logf(m[i] + (float)c->amin);
+    } else if (c->log == ES_LOG_DB) {
+        float amin = (float)c->amin, top = -INFINITY;
+#pragma omp parallel for schedule(static) reduction(max : top)
+        for (size_t i = 0; i < n; i++) {
+            m[i] = 10.0f * log10f(fmaxf(m[i], amin));
+            top = fmaxf(top, m[i]);
+        }
+        if (c->top_db > 0) {
+            float floor_db = top - (float)c->top_db;
+#pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < n; i++)
+                m[i] = fmaxf(m[i], floor_db);
+        }
+    }
+}
+
+/* frames × bands_rows (log'ed) → out (rows × frames): the DCT when asked, and the transpose. */
+static int finish(const es_features *f, float *m, long frames, es_array *out)
+{
+    take_log(f, m, (size_t)frames * f->bands_rows);
+    int rows = es_features_rows(f), nb = f->bands_rows;
+    float *o = malloc(sizeof(float) * (size_t)rows * (size_t)frames + 1);
+    if (!o)
+        return es_fail("out of memory");
+#pragma omp parallel for schedule(static)
+    for (long t = 0; t < frames; t++) {
+        const float *in = m + (size_t)t * nb;
+        for (int k = 0; k < rows; k++) {
+            float v = in[k];
+            if (f->dct) {
+                const float *d = f->dct + (size_t)k * nb;
+                v = 0;
+                for (int j = 0; j < nb; j++)
+                    v += d[j] * in[j];
+            }
+            o[(size_t)k * frames + t] = v;
+        }
+    }
+    memset(out, 0, sizeof *out);
+    out->ndim = 2, out->dims[0] = rows, out->dims[1] = (int)frames, out->data = o;
+    return 0;
+}
+
+static int too_short(const es_features *f, long n, const char *what)
+{
+    return es_fail("%s: %ld samples at %d Hz are too short for one frame of %d samples%s", what, n,
+                   f->c.sample_rate, f->kaldi ? f->r.win : f->r.n_fft,
+                   f->pad ? " with centre padding" : "");
+}
+
+int es_features_compute(const es_features *f, const float *x, long n, es_array *out)
+{
+    memset(out, 0, sizeof *out);
+    for (long i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return es_fail("signal: sample %ld is not a number (NaN or infinite)", i);
+    long frames = es_features_frames(f, n);
+    if (frames == 0)
+        return n == 0 ? es_fail("signal: no samples") : too_short(f, n, "signal");
+    float *m = malloc(sizeof(float) * (size_t)frames * f->bands_rows);
+    if (!m)
+        return es_fail("out of memory");
+    es_signal sig = {x, 0, n, n, f->c.pad_mode};
+    int rc = frames_run(f, &sig, 0, frames, m);
+    if (rc == 0)
+        rc = finish(f, m, frames, out);
+    free(m);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- streaming a file */
+
+#define STREAM_CHUNK (1L << 18) /* samples decoded between two batches of frames */
+
+typedef struct {
+    float *x;           /* samples [lo, hi) of the signal */
+    long lo, hi, cap;
+    float *m;           /* frames × bands_rows computed so far */
+    long frames, mcap;
+} stream;
+
+/* Reads until the buffer is full or the file ends; 0 at the end, -1 on error. */
+static long fill(es_reader *r, stream *s)
+{
+    long total = 0, got = 0;
+    while (s->hi - s->lo < s->cap && (got = es_reader_read(r, s->x + (s->hi - s->lo),
+                                                           s->cap - (s->hi - s->lo))) > 0)
+        s->hi += got, total += got;
+    return got < 0 ? -1 : total;
+}
+
+/* Computes frames [s->frames, t_end) and appends them. */
+static int append(const es_features *f, stream *s, const es_signal *sig, long t_end)
+{
+    if (t_end <= s->frames)
+        return 0;
+    if (t_end > s->mcap) {
+        long cap = t_end > 2 * s->mcap ? t_end : 2 * s->mcap;
+        float *m = realloc(s->m, sizeof(float) * (size_t)cap * f->bands_rows);
+        if (!m)
+            return es_fail("out of memory");
+        s->m = m, s->mcap = cap;
+    }
+    int rc = frames_run(f, sig, s->frames, t_end, s->m + (size_t)s->frames * f->bands_rows);
+    s->frames = t_end;
+    return rc;
+}
+
+/* One batch while the end is unknown: the frames that lie wholly before s->hi (strictly, so a
+ * reflection at the start never reads past it), then drop the samples no frame needs again. */
+static int batch(const es_features *f, stream *s)
+{
+    es_signal sig = {s->x, s->lo, s->hi, -1, f->c.pad_mode};
+    long last = s->hi - 1 - f->frame_len + f->pad; /* t·hop <= last */
+    if (last >= 0 && append(f, s, &sig, last / f->r.hop + 1) != 0)
+        return -1;
+    long lo = s->frames * f->r.hop - f->pad;
+    if (lo > s->lo) {
+        memmove(s->x, s->x + (lo - s->lo), sizeof(float) * (size_t)(s->hi - lo));
+        s->lo = lo;
+    }
+    return 0;
+}
+
+static int stream_file(const es_features *f, es_reader *r, stream *s, const char *path)
+{
+    long got;
+    while ((got = fill(r, s)) > 0)
+        if (batch(f, s) != 0)
+            return -1;
+    if (got < 0)
+        return -1;
+    long n = s->hi, total = es_features_frames(f, n);
+    if (total == 0)
+        return n == 0 ? es_fail("%s: no audio samples", path) : too_short(f, n, path);
+    es_signal sig = {s->x, s->lo, s->hi, n, f->c.pad_mode};
+    return append(f, s, &sig, total);
+}
+
+int es_features_file(const es_features *f, const char *path, es_array *out)
+{
+    memset(out, 0, sizeof *out);
+    es_reader *r = es_reader_open(path, f->c.sample_rate);
+    if (!r)
+        return -1;
+    stream s = {0};
+    s.cap = STREAM_CHUNK + f->frame_len + f->r.hop;
+    s.x = malloc(sizeof(float) * (size_t)s.cap);
+    int rc = s.x ? stream_file(f, r, &s, path) : es_fail("out of memory");
+    es_reader_close(r);
+    if (rc == 0)
+        rc = finish(f, s.m, s.frames, out);
+    free(s.x), free(s.m);
+    return rc;
+}

@@ -1,0 +1,58 @@
+/* Private to audio/: FFT plans, windows, frame gathering, filter banks in banded form. */
+#ifndef ES_AUDIO_INTERNAL_H
+#define ES_AUDIO_INTERNAL_H
+#include "audio/es_audio.h"
+#include <fftw3.h>
+
+/* FFTW plans for size n, made once per process under a mutex and never freed; execute them
+ * with fftwf_execute_dft_r2c / _c2r on fftwf_malloc'd arrays (any thread). NULL on failure. */
+fftwf_plan es_fft_r2c(int n);
+fftwf_plan es_fft_c2r(int n);
+
+struct es_stft {
+    int n_fft, win_length, hop, center;
+    es_pad_mode pad;
+    float *window; /* n_fft, fftwf_malloc'd */
+    fftwf_plan fwd, inv;
+};
+
+/* The analysis window of length n_fft: the periodic window of win_length samples, centred with
+ * zeros as torch.stft pads it. w holds n_fft floats. */
+void es_window_fill(es_window w, int win_length, int n_fft, float *out);
+
+/* A signal seen through padding: samples 0..n-1, where only [lo, hi) are in memory at
+ * x[i - lo]. n < 0 while streaming (the end is not known yet). */
+typedef struct {
+    const float *x;
+    long lo, hi, n;
+    es_pad_mode pad;
+} es_signal;
+
+/* dst[0..len) = signal at start..start+len (start may be negative: reflect or zeros). */
+void es_gather(const es_signal *s, long start, int len, float *dst);
+
+/* A filter bank in banded form: row m has weights w[off[m] .. off[m]+len[m]) for bins
+ * first[m] .. first[m]+len[m]. */
+typedef struct {
+    int n_mels, n_freqs;
+    int *first, *len, *off;
+    float *w;
+} es_bands;
+
+int es_bands_from_dense(const float *fb, int n_mels, int n_freqs, es_bands *b);
+void es_bands_free(es_bands *b);
+/* out[m] = Σ_k fb[m][k]·p[k] */
+void es_bands_apply(const es_bands *b, const float *p, float *out);
+/* The Kaldi bank (torchaudio.compliance.kaldi.get_mel_banks, Nyquist column zero):
+ * fb is (n_mels × (n_fft/2+1)). */
+int es_kaldi_filterbank(int n_mels, int n_fft, int sample_rate, double low, double high, float *fb);
+
+/* The sizes a configuration implies, its zeros replaced by what they stand for. */
+typedef struct {
+    int n_fft, win, hop, n_freqs;
+    double f_max;
+} es_resolved;
+/* Validates c (es_config_validate) and fills r. */
+int es_config_resolve(const es_feature_config *c, es_resolved *r);
+
+#endif

@@ -1,0 +1,173 @@
+/* Sound files in and out: libsndfile decodes (WAV, FLAC, OGG/Vorbis, AIFF, …), channels are
+ * averaged to mono, soxr resamples when the file's rate is not the one asked for. The reader
+ * streams: memory holds one chunk, never the whole file. */
+#include "audio/es_audio.h"
+#include <math.h>
+#include <sndfile.h>
+#include <soxr.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK 65536 /* frames decoded per sf_readf_float call */
+
+struct es_reader {
+    SNDFILE *sf;
+    SF_INFO info;
+    char *path;
+    int rate;
+    soxr_t soxr;       /* NULL when no resampling is needed */
+    float *inter;      /* CHUNK × channels, as decoded */
+    float *mono;       /* CHUNK downmixed, waiting for the resampler */
+    long mono_len, mono_pos;
+    long frames_read;  /* frames decoded so far */
+    int eof, flushed;
+};
+
+const char *es_reader_path(const es_reader *r) { return r->path; }
+int es_reader_rate(const es_reader *r) { return r->rate; }
+int es_reader_file_rate(const es_reader *r) { return r->info.samplerate; }
+int es_reader_channels(const es_reader *r) { return r->info.channels; }
+
+long es_reader_length(const es_reader *r)
+{
+    return (long)llround((double)r->info.frames * r->rate / r->info.samplerate);
+}
+
+void es_reader_close(es_reader *r)
+{
+    if (!r)
+        return;
+    if (r->sf)
+        sf_close(r->sf);
+    soxr_delete(r->soxr);
+    free(r->inter), free(r->mono), free(r->path), free(r);
+}
+
+static es_reader *open_fail(es_reader *r, const char *fmt, const char *path, const char *why)
+{
+    es_fail(fmt, path, why);
+    es_reader_close(r);
+    return NULL;
+}
+
+es_reader *es_reader_open(const char *path, int sample_rate)
+{
+    es_reader *r = calloc(1, sizeof *r);
+    if (!r || !(r->path = strdup(path)))
+        return open_fail(r, "%s: %s", path, "out of memory");
+    r->sf = sf_open(path, SFM_READ, &r->info);
+    if (!r->sf) /* libsndfile's own words: "File contains data in an unknown format." … */
+        return open_fail(r, "%s: cannot read as audio: %s", path, sf_strerror(NULL));
+    if (r->info.frames <= 0 || r->info.channels < 1 || r->info.samplerate < 1)
+        return open_fail(r, "%s: %s", path, "no audio samples in the file");
+    if (sample_rate < 0 || sample_rate > 1000000)
+        return open_fail(r, "%s: %s", path, "bad sample rate asked for");
+    r->rate = sample_rate ? sample_rate : r->info.samplerate;
+    r->inter = malloc(sizeof(float) * CHUNK * (size_t)r->info.channels);
+    r->mono = malloc(sizeof(float) * CHUNK);
+    if (!r->inter || !r->mono)
+        return open_fail(r, "%s: %s", path, "out of memory");
+    if (r->rate != r->info.samplerate) {
+        soxr_error_t err = NULL;
+        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+        r->soxr = soxr_create(r->info.samplerate, r->rate, 1, &err, NULL, &q, NULL);
+        if (!r->soxr || err)
+            return open_fail(r, "%s: cannot resample: %s", path, err ? err : "soxr failed");
+    }
+    return r;
+}
+
+/* Decodes up to `max` frames (<= CHUNK), downmixed into dst. 0 at the end, -1 on error. */
+static long decode(es_reader *r, float *dst, long max)
+{
+    if (r->eof)
+        return 0;
+    int ch = r->info.channels;
+    sf_count_t got = sf_readf_float(r->sf, r->inter, max);
+    if (sf_error(r->sf))
+        return es_fail("%s: corrupt audio data: %s", r->path, sf_strerror(r->sf));
+    for (sf_count_t i = 0; i < got; i++) {
+        double s = 0; /* mean of channels, as waveform.mean(0) */
+        for (int c = 0; c < ch; c++)
+            s += r->inter[i * ch + c];
+        dst[i] = (float)(s / ch);
+        if (!isfinite(dst[i]))
+            return es_fail("%s: sample %ld is not a number (NaN or infinite)", r->path,
+                           (long)(r->frames_read + i));
+    }
+    r->frames_read += got;
+    if (got < max) {
+        r->eof = 1;
+        /* libsndfile stops early without an error when a file was cut short */
+        if (r->frames_read < r->info.frames)
+            return es_fail("%s: truncated: %ld of %ld frames", r->path, r->frames_read,
+                           (long)r->info.frames);
+    }
+    return got;
+}
+
+/* Feeds the resampler until it gives some output or has nothing more to give. */
+static long resampled(es_reader *r, float *buf, long max)
+{
+    for (;;) {
+        if (r->mono_pos == r->mono_len && !r->eof) {
+            long got = decode(r, r->mono, CHUNK);
+            if (got < 0)
+                return -1;
+            r->mono_len = got, r->mono_pos = 0;
+        }
+        size_t idone = 0, odone = 0;
+        int draining = r->mono_pos == r->mono_len; /* only at the end of the file */
+        if (draining && r->flushed)
+            return 0;
+        soxr_error_t err = soxr_process(r->soxr, draining ? NULL : r->mono + r->mono_pos,
+                                        (size_t)(r->mono_len - r->mono_pos), &idone, buf,
+                                        (size_t)max, &odone);
+        if (err)
+            return es_fail("%s: resampling failed: %s", r->path, err);
+        r->mono_pos += (long)idone;
+        if (odone > 0)
+            return (long)odone;
+        if (draining)
+            r->flushed = 1;
+    }
+}
+
+long es_reader_read(es_reader *r, float *buf, long max)
+{
+    if (max <= 0)
+        return 0;
+    if (r->soxr)
+        return resampled(r, buf, max);
+    return decode(r, buf, max < CHUNK ? max : CHUNK);
+}
+
+int es_audio_load(const char *path, int sample_rate, float **x, long *n, int *rate_out)
+{
+    *x = NULL, *n = 0;
+    es_reader *r = es_reader_open(path, sample_rate);
+    if (!r)
+        return -1;
+    long cap = es_reader_length(r) + 1024, len = 0, got = 0;
+    float *buf = malloc(sizeof(float) * (size_t)cap);
+    while (buf && (got = es_reader_read(r, buf + len, cap - len)) > 0) {
+        len += got;
+        if (len == cap) {
+            float *t = realloc(buf, sizeof(float) * (size_t)(cap *= 2));
+            if (!t)
+                free(buf);
+            buf = t;
+        }
+    }
+    int rc = !buf ? es_fail("%s: out of memory", path) : got < 0 ? -1 : 0;
+    if (rc == 0 && len == 0)
+        rc = es_fail("%s: no audio samples in the file", path);
+    if (rc == 0 && rate_out)
+        *rate_out = r->rate;
+    es_reader_close(r);
+    if (rc)
+        free(buf);
+    else
+        *x = buf, *n = len;
+    return rc;
+}
