@@ -1,0 +1,286 @@
+/* Axes: scales (linear, mel), tick choice and labels, frames, colorbars, titles. */
+#include "base/es_base.h"
+#include "viz/internal.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* HTK: 2595 log10(1 + f/700). Slaney (librosa's default): linear below 1 kHz (3 mel per
+ * 200 Hz), logarithmic above with 27 steps per factor 6.4. */
+double es_hz_to_mel(double hz, es_scale s)
+{
+    if (s == ES_SCALE_MEL_HTK)
+        return 2595.0 * log10(1.0 + hz / 700.0);
+    if (s == ES_SCALE_MEL_SLANEY)
+        return hz < 1000 ? hz * 3 / 200 : 15 + log(hz / 1000) / (log(6.4) / 27);
+    return hz;
+}
+
+double es_mel_to_hz(double mel, es_scale s)
+{
+    if (s == ES_SCALE_MEL_HTK)
+        return 700.0 * (pow(10.0, mel / 2595.0) - 1.0);
+    if (s == ES_SCALE_MEL_SLANEY)
+        return mel < 15 ? mel * 200 / 3 : 1000 * exp((mel - 15) * (log(6.4) / 27));
+    return mel;
+}
+
+double es_axis_frac(const es_axis *a, double v)
+{
+    double lo = es_hz_to_mel(a->lo, a->scale), hi = es_hz_to_mel(a->hi, a->scale);
+    return hi != lo ? (es_hz_to_mel(v, a->scale) - lo) / (hi - lo) : 0;
+}
+
+/* "−1.5", "0", "2.25": enough decimals for the step, the typographic minus as matplotlib. */
+static void linear_label(double v, double step, char *buf)
+{
+    int dec = 0;
+    while (dec < 6 && fabs(step * pow(10, dec) - round(step * pow(10, dec))) > 1e-6 * step * pow(10, dec))
+        dec++;
+    if (fabs(v) < step * 1e-9)
+        v = 0;
+    char tmp[32];
+    snprintf(tmp, sizeof tmp, "%.*f", dec, fabs(v));
+    snprintf(buf, 16, "%s%.12s", v < 0 ? "\xe2\x88\x92" : "", tmp);
+}
+
+static void hz_label(double hz, char *buf)
+{
+    if (hz >= 1000)
+        snprintf(buf, 16, "%gk", hz / 1000);
+    else
+        snprintf(buf, 16, "%g", hz);
+}
+
+static int linear_ticks(const es_axis *a, int length, int gap, double *t, char (*lab)[16], int max)
+{
+    double lo = fmin(a->lo, a->hi), hi = fmax(a->lo, a->hi), span = hi - lo;
+    int want = length / (gap > 0 ? gap : 1);
+    if (want < 2)
+        want = 2;
+    double raw = span / want, mag = pow(10, floor(log10(raw))), step = 10 * mag;
+    static const double nice[] = {1, 2, 2.5, 5, 10};
+    for (int i = 0; i < 5; i++)
+        if (nice[i] * mag >= raw) {
+            step = nice[i] * mag;
+            break;
+        }
+    int n = 0;
+    for (double k = ceil(lo / step - 1e-9); n < max && k * step <= hi + step * 1e-9; k++) {
+        t[n] = k * step;
+        linear_label(t[n], step, lab[n]);
+        n++;
+    }
+    return n;
+}
+
+/* Hz ticks on a mel axis: the round frequencies a listener knows, the most important first,
+ * each kept only if it is far enough from those already chosen. */
+static int mel_ticks(const es_axis *a, int length, int gap, double *t, char (*lab)[16], int max)
+{
+    static const double pri[] = {1000, 2000, 4000, 8000, 500, 16000, 200, 100, 0,
+                                 3000, 6000, 12000, 300, 50, 700, 1500, 5000, 10000,
+                                 20000, 250, 150, 400, 600, 800, 20, 10};
+    double lo = fmin(a->lo, a->hi), hi = fmax(a->lo, a->hi);
+    double pos[64];
+    int n = 0;
+    for (size_t i = 0; i < sizeof pri / sizeof *pri && n < max && n < 64; i++) {
+        double v = pri[i];
+        if (v < lo - 1e-9 || v > hi + 1e-9)
+            continue;
+        double px = es_axis_frac(a, v) * length;
+        int ok = 1;
+        for (int j = 0; j < n; j++)
+            ok &= fabs(pos[j] - px) >= gap;
+        if (ok)
+            t[n] = v, pos[n] = px, n++;
+    }
+    for (int i = 1; i < n; i++) /* sort by value, keeping labels in step */
+        for (int j = i; j > 0 && t[j - 1] > t[j]; j--) {
+            double x = t[j];
+            t[j] = t[j - 1], t[j - 1] = x;
+        }
+    for (int i = 0; i < n; i++)
+        hz_label(t[i], lab[i]);
+    return n;
+}
+
+int es_axis_ticks(const es_axis *a, int length, int gap, double *ticks, char (*labels)[16], int max)
+{
+    if (a->lo == a->hi || length <= 0 || max <= 0 || !isfinite(a->lo) || !isfinite(a->hi))
+        return 0;
+    if (a->scale == ES_SCALE_LINEAR)
+        return linear_ticks(a, length, gap, ticks, labels, max);
+    return mel_ticks(a, length, gap, ticks, labels, max);
+}
+
+int style_resolve(plot_style *ps, const es_style *s, es_rect r)
+{
+    if (!s || !s->font)
+        return es_fail("plot: no font given (es_font_open)");
+    if (r.w < 32 || r.h < 32)
+        return es_fail("plot: region %dx%d is too small (at least 32x32)", r.w, r.h);
+    ps->font = s->font;
+    int none = !s->fg.a && !s->bg.a && !s->fg.r && !s->bg.r;
+    ps->fg = none ? ES_RGBA(0, 0, 0, 255) : s->fg;
+    ps->bg = none ? ES_RGBA(255, 255, 255, 255) : s->bg;
+    ps->grid = ES_RGBA(ps->fg.r, ps->fg.g, ps->fg.b, 60);
+    float t = s->font_px > 0 ? s->font_px : sqrtf((float)r.w * r.h) / 60.0f;
+    ps->tick = t < 9 ? 9 : t > 18 && s->font_px <= 0 ? 18 : t;
+    ps->label = ps->tick * 1.1f;
+    ps->title = ps->tick * 1.3f;
+    ps->tick_len = (int)(ps->tick * 0.35f + 1.5f);
+    ps->pad = (int)(ps->tick * 0.3f + 1);
+    return 0;
+}
+
+static int text_h(const plot_style *ps, float size)
+{
+    int a, d;
+    es_text_metrics(ps->font, size, &a, &d);
+    return a + d;
+}
+
+/* The widest tick label of an axis (for the left margin). */
+static int max_label_w(const plot_style *ps, const es_axis *a, int length, int gap)
+{
+    double t[32];
+    char lab[32][16];
+    int n = es_axis_ticks(a, length, gap, t, lab, 32), w = 0;
+    for (int i = 0; i < n; i++) {
+        int tw = es_text_width(ps->font, ps->tick, lab[i]);
+        w = tw > w ? tw : w;
+    }
+    return w;
+}
+
+static int xgap(const plot_style *ps) { return (int)(ps->tick * 7.0f); }
+static int ygap(const plot_style *ps) { return (int)(ps->tick * 2.6f); }
+
+margins axes_margins(const plot_style *ps, const es_axis *x, const es_axis *y, int which)
+{
+    margins m = {ps->pad, ps->pad, ps->pad, ps->pad};
+    if ((which & AX_Y) && y) {
+        m.left = ps->tick_len + ps->pad + max_label_w(ps, y, 400, ygap(ps)) + ps->pad;
+        if (y->label)
+            m.left += text_h(ps, ps->label) + ps->pad;
+    }
+    if ((which & AX_X) && x && !(which & AX_NO_XLABELS)) {
+        m.bottom = ps->tick_len + ps->pad + text_h(ps, ps->tick) + ps->pad;
+        if (x->label)
+            m.bottom += text_h(ps, ps->label) + ps->pad;
+    } else if (which & AX_X) {
+        m.bottom = ps->tick_len + ps->pad;
+    }
+    /* the last x tick label may stick out to the right of the plot by half its width */
+    m.right = (int)(ps->tick * 1.5f);
+    return m;
+}
+
+/* Pixel column (row) of a tick: fraction 0 is the left (bottom) edge, 1 the right (top). */
+static int tick_px(double frac, int start, int len)
+{
+    int k = (int)floor(frac * len);
+    return start + (k < 0 ? 0 : k >= len ? len - 1 : k);
+}
+
+/* A turned label must fit the height beside it, or it runs into the next panel: then the unit
+ * in parentheses alone ("Frequency (Hz)" → "Hz"), else nothing. */
+static const char *fitting_label(const plot_style *ps, const char *label, int room, char *buf)
+{
+    if (!label || es_text_width(ps->font, ps->label, label) <= room)
+        return label;
+    const char *a = strrchr(label, '('), *b = a ? strchr(a, ')') : NULL;
+    if (!a || !b || b - a - 1 > 30)
+        return NULL;
+    snprintf(buf, 32, "%.*s", (int)(b - a - 1), a + 1);
+    return es_text_width(ps->font, ps->label, buf) <= room ? buf : NULL;
+}
+
+void axes_draw(es_canvas *c, const plot_style *ps, es_rect p, const es_axis *x,
+               const es_axis *y, int which)
+{
+    double t[32];
+    char lab[32][16];
+    es_stroke_rect(c, (es_rect){p.x - 1, p.y - 1, p.w + 2, p.h + 2}, ps->fg);
+    if ((which & AX_X) && x) {
+        int n = es_axis_ticks(x, p.w, xgap(ps), t, lab, 32);
+        int ty = p.y + p.h + 1 + ps->tick_len + ps->pad;
+        for (int i = 0; i < n; i++) {
+            double f = es_axis_frac(x, t[i]);
+            int px = tick_px(f, p.x, p.w);
+            px = px < p.x ? p.x : px >= p.x + p.w ? p.x + p.w - 1 : px;
+            es_fill_rect(c, (es_rect){px, p.y + p.h + 1, 1, ps->tick_len}, ps->fg);
+            if (!(which & AX_NO_XLABELS))
+                es_text_draw(c, ps->font, ps->tick, px, ty, lab[i], ps->fg, ES_CENTER | ES_TOP);
+        }
+        if (x->label && !(which & AX_NO_XLABELS))
+            es_text_draw(c, ps->font, ps->label, p.x + p.w / 2,
+                         ty + text_h(ps, ps->tick) + ps->pad, x->label, ps->fg, ES_CENTER | ES_TOP);
+    }
+    if ((which & AX_Y) && y) {
+        int n = es_axis_ticks(y, p.h, ygap(ps), t, lab, 32), lw = 0;
+        int tx = p.x - 1 - ps->tick_len - ps->pad;
+        for (int i = 0; i < n; i++) {
+            double f = es_axis_frac(y, t[i]);
+            int py = p.y + p.h - 1 - (tick_px(f, 0, p.h));
+            py = py < p.y ? p.y : py >= p.y + p.h ? p.y + p.h - 1 : py;
+            es_fill_rect(c, (es_rect){p.x - 1 - ps->tick_len, py, ps->tick_len, 1}, ps->fg);
+            es_text_draw(c, ps->font, ps->tick, tx, py, lab[i], ps->fg, ES_RIGHT | ES_MIDDLE);
+            int w = es_text_width(ps->font, ps->tick, lab[i]);
+            lw = w > lw ? w : lw;
+        }
+        char short_label[32];
+        const char *l = fitting_label(ps, y->label, p.h, short_label);
+        if (l)
+            es_text_draw_up(c, ps->font, ps->label, tx - lw - ps->pad, p.y + p.h / 2, l,
+                            ps->fg, ES_CENTER | ES_BOTTOM);
+    }
+}
+
+int colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label)
+{
+    es_axis a = {vmin, vmax, ES_SCALE_LINEAR, label};
+    int bar = (int)(ps->tick * 1.4f);
+    int w = 2 * ps->pad + bar + ps->tick_len + ps->pad + max_label_w(ps, &a, 300, ygap(ps));
+    if (label)
+        w += ps->pad + text_h(ps, ps->label);
+    return w + ps->pad;
+}
+
+void colorbar_draw(es_canvas *c, const plot_style *ps, es_rect r, const es_cmap *m, float vmin,
+                   float vmax, const char *label)
+{
+    int bar = (int)(ps->tick * 1.4f);
+    es_rect b = {r.x + 2 * ps->pad, r.y, bar, r.h};
+    for (int y = 0; y < b.h; y++) { /* one colour per row, the row centre's value */
+        float f = (b.h - 1 - y + 0.5f) / b.h;
+        es_fill_rect(c, (es_rect){b.x, b.y + y, b.w, 1}, es_cmap_color(m, f));
+    }
+    es_stroke_rect(c, (es_rect){b.x - 1, b.y - 1, b.w + 2, b.h + 2}, ps->fg);
+    es_axis a = {vmin, vmax, ES_SCALE_LINEAR, label};
+    double t[32];
+    char lab[32][16];
+    int n = es_axis_ticks(&a, b.h, ygap(ps), t, lab, 32), lw = 0;
+    int tx = b.x + b.w + 1 + ps->tick_len + ps->pad;
+    for (int i = 0; i < n; i++) {
+        int py = b.y + b.h - 1 - tick_px(es_axis_frac(&a, t[i]), 0, b.h);
+        py = py < b.y ? b.y : py >= b.y + b.h ? b.y + b.h - 1 : py;
+        es_fill_rect(c, (es_rect){b.x + b.w + 1, py, ps->tick_len, 1}, ps->fg);
+        es_text_draw(c, ps->font, ps->tick, tx, py, lab[i], ps->fg, ES_LEFT | ES_MIDDLE);
+        int w = es_text_width(ps->font, ps->tick, lab[i]);
+        lw = w > lw ? w : lw;
+    }
+    char short_label[32];
+    const char *l = fitting_label(ps, label, b.h, short_label);
+    if (l)
+        es_text_draw_up(c, ps->font, ps->label, tx + lw + ps->pad, b.y + b.h / 2, l, ps->fg,
+                        ES_CENTER | ES_TOP);
+}
+
+void title_draw(es_canvas *c, const plot_style *ps, es_rect r, const char *title)
+{
+    if (title)
+        es_text_draw(c, ps->font, ps->title, r.x + r.w / 2, r.y - ps->pad - 1, title, ps->fg,
+                     ES_CENTER | ES_BOTTOM);
+}

@@ -1,0 +1,191 @@
+/* Saliency overlays with Captum's conventions (captum/attr/_utils/visualization.py):
+ * _cumulative_sum_threshold, _normalize_attr and the four image methods of
+ * visualize_image_attr, drawn at display resolution over a base matrix. */
+#include "base/es_base.h"
+#include "viz/internal.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Captum sorts the values and takes the first whose running sum reaches the target. The
+ * same element is found here by quickselect with sums (expected O(n), no full sort): the
+ * answer lies among the smaller values when their sum alone reaches the target. */
+static float select_cumsum(float *v, size_t n, double target)
+{
+    double before = 0; /* sum of the values known to lie below the current range */
+    size_t lo = 0, hi = n;
+    while (hi > lo) {
+        float p = v[lo + (hi - lo) / 2];
+        size_t lt = lo, gt = hi, i = lo; /* three-way partition: [lo,lt) < p, [gt,hi) > p */
+        double s_lt = 0, s_eq = 0;
+        while (i < gt) {
+            float x = v[i];
+            if (x < p) {
+                v[i++] = v[lt], v[lt++] = x, s_lt += x;
+            } else if (x > p) {
+                v[i] = v[--gt], v[gt] = x;
+            } else {
+                i++, s_eq += x;
+            }
+        }
+        if (lt > lo && before + s_lt >= target) {
+            hi = lt;
+        } else if (before + s_lt + s_eq >= target || gt == hi) {
+            return p; /* also when rounding leaves the total a hair below the target */
+        } else {
+            before += s_lt + s_eq;
+            lo = gt;
+        }
+    }
+    return 0;
+}
+
+float es_cumsum_threshold(const float *v, size_t n, float percentile)
+{
+    if (n == 0)
+        return 0;
+    float *w = malloc(sizeof(float) * n);
+    if (!w) {
+        es_fail("saliency: out of memory");
+        return NAN;
+    }
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        w[i] = isnan(v[i]) ? 0 : v[i];
+        total += w[i];
+    }
+    float t = select_cumsum(w, n, total * 0.01 * percentile);
+    free(w);
+    return t;
+}
+
+/* The part of x a sign keeps, as Captum's _normalize_attr selects it. */
+static inline float sign_part(float x, es_sign s)
+{
+    switch (s) {
+    case ES_SIGN_POSITIVE: return x > 0 ? x : 0;
+    case ES_SIGN_NEGATIVE: return x < 0 ? x : 0;
+    case ES_SIGN_ABSOLUTE: return fabsf(x);
+    default: return x;
+    }
+}
+
+int es_saliency_normalize(const float *attr, size_t n, es_sign sign, float outlier_perc,
+                          float *out)
+{
+    if (outlier_perc < 0 || outlier_perc > 100)
+        return es_fail("saliency: outlier percentage %g is outside 0..100", outlier_perc);
+    float *mag = malloc(sizeof(float) * (n ? n : 1));
+    if (!mag)
+        return es_fail("saliency: out of memory");
+    for (size_t i = 0; i < n; i++)
+        mag[i] = fabsf(sign_part(attr[i], sign));
+    float t = es_cumsum_threshold(mag, n, 100 - outlier_perc);
+    free(mag);
+    if (isnan(t))
+        return -1;
+    /* negative: Captum divides the negative part by −threshold, giving magnitudes */
+    float scale = t > 0 ? (sign == ES_SIGN_NEGATIVE ? -1 / t : 1 / t) : 0;
+    for (size_t i = 0; i < n; i++) {
+        float x = sign_part(attr[i], sign) * scale;
+        out[i] = x < -1 ? -1 : x > 1 ? 1 : x;
+    }
+    return 0;
+}
+
+int es_overlay_parse(es_overlay *o, const char *mode, const char *sign)
+{
+    static const char *modes[] = {"none", "heat", "blended", "masked", "alpha"};
+    static const char *signs[] = {"absolute", "positive", "negative", "all"};
+    for (int i = 0; mode && i < 5; i++)
+        if (strcmp(mode, modes[i]) == 0)
+            o->mode = (es_overlay_mode)i, mode = NULL;
+    for (int i = 0; sign && i < 4; i++)
+        if (strcmp(sign, signs[i]) == 0)
+            o->sign = (es_sign)i, sign = NULL;
+    if (mode)
+        return es_fail("unknown overlay mode '%s' (heat, blended, masked, alpha, none)", mode);
+    if (sign)
+        return es_fail("unknown sign '%s' (positive, negative, absolute, all)", sign);
+    if ((o->mode == ES_OVERLAY_MASKED || o->mode == ES_OVERLAY_ALPHA) && o->sign == ES_SIGN_ALL)
+        return es_fail("overlay %s cannot show sign all (Captum refuses it too): choose "
+                       "positive, negative or absolute", o->mode == ES_OVERLAY_MASKED ? "masked" : "alpha");
+    return 0;
+}
+
+/* Captum's default colormap for each sign. */
+const es_cmap *overlay_cmap(const es_overlay *o)
+{
+    static const char *names[] = {"Blues", "Greens", "Reds", "RdWhGn"};
+    return es_cmap_get(o->cmap ? o->cmap : names[o->sign]);
+}
+
+/* One pixel of each method. n is the normalised map value; base the base colour. */
+static inline void overlay_px(uint8_t *p, es_rgba base, float n, const es_cmap *heat,
+                              const es_overlay *o, int heat_alpha)
+{
+    switch (o->mode) {
+    case ES_OVERLAY_HEAT:
+    case ES_OVERLAY_BLENDED: {
+        if (o->mode == ES_OVERLAY_BLENDED)
+            blend_px(p, base, base.a);
+        es_rgba h = es_cmap_color(heat, o->sign == ES_SIGN_ALL ? (n + 1) * 0.5f : n);
+        blend_px(p, h, cover_alpha(h, heat_alpha));
+        break;
+    }
+    case ES_OVERLAY_MASKED: { /* _prepare_image: int(rgb · n), clipped to 0..255 */
+        float m = n < 0 ? 0 : n;
+        es_rgba c = {(uint8_t)(base.r * m), (uint8_t)(base.g * m), (uint8_t)(base.b * m), base.a};
+        blend_px(p, c, c.a);
+        break;
+    }
+    case ES_OVERLAY_ALPHA: /* the base with alpha = int(n · 255), over what is below */
+        blend_px(p, base, (int)((n < 0 ? 0 : n) * 255));
+        break;
+    default:
+        blend_px(p, base, base.a);
+    }
+}
+
+int es_draw_overlay(es_canvas *c, es_rect r, const float *base, const float *attr, int rows,
+                    int cols, const es_cmap *base_cmap, float base_vmin, float base_vmax,
+                    const es_overlay *o, int flags)
+{
+    if (!base || !attr || rows <= 0 || cols <= 0 || r.w <= 0 || r.h <= 0 || !base_cmap)
+        return es_fail("overlay: empty matrix (%dx%d) or region (%dx%d)", rows, cols, r.w, r.h);
+    if ((o->mode == ES_OVERLAY_MASKED || o->mode == ES_OVERLAY_ALPHA) && o->sign == ES_SIGN_ALL)
+        return es_fail("overlay: masked and alpha cannot show sign all");
+    const es_cmap *heat = overlay_cmap(o);
+    if (!heat)
+        return -1;
+    size_t n = (size_t)rows * cols;
+    float *norm = malloc(sizeof(float) * n);
+    if (!norm)
+        return es_fail("overlay: out of memory");
+    float *b = NULL, *a = NULL;
+    int rc = es_saliency_normalize(attr, n, o->sign, o->outlier_perc, norm);
+    if (rc == 0 && (!(b = resample(base, rows, cols, r.w, r.h, flags)) ||
+                    !(a = resample(norm, rows, cols, r.w, r.h, flags))))
+        rc = -1;
+    free(norm);
+    if (rc != 0) {
+        free(b), free(a);
+        return -1;
+    }
+    float scale = base_vmax != base_vmin ? 1.0f / (base_vmax - base_vmin) : 0;
+    int heat_alpha = o->mode == ES_OVERLAY_BLENDED ? (int)lroundf(o->alpha * 255) : 255;
+    es_rect vis = r;
+    if (clip_rect(c, &vis)) {
+#pragma omp parallel for schedule(static) if ((size_t)vis.w * vis.h > 65536)
+        for (int y = vis.y; y < vis.y + vis.h; y++) {
+            size_t off = (size_t)(y - r.y) * r.w + (vis.x - r.x);
+            uint8_t *p = es_canvas_row(c, y) + 4 * vis.x;
+            for (int x = 0; x < vis.w; x++, p += 4) {
+                es_rgba bc = es_cmap_color(base_cmap, (b[off + x] - base_vmin) * scale);
+                overlay_px(p, bc, a[off + x], heat, o, heat_alpha);
+            }
+        }
+    }
+    free(b), free(a);
+    return 0;
+}

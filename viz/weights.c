@@ -1,0 +1,181 @@
+/* Weights: conv filters as tiles on a signed map, dense weights as an image, histograms. */
+#include "base/es_base.h"
+#include "viz/internal.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int text_h(const plot_style *ps, float size)
+{
+    int a, d;
+    es_text_metrics(ps->font, size, &a, &d);
+    return a + d;
+}
+
+static float max_abs(const float *v, size_t n)
+{
+    float m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i]) && fabsf(v[i]) > m)
+            m = fabsf(v[i]);
+    return m > 0 ? m : 1;
+}
+
+static void title_top(es_canvas *c, const plot_style *ps, es_rect r, const char *title)
+{
+    if (title)
+        es_text_draw(c, ps->font, ps->title, r.x + r.w / 2, r.y + ps->pad, title, ps->fg,
+                     ES_CENTER | ES_TOP);
+}
+
+int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float *w, int out_c,
+                         int in_c, int kh, int kw, int mean_inputs, const char *cmap,
+                         const char *title)
+{
+    plot_style ps;
+    if (!w || out_c <= 0 || in_c <= 0 || kh <= 0 || kw <= 0)
+        return es_fail("conv filters: empty weight tensor");
+    if (style_resolve(&ps, s, r) != 0)
+        return -1;
+    const es_cmap *cm = es_cmap_get(cmap ? cmap : "RdBu_r");
+    if (!cm)
+        return -1;
+    size_t fsz = (size_t)in_c * kh * kw, ksz = (size_t)kh * kw;
+    float *mean = malloc(sizeof(float) * ksz);
+    if (!mean)
+        return es_fail("conv filters: out of memory");
+    es_fill_rect(c, r, ps.bg);
+    float cap_px = ps.tick * 0.8f;
+    int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
+    int cbw = colorbar_width(&ps, -1, 1, "w / max|w| per filter");
+    int capw = es_text_width(ps.font, cap_px, "f000") + ps.pad; /* row labels on the left */
+    es_rect area = {r.x + ps.pad + capw, top, r.w - 2 * ps.pad - capw - cbw, r.y + r.h - top - ps.pad};
+    int n = mean_inputs ? out_c : out_c * in_c;
+    tile_layout t;
+    int gap = ps.pad > 2 ? ps.pad / 2 : 1, rc;
+    if (mean_inputs) {
+        rc = tile_fit(&t, n, area.w, area.h, (double)kw / kh, text_h(&ps, cap_px) + 1, gap);
+    } else { /* one row per filter, one column per input channel */
+        int cap = text_h(&ps, cap_px) + 1;
+        int tw = (area.w - (in_c - 1) * gap) / in_c, th = (area.h - cap - (out_c - 1) * gap) / out_c;
+        double sz = fmin(tw, th * (double)kw / kh);
+        t = (tile_layout){in_c, out_c, (int)sz, (int)(sz * kh / kw), gap, 0};
+        area.y += cap, area.h -= cap;
+        rc = t.tw >= 1 && t.th >= 1 ? 0 : es_fail("conv filters: %dx%d tiles do not fit in %dx%d "
+                                                    "(show the mean over inputs)", out_c, in_c, r.w, r.h);
+    }
+    for (int i = 0; rc == 0 && i < n; i++) {
+        int f = mean_inputs ? i : i / in_c, ch = mean_inputs ? -1 : i % in_c;
+        const float *flt = w + f * fsz, *tile = flt + (ch < 0 ? 0 : ch * ksz);
+        float m = max_abs(flt, fsz); /* one scale per filter, over all its inputs */
+        if (ch < 0) {
+            for (size_t k = 0; k < ksz; k++) {
+                double acc = 0;
+                for (int j = 0; j < in_c; j++)
+                    acc += flt[j * ksz + k];
+                mean[k] = (float)(acc / in_c);
+            }
+            tile = mean, m = max_abs(mean, ksz);
+        }
+        es_rect tr = tile_rect(&t, area, i);
+        rc = es_draw_matrix(c, tr, tile, kh, kw, cm, -m, m, 1, 0);
+        char cap[16];
+        snprintf(cap, sizeof cap, mean_inputs ? "%d" : "f%d", f);
+        if (mean_inputs)
+            es_text_draw(c, ps.font, cap_px, tr.x + tr.w / 2, tr.y - 1, cap, ps.fg, ES_CENTER | ES_BOTTOM);
+        else if (ch == 0 && t.th >= text_h(&ps, cap_px) * 0.7f)
+            es_text_draw(c, ps.font, cap_px, tr.x - ps.pad, tr.y + tr.h / 2, cap, ps.fg, ES_RIGHT | ES_MIDDLE);
+        if (!mean_inputs && f == 0 && es_text_width(ps.font, cap_px, "in 00") <= t.tw + gap) {
+            snprintf(cap, sizeof cap, "in %d", ch);
+            es_text_draw(c, ps.font, cap_px, tr.x + tr.w / 2, tr.y - 1, cap, ps.fg, ES_CENTER | ES_BOTTOM);
+        }
+    }
+    if (rc == 0) {
+        es_rect first = tile_rect(&t, area, 0), last = tile_rect(&t, area, (t.rows - 1) * t.cols);
+        int gw = t.cols * t.tw + (t.cols - 1) * t.gap;
+        colorbar_draw(c, &ps, (es_rect){first.x + gw, first.y, 0, last.y + last.h - first.y}, cm, -1,
+                      1, "w / max|w| per filter");
+        title_top(c, &ps, r, title);
+    }
+    free(mean);
+    return rc;
+}
+
+int es_plot_histogram(es_canvas *c, es_rect r, const es_style *s, const float *v, size_t n,
+                      int bins, const char *xlabel, const char *title)
+{
+    plot_style ps;
+    if (!v || n == 0 || bins <= 0)
+        return es_fail("histogram: no values or no bins");
+    if (style_resolve(&ps, s, r) != 0)
+        return -1;
+    float lo, hi;
+    finite_range(v, n, &lo, &hi);
+    if (lo == hi)
+        lo -= 0.5f, hi += 0.5f;
+    size_t *count = calloc((size_t)bins, sizeof *count), top_count = 1;
+    if (!count)
+        return es_fail("histogram: out of memory");
+    for (size_t i = 0; i < n; i++) { /* numpy's rule: the last bin includes its right edge */
+        if (!isfinite(v[i]))
+            continue;
+        int b = (int)((v[i] - lo) / (hi - lo) * bins);
+        count[b >= bins ? bins - 1 : b < 0 ? 0 : b]++;
+    }
+    for (int b = 0; b < bins; b++)
+        top_count = count[b] > top_count ? count[b] : top_count;
+    es_fill_rect(c, r, ps.bg);
+    es_axis x = {lo, hi, ES_SCALE_LINEAR, xlabel}, y = {0, top_count * 1.05, ES_SCALE_LINEAR, "count"};
+    margins m = axes_margins(&ps, &x, &y, AX_X | AX_Y);
+    int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
+    es_rect p = {r.x + m.left, top, r.w - m.left - m.right, r.y + r.h - m.bottom - top};
+    if (p.w < 8 || p.h < 8) {
+        free(count);
+        return es_fail("histogram: region %dx%d is too small", r.w, r.h);
+    }
+    for (int b = 0; b < bins; b++) {
+        int x0 = p.x + (int)((double)b * p.w / bins), x1 = p.x + (int)((double)(b + 1) * p.w / bins);
+        int h = (int)lround(count[b] / y.hi * p.h);
+        es_fill_rect(c, (es_rect){x0, p.y + p.h - h, x1 - x0, h}, plot_c0);
+        if (x1 - x0 >= 4 && h > 0) /* white edges keep neighbouring bars apart */
+            es_fill_rect(c, (es_rect){x1 - 1, p.y + p.h - h, 1, h}, ps.bg);
+    }
+    axes_draw(c, &ps, p, &x, &y, AX_X | AX_Y);
+    title_draw(c, &ps, p, title);
+    free(count);
+    return 0;
+}
+
+int es_plot_dense_weights(es_canvas *c, es_rect r, const es_style *s, const float *w, int rows,
+                          int cols, const char *cmap, const char *title)
+{
+    plot_style ps;
+    if (!w || rows <= 0 || cols <= 0)
+        return es_fail("dense weights: empty matrix");
+    if (style_resolve(&ps, s, r) != 0)
+        return -1;
+    const es_cmap *cm = es_cmap_get(cmap ? cmap : "RdBu_r");
+    if (!cm)
+        return -1;
+    es_fill_rect(c, r, ps.bg);
+    float m = max_abs(w, (size_t)rows * cols);
+    int hist_w = r.w * 36 / 100;
+    es_rect left = {r.x, r.y, r.w - hist_w, r.h};
+    es_axis x = {0, cols, ES_SCALE_LINEAR, "input"}, y = {rows, 0, ES_SCALE_LINEAR, "output"};
+    margins mg = axes_margins(&ps, &x, &y, AX_X | AX_Y);
+    int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
+    int cbw = colorbar_width(&ps, -m, m, "weight");
+    es_rect p = {left.x + mg.left, top, left.w - mg.left - cbw, r.y + r.h - mg.bottom - top};
+    if (p.w < 8 || p.h < 8)
+        return es_fail("dense weights: region %dx%d is too small", r.w, r.h);
+    /* row 0 (the first output) at the top, as a matrix is read */
+    if (es_draw_matrix(c, p, w, rows, cols, cm, -m, m, 1, 0) != 0)
+        return -1;
+    axes_draw(c, &ps, p, &x, &y, AX_X | AX_Y);
+    colorbar_draw(c, &ps, (es_rect){p.x + p.w, p.y, 0, p.h}, cm, -m, m, "weight");
+    title_draw(c, &ps, p, title);
+    es_style hs = *s;
+    hs.font_px = ps.tick;
+    return es_plot_histogram(c, (es_rect){left.x + left.w, top, hist_w, r.y + r.h - top}, &hs, w,
+                             (size_t)rows * cols, 50, "weight", "histogram");
+}
