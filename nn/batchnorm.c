@@ -1,0 +1,112 @@
+/* BatchNormalization (ONNX): X (N,C,…), scale, B, running mean, running var (C each).
+ * TRAIN normalises with the batch's mean and biased variance and updates the running
+ * averages (running = running·momentum + batch·(1 − momentum), the variance unbiased as
+ * PyTorch stores it); TEST uses the running statistics. aux keeps the mean and 1/std used,
+ * so backward follows exactly what forward did. */
+#include "nn/graph.h"
+#include <math.h>
+
+int batchnorm_shape(es_graph *g, es_node *nd)
+{
+    es_tensor *x = in_t(g, nd, 0);
+    if (x->ndim < 2)
+        return es_node_fail(nd, "wants (N,C,...) input");
+    for (int k = 1; k < 5; k++)
+        if ((int)in_t(g, nd, k)->size != x->dims[1])
+            return es_node_fail(nd, "input %d has %zu values for %d channels", k,
+                                in_t(g, nd, k)->size, x->dims[1]);
+    es_set_shape(out_t(g, nd, 0), x->ndim, x->dims);
+    nd->aux_bytes = 2 * (size_t)x->dims[1] * sizeof(float);
+    return 0;
+}
+
+/* Channels, elements per channel in one sample (HW), samples. */
+static void bn_dims(const es_tensor *x, int *c, size_t *hw, int *n)
+{
+    *n = x->dims[0], *c = x->dims[1];
+    *hw = x->size / ((size_t)*n * *c);
+}
+
+void batchnorm_forward(es_graph *g, es_node *nd, const es_pass *p)
+{
+    es_tensor *x = in_t(g, nd, 0);
+    const float *scale = in_t(g, nd, 1)->data, *bias = in_t(g, nd, 2)->data;
+    float *rmean = in_t(g, nd, 3)->data, *rvar = in_t(g, nd, 4)->data;
+    float *y = out_t(g, nd, 0)->data, *mean = nd->aux, *istd = mean + x->dims[1];
+    int c, n;
+    size_t hw;
+    bn_dims(x, &c, &hw, &n);
+    double cnt = (double)n * hw, mom = nd->a.momentum;
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        double mu, var;
+        if (p->mode == ES_TRAIN) {
+            double s = 0, ss = 0;
+            for (int i = 0; i < n; i++) {
+                const float *xp = x->data + ((size_t)i * c + ch) * hw;
+                for (size_t j = 0; j < hw; j++)
+                    s += xp[j];
+            }
+            mu = s / cnt;
+            for (int i = 0; i < n; i++) { /* two passes: exact for large means */
+                const float *xp = x->data + ((size_t)i * c + ch) * hw;
+                for (size_t j = 0; j < hw; j++)
+                    ss += (xp[j] - mu) * (xp[j] - mu);
+            }
+            var = ss / cnt;
+            rmean[ch] = (float)(mom * rmean[ch] + (1 - mom) * mu);
+            rvar[ch] = (float)(mom * rvar[ch] + (1 - mom) * (cnt > 1 ? ss / (cnt - 1) : var));
+        } else {
+            mu = rmean[ch], var = rvar[ch];
+        }
+        float m = (float)mu, is = (float)(1.0 / sqrt(var + nd->a.epsilon));
+        mean[ch] = m, istd[ch] = is;
+        float a = scale[ch] * is, b = bias[ch] - m * a;
+        for (int i = 0; i < n; i++) {
+            size_t off = ((size_t)i * c + ch) * hw;
+            for (size_t j = 0; j < hw; j++)
+                y[off + j] = x->data[off + j] * a + b;
+        }
+    }
+}
+
+void batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
+{
+    es_tensor *x = in_t(g, nd, 0), *sc = in_t(g, nd, 1), *bi = in_t(g, nd, 2);
+    const float *dy = out_t(g, nd, 0)->grad, *mean = nd->aux, *istd = mean + x->dims[1];
+    int c, n;
+    size_t hw;
+    bn_dims(x, &c, &hw, &n);
+    int want_x = wants_grad(g, nd, 0, p), want_s = wants_grad(g, nd, 1, p);
+    int want_b = wants_grad(g, nd, 2, p);
+    double cnt = (double)n * hw;
+#pragma omp parallel for schedule(static)
+    for (int ch = 0; ch < c; ch++) {
+        double sdy = 0, sdyx = 0; /* Σ dy, Σ dy·x̂ */
+        for (int i = 0; i < n; i++) {
+            size_t off = ((size_t)i * c + ch) * hw;
+            for (size_t j = 0; j < hw; j++) {
+                sdy += dy[off + j];
+                sdyx += dy[off + j] * (x->data[off + j] - mean[ch]) * istd[ch];
+            }
+        }
+        if (want_s)
+            sc->grad[ch] += (float)sdyx;
+        if (want_b)
+            bi->grad[ch] += (float)sdy;
+        if (!want_x)
+            continue;
+        float gi = sc->data[ch] * istd[ch];
+        /* TRAIN: dx = γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)); TEST: the statistics are
+         * constants, dx = γ/σ·dy. */
+        float mdy = p->mode == ES_TRAIN ? (float)(sdy / cnt) : 0.0f;
+        float mdyx = p->mode == ES_TRAIN ? (float)(sdyx / cnt) : 0.0f;
+        for (int i = 0; i < n; i++) {
+            size_t off = ((size_t)i * c + ch) * hw;
+            for (size_t j = 0; j < hw; j++) {
+                float xh = (x->data[off + j] - mean[ch]) * istd[ch];
+                x->grad[off + j] += gi * (dy[off + j] - mdy - xh * mdyx);
+            }
+        }
+    }
+}

@@ -1,0 +1,442 @@
+/* The graph: named tensors and nodes in topological order, shape inference, buffers,
+ * forward and backward. Ops themselves live in the op table (ops.c and the op files). */
+#include "nn/graph.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void es_attrs_default(es_attrs *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < 3; i++)
+        a->stride[i] = a->dilation[i] = 1;
+    a->group = 1;
+    a->axis = 1;
+    a->alpha = a->beta = 1.0f;
+    a->epsilon = 1e-5f;
+    a->momentum = 0.9f;
+    a->ratio = 0.5f;
+}
+
+int es_op_find(const char *name)
+{
+    for (int i = 0; i < ES_OP_COUNT; i++)
+        if (strcmp(es_ops[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *es_op_name(es_op_type op) { return op >= 0 && op < ES_OP_COUNT ? es_ops[op].name : "?"; }
+
+int es_node_fail(const es_node *n, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return es_fail("node %s (%s): %s", n->name, es_ops[n->op].name, msg);
+}
+
+void es_set_shape(es_tensor *t, int ndim, const int *dims)
+{
+    t->ndim = ndim;
+    t->size = 1;
+    for (int i = 0; i < ndim; i++) {
+        t->dims[i] = dims[i];
+        t->size *= (size_t)dims[i];
+    }
+}
+
+es_graph *es_graph_new(void)
+{
+    es_graph *g = calloc(1, sizeof *g);
+    if (g)
+        es_graph_seed(g, 0x5eed);
+    return g;
+}
+
+void es_graph_free(es_graph *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->nt; i++) {
+        free(g->t[i].name);
+        free(g->t[i].data);
+        free(g->t[i].grad);
+    }
+    for (int i = 0; i < g->nn; i++) {
+        free(g->n[i].name);
+        free(g->n[i].in);
+        free(g->n[i].out);
+        free(g->n[i].aux);
+    }
+    free(g->t);
+    free(g->n);
+    free(g->ws);
+    free(g);
+}
+
+/* ---- RNG: splitmix64 seeding a xorshift128+ ---------------------------------------------- */
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void es_graph_seed(es_graph *g, uint64_t seed)
+{
+    g->rng[0] = splitmix64(&seed);
+    g->rng[1] = splitmix64(&seed);
+}
+
+double es_rand_uniform(es_graph *g)
+{
+    uint64_t s1 = g->rng[0];
+    const uint64_t s0 = g->rng[1];
+    g->rng[0] = s0;
+    s1 ^= s1 << 23;
+    g->rng[1] = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26);
+    return (double)((g->rng[1] + s0) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double es_rand_normal(es_graph *g)
+{
+    /* Box–Muller; the second variate is dropped to keep the state simple. */
+    double u1 = es_rand_uniform(g), u2 = es_rand_uniform(g);
+    return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
+}
+
+/* ---- building ------------------------------------------------------------------------- */
+int es_tensor_find(const es_graph *g, const char *name)
+{
+    for (int i = 0; i < g->nt; i++)
+        if (strcmp(g->t[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int es_tensor_add(es_graph *g, const char *name, es_tensor_kind kind, int ndim, const int *dims,
+                  const float *data)
+{
+    if (!name || !*name)
+        return es_fail("tensor without a name");
+    if (es_tensor_find(g, name) >= 0)
+        return es_fail("tensor %s: name used twice", name);
+    if (ndim < 0 || ndim > ES_MAX_DIMS)
+        return es_fail("tensor %s: %d dimensions (at most %d)", name, ndim, ES_MAX_DIMS);
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] < 0 || (dims[i] == 0 && kind != ES_T_ACT))
+            return es_fail("tensor %s: bad dimension %d", name, dims[i]);
+    if (g->nt == g->cap_t) {
+        int cap = g->cap_t ? 2 * g->cap_t : 64;
+        es_tensor *t = realloc(g->t, cap * sizeof *t);
+        if (!t)
+            return es_fail("out of memory");
+        g->t = t, g->cap_t = cap;
+    }
+    es_tensor *t = &g->t[g->nt];
+    memset(t, 0, sizeof *t);
+    t->kind = kind;
+    t->producer = -1;
+    es_set_shape(t, ndim, dims);
+    if (!(t->name = strdup(name)))
+        return es_fail("out of memory");
+    if (kind != ES_T_ACT) {
+        t->cap = t->size;
+        t->data = calloc(t->size ? t->size : 1, sizeof(float));
+        if (!t->data) {
+            free(t->name);
+            return es_fail("tensor %s: out of memory", name);
+        }
+        if (data)
+            memcpy(t->data, data, t->size * sizeof(float));
+    }
+    g->forwarded = 0;
+    return g->nt++;
+}
+
+static int infer_node(es_graph *g, es_node *n)
+{
+    n->aux_bytes = 0;
+    return es_ops[n->op].shape(g, n);
+}
+
+int es_node_add(es_graph *g, es_op_type op, const char *name, const es_attrs *a, int n_in,
+                const int *in, int n_out, const char *const *out_names)
+{
+    if (op < 0 || op >= ES_OP_COUNT)
+        return es_fail("node %s: unknown op", name ? name : "?");
+    const es_op *o = &es_ops[op];
+    if (!name || !*name)
+        return es_fail("%s node without a name", o->name);
+    if (n_in < o->min_in || n_in > o->max_in)
+        return es_fail("node %s (%s): %d inputs (wants %d to %d)", name, o->name, n_in, o->min_in,
+                       o->max_in);
+    for (int k = 0; k < n_in; k++)
+        if (in[k] < -1 || in[k] >= g->nt || (in[k] == -1 && k < o->min_in))
+            return es_fail("node %s (%s): input %d is missing", name, o->name, k);
+    if (n_out < 1 || n_out > 2)
+        return es_fail("node %s (%s): %d outputs", name, o->name, n_out);
+    if (g->nn == g->cap_n) {
+        int cap = g->cap_n ? 2 * g->cap_n : 64;
+        es_node *nn = realloc(g->n, cap * sizeof *nn);
+        if (!nn)
+            return es_fail("out of memory");
+        g->n = nn, g->cap_n = cap;
+    }
+    es_node *n = &g->n[g->nn];
+    memset(n, 0, sizeof *n);
+    n->op = op;
+    if (a)
+        n->a = *a;
+    else
+        es_attrs_default(&n->a);
+    n->name = strdup(name);
+    n->in = malloc((n_in ? n_in : 1) * sizeof(int));
+    n->out = malloc(n_out * sizeof(int));
+    if (!n->name || !n->in || !n->out)
+        goto oom;
+    n->n_in = n_in;
+    memcpy(n->in, in, n_in * sizeof(int));
+    int first_new = g->nt;
+    for (int k = 0; k < n_out; k++) {
+        char buf[300];
+        const char *on = out_names && out_names[k] ? out_names[k] : buf;
+        snprintf(buf, sizeof buf, k ? "%s:%d" : "%s", name, k);
+        int t = es_tensor_add(g, on, ES_T_ACT, 0, NULL, NULL);
+        if (t < 0)
+            goto undo;
+        g->t[t].producer = g->nn;
+        n->out[n->n_out++] = t;
+    }
+    if (infer_node(g, n) != 0)
+        goto undo;
+    g->forwarded = 0;
+    return g->nn++;
+oom:
+    es_fail("out of memory");
+undo:
+    while (g->nt > first_new)
+        free(g->t[--g->nt].name);
+    free(n->name);
+    free(n->in);
+    free(n->out);
+    return -1;
+}
+
+int es_graph_mark_output(es_graph *g, int t)
+{
+    if (t < 0 || t >= g->nt)
+        return es_fail("no tensor %d to mark as output", t);
+    g->t[t].is_output = 1;
+    return 0;
+}
+
+/* ---- looking --------------------------------------------------------------------------- */
+int es_graph_n_tensors(const es_graph *g) { return g->nt; }
+int es_graph_n_nodes(const es_graph *g) { return g->nn; }
+const char *es_tensor_name(const es_graph *g, int t) { return g->t[t].name; }
+es_tensor_kind es_tensor_kind_of(const es_graph *g, int t) { return g->t[t].kind; }
+size_t es_tensor_size(const es_graph *g, int t) { return g->t[t].size; }
+float *es_tensor_data(es_graph *g, int t) { return g->t[t].data; }
+float *es_tensor_grad(es_graph *g, int t) { return g->t[t].grad; }
+es_op_type es_node_op(const es_graph *g, int node) { return g->n[node].op; }
+const char *es_node_name(const es_graph *g, int node) { return g->n[node].name; }
+const es_attrs *es_node_attrs(const es_graph *g, int node) { return &g->n[node].a; }
+int es_node_producing(const es_graph *g, int t) { return g->t[t].producer; }
+
+int es_tensor_shape(const es_graph *g, int t, int *dims)
+{
+    memcpy(dims, g->t[t].dims, g->t[t].ndim * sizeof(int));
+    return g->t[t].ndim;
+}
+
+int es_node_inputs(const es_graph *g, int node, const int **ids)
+{
+    *ids = g->n[node].in;
+    return g->n[node].n_in;
+}
+
+int es_node_outputs(const es_graph *g, int node, const int **ids)
+{
+    *ids = g->n[node].out;
+    return g->n[node].n_out;
+}
+
+int es_graph_inputs(const es_graph *g, int *ids, int max)
+{
+    int k = 0;
+    for (int i = 0; i < g->nt; i++)
+        if (g->t[i].kind == ES_T_INPUT && k < max)
+            ids[k++] = i;
+    return k;
+}
+
+int es_graph_outputs(const es_graph *g, int *ids, int max)
+{
+    int k = 0;
+    for (int i = 0; i < g->nt; i++)
+        if (g->t[i].is_output && k < max)
+            ids[k++] = i;
+    if (k == 0 && g->nn > 0 && max > 0)
+        ids[k++] = g->n[g->nn - 1].out[0];
+    return k;
+}
+
+size_t es_graph_n_params(const es_graph *g)
+{
+    size_t n = 0;
+    for (int i = 0; i < g->nt; i++)
+        if (g->t[i].kind == ES_T_PARAM)
+            n += g->t[i].size;
+    return n;
+}
+
+/* ---- running ----------------------------------------------------------------------------- */
+int es_graph_set_batch(es_graph *g, int batch)
+{
+    if (batch < 1)
+        return es_fail("batch size %d", batch);
+    for (int i = 0; i < g->nt; i++) {
+        es_tensor *t = &g->t[i];
+        if (t->kind == ES_T_INPUT && t->ndim > 0 && t->dims[0] != batch) {
+            t->dims[0] = batch;
+            es_set_shape(t, t->ndim, t->dims);
+            if (t->size > t->cap) {
+                float *d = realloc(t->data, t->size * sizeof(float));
+                if (!d)
+                    return es_fail("tensor %s: out of memory", t->name);
+                t->data = d, t->cap = t->size;
+            }
+        }
+    }
+    g->ws_need = 0;
+    for (int i = 0; i < g->nn; i++)
+        if (infer_node(g, &g->n[i]) != 0)
+            return -1;
+    g->forwarded = 0;
+    return 0;
+}
+
+static int grow(float **p, size_t *cap, size_t need)
+{
+    if (need <= *cap && *p)
+        return 0;
+    float *q = realloc(*p, (need ? need : 1) * sizeof(float));
+    if (!q)
+        return es_fail("out of memory (%zu floats)", need);
+    *p = q, *cap = need;
+    return 0;
+}
+
+/* Sizes every activation, aux and the workspace to the current shapes. Buffers only grow,
+ * so repeated passes at one batch size allocate nothing. */
+static int prepare(es_graph *g)
+{
+    for (int i = 0; i < g->nt; i++) {
+        es_tensor *t = &g->t[i];
+        if (t->kind == ES_T_ACT && (t->size > t->cap || !t->data)) {
+            size_t cap = t->cap;
+            if (grow(&t->data, &cap, t->size) != 0)
+                return -1;
+            free(t->grad), t->grad = NULL;
+            t->cap = cap;
+        }
+    }
+    for (int i = 0; i < g->nn; i++) {
+        es_node *n = &g->n[i];
+        if (n->aux_bytes > 0) {
+            void *a = realloc(n->aux, n->aux_bytes);
+            if (!a)
+                return es_fail("node %s: out of memory", n->name);
+            n->aux = a;
+        }
+    }
+    size_t ws = g->ws_size;
+    if (grow(&g->ws, &ws, g->ws_need) != 0)
+        return -1;
+    g->ws_size = ws;
+    return 0;
+}
+
+int es_forward(es_graph *g, es_mode mode)
+{
+    if (prepare(g) != 0)
+        return -1;
+    es_pass p = {.mode = mode, .rule = ES_RELU_STANDARD};
+    for (int i = 0; i < g->nn; i++)
+        es_ops[g->n[i].op].forward(g, &g->n[i], &p);
+    g->last_mode = mode;
+    g->forwarded = 1;
+    return 0;
+}
+
+/* Marks the tensors whose gradient this pass needs: those downstream of a requested leaf
+ * (an input or parameter, by `what`) and upstream of `from`. */
+static void mark_needs_grad(es_graph *g, int from, int what)
+{
+    for (int i = 0; i < g->nt; i++) {
+        es_tensor *t = &g->t[i];
+        t->needs_grad = (t->kind == ES_T_INPUT && (what & ES_GRAD_INPUTS)) ||
+                        (t->kind == ES_T_PARAM && (what & ES_GRAD_PARAMS));
+    }
+    for (int i = 0; i < g->nn; i++) { /* downstream */
+        es_node *n = &g->n[i];
+        int any = 0;
+        for (int k = 0; k < n->n_in; k++)
+            any |= n->in[k] >= 0 && g->t[n->in[k]].needs_grad;
+        for (int k = 0; k < n->n_out; k++)
+            g->t[n->out[k]].needs_grad = any;
+    }
+    char *up = calloc(g->nt, 1);
+    if (!up)
+        return;
+    up[from] = 1;
+    for (int i = g->nn - 1; i >= 0; i--) { /* upstream */
+        es_node *n = &g->n[i];
+        int any = 0;
+        for (int k = 0; k < n->n_out; k++)
+            any |= up[n->out[k]];
+        for (int k = 0; any && k < n->n_in; k++)
+            if (n->in[k] >= 0)
+                up[n->in[k]] = 1;
+    }
+    for (int i = 0; i < g->nt; i++)
+        g->t[i].needs_grad &= up[i];
+    free(up);
+}
+
+int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int what)
+{
+    if (!g->forwarded)
+        return es_fail("backward without a forward pass");
+    if (from < 0 || from >= g->nt)
+        return es_fail("backward from tensor %d: no such tensor", from);
+    mark_needs_grad(g, from, what);
+    g->t[from].needs_grad = 1;
+    for (int i = 0; i < g->nt; i++) {
+        es_tensor *t = &g->t[i];
+        if (!t->needs_grad)
+            continue;
+        if (!t->grad && !(t->grad = malloc((t->cap ? t->cap : 1) * sizeof(float))))
+            return es_fail("tensor %s: out of memory", t->name);
+        memset(t->grad, 0, t->size * sizeof(float));
+    }
+    es_tensor *f = &g->t[from];
+    for (size_t i = 0; i < f->size; i++)
+        f->grad[i] = seed ? seed[i] : 1.0f;
+    es_pass p = {.mode = g->last_mode, .rule = rule, .param_grads = !!(what & ES_GRAD_PARAMS)};
+    for (int i = g->nn - 1; i >= 0; i--) {
+        es_node *n = &g->n[i];
+        int any = 0;
+        for (int k = 0; k < n->n_out; k++)
+            any |= g->t[n->out[k]].needs_grad;
+        if (any)
+            es_ops[n->op].backward(g, n, &p);
+    }
+    return 0;
+}

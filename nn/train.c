@@ -1,0 +1,206 @@
+/* Training: initialisation, losses, SGD (momentum, Nesterov) and Adam as torch.optim has
+ * them, and one mini-batch step. */
+#include "nn/graph.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fan in / fan out of a Conv or Gemm weight: (M, C/g, k…) or Gemm's (out,in)/(in,out). */
+static void fans(const es_graph *g, const es_node *n, const es_tensor *w, double *fi, double *fo)
+{
+    double rf = 1;
+    for (int i = 2; i < w->ndim; i++)
+        rf *= w->dims[i];
+    int tb = n->op == ES_OP_GEMM && n->a.trans_b;
+    int out = n->op == ES_OP_CONV || tb ? w->dims[0] : w->dims[1];
+    int in = n->op == ES_OP_CONV || tb ? w->dims[1] : w->dims[0];
+    *fi = in * rf, *fo = out * rf;
+}
+
+int es_graph_init(es_graph *g, es_init kind, uint64_t seed)
+{
+    es_graph_seed(g, seed);
+    for (int i = 0; i < g->nn; i++) {
+        es_node *n = &g->n[i];
+        if (n->op == ES_OP_CONV || n->op == ES_OP_GEMM || n->op == ES_OP_MATMUL) {
+            es_tensor *w = in_t(g, n, 1), *b = in_t(g, n, 2);
+            if (w->kind != ES_T_PARAM)
+                continue;
+            double fi, fo;
+            fans(g, n, w, &fi, &fo);
+            double he = sqrt(2.0 / fi), xav = sqrt(6.0 / (fi + fo));
+            for (size_t j = 0; j < w->size; j++)
+                w->data[j] = (float)(kind == ES_INIT_HE ? he * es_rand_normal(g)
+                                                        : xav * (2 * es_rand_uniform(g) - 1));
+            if (b && b->kind == ES_T_PARAM && n->op != ES_OP_MATMUL)
+                memset(b->data, 0, b->size * sizeof(float));
+        } else if (n->op == ES_OP_BATCHNORM) {
+            for (size_t j = 0; j < in_t(g, n, 1)->size; j++) {
+                in_t(g, n, 1)->data[j] = in_t(g, n, 4)->data[j] = 1.0f;
+                in_t(g, n, 2)->data[j] = in_t(g, n, 3)->data[j] = 0.0f;
+            }
+        }
+    }
+    return 0;
+}
+
+float es_softmax_xent(const float *logits, const int *labels, int n, int c, float *dlogits)
+{
+    double loss = 0;
+    for (int i = 0; i < n; i++) {
+        const float *z = logits + (size_t)i * c;
+        float mx = z[0];
+        for (int j = 1; j < c; j++)
+            mx = z[j] > mx ? z[j] : mx;
+        double s = 0;
+        for (int j = 0; j < c; j++)
+            s += exp(z[j] - mx);
+        loss += log(s) - (z[labels[i]] - mx);
+        if (dlogits)
+            for (int j = 0; j < c; j++)
+                dlogits[(size_t)i * c + j] = (float)((exp(z[j] - mx) / s - (j == labels[i])) / n);
+    }
+    return (float)(loss / n);
+}
+
+float es_sigmoid_bce(const float *logits, const float *targets, int n, float *dlogits)
+{
+    double loss = 0;
+    for (int i = 0; i < n; i++) {
+        double z = logits[i], t = targets[i];
+        /* −t·log σ(z) − (1−t)·log(1−σ(z)) = max(z,0) − z·t + log(1 + e^−|z|) */
+        loss += (z > 0 ? z : 0) - z * t + log1p(exp(-fabs(z)));
+        if (dlogits)
+            dlogits[i] = (float)((1.0 / (1.0 + exp(-z)) - t) / n);
+    }
+    return (float)(loss / n);
+}
+
+struct es_optimizer {
+    es_graph *g;
+    es_optim_config c;
+    int *params, np; /* tensor ids */
+    float **m, **v;  /* per parameter: momentum / Adam first and second moments */
+    long step;
+};
+
+es_optim_config es_optim_default(es_optim_kind kind)
+{
+    es_optim_config c = {.kind = kind, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f};
+    if (kind == ES_SGD)
+        c.lr = 0.01f, c.momentum = 0.9f, c.nesterov = 1;
+    else
+        c.lr = 1e-3f;
+    return c;
+}
+
+void es_optimizer_free(es_optimizer *o)
+{
+    if (!o)
+        return;
+    for (int i = 0; i < o->np; i++) {
+        free(o->m[i]);
+        free(o->v ? o->v[i] : NULL);
+    }
+    free(o->m);
+    free(o->v);
+    free(o->params);
+    free(o);
+}
+
+es_optimizer *es_optimizer_new(es_graph *g, const es_optim_config *c)
+{
+    es_optimizer *o = calloc(1, sizeof *o);
+    if (!o)
+        goto oom;
+    o->g = g, o->c = *c;
+    for (int i = 0; i < g->nt; i++)
+        o->np += g->t[i].kind == ES_T_PARAM;
+    o->params = calloc(o->np + 1, sizeof(int));
+    o->m = calloc(o->np + 1, sizeof(float *));
+    o->v = c->kind == ES_ADAM ? calloc(o->np + 1, sizeof(float *)) : NULL;
+    if (!o->params || !o->m || (c->kind == ES_ADAM && !o->v))
+        goto oom;
+    for (int i = 0, k = 0; i < g->nt; i++) {
+        if (g->t[i].kind != ES_T_PARAM)
+            continue;
+        o->params[k] = i;
+        o->m[k] = calloc(g->t[i].size, sizeof(float));
+        if (!o->m[k] || (o->v && !(o->v[k] = calloc(g->t[i].size, sizeof(float)))))
+            goto oom;
+        k++;
+    }
+    return o;
+oom:
+    es_optimizer_free(o);
+    es_fail("optimizer: out of memory");
+    return NULL;
+}
+
+int es_optimizer_step(es_optimizer *o)
+{
+    const es_optim_config *c = &o->c;
+    o->step++;
+    double bc1 = 1 - pow(c->beta1, (double)o->step), bc2 = 1 - pow(c->beta2, (double)o->step);
+    for (int k = 0; k < o->np; k++) {
+        es_tensor *t = &o->g->t[o->params[k]];
+        if (!t->grad)
+            return es_fail("optimizer: %s has no gradient (backward with ES_GRAD_PARAMS first)",
+                           t->name);
+        float *w = t->data, *m = o->m[k], *v = o->v ? o->v[k] : NULL;
+        for (size_t i = 0; i < t->size; i++) {
+            float gr = t->grad[i] + c->weight_decay * w[i];
+            if (c->kind == ES_ADAM) {
+                m[i] = c->beta1 * m[i] + (1 - c->beta1) * gr;
+                v[i] = c->beta2 * v[i] + (1 - c->beta2) * gr * gr;
+                w[i] -= (float)(c->lr * (m[i] / bc1) / (sqrt(v[i] / bc2) + c->eps));
+            } else if (c->momentum > 0) {
+                m[i] = c->momentum * m[i] + gr;
+                w[i] -= c->lr * (c->nesterov ? gr + c->momentum * m[i] : m[i]);
+            } else {
+                w[i] -= c->lr * gr;
+            }
+        }
+    }
+    return 0;
+}
+
+int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n, int logits,
+                  const int *labels, float *loss, int *correct)
+{
+    es_tensor *in = &g->t[input];
+    if (in->kind != ES_T_INPUT)
+        return es_fail("train step: tensor %s is not an input", in->name);
+    if (in->dims[0] != n && es_graph_set_batch(g, n) != 0)
+        return -1;
+    memcpy(in->data, x, in->size * sizeof(float));
+    if (es_forward(g, ES_TRAIN) != 0)
+        return -1;
+    es_tensor *z = &g->t[logits];
+    if (z->ndim != 2 || z->dims[0] != n)
+        return es_fail("train step: logits %s are not (batch, classes)", z->name);
+    int c = z->dims[1];
+    for (int i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= c)
+            return es_fail("train step: label %d outside 0..%d", labels[i], c - 1);
+    float *dz = malloc(z->size * sizeof(float));
+    if (!dz)
+        return es_fail("out of memory");
+    float l = es_softmax_xent(z->data, labels, n, c, dz);
+    int rc = es_backward(g, logits, dz, ES_RELU_STANDARD, ES_GRAD_PARAMS);
+    free(dz);
+    if (rc != 0 || es_optimizer_step(o) != 0)
+        return -1;
+    if (loss)
+        *loss = l;
+    if (correct) {
+        *correct = 0;
+        for (int i = 0; i < n; i++) {
+            int best = 0;
+            for (int j = 1; j < c; j++)
+                best = z->data[(size_t)i * c + j] > z->data[(size_t)i * c + best] ? j : best;
+            *correct += best == labels[i];
+        }
+    }
+    return 0;
+}

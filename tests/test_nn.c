@@ -1,0 +1,593 @@
+/* nn core: conv, gemm, batch norm, ReLU rules, losses, optimizers, training, and whole
+ * networks against PyTorch (tests/fixtures/gen_nn.py). Pooling, shape, elementwise, softmax
+ * and dropout ops are in test_nn_ops.c. */
+#include "tests/testutil.h"
+#include "nn/es_nn.h"
+
+#define NNFIX(f) FIXTURE("nn/" f)
+
+static void fill_random(float *x, size_t n, unsigned seed, float scale)
+{
+    srand(seed);
+    for (size_t i = 0; i < n; i++)
+        x[i] = scale * (2.0f * rand() / (float)RAND_MAX - 1.0f);
+}
+
+static int add_random(es_graph *g, const char *name, es_tensor_kind kind, int ndim,
+                      const int *dims, unsigned seed)
+{
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= dims[i];
+    float *x = malloc(n * sizeof(float));
+    fill_random(x, n, seed, 1.0f);
+    int t = es_tensor_add(g, name, kind, ndim, dims, x);
+    free(x);
+    assert_true(t >= 0);
+    return t;
+}
+
+/* Checks the gradient of every input and parameter of a graph with step h: large for ops
+ * linear in each argument (exact, and float rounding shrinks as 1/h), small for smooth ones. */
+static void check_all_grads(es_graph *g, int out, es_mode mode, double h, double tol)
+{
+    for (int t = 0; t < es_graph_n_tensors(g); t++) {
+        es_tensor_kind k = es_tensor_kind_of(g, t);
+        if (k != ES_T_INPUT && k != ES_T_PARAM)
+            continue;
+        double e = es_grad_check(g, t, out, mode, 200, h);
+        if (!(e >= 0 && e <= tol))
+            fail_msg("gradient of %s: relative error %.3g > %.3g (%s)", es_tensor_name(g, t), e,
+                     tol, es_error());
+    }
+}
+
+/* ---- conv: forward against a direct loop, backward against finite differences ---------- */
+typedef struct {
+    int n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups;
+} conv_case;
+
+static float direct_conv(const conv_case *q, const float *x, const float *w, const float *b,
+                         int n, int m, int oy, int ox)
+{
+    int cg = q->c / q->groups, gr = m / (q->m / q->groups);
+    double s = b ? b[m] : 0;
+    for (int c = 0; c < cg; c++)
+        for (int i = 0; i < q->kh; i++)
+            for (int j = 0; j < q->kw; j++) {
+                int iy = oy * q->sh - q->pt + i * q->dh, ix = ox * q->sw - q->pl + j * q->dw;
+                if (iy < 0 || iy >= q->h || ix < 0 || ix >= q->w)
+                    continue;
+                s += (double)x[((n * q->c + gr * cg + c) * q->h + iy) * q->w + ix] *
+                     w[((m * cg + c) * q->kh + i) * q->kw + j];
+            }
+    return (float)s;
+}
+
+static void run_conv_case(const conv_case *q, int one_d)
+{
+    es_graph *g = es_graph_new();
+    int xd[4] = {q->n, q->c, q->h, q->w}, wd[4] = {q->m, q->c / q->groups, q->kh, q->kw};
+    if (one_d) { /* (N,C,L): drop H */
+        xd[2] = q->w, wd[2] = q->kw;
+    }
+    int x = add_random(g, "x", ES_T_INPUT, one_d ? 3 : 4, xd, 1);
+    int w = add_random(g, "w", ES_T_PARAM, one_d ? 3 : 4, wd, 2);
+    int b = add_random(g, "b", ES_T_PARAM, 1, &q->m, 3);
+    es_attrs a;
+    es_attrs_default(&a);
+    a.group = q->groups;
+    if (one_d) {
+        a.stride[0] = q->sw, a.dilation[0] = q->dw, a.pads[0] = q->pl, a.pads[1] = q->pr;
+    } else {
+        a.stride[0] = q->sh, a.stride[1] = q->sw, a.dilation[0] = q->dh, a.dilation[1] = q->dw;
+        a.pads[0] = q->pt, a.pads[1] = q->pl, a.pads[2] = q->pb, a.pads[3] = q->pr;
+    }
+    int nd = es_node_add(g, ES_OP_CONV, "conv", &a, 3, (int[]){x, w, b}, 1, NULL);
+    assert_true(nd >= 0);
+    const int *outs;
+    es_node_outputs(g, nd, &outs);
+    int y = outs[0], yd[4];
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    int r = es_tensor_shape(g, y, yd);
+    int ho = one_d ? 1 : yd[2], wo = yd[r - 1];
+    assert_int_equal(ho, (q->h + q->pt + q->pb - q->dh * (q->kh - 1) - 1) / q->sh + 1);
+    for (int n = 0; n < q->n; n++)
+        for (int m = 0; m < q->m; m++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++) {
+                    float want = direct_conv(q, es_tensor_data(g, x), es_tensor_data(g, w),
+                                             es_tensor_data(g, b), n, m, oy, ox);
+                    float got = es_tensor_data(g, y)[((n * q->m + m) * ho + oy) * wo + ox];
+                    assert_float_equal(got, want, 1e-4);
+                }
+    check_all_grads(g, y, ES_TEST, 0.5, 1e-3);
+    es_graph_free(g);
+}
+
+static void conv2d_matches_direct_and_gradients(void **s)
+{
+    /* stride 2, dilation 2, asymmetric padding, 2 groups, bias */
+    conv_case q = {2, 4, 9, 8, 6, 3, 2, 2, 1, 2, 1, 1, 0, 2, 1, 2};
+    run_conv_case(&q, 0);
+    conv_case same = {1, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    run_conv_case(&same, 0);
+    conv_case one = {2, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}; /* 1x1: no im2col */
+    run_conv_case(&one, 0);
+}
+
+static void conv1d_matches_direct_and_gradients(void **s)
+{
+    conv_case q = {2, 3, 1, 17, 4, 1, 5, 1, 2, 1, 2, 0, 3, 0, 1, 1};
+    run_conv_case(&q, 1);
+}
+
+static void conv_rejects_bad_shapes(void **s)
+{
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 4, (int[]){1, 3, 5, 5}, NULL);
+    int w = es_tensor_add(g, "w", ES_T_PARAM, 4, (int[]){2, 2, 3, 3}, NULL);
+    assert_int_equal(es_node_add(g, ES_OP_CONV, "bad", NULL, 2, (int[]){x, w}, 1, NULL), -1);
+    assert_non_null(strstr(es_error(), "node bad (Conv)"));
+    int big = es_tensor_add(g, "wbig", ES_T_PARAM, 4, (int[]){2, 3, 7, 7}, NULL);
+    assert_int_equal(es_node_add(g, ES_OP_CONV, "big", NULL, 2, (int[]){x, big}, 1, NULL), -1);
+    assert_non_null(strstr(es_error(), "kernel larger"));
+    es_graph_free(g);
+}
+
+/* ---- gemm and matmul ---------------------------------------------------------------------- */
+static void gemm_variants(void **s)
+{
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int cshape = 0; cshape < 3; cshape++) {
+                es_graph *g = es_graph_new();
+                int m = 3, k = 4, n = 5;
+                int a = add_random(g, "a", ES_T_INPUT, 2, ta ? (int[]){k, m} : (int[]){m, k}, 4);
+                int b = add_random(g, "b", ES_T_PARAM, 2, tb ? (int[]){n, k} : (int[]){k, n}, 5);
+                int cd[3][2] = {{n, 0}, {m, n}, {m, 1}};
+                int c = add_random(g, "c", ES_T_PARAM, cshape ? 2 : 1, cd[cshape], 6);
+                es_attrs at;
+                es_attrs_default(&at);
+                at.trans_a = ta, at.trans_b = tb, at.alpha = 0.7f, at.beta = 1.5f;
+                int nd = es_node_add(g, ES_OP_GEMM, "gemm", &at, 3, (int[]){a, b, c}, 1, NULL);
+                assert_true(nd >= 0);
+                const int *o;
+                es_node_outputs(g, nd, &o);
+                assert_int_equal(es_forward(g, ES_TEST), 0);
+                const float *A = es_tensor_data(g, a), *B = es_tensor_data(g, b);
+                const float *C = es_tensor_data(g, c), *Y = es_tensor_data(g, o[0]);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) {
+                        double acc = 0;
+                        for (int l = 0; l < k; l++)
+                            acc += (ta ? A[l * m + i] : A[i * k + l]) * (tb ? B[j * k + l] : B[l * n + j]);
+                        double cv = cshape == 0 ? C[j] : cshape == 1 ? C[i * n + j] : C[i];
+                        assert_float_equal(Y[i * n + j], 0.7 * acc + 1.5 * cv, 1e-5);
+                    }
+                check_all_grads(g, o[0], ES_TEST, 0.5, 1e-3);
+                es_graph_free(g);
+            }
+}
+
+static void matmul_gradients(void **s)
+{
+    es_graph *g = es_graph_new();
+    int a = add_random(g, "a", ES_T_INPUT, 3, (int[]){2, 3, 4}, 7);
+    int b = add_random(g, "b", ES_T_PARAM, 2, (int[]){4, 5}, 8);
+    int nd = es_node_add(g, ES_OP_MATMUL, "mm", NULL, 2, (int[]){a, b}, 1, NULL);
+    assert_true(nd >= 0);
+    const int *o;
+    es_node_outputs(g, nd, &o);
+    int dims[4];
+    assert_int_equal(es_tensor_shape(g, o[0], dims), 3);
+    assert_int_equal(dims[2], 5);
+    check_all_grads(g, o[0], ES_TEST, 0.5, 1e-3);
+    es_graph_free(g);
+}
+
+/* ---- batch norm --------------------------------------------------------------------------- */
+static void batchnorm_train_and_test(void **s)
+{
+    for (int mode = 0; mode < 2; mode++) {
+        es_graph *g = es_graph_new();
+        int x = add_random(g, "x", ES_T_INPUT, 4, (int[]){3, 2, 3, 4}, 9);
+        int y = es_batchnorm(g, "bn", x);
+        assert_true(y >= 0);
+        int sc = es_tensor_find(g, "bn.weight"), var = es_tensor_find(g, "bn.running_var");
+        for (int c = 0; c < 2; c++) { /* non-trivial scale and statistics */
+            es_tensor_data(g, sc)[c] = 0.5f + c;
+            es_tensor_data(g, var)[c] = 2.0f + c;
+            es_tensor_data(g, es_tensor_find(g, "bn.bias"))[c] = 0.1f * c;
+        }
+        check_all_grads(g, y, mode ? ES_TRAIN : ES_TEST, 0.1, 1e-3);
+        es_graph_free(g);
+    }
+}
+
+/* The tutorial's staged batchnorm_backward (dnum, dden, dmu, dvareps), in double, over
+ * (N, D) — ours must equal its equations. */
+static void batchnorm_equals_tutorial(void **s)
+{
+    enum { N = 5, D = 3 };
+    float xv[N * D], dout[N * D], gamma[D] = {0.5f, 1.0f, 2.0f}, beta[D] = {0, 0.1f, -0.3f};
+    fill_random(xv, N * D, 11, 2.0f);
+    fill_random(dout, N * D, 12, 1.0f);
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){N, D}, xv);
+    int y = es_batchnorm(g, "bn", x);
+    memcpy(es_tensor_data(g, es_tensor_find(g, "bn.weight")), gamma, sizeof gamma);
+    memcpy(es_tensor_data(g, es_tensor_find(g, "bn.bias")), beta, sizeof beta);
+    assert_int_equal(es_forward(g, ES_TRAIN), 0);
+    assert_int_equal(es_backward(g, y, dout, ES_RELU_STANDARD, ES_GRAD_INPUTS | ES_GRAD_PARAMS), 0);
+    for (int d = 0; d < D; d++) {
+        double moy = 0, var = 0, eps = 1e-5;
+        for (int i = 0; i < N; i++)
+            moy += xv[i * D + d] / N;
+        for (int i = 0; i < N; i++)
+            var += (xv[i * D + d] - moy) * (xv[i * D + d] - moy) / N;
+        double den = sqrt(var + eps), dden = 0, dmu = 0, dbeta = 0, dgamma = 0;
+        for (int i = 0; i < N; i++) {
+            double num = xv[i * D + d] - moy, dxhat = gamma[d] * dout[i * D + d];
+            dden += -num / (den * den) * dxhat;
+            dmu += -dxhat / den;
+            dbeta += dout[i * D + d];
+            dgamma += dout[i * D + d] * num / den;
+            assert_float_equal(es_tensor_data(g, y)[i * D + d], gamma[d] * num / den + beta[d], 1e-5);
+        }
+        double dvareps = 1.0 / (2 * sqrt(var + eps)) * dden;
+        for (int i = 0; i < N; i++) {
+            double num = xv[i * D + d] - moy;
+            double dx = dmu / N + 2.0 / N * num * dvareps + gamma[d] * dout[i * D + d] / den;
+            assert_float_equal(es_tensor_grad(g, x)[i * D + d], dx, 1e-4);
+        }
+        assert_float_equal(es_tensor_grad(g, es_tensor_find(g, "bn.bias"))[d], dbeta, 1e-5);
+        assert_float_equal(es_tensor_grad(g, es_tensor_find(g, "bn.weight"))[d], dgamma, 1e-4);
+    }
+    es_graph_free(g);
+}
+
+/* ---- ReLU and its rules ------------------------------------------------------------------- */
+static void relu_rules(void **s)
+{
+    float xv[6] = {-2, -1, 0.5f, 3, -0.5f, 2}, dy[6] = {1, -1, 1, -1, 0.5f, 2};
+    float want[3][6] = {
+        {0, 0, 1, -1, 0, 2},    /* STANDARD:  dy·[x>0] */
+        {0, 0, 1, 0, 0, 2},     /* GUIDED:    dy·[x>0]·[dy>0] */
+        {1, 0, 1, 0, 0.5f, 2}}; /* DECONVNET: max(dy, 0) */
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){1, 6}, xv);
+    int y = es_relu(g, "relu", x);
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(es_tensor_data(g, y)[i], xv[i] > 0 ? xv[i] : 0, 0);
+    for (int rule = 0; rule < 3; rule++) {
+        assert_int_equal(es_backward(g, y, dy, rule, ES_GRAD_INPUTS), 0);
+        assert_memory_equal(es_tensor_grad(g, x), want[rule], sizeof want[rule]);
+    }
+    es_graph_free(g);
+}
+
+static void relu_and_leaky_gradients(void **s)
+{
+    es_graph *g = es_graph_new();
+    int x = add_random(g, "x", ES_T_INPUT, 2, (int[]){4, 9}, 13);
+    float *xv = es_tensor_data(g, x);
+    for (int i = 0; i < 36; i++) /* keep clear of the kink at 0, where no derivative exists */
+        xv[i] += xv[i] < 0 ? -0.1f : 0.1f;
+    es_attrs a;
+    es_attrs_default(&a);
+    a.alpha = 0.1f;
+    int nd = es_node_add(g, ES_OP_LEAKYRELU, "leaky", &a, 1, &x, 1, NULL);
+    const int *o;
+    es_node_outputs(g, nd, &o);
+    int y = es_relu(g, "relu", o[0]);
+    check_all_grads(g, y, ES_TEST, 0.05, 1e-3);
+    es_graph_free(g);
+}
+
+/* ---- losses ------------------------------------------------------------------------------- */
+static void losses_and_their_gradients(void **s)
+{
+    float z[6] = {1.0f, -2.0f, 0.5f, 3.0f, 3.0f, -1.0f}, dz[6];
+    int labels[2] = {2, 0};
+    float l = es_softmax_xent(z, labels, 2, 3, dz);
+    double l0 = -log(exp(0.5) / (exp(1) + exp(-2) + exp(0.5)));
+    double l1 = -log(exp(3) / (exp(3) + exp(3) + exp(-1)));
+    assert_float_equal(l, (l0 + l1) / 2, 1e-6);
+    for (int i = 0; i < 6; i++) { /* finite differences */
+        float zp[6], zm[6];
+        memcpy(zp, z, sizeof z), memcpy(zm, z, sizeof z);
+        zp[i] += 1e-3f, zm[i] -= 1e-3f;
+        double num = (es_softmax_xent(zp, labels, 2, 3, NULL) - es_softmax_xent(zm, labels, 2, 3, NULL)) / 2e-3;
+        assert_float_equal(dz[i], num, 1e-3);
+    }
+    float big[3] = {100, -100, 0}, t[3] = {1, 0, 1}, db[3];
+    float lb = es_sigmoid_bce(big, t, 3, db);
+    assert_false(isnan(lb) || isinf(lb));
+    assert_float_equal(lb, log(2.0) / 3, 1e-6); /* the two confident ones cost ~0 */
+    assert_float_equal(db[0], 0, 1e-6);
+    assert_float_equal(db[2], (0.5 - 1) / 3, 1e-6);
+}
+
+/* ---- optimizers against torch.optim -------------------------------------------------------- */
+static void optimizers_match_torch(void **s)
+{
+    es_array grads = load_fixture(NNFIX("optim_grads.npy"));
+    const char *files[2] = {NNFIX("optim_sgd.npy"), NNFIX("optim_adam.npy")};
+    for (int k = 0; k < 2; k++) {
+        es_array want = load_fixture(files[k]);
+        es_graph *g = es_graph_new();
+        int w = es_tensor_add(g, "w", ES_T_PARAM, 1, (int[]){3}, (float[]){0.5f, -1.0f, 2.0f});
+        int x = es_tensor_add(g, "x", ES_T_INPUT, 1, (int[]){3}, NULL);
+        int y = es_add(g, "add", x, w);
+        assert_true(y >= 0);
+        es_optim_config c = es_optim_default(k ? ES_ADAM : ES_SGD);
+        c.lr = 0.1f, c.weight_decay = 0.01f;
+        es_optimizer *o = es_optimizer_new(g, &c);
+        for (int step = 0; step < 3; step++) {
+            /* d(Σ seed·(x + w))/dw = seed: the backward pass delivers the fixture's gradient */
+            assert_int_equal(es_forward(g, ES_TRAIN), 0);
+            assert_int_equal(es_backward(g, y, grads.data + 3 * step, ES_RELU_STANDARD, ES_GRAD_PARAMS), 0);
+            assert_int_equal(es_optimizer_step(o), 0);
+            for (int i = 0; i < 3; i++)
+                assert_float_equal(es_tensor_data(g, w)[i], want.data[3 * step + i], 1e-6);
+        }
+        es_optimizer_free(o);
+        es_graph_free(g);
+        es_array_free(&want);
+    }
+    es_array_free(&grads);
+}
+
+/* ---- whole networks against PyTorch -------------------------------------------------------- */
+/* Copies a flat state_dict-ordered vector into the graph's PARAM and STATE tensors. */
+static void load_flat_params(es_graph *g, const es_array *p)
+{
+    size_t off = 0;
+    for (int t = 0; t < es_graph_n_tensors(g); t++) {
+        es_tensor_kind k = es_tensor_kind_of(g, t);
+        if (k != ES_T_PARAM && k != ES_T_STATE)
+            continue;
+        size_t n = es_tensor_size(g, t);
+        assert_true(off + n <= es_array_size(p));
+        memcpy(es_tensor_data(g, t), p->data + off, n * sizeof(float));
+        off += n;
+    }
+    assert_int_equal(off, es_array_size(p));
+}
+
+static void flat_grads(es_graph *g, float *out)
+{
+    size_t off = 0;
+    for (int t = 0; t < es_graph_n_tensors(g); t++) {
+        es_tensor_kind k = es_tensor_kind_of(g, t);
+        if (k != ES_T_PARAM && k != ES_T_STATE)
+            continue;
+        size_t n = es_tensor_size(g, t);
+        for (size_t i = 0; i < n; i++)
+            out[off + i] = k == ES_T_PARAM && es_tensor_grad(g, t) ? es_tensor_grad(g, t)[i] : 0.0f;
+        off += n;
+    }
+}
+
+static es_graph *small_cnn(int *x, int *y)
+{
+    es_graph *g = es_graph_new();
+    *x = es_input(g, "x", 3, (int[]){1, 12, 10});
+    int h = es_conv(g, "conv1", *x, 4, 3, 3, 1, 1, 1);
+    h = es_maxpool(g, "pool1", es_relu(g, "relu1", es_batchnorm(g, "bn1", h)), 2, 2);
+    h = es_conv(g, "conv2", h, 8, 3, 3, 1, 1, 1);
+    h = es_relu(g, "relu2", es_batchnorm(g, "bn2", h));
+    *y = es_dense(g, "fc", es_global_avgpool(g, "gap", h), 3);
+    assert_true(*y >= 0);
+    return g;
+}
+
+static void small_cnn_matches_pytorch(void **s)
+{
+    es_array params = load_fixture(NNFIX("smallcnn_params.npy")), xa = load_fixture(NNFIX("smallcnn_x.npy"));
+    es_array seed = load_fixture(NNFIX("smallcnn_seed.npy"));
+    int x, y;
+    es_graph *g = small_cnn(&x, &y);
+    load_flat_params(g, &params);
+    assert_int_equal(es_graph_set_batch(g, 2), 0);
+    memcpy(es_tensor_data(g, x), xa.data, es_array_size(&xa) * sizeof(float));
+
+    es_array out = load_fixture(NNFIX("smallcnn_out_eval.npy")), dx = load_fixture(NNFIX("smallcnn_dx_eval.npy"));
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_int_equal(es_backward(g, y, seed.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    assert_close_rel(es_tensor_data(g, y), out.data, 6, 1e-4);
+    assert_close_rel(es_tensor_grad(g, x), dx.data, es_array_size(&dx), 1e-4);
+    es_array_free(&out), es_array_free(&dx);
+
+    /* TRAIN: batch statistics, running averages updated, parameter gradients */
+    es_array outt = load_fixture(NNFIX("smallcnn_out_train.npy"));
+    es_array dp = load_fixture(NNFIX("smallcnn_dparams_train.npy"));
+    es_array after = load_fixture(NNFIX("smallcnn_params_after_train_forward.npy"));
+    assert_int_equal(es_forward(g, ES_TRAIN), 0);
+    assert_int_equal(es_backward(g, y, seed.data, ES_RELU_STANDARD, ES_GRAD_PARAMS), 0);
+    assert_close_rel(es_tensor_data(g, y), outt.data, 6, 1e-4);
+    float *got = malloc(es_array_size(&dp) * sizeof(float));
+    flat_grads(g, got);
+    assert_close_rel(got, dp.data, es_array_size(&dp), 1e-4);
+    size_t off = 0; /* running statistics after one training forward */
+    for (int t = 0; t < es_graph_n_tensors(g); t++) {
+        es_tensor_kind k = es_tensor_kind_of(g, t);
+        if (k == ES_T_STATE)
+            assert_close_rel(es_tensor_data(g, t), after.data + off, es_tensor_size(g, t), 1e-5);
+        if (k == ES_T_PARAM || k == ES_T_STATE)
+            off += es_tensor_size(g, t);
+    }
+    free(got);
+    es_array_free(&outt), es_array_free(&dp), es_array_free(&after);
+    es_array_free(&params), es_array_free(&xa), es_array_free(&seed);
+    es_graph_free(g);
+}
+
+static void bad_densenet_matches_pytorch(void **s)
+{
+    es_graph *g = es_build_bad_densenet(200, 56, 2, 0);
+    assert_non_null(g);
+    assert_int_equal(es_graph_n_params(g), 328004);
+    es_array params = load_fixture(NNFIX("densenet_params.npy")), xa = load_fixture(NNFIX("densenet_x.npy"));
+    es_array out = load_fixture(NNFIX("densenet_out.npy"));
+    load_flat_params(g, &params);
+    int x = es_tensor_find(g, "input"), outs[1];
+    assert_int_equal(es_graph_outputs(g, outs, 1), 1);
+    memcpy(es_tensor_data(g, x), xa.data, es_array_size(&xa) * sizeof(float));
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_close_rel(es_tensor_data(g, outs[0]), out.data, 2, 1e-4);
+    int k = out.data[1] > out.data[0];
+    float seed[2] = {k == 0, k == 1};
+    const char *want[2] = {NNFIX("densenet_grad.npy"), NNFIX("densenet_guided.npy")};
+    for (int rule = 0; rule < 2; rule++) {
+        es_array w = load_fixture(want[rule]);
+        assert_int_equal(es_backward(g, outs[0], seed, rule ? ES_RELU_GUIDED : ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+        assert_close_rel(es_tensor_grad(g, x), w.data, es_array_size(&w), 1e-4);
+        es_array_free(&w);
+    }
+    es_array_free(&params), es_array_free(&xa), es_array_free(&out);
+    es_graph_free(g);
+}
+
+/* Captum's BasicModel_ConvNet_One_Conv and its published attributions for class 0. */
+static void captum_one_conv_golden(void **s)
+{
+    es_graph *g = es_graph_new();
+    int x = es_input(g, "x", 3, (int[]){1, 4, 4});
+    int h = es_relu(g, "relu1", es_conv(g, "conv1", x, 2, 3, 3, 1, 0, 1));
+    int y = es_relu(g, "relu2", es_dense(g, "fc1", h, 4));
+    assert_true(y >= 0);
+    float *cw = es_tensor_data(g, es_tensor_find(g, "conv1.weight"));
+    float *fw = es_tensor_data(g, es_tensor_find(g, "fc1.weight"));
+    for (int i = 0; i < 18; i++)
+        cw[i] = 1;
+    es_tensor_data(g, es_tensor_find(g, "conv1.bias"))[0] = -50;
+    es_tensor_data(g, es_tensor_find(g, "conv1.bias"))[1] = -75;
+    for (int i = 0; i < 32; i++)
+        fw[i] = i % 8 < 5 ? 1 : -1;
+    for (int i = 0; i < 16; i++)
+        es_tensor_data(g, x)[i] = (float)i;
+    float seed[4] = {1, 0, 0, 0};
+    static const float want[3][16] = {
+        {0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0}, /* gradient */
+        {0, 1, 1, 1, 1, 3, 3, 2, 1, 3, 3, 2, 1, 2, 2, 1}, /* guided backprop */
+        {2, 3, 3, 1, 3, 5, 5, 2, 3, 5, 5, 2, 1, 2, 2, 1}, /* deconvnet */
+    };
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    for (int rule = 0; rule < 3; rule++) {
+        assert_int_equal(es_backward(g, y, seed, rule, ES_GRAD_INPUTS), 0);
+        for (int i = 0; i < 16; i++)
+            assert_float_equal(es_tensor_grad(g, x)[i], want[rule][i], 1e-6);
+    }
+    es_graph_free(g);
+}
+
+/* ---- training ----------------------------------------------------------------------------- */
+/* Toy task: 8x8 images with a horizontal (class 0) or vertical (class 1) bar at a random
+ * place, plus noise. Returns the final accuracy on fresh samples and the weights' checksum. */
+static void make_bars(float *x, int *y, int n, unsigned seed)
+{
+    srand(seed);
+    for (int i = 0; i < n; i++) {
+        y[i] = rand() % 2;
+        int at = 1 + rand() % 6;
+        for (int p = 0; p < 64; p++) {
+            int r = p / 8, c = p % 8;
+            x[i * 64 + p] = 0.3f * (rand() / (float)RAND_MAX - 0.5f) + ((y[i] ? c : r) == at ? 1.0f : 0.0f);
+        }
+    }
+}
+
+static double train_bars(float *loss_first, float *loss_last, double *checksum)
+{
+    es_graph *g = es_graph_new();
+    int x = es_input(g, "x", 3, (int[]){1, 8, 8});
+    int h = es_relu(g, "relu1", es_batchnorm(g, "bn1", es_conv(g, "conv1", x, 6, 3, 3, 1, 1, 0)));
+    h = es_maxpool(g, "pool", h, 2, 2);
+    int z = es_dense(g, "fc", es_dropout(g, "drop", h, 0.2f), 2);
+    assert_true(z >= 0);
+    es_graph_init(g, ES_INIT_HE, 42);
+    es_optim_config c = es_optim_default(ES_SGD);
+    c.lr = 0.05f;
+    es_optimizer *o = es_optimizer_new(g, &c);
+    enum { B = 16, STEPS = 150 };
+    float xb[B * 64];
+    int yb[B];
+    for (int step = 0; step < STEPS; step++) {
+        float l;
+        make_bars(xb, yb, B, 1000 + step);
+        assert_int_equal(es_train_step(g, o, x, xb, B, z, yb, &l, NULL), 0);
+        if (step == 0)
+            *loss_first = l;
+        *loss_last = l;
+    }
+    int correct = 0;
+    for (int rep = 0; rep < 8; rep++) { /* 128 fresh test samples */
+        make_bars(xb, yb, B, 99 + rep);
+        memcpy(es_tensor_data(g, x), xb, sizeof xb);
+        es_forward(g, ES_TEST);
+        for (int i = 0; i < B; i++)
+            correct += (es_tensor_data(g, z)[2 * i + 1] > es_tensor_data(g, z)[2 * i]) == yb[i];
+    }
+    *checksum = 0;
+    for (int t = 0; t < es_graph_n_tensors(g); t++)
+        if (es_tensor_kind_of(g, t) == ES_T_PARAM)
+            for (size_t i = 0; i < es_tensor_size(g, t); i++)
+                *checksum += es_tensor_data(g, t)[i] * (double)(i + 1);
+    es_optimizer_free(o);
+    es_graph_free(g);
+    return correct / 128.0;
+}
+
+static void training_learns_bars_deterministically(void **s)
+{
+    float l0, l1, m0, m1;
+    double c1, c2;
+    double acc = train_bars(&l0, &l1, &c1);
+    double acc2 = train_bars(&m0, &m1, &c2);
+    if (!(acc >= 0.95 && l1 < 0.5f * l0))
+        fail_msg("accuracy %.3f, loss %.3f -> %.3f", acc, l0, l1);
+    assert_true(acc == acc2 && l1 == m1 && c1 == c2); /* same seed, same threads: same model */
+}
+
+static void builder_chain_reports_first_error(void **s)
+{
+    es_graph *g = es_graph_new();
+    int x = es_input(g, "input", 3, (int[]){3, 32, 32});
+    x = es_dense(g, "aff", x, 1000);
+    x = es_batchnorm(g, "bn", x);
+    x = es_relu(g, "relu", x);
+    x = es_dropout(g, "dp", x, 0.5f);
+    x = es_softmax(g, "prob", x);
+    assert_true(x >= 0);
+    assert_int_equal(es_graph_n_params(g), 3 * 32 * 32 * 1000 + 1000 + 2000);
+    int bad = es_relu(g, "r2", es_dense(g, "aff", x, 3)); /* "aff.weight" exists */
+    assert_int_equal(bad, -1);
+    assert_non_null(strstr(es_error(), "aff.weight"));
+    es_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv2d_matches_direct_and_gradients),
+        cmocka_unit_test(conv1d_matches_direct_and_gradients),
+        cmocka_unit_test(conv_rejects_bad_shapes),
+        cmocka_unit_test(gemm_variants),
+        cmocka_unit_test(matmul_gradients),
+        cmocka_unit_test(batchnorm_train_and_test),
+        cmocka_unit_test(batchnorm_equals_tutorial),
+        cmocka_unit_test(relu_rules),
+        cmocka_unit_test(relu_and_leaky_gradients),
+        cmocka_unit_test(losses_and_their_gradients),
+        cmocka_unit_test(optimizers_match_torch),
+        cmocka_unit_test(captum_one_conv_golden),
+        cmocka_unit_test(small_cnn_matches_pytorch),
+        cmocka_unit_test(bad_densenet_matches_pytorch),
+        cmocka_unit_test(training_learns_bars_deterministically),
+        cmocka_unit_test(builder_chain_reports_first_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
