@@ -1,0 +1,859 @@
+/* nn op families: pooling, shape ops, elementwise, softmax, dropout. Each forward against
+ * hand-computed values or PyTorch fixtures (tests/fixtures/gen_nn_ops.py), each backward
+ * against central finite differences in double, and the errors shape() must raise. */
+#include "tests/testutil.h"
+#include "nn/es_nn.h"
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static double urand(void) /* xorshift64*, uniform in [0,1) */
+{
+    rng_state ^= rng_state >> 12, rng_state ^= rng_state << 25, rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
+}
+
+static void fill_uniform(float *p, size_t n, double lo, double hi)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)(lo + (hi - lo) * urand());
+}
+
+/* Values with no ties, 0.05 apart in random order: max pooling is smooth around them. */
+static void fill_distinct(float *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)(urand() * (i + 1));
+        float t = p[i];
+        p[i] = p[j], p[j] = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = p[i] * 0.05f - n * 0.025f;
+}
+
+static size_t count(int ndim, const int *dims)
+{
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= (size_t)dims[i];
+    return n;
+}
+
+static es_attrs defaults(void)
+{
+    es_attrs a;
+    es_attrs_default(&a);
+    return a;
+}
+
+/* A graph with input "x" (data, or uniform in [-2,2) when NULL) and one node "op" on it. */
+typedef struct {
+    es_graph *g;
+    int x, y, node;
+} one;
+
+static one unary(es_op_type op, const es_attrs *a, int ndim, const int *dims, const float *data)
+{
+    one u = {es_graph_new(), -1, -1, -1};
+    assert_non_null(u.g);
+    u.x = es_tensor_add(u.g, "x", ES_T_INPUT, ndim, dims, data);
+    assert_true(u.x >= 0);
+    if (!data)
+        fill_uniform(es_tensor_data(u.g, u.x), count(ndim, dims), -2, 2);
+    u.node = es_node_add(u.g, op, "op", a, 1, &u.x, 1, NULL);
+    if (u.node >= 0) {
+        const int *outs;
+        es_node_outputs(u.g, u.node, &outs);
+        u.y = outs[0];
+    }
+    return u;
+}
+
+static void assert_shape(es_graph *g, int t, int ndim, const int *want)
+{
+    int dims[ES_MAX_DIMS];
+    assert_int_equal(es_tensor_shape(g, t, dims), ndim);
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] != want[i])
+            fail_msg("dim %d is %d, want %d", i, dims[i], want[i]);
+}
+
+/* Asserts that adding the node fails with a message naming it. */
+static void assert_node_fails(es_graph *g, es_op_type op, const char *name, const es_attrs *a,
+                              int n_in, const int *in)
+{
+    assert_int_equal(es_node_add(g, op, name, a, n_in, in, 1, NULL), -1);
+    char want[200];
+    snprintf(want, sizeof want, "node %s (", name);
+    if (!strstr(es_error(), want))
+        fail_msg("error \"%s\" does not name %s", es_error(), name);
+}
+
+/* ---- the finite-difference checker -------------------------------------------------------- */
+#define RNG_SEED 0x5eedULL
+
+/* L = Σ seed·out in double, after a forward from a fixed graph RNG state (dropout masks
+ * repeat). */
+static double loss(es_graph *g, int out, es_mode mode, const float *seed)
+{
+    es_graph_seed(g, RNG_SEED);
+    assert_int_equal(es_forward(g, mode), 0);
+    const float *y = es_tensor_data(g, out);
+    double l = 0;
+    for (size_t i = 0; i < es_tensor_size(g, out); i++)
+        l += (double)seed[i] * y[i];
+    return l;
+}
+
+/* Backward's gradient of every INPUT and PARAM tensor against (L(x+h) − L(x−h)) / 2h, with
+ * a random seed vector. Returns the worst error relative to each tensor's largest gradient. */
+static double fd_check(es_graph *g, int out, es_mode mode, double h)
+{
+    size_t no = es_tensor_size(g, out);
+    float *seed = malloc(no * sizeof(float));
+    fill_uniform(seed, no, -1, 1);
+    loss(g, out, mode, seed);
+    assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS | ES_GRAD_PARAMS), 0);
+    double worst = 0;
+    for (int t = 0; t < es_graph_n_tensors(g); t++) {
+        es_tensor_kind k = es_tensor_kind_of(g, t);
+        if (k != ES_T_INPUT && k != ES_T_PARAM)
+            continue;
+        size_t n = es_tensor_size(g, t);
+        float *ana = calloc(n, sizeof(float)), *num = malloc(n * sizeof(float));
+        if (es_tensor_grad(g, t))
+            memcpy(ana, es_tensor_grad(g, t), n * sizeof(float));
+        float *x = es_tensor_data(g, t);
+        for (size_t i = 0; i < n; i++) {
+            float keep = x[i];
+            x[i] = (float)(keep + h);
+            double hp = (double)x[i] - keep, lp = loss(g, out, mode, seed);
+            x[i] = (float)(keep - h);
+            double hm = keep - (double)x[i], lm = loss(g, out, mode, seed);
+            x[i] = keep;
+            num[i] = (float)((lp - lm) / (hp + hm));
+        }
+        double e = rel_err_max(ana, num, n, 1e-2);
+        if (e > worst)
+            worst = e;
+        free(ana);
+        free(num);
+    }
+    free(seed);
+#ifdef FD_VERBOSE /* cc -DFD_VERBOSE: how much room each check has */
+    fprintf(stderr, "fd_check: %.3g\n", worst);
+#endif
+    return worst;
+}
+
+#define assert_grad_ok(g, out, mode, h)                                             \
+    do {                                                                            \
+        double e_ = fd_check((g), (out), (mode), (h));                              \
+        if (!(e_ <= 1e-3))                                                          \
+            fail_msg("backward vs finite differences: relative error %.3g", e_);   \
+    } while (0)
+
+/* ---- pooling ----------------------------------------------------------------------------- */
+/* A PyTorch pool case: attrs from CASE_attrs.npy (see gen_nn_ops.py), forward and backward
+ * against torch, then backward against finite differences. */
+static void pool_fixture(const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_attrs.npy"), name);
+    es_array at = load_fixture(path);
+    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_x.npy"), name);
+    es_array x = load_fixture(path);
+    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_y.npy"), name);
+    es_array y = load_fixture(path);
+    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_dy.npy"), name);
+    es_array dy = load_fixture(path);
+    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_dx.npy"), name);
+    es_array dx = load_fixture(path);
+    const float *v = at.data;
+    int nsp = (int)v[0];
+    es_attrs a = defaults();
+    if (nsp == 1) {
+        a.kernel[0] = (int)v[2], a.stride[0] = (int)v[4], a.dilation[0] = (int)v[6];
+        a.pads[0] = (int)v[8], a.pads[1] = (int)v[10];
+    } else {
+        a.kernel[0] = (int)v[1], a.kernel[1] = (int)v[2];
+        a.stride[0] = (int)v[3], a.stride[1] = (int)v[4];
+        a.dilation[0] = (int)v[5], a.dilation[1] = (int)v[6];
+        for (int i = 0; i < 4; i++)
+            a.pads[i] = (int)v[7 + i];
+    }
+    a.ceil_mode = (int)v[11], a.count_include_pad = (int)v[12];
+    es_op_type op = v[13] != 0 ? ES_OP_MAXPOOL : ES_OP_AVGPOOL;
+    one u = unary(op, &a, x.ndim, x.dims, x.data);
+    if (u.node < 0)
+        fail_msg("%s: %s", name, es_error());
+    assert_shape(u.g, u.y, y.ndim, y.dims);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    size_t ny = es_array_size(&y), nx = es_array_size(&x);
+    if (abs_err_max(es_tensor_data(u.g, u.y), y.data, ny) > 1e-5)
+        fail_msg("%s: forward differs from PyTorch", name);
+    assert_int_equal(es_backward(u.g, u.y, dy.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    if (abs_err_max(es_tensor_grad(u.g, u.x), dx.data, nx) > 1e-5)
+        fail_msg("%s: backward differs from PyTorch", name);
+    double e = fd_check(u.g, u.y, ES_TEST, 1e-2);
+    if (!(e <= 1e-3))
+        fail_msg("%s: backward vs finite differences: %.3g", name, e);
+    es_graph_free(u.g);
+    es_array_free(&at), es_array_free(&x), es_array_free(&y);
+    es_array_free(&dy), es_array_free(&dx);
+}
+
+static void maxpool_vs_pytorch(void **state)
+{
+    const char *cases[] = {"maxpool2d_ceil", "maxpool2d_ceil_drop", "maxpool2d_dilated",
+                           "maxpool2d_asym", "maxpool1d_ceil", "maxpool1d_dilated"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        pool_fixture(cases[i]);
+}
+
+static void avgpool_vs_pytorch(void **state)
+{
+    const char *cases[] = {"avgpool2d_ceil_cip", "avgpool2d_ceil_nocip", "avgpool2d_ceil_edge",
+                           "avgpool2d_asym_cip", "avgpool2d_asym_nocip", "avgpool1d_ceil_cip",
+                           "avgpool1d_ceil_nocip", "avgpool1d_asym"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        pool_fixture(cases[i]);
+}
+
+/* Ties go to the first maximum in scan order; padding never wins over negative values. */
+static void maxpool_ties_and_padding(void **state)
+{
+    float x[9] = {3, 1, 3,
+                  3, 2, 0,
+                  -1, 3, -4};
+    es_attrs a = defaults();
+    a.kernel[0] = a.kernel[1] = 2;
+    one u = unary(ES_OP_MAXPOOL, &a, 4, (int[]){1, 1, 3, 3}, x);
+    assert_true(u.node >= 0);
+    assert_shape(u.g, u.y, 4, (int[]){1, 1, 2, 2});
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    const float *y = es_tensor_data(u.g, u.y);
+    assert_true(y[0] == 3 && y[1] == 3 && y[2] == 3 && y[3] == 3);
+    assert_int_equal(es_backward(u.g, u.y, (float[]){1, 10, 100, 1000}, ES_RELU_STANDARD,
+                                 ES_GRAD_INPUTS), 0);
+    /* windows: {0,1,3,4} → 0; {1,2,4,5} → 2; {3,4,6,7} → 3; {4,5,7,8} → 7 */
+    const float want[9] = {1, 0, 10, 100, 0, 0, 0, 1000, 0};
+    assert_memory_equal(es_tensor_grad(u.g, u.x), want, sizeof want);
+    es_graph_free(u.g);
+
+    float neg[4] = {-5, -6, -7, -8};
+    a.kernel[0] = a.kernel[1] = 3;
+    a.pads[0] = a.pads[1] = a.pads[2] = a.pads[3] = 1;
+    u = unary(ES_OP_MAXPOOL, &a, 4, (int[]){1, 1, 2, 2}, neg);
+    assert_true(u.node >= 0);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    y = es_tensor_data(u.g, u.y); /* 2x2 output, every window sees all four cells */
+    assert_true(y[0] == -5 && y[1] == -5 && y[2] == -5 && y[3] == -5);
+    es_graph_free(u.g);
+
+    float nan_x[4] = {1, NAN, 2, 0};
+    a = defaults();
+    a.kernel[0] = 4;
+    u = unary(ES_OP_MAXPOOL, &a, 3, (int[]){1, 1, 4}, nan_x);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    assert_true(isnan(es_tensor_data(u.g, u.y)[0])); /* as PyTorch: NaN propagates */
+    es_graph_free(u.g);
+}
+
+/* The divisors by hand: 3x3 input, kernel 2, stride 2, pad 1, ceil_mode. */
+static void avgpool_divisors(void **state)
+{
+    float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    es_attrs a = defaults();
+    a.kernel[0] = a.kernel[1] = 2;
+    a.stride[0] = a.stride[1] = 2;
+    a.pads[0] = a.pads[1] = a.pads[2] = a.pads[3] = 1;
+    a.ceil_mode = 1; /* a third window would start in the end padding: dropped */
+    for (int cip = 0; cip < 2; cip++) {
+        a.count_include_pad = cip;
+        one u = unary(ES_OP_AVGPOOL, &a, 4, (int[]){1, 1, 3, 3}, x);
+        assert_shape(u.g, u.y, 4, (int[]){1, 1, 2, 2});
+        assert_int_equal(es_forward(u.g, ES_TEST), 0);
+        const float *y = es_tensor_data(u.g, u.y);
+        /* windows [-1,1)x[-1,1) = {1}; [-1,1)x[1,3) = {2,3}; [1,3)x[-1,1) = {4,7};
+         * [1,3)x[1,3) = {5,6,8,9}; all four windows fit in the padded 5x5 input */
+        float want[2][4] = {{1, 2.5f, 5.5f, 7}, {0.25f, 1.25f, 2.75f, 7}};
+        assert_true(abs_err_max(y, want[cip], 4) < 1e-6);
+        es_graph_free(u.g);
+    }
+}
+
+static void gap_forward_backward(void **state)
+{
+    float x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    one u = unary(ES_OP_GAP, NULL, 4, (int[]){1, 3, 2, 2}, x);
+    assert_true(u.node >= 0);
+    assert_shape(u.g, u.y, 4, (int[]){1, 3, 1, 1});
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    const float *y = es_tensor_data(u.g, u.y);
+    assert_true(y[0] == 2.5f && y[1] == 6.5f && y[2] == 10.5f);
+    es_graph_free(u.g);
+
+    u = unary(ES_OP_GAP, NULL, 3, (int[]){2, 3, 5}, NULL);
+    assert_shape(u.g, u.y, 3, (int[]){2, 3, 1});
+    assert_grad_ok(u.g, u.y, ES_TEST, 1e-2);
+    es_graph_free(u.g);
+    u = unary(ES_OP_GAP, NULL, 4, (int[]){2, 2, 3, 4}, NULL);
+    assert_grad_ok(u.g, u.y, ES_TEST, 1e-2);
+    es_graph_free(u.g);
+}
+
+static void pool_errors(void **state)
+{
+    es_graph *g = es_graph_new();
+    int x2 = es_tensor_add(g, "x2", ES_T_INPUT, 2, (int[]){4, 5}, NULL);
+    int x4 = es_tensor_add(g, "x4", ES_T_INPUT, 4, (int[]){1, 2, 4, 4}, NULL);
+    es_attrs a = defaults();
+    a.kernel[0] = a.kernel[1] = 2;
+    assert_node_fails(g, ES_OP_MAXPOOL, "mp_rank", &a, 1, &x2);
+    assert_node_fails(g, ES_OP_GAP, "gap_rank", NULL, 1, &x2);
+    es_attrs big = a;
+    big.kernel[0] = 5;
+    assert_node_fails(g, ES_OP_AVGPOOL, "ap_big", &big, 1, &x4);
+    es_attrs pad = a;
+    pad.pads[0] = 2;
+    assert_node_fails(g, ES_OP_MAXPOOL, "mp_pad", &pad, 1, &x4);
+    es_attrs nok = defaults();
+    assert_node_fails(g, ES_OP_MAXPOOL, "mp_nokernel", &nok, 1, &x4);
+    es_attrs dil = a;
+    dil.dilation[0] = 2;
+    assert_node_fails(g, ES_OP_AVGPOOL, "ap_dil", &dil, 1, &x4);
+    assert_true(es_node_add(g, ES_OP_MAXPOOL, "mp_ok", &dil, 1, &x4, 1, NULL) >= 0);
+    assert_int_equal(es_graph_n_nodes(g), 1);
+    es_graph_free(g);
+}
+
+/* ---- shape ops ---------------------------------------------------------------------------- */
+static void pad_constant(void **state)
+{
+    float x[6] = {1, 2, 3, 4, 5, 6};
+    es_attrs a = defaults();
+    /* (2,3) padded: dim 0 by 1 before, dim 1 by 2 after */
+    a.pads[0] = 1, a.pads[1] = 0, a.pads[2] = 0, a.pads[3] = 2;
+    a.value = -1.5f;
+    one u = unary(ES_OP_PAD, &a, 2, (int[]){2, 3}, x);
+    assert_true(u.node >= 0);
+    assert_shape(u.g, u.y, 2, (int[]){3, 5});
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    const float want[15] = {-1.5f, -1.5f, -1.5f, -1.5f, -1.5f,
+                            1, 2, 3, -1.5f, -1.5f,
+                            4, 5, 6, -1.5f, -1.5f};
+    assert_memory_equal(es_tensor_data(u.g, u.y), want, sizeof want);
+    es_graph_free(u.g);
+
+    es_attrs b = defaults(); /* (1,2,3,2), pads on every dim */
+    int pb[8] = {0, 1, 2, 0, 1, 0, 1, 3};
+    memcpy(b.pads, pb, sizeof pb);
+    u = unary(ES_OP_PAD, &b, 4, (int[]){1, 2, 3, 2}, NULL);
+    assert_shape(u.g, u.y, 4, (int[]){2, 3, 6, 5});
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    const float *xs = es_tensor_data(u.g, u.x), *ys = es_tensor_data(u.g, u.y);
+    int ok = 1;
+    for (int i0 = 0; i0 < 2; i0++)
+        for (int i1 = 0; i1 < 3; i1++)
+            for (int i2 = 0; i2 < 6; i2++)
+                for (int i3 = 0; i3 < 5; i3++) {
+                    int j0 = i0 - 0, j1 = i1 - 1, j2 = i2 - 2, j3 = i3 - 0;
+                    int in = j0 == 0 && j1 >= 0 && j1 < 2 && j2 >= 0 && j2 < 3 && j3 >= 0 && j3 < 2;
+                    float w = in ? xs[(j1 * 3 + j2) * 2 + j3] : 0.0f;
+                    ok &= ys[((i0 * 3 + i1) * 6 + i2) * 5 + i3] == w;
+                }
+    assert_true(ok);
+    assert_grad_ok(u.g, u.y, ES_TEST, 1e-2);
+    es_graph_free(u.g);
+
+    es_graph *g = es_graph_new();
+    int t = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){2, 3}, NULL);
+    es_attrs c = defaults();
+    c.pads[1] = -1;
+    assert_node_fails(g, ES_OP_PAD, "crop", &c, 1, &t);
+    es_graph_free(g);
+}
+
+static void concat_axes(void **state)
+{
+    for (int axis = -3; axis < 3; axis++) {
+        es_graph *g = es_graph_new();
+        int ax = axis < 0 ? axis + 3 : axis, d[3][3] = {{2, 3, 4}, {2, 3, 4}, {2, 3, 4}};
+        d[1][ax] = 1, d[2][ax] = 3;
+        int in[3];
+        for (int k = 0; k < 3; k++) {
+            char nm[8];
+            snprintf(nm, sizeof nm, "x%d", k);
+            in[k] = es_tensor_add(g, nm, k == 1 ? ES_T_PARAM : ES_T_INPUT, 3, d[k], NULL);
+            float *p = es_tensor_data(g, in[k]);
+            for (size_t i = 0; i < count(3, d[k]); i++)
+                p[i] = 100 * k + (float)i;
+        }
+        es_attrs a = defaults();
+        a.axis = axis;
+        int n = es_node_add(g, ES_OP_CONCAT, "cat", &a, 3, in, 1, NULL), y = es_tensor_find(g, "cat");
+        assert_true(n >= 0);
+        int od[3] = {2, 3, 4};
+        od[ax] = (ax == 0 ? 2 : ax == 1 ? 3 : 4) + 1 + 3;
+        assert_shape(g, y, 3, od);
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        const float *yp = es_tensor_data(g, y);
+        int ok = 1; /* each output element comes from the input its index along ax falls in */
+        for (int i = 0; i < od[0]; i++)
+            for (int j = 0; j < od[1]; j++)
+                for (int l = 0; l < od[2]; l++) {
+                    int idx[3] = {i, j, l}, k = 0;
+                    while (idx[ax] >= d[k][ax])
+                        idx[ax] -= d[k++][ax];
+                    float w = 100 * k + (float)((idx[0] * d[k][1] + idx[1]) * d[k][2] + idx[2]);
+                    ok &= yp[(i * od[1] + j) * od[2] + l] == w;
+                }
+        assert_true(ok);
+        for (int k = 0; k < 3; k++)
+            fill_uniform(es_tensor_data(g, in[k]), count(3, d[k]), -1, 1);
+        assert_grad_ok(g, y, ES_TEST, 1e-2);
+        es_graph_free(g);
+    }
+}
+
+static void concat_errors(void **state)
+{
+    es_graph *g = es_graph_new();
+    int a = es_tensor_add(g, "a", ES_T_INPUT, 4, (int[]){1, 2, 3, 4}, NULL);
+    int b = es_tensor_add(g, "b", ES_T_INPUT, 4, (int[]){1, 2, 3, 5}, NULL);
+    int c = es_tensor_add(g, "c", ES_T_INPUT, 3, (int[]){1, 2, 3}, NULL);
+    es_attrs at = defaults(); /* axis 1: the last dims differ */
+    assert_node_fails(g, ES_OP_CONCAT, "cat_dims", &at, 2, (int[]){a, b});
+    assert_node_fails(g, ES_OP_CONCAT, "cat_rank", &at, 2, (int[]){a, c});
+    at.axis = 4;
+    assert_node_fails(g, ES_OP_CONCAT, "cat_axis", &at, 2, (int[]){a, a});
+    at.axis = -1;
+    assert_true(es_node_add(g, ES_OP_CONCAT, "cat_ok", &at, 3, (int[]){a, b, a}, 1, NULL) >= 0);
+    assert_shape(g, es_tensor_find(g, "cat_ok"), 4, (int[]){1, 2, 3, 13});
+    es_graph_free(g);
+}
+
+/* Flatten, Reshape, Identity, Squeeze, Unsqueeze keep the values in C order. */
+static void views(void **state)
+{
+    const int dims[4] = {2, 3, 1, 4};
+    struct {
+        es_op_type op;
+        int axis, n_list, list[4];
+        int ndim, want[6];
+    } c[] = {
+        {ES_OP_FLATTEN, 1, 0, {0}, 2, {2, 12}},
+        {ES_OP_FLATTEN, 0, 0, {0}, 2, {1, 24}},
+        {ES_OP_FLATTEN, 4, 0, {0}, 2, {24, 1}},
+        {ES_OP_FLATTEN, -2, 0, {0}, 2, {6, 4}},
+        {ES_OP_RESHAPE, 0, 3, {0, -1, 2}, 3, {2, 6, 2}},
+        {ES_OP_RESHAPE, 0, 2, {4, 6}, 2, {4, 6}},
+        {ES_OP_RESHAPE, 0, 4, {0, 0, 0, 0}, 4, {2, 3, 1, 4}},
+        {ES_OP_IDENTITY, 0, 0, {0}, 4, {2, 3, 1, 4}},
+        {ES_OP_SQUEEZE, 0, 0, {0}, 3, {2, 3, 4}},
+        {ES_OP_SQUEEZE, 0, 1, {-2}, 3, {2, 3, 4}},
+        {ES_OP_UNSQUEEZE, 0, 2, {0, -1}, 6, {1, 2, 3, 1, 4, 1}},
+        {ES_OP_UNSQUEEZE, 0, 1, {2}, 5, {2, 3, 1, 1, 4}},
+    };
+    for (size_t k = 0; k < sizeof c / sizeof *c; k++) {
+        es_attrs a = defaults();
+        a.axis = c[k].axis, a.n_list = c[k].n_list;
+        memcpy(a.list, c[k].list, sizeof c[k].list);
+        one u = unary(c[k].op, &a, 4, dims, NULL);
+        if (u.node < 0)
+            fail_msg("case %zu: %s", k, es_error());
+        assert_shape(u.g, u.y, c[k].ndim, c[k].want);
+        assert_int_equal(es_forward(u.g, ES_TEST), 0);
+        assert_memory_equal(es_tensor_data(u.g, u.y), es_tensor_data(u.g, u.x), 24 * sizeof(float));
+        assert_grad_ok(u.g, u.y, ES_TEST, 1e-2);
+        es_graph_free(u.g);
+    }
+}
+
+static void view_errors(void **state)
+{
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 3, (int[]){2, 3, 4}, NULL);
+    es_attrs a = defaults();
+    a.n_list = 2, a.list[0] = 5, a.list[1] = -1; /* 24 is not a multiple of 5 */
+    assert_node_fails(g, ES_OP_RESHAPE, "rs_infer", &a, 1, &x);
+    a.list[0] = -1;
+    assert_node_fails(g, ES_OP_RESHAPE, "rs_two", &a, 1, &x);
+    a.list[0] = 5, a.list[1] = 5;
+    assert_node_fails(g, ES_OP_RESHAPE, "rs_size", &a, 1, &x);
+    a.n_list = 4, a.list[0] = 0, a.list[1] = 0, a.list[2] = 0, a.list[3] = 0;
+    assert_node_fails(g, ES_OP_RESHAPE, "rs_zero", &a, 1, &x);
+    a = defaults();
+    a.axis = 4;
+    assert_node_fails(g, ES_OP_FLATTEN, "fl_axis", &a, 1, &x);
+    a = defaults();
+    a.n_list = 1, a.list[0] = 1;
+    assert_node_fails(g, ES_OP_SQUEEZE, "sq_notone", &a, 1, &x);
+    a.list[0] = 3;
+    assert_node_fails(g, ES_OP_SQUEEZE, "sq_range", &a, 1, &x);
+    a.list[0] = 4; /* output rank 4: axes in [-4, 3] */
+    assert_node_fails(g, ES_OP_UNSQUEEZE, "usq_range", &a, 1, &x);
+    a.n_list = 2, a.list[0] = 1, a.list[1] = -4; /* the same place twice (rank 5) */
+    assert_node_fails(g, ES_OP_UNSQUEEZE, "usq_twice", &a, 1, &x);
+    a.n_list = 3, a.list[0] = 0, a.list[1] = 2, a.list[2] = 2;
+    assert_node_fails(g, ES_OP_TRANSPOSE, "tr_perm", &a, 1, &x);
+    a.n_list = 2, a.list[0] = 1, a.list[1] = 0;
+    assert_node_fails(g, ES_OP_TRANSPOSE, "tr_len", &a, 1, &x);
+    assert_int_equal(es_graph_n_nodes(g), 0);
+    es_graph_free(g);
+}
+
+static void transpose_perms(void **state)
+{
+    const int dims[4] = {2, 3, 4, 5};
+    int perms[3][4] = {{0, 2, 3, 1}, {3, 2, 1, 0}, {1, 0, 3, 2}};
+    for (int k = 0; k < 4; k++) { /* k == 3: no perm, reversed */
+        es_attrs a = defaults();
+        if (k < 3)
+            a.n_list = 4, memcpy(a.list, perms[k], sizeof perms[k]);
+        const int *pm = perms[k < 3 ? k : 1];
+        one u = unary(ES_OP_TRANSPOSE, &a, 4, dims, NULL);
+        assert_true(u.node >= 0);
+        int od[4] = {dims[pm[0]], dims[pm[1]], dims[pm[2]], dims[pm[3]]};
+        assert_shape(u.g, u.y, 4, od);
+        assert_int_equal(es_forward(u.g, ES_TEST), 0);
+        const float *x = es_tensor_data(u.g, u.x), *y = es_tensor_data(u.g, u.y);
+        int ok = 1, o[4];
+        for (o[0] = 0; o[0] < od[0]; o[0]++)
+            for (o[1] = 0; o[1] < od[1]; o[1]++)
+                for (o[2] = 0; o[2] < od[2]; o[2]++)
+                    for (o[3] = 0; o[3] < od[3]; o[3]++) {
+                        int i[4];
+                        for (int d = 0; d < 4; d++)
+                            i[pm[d]] = o[d];
+                        ok &= y[((o[0] * od[1] + o[1]) * od[2] + o[2]) * od[3] + o[3]] ==
+                              x[((i[0] * 3 + i[1]) * 4 + i[2]) * 5 + i[3]];
+                    }
+        assert_true(ok);
+        if (k == 0)
+            assert_grad_ok(u.g, u.y, ES_TEST, 1e-2);
+        es_graph_free(u.g);
+    }
+}
+
+/* ---- elementwise -------------------------------------------------------------------------- */
+/* A op B by explicit broadcast index arithmetic, the slow way. */
+static float ref_binary(es_op_type op, const float *a, int ra, const int *da, const float *b,
+                        int rb, const int *db, int r, const int *od, size_t o)
+{
+    int idx[ES_MAX_DIMS];
+    for (int i = r - 1; i >= 0; i--)
+        idx[i] = (int)(o % od[i]), o /= od[i];
+    size_t ia = 0, ib = 0;
+    for (int i = 0; i < ra; i++)
+        ia = ia * da[i] + (da[i] == 1 ? 0 : idx[i + r - ra]);
+    for (int i = 0; i < rb; i++)
+        ib = ib * db[i] + (db[i] == 1 ? 0 : idx[i + r - rb]);
+    switch (op) {
+    case ES_OP_ADD: return a[ia] + b[ib];
+    case ES_OP_SUB: return a[ia] - b[ib];
+    case ES_OP_MUL: return a[ia] * b[ib];
+    default: return a[ia] / b[ib];
+    }
+}
+
+static void broadcast_ops(void **state)
+{
+    struct {
+        int ra, da[4], rb, db[4], r, od[4];
+    } c[] = {
+        {4, {2, 3, 2, 3}, 4, {2, 3, 2, 3}, 4, {2, 3, 2, 3}}, /* same shape */
+        {4, {2, 3, 2, 3}, 3, {3, 1, 1}, 4, {2, 3, 2, 3}},    /* per-channel bias */
+        {3, {2, 1, 4}, 2, {3, 1}, 3, {2, 3, 4}},             /* both broadcast */
+        {2, {1, 5}, 0, {0}, 2, {1, 5}},                      /* a scalar */
+        {1, {1}, 3, {2, 3, 2}, 3, {2, 3, 2}},                /* (1) against a 3-D */
+        {4, {2, 1, 3, 1}, 4, {1, 2, 1, 3}, 4, {2, 2, 3, 3}}, /* alternating */
+    };
+    es_op_type ops[4] = {ES_OP_ADD, ES_OP_SUB, ES_OP_MUL, ES_OP_DIV};
+    for (size_t k = 0; k < sizeof c / sizeof *c; k++)
+        for (int oi = 0; oi < 4; oi++)
+            for (int swap = 0; swap < 2; swap++) {
+                es_graph *g = es_graph_new();
+                int ra = swap ? c[k].rb : c[k].ra, rb = swap ? c[k].ra : c[k].rb;
+                const int *da = swap ? c[k].db : c[k].da, *db = swap ? c[k].da : c[k].db;
+                int ta = es_tensor_add(g, "a", ES_T_INPUT, ra, da, NULL);
+                int tb = es_tensor_add(g, "b", ES_T_PARAM, rb, db, NULL);
+                float *a = es_tensor_data(g, ta), *b = es_tensor_data(g, tb);
+                size_t na = count(ra, da), nb = count(rb, db);
+                fill_uniform(a, na, -2, 2);
+                fill_uniform(b, nb, 0.8, 2); /* away from 0 for Div */
+                for (size_t i = 0; i < nb; i += 2)
+                    b[i] = -b[i];
+                int n = es_node_add(g, ops[oi], "op", NULL, 2, (int[]){ta, tb}, 1, NULL);
+                if (n < 0)
+                    fail_msg("case %zu: %s", k, es_error());
+                int y = es_tensor_find(g, "op");
+                assert_shape(g, y, c[k].r, c[k].od);
+                assert_int_equal(es_forward(g, ES_TEST), 0);
+                size_t ny = es_tensor_size(g, y);
+                float *want = malloc(ny * sizeof(float));
+                for (size_t o = 0; o < ny; o++)
+                    want[o] = ref_binary(ops[oi], a, ra, da, b, rb, db, c[k].r, c[k].od, o);
+                assert_memory_equal(es_tensor_data(g, y), want, ny * sizeof(float));
+                free(want);
+                double e = fd_check(g, y, ES_TEST, 1e-2);
+                if (!(e <= 1e-3))
+                    fail_msg("case %zu %s%s: finite differences %.3g", k, es_op_name(ops[oi]),
+                             swap ? " swapped" : "", e);
+                es_graph_free(g);
+            }
+}
+
+/* x·x and x + x: both gradients land in one tensor. */
+static void binary_same_input(void **state)
+{
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){3, 4}, NULL);
+    fill_uniform(es_tensor_data(g, x), 12, -2, 2);
+    int m = es_node_add(g, ES_OP_MUL, "sq", NULL, 2, (int[]){x, x}, 1, NULL);
+    int y = es_tensor_find(g, "sq");
+    int s = es_node_add(g, ES_OP_ADD, "twice", NULL, 2, (int[]){y, y}, 1, NULL);
+    assert_true(m >= 0 && s >= 0);
+    assert_grad_ok(g, es_tensor_find(g, "twice"), ES_TEST, 1e-2);
+    es_graph_free(g);
+}
+
+static void broadcast_errors(void **state)
+{
+    es_graph *g = es_graph_new();
+    int a = es_tensor_add(g, "a", ES_T_INPUT, 2, (int[]){2, 3}, NULL);
+    int b = es_tensor_add(g, "b", ES_T_INPUT, 1, (int[]){4}, NULL);
+    int c = es_tensor_add(g, "c", ES_T_INPUT, 3, (int[]){2, 4, 1}, NULL);
+    assert_node_fails(g, ES_OP_ADD, "add_bad", NULL, 2, (int[]){a, b});
+    assert_node_fails(g, ES_OP_DIV, "div_bad", NULL, 2, (int[]){c, a});
+    assert_non_null(strstr(es_error(), "(2,4,1) and (2,3)"));
+    es_graph_free(g);
+}
+
+static void sigmoid_values(void **state)
+{
+    float x[6] = {0, 1, -1, 100, -100, -20};
+    one u = unary(ES_OP_SIGMOID, NULL, 2, (int[]){1, 6}, x);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    const float *y = es_tensor_data(u.g, u.y);
+    for (int i = 0; i < 6; i++) {
+        double w = 1.0 / (1.0 + exp(-(double)x[i]));
+        if (!(fabs(y[i] - w) <= 1e-6 * w + 1e-43)) /* relative: no cancellation at x << 0 */
+            fail_msg("sigmoid(%g) = %g, want %g", x[i], y[i], w);
+    }
+    es_graph_free(u.g);
+    u = unary(ES_OP_SIGMOID, NULL, 3, (int[]){2, 3, 4}, NULL);
+    assert_grad_ok(u.g, u.y, ES_TEST, 1e-2);
+    es_graph_free(u.g);
+}
+
+/* ---- softmax ------------------------------------------------------------------------------ */
+static void softmax_fixture(const char *name)
+{
+    char path[256];
+    es_array at, x, y, dy, dx;
+    const char *part[5] = {"attrs", "x", "y", "dy", "dx"};
+    es_array *arr[5] = {&at, &x, &y, &dy, &dx};
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, FIXTURE("nn_ops/%s_%s.npy"), name, part[i]);
+        *arr[i] = load_fixture(path);
+    }
+    es_attrs a = defaults();
+    a.axis = (int)at.data[0];
+    es_op_type op = at.data[1] != 0 ? ES_OP_LOGSOFTMAX : ES_OP_SOFTMAX;
+    one u = unary(op, &a, x.ndim, x.dims, x.data);
+    assert_true(u.node >= 0);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    size_t n = es_array_size(&x);
+    if (abs_err_max(es_tensor_data(u.g, u.y), y.data, n) > 2e-6)
+        fail_msg("%s: forward differs from PyTorch by %g", name,
+                 abs_err_max(es_tensor_data(u.g, u.y), y.data, n));
+    assert_int_equal(es_backward(u.g, u.y, dy.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    if (rel_err_max(es_tensor_grad(u.g, u.x), dx.data, n, 1e-6) > 1e-5)
+        fail_msg("%s: backward differs from PyTorch", name);
+    double e = fd_check(u.g, u.y, ES_TEST, 1e-2);
+    if (!(e <= 1e-3))
+        fail_msg("%s: backward vs finite differences: %.3g", name, e);
+    es_graph_free(u.g);
+    for (int i = 0; i < 5; i++)
+        es_array_free(arr[i]);
+}
+
+static void softmax_vs_pytorch(void **state)
+{
+    const char *cases[] = {"softmax_axis1", "softmax_axis-1", "softmax_axis0",
+                           "logsoftmax_axis1", "logsoftmax_axis-1", "logsoftmax_axis2"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        softmax_fixture(cases[i]);
+}
+
+static void softmax_stable(void **state)
+{
+    float x[4] = {1000, 1001, 1002, -1000};
+    es_attrs a = defaults();
+    a.axis = -1;
+    for (int lg = 0; lg < 2; lg++) {
+        one u = unary(lg ? ES_OP_LOGSOFTMAX : ES_OP_SOFTMAX, &a, 2, (int[]){1, 4}, x);
+        assert_int_equal(es_forward(u.g, ES_TEST), 0);
+        const float *y = es_tensor_data(u.g, u.y);
+        double z = 1 + exp(-1.0) + exp(-2.0);
+        double w[4] = {exp(-2.0) / z, exp(-1.0) / z, 1 / z, 0};
+        for (int i = 0; i < 4; i++) {
+            double want = lg ? x[i] - 1002 - log(z) : w[i];
+            if (!(fabs(y[i] - want) <= 1e-6 * fmax(1, fabs(want))))
+                fail_msg("%s[%d] = %g, want %g", lg ? "logsoftmax" : "softmax", i, y[i], want);
+        }
+        es_graph_free(u.g);
+    }
+    es_graph *g = es_graph_new();
+    int t = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){2, 3}, NULL);
+    a.axis = 2;
+    assert_node_fails(g, ES_OP_SOFTMAX, "sm_axis", &a, 1, &t);
+    a.axis = -3;
+    assert_node_fails(g, ES_OP_LOGSOFTMAX, "lsm_axis", &a, 1, &t);
+    es_graph_free(g);
+}
+
+/* ---- dropout ------------------------------------------------------------------------------ */
+static void dropout_train_test(void **state)
+{
+    enum { N = 20000 };
+    float *x = malloc(N * sizeof(float));
+    for (int i = 0; i < N; i++)
+        x[i] = 1.0f + (i % 7) * 0.25f;
+    es_attrs a = defaults();
+    a.ratio = 0.3f;
+    one u = unary(ES_OP_DROPOUT, &a, 2, (int[]){4, N / 4}, x);
+    assert_true(u.node >= 0);
+
+    es_graph_seed(u.g, 42);
+    assert_int_equal(es_forward(u.g, ES_TRAIN), 0);
+    const float *y = es_tensor_data(u.g, u.y);
+    float *first = malloc(N * sizeof(float));
+    memcpy(first, y, N * sizeof(float));
+    int dropped = 0, scaled = 1;
+    double sx = 0, sy = 0;
+    for (int i = 0; i < N; i++) {
+        dropped += y[i] == 0;
+        scaled &= y[i] == 0 || fabsf(y[i] - x[i] / 0.7f) <= 1e-6f * x[i];
+        sx += x[i], sy += y[i];
+    }
+    assert_true(scaled); /* kept units carry x / (1 − ratio) */
+    assert_true(fabs(dropped / (double)N - 0.3) < 0.015);
+    assert_true(fabs(sy / sx - 1) < 0.02); /* inverted dropout keeps the mean */
+
+    float *dy = malloc(N * sizeof(float));
+    fill_uniform(dy, N, -1, 1);
+    assert_int_equal(es_backward(u.g, u.y, dy, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    const float *dx = es_tensor_grad(u.g, u.x);
+    int same = 1;
+    for (int i = 0; i < N; i++) {
+        float want = y[i] == 0 ? 0.0f : dy[i] / 0.7f;
+        same &= fabsf(dx[i] - want) <= 1e-6f * fabsf(want);
+    }
+    assert_true(same); /* backward uses forward's mask */
+
+    es_graph_seed(u.g, 42); /* the same seed draws the same mask */
+    assert_int_equal(es_forward(u.g, ES_TRAIN), 0);
+    assert_memory_equal(es_tensor_data(u.g, u.y), first, N * sizeof(float));
+    es_graph_seed(u.g, 43);
+    assert_int_equal(es_forward(u.g, ES_TRAIN), 0);
+    assert_memory_not_equal(es_tensor_data(u.g, u.y), first, N * sizeof(float));
+
+    assert_int_equal(es_forward(u.g, ES_TEST), 0); /* TEST: identity, both ways */
+    assert_memory_equal(es_tensor_data(u.g, u.y), x, N * sizeof(float));
+    assert_int_equal(es_backward(u.g, u.y, dy, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    assert_memory_equal(es_tensor_grad(u.g, u.x), dy, N * sizeof(float));
+    es_graph_free(u.g);
+    free(x), free(first), free(dy);
+
+    u = unary(ES_OP_DROPOUT, &a, 3, (int[]){2, 3, 5}, NULL);
+    assert_grad_ok(u.g, u.y, ES_TRAIN, 1e-2); /* fd_check reseeds before every forward */
+    assert_grad_ok(u.g, u.y, ES_TEST, 1e-2);
+    es_graph_free(u.g);
+}
+
+static void dropout_mask_output_and_errors(void **state)
+{
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){10, 10}, NULL);
+    fill_uniform(es_tensor_data(g, x), 100, 1, 2);
+    es_attrs a = defaults();
+    a.ratio = 0.5f;
+    const char *names[2] = {"y", "mask"};
+    assert_true(es_node_add(g, ES_OP_DROPOUT, "drop", &a, 1, &x, 2, names) >= 0);
+    assert_int_equal(es_forward(g, ES_TRAIN), 0);
+    const float *y = es_tensor_data(g, es_tensor_find(g, "y"));
+    const float *m = es_tensor_data(g, es_tensor_find(g, "mask"));
+    int ok = 1;
+    for (int i = 0; i < 100; i++)
+        ok &= (m[i] == 1.0f && y[i] != 0) || (m[i] == 0.0f && y[i] == 0);
+    assert_true(ok);
+    a.ratio = 1.5f;
+    assert_node_fails(g, ES_OP_DROPOUT, "drop_bad", &a, 1, &x);
+    es_graph_free(g);
+}
+
+/* ---- a small network of these ops, checked end to end ------------------------------------- */
+static void chain_of_ops(void **state)
+{
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 4, (int[]){2, 2, 5, 6}, NULL);
+    int bias = es_tensor_add(g, "bias", ES_T_PARAM, 3, (int[]){2, 1, 1}, NULL);
+    fill_distinct(es_tensor_data(g, x), 120);
+    fill_uniform(es_tensor_data(g, bias), 2, -1, 1);
+    es_attrs pa = defaults();
+    pa.value = -10; /* below every input: padding never ties with a maximum */
+    pa.pads[2] = 1, pa.pads[3] = 1, pa.pads[6] = 0, pa.pads[7] = 1; /* H, W begin; W end */
+    es_attrs mp = defaults();
+    mp.kernel[0] = mp.kernel[1] = 2, mp.stride[0] = mp.stride[1] = 2, mp.ceil_mode = 1;
+    es_attrs ap = mp;
+    ap.ceil_mode = 0, ap.stride[0] = ap.stride[1] = 1, ap.count_include_pad = 1;
+    es_attrs sm = defaults();
+    int n = 0;
+    n |= es_node_add(g, ES_OP_ADD, "add", NULL, 2, (int[]){x, bias}, 1, NULL);
+    n |= es_node_add(g, ES_OP_PAD, "pad", &pa, 1, (int[]){es_tensor_find(g, "add")}, 1, NULL);
+    n |= es_node_add(g, ES_OP_MAXPOOL, "mp", &mp, 1, (int[]){es_tensor_find(g, "pad")}, 1, NULL);
+    n |= es_node_add(g, ES_OP_AVGPOOL, "ap", &ap, 1, (int[]){es_tensor_find(g, "add")}, 1, NULL);
+    n |= es_node_add(g, ES_OP_GAP, "gap", NULL, 1, (int[]){es_tensor_find(g, "ap")}, 1, NULL);
+    n |= es_node_add(g, ES_OP_FLATTEN, "fl", NULL, 1, (int[]){es_tensor_find(g, "mp")}, 1, NULL);
+    n |= es_node_add(g, ES_OP_FLATTEN, "fl2", NULL, 1, (int[]){es_tensor_find(g, "gap")}, 1, NULL);
+    n |= es_node_add(g, ES_OP_CONCAT, "cat", &sm, 2,
+                     (int[]){es_tensor_find(g, "fl"), es_tensor_find(g, "fl2")}, 1, NULL);
+    n |= es_node_add(g, ES_OP_SOFTMAX, "sm", &sm, 1, (int[]){es_tensor_find(g, "cat")}, 1, NULL);
+    assert_true(n >= 0);
+    int y = es_tensor_find(g, "sm");
+    assert_shape(g, y, 2, (int[]){2, 2 * 3 * 4 + 2});
+    assert_grad_ok(g, y, ES_TEST, 1e-2);
+    es_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(maxpool_vs_pytorch),
+        cmocka_unit_test(avgpool_vs_pytorch),
+        cmocka_unit_test(maxpool_ties_and_padding),
+        cmocka_unit_test(avgpool_divisors),
+        cmocka_unit_test(gap_forward_backward),
+        cmocka_unit_test(pool_errors),
+        cmocka_unit_test(pad_constant),
+        cmocka_unit_test(concat_axes),
+        cmocka_unit_test(concat_errors),
+        cmocka_unit_test(views),
+        cmocka_unit_test(view_errors),
+        cmocka_unit_test(transpose_perms),
+        cmocka_unit_test(broadcast_ops),
+        cmocka_unit_test(binary_same_input),
+        cmocka_unit_test(broadcast_errors),
+        cmocka_unit_test(sigmoid_values),
+        cmocka_unit_test(softmax_vs_pytorch),
+        cmocka_unit_test(softmax_stable),
+        cmocka_unit_test(dropout_train_test),
+        cmocka_unit_test(dropout_mask_output_and_errors),
+        cmocka_unit_test(chain_of_ops),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
