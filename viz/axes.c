@@ -7,7 +7,7 @@
 
 /* HTK: 2595 log10(1 + f/700). Slaney (librosa's default): linear below 1 kHz (3 mel per
  * 200 Hz), logarithmic above with 27 steps per factor 6.4. */
-double es_hz_to_mel(double hz, es_scale s)
+double es_scale_apply(double hz, es_scale s)
 {
     if (s == ES_SCALE_MEL_HTK)
         return 2595.0 * log10(1.0 + hz / 700.0);
@@ -16,7 +16,7 @@ double es_hz_to_mel(double hz, es_scale s)
     return hz;
 }
 
-double es_mel_to_hz(double mel, es_scale s)
+double es_scale_invert(double mel, es_scale s)
 {
     if (s == ES_SCALE_MEL_HTK)
         return 700.0 * (pow(10.0, mel / 2595.0) - 1.0);
@@ -27,8 +27,8 @@ double es_mel_to_hz(double mel, es_scale s)
 
 double es_axis_frac(const es_axis *a, double v)
 {
-    double lo = es_hz_to_mel(a->lo, a->scale), hi = es_hz_to_mel(a->hi, a->scale);
-    return hi != lo ? (es_hz_to_mel(v, a->scale) - lo) / (hi - lo) : 0;
+    double lo = es_scale_apply(a->lo, a->scale), hi = es_scale_apply(a->hi, a->scale);
+    return hi != lo ? (es_scale_apply(v, a->scale) - lo) / (hi - lo) : 0;
 }
 
 /* "−1.5", "0", "2.25": enough decimals for the step, the typographic minus as matplotlib. */
@@ -61,10 +61,12 @@ static int linear_ticks(const es_axis *a, int length, int gap, double *t, char (
     double raw = span / want, mag = pow(10, floor(log10(raw))), step = 10 * mag;
     static const double nice[] = {1, 2, 2.5, 5, 10};
     for (int i = 0; i < 5; i++)
-        if (nice[i] * mag >= raw) {
+        if (nice[i] * mag >= raw && !(a->integer && nice[i] == 2.5 && mag < 10)) {
             step = nice[i] * mag;
             break;
         }
+    if (a->integer && step < 1)
+        step = 1;
     int n = 0;
     for (double k = ceil(lo / step - 1e-9); n < max && k * step <= hi + step * 1e-9; k++) {
         t[n] = k * step;

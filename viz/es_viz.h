@@ -109,9 +109,11 @@ typedef struct {
     double lo, hi;     /* the values at the two ends (seconds, Hz, bins …); lo != hi */
     es_scale scale;    /* mel: values are placed evenly in mel (ticks stay in Hz) */
     const char *label; /* e.g. "Time (s)"; NULL for none */
+    int integer;       /* 1: ticks on whole numbers only (bins, indices) */
 } es_axis;
-double es_hz_to_mel(double hz, es_scale s); /* identity for ES_SCALE_LINEAR */
-double es_mel_to_hz(double mel, es_scale s);
+/* Hz → mel (HTK or Slaney); the identity for ES_SCALE_LINEAR. */
+double es_scale_apply(double hz, es_scale s);
+double es_scale_invert(double mel, es_scale s); /* mel → Hz */
 /* Position of value v along the axis as a fraction 0 (lo) … 1 (hi). */
 double es_axis_frac(const es_axis *a, double v);
 /* Chooses readable tick values for an axis `length` pixels long, at least `gap` pixels

@@ -134,25 +134,33 @@ static void wave_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_s
     axes_draw(c, ps, r, &p->x, &y, AX_X | AX_Y | AX_NO_XLABELS);
 }
 
-/* P(class) over time: a line with a light fill below, on a fixed 0 … 1 axis. */
+/* P(class) over time: a line through the frame centres with a light fill below it, on a
+ * fixed 0 … 1 axis. */
+static float prob_at(const es_spec_plot *p, int k)
+{
+    float v = p->prob[k < 0 ? 0 : k >= p->prob_len ? p->prob_len - 1 : k];
+    return isfinite(v) ? (v < 0 ? 0 : v > 1 ? 1 : v) : 0;
+}
+
 static void prob_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_spec_plot *p,
                        int xlabels)
 {
     es_axis y = {0, 1, ES_SCALE_LINEAR, p->prob_label ? p->prob_label : "P(class)"};
     es_fill_rect(c, (es_rect){r.x, r.y + r.h / 2, r.w, 1}, ps->grid);
     int n = p->prob_len;
-    float px = 0, py = 0;
-    for (int k = 0; k < n; k++) {
-        float v = p->prob[k];
-        v = isfinite(v) ? (v < 0 ? 0 : v > 1 ? 1 : v) : 0;
-        float x = r.x + (k + 0.5f) * r.w / n - 0.5f, yy = r.y + (1 - v) * (r.h - 1);
-        int x0 = (int)floorf((float)k * r.w / n), x1 = (int)floorf((float)(k + 1) * r.w / n);
-        es_fill_rect(c, (es_rect){r.x + x0, (int)ceilf(yy), x1 - x0, r.y + r.h - (int)ceilf(yy)},
-                     ES_RGBA(C0.r, C0.g, C0.b, 50));
-        if (k > 0)
-            es_draw_line(c, px, py, x, yy, 1.5f, C0);
-        else if (n == 1)
-            es_draw_line(c, r.x, yy, r.x + r.w - 1, yy, 1.5f, C0);
+    es_rgba fill = {C0.r, C0.g, C0.b, 50};
+    for (int i = 0; i < r.w; i++) { /* the fill follows the same line, column by column */
+        float f = (i + 0.5f) * n / r.w - 0.5f;
+        int k = (int)floorf(f);
+        float v = prob_at(p, k) + (prob_at(p, k + 1) - prob_at(p, k)) * (f - k);
+        int top = r.y + (int)lroundf((1 - v) * (r.h - 1));
+        es_fill_rect(c, (es_rect){r.x + i, top, 1, r.y + r.h - top}, fill);
+    }
+    float px = r.x, py = r.y + (1 - prob_at(p, 0)) * (r.h - 1);
+    for (int k = 0; k <= n; k++) {
+        float x = k < n ? r.x + (k + 0.5f) * r.w / n - 0.5f : r.x + r.w - 1;
+        float yy = r.y + (1 - prob_at(p, k)) * (r.h - 1);
+        es_draw_line(c, px, py, x, yy, 1.5f, C0);
         px = x, py = yy;
     }
     axes_draw(c, ps, r, &p->x, &y, AX_X | AX_Y | (xlabels ? 0 : AX_NO_XLABELS));

@@ -125,7 +125,7 @@ int es_plot_histogram(es_canvas *c, es_rect r, const es_style *s, const float *v
     for (int b = 0; b < bins; b++)
         top_count = count[b] > top_count ? count[b] : top_count;
     es_fill_rect(c, r, ps.bg);
-    es_axis x = {lo, hi, ES_SCALE_LINEAR, xlabel}, y = {0, top_count * 1.05, ES_SCALE_LINEAR, "count"};
+    es_axis x = {lo, hi, ES_SCALE_LINEAR, xlabel}, y = {0, top_count * 1.05, ES_SCALE_LINEAR, "count", 1};
     margins m = axes_margins(&ps, &x, &y, AX_X | AX_Y);
     int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
     es_rect p = {r.x + m.left, top, r.w - m.left - m.right, r.y + r.h - m.bottom - top};
@@ -161,7 +161,9 @@ int es_plot_dense_weights(es_canvas *c, es_rect r, const es_style *s, const floa
     float m = max_abs(w, (size_t)rows * cols);
     int hist_w = r.w * 36 / 100;
     es_rect left = {r.x, r.y, r.w - hist_w, r.h};
-    es_axis x = {0, cols, ES_SCALE_LINEAR, "input"}, y = {rows, 0, ES_SCALE_LINEAR, "output"};
+    /* cells centred on their index, as matplotlib's imshow places them */
+    es_axis x = {-0.5, cols - 0.5, ES_SCALE_LINEAR, "input", 1};
+    es_axis y = {rows - 0.5, -0.5, ES_SCALE_LINEAR, "output", 1};
     margins mg = axes_margins(&ps, &x, &y, AX_X | AX_Y);
     int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
     int cbw = colorbar_width(&ps, -m, m, "weight");
@@ -176,6 +178,7 @@ int es_plot_dense_weights(es_canvas *c, es_rect r, const es_style *s, const floa
     title_draw(c, &ps, p, title);
     es_style hs = *s;
     hs.font_px = ps.tick;
-    return es_plot_histogram(c, (es_rect){left.x + left.w, top, hist_w, r.y + r.h - top}, &hs, w,
+    int gap = 3 * ps.pad;
+    return es_plot_histogram(c, (es_rect){left.x + left.w + gap, top, hist_w - gap, r.y + r.h - top}, &hs, w,
                              (size_t)rows * cols, 50, "weight", "histogram");
 }
