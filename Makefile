@@ -5,7 +5,7 @@
 CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
-PKGS    := openblas fftw3f sndfile soxr libpng freetype2 fontconfig libprotobuf-c libcjson
+PKGS    := openblas fftw3f sndfile vorbis ogg soxr libpng freetype2 fontconfig libprotobuf-c libcjson
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
            -fopenmp -I. -Ibuild/gen $(shell pkg-config --cflags $(PKGS) sdl2)
 LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm -fopenmp

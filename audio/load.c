@@ -1,10 +1,11 @@
 /* Sound files in and out: libsndfile decodes (WAV, FLAC, OGG/Vorbis, AIFF, …), channels are
  * averaged to mono, soxr resamples when the file's rate is not the one asked for. The reader
  * streams: memory holds one chunk, never the whole file. */
-#include "audio/es_audio.h"
+#include "audio/internal.h"
 #include <math.h>
 #include <sndfile.h>
 #include <soxr.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,19 @@ void es_reader_close(es_reader *r)
     free(r->inter), free(r->mono), free(r->path), free(r);
 }
 
+/* A WAV/AIFF header promising more sound than the file holds: libsndfile quietly shortens the
+ * length and notes "data : 16000 (should be 956)" in its log. */
+static int header_overstates(SNDFILE *sf)
+{
+    char log[8192];
+    sf_command(sf, SFC_GET_LOG_INFO, log, sizeof log);
+    for (char *line = log; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if ((!strncmp(line, "data", 4) || !strncmp(line, "SSND", 4)) && strstr(line, "should be") &&
+            strstr(line, "should be") < strchr(line, '\n'))
+            return 1;
+    return 0;
+}
+
 static es_reader *open_fail(es_reader *r, const char *fmt, const char *path, const char *why)
 {
     es_fail(fmt, path, why);
@@ -58,6 +72,15 @@ es_reader *es_reader_open(const char *path, int sample_rate)
     r->sf = sf_open(path, SFM_READ, &r->info);
     if (!r->sf) /* libsndfile's own words: "File contains data in an unknown format." … */
         return open_fail(r, "%s: cannot read as audio: %s", path, sf_strerror(NULL));
+    if (r->info.frames == SF_COUNT_MAX) /* an Ogg stream without its last page */
+        return open_fail(r, "%s: %s", path, "truncated: the stream has no end");
+    if (header_overstates(r->sf))
+        return open_fail(r, "%s: %s", path, "truncated: the header promises more sound than the file holds");
+    if ((r->info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_VORBIS) {
+        long trim = es_vorbis_torchaudio_trim(path);
+        if (trim > 0 && trim < r->info.frames)
+            r->info.frames -= trim;
+    }
     if (r->info.frames <= 0 || r->info.channels < 1 || r->info.samplerate < 1)
         return open_fail(r, "%s: %s", path, "no audio samples in the file");
     if (sample_rate < 0 || sample_rate > 1000000)
@@ -83,6 +106,10 @@ static long decode(es_reader *r, float *dst, long max)
     if (r->eof)
         return 0;
     int ch = r->info.channels;
+    if (max > r->info.frames - r->frames_read) /* stop at the stated length (see ogg_length) */
+        max = (long)(r->info.frames - r->frames_read);
+    if (max == 0)
+        return r->eof = 1, 0;
     sf_count_t got = sf_readf_float(r->sf, r->inter, max);
     if (sf_error(r->sf))
         return es_fail("%s: corrupt audio data: %s", r->path, sf_strerror(r->sf));
