@@ -311,6 +311,7 @@ int es_graph_set_batch(es_graph *g, int batch)
                 if (!d)
                     return es_fail("tensor %s: out of memory", t->name);
                 t->data = d, t->cap = t->size;
+                free(t->grad), t->grad = NULL; /* es_backward reallocates it at the new cap */
             }
         }
     }
