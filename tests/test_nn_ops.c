@@ -384,7 +384,7 @@ static void concat_axes(void **state)
         d[1][ax] = 1, d[2][ax] = 3;
         int in[3];
         for (int k = 0; k < 3; k++) {
-            char nm[8];
+            char nm[16];
             snprintf(nm, sizeof nm, "x%d", k);
             in[k] = es_tensor_add(g, nm, k == 1 ? ES_T_PARAM : ES_T_INPUT, 3, d[k], NULL);
             float *p = es_tensor_data(g, in[k]);
@@ -830,6 +830,32 @@ static void chain_of_ops(void **state)
     es_graph_free(g);
 }
 
+/* A new batch size re-infers every shape (Reshape's 0 keeps the batch) and a pass at the
+ * larger size reads and writes only what it owns. */
+static void batch_resize(void **state)
+{
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 4, (int[]){1, 2, 4, 6}, NULL);
+    es_attrs mp = defaults(), rs = defaults(), dr = defaults();
+    mp.kernel[0] = mp.kernel[1] = 2, mp.stride[0] = mp.stride[1] = 2;
+    rs.n_list = 2, rs.list[0] = 0, rs.list[1] = -1;
+    dr.ratio = 0.25f;
+    int n = 0;
+    n |= es_node_add(g, ES_OP_MAXPOOL, "mp", &mp, 1, &x, 1, NULL);
+    n |= es_node_add(g, ES_OP_CONCAT, "cat", NULL, 2, (int[]){es_tensor_find(g, "mp"), es_tensor_find(g, "mp")}, 1, NULL);
+    n |= es_node_add(g, ES_OP_RESHAPE, "rs", &rs, 1, (int[]){es_tensor_find(g, "cat")}, 1, NULL);
+    n |= es_node_add(g, ES_OP_DROPOUT, "drop", &dr, 1, (int[]){es_tensor_find(g, "rs")}, 1, NULL);
+    assert_true(n >= 0);
+    int y = es_tensor_find(g, "drop");
+    for (int b = 1; b <= 3; b += 2) {
+        assert_int_equal(es_graph_set_batch(g, b), 0);
+        assert_shape(g, y, 2, (int[]){b, 24});
+        fill_distinct(es_tensor_data(g, x), (size_t)b * 48);
+        assert_grad_ok(g, y, ES_TRAIN, 1e-2);
+    }
+    es_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -854,6 +880,7 @@ int main(void)
         cmocka_unit_test(dropout_train_test),
         cmocka_unit_test(dropout_mask_output_and_errors),
         cmocka_unit_test(chain_of_ops),
+        cmocka_unit_test(batch_resize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
