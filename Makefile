@@ -5,10 +5,17 @@
 CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
-PKGS    := openblas fftw3f sndfile vorbis ogg soxr libpng freetype2 fontconfig libprotobuf-c libcjson
+PKGS    := fftw3f sndfile vorbis ogg soxr libpng freetype2 fontconfig libprotobuf-c libcjson
+# OpenBLAS built for OpenMP, so BLAS and our own parallel loops share one thread pool instead
+# of two pools spinning against each other on the same cores; rpath pins it over the
+# system's default (pthread) alternative.
+MULTIARCH := $(shell $(CC) -dumpmachine)
+BLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-openmp
+BLAS_LIBS := -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-           -fopenmp -I. -Ibuild/gen $(shell pkg-config --cflags $(PKGS) sdl2)
-LDLIBS  := $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
+           -fopenmp -I. -Ibuild/gen -I/usr/include/$(MULTIARCH)/openblas-openmp \
+           $(shell pkg-config --cflags $(PKGS) sdl2)
+LDLIBS  := $(BLAS_LIBS) $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
 SDL_LIBS := $(shell pkg-config --libs sdl2)
 TEST_LIBS := $(shell pkg-config --libs cmocka)
 

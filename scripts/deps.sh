@@ -5,7 +5,7 @@
 #                            (python3-torch, torchaudio, onnx, matplotlib)
 set -eu
 pkgs="build-essential pkg-config
-  libopenblas-dev libfftw3-dev libsndfile1-dev libsoxr-dev
+  libopenblas-openmp-dev libfftw3-dev libsndfile1-dev libsoxr-dev
   libpng-dev libsdl2-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcjson-dev libcmocka-dev
   xvfb xauth"
