@@ -112,7 +112,7 @@ static long decode(es_reader *r, float *dst, long max)
         return r->eof = 1, 0;
     sf_count_t got = sf_readf_float(r->sf, r->inter, max);
     if (sf_error(r->sf))
-        return es_fail("%s: corrupt audio data: %s", r->path, sf_strerror(r->sf));
+        return es_fail("%s: truncated or corrupt audio data (%s)", r->path, sf_strerror(r->sf));
     for (sf_count_t i = 0; i < got; i++) {
         double s = 0; /* mean of channels, as waveform.mean(0) */
         for (int c = 0; c < ch; c++)

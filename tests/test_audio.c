@@ -1,0 +1,528 @@
+/* audio: features against torchaudio fixtures (tests/fixtures/gen_audio.py), STFT / iSTFT /
+ * Griffin–Lim, reading and writing sound, the configuration, and every bad input we promise a
+ * clear error for. Scratch files go to build/. */
+#include "tests/testutil.h"
+#include "audio/es_audio.h"
+#include <cJSON.h>
+#include <unistd.h>
+
+#define AF(name) FIXTURE("audio/" name)
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *s = malloc((size_t)n + 1);
+    assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+/* A test signal: two tones and a chirp, n samples at sr. */
+static float *tones(long n, int sr)
+{
+    float *x = malloc(sizeof(float) * (size_t)n);
+    for (long i = 0; i < n; i++) {
+        double t = (double)i / sr;
+        x[i] = (float)(0.4 * sin(2 * M_PI * 440 * t) + 0.2 * sin(2 * M_PI * (200 + 900 * t) * t) +
+                       0.05 * sin(2 * M_PI * 3100 * t));
+    }
+    return x;
+}
+
+static void write_text(const char *path, const char *text, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(text, 1, n, f);
+    fclose(f);
+}
+
+/* The last error names `what` and says `why`. */
+static void assert_error(const char *what, const char *why)
+{
+    const char *e = es_error();
+    if (!strstr(e, what) || !strstr(e, why))
+        fail_msg("error '%s' should name '%s' and say '%s'", e, what, why);
+    assert_null(strchr(e, '\n'));
+}
+
+/* ------------------------------------------------------------------ against torchaudio */
+
+static void features_match_torchaudio(void **state)
+{
+    char *text = slurp(AF("cases.json"));
+    cJSON *cases = cJSON_Parse(text);
+    assert_non_null(cases);
+    es_array sig = load_fixture(AF("signal.npy"));
+    cJSON *c;
+    cJSON_ArrayForEach(c, cases)
+    {
+        const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+        const char *kind = cJSON_GetObjectItem(c, "kind")->valuestring;
+        char *json = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "config"));
+        char path[256];
+        snprintf(path, sizeof path, AF("%s.npy"), name);
+        es_array want = load_fixture(path), got;
+        es_feature_config cfg;
+        es_config_default(&cfg);
+        if (es_config_from_json(&cfg, json, name) != 0)
+            fail_msg("%s", es_error());
+        es_features *f = es_features_new(&cfg);
+        if (!f)
+            fail_msg("%s: %s", name, es_error());
+        assert_int_equal(es_features_compute(f, sig.data, (long)es_array_size(&sig), &got), 0);
+        assert_int_equal(got.ndim, 2);
+        if (got.dims[0] != want.dims[0] || got.dims[1] != want.dims[1])
+            fail_msg("%s: shape %dx%d, torchaudio %dx%d", name, got.dims[0], got.dims[1],
+                     want.dims[0], want.dims[1]);
+        size_t n = es_array_size(&want);
+        /* dB: 0.01 dB; linear: 1e-4 of the maximum; ln: 0.01 dB expressed in nepers */
+        double err = strcmp(kind, "none") == 0 ? rel_err_max(got.data, want.data, n, 1e-30)
+                                               : abs_err_max(got.data, want.data, n);
+        double tol = !strcmp(kind, "none") ? 1e-4 : !strcmp(kind, "db") ? 0.01 : 0.01 * M_LN10 / 10;
+        print_message("  %-38s %-4s %s error %.3g (tolerance %g)\n", name, kind,
+                      strcmp(kind, "none") ? "abs" : "rel", err, tol);
+        if (!(err <= tol))
+            fail_msg("%s: error %g > %g", name, err, tol);
+        es_features_free(f);
+        es_array_free(&got), es_array_free(&want);
+        free(json);
+    }
+    es_array_free(&sig);
+    cJSON_Delete(cases);
+    free(text);
+}
+
+static void filterbank_matches_torchaudio(void **state)
+{
+    es_array want = load_fixture(AF("fbank_slaney_257x40.npy"));
+    float *fb = malloc(sizeof(float) * 40 * 257);
+    assert_int_equal(es_mel_filterbank(257, 50, 7000, 40, 16000, ES_MEL_SLANEY, ES_MEL_NORM_SLANEY, fb), 0);
+    assert_close_rel(fb, want.data, 40 * 257, 1e-5);
+    free(fb);
+    es_array_free(&want);
+    /* the scales invert each other */
+    for (double hz = 10; hz < 20000; hz *= 1.7) {
+        assert_true(fabs(es_mel_to_hz(es_hz_to_mel(hz, ES_MEL_HTK), ES_MEL_HTK) - hz) < 1e-6 * hz);
+        assert_true(fabs(es_mel_to_hz(es_hz_to_mel(hz, ES_MEL_SLANEY), ES_MEL_SLANEY) - hz) < 1e-6 * hz);
+    }
+}
+
+static void stft_and_istft_match_torch(void **state)
+{
+    es_array sig = load_fixture(AF("signal.npy"));
+    es_array want = load_fixture(AF("stft_256_200_64.npy")); /* 129 × frames × 2 */
+    es_stft *s = es_stft_new(256, 200, 64, ES_WINDOW_HANN, 1, ES_PAD_REFLECT);
+    assert_non_null(s);
+    long frames = es_stft_frames(s, 2000);
+    assert_int_equal(frames, want.dims[1]);
+    float *spec = malloc(sizeof(float) * es_array_size(&want));
+    assert_int_equal(es_stft_forward(s, sig.data, 2000, spec), 0);
+    assert_close_rel(spec, want.data, es_array_size(&want), 1e-5);
+    /* torch.istft of the spectrogram with the bins from 48 up zeroed */
+    for (int k = 48; k < 129; k++)
+        memset(spec + (size_t)k * frames * 2, 0, sizeof(float) * 2 * frames);
+    es_array y_want = load_fixture(AF("istft_masked.npy"));
+    float y[2000];
+    assert_int_equal(es_stft_inverse(s, spec, frames, 2000, y), 0);
+    assert_close_rel(y, y_want.data, 2000, 1e-5);
+    es_stft_free(s);
+    free(spec);
+    es_array_free(&sig), es_array_free(&want), es_array_free(&y_want);
+}
+
+/* ------------------------------------------------------------------ inverse */
+
+static void istft_reconstructs(void **state)
+{
+    long n = 6000;
+    float *x = tones(n, 16000), *y = malloc(sizeof(float) * n);
+    int sizes[][2] = {{512, 512}, {400, 300}, {1024, 1024}};
+    for (int c = 0; c < 3; c++) {
+        int n_fft = sizes[c][0];
+        es_stft *s = es_stft_new(n_fft, sizes[c][1], n_fft / 4, ES_WINDOW_HANN, 1, ES_PAD_REFLECT);
+        long frames = es_stft_frames(s, n);
+        float *spec = malloc(sizeof(float) * 2 * (n_fft / 2 + 1) * frames);
+        assert_int_equal(es_stft_forward(s, x, n, spec), 0);
+        assert_int_equal(es_stft_inverse(s, spec, frames, n, y), 0);
+        double e = abs_err_max(y, x, (size_t)n);
+        print_message("  istft(stft(x)) n_fft %d win %d hop %d: max error %.2g\n", n_fft,
+                      sizes[c][1], n_fft / 4, e);
+        assert_true(e <= 1e-5);
+        free(spec);
+        es_stft_free(s);
+    }
+    /* not centred, a Hann window is zero at the first sample: torch refuses (NOLA), so do we */
+    es_stft *s = es_stft_new(512, 512, 128, ES_WINDOW_HANN, 0, ES_PAD_REFLECT);
+    long frames = es_stft_frames(s, n);
+    float *spec = malloc(sizeof(float) * 2 * 257 * frames);
+    assert_int_equal(es_stft_forward(s, x, n, spec), 0);
+    assert_int_equal(es_stft_inverse(s, spec, frames, 0, y), -1);
+    assert_error("istft", "NOLA");
+    free(spec), es_stft_free(s), free(x), free(y);
+}
+
+/* Spectral convergence ‖|STFT(y)| − M‖ / ‖M‖ */
+static double convergence(es_stft *s, const float *mag, long frames, const float *y, long n)
+{
+    size_t m = (size_t)257 * frames;
+    float *spec = malloc(sizeof(float) * 2 * m);
+    es_stft_forward(s, y, n, spec);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < m; i++) {
+        double a = hypot(spec[2 * i], spec[2 * i + 1]);
+        num += (a - mag[i]) * (a - mag[i]), den += (double)mag[i] * mag[i];
+    }
+    free(spec);
+    return sqrt(num / den);
+}
+
+static void griffin_lim_converges(void **state)
+{
+    long n = 8000;
+    float *x = tones(n, 16000), *y = malloc(sizeof(float) * n);
+    es_stft *s = es_stft_new(512, 512, 128, ES_WINDOW_HANN, 1, ES_PAD_REFLECT);
+    long frames = es_stft_frames(s, n);
+    size_t m = (size_t)257 * frames;
+    float *spec = malloc(sizeof(float) * 2 * m), *pow2 = malloc(sizeof(float) * m), *mag = malloc(sizeof(float) * m);
+    es_stft_forward(s, x, n, spec);
+    for (size_t i = 0; i < m; i++) {
+        mag[i] = hypotf(spec[2 * i], spec[2 * i + 1]);
+        pow2[i] = mag[i] * mag[i];
+    }
+    assert_int_equal(es_griffin_lim(s, pow2, frames, 2.0, 0, 0.99, n, y), 0);
+    double c0 = convergence(s, mag, frames, y, n);
+    assert_int_equal(es_griffin_lim(s, pow2, frames, 2.0, 32, 0.99, n, y), 0);
+    double c32 = convergence(s, mag, frames, y, n);
+    print_message("  griffin-lim spectral convergence: random phase %.3f, 32 iterations %.3f\n", c0, c32);
+    assert_true(c32 < 0.2 && c32 < c0 / 3);
+    assert_int_equal(es_griffin_lim(s, pow2, frames, 2.0, 4, 1.5, n, y), -1);
+    free(x), free(y), free(spec), free(pow2), free(mag), es_stft_free(s);
+}
+
+/* ------------------------------------------------------------------ reading and writing */
+
+static void wav_stereo_like_torchaudio(void **state)
+{
+    es_array want = load_fixture(AF("stereo16_mono.npy"));
+    float *x;
+    long n;
+    int sr;
+    assert_int_equal(es_audio_load(AF("stereo16.wav"), 0, &x, &n, &sr), 0);
+    assert_int_equal(sr, 16000);
+    assert_int_equal(n, want.dims[0]);
+    assert_true(abs_err_max(x, want.data, (size_t)n) <= 1e-6);
+    es_reader *r = es_reader_open(AF("stereo16.wav"), 0);
+    assert_int_equal(es_reader_channels(r), 2);
+    assert_int_equal(es_reader_length(r), 4000);
+    es_reader_close(r);
+    free(x);
+    es_array_free(&want);
+}
+
+static void formats_round_trip(void **state)
+{
+    long n = 8000;
+    float *x = tones(n, 16000);
+    const char *paths[] = {"build/t_audio.wav", "build/t_audio.flac", "build/t_audio.ogg"};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(es_audio_save(paths[i], x, n, 16000), 0);
+        float *y;
+        long m;
+        int sr;
+        if (es_audio_load(paths[i], 0, &y, &m, &sr) != 0)
+            fail_msg("%s", es_error());
+        assert_int_equal(sr, 16000);
+        if (i < 2) { /* float WAV exact, 24-bit FLAC to its step */
+            assert_int_equal(m, n);
+            assert_true(abs_err_max(y, x, (size_t)n) <= (i ? 2e-7 : 0));
+        } else { /* Vorbis is lossy: close in length and in waveform */
+            assert_true(labs(m - n) <= 1024);
+            double num = 0, den = 0;
+            for (long k = 0; k < 7000; k++)
+                num += (y[k] - x[k]) * (y[k] - x[k]), den += x[k] * x[k];
+            print_message("  ogg/vorbis round trip: %ld samples, SNR %.1f dB\n", m, 10 * log10(den / num));
+            assert_true(10 * log10(den / num) > 20);
+        }
+        free(y);
+        unlink(paths[i]);
+    }
+    assert_int_equal(es_audio_save("build/t_audio.xyz", x, n, 16000), -1);
+    assert_error("build/t_audio.xyz", "unknown sound format");
+    free(x);
+}
+
+static void resamples_with_soxr(void **state)
+{
+    long n = 44100;
+    float *x = malloc(sizeof(float) * n);
+    for (long i = 0; i < n; i++)
+        x[i] = (float)(0.5 * sin(2 * M_PI * 440 * i / 44100.0));
+    assert_int_equal(es_audio_save("build/t_audio44.wav", x, n, 44100), 0);
+    float *y;
+    long m;
+    assert_int_equal(es_audio_load("build/t_audio44.wav", 16000, &y, &m, NULL), 0);
+    assert_true(labs(m - 16000) <= 1);
+    double e = 0;
+    for (long i = 100; i < m - 100; i++) /* away from the edges */
+        e = fmax(e, fabs(y[i] - 0.5 * sin(2 * M_PI * 440 * i / 16000.0)));
+    print_message("  44.1 -> 16 kHz sine: %ld samples, max error %.2g\n", m, e);
+    assert_true(e < 1e-3);
+    free(x), free(y);
+    unlink("build/t_audio44.wav");
+}
+
+/* The file, streamed chunk by chunk, gives exactly what the same samples in memory give. */
+static void file_streams_like_memory(void **state)
+{
+    long n = 40 * 16000; /* 640000 samples: several stream chunks */
+    float *x = tones(n, 16000);
+    assert_int_equal(es_audio_save("build/t_audio_long.wav", x, n, 16000), 0);
+    es_feature_config c;
+    const char *configs[] = {
+        "{\"sample_rate\": 16000, \"n_fft\": 512, \"win_length\": 512, \"hop_length\": 160}",
+        "{\"sample_rate\": 16000, \"pad_mode\": \"constant\", \"n_mfcc\": 20}",
+        "{\"sample_rate\": 16000, \"preset\": \"kaldi_fbank\", \"win_length\": 0, \"hop_length\": 0, "
+        "\"n_fft\": 512, \"center\": false, \"n_mels\": 23, \"f_min\": 20, \"f_max\": 0, \"log\": \"ln\"}"};
+    for (int i = 0; i < 3; i++) {
+        es_config_default(&c);
+        assert_int_equal(es_config_from_json(&c, configs[i], "test"), 0);
+        es_features *f = es_features_new(&c);
+        if (!f)
+            fail_msg("%s", es_error());
+        es_array a, b;
+        assert_int_equal(es_features_compute(f, x, n, &a), 0);
+        if (es_features_file(f, "build/t_audio_long.wav", &b) != 0)
+            fail_msg("%s", es_error());
+        assert_int_equal(a.dims[0], b.dims[0]);
+        assert_int_equal(a.dims[1], b.dims[1]);
+        assert_int_equal(a.dims[1], es_features_frames(f, n));
+        assert_true(abs_err_max(a.data, b.data, es_array_size(&a)) == 0);
+        es_array_free(&a), es_array_free(&b);
+        es_features_free(f);
+    }
+    unlink("build/t_audio_long.wav");
+    free(x);
+}
+
+/* ------------------------------------------------------------------ configuration */
+
+static void config_json_round_trip(void **state)
+{
+    es_feature_config a, b;
+    es_config_default(&a);
+    assert_int_equal(es_config_validate(&a), 0);
+    a.mel_scale = ES_MEL_HTK, a.f_max = 7999.5, a.center = 0, a.n_mfcc = 20, a.layout = ES_LAYOUT_FRAMES_MELS;
+    char *j1 = es_config_to_json(&a);
+    es_config_default(&b);
+    assert_int_equal(es_config_from_json(&b, j1, "j1"), 0);
+    char *j2 = es_config_to_json(&b);
+    assert_string_equal(j1, j2);
+    assert_int_equal(b.mel_scale, ES_MEL_HTK);
+    assert_true(b.f_max == 7999.5 && b.center == 0 && b.n_mfcc == 20);
+    assert_non_null(strstr(j1, "\"layout\": \"frames_mels\""));
+    /* null means "none" for top_db and f_max, as torchaudio's None */
+    assert_int_equal(es_config_from_json(&b, "{\"top_db\": null, \"f_max\": null}", "x"), 0);
+    assert_true(b.top_db == 0 && b.f_max == 0);
+    free(j1), free(j2);
+}
+
+static void config_errors(void **state)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    assert_int_equal(es_config_from_json(&c, "{\"n_fft\": 1024,", "m.json"), -1);
+    assert_error("m.json", "not valid JSON");
+    assert_int_equal(es_config_from_json(&c, "{\"nfft\": 1024}", "m.json"), -1);
+    assert_error("m.json", "unknown key 'nfft'");
+    assert_int_equal(es_config_from_json(&c, "{\"n_fft\": \"big\"}", "m.json"), -1);
+    assert_error("m.json", "n_fft must be a number");
+    assert_int_equal(es_config_from_json(&c, "{\"hop_length\": 31.5}", "m.json"), -1);
+    assert_error("m.json", "hop_length must be an integer");
+    assert_int_equal(es_config_from_json(&c, "{\"mel_scale\": \"bark\"}", "m.json"), -1);
+    assert_error("m.json", "mel_scale must be htk|slaney, not 'bark'");
+    assert_int_equal(es_config_from_json(&c, "[1, 2]", "m.json"), -1);
+    assert_error("m.json", "must be a JSON object");
+    assert_int_equal(es_config_from_arg(&c, "build/no-such-config.json"), -1);
+    assert_error("build/no-such-config.json", "cannot read");
+    /* a failed parse leaves the configuration as it was */
+    es_feature_config d;
+    es_config_default(&d);
+    assert_int_equal(es_config_from_json(&c, "{\"n_fft\": 2048, \"window\": 7}", "m.json"), -1);
+    char *jc = es_config_to_json(&c), *jd = es_config_to_json(&d);
+    assert_string_equal(jc, jd);
+    free(jc), free(jd);
+}
+
+static void config_flags(void **state)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    assert_int_equal(es_config_flag(&c, "--n-fft", "2048"), 2);
+    assert_int_equal(es_config_flag(&c, "--fmax=8000", NULL), 1);
+    assert_int_equal(es_config_flag(&c, "--no-center", "x.wav"), 1);
+    assert_int_equal(es_config_flag(&c, "--mel-scale", "htk"), 2);
+    assert_int_equal(es_config_flag(&c, "--sr", "16000"), 2);
+    assert_int_equal(es_config_flag(&c, "--mfcc", "13"), 2);
+    assert_true(c.n_fft == 2048 && c.f_max == 8000 && !c.center && c.mel_scale == ES_MEL_HTK &&
+                c.sample_rate == 16000 && c.n_mfcc == 13);
+    assert_int_equal(es_config_flag(&c, "--output", "x"), 0);
+    assert_int_equal(es_config_flag(&c, "--hop", "ten"), -1);
+    assert_error("--hop", "must be a number");
+    assert_int_equal(es_config_flag(&c, "--mels", NULL), -1);
+    assert_error("--mels", "needs a value");
+    assert_int_equal(es_config_flag(&c, "--kaldi", NULL), 1);
+    assert_int_equal(c.preset, ES_PRESET_KALDI_FBANK);
+    assert_int_equal(es_config_validate(&c), 0);
+}
+
+/* ------------------------------------------------------------------ bad inputs */
+
+static void bad_configurations(void **state)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    c.f_max = 12000; /* above 11025 */
+    assert_null(es_features_new(&c));
+    assert_error("f_max 12000", "Nyquist");
+    es_config_default(&c);
+    c.n_fft = 256, c.win_length = 256, c.n_mels = 200; /* 129 bins */
+    assert_null(es_features_new(&c));
+    assert_error("n_mels 200", "129 frequency bins");
+    es_config_default(&c);
+    c.win_length = 2048;
+    assert_null(es_features_new(&c));
+    assert_error("win_length 2048", "n_fft 1024");
+    es_config_default(&c);
+    c.n_mfcc = 100;
+    assert_null(es_features_new(&c));
+    assert_error("n_mfcc 100", "n_mels 80");
+    es_config_default(&c);
+    c.power = 0;
+    assert_null(es_features_new(&c));
+    assert_error("power", "> 0");
+    es_config_default(&c);
+    c.f_min = 20000;
+    assert_null(es_features_new(&c));
+    assert_error("f_min 20000", "Nyquist");
+}
+
+static void bad_signals(void **state)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    es_features *f = es_features_new(&c);
+    es_array a;
+    float x[600] = {0};
+    assert_int_equal(es_features_compute(f, x, 0, &a), -1);
+    assert_error("signal", "no samples");
+    assert_int_equal(es_features_compute(f, x, 400, &a), -1); /* reflect needs > 512 */
+    assert_error("signal", "too short");
+    assert_null(a.data);
+    x[123] = NAN;
+    assert_int_equal(es_features_compute(f, x, 600, &a), -1);
+    assert_error("sample 123", "not a number");
+    x[123] = 0;
+    assert_int_equal(es_features_compute(f, x, 600, &a), 0); /* silence is fine: all at the floor */
+    assert_int_equal(a.dims[1], 2);
+    for (size_t i = 0; i < es_array_size(&a); i++)
+        assert_true(a.data[i] == -100.0f);
+    es_array_free(&a);
+    es_features_free(f);
+}
+
+static void bad_files(void **state)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    es_features *f = es_features_new(&c);
+    es_array a;
+    float *x;
+    long n;
+    /* missing, empty, text */
+    assert_int_equal(es_features_file(f, "build/no-such.wav", &a), -1);
+    assert_error("build/no-such.wav", "cannot read as audio");
+    write_text("build/t_empty.wav", "", 0);
+    assert_int_equal(es_features_file(f, "build/t_empty.wav", &a), -1);
+    assert_error("build/t_empty.wav", "cannot read as audio");
+    write_text("build/t_text.ogg", "this is not a sound, just text\n", 31);
+    assert_int_equal(es_audio_load("build/t_text.ogg", 0, &x, &n, NULL), -1);
+    assert_error("build/t_text.ogg", "cannot read as audio");
+    /* a WAV with no samples: the header, its sizes set to say so */
+    char *wav = slurp(AF("stereo16.wav"));
+    char head[44];
+    memcpy(head, wav, 44);
+    memcpy(head + 4, "\x24\0\0\0", 4);
+    memcpy(head + 40, "\0\0\0\0", 4);
+    write_text("build/t_header.wav", head, 44);
+    assert_int_equal(es_features_file(f, "build/t_header.wav", &a), -1);
+    assert_error("build/t_header.wav", "no audio samples");
+    /* a WAV cut short */
+    write_text("build/t_cut.wav", wav, 1000);
+    assert_int_equal(es_features_file(f, "build/t_cut.wav", &a), -1);
+    assert_error("build/t_cut.wav", "truncated");
+    free(wav);
+    /* FLAC and OGG cut short */
+    float *t = tones(32000, 16000);
+    const char *cut[] = {"build/t_cut.flac", "build/t_cut.ogg"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(es_audio_save(cut[i], t, 32000, 16000), 0);
+        char *bytes = slurp(cut[i]);
+        FILE *fp = fopen(cut[i], "rb");
+        fseek(fp, 0, SEEK_END);
+        long size = ftell(fp);
+        fclose(fp);
+        write_text(cut[i], bytes, (size_t)size / 2);
+        free(bytes);
+        assert_int_equal(es_audio_load(cut[i], 0, &x, &n, NULL), -1);
+        /* libsndfile may notice already when opening ("file is malformed") */
+        assert_error(cut[i], strstr(es_error(), "malformed") ? "malformed" : "truncated");
+        unlink(cut[i]);
+    }
+    /* NaN samples in a float WAV: the reader says which */
+    t[5000] = NAN;
+    assert_int_equal(es_audio_save("build/t_nan.wav", t, 32000, 16000), 0);
+    assert_int_equal(es_features_file(f, "build/t_nan.wav", &a), -1);
+    assert_error("build/t_nan.wav", "sample 5000 is not a number");
+    /* a sound too short for one frame */
+    assert_int_equal(es_audio_save("build/t_short.wav", t, 100, 16000), 0);
+    es_features *g = es_features_new(&c); /* 22.05 kHz: resampled from 16 kHz on the way */
+    assert_int_equal(es_features_file(g, "build/t_short.wav", &a), -1);
+    assert_error("build/t_short.wav", "too short");
+    assert_null(a.data);
+    es_features_free(g);
+    free(t);
+    const char *junk[] = {"build/t_empty.wav", "build/t_text.ogg", "build/t_header.wav",
+                          "build/t_cut.wav", "build/t_nan.wav", "build/t_short.wav"};
+    for (int i = 0; i < 6; i++)
+        unlink(junk[i]);
+    es_features_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(features_match_torchaudio),
+        cmocka_unit_test(filterbank_matches_torchaudio),
+        cmocka_unit_test(stft_and_istft_match_torch),
+        cmocka_unit_test(istft_reconstructs),
+        cmocka_unit_test(griffin_lim_converges),
+        cmocka_unit_test(wav_stereo_like_torchaudio),
+        cmocka_unit_test(formats_round_trip),
+        cmocka_unit_test(resamples_with_soxr),
+        cmocka_unit_test(file_streams_like_memory),
+        cmocka_unit_test(config_json_round_trip),
+        cmocka_unit_test(config_errors),
+        cmocka_unit_test(config_flags),
+        cmocka_unit_test(bad_configurations),
+        cmocka_unit_test(bad_signals),
+        cmocka_unit_test(bad_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
