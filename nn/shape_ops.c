@@ -106,6 +106,8 @@ int squeeze_shape(es_graph *g, es_node *nd)
     es_tensor *x = in_t(g, nd, 0);
     const es_attrs *a = &nd->a;
     char drop[ES_MAX_DIMS] = {0};
+    if (a->n_list < 0 || a->n_list > x->ndim)
+        return es_node_fail(nd, "%d axes for a %d-D input", a->n_list, x->ndim);
     for (int i = 0; i < a->n_list; i++) {
         int ax = norm_axis(a->list[i], x->ndim);
         if (ax < 0)

@@ -3,6 +3,7 @@
  * against central finite differences in double, and the errors shape() must raise. */
 #include "tests/testutil.h"
 #include "nn/es_nn.h"
+#include <omp.h>
 
 /* ---- small helpers ----------------------------------------------------------------------- */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -856,6 +857,44 @@ static void batch_resize(void **state)
     es_graph_free(g);
 }
 
+/* The OpenMP paths (large tensors) give the same bits with 1 thread and with 2. */
+static void threads_agree(void **state)
+{
+    es_attrs pool = defaults(), sm = defaults();
+    pool.kernel[0] = pool.kernel[1] = 3, pool.stride[0] = pool.stride[1] = 2;
+    pool.pads[0] = pool.pads[1] = pool.pads[2] = pool.pads[3] = 1, pool.ceil_mode = 1;
+    struct {
+        es_op_type op;
+        const es_attrs *a;
+    } c[] = {{ES_OP_MAXPOOL, &pool}, {ES_OP_AVGPOOL, &pool}, {ES_OP_GAP, NULL},
+             {ES_OP_SOFTMAX, &sm}, {ES_OP_LOGSOFTMAX, &sm}, {ES_OP_SIGMOID, NULL}};
+    const int dims[4] = {4, 8, 65, 63};
+    size_t n = count(4, dims);
+    int keep = omp_get_max_threads();
+    for (size_t k = 0; k < sizeof c / sizeof *c; k++) {
+        one u = unary(c[k].op, c[k].a, 4, dims, NULL);
+        assert_true(u.node >= 0);
+        size_t ny = es_tensor_size(u.g, u.y);
+        float *dy = malloc(ny * sizeof(float)), *ref = malloc((ny + n) * sizeof(float));
+        fill_uniform(dy, ny, -1, 1);
+        for (int th = 1; th <= 2; th++) {
+            omp_set_num_threads(th);
+            assert_int_equal(es_forward(u.g, ES_TEST), 0);
+            assert_int_equal(es_backward(u.g, u.y, dy, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+            if (th == 1) {
+                memcpy(ref, es_tensor_data(u.g, u.y), ny * sizeof(float));
+                memcpy(ref + ny, es_tensor_grad(u.g, u.x), n * sizeof(float));
+            } else {
+                assert_memory_equal(es_tensor_data(u.g, u.y), ref, ny * sizeof(float));
+                assert_memory_equal(es_tensor_grad(u.g, u.x), ref + ny, n * sizeof(float));
+            }
+        }
+        free(dy), free(ref);
+        es_graph_free(u.g);
+    }
+    omp_set_num_threads(keep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -881,6 +920,7 @@ int main(void)
         cmocka_unit_test(dropout_mask_output_and_errors),
         cmocka_unit_test(chain_of_ops),
         cmocka_unit_test(batch_resize),
+        cmocka_unit_test(threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
