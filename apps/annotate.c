@@ -1,0 +1,147 @@
+/* earsight annotate -m MODEL --features JSON|FILE --labels a,b -o NEW.onnx — the metadata that
+ * lets a model exported elsewhere take sounds and name its classes. */
+#include "apps/cli.h"
+#include "apps/model.h"
+#include "audio/es_audio.h"
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char usage_annotate[] =
+    "usage: earsight annotate -m MODEL [--features JSON|FILE] [--labels a,b,…] -o NEW.onnx\n"
+    "\n"
+    "Writes a copy of MODEL (exported by PyTorch or anything else) with earsight's metadata set\n"
+    "in its metadata_props; the graph and weights are copied unchanged. -o may name MODEL.\n"
+    "\n"
+    "  -m, --model FILE      the ONNX model to annotate\n"
+    "  --features JSON|FILE  the feature pipeline (DESIGN.md §4) as inline JSON or a JSON file;\n"
+    "                        stored complete (absent keys take their defaults) as earsight.features\n"
+    "  --labels LIST         class names, comma-separated (a,b,c) or a JSON array; one per\n"
+    "                        output value; stored as earsight.labels\n"
+    "  -o, --output FILE     the annotated model to write (required)\n"
+    "  -q, --quiet           print nothing on success\n";
+
+/* "a,b,c" or a JSON array → a JSON array of strings (malloc'd). */
+static char *labels_json(const char *arg, int *count)
+{
+    cJSON *arr = NULL;
+    if (arg[0] == '[') {
+        arr = cJSON_Parse(arg);
+        int ok = cJSON_IsArray(arr);
+        for (int i = 0; ok && i < cJSON_GetArraySize(arr); i++)
+            ok = cJSON_IsString(cJSON_GetArrayItem(arr, i));
+        if (!ok) {
+            cJSON_Delete(arr);
+            es_fail("--labels: not a JSON array of strings");
+            return NULL;
+        }
+    } else {
+        arr = cJSON_CreateArray();
+        const char *p = arg;
+        for (;;) {
+            const char *e = strchr(p, ',');
+            size_t n = e ? (size_t)(e - p) : strlen(p);
+            char *s = strndup(p, n);
+            if (!s || !*s) {
+                free(s);
+                cJSON_Delete(arr);
+                es_fail("--labels: an empty name in '%s'", arg);
+                return NULL;
+            }
+            cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+            free(s);
+            if (!e)
+                break;
+            p = e + 1;
+        }
+    }
+    *count = cJSON_GetArraySize(arr);
+    char *out = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    if (!out)
+        es_fail("out of memory");
+    return out;
+}
+
+static char *features_json(const char *arg)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    if (es_config_from_arg(&c, arg) != 0 || es_config_validate(&c) != 0)
+        return NULL;
+    return es_config_to_json(&c);
+}
+
+/* The model must load (an annotation earsight cannot use helps no one), and the labels must
+ * name every value of one output row. */
+static int check_model(const char *path, int n_labels)
+{
+    app_model m;
+    if (app_model_load(&m, path) != 0)
+        return -1;
+    int d[ES_MAX_DIMS], nd = es_tensor_shape(m.g, m.output, d);
+    size_t per_row = es_tensor_size(m.g, m.output) / (nd > 1 ? (size_t)d[0] : 1);
+    int r = 0;
+    if (n_labels && (size_t)n_labels != per_row)
+        r = es_fail("%s: %d labels for an output of %zu values", path, n_labels, per_row);
+    app_model_free(&m);
+    return r;
+}
+
+int cmd_annotate(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"model", required_argument, 0, 'm'}, {"features", required_argument, 0, 'F'},
+        {"labels", required_argument, 0, 'L'}, {"output", required_argument, 0, 'o'},
+        {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+    const char *model = NULL, *feat = NULL, *labels = NULL, *out = NULL;
+    int quiet = 0, c;
+    optind = 1, opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:o:q", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'F': feat = optarg; break;
+        case 'L': labels = optarg; break;
+        case 'o': out = optarg; break;
+        case 'q': quiet = 1; break;
+        case ':': return cli_usage("annotate", "%s needs a value", argv[optind - 1]);
+        default: return cli_usage("annotate", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage("annotate", "unexpected argument '%s'", argv[optind]);
+    if (!model)
+        return cli_usage("annotate", "no model (-m MODEL)");
+    if (!out)
+        return cli_usage("annotate", "no output (-o NEW.onnx)");
+    if (!feat && !labels)
+        return cli_usage("annotate", "nothing to attach (--features and/or --labels)");
+    char *fj = NULL, *lj = NULL;
+    int n_labels = 0, r = 1;
+    es_meta *meta = es_meta_new();
+    if (!meta)
+        return cli_fail("out of memory");
+    if (feat && !(fj = features_json(feat))) {
+        r = cli_usage("annotate", "--features: %s", es_error());
+        goto done;
+    }
+    if (labels && !(lj = labels_json(labels, &n_labels))) {
+        r = cli_usage("annotate", "%s", es_error());
+        goto done;
+    }
+    if (check_model(model, n_labels) != 0 || (fj && es_meta_set(meta, ES_META_FEATURES, fj) != 0) ||
+        (lj && es_meta_set(meta, ES_META_LABELS, lj) != 0) || es_onnx_annotate(model, meta, out) != 0) {
+        cli_lib_fail();
+        goto done;
+    }
+    if (!quiet)
+        printf("%s: %s%s%s\n", out, fj ? "features" : "", fj && lj ? " and " : "",
+               lj ? "labels" : "");
+    r = 0;
+done:
+    free(fj);
+    free(lj);
+    es_meta_free(meta);
+    return r;
+}

@@ -1,0 +1,250 @@
+/* Loading -m MODEL for the verbs, and turning an input file into the model's input tensor. */
+#include "apps/model.h"
+#include "audio/es_audio.h"
+#include <cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_MODEL "assets/models/bird-detector.onnx"
+
+const char *app_default_model(void)
+{
+    static char buf[PATH_MAX + 64];
+    const char *env = getenv("EARSIGHT_MODEL");
+    if (env && *env)
+        return env;
+    /* build/earsight → ../assets/…: the tree the binary was built in */
+    ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX);
+    if (n > 0) {
+        buf[n] = 0;
+        for (int up = 0; up < 2; up++) {
+            char *slash = strrchr(buf, '/');
+            if (!slash)
+                break;
+            *slash = 0;
+            if (up == 1) {
+                size_t len = strlen(buf);
+                snprintf(buf + len, sizeof buf - len, "/%s", DEFAULT_MODEL);
+                if (access(buf, R_OK) == 0)
+                    return buf;
+            }
+        }
+    }
+    if (access(DEFAULT_MODEL, R_OK) == 0)
+        return DEFAULT_MODEL;
+    es_fail("no model given (-m MODEL) and the default %s is not installed", DEFAULT_MODEL);
+    return NULL;
+}
+
+/* earsight.labels: a JSON array of names. */
+static int read_labels(app_model *m)
+{
+    const char *js = es_meta_get(m->meta, ES_META_LABELS);
+    if (!js)
+        return 0;
+    cJSON *a = cJSON_Parse(js);
+    int n = cJSON_IsArray(a) ? cJSON_GetArraySize(a) : -1;
+    if (n < 0) {
+        cJSON_Delete(a);
+        return es_fail("%s: %s is not a JSON array of names", m->path, ES_META_LABELS);
+    }
+    m->labels = calloc(n ? n : 1, sizeof *m->labels);
+    for (int i = 0; m->labels && i < n; i++) {
+        const cJSON *it = cJSON_GetArrayItem(a, i);
+        char num[32];
+        snprintf(num, sizeof num, "%g", cJSON_IsNumber(it) ? it->valuedouble : 0.0);
+        const char *s = cJSON_IsString(it) ? it->valuestring : cJSON_IsNumber(it) ? num : NULL;
+        if (!s) {
+            cJSON_Delete(a);
+            return es_fail("%s: %s item %d is not a name", m->path, ES_META_LABELS, i);
+        }
+        if (!(m->labels[i] = strdup(s)))
+            break;
+        m->n_labels = i + 1;
+    }
+    cJSON_Delete(a);
+    return m->labels && m->n_labels == n ? 0 : es_fail("out of memory");
+}
+
+static int finish_load(app_model *m)
+{
+    int ids[2];
+    if (es_graph_inputs(m->g, ids, 2) != 1)
+        return es_fail("%s: the model has %d inputs; earsight feeds one", m->path,
+                       es_graph_inputs(m->g, ids, 2));
+    m->input = ids[0];
+    if (es_graph_outputs(m->g, ids, 1) < 1)
+        return es_fail("%s: the model has no output", m->path);
+    m->output = ids[0];
+    return read_labels(m);
+}
+
+static int load(app_model *m, const char *path, int ndim, const int *dims)
+{
+    memset(m, 0, sizeof *m);
+    if (!path && !(path = app_default_model()))
+        return -1;
+    if (!(m->path = strdup(path)))
+        return es_fail("out of memory");
+    int r = ndim > 0 ? es_onnx_load_shaped(path, ndim, dims, &m->g, &m->meta)
+                     : es_onnx_load(path, &m->g, &m->meta);
+    if (r != 0 || finish_load(m) != 0) {
+        app_model_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+int app_model_load(app_model *m, const char *path) { return load(m, path, 0, NULL); }
+
+void app_model_free(app_model *m)
+{
+    es_graph_free(m->g);
+    es_meta_free(m->meta);
+    for (int i = 0; i < m->n_labels; i++)
+        free(m->labels[i]);
+    free(m->labels);
+    free(m->path);
+    memset(m, 0, sizeof *m);
+}
+
+const char *app_model_label(const app_model *m, int i)
+{
+    return i >= 0 && i < m->n_labels ? m->labels[i] : NULL;
+}
+
+int app_is_audio(const char *path)
+{
+    size_t n = strlen(path);
+    return !(n >= 4 && strcasecmp(path + n - 4, ".npy") == 0);
+}
+
+/* ---- sound → input tensor --------------------------------------------------------------- */
+/* Standardises a (rows × cols) matrix whose rows are bands when `rows_are_bands`. */
+static void standardize(float *x, int rows, int cols, es_standardize how, int rows_are_bands)
+{
+    if (how == ES_STANDARDIZE_NONE)
+        return;
+    int groups = how == ES_STANDARDIZE_GLOBAL ? 1 : rows_are_bands ? rows : cols;
+    for (int gi = 0; gi < groups; gi++) {
+        double s = 0, ss = 0;
+        long cnt = 0;
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                if (groups == 1 || (rows_are_bands ? r : c) == gi) {
+                    double v = x[(size_t)r * cols + c];
+                    s += v, ss += v * v, cnt++;
+                }
+        double mean = s / cnt, var = ss / cnt - mean * mean;
+        double inv = 1.0 / sqrt(var > 1e-12 ? var : 1e-12);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                if (groups == 1 || (rows_are_bands ? r : c) == gi)
+                    x[(size_t)r * cols + c] = (float)((x[(size_t)r * cols + c] - mean) * inv);
+    }
+}
+
+/* feat (bands × T) → windows of `frames` frames in the model's layout, batch first. */
+static int arrange(const es_feature_config *c, const es_array *feat, int rank, const int *decl,
+                   es_array *x)
+{
+    int bands = feat->dims[0], T = feat->dims[1];
+    int F = c->frames > 0 ? c->frames : T;
+    int nw = c->frames > 0 ? (T + F - 1) / F : 1;
+    int time_first = c->layout == ES_LAYOUT_FRAMES_MELS;
+    int H = time_first ? F : bands, W = time_first ? bands : F;
+    if (nw < 1)
+        nw = 1;
+    memset(x, 0, sizeof *x);
+    x->dims[0] = nw;
+    if (rank == 4) {
+        if (decl[1] > 1)
+            return es_fail("the model's input has %d channels; a sound gives 1", decl[1]);
+        x->ndim = 4, x->dims[1] = 1, x->dims[2] = H, x->dims[3] = W;
+    } else if (rank == 3) {
+        x->ndim = 3, x->dims[1] = H, x->dims[2] = W;
+    } else if (rank == 2) {
+        x->ndim = 2, x->dims[1] = H * W;
+    } else {
+        return es_fail("the model's input has rank %d; a sound fits rank 2, 3 or 4", rank);
+    }
+    size_t per = (size_t)H * W;
+    if (!(x->data = malloc(per * nw * sizeof(float))))
+        return es_fail("out of memory");
+    for (int w = 0; w < nw; w++) {
+        int have = T - w * F < F ? T - w * F : F; /* frames of this window in the sound */
+        for (int t = 0; t < F; t++) {
+            int src = t < have ? t : c->fit == ES_FIT_PAD_REPEAT && have > 0 ? t % have : -1;
+            for (int b = 0; b < bands; b++) {
+                float v = src < 0 ? 0.0f : feat->data[(size_t)b * T + (size_t)w * F + src];
+                size_t o = time_first ? (size_t)t * bands + b : (size_t)b * F + t;
+                x->data[w * per + o] = v;
+            }
+        }
+    }
+    return 0;
+}
+
+static int audio_input(const char *model, const char *in, es_array *x)
+{
+    es_meta *meta = NULL;
+    int rank, decl[ES_MAX_DIMS];
+    es_features *f = NULL;
+    es_array feat = {0};
+    int r = -1;
+    if (es_onnx_peek(model, &meta, &rank, decl) != 0)
+        return -1;
+    const char *js = es_meta_get(meta, ES_META_FEATURES);
+    es_feature_config c;
+    es_config_default(&c);
+    if (!js)
+        es_fail("%s: the model has no %s metadata, so it cannot take a sound (give a .npy, or "
+                "add it with `earsight annotate`)", model, ES_META_FEATURES);
+    else if (es_config_from_json(&c, js, model) == 0 && (f = es_features_new(&c)) &&
+             es_features_file(f, in, &feat) == 0) {
+        standardize(feat.data, feat.dims[0], feat.dims[1], c.standardize, 1);
+        if (arrange(&c, &feat, rank, decl, x) == 0)
+            r = 0;
+        else {
+            char msg[400];
+            snprintf(msg, sizeof msg, "%s", es_error());
+            es_fail("%s: %s", model, msg);
+        }
+    }
+    es_array_free(&feat);
+    es_features_free(f);
+    es_meta_free(meta);
+    return r;
+}
+
+int app_model_load_for(app_model *m, const char *path, const char *in, es_array *x,
+                       int *had_batch)
+{
+    memset(x, 0, sizeof *x);
+    memset(m, 0, sizeof *m);
+    *had_batch = 1;
+    if (!path && !(path = app_default_model()))
+        return -1;
+    if (app_is_audio(in) ? audio_input(path, in, x) != 0 : es_npy_load(in, x) != 0)
+        return -1;
+    if (x->ndim < 1) {
+        es_array_free(x);
+        return es_fail("%s: a scalar is not a model input", in);
+    }
+    if (load(m, path, x->ndim, x->dims) != 0) {
+        es_array_free(x);
+        return -1;
+    }
+    int dims[ES_MAX_DIMS];
+    int nd = es_tensor_shape(m->g, m->input, dims);
+    if (nd == x->ndim + 1) { /* the batch dim was left out */
+        memmove(x->dims + 1, x->dims, x->ndim * sizeof *x->dims);
+        x->dims[0] = 1;
+        x->ndim++;
+        *had_batch = 0;
+    }
+    return 0;
+}

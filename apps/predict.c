@@ -1,0 +1,163 @@
+/* earsight predict -m MODEL --input X.npy|SOUND [-o OUT.npy] [--json] — the model's raw output. */
+#include "apps/cli.h"
+#include "apps/model.h"
+#include <cJSON.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char usage_predict[] =
+    "usage: earsight predict [-m MODEL] --input FILE [-o OUT.npy] [--json]\n"
+    "\n"
+    "Runs the model once (inference mode: batch-norm running statistics, no dropout) and gives\n"
+    "its output tensor as the model computes it — the scores, or probabilities when the model\n"
+    "itself ends in a softmax.\n"
+    "\n"
+    "  -m, --model FILE    ONNX model (default: the shipped bird detector)\n"
+    "  -i, --input FILE    the input: a .npy tensor (float32, C order; batch dim optional), or a\n"
+    "                      sound, turned into features by the model's earsight.features metadata\n"
+    "                      (a sound longer than its `frames` gives one output row per window)\n"
+    "  -o, --output FILE   write the output as .npy (without the batch dim when the input had none)\n"
+    "  --json              print {model, input, output, shape, values, labels, top} on stdout\n"
+    "  -j, --jobs N        threads (default: OMP_NUM_THREADS or all cores)\n"
+    "  -q, --quiet         print nothing on success\n";
+
+typedef struct {
+    const char *model, *input, *out;
+    int json, quiet, jobs;
+} options;
+
+static int parse(int argc, char **argv, options *o)
+{
+    static const struct option longs[] = {
+        {"model", required_argument, 0, 'm'}, {"input", required_argument, 0, 'i'},
+        {"output", required_argument, 0, 'o'}, {"json", no_argument, 0, 'J'},
+        {"jobs", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1, opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:i:o:j:q", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'i': o->input = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'J': o->json = 1; break;
+        case 'q': o->quiet = 1; break;
+        case 'j':
+            if ((o->jobs = atoi(optarg)) < 1)
+                return cli_usage("predict", "--jobs needs a positive number");
+            break;
+        case ':': return cli_usage("predict", "%s needs a value", argv[optind - 1]);
+        default: return cli_usage("predict", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    for (; optind < argc; optind++) {
+        if (o->input)
+            return cli_usage("predict", "one input only ('%s' and '%s')", o->input, argv[optind]);
+        o->input = argv[optind];
+    }
+    if (!o->input)
+        return cli_usage("predict", "no input (--input X.npy or a sound)");
+    return 0;
+}
+
+static int argmax(const float *v, int n)
+{
+    int b = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[b])
+            b = i;
+    return b;
+}
+
+static void print_json(const app_model *m, const options *o, const float *y, int nd,
+                       const int *dims, int rows, int cols)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", m->path);
+    cJSON_AddStringToObject(j, "input", o->input);
+    cJSON_AddStringToObject(j, "output", es_tensor_name(m->g, m->output));
+    cJSON_AddItemToObject(j, "shape", cJSON_CreateIntArray(dims, nd));
+    cJSON *vals = cJSON_AddArrayToObject(j, "values"), *top = cJSON_AddArrayToObject(j, "top");
+    for (int r = 0; r < rows; r++) {
+        const float *row = y + (size_t)r * cols;
+        cJSON *dst = rows > 1 ? cJSON_CreateArray() : vals;
+        for (int k = 0; k < cols; k++)
+            cJSON_AddItemToArray(dst, cJSON_CreateNumber(row[k]));
+        if (rows > 1)
+            cJSON_AddItemToArray(vals, dst);
+        int b = argmax(row, cols);
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddNumberToObject(t, "index", b);
+        if (app_model_label(m, b))
+            cJSON_AddStringToObject(t, "label", app_model_label(m, b));
+        cJSON_AddNumberToObject(t, "score", row[b]);
+        cJSON_AddItemToArray(top, t);
+    }
+    cJSON *labels = cJSON_AddArrayToObject(j, "labels");
+    for (int k = 0; k < m->n_labels; k++)
+        cJSON_AddItemToArray(labels, cJSON_CreateString(m->labels[k]));
+    char *s = cJSON_PrintUnformatted(j);
+    if (s)
+        puts(s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+static void print_text(const app_model *m, const float *y, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *row = y + (size_t)r * cols;
+        int b = argmax(row, cols);
+        if (rows > 1)
+            printf("window %d:\n", r);
+        for (int k = 0; k < cols && k < 50; k++) {
+            const char *l = app_model_label(m, k);
+            printf("  %3d  %-20s %12.6g%s\n", k, l ? l : "", row[k], k == b ? "  <" : "");
+        }
+        if (cols > 50)
+            printf("  … %d more; top: %d (%.6g)\n", cols - 50, b, row[b]);
+    }
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    options o = {0};
+    int r = parse(argc, argv, &o);
+    if (r)
+        return r;
+    if (o.jobs)
+        omp_set_num_threads(o.jobs);
+    app_model m;
+    es_array x;
+    int had_batch;
+    if (app_model_load_for(&m, o.model, o.input, &x, &had_batch) != 0)
+        return cli_lib_fail();
+    memcpy(es_tensor_data(m.g, m.input), x.data, es_array_size(&x) * sizeof(float));
+    es_array_free(&x);
+    r = 1;
+    if (es_forward(m.g, ES_TEST) != 0) {
+        cli_fail("%s: %s", m.path, es_error());
+        goto done;
+    }
+    int dims[ES_MAX_DIMS];
+    int nd = es_tensor_shape(m.g, m.output, dims);
+    const float *y = es_tensor_data(m.g, m.output);
+    size_t n = es_tensor_size(m.g, m.output);
+    int rows = nd > 1 ? dims[0] : 1, cols = (int)(n / (rows ? rows : 1));
+    int *shape = dims, snd = nd;
+    if (!had_batch && nd > 0 && dims[0] == 1) /* the input had no batch dim: nor has the output */
+        shape = dims + 1, snd = nd - 1;
+    if (o.out && es_npy_save(o.out, y, snd, shape) != 0) {
+        cli_lib_fail();
+        goto done;
+    }
+    if (o.json)
+        print_json(&m, &o, y, snd, shape, rows, cols);
+    else if (!o.quiet && !o.out)
+        print_text(&m, y, rows, cols);
+    r = 0;
+done:
+    app_model_free(&m);
+    return r;
+}

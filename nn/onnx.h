@@ -1,0 +1,57 @@
+/* earsight ONNX: models in and out.
+ *
+ *   es_onnx_load   reads an ONNX model (opsets 9–17, as torch.onnx.export writes them) into a
+ *                  graph. Constant sub-graphs (Shape→Gather→Unsqueeze→Concat for view(), the
+ *                  Pad amounts F.pad computes, Constant nodes) are evaluated at import and
+ *                  become attributes; a symbolic batch dim becomes 1.
+ *   es_onnx_save   writes a graph as an opset-13 model that onnx.checker accepts.
+ *   es_meta        the model's metadata_props (key/value strings), where the feature
+ *                  pipeline and the class labels travel (DESIGN.md §2, §4).
+ *
+ * Tensor names are the ONNX names, so a layer can be named as Netron shows it.
+ * Initializers become PARAM tensors (weights, biases, batch-norm scale and shift) or STATE
+ * tensors (batch-norm running statistics, constant operands of Add/Sub/Mul/Div).
+ * Errors: -1 (or NULL) and a one-line es_error() that starts with the file's path; an
+ * unsupported operator names the op and the node. Nothing is printed. */
+#ifndef ES_ONNX_H
+#define ES_ONNX_H
+#include "nn/es_nn.h"
+
+#define ES_META_FEATURES "earsight.features" /* JSON object, DESIGN.md §4 */
+#define ES_META_LABELS "earsight.labels"     /* JSON array of class names */
+
+/* ---- metadata: ordered key/value pairs; keys unique ---------------------------------- */
+typedef struct es_meta es_meta;
+es_meta *es_meta_new(void);
+void es_meta_free(es_meta *m);
+const char *es_meta_get(const es_meta *m, const char *key); /* NULL when absent */
+/* Copies key and value; replaces an existing key; value NULL removes the key. */
+int es_meta_set(es_meta *m, const char *key, const char *value);
+int es_meta_count(const es_meta *m);
+const char *es_meta_key(const es_meta *m, int i);
+const char *es_meta_value(const es_meta *m, int i);
+
+/* ---- import ------------------------------------------------------------------------ */
+/* Loads `path` into a new graph (*g, freed with es_graph_free) and, when meta is not NULL,
+ * its metadata (*meta, freed with es_meta_free). The graph's input has its declared shape,
+ * a symbolic batch dim set to 1. 0 or -1. */
+int es_onnx_load(const char *path, es_graph **g, es_meta **meta);
+/* The same with the model's (single) input shaped `dims`: ndim as declared (batch included)
+ * or one less (batch 1 prepended). Symbolic dims take the given sizes, fixed dims must agree. */
+int es_onnx_load_shaped(const char *path, int ndim, const int *dims, es_graph **g,
+                        es_meta **meta);
+
+/* Without building the graph: the metadata (*meta, may be NULL) and the declared shape of the
+ * first model input (*ndim, dims; -1 for a symbolic dim such as the batch). 0 or -1. */
+int es_onnx_peek(const char *path, es_meta **meta, int *ndim, int *dims);
+
+/* ---- export ------------------------------------------------------------------------ */
+/* Writes g (weights and running statistics as they are now) with meta (may be NULL) as an
+ * opset-13 ONNX model, atomically. The inputs' first dim is written as the symbol "batch". */
+int es_onnx_save(const es_graph *g, const es_meta *meta, const char *path);
+/* Copies the model at `in` to `out` (atomically; may be the same path) with each key of
+ * `meta` set in its metadata_props; everything else is kept byte for byte as protobuf
+ * re-encodes it. For models earsight did not write ("annotate"). */
+int es_onnx_annotate(const char *in, const es_meta *meta, const char *out);
+
+#endif
