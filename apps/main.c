@@ -10,6 +10,7 @@
     X("features", cmd_features, "a sound's features (log-mel, MFCC, Kaldi fbank) as .npy", usage_features) \
     X("info", cmd_info, "a model's inputs, outputs, nodes, parameters and metadata", usage_info) \
     X("predict", cmd_predict, "the model's raw output for one input (.npy or sound)", usage_predict) \
+    X("plot", cmd_plot, "a spectrogram picture (PNG), with a saliency overlay if given", usage_plot) \
     X("annotate", cmd_annotate, "attach feature settings and labels to an ONNX model", usage_annotate)
 
 #define DECLARE(name, fn, summary, usage) int fn(int argc, char **argv); extern const char usage[];

@@ -157,7 +157,7 @@ static int max_label_w(const plot_style *ps, const es_axis *a, int length, int g
 }
 
 static int xgap(const plot_style *ps) { return (int)(ps->tick * 7.0f); }
-static int ygap(const plot_style *ps) { return (int)(ps->tick * 2.6f); }
+static int ygap(const plot_style *ps) { return (int)(ps->tick * 3.6f); }
 
 margins axes_margins(const plot_style *ps, const es_axis *x, const es_axis *y, int which)
 {

@@ -1,7 +1,7 @@
 /* Colormaps: lookup of matplotlib's generated tables and matplotlib's float → bin rule. */
 #include "base/es_base.h"
 #include "viz/colormap_data.h"
-#include "viz/es_viz.h"
+#include "viz/internal.h"
 #include <string.h>
 
 struct es_cmap {
@@ -44,3 +44,5 @@ es_rgba es_cmap_entry(const es_cmap *m, int i)
     const unsigned char *e = m->t.lut[i];
     return (es_rgba){e[0], e[1], e[2], e[3]};
 }
+
+const uint8_t (*cmap_lut(const es_cmap *m))[4] { return m->t.lut; }

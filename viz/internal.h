@@ -74,10 +74,39 @@ void colorbar_draw(es_canvas *c, const plot_style *ps, es_rect bar, const es_cma
 /* Title centred above r. */
 void title_draw(es_canvas *c, const plot_style *ps, es_rect r, const char *title);
 
-/* Resamples a rows × cols matrix to dh × dw values, output row 0 at the top (flipped when
- * ES_ORIGIN_LOWER): nearest (or bilinear with ES_SMOOTH) when enlarging, the area average
- * of the covered cells when shrinking. Returns a malloc'ed array or NULL (error set). */
-float *resample(const float *m, int rows, int cols, int dw, int dh, int flags);
+/* A matrix resampled to a dw × dh display region, row by row (viz/image.c): the x pass is
+ * done up front (rows × dw); each display row is then a source row (nearest) or a weighted
+ * sum of a few. Nearest (or bilinear with ES_SMOOTH) when enlarging, the area average of the
+ * covered cells when shrinking; display row 0 is the top (flipped with ES_ORIGIN_LOWER). */
+typedef struct {
+    int rows, dw, dh, flags;
+    float *xrows;        /* rows × dw */
+    int *first, *count;  /* y taps per display row */
+    float *w;
+    int max;
+} resampled;
+int resample_init(resampled *r, const float *m, int rows, int cols, int dw, int dh, int flags);
+void resample_free(resampled *r);
+
+/* Colours one display row from the resampled rows of one or two matrices (a, b): n values
+ * in, n colours out (straight alpha, blended over the canvas afterwards). */
+typedef void (*row_colour_fn)(const void *ctx, const float *a, const float *b, int n,
+                              es_rgba *out);
+/* Draws a (and b, may be NULL; same shape) into r through `colour`, computing each distinct
+ * source row once when the rows are nearest-sampled. */
+int draw_resampled(es_canvas *c, es_rect r, const resampled *a, const resampled *b,
+                   row_colour_fn colour, const void *ctx);
+
+/* Fast colour lookup for the hot loops: the table of a map and the index of x on a
+ * (x − lo)·scale ∈ [0, 1] range, by matplotlib's rule (es_cmap_index). */
+const uint8_t (*cmap_lut(const es_cmap *m))[4];
+static inline es_rgba lut_colour(const uint8_t (*lut)[4], float v)
+{
+    int i = es_cmap_index(v);
+    if (i < 0)
+        return (es_rgba){0, 0, 0, 0};
+    return (es_rgba){lut[i][0], lut[i][1], lut[i][2], lut[i][3]};
+}
 
 /* Captum's default heat colormap for the overlay's sign, or its own (viz/overlay.c). */
 const es_cmap *overlay_cmap(const es_overlay *o);

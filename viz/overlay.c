@@ -120,31 +120,45 @@ const es_cmap *overlay_cmap(const es_overlay *o)
     return es_cmap_get(o->cmap ? o->cmap : names[o->sign]);
 }
 
-/* One pixel of each method. n is the normalised map value; base the base colour. */
-static inline void overlay_px(uint8_t *p, es_rgba base, float n, const es_cmap *heat,
-                              const es_overlay *o, int heat_alpha)
+typedef struct {
+    const uint8_t (*base)[4], (*heat)[4];
+    float lo, scale;
+    es_overlay_mode mode;
+    int all, heat_alpha;
+} overlay_ctx;
+
+/* One pixel of each method, as the colour to put over the canvas: n is the normalised map
+ * value, b the base colour. */
+static inline es_rgba overlay_px(const overlay_ctx *o, es_rgba b, float n)
 {
     switch (o->mode) {
     case ES_OVERLAY_HEAT:
     case ES_OVERLAY_BLENDED: {
-        if (o->mode == ES_OVERLAY_BLENDED)
-            blend_px(p, base, base.a);
-        es_rgba h = es_cmap_color(heat, o->sign == ES_SIGN_ALL ? (n + 1) * 0.5f : n);
-        blend_px(p, h, cover_alpha(h, heat_alpha));
-        break;
+        es_rgba h = lut_colour(o->heat, o->all ? (n + 1) * 0.5f : n);
+        if (o->mode == ES_OVERLAY_HEAT)
+            return h;
+        uint8_t px[4] = {b.r, b.g, b.b, b.a}; /* the heat map over the base */
+        blend_px(px, h, cover_alpha(h, o->heat_alpha));
+        return (es_rgba){px[0], px[1], px[2], px[3]};
     }
     case ES_OVERLAY_MASKED: { /* _prepare_image: int(rgb · n), clipped to 0..255 */
         float m = n < 0 ? 0 : n;
-        es_rgba c = {(uint8_t)(base.r * m), (uint8_t)(base.g * m), (uint8_t)(base.b * m), base.a};
-        blend_px(p, c, c.a);
-        break;
+        return (es_rgba){(uint8_t)(b.r * m), (uint8_t)(b.g * m), (uint8_t)(b.b * m), b.a};
     }
-    case ES_OVERLAY_ALPHA: /* the base with alpha = int(n · 255), over what is below */
-        blend_px(p, base, (int)((n < 0 ? 0 : n) * 255));
-        break;
+    case ES_OVERLAY_ALPHA: /* the base with alpha = int(n · 255) */
+        b.a = (uint8_t)cover_alpha(b, (int)((n < 0 ? 0 : n) * 255));
+        return b;
     default:
-        blend_px(p, base, base.a);
+        return b;
     }
+}
+
+static void overlay_colours(const void *ctx, const float *base, const float *norm, int n,
+                            es_rgba *out)
+{
+    const overlay_ctx *o = ctx;
+    for (int i = 0; i < n; i++)
+        out[i] = overlay_px(o, lut_colour(o->base, (base[i] - o->lo) * o->scale), norm[i]);
 }
 
 int es_draw_overlay(es_canvas *c, es_rect r, const float *base, const float *attr, int rows,
@@ -162,30 +176,18 @@ int es_draw_overlay(es_canvas *c, es_rect r, const float *base, const float *att
     float *norm = malloc(sizeof(float) * n);
     if (!norm)
         return es_fail("overlay: out of memory");
-    float *b = NULL, *a = NULL;
+    resampled rb = {0}, ra = {0};
     int rc = es_saliency_normalize(attr, n, o->sign, o->outlier_perc, norm);
-    if (rc == 0 && (!(b = resample(base, rows, cols, r.w, r.h, flags)) ||
-                    !(a = resample(norm, rows, cols, r.w, r.h, flags))))
+    if (rc == 0 && (resample_init(&rb, base, rows, cols, r.w, r.h, flags) != 0 ||
+                    resample_init(&ra, norm, rows, cols, r.w, r.h, flags) != 0))
         rc = -1;
     free(norm);
-    if (rc != 0) {
-        free(b), free(a);
-        return -1;
-    }
-    float scale = base_vmax != base_vmin ? 1.0f / (base_vmax - base_vmin) : 0;
-    int heat_alpha = o->mode == ES_OVERLAY_BLENDED ? (int)lroundf(o->alpha * 255) : 255;
-    es_rect vis = r;
-    if (clip_rect(c, &vis)) {
-#pragma omp parallel for schedule(static) if ((size_t)vis.w * vis.h > 65536)
-        for (int y = vis.y; y < vis.y + vis.h; y++) {
-            size_t off = (size_t)(y - r.y) * r.w + (vis.x - r.x);
-            uint8_t *p = es_canvas_row(c, y) + 4 * vis.x;
-            for (int x = 0; x < vis.w; x++, p += 4) {
-                es_rgba bc = es_cmap_color(base_cmap, (b[off + x] - base_vmin) * scale);
-                overlay_px(p, bc, a[off + x], heat, o, heat_alpha);
-            }
-        }
-    }
-    free(b), free(a);
-    return 0;
+    overlay_ctx ctx = {cmap_lut(base_cmap), cmap_lut(heat), base_vmin,
+                       base_vmax != base_vmin ? 1.0f / (base_vmax - base_vmin) : 0, o->mode,
+                       o->sign == ES_SIGN_ALL,
+                       o->mode == ES_OVERLAY_BLENDED ? (int)lroundf(o->alpha * 255) : 255};
+    if (rc == 0)
+        rc = draw_resampled(c, r, &rb, &ra, overlay_colours, &ctx);
+    resample_free(&rb), resample_free(&ra);
+    return rc;
 }

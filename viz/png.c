@@ -1,6 +1,8 @@
 /* PNG out (and in, for checks and the viewer) with libpng. Writing is tuned for speed:
- * zlib level 1 and the SUB filter by default, which on plots (flat areas, smooth colour
- * ramps) compresses nearly as well as adaptive filtering at a fraction of the time. */
+ * zlib level 1 and the UP filter by default. Plots repeat rows (an 80-mel image drawn 500
+ * pixels high) and have flat areas, which UP turns into zeros: on the bench figure it was
+ * both the fastest choice and smaller than adaptive filtering (8 ms, 114 kB against
+ * 18 ms, 121 kB), a larger zlib buffer saves a little more. */
 #include "base/es_base.h"
 #include "viz/es_viz.h"
 #include <png.h>
@@ -39,7 +41,8 @@ static int write_body(png_structp png, png_infop info, FILE *f, const es_canvas 
                  rgb ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_RGB_ALPHA, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_compression_level(png, level);
-    png_set_filter(png, PNG_FILTER_TYPE_BASE, level == 0 ? PNG_FILTER_NONE : PNG_FILTER_SUB);
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, level == 0 ? PNG_FILTER_NONE : PNG_FILTER_UP);
+    png_set_compression_buffer_size(png, 1 << 17);
     if (ntext)
         png_set_text(png, info, text, ntext);
     png_write_info(png, info);
