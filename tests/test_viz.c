@@ -721,6 +721,92 @@ static void png_errors_leave_nothing(void **state)
     es_canvas_free(&c);
 }
 
+/* ---- a gallery of realistic pictures, for the eye (build/viz_gallery/) and for ASan ---- */
+
+static float noise(unsigned *seed) /* uniform in [-1, 1), deterministic */
+{
+    *seed = *seed * 1664525u + 1013904223u;
+    return (float)(*seed >> 8) / (1u << 23) - 1.0f;
+}
+
+static void gallery_save(const es_canvas *c, const char *name)
+{
+    char path[256];
+    mkdir("build/viz_gallery", 0777);
+    snprintf(path, sizeof path, "build/viz_gallery/%s.png", name);
+    const char *text[] = {"method", name, NULL};
+    es_png_opts o = {-1, text};
+    if (es_png_write(path, c, &o) != 0)
+        fail_msg("%s", es_error());
+}
+
+static void gallery(void **state)
+{
+    es_style st = {font};
+    unsigned seed = 1;
+    es_canvas c;
+    /* a layer's activations: 12 channels of 20 × 60, each a blob, a stripe or noise */
+    int C = 12, H = 20, W = 60;
+    float *act = malloc(sizeof(float) * C * H * W);
+    for (int k = 0; k < C; k++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                float blob = expf(-powf((i - 3 - k) / 3.0f, 2) - powf((j - 5 * k) / 6.0f, 2));
+                float stripe = (k % 3 == 0) ? 0.5f * (sinf(j * 0.3f + k) > 0.7f) : 0;
+                act[(k * H + i) * W + j] = fmaxf(0, 2 * blob + stripe + 0.15f * noise(&seed)) * (1 + k % 4);
+            }
+    es_grid_plot gp = {act, C, H, W, {0, 4, ES_SCALE_LINEAR, "Time (s)"},
+                       {50, 11025, ES_SCALE_MEL_SLANEY, "Hz"}, NULL, 1, "conv2 activations (12 channels, sorted by mean)"};
+    es_canvas_init(&c, 900, 520, WHITE);
+    assert_int_equal(es_plot_activations(&c, (es_rect){0, 0, 900, 520}, &st, &gp), 0);
+    gallery_save(&c, "activations");
+    es_canvas_free(&c);
+    free(act);
+    /* conv filters: 8 filters of 3 inputs, 3 × 3; and 32 filters 5 × 5 as means */
+    float *w = malloc(sizeof(float) * 32 * 3 * 25);
+    for (int i = 0; i < 32 * 3 * 25; i++)
+        w[i] = noise(&seed) + 0.5f * sinf(i * 0.7f);
+    es_canvas_init(&c, 520, 600, WHITE);
+    assert_int_equal(es_plot_conv_filters(&c, (es_rect){0, 0, 520, 600}, &st, w, 8, 3, 3, 3, 0, NULL,
+                                          "conv1 filters (8 × 3 inputs, 3×3)"), 0);
+    gallery_save(&c, "conv_filters");
+    es_canvas_free(&c);
+    es_canvas_init(&c, 700, 420, WHITE);
+    assert_int_equal(es_plot_conv_filters(&c, (es_rect){0, 0, 700, 420}, &st, w, 32, 3, 5, 5, 1, NULL,
+                                          "conv2 filters, mean over inputs"), 0);
+    gallery_save(&c, "conv_filters_mean");
+    es_canvas_free(&c);
+    /* dense weights 10 × 64, roughly normal */
+    float *d = malloc(sizeof(float) * 640);
+    for (int i = 0; i < 640; i++)
+        d[i] = 0.1f * (noise(&seed) + noise(&seed) + noise(&seed) + noise(&seed));
+    es_canvas_init(&c, 900, 360, WHITE);
+    assert_int_equal(es_plot_dense_weights(&c, (es_rect){0, 0, 900, 360}, &st, d, 10, 64, NULL,
+                                           "fc weights (10 × 64)"), 0);
+    gallery_save(&c, "dense");
+    es_canvas_free(&c);
+    /* a sanity-check strip: the map fades into noise as layers are randomized */
+    int R = 40, F = 100, N = 5;
+    float *maps = malloc(sizeof(float) * N * R * F);
+    const float *mp[5];
+    const char *names[5] = {"original", "fc", "conv4", "conv3", "conv1"};
+    float rho[5] = {NAN, 0.81f, 0.52f, 0.23f, 0.04f}, ss[5] = {NAN, 0.77f, 0.41f, 0.18f, 0.06f};
+    for (int n = 0; n < N; n++) {
+        for (int i = 0; i < R * F; i++) {
+            int r = i / F, f = i % F;
+            float blob = expf(-powf((r - 28) / 5.0f, 2) - powf((f - 30) / 12.0f, 2));
+            maps[n * R * F + i] = (1 - 0.22f * n) * blob + 0.3f * n * fabsf(noise(&seed)) * 0.5f;
+        }
+        mp[n] = maps + n * R * F;
+    }
+    es_canvas_init(&c, 1000, 200, WHITE);
+    assert_int_equal(es_plot_sanity_strip(&c, (es_rect){0, 0, 1000, 200}, &st, mp, names, rho, ss, N, R,
+                                          F, NULL, "cascading randomization: gradient saliency"), 0);
+    gallery_save(&c, "sanity");
+    es_canvas_free(&c);
+    free(w), free(d), free(maps);
+}
+
 static int setup(void **state)
 {
     font = es_font_open(NULL);
@@ -757,6 +843,7 @@ int main(void)
         cmocka_unit_test(plot_errors),
         cmocka_unit_test(png_round_trip),
         cmocka_unit_test(png_errors_leave_nothing),
+        cmocka_unit_test(gallery),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,10 +8,10 @@
 
 const es_rgba plot_c0 = {31, 119, 180, 255};
 
-int tile_fit(tile_layout *t, int n, int W, int H, double aspect, int cap, int gap)
+int tile_fit(tile_layout *t, int n, int want_cols, int W, int H, double aspect, int cap, int gap)
 {
     double best = 0;
-    for (int cols = 1; cols <= n; cols++) {
+    for (int cols = want_cols > 0 ? want_cols : 1; cols <= (want_cols > 0 ? want_cols : n); cols++) {
         int rows = (n + cols - 1) / cols;
         double tw = (double)(W - (cols - 1) * gap) / cols;
         double th = (double)(H - rows * cap - (rows - 1) * gap) / rows;
@@ -26,10 +26,12 @@ int tile_fit(tile_layout *t, int n, int W, int H, double aspect, int cap, int ga
 
 es_rect tile_rect(const tile_layout *t, es_rect area, int i)
 {
-    /* the grid is centred horizontally in the area */
+    /* the grid is centred in the area */
     int gw = t->cols * t->tw + (t->cols - 1) * t->gap;
-    int x0 = area.x + (area.w - gw) / 2, col = i % t->cols, row = i / t->cols;
-    return (es_rect){x0 + col * (t->tw + t->gap), area.y + row * (t->th + t->cap + t->gap) + t->cap,
+    int gh = t->rows * (t->th + t->cap) + (t->rows - 1) * t->gap;
+    int x0 = area.x + (area.w - gw) / 2, y0 = area.y + (area.h - gh) / 2;
+    int col = i % t->cols, row = i / t->cols;
+    return (es_rect){x0 + col * (t->tw + t->gap), y0 + row * (t->th + t->cap + t->gap) + t->cap,
                      t->tw, t->th};
 }
 
@@ -84,7 +86,7 @@ int es_plot_activations(es_canvas *c, es_rect r, const es_style *s, const es_gri
     es_rect area = {r.x + m.left, top, r.w - m.left - cbw, r.y + r.h - m.bottom - top};
     double aspect = fmin(4, fmax(1, (double)p->cols / p->rows));
     tile_layout t;
-    int rc = tile_fit(&t, p->channels, area.w, area.h, aspect, text_h(&ps, cap_px) + 2, ps.pad + 2);
+    int rc = tile_fit(&t, p->channels, 0, area.w, area.h, aspect, text_h(&ps, cap_px) + 2, ps.pad + 2);
     size_t hw = (size_t)p->rows * p->cols;
     for (int i = 0; rc == 0 && i < p->channels; i++) {
         int k = order[i];
@@ -138,7 +140,8 @@ int es_plot_sanity_strip(es_canvas *c, es_rect r, const es_style *s, const float
     es_rect area = {r.x + ps.pad, top, r.w - 2 * ps.pad - cbw, r.y + r.h - top - ps.pad};
     double aspect = fmin(4, fmax(0.5, (double)cols / rows));
     tile_layout t;
-    if (tile_fit(&t, n, area.w, area.h, aspect, 2 * line + 4, 2 * ps.pad) != 0)
+    /* a strip: one row, as the randomization runs left to right, unless there are many */
+    if (tile_fit(&t, n, n <= 8 ? n : 0, area.w, area.h, aspect, 2 * line + 4, 2 * ps.pad) != 0)
         return -1;
     int rc = 0;
     for (int i = 0; rc == 0 && i < n; i++) {

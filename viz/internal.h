@@ -111,12 +111,13 @@ static inline es_rgba lut_colour(const uint8_t (*lut)[4], float v)
 /* Captum's default heat colormap for the overlay's sign, or its own (viz/overlay.c). */
 const es_cmap *overlay_cmap(const es_overlay *o);
 
-/* Tiles in a grid (viz/grid.c): the column count that gives the largest tiles of the given
- * aspect (width / height) in W × H, each with a caption band cap pixels high above it. */
+/* Tiles in a grid (viz/grid.c): the column count (or `cols` when > 0) that gives the largest
+ * tiles of the given aspect (width / height) in W × H, each with a caption band cap pixels
+ * high above it. */
 typedef struct {
     int cols, rows, tw, th, gap, cap;
 } tile_layout;
-int tile_fit(tile_layout *t, int n, int W, int H, double aspect, int cap, int gap);
+int tile_fit(tile_layout *t, int n, int cols, int W, int H, double aspect, int cap, int gap);
 es_rect tile_rect(const tile_layout *t, es_rect area, int i); /* the image part of tile i */
 extern const es_rgba plot_c0; /* matplotlib's first line colour */
 

@@ -52,9 +52,9 @@ int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float
     es_rect area = {r.x + ps.pad + capw, top, r.w - 2 * ps.pad - capw - cbw, r.y + r.h - top - ps.pad};
     int n = mean_inputs ? out_c : out_c * in_c;
     tile_layout t;
-    int gap = ps.pad > 2 ? ps.pad / 2 : 1, rc;
+    int gap = ps.pad + 1, rc; /* white space enough to tell one kernel from the next */
     if (mean_inputs) {
-        rc = tile_fit(&t, n, area.w, area.h, (double)kw / kh, text_h(&ps, cap_px) + 1, gap);
+        rc = tile_fit(&t, n, 0, area.w, area.h, (double)kw / kh, text_h(&ps, cap_px) + 1, gap);
     } else { /* one row per filter, one column per input channel */
         int cap = text_h(&ps, cap_px) + 1;
         int tw = (area.w - (in_c - 1) * gap) / in_c, th = (area.h - cap - (out_c - 1) * gap) / out_c;
