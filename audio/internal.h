@@ -47,8 +47,9 @@ void es_bands_apply(const es_bands *b, const float *p, float *out);
  * fb is (n_mels × (n_fft/2+1)). */
 int es_kaldi_filterbank(int n_mels, int n_fft, int sample_rate, double low, double high, float *fb);
 
-/* Samples to drop from the end of an Ogg Vorbis file so its length is torchaudio's (ogg.c). */
-long es_vorbis_torchaudio_trim(const char *path);
+/* For an Ogg file: -1 when it was cut short (no last page), else 0 with *trim the samples to
+ * drop from the end so the length is torchaudio's (ogg.c). 0 and *trim = 0 for other files. */
+int es_ogg_probe(const char *path, long *trim);
 
 /* The sizes a configuration implies, its zeros replaced by what they stand for. */
 typedef struct {

@@ -69,6 +69,11 @@ es_reader *es_reader_open(const char *path, int sample_rate)
     es_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path)))
         return open_fail(r, "%s: %s", path, "out of memory");
+    long trim;
+    if (es_ogg_probe(path, &trim) != 0) {
+        es_reader_close(r);
+        return NULL;
+    }
     r->sf = sf_open(path, SFM_READ, &r->info);
     if (!r->sf) /* libsndfile's own words: "File contains data in an unknown format." … */
         return open_fail(r, "%s: cannot read as audio: %s", path, sf_strerror(NULL));
@@ -76,11 +81,8 @@ es_reader *es_reader_open(const char *path, int sample_rate)
         return open_fail(r, "%s: %s", path, "truncated: the stream has no end");
     if (header_overstates(r->sf))
         return open_fail(r, "%s: %s", path, "truncated: the header promises more sound than the file holds");
-    if ((r->info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_VORBIS) {
-        long trim = es_vorbis_torchaudio_trim(path);
-        if (trim > 0 && trim < r->info.frames)
-            r->info.frames -= trim;
-    }
+    if ((r->info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_VORBIS && trim < r->info.frames)
+        r->info.frames -= trim;
     if (r->info.frames <= 0 || r->info.channels < 1 || r->info.samplerate < 1)
         return open_fail(r, "%s: %s", path, "no audio samples in the file");
     if (sample_rate < 0 || sample_rate > 1000000)

@@ -44,7 +44,7 @@ static int next_page(ogg_reader *o, ogg_page *pg)
  * was the last page too. */
 typedef struct {
     long d1, sum, last, granule;
-    int single_page;
+    int single_page, eos; /* eos: the stream's last page was seen (else the file was cut) */
 } vorbis_walk;
 
 static int walk(ogg_reader *o, vorbis_walk *w)
@@ -57,9 +57,12 @@ static int walk(ogg_reader *o, vorbis_walk *w)
     ogg_packet op;
     int headers = 0, bad = 0;
     long prev = -1;
-    while (!bad && next_page(o, &pg)) {
+    while (next_page(o, &pg)) { /* every page, to see the end; packets while they parse */
+        w->eos |= ogg_page_eos(&pg) != 0;
         ogg_stream_pagein(&o->stream, &pg);
-        while (!bad && ogg_stream_packetout(&o->stream, &op) == 1) {
+        while (ogg_stream_packetout(&o->stream, &op) == 1) { /* drained even when bad */
+            if (bad)
+                continue;
             if (headers < 3) {
                 bad = vorbis_synthesis_headerin(&vi, &vc, &op) != 0;
                 headers++;
@@ -85,24 +88,32 @@ static int walk(ogg_reader *o, vorbis_walk *w)
     return bad || prev < 0 ? -1 : 0;
 }
 
-long es_vorbis_torchaudio_trim(const char *path)
+int es_ogg_probe(const char *path, long *trim)
 {
+    *trim = 0;
     ogg_reader o = {0};
+    char magic[4] = {0};
     if (!(o.fp = fopen(path, "rb")))
+        return 0; /* libsndfile will say why */
+    if (fread(magic, 1, 4, o.fp) != 4 || memcmp(magic, "OggS", 4) != 0) {
+        fclose(o.fp);
         return 0;
+    }
+    rewind(o.fp);
     ogg_sync_init(&o.sync);
     vorbis_walk w = {0};
-    long trim = 0;
+    int vorbis = walk(&o, &w) == 0;
     /* FFmpeg trims d1 + sum − granule from the end, but only when that fits in the last packet
      * (a decoder drops larger end-padding requests). libsndfile stops at the granule. */
-    if (walk(&o, &w) == 0 && w.single_page) {
+    if (vorbis && w.eos && w.single_page) {
         long skip = w.d1 + w.sum - w.granule;
         if (skip > 0 && skip <= w.last && w.sum >= w.granule)
-            trim = w.d1;
+            *trim = w.d1;
     }
     if (o.have_stream)
         ogg_stream_clear(&o.stream);
     ogg_sync_clear(&o.sync);
     fclose(o.fp);
-    return trim;
+    /* checked before libsndfile sees the file: it leaks when opening a cut Ogg stream fails */
+    return w.eos ? 0 : es_fail("%s: truncated: the Ogg stream has no end", path);
 }
