@@ -14,7 +14,7 @@
 
 #define MELS 80
 #define FRAMES 2000
-#define REPS 15
+#define REPS 31
 
 static double now_ms(void)
 {

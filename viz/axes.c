@@ -52,21 +52,9 @@ static void hz_label(double hz, char *buf)
         snprintf(buf, 16, "%g", hz);
 }
 
-static int linear_ticks(const es_axis *a, int length, int gap, double *t, char (*lab)[16], int max)
+static int linear_ticks_step(const es_axis *a, double step, double *t, char (*lab)[16], int max)
 {
-    double lo = fmin(a->lo, a->hi), hi = fmax(a->lo, a->hi), span = hi - lo;
-    int want = length / (gap > 0 ? gap : 1);
-    if (want < 2)
-        want = 2;
-    double raw = span / want, mag = pow(10, floor(log10(raw))), step = 10 * mag;
-    static const double nice[] = {1, 2, 2.5, 5, 10};
-    for (int i = 0; i < 5; i++)
-        if (nice[i] * mag >= raw && !(a->integer && nice[i] == 2.5 && mag < 10)) {
-            step = nice[i] * mag;
-            break;
-        }
-    if (a->integer && step < 1)
-        step = 1;
+    double lo = fmin(a->lo, a->hi), hi = fmax(a->lo, a->hi);
     int n = 0;
     for (double k = ceil(lo / step - 1e-9); n < max && k * step <= hi + step * 1e-9; k++) {
         t[n] = k * step;
@@ -74,6 +62,34 @@ static int linear_ticks(const es_axis *a, int length, int gap, double *t, char (
         n++;
     }
     return n;
+}
+
+/* The 1-2-2.5-5 step nearest above span / (length / gap); a step down while fewer than two
+ * ticks would show (a short colorbar still gets two numbers). */
+static int linear_ticks(const es_axis *a, int length, int gap, double *t, char (*lab)[16], int max)
+{
+    static const double nice[] = {1, 2, 2.5, 5};
+    double span = fabs(a->hi - a->lo);
+    int want = length / (gap > 0 ? gap : 1);
+    double raw = span / (want < 2 ? 2 : want);
+    int e = (int)floor(log10(raw)), i = 0;
+    while (nice[i] * pow(10, e) < raw)
+        if (++i == 4)
+            i = 0, e++;
+    if (a->integer && nice[i] == 2.5 && e < 1) /* whole numbers: 5, not 2.5 */
+        i++;
+    for (int tries = 0;; tries++) {
+        double step = nice[i] * pow(10, e);
+        if (a->integer && step < 1)
+            step = 1;
+        int n = linear_ticks_step(a, step, t, lab, max);
+        if (n >= 2 || tries == 3 || (a->integer && step <= 1))
+            return n;
+        if (--i < 0)
+            i = 3, e--;
+        if (a->integer && nice[i] == 2.5 && e < 1)
+            i--;
+    }
 }
 
 /* Hz ticks on a mel axis: the round frequencies a listener knows, the most important first,
