@@ -5,6 +5,7 @@
 #include <math.h>
 #include <sndfile.h>
 #include <soxr.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,22 +109,31 @@ static long decode(es_reader *r, float *dst, long max)
     if (r->eof)
         return 0;
     int ch = r->info.channels;
-    if (max > r->info.frames - r->frames_read) /* stop at the stated length (see ogg_length) */
+    if (max > r->info.frames - r->frames_read) /* stop at the stated length (es_ogg_probe may shorten it) */
         max = (long)(r->info.frames - r->frames_read);
     if (max == 0)
         return r->eof = 1, 0;
     sf_count_t got = sf_readf_float(r->sf, r->inter, max);
     if (sf_error(r->sf))
         return es_fail("%s: truncated or corrupt audio data (%s)", r->path, sf_strerror(r->sf));
-    for (sf_count_t i = 0; i < got; i++) {
-        double s = 0; /* mean of channels, as waveform.mean(0) */
-        for (int c = 0; c < ch; c++)
-            s += r->inter[i * ch + c];
-        dst[i] = (float)(s / ch);
-        if (!isfinite(dst[i]))
+    if (ch == 1)
+        memcpy(dst, r->inter, sizeof(float) * (size_t)got);
+    else
+        for (sf_count_t i = 0; i < got; i++) {
+            double s = 0; /* mean of channels, as waveform.mean(0) */
+            for (int c = 0; c < ch; c++)
+                s += r->inter[i * ch + c];
+            dst[i] = (float)(s / ch);
+        }
+    /* NaN / infinity: an all-ones exponent; OR-ing over the chunk vectorises */
+    const uint32_t *u = (const uint32_t *)dst;
+    uint32_t hit = 0;
+    for (sf_count_t i = 0; i < got; i++)
+        hit |= (u[i] & 0x7f800000u) == 0x7f800000u;
+    for (sf_count_t i = 0; hit && i < got; i++)
+        if ((u[i] & 0x7f800000u) == 0x7f800000u)
             return es_fail("%s: sample %ld is not a number (NaN or infinite)", r->path,
                            (long)(r->frames_read + i));
-    }
     r->frames_read += got;
     if (got < max) {
         r->eof = 1;

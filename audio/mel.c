@@ -118,6 +118,7 @@ void es_bands_apply(const es_bands *b, const float *p, float *out)
     for (int m = 0; m < b->n_mels; m++) {
         const float *w = b->w + b->off[m], *x = p + b->first[m];
         float acc = 0;
+#pragma omp simd reduction(+ : acc)
         for (int k = 0; k < b->len[m]; k++)
             acc += w[k] * x[k];
         out[m] = acc;
