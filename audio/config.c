@@ -136,6 +136,14 @@ static int set_json(es_feature_config *c, const field *f, const cJSON *v, const 
     return store(c, f, v->valuedouble), 0;
 }
 
+/* A window as long as the FFT stays so when only n_fft changes (torchaudio's win_length=None),
+ * so `--n-fft 512` alone does not leave a 1024-sample window behind. */
+static void follow_n_fft(const es_feature_config *before, es_feature_config *after)
+{
+    if (before->win_length == before->n_fft && after->win_length == before->win_length)
+        after->win_length = after->n_fft;
+}
+
 int es_config_from_json(es_feature_config *c, const char *json, const char *what)
 {
     cJSON *root = cJSON_Parse(json);
@@ -147,6 +155,8 @@ int es_config_from_json(es_feature_config *c, const char *json, const char *what
         const field *f = find(v->string);
         rc = f ? set_json(&tmp, f, v, what) : es_fail("%s: unknown key '%s'", what, v->string);
     }
+    if (!cJSON_GetObjectItemCaseSensitive(root, "win_length"))
+        follow_n_fft(c, &tmp);
     cJSON_Delete(root);
     if (rc == 0)
         *c = tmp;
@@ -260,7 +270,10 @@ int es_config_flag(es_feature_config *c, const char *flag, const char *value)
         return es_fail("%.*s needs a value", (int)(eq ? eq - flag : (long)strlen(flag)), flag);
     char name[72];
     snprintf(name, sizeof name, "--%.*s", (int)len, flag + 2);
+    es_feature_config before = *c;
     if (set_text(c, f, v, name) != 0)
         return -1;
+    if (f->off == offsetof(es_feature_config, n_fft))
+        follow_n_fft(&before, c);
     return eq ? 1 : 2;
 }

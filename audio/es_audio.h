@@ -55,7 +55,9 @@ typedef enum { ES_PRESET_NONE, ES_PRESET_KALDI_FBANK } es_preset;
 
 typedef struct {
     int sample_rate, n_fft;
-    int win_length, hop_length; /* 0: n_fft and win_length / 2, torchaudio's defaults */
+    int win_length, hop_length; /* 0: n_fft and win_length / 2, torchaudio's defaults. A
+                                 * win_length equal to n_fft follows n_fft when only n_fft is
+                                 * set (JSON without win_length, --n-fft) */
     es_window window;
     int center; /* 1: frames are centred on t·hop (signal padded by n_fft/2 each side) */
     es_pad_mode pad_mode;

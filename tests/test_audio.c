@@ -4,9 +4,11 @@
 #include "tests/testutil.h"
 #include "audio/es_audio.h"
 #include <cJSON.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define AF(name) FIXTURE("audio/" name)
+#define STEREO_WAV "tests/fixtures/audio/stereo16.wav"
 
 static char *slurp(const char *path)
 {
@@ -311,6 +313,62 @@ static void file_streams_like_memory(void **state)
     free(x);
 }
 
+/* ------------------------------------------------------------------ the features verb */
+
+static char earsight[512]; /* the binary beside this test's folder: build/earsight */
+
+/* Runs the binary with args; returns its exit status, stderr in err. */
+static int run_verb(const char *args, char *err, size_t n)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s features %s >/dev/null 2>build/t_verb.err", earsight, args);
+    int st = system(cmd);
+    FILE *f = fopen("build/t_verb.err", "r");
+    size_t got = f ? fread(err, 1, n - 1, f) : 0;
+    err[got] = 0;
+    if (f)
+        fclose(f);
+    unlink("build/t_verb.err");
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void assert_one_line(const char *err, const char *start)
+{
+    if (strncmp(err, start, strlen(start)) != 0 || strchr(err, '\n') != err + strlen(err) - 1)
+        fail_msg("stderr '%s' should be one line starting '%s'", err, start);
+}
+
+static void features_verb(void **state)
+{
+    if (access(earsight, X_OK) != 0)
+        fail_msg("no binary at %s (make builds it before the tests)", earsight);
+    char err[1024];
+    const char *ok = STEREO_WAV " --sr 16000 --n-fft 512 --hop 128 --mels 40 --fmin 0 --json -o build/t_verb.npy";
+    assert_int_equal(run_verb(ok, err, sizeof err), 0);
+    es_array a = load_fixture("build/t_verb.npy");
+    assert_int_equal(a.ndim, 2);
+    assert_int_equal(a.dims[0], 40);
+    assert_int_equal(a.dims[1], 4000 / 128 + 1);
+    es_array_free(&a);
+    unlink("build/t_verb.npy");
+    /* runtime errors: exit 1, one line naming the file, no output */
+    write_text("build/t_verb.ogg", "not a sound\n", 12);
+    assert_int_equal(run_verb("build/t_verb.ogg -o build/t_verb.npy", err, sizeof err), 1);
+    assert_one_line(err, "earsight: build/t_verb.ogg: ");
+    assert_int_not_equal(access("build/t_verb.npy", F_OK), 0);
+    unlink("build/t_verb.ogg");
+    /* usage errors: exit 2 */
+    assert_int_equal(run_verb(STEREO_WAV " --sr 16000 --fmax 9000 -o build/t_verb.npy", err, sizeof err), 2);
+    assert_one_line(err, "earsight: f_max 9000 Hz is above the Nyquist");
+    assert_int_equal(run_verb(STEREO_WAV, err, sizeof err), 2);
+    assert_one_line(err, "earsight: no output file");
+    assert_int_equal(run_verb(STEREO_WAV " --bogus 1 -o x.npy", err, sizeof err), 2);
+    assert_one_line(err, "earsight: unknown option '--bogus'");
+    assert_int_equal(run_verb(STEREO_WAV " --config '{\"n_fft\": -1' -o x.npy", err, sizeof err), 2);
+    assert_one_line(err, "earsight: --config: not valid JSON");
+    assert_int_not_equal(access("build/t_verb.npy", F_OK), 0);
+}
+
 /* ------------------------------------------------------------------ configuration */
 
 static void config_json_round_trip(void **state)
@@ -364,6 +422,11 @@ static void config_flags(void **state)
 {
     es_feature_config c;
     es_config_default(&c);
+    assert_int_equal(es_config_flag(&c, "--n-fft", "2048"), 2);
+    assert_int_equal(c.win_length, 2048); /* it was n_fft: it follows */
+    assert_int_equal(es_config_flag(&c, "--win-length", "1500"), 2);
+    assert_int_equal(es_config_flag(&c, "--n-fft", "4096"), 2);
+    assert_int_equal(c.win_length, 1500); /* set on its own: it stays */
     assert_int_equal(es_config_flag(&c, "--n-fft", "2048"), 2);
     assert_int_equal(es_config_flag(&c, "--fmax=8000", NULL), 1);
     assert_int_equal(es_config_flag(&c, "--no-center", "x.wav"), 1);
@@ -505,8 +568,15 @@ static void bad_files(void **state)
     es_features_free(f);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* argv[0] is B/tests/test_audio: the binary under test is B/earsight */
+    snprintf(earsight, sizeof earsight, "%s", argv[0]);
+    char *slash = strrchr(earsight, '/');
+    if (slash)
+        *slash = 0;
+    slash = strrchr(earsight, '/');
+    snprintf(slash ? slash + 1 : earsight, sizeof earsight - (size_t)(slash ? slash + 1 - earsight : 0), "earsight");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(features_match_torchaudio),
         cmocka_unit_test(filterbank_matches_torchaudio),
@@ -517,6 +587,7 @@ int main(void)
         cmocka_unit_test(formats_round_trip),
         cmocka_unit_test(resamples_with_soxr),
         cmocka_unit_test(file_streams_like_memory),
+        cmocka_unit_test(features_verb),
         cmocka_unit_test(config_json_round_trip),
         cmocka_unit_test(config_errors),
         cmocka_unit_test(config_flags),
