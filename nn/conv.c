@@ -1,6 +1,15 @@
 /* Conv (ONNX): X (N,C,L) or (N,C,H,W), W (M,C/group,k) or (M,C/group,kh,kw), optional B (M).
- * By im2col + cblas_sgemm; a 1x1 stride-1 unpadded conv multiplies X directly. 1-D is 2-D
- * with H = 1. Backward recomputes the columns rather than keeping them for every layer. */
+ * 1-D is 2-D with H = 1. Three ways, all by cblas_sgemm:
+ * - 1x1, stride 1, no padding: X is its own column matrix, one GEMM.
+ * - stride 1 (the 3x3 "same" convs of DenseNets, ResNets): shifted GEMMs. The input is
+ *   copied once into a zero-padded plane of width wp; for each kernel tap (i,j) the plane
+ *   shifted by i·wp + j is a (C x ho·wp) matrix, and Y += W_ij · that. The output is computed
+ *   on the padded width and cropped. No kh·kw-times larger column matrix is written, which
+ *   makes it about twice as fast as im2col for the thin layers (M = 15) of a DenseNet.
+ *   Backward to the input is the same thing again: a stride-1 conv of dY with the kernel
+ *   flipped and transposed.
+ * - anything else (strided): im2col; backward recomputes the columns rather than keeping
+ *   them for every layer. */
 #include "nn/graph.h"
 #include <cblas.h>
 #include <string.h>
@@ -9,10 +18,11 @@ typedef struct {
     int n, c, h, w;          /* input */
     int m, g, kh, kw;        /* maps, groups, kernel */
     int sh, sw, dh, dw;      /* stride, dilation */
-    int pt, pl;              /* padding at the top / left (bottom/right only shape the output) */
+    int pt, pl, pb, pr;      /* padding: top, left, bottom, right */
     int ho, wo;              /* output */
     int cg, mg, k, p;        /* per group: input channels, maps, column rows (cg·kh·kw), pixels */
     int direct;              /* 1x1, stride 1, no padding: X is its own column matrix */
+    int shifted;             /* stride 1, padding within the kernel's extent: shifted GEMMs */
 } geom;
 
 static int conv_geom(es_graph *g, es_node *nd, geom *q)
@@ -31,7 +41,7 @@ static int conv_geom(es_graph *g, es_node *nd, geom *q)
     q->sh = one_d ? 1 : a->stride[0], q->sw = a->stride[s - 1];
     q->dh = one_d ? 1 : a->dilation[0], q->dw = a->dilation[s - 1];
     q->pt = one_d ? 0 : a->pads[0], q->pl = a->pads[s - 1];
-    int pb = one_d ? 0 : a->pads[2], pr = a->pads[2 * s - 1];
+    int pb = q->pb = one_d ? 0 : a->pads[2], pr = q->pr = a->pads[2 * s - 1];
     if ((a->kernel[0] && a->kernel[0] != (one_d ? q->kw : q->kh)) ||
         (!one_d && a->kernel[1] && a->kernel[1] != q->kw))
         return es_node_fail(nd, "kernel_shape disagrees with the weight");
@@ -47,7 +57,28 @@ static int conv_geom(es_graph *g, es_node *nd, geom *q)
     q->cg = q->c / q->g, q->mg = q->m / q->g;
     q->k = q->cg * q->kh * q->kw, q->p = q->ho * q->wo;
     q->direct = q->kh == 1 && q->kw == 1 && q->sh == 1 && q->sw == 1 && !q->pt && !q->pl && !pb && !pr;
+    int eh = q->dh * (q->kh - 1), ew = q->dw * (q->kw - 1); /* the kernel's extent - 1 */
+    q->shifted = !q->direct && q->sh == 1 && q->sw == 1 && q->pt <= eh && pb <= eh &&
+                 q->pl <= ew && pr <= ew;
     return 0;
+}
+
+/* Floats shifted_conv needs for an input (c,h,w) padded to (hp,wp) and m output maps. */
+static size_t shifted_ws(int c, int m, int hp, int wp, int eh)
+{
+    return (size_t)c * (hp + 1) * wp + (size_t)m * (hp - eh) * wp;
+}
+
+/* Workspace of the shifted path: repacked kernel + the larger of forward, backward to the
+ * weights (same padded input, dY on the padded width) and backward to the input (dY padded
+ * by the kernel's extent, C maps out). */
+static size_t shifted_need(const geom *q)
+{
+    int eh = q->dh * (q->kh - 1), ew = q->dw * (q->kw - 1);
+    size_t fwd = shifted_ws(q->cg, q->mg, q->h + q->pt + q->pb, q->w + q->pl + q->pr, eh);
+    size_t bwd = shifted_ws(q->mg, q->cg, q->ho + 2 * eh - q->pt - q->pb,
+                            q->wo + 2 * ew - q->pl - q->pr, eh);
+    return (size_t)q->kh * q->kw * q->mg * q->cg + (fwd > bwd ? fwd : bwd);
 }
 
 int conv_shape(es_graph *g, es_node *nd)
@@ -62,7 +93,7 @@ int conv_shape(es_graph *g, es_node *nd)
     if (in_t(g, nd, 0)->ndim == 3)
         dims[2] = q.wo;
     es_set_shape(out_t(g, nd, 0), in_t(g, nd, 0)->ndim, dims);
-    size_t need = q.direct ? 0 : 2 * (size_t)q.k * q.p; /* columns + their gradient */
+    size_t need = q.direct ? 0 : q.shifted ? shifted_need(&q) : 2 * (size_t)q.k * q.p;
     if (need > g->ws_need)
         g->ws_need = need;
     return 0;
@@ -119,6 +150,83 @@ static void col2im(const geom *q, const float *col, float *dx)
     }
 }
 
+/* y (m x ho x wo) (+)= Σ_ij wr[ij] · x shifted by tap (i,j), stride 1: x is (c,h,w) padded
+ * by pt/pl/pb/pr, wr is (kh·kw, m, c). ws holds shifted_ws() floats. */
+typedef struct {
+    int c, h, w, pt, pl, pb, pr, m, kh, kw, dh, dw;
+} shift_args;
+
+/* x (c,h,w) into zero-padded planes of (hp+1) x wp: one spare zero row, since the last
+ * taps of the last output row read past hp. */
+static void pad_planes(const shift_args *s, const float *x, float *xp)
+{
+    int hp = s->h + s->pt + s->pb, wp = s->w + s->pl + s->pr;
+    size_t plane = (size_t)(hp + 1) * wp;
+#pragma omp parallel for schedule(static) if ((size_t)s->c * plane > 65536)
+    for (int c = 0; c < s->c; c++) {
+        float *d = xp + c * plane;
+        const float *src = x + (size_t)c * s->h * s->w;
+        memset(d, 0, (size_t)s->pt * wp * sizeof(float));
+        for (int r = 0; r < s->h; r++) {
+            float *row = d + (size_t)(r + s->pt) * wp;
+            memset(row, 0, s->pl * sizeof(float));
+            memcpy(row + s->pl, src + (size_t)r * s->w, s->w * sizeof(float));
+            memset(row + s->pl + s->w, 0, s->pr * sizeof(float));
+        }
+        memset(d + (size_t)(s->pt + s->h) * wp, 0, (size_t)(s->pb + 1) * wp * sizeof(float));
+    }
+}
+
+static void shifted_conv(const shift_args *s, const float *x, const float *wr, float *y,
+                         int accumulate, float *ws)
+{
+    int hp = s->h + s->pt + s->pb, wp = s->w + s->pl + s->pr;
+    int ho = hp - s->dh * (s->kh - 1), wo = wp - s->dw * (s->kw - 1);
+    size_t plane = (size_t)(hp + 1) * wp;
+    float *xp = ws, *yp = ws + (size_t)s->c * plane;
+    pad_planes(s, x, xp);
+    int n = ho * wp;
+    for (int i = 0; i < s->kh; i++)
+        for (int j = 0; j < s->kw; j++) {
+            int ij = i * s->kw + j;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, n, s->c, 1.0f,
+                        wr + (size_t)ij * s->m * s->c, s->c, xp + i * s->dh * wp + j * s->dw,
+                        (int)plane, ij ? 1.0f : 0.0f, yp, n);
+        }
+#pragma omp parallel for schedule(static) if ((size_t)s->m * n > 65536)
+    for (int m = 0; m < s->m; m++)
+        for (int r = 0; r < ho; r++) {
+            float *d = y + ((size_t)m * ho + r) * wo;
+            const float *src = yp + (size_t)m * n + (size_t)r * wp;
+            if (accumulate)
+                for (int c = 0; c < wo; c++)
+                    d[c] += src[c];
+            else
+                memcpy(d, src, wo * sizeof(float));
+        }
+}
+
+/* Kernel taps as matrices: wr[ij] (mg x cg) = W[m][c][ij]; flipped, wr[ij] (cg x mg) =
+ * W[m][c][kh·kw−1−ij], the kernel of backward-to-input. */
+static void repack(const geom *q, const float *w, float *wr, int flip)
+{
+    int taps = q->kh * q->kw;
+    for (int m = 0; m < q->mg; m++)
+        for (int c = 0; c < q->cg; c++)
+            for (int ij = 0; ij < taps; ij++) {
+                float v = w[((size_t)m * q->cg + c) * taps + ij];
+                if (flip)
+                    wr[((size_t)(taps - 1 - ij) * q->cg + c) * q->mg + m] = v;
+                else
+                    wr[((size_t)ij * q->mg + m) * q->cg + c] = v;
+            }
+}
+
+static shift_args forward_args(const geom *q)
+{
+    return (shift_args){q->cg, q->h, q->w, q->pt, q->pl, q->pb, q->pr, q->mg, q->kh, q->kw, q->dh, q->dw};
+}
+
 void conv_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     geom q;
@@ -131,13 +239,20 @@ void conv_forward(es_graph *g, es_node *nd, const es_pass *p)
         for (int gr = 0; gr < q.g; gr++) {
             const float *xg = x + n * xs + (size_t)gr * q.cg * q.h * q.w;
             float *yg = y + n * ys + (size_t)gr * q.mg * q.p;
-            const float *col = xg;
-            if (!q.direct) {
-                im2col(&q, xg, g->ws);
-                col = g->ws;
+            const float *wg = w + (size_t)gr * q.mg * q.k, *col = xg;
+            if (q.shifted) {
+                size_t taps = (size_t)q.kh * q.kw * q.mg * q.cg;
+                shift_args sa = forward_args(&q);
+                repack(&q, wg, g->ws, 0);
+                shifted_conv(&sa, xg, g->ws, yg, 0, g->ws + taps);
+            } else {
+                if (!q.direct) {
+                    im2col(&q, xg, g->ws);
+                    col = g->ws;
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.mg, q.p, q.k, 1.0f,
+                            wg, q.k, col, q.p, 0.0f, yg, q.p);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.mg, q.p, q.k, 1.0f,
-                        w + (size_t)gr * q.mg * q.k, q.k, col, q.p, 0.0f, yg, q.p);
             if (b)
                 for (int m = 0; m < q.mg; m++) {
                     float bv = b->data[gr * q.mg + m], *row = yg + (size_t)m * q.p;
@@ -145,6 +260,69 @@ void conv_forward(es_graph *g, es_node *nd, const es_pass *p)
                         row[i] += bv;
                 }
         }
+}
+
+/* Backward of the shifted path for one sample and group. */
+static void shifted_backward(const geom *q, const float *x, const float *w, const float *dy,
+                             float *dx, float *dw, float *ws)
+{
+    size_t taps = (size_t)q->kh * q->kw * q->mg * q->cg;
+    int eh = q->dh * (q->kh - 1), ew = q->dw * (q->kw - 1);
+    if (dw) { /* dW_ij (mg x cg) = dY on the padded width · (X shifted by ij)ᵀ */
+        int hp = q->h + q->pt + q->pb, wp = q->w + q->pl + q->pr, n = q->ho * wp;
+        size_t plane = (size_t)(hp + 1) * wp;
+        float *dwr = ws, *xp = ws + taps, *dyp = xp + (size_t)q->cg * plane;
+        shift_args sa = forward_args(q);
+        pad_planes(&sa, x, xp);
+        for (int m = 0; m < q->mg; m++)
+            for (int r = 0; r < q->ho; r++) {
+                float *d = dyp + (size_t)m * n + (size_t)r * wp;
+                memcpy(d, dy + ((size_t)m * q->ho + r) * q->wo, q->wo * sizeof(float));
+                memset(d + q->wo, 0, (wp - q->wo) * sizeof(float)); /* junk columns add 0 */
+            }
+        for (int i = 0; i < q->kh; i++)
+            for (int j = 0; j < q->kw; j++) {
+                int ij = i * q->kw + j;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q->mg, q->cg, n, 1.0f, dyp, n,
+                            xp + i * q->dh * wp + j * q->dw, (int)plane, 0.0f,
+                            dwr + (size_t)ij * q->mg * q->cg, q->cg);
+            }
+        int nt = q->kh * q->kw;
+        for (int m = 0; m < q->mg; m++)
+            for (int c = 0; c < q->cg; c++)
+                for (int ij = 0; ij < nt; ij++)
+                    dw[((size_t)m * q->cg + c) * nt + ij] += dwr[((size_t)ij * q->mg + m) * q->cg + c];
+    }
+    if (dx) { /* dX = dY padded by the kernel's extent, convolved with the flipped kernel */
+        shift_args sa = {q->mg, q->ho, q->wo, eh - q->pt, ew - q->pl, eh - q->pb, ew - q->pr,
+                         q->cg, q->kh, q->kw, q->dh, q->dw};
+        repack(q, w, ws, 1);
+        shifted_conv(&sa, dy, ws, dx, 1, ws + taps);
+    }
+}
+
+/* Backward of the im2col and direct paths for one sample and group. */
+static void im2col_backward(const geom *q, const float *x, const float *w, const float *dy,
+                            float *dx, float *dw, float *ws)
+{
+    float *col = ws, *dcol = ws + (size_t)q->k * q->p;
+    if (dw) { /* dW (mg x k) += dY (mg x p) · colᵀ */
+        const float *c = x;
+        if (!q->direct) {
+            im2col(q, x, col);
+            c = col;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q->mg, q->k, q->p, 1.0f, dy, q->p,
+                    c, q->p, 1.0f, dw, q->k);
+    }
+    if (dx && q->direct) /* dX (k x p) += Wᵀ · dY */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->k, q->p, q->mg, 1.0f, w, q->k, dy,
+                    q->p, 1.0f, dx, q->p);
+    if (dx && !q->direct) { /* dcol = Wᵀ · dY, scattered back */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->k, q->p, q->mg, 1.0f, w, q->k, dy,
+                    q->p, 0.0f, dcol, q->p);
+        col2im(q, dcol, dx);
+    }
 }
 
 void conv_backward(es_graph *g, es_node *nd, const es_pass *p)
@@ -156,21 +334,17 @@ void conv_backward(es_graph *g, es_node *nd, const es_pass *p)
     int want_x = wants_grad(g, nd, 0, p), want_w = wants_grad(g, nd, 1, p);
     int want_b = wants_grad(g, nd, 2, p);
     size_t xs = (size_t)q.c * q.h * q.w, ys = (size_t)q.m * q.p;
-    float *col = g->ws, *dcol = g->ws + (size_t)q.k * q.p;
     for (int n = 0; n < q.n; n++)
         for (int gr = 0; gr < q.g; gr++) {
             size_t xoff = n * xs + (size_t)gr * q.cg * q.h * q.w;
             const float *dyg = dy + n * ys + (size_t)gr * q.mg * q.p;
             const float *wg = w->data + (size_t)gr * q.mg * q.k;
-            if (want_w) { /* dW (mg x k) += dY (mg x p) · colᵀ */
-                const float *c = x->data + xoff;
-                if (!q.direct) {
-                    im2col(&q, x->data + xoff, col);
-                    c = col;
-                }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.mg, q.k, q.p, 1.0f, dyg,
-                            q.p, c, q.p, 1.0f, w->grad + (size_t)gr * q.mg * q.k, q.k);
-            }
+            float *dx = want_x ? x->grad + xoff : NULL;
+            float *dw = want_w ? w->grad + (size_t)gr * q.mg * q.k : NULL;
+            if (q.shifted)
+                shifted_backward(&q, x->data + xoff, wg, dyg, dx, dw, g->ws);
+            else
+                im2col_backward(&q, x->data + xoff, wg, dyg, dx, dw, g->ws);
             if (want_b)
                 for (int m = 0; m < q.mg; m++) {
                     double s = 0;
@@ -178,15 +352,5 @@ void conv_backward(es_graph *g, es_node *nd, const es_pass *p)
                         s += dyg[(size_t)m * q.p + i];
                     b->grad[gr * q.mg + m] += (float)s;
                 }
-            if (want_x) { /* dcol (k x p) = Wᵀ · dY, then scattered back */
-                if (q.direct) {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.k, q.p, q.mg, 1.0f, wg,
-                                q.k, dyg, q.p, 1.0f, x->grad + xoff, q.p);
-                } else {
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.k, q.p, q.mg, 1.0f, wg,
-                                q.k, dyg, q.p, 0.0f, dcol, q.p);
-                    col2im(&q, dcol, x->grad + xoff);
-                }
-            }
         }
 }

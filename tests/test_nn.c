@@ -110,8 +110,10 @@ static void conv2d_matches_direct_and_gradients(void **s)
     /* stride 2, dilation 2, asymmetric padding, 2 groups, bias */
     conv_case q = {2, 4, 9, 8, 6, 3, 2, 2, 1, 2, 1, 1, 0, 2, 1, 2};
     run_conv_case(&q, 0);
-    conv_case same = {1, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    conv_case same = {1, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* shifted GEMMs */
     run_conv_case(&same, 0);
+    conv_case dil = {2, 4, 7, 6, 4, 3, 2, 1, 1, 2, 1, 2, 0, 1, 1, 2}; /* shifted, dilated, groups */
+    run_conv_case(&dil, 0);
     conv_case one = {2, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}; /* 1x1: no im2col */
     run_conv_case(&one, 0);
 }
