@@ -47,9 +47,11 @@ void es_bands_apply(const es_bands *b, const float *p, float *out);
  * fb is (n_mels × (n_fft/2+1)). */
 int es_kaldi_filterbank(int n_mels, int n_fft, int sample_rate, double low, double high, float *fb);
 
-/* For an Ogg file: -1 when it was cut short (no last page), else 0 with *trim the samples to
- * drop from the end so the length is torchaudio's (ogg.c). 0 and *trim = 0 for other files. */
-int es_ogg_probe(const char *path, long *trim);
+/* For an Ogg file: -1 when it was cut short (no last page); else 0, with *single_page set for a
+ * Vorbis stream in one audio page, which es_ogg_decode must read (ogg.c). 0 for other files. */
+int es_ogg_probe(const char *path, int *single_page);
+/* A whole Vorbis stream, channels averaged, with torchaudio's length; *x malloc'd. */
+int es_ogg_decode(const char *path, float **x, long *n, int *channels, int *rate);
 
 /* The sizes a configuration implies, its zeros replaced by what they stand for. */
 typedef struct {

@@ -19,10 +19,12 @@ struct es_reader {
     int rate;
     soxr_t soxr;       /* NULL when no resampling is needed */
     float *inter;      /* CHUNK × channels, as decoded */
+    float *whole;      /* or the whole sound, decoded at open (short Ogg clips, see ogg.c) */
     float *mono;       /* CHUNK downmixed, waiting for the resampler */
     long mono_len, mono_pos;
     long frames_read;  /* frames decoded so far */
-    int eof, flushed;
+    long out_len, out_done; /* resampled: ceil(frames · rate / file rate), as torchaudio's */
+    int eof, padded, flushed;
 };
 
 const char *es_reader_path(const es_reader *r) { return r->path; }
@@ -32,7 +34,8 @@ int es_reader_channels(const es_reader *r) { return r->info.channels; }
 
 long es_reader_length(const es_reader *r)
 {
-    return (long)llround((double)r->info.frames * r->rate / r->info.samplerate);
+    long long num = (long long)r->info.frames * r->rate;
+    return (long)((num + r->info.samplerate - 1) / r->info.samplerate);
 }
 
 void es_reader_close(es_reader *r)
@@ -42,7 +45,7 @@ void es_reader_close(es_reader *r)
     if (r->sf)
         sf_close(r->sf);
     soxr_delete(r->soxr);
-    free(r->inter), free(r->mono), free(r->path), free(r);
+    free(r->inter), free(r->mono), free(r->whole), free(r->path), free(r);
 }
 
 /* A WAV/AIFF header promising more sound than the file holds: libsndfile quietly shortens the
@@ -58,6 +61,17 @@ static int header_overstates(SNDFILE *sf)
     return 0;
 }
 
+/* A short Ogg Vorbis clip, decoded at once as torchaudio decodes it (ogg.c). */
+static int open_whole(es_reader *r)
+{
+    long n;
+    int ch, rate;
+    if (es_ogg_decode(r->path, &r->whole, &n, &ch, &rate) != 0)
+        return -1;
+    r->info.frames = n, r->info.channels = ch, r->info.samplerate = rate; /* averaged already */
+    return 0;
+}
+
 static es_reader *open_fail(es_reader *r, const char *fmt, const char *path, const char *why)
 {
     es_fail(fmt, path, why);
@@ -70,20 +84,18 @@ es_reader *es_reader_open(const char *path, int sample_rate)
     es_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path)))
         return open_fail(r, "%s: %s", path, "out of memory");
-    long trim;
-    if (es_ogg_probe(path, &trim) != 0) {
+    int single;
+    if (es_ogg_probe(path, &single) != 0 || (single && open_whole(r) != 0)) {
         es_reader_close(r);
         return NULL;
     }
-    r->sf = sf_open(path, SFM_READ, &r->info);
-    if (!r->sf) /* libsndfile's own words: "File contains data in an unknown format." … */
+    if (!single && !(r->sf = sf_open(path, SFM_READ, &r->info)))
+        /* libsndfile's own words: "File contains data in an unknown format." … */
         return open_fail(r, "%s: cannot read as audio: %s", path, sf_strerror(NULL));
     if (r->info.frames == SF_COUNT_MAX) /* an Ogg stream without its last page */
         return open_fail(r, "%s: %s", path, "truncated: the stream has no end");
-    if (header_overstates(r->sf))
+    if (r->sf && header_overstates(r->sf))
         return open_fail(r, "%s: %s", path, "truncated: the header promises more sound than the file holds");
-    if ((r->info.format & SF_FORMAT_SUBMASK) == SF_FORMAT_VORBIS && trim < r->info.frames)
-        r->info.frames -= trim;
     if (r->info.frames <= 0 || r->info.channels < 1 || r->info.samplerate < 1)
         return open_fail(r, "%s: %s", path, "no audio samples in the file");
     if (sample_rate < 0 || sample_rate > 1000000)
@@ -99,6 +111,7 @@ es_reader *es_reader_open(const char *path, int sample_rate)
         r->soxr = soxr_create(r->info.samplerate, r->rate, 1, &err, NULL, &q, NULL);
         if (!r->soxr || err)
             return open_fail(r, "%s: cannot resample: %s", path, err ? err : "soxr failed");
+        r->out_len = es_reader_length(r);
     }
     return r;
 }
@@ -113,6 +126,11 @@ static long decode(es_reader *r, float *dst, long max)
         max = (long)(r->info.frames - r->frames_read);
     if (max == 0)
         return r->eof = 1, 0;
+    if (r->whole) {
+        memcpy(dst, r->whole + r->frames_read, sizeof(float) * (size_t)max);
+        r->frames_read += max;
+        return max;
+    }
     sf_count_t got = sf_readf_float(r->sf, r->inter, max);
     if (sf_error(r->sf))
         return es_fail("%s: truncated or corrupt audio data (%s)", r->path, sf_strerror(r->sf));
@@ -145,15 +163,26 @@ static long decode(es_reader *r, float *dst, long max)
     return got;
 }
 
-/* Feeds the resampler until it gives some output or has nothing more to give. */
+/* Feeds the resampler until it gives some output or has nothing more to give. soxr gives
+ * round(n · ratio) samples, torchaudio ceil(n · ratio): a few zeros after the end (what
+ * torchaudio's filter sees there too) let soxr make the last one, and out_len cuts the rest. */
 static long resampled(es_reader *r, float *buf, long max)
 {
+    if (max > r->out_len - r->out_done)
+        max = r->out_len - r->out_done;
+    if (max <= 0)
+        return 0;
     for (;;) {
         if (r->mono_pos == r->mono_len && !r->eof) {
             long got = decode(r, r->mono, CHUNK);
             if (got < 0)
                 return -1;
             r->mono_len = got, r->mono_pos = 0;
+        }
+        if (r->mono_pos == r->mono_len && r->eof && !r->padded) {
+            long pad = r->info.samplerate / r->rate + 4;
+            r->mono_len = pad < CHUNK ? pad : CHUNK, r->mono_pos = 0, r->padded = 1;
+            memset(r->mono, 0, sizeof(float) * (size_t)r->mono_len);
         }
         size_t idone = 0, odone = 0;
         int draining = r->mono_pos == r->mono_len; /* only at the end of the file */
@@ -165,6 +194,7 @@ static long resampled(es_reader *r, float *buf, long max)
         if (err)
             return es_fail("%s: resampling failed: %s", r->path, err);
         r->mono_pos += (long)idone;
+        r->out_done += (long)odone;
         if (odone > 0)
             return (long)odone;
         if (draining)
