@@ -141,13 +141,14 @@ static int name_taken(exporter *x, const char *name)
     return 0;
 }
 
-/* An initializer: float32 (f) or int64 (i) values, dims; returns its (unique) name. */
-static const char *initializer(exporter *x, const char *want, int ndim, const int *dims,
+/* An initializer: float32 (f) or int64 (i) values, dims; returns its name — `want` for a graph
+ * tensor (own), else `want` made unique. */
+static const char *initializer(exporter *x, const char *want, int own, int ndim, const int *dims,
                                const float *f, const int64_t *i)
 {
     char name[640];
     snprintf(name, sizeof name, "%.600s", want);
-    for (int k = 2; name_taken(x, name); k++)
+    for (int k = 2; !own && name_taken(x, name); k++)
         snprintf(name, sizeof name, "%.600s_%d", want, k);
     Onnx__TensorProto *t = alloc(&x->a, sizeof *t);
     int64_t *d = alloc(&x->a, (ndim ? ndim : 1) * sizeof *d);
@@ -179,7 +180,7 @@ static const char *int_init(exporter *x, const es_node *n, const char *what, con
     for (int k = 0; k < cnt; k++)
         vals[k] = v[k];
     snprintf(want, sizeof want, "%s.%s", n->name, what);
-    return initializer(x, want, 1, &cnt, NULL, vals);
+    return initializer(x, want, 0, 1, &cnt, NULL, vals);
 }
 
 static Onnx__ValueInfoProto *value_info(exporter *x, const es_tensor *t, int batch_sym)
@@ -296,14 +297,14 @@ static int export_node(exporter *x, const es_node *n)
         if (a->value != 0.0f) {
             char want[600];
             snprintf(want, sizeof want, "%s.constant_value", n->name);
-            push(&x->a, &in, (void *)initializer(x, want, 0, NULL, &a->value, NULL));
+            push(&x->a, &in, (void *)initializer(x, want, 0, 0, NULL, &a->value, NULL));
         }
         break;
     case ES_OP_DROPOUT:
         if (a->ratio != 0.5f) {
             char want[600];
             snprintf(want, sizeof want, "%s.ratio", n->name);
-            push(&x->a, &in, (void *)initializer(x, want, 0, NULL, &a->ratio, NULL));
+            push(&x->a, &in, (void *)initializer(x, want, 0, 0, NULL, &a->ratio, NULL));
         }
         break;
     default: /* Relu, Sigmoid, Add, Sub, Mul, Div, Identity, GlobalAveragePool, MatMul */
@@ -336,7 +337,7 @@ static int build(exporter *x, const es_meta *meta, Onnx__ModelProto *mp, Onnx__G
             if (batch < 0 && t->ndim > 0)
                 batch = t->dims[0];
         } else if (t->kind == ES_T_PARAM || t->kind == ES_T_STATE) {
-            initializer(x, t->name, t->ndim, t->dims, t->data, NULL);
+            initializer(x, t->name, 1, t->ndim, t->dims, t->data, NULL);
         }
     }
     for (int k = 0; k < g->nn; k++)

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FOLD_MAX_ELEMS (1u << 24) /* a folded tensor larger than this is not a shape */
+#define FOLD_MAX_ELEMS (1u << 24)   /* a folded tensor larger than this is not a shape */
+#define CONST_MAX_ELEMS (1ul << 30) /* an initializer: 4 GB of float32 */
 
 void onnx_const_clear(onnx_const *c)
 {
@@ -28,7 +29,7 @@ int onnx_const_alloc(onnx_const *c, int is_int, int ndim, const int64_t *dims)
         return es_fail("%d dimensions (at most %d)", ndim, ES_MAX_DIMS);
     size_t n = 1;
     for (int k = 0; k < ndim; k++) {
-        if (dims[k] < 0 || (dims[k] > 0 && n > SIZE_MAX / 8 / (size_t)dims[k]))
+        if (dims[k] < 0 || (dims[k] > 0 && n > CONST_MAX_ELEMS / (size_t)dims[k]))
             return es_fail("bad dimension %lld", (long long)dims[k]);
         n *= (size_t)dims[k];
         c->dims[k] = dims[k];
@@ -120,17 +121,29 @@ int onnx_tensor_read(const Onnx__TensorProto *t, onnx_const *c)
     if (t->n_dims > ES_MAX_DIMS)
         return es_fail("tensor %s: %zu dimensions (at most %d)", name, t->n_dims, ES_MAX_DIMS);
     int is_int = dt != T_F32 && dt != T_F64;
+    size_t have, want = 1; /* the values the file holds must match the dims: checked before */
+    for (size_t k = 0; k < t->n_dims; k++) /* allocating, so broken dims cannot ask for much */
+        want = t->dims[k] >= 0 && (double)want * (double)t->dims[k] < (double)CONST_MAX_ELEMS
+                   ? want * (size_t)t->dims[k] : (size_t)-1;
+    if (t->has_raw_data)
+        have = t->raw_data.len / elem_size(dt);
+    else
+        switch (dt) {
+        case T_F32: have = t->n_float_data; break;
+        case T_I64: have = t->n_int64_data; break;
+        case T_F64: have = t->n_double_data; break;
+        case T_U32: case T_U64: have = t->n_uint64_data; break;
+        default: have = t->n_int32_data; break;
+        }
+    if (want == (size_t)-1 || have != want || (t->has_raw_data && t->raw_data.len != want * elem_size(dt)))
+        return es_fail("tensor %s: %zu values stored for its shape of %zu", name, have, want);
     if (onnx_const_alloc(c, is_int, (int)t->n_dims, t->dims) != 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", es_error());
         return es_fail("tensor %s: %s", name, msg);
     }
-    size_t n = c->n, have;
+    size_t n = c->n;
     if (t->has_raw_data) {
-        have = t->raw_data.len / elem_size(dt);
-        if (t->raw_data.len != n * elem_size(dt))
-            return es_fail("tensor %s: %zu bytes of data for %zu values of %d bytes", name,
-                           t->raw_data.len, n, elem_size(dt));
         for (size_t k = 0; k < n; k++) {
             const uint8_t *p = t->raw_data.data + k * elem_size(dt);
             if (dt == T_I64 && is_int)
@@ -140,15 +153,6 @@ int onnx_tensor_read(const Onnx__TensorProto *t, onnx_const *c)
         }
         return 0;
     }
-    switch (dt) {
-    case T_F32: have = t->n_float_data; break;
-    case T_I64: have = t->n_int64_data; break;
-    case T_F64: have = t->n_double_data; break;
-    case T_U32: case T_U64: have = t->n_uint64_data; break;
-    default: have = t->n_int32_data; break;
-    }
-    if (have != n)
-        return es_fail("tensor %s: %zu values for shape of %zu", name, have, n);
     for (size_t k = 0; k < n; k++) {
         switch (dt) {
         case T_F32: c->f[k] = t->float_data[k]; break;
@@ -203,6 +207,17 @@ const char *onnx_attr_str(const Onnx__NodeProto *n, const char *name, char *buf,
 
 /* ---- the folder --------------------------------------------------------------------------- */
 static int is_op(const Onnx__NodeProto *n, const char *op) { return strcmp(n->op_type, op) == 0; }
+
+/* onnx_const_alloc for results, refused before allocating when too large to be a shape. */
+static int fold_alloc(onnx_const *c, int is_int, int ndim, const int64_t *dims)
+{
+    double n = 1;
+    for (int k = 0; k < ndim && k < ES_MAX_DIMS; k++)
+        n *= dims[k] > 0 ? (double)dims[k] : 1;
+    if (n > FOLD_MAX_ELEMS)
+        return es_fail("folded constant of %.0f values", n);
+    return onnx_const_alloc(c, is_int, ndim, dims);
+}
 
 /* Normalises an axis against rank r (negative counts from the end). */
 static int axis_of(int64_t ax, int r, int64_t *out)
@@ -302,7 +317,7 @@ static int fold_binary(const Onnx__NodeProto *n, onnx_const *const *in, onnx_con
     int ints = in[0]->is_int && in[1]->is_int;
     int64_t dims[ES_MAX_DIMS];
     int r;
-    if (bcast_shape(in, 2, dims, &r) != 0 || onnx_const_alloc(out, ints || cmp, r, dims) != 0)
+    if (bcast_shape(in, 2, dims, &r) != 0 || fold_alloc(out, ints || cmp, r, dims) != 0)
         return -1;
     for (size_t k = 0; k < out->n; k++) {
         size_t a = bcast_offset(in[0], out, k), b = bcast_offset(in[1], out, k);
@@ -322,7 +337,7 @@ static int fold_where(onnx_const *const *in, onnx_const *out)
     int64_t dims[ES_MAX_DIMS];
     int r;
     if (bcast_shape(in, 3, dims, &r) != 0 ||
-        onnx_const_alloc(out, in[1]->is_int && in[2]->is_int, r, dims) != 0)
+        fold_alloc(out, in[1]->is_int && in[2]->is_int, r, dims) != 0)
         return -1;
     for (size_t k = 0; k < out->n; k++) {
         const onnx_const *src = onnx_const_get(in[0], bcast_offset(in[0], out, k)) != 0 ? in[1] : in[2];
@@ -338,7 +353,7 @@ static int fold_unary(const Onnx__NodeProto *n, const onnx_const *x, onnx_const 
         int64_t to = onnx_attr_int(n, "to", T_F32);
         to_int = to != T_F32 && to != T_F64 && to != 10 && to != 16;
     }
-    if (onnx_const_alloc(out, to_int, x->ndim, x->dims) != 0)
+    if (fold_alloc(out, to_int, x->ndim, x->dims) != 0)
         return -1;
     for (size_t k = 0; k < x->n; k++) {
         if (to_int && x->is_int) {
@@ -359,7 +374,7 @@ static int fold_unary(const Onnx__NodeProto *n, const onnx_const *x, onnx_const 
 
 static int copy_values(onnx_const *out, const onnx_const *x, int ndim, const int64_t *dims)
 {
-    if (onnx_const_alloc(out, x->is_int, ndim, dims) != 0)
+    if (fold_alloc(out, x->is_int, ndim, dims) != 0)
         return -1;
     if (out->n != x->n)
         return es_fail("cannot reshape %zu values into %zu", x->n, out->n);
@@ -444,7 +459,7 @@ static int fold_concat(const Onnx__NodeProto *n, onnx_const *const *in, int n_in
         dims[ax] += in[k]->dims[ax];
         is_int &= in[k]->is_int;
     }
-    if (onnx_const_alloc(out, is_int, r, dims) != 0)
+    if (fold_alloc(out, is_int, r, dims) != 0)
         return -1;
     size_t outer = 1, o = 0;
     for (int d = 0; d < ax; d++)
@@ -473,7 +488,7 @@ static int fold_gather(const Onnx__NodeProto *n, onnx_const *const *in, onnx_con
         dims[r++] = idx->dims[d];
     for (int d = (int)ax + 1; d < x->ndim; d++)
         dims[r++] = x->dims[d];
-    if (onnx_const_alloc(out, x->is_int, r, dims) != 0)
+    if (fold_alloc(out, x->is_int, r, dims) != 0)
         return -1;
     size_t outer = 1, inner = 1, o = 0;
     for (int d = 0; d < ax; d++)
@@ -530,7 +545,7 @@ static int fold_slice(const Onnx__NodeProto *n, int opset, onnx_const *const *in
         }
         lo[a] = s, step[a] = p;
     }
-    if (onnx_const_alloc(out, x->is_int, x->ndim, dims) != 0)
+    if (fold_alloc(out, x->is_int, x->ndim, dims) != 0)
         return -1;
     size_t xs[ES_MAX_DIMS];
     strides_of(x->dims, x->ndim, xs);
@@ -560,7 +575,7 @@ static int fold_transpose(const Onnx__NodeProto *n, const onnx_const *x, onnx_co
             return es_fail("bad perm");
         dims[d] = x->dims[p[d]];
     }
-    if (onnx_const_alloc(out, x->is_int, x->ndim, dims) != 0)
+    if (fold_alloc(out, x->is_int, x->ndim, dims) != 0)
         return -1;
     size_t xs[ES_MAX_DIMS];
     strides_of(x->dims, x->ndim, xs);
@@ -581,21 +596,21 @@ static int fold_constant(const Onnx__NodeProto *n, onnx_const *out)
     if ((a = onnx_attr(n, "value")) && a->t)
         return onnx_tensor_read(a->t, out) == 0 ? 1 : -1;
     if ((a = onnx_attr(n, "value_float")) && a->has_f) {
-        if (onnx_const_alloc(out, 0, 0, NULL) != 0)
+        if (fold_alloc(out, 0, 0, NULL) != 0)
             return -1;
         out->f[0] = a->f;
     } else if ((a = onnx_attr(n, "value_int")) && a->has_i) {
-        if (onnx_const_alloc(out, 1, 0, NULL) != 0)
+        if (fold_alloc(out, 1, 0, NULL) != 0)
             return -1;
         out->i[0] = a->i;
     } else if ((a = onnx_attr(n, "value_floats"))) {
         int64_t len = (int64_t)a->n_floats;
-        if (onnx_const_alloc(out, 0, 1, &len) != 0)
+        if (fold_alloc(out, 0, 1, &len) != 0)
             return -1;
         memcpy(out->f, a->floats, a->n_floats * sizeof(float));
     } else if ((a = onnx_attr(n, "value_ints"))) {
         int64_t len = (int64_t)a->n_ints;
-        if (onnx_const_alloc(out, 1, 1, &len) != 0)
+        if (fold_alloc(out, 1, 1, &len) != 0)
             return -1;
         memcpy(out->i, a->ints, a->n_ints * sizeof(int64_t));
     } else {
@@ -623,7 +638,7 @@ static int fold_expand(onnx_const *const *in, onnx_const *out)
     if (fold_shape_from(in[1], shape.dims, &shape.ndim) != 0)
         return -1;
     onnx_const *pair[2] = {in[0], &shape};
-    if (bcast_shape(pair, 2, dims, &r) != 0 || onnx_const_alloc(out, in[0]->is_int, r, dims) != 0)
+    if (bcast_shape(pair, 2, dims, &r) != 0 || fold_alloc(out, in[0]->is_int, r, dims) != 0)
         return -1;
     for (size_t k = 0; k < out->n; k++) {
         put(out, k, in[0], bcast_offset(in[0], out, k));
@@ -640,7 +655,7 @@ static int fold_range(onnx_const *const *in, onnx_const *out)
     int64_t len = cnt > 0 ? (int64_t)cnt : 0;
     if (len > FOLD_MAX_ELEMS)
         return es_fail("Range of %lld values", (long long)len);
-    if (onnx_const_alloc(out, in[0]->is_int, 1, &len) != 0)
+    if (fold_alloc(out, in[0]->is_int, 1, &len) != 0)
         return -1;
     for (int64_t k = 0; k < len; k++)
         set_val(out, (size_t)k, s + (double)k * d);
@@ -694,14 +709,14 @@ int onnx_fold(const Onnx__NodeProto *n, int opset, onnx_const *const *in, int n_
             onnx_const_clear(&v);
             return -1;
         }
-        r = onnx_const_alloc(out, a && a->t ? v.is_int : 0, nd, dims) == 0 ? 1 : -1;
+        r = fold_alloc(out, a && a->t ? v.is_int : 0, nd, dims) == 0 ? 1 : -1;
         if (r == 1 && out->n > FOLD_MAX_ELEMS)
             r = es_fail("ConstantOfShape of %zu values", out->n);
         for (size_t k = 0; r == 1 && v.n > 0 && k < out->n; k++)
             set_val(out, k, onnx_const_get(&v, 0));
         onnx_const_clear(&v);
     } else if (is_op(n, "Size")) {
-        if (onnx_const_alloc(out, 1, 0, NULL) != 0)
+        if (fold_alloc(out, 1, 0, NULL) != 0)
             return -1;
         out->i[0] = (int64_t)in[0]->n;
         r = 1;

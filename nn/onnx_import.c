@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Limits that keep every size the ops compute in int range: no real audio network comes near. */
+#define MAX_SPATIAL (1 << 24)   /* a kernel extent, stride, dilation or pad */
+#define MAX_INPUT_VALUES (1L << 28)    /* values in one model input */
+
 typedef struct {
     const char *path;
     int opset;
@@ -182,7 +186,7 @@ static int spatial_attrs(importer *m, const Onnx__NodeProto *nd, int x, int wk, 
         return fail_node(nd, "kernel_shape does not match the input rank", NULL);
     for (int i = 0; i < s; i++) {
         int64_t k = nk ? v[i] : (wk >= 0 ? tensor(m, wk)->dims[2 + i] : 0);
-        if (k < 1 || k > INT_MAX)
+        if (k < 1 || k > MAX_SPATIAL)
             return fail_node(nd, "missing or bad kernel_shape", NULL);
         a->kernel[i] = (int)k;
     }
@@ -193,7 +197,7 @@ static int spatial_attrs(importer *m, const Onnx__NodeProto *nd, int x, int wk, 
             return fail_node(nd, names[j], " does not match the input rank");
         for (int i = 0; i < s; i++) {
             int64_t val = n ? v[i] : 1;
-            if (val < 1 || val > INT_MAX)
+            if (val < 1 || val > MAX_SPATIAL)
                 return fail_node(nd, "bad ", names[j]);
             (j ? a->dilation : a->stride)[i] = (int)val;
         }
@@ -205,7 +209,7 @@ static int spatial_attrs(importer *m, const Onnx__NodeProto *nd, int x, int wk, 
         if (np && np != (size_t)(2 * s))
             return fail_node(nd, "pads does not match the input rank", NULL);
         for (int i = 0; i < 2 * s; i++) {
-            if (np && (v[i] < 0 || v[i] > INT_MAX))
+            if (np && (v[i] < 0 || v[i] > MAX_SPATIAL))
                 return fail_node(nd, "bad pads", NULL);
             a->pads[i] = np ? (int)v[i] : 0;
         }
@@ -225,6 +229,9 @@ static int spatial_attrs(importer *m, const Onnx__NodeProto *nd, int x, int wk, 
     } else {
         return fail_node(nd, "unknown auto_pad ", ap);
     }
+    for (int i = 0; i < s; i++)
+        if ((int64_t)(a->kernel[i] - 1) * a->dilation[i] + 1 > MAX_SPATIAL)
+            return fail_node(nd, "dilated kernel too large", NULL);
     return 0;
 }
 
@@ -506,7 +513,7 @@ static int op_reshape(importer *m, const Onnx__NodeProto *nd)
     const es_tensor *t = tensor(m, x);
     int allowzero = onnx_attr_int(nd, "allowzero", 0) != 0;
     for (int d = 0; d < n; d++) {
-        if (v[d] < -1 || v[d] > INT_MAX || (v[d] == 0 && allowzero))
+        if (v[d] < -1 || v[d] > MAX_INPUT_VALUES || (v[d] == 0 && allowzero))
             return fail_node(nd, "unsupported shape value", NULL);
         a.list[d] = (int)v[d];
     }
@@ -591,7 +598,7 @@ static int op_pad(importer *m, const Onnx__NodeProto *nd)
     es_attrs a;
     es_attrs_default(&a);
     for (int k = 0; k < n; k++) {
-        if (v[k] < INT_MIN || v[k] > INT_MAX)
+        if (v[k] < -MAX_SPATIAL || v[k] > MAX_SPATIAL)
             return fail_node(nd, "bad pads", NULL);
         a.pads[k] = (int)v[k];
     }
@@ -855,13 +862,85 @@ static int add_input(importer *m, const Onnx__ValueInfoProto *vi, int ndim_over,
         }
     } else {
         for (int d = 0; d < r; d++) {
+            if (decl[d] > MAX_INPUT_VALUES)
+                return es_fail("input '%s': dimension %d is too large", name, d);
             if (decl[d] < 0 && d > 0)
                 return es_fail("input '%s' has a symbolic dimension %d ('%s'); earsight needs a "
                                "fixed shape (give an input of the size you want)", name, d, sym[d]);
             dims[d] = decl[d] < 0 ? 1 : (int)decl[d]; /* a symbolic batch: 1 */
         }
     }
+    long total = 1;
+    for (int d = 0; d < r; d++)
+        if ((total *= dims[d]) > MAX_INPUT_VALUES)
+            return es_fail("input '%s' is too large", name);
     return es_tensor_add(m->g, name, ES_T_INPUT, r, dims, NULL) < 0 ? -1 : 0;
+}
+
+/* ---- which nodes matter ------------------------------------------------------------------- */
+/* A set of names (pointers into the model) by open addressing; cap is a power of two. */
+typedef struct {
+    const char **slot;
+    size_t cap;
+} name_set;
+
+static size_t fnv1a(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int set_has(const name_set *s, const char *name)
+{
+    for (size_t i = fnv1a(name) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+        if (!s->slot[i])
+            return 0;
+        if (strcmp(s->slot[i], name) == 0)
+            return 1;
+    }
+}
+
+static void set_add(name_set *s, const char *name)
+{
+    size_t i = fnv1a(name) & (s->cap - 1);
+    while (s->slot[i] && strcmp(s->slot[i], name) != 0)
+        i = (i + 1) & (s->cap - 1);
+    s->slot[i] = name;
+}
+
+/* live[k] = 1 when node k contributes to a graph output. Exporters leave dead branches (the
+ * indices of torch.max(x, dim), unused shape arithmetic); skipping them means an op earsight
+ * does not know cannot fail a model that never uses it. */
+static char *live_nodes(const Onnx__GraphProto *gp)
+{
+    size_t names = gp->n_output + 1;
+    for (size_t k = 0; k < gp->n_node; k++)
+        names += gp->node[k]->n_input;
+    name_set s = {NULL, 16};
+    while (s.cap < 2 * names)
+        s.cap *= 2;
+    char *live = calloc(gp->n_node ? gp->n_node : 1, 1);
+    s.slot = calloc(s.cap, sizeof *s.slot);
+    if (!live || !s.slot) {
+        free(live);
+        free(s.slot);
+        return NULL;
+    }
+    for (size_t k = 0; k < gp->n_output; k++)
+        if (gp->output[k]->name)
+            set_add(&s, gp->output[k]->name);
+    for (size_t k = gp->n_node; k-- > 0;) {
+        const Onnx__NodeProto *nd = gp->node[k];
+        for (size_t j = 0; j < nd->n_output && !live[k]; j++)
+            live[k] = nd->output[j] && *nd->output[j] && set_has(&s, nd->output[j]);
+        for (size_t j = 0; live[k] && j < nd->n_input; j++)
+            if (nd->input[j] && *nd->input[j])
+                set_add(&s, nd->input[j]);
+    }
+    free(s.slot);
+    return live;
 }
 
 static int import_graph(importer *m, const Onnx__GraphProto *gp, int ndim_over, const int *over)
@@ -896,11 +975,17 @@ static int import_graph(importer *m, const Onnx__GraphProto *gp, int ndim_over, 
         if (!find_const(m, vi->name) && add_input(m, vi, ndim_over, over) != 0)
             return -1;
     }
+    char *live = live_nodes(gp);
+    if (!live)
+        return es_fail("out of memory");
     for (size_t k = 0; k < gp->n_node; k++) {
         m->node = (int)k;
-        if (import_node(m, gp->node[k]) != 0)
+        if (live[k] && import_node(m, gp->node[k]) != 0) {
+            free(live);
             return -1;
+        }
     }
+    free(live);
     if (gp->n_output == 0)
         return es_fail("the model has no output");
     for (size_t k = 0; k < gp->n_output; k++) {

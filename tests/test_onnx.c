@@ -1,0 +1,511 @@
+/* ONNX in and out: models exported by PyTorch (tests/fixtures/gen_onnx.py) against PyTorch's
+ * outputs, round trips of trained and imported graphs, metadata, and broken files — each
+ * must give a one-line error naming the file, never a crash (run under ASan by make asan). */
+#include "tests/testutil.h"
+#include "nn/onnx.h"
+#include "onnx.pb-c.h"
+#include <unistd.h>
+
+#define OX(f) FIXTURE("onnx/" f)
+
+static char tmpdir[64];
+
+static const char *tmp_path(const char *name)
+{
+    static char buf[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+    return buf[k];
+}
+
+static int setup(void **state)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/es_test_onnx_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Loads NAME.onnx shaped for NAME.input.npy, runs it, compares with NAME.output.npy. */
+static double check_fixture(const char *name, int batch_copies)
+{
+    char p[256];
+    snprintf(p, sizeof p, OX("%s.input.npy"), name);
+    es_array x = load_fixture(p);
+    snprintf(p, sizeof p, OX("%s.output.npy"), name);
+    es_array want = load_fixture(p);
+    snprintf(p, sizeof p, OX("%s.onnx"), name);
+    int dims[ES_MAX_DIMS];
+    memcpy(dims, x.dims, sizeof dims);
+    dims[0] *= batch_copies;
+    es_graph *g;
+    if (es_onnx_load_shaped(p, x.ndim, dims, &g, NULL) != 0)
+        fail_msg("%s", es_error());
+    int in, out;
+    assert_int_equal(es_graph_inputs(g, &in, 1), 1);
+    assert_int_equal(es_graph_outputs(g, &out, 1), 1);
+    size_t n = es_array_size(&x);
+    for (int b = 0; b < batch_copies; b++)
+        memcpy(es_tensor_data(g, in) + b * n, x.data, n * sizeof(float));
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    size_t m = es_array_size(&want);
+    assert_int_equal(es_tensor_size(g, out), m * batch_copies);
+    double worst = 0;
+    for (int b = 0; b < batch_copies; b++) {
+        const float *y = es_tensor_data(g, out) + b * m;
+        assert_close_rel(y, want.data, m, 1e-4);
+        double e = rel_err_max(y, want.data, m, 1e-30);
+        worst = e > worst ? e : worst;
+    }
+    es_graph_free(g);
+    es_array_free(&x);
+    es_array_free(&want);
+    return worst;
+}
+
+static const char *const fixtures[] = {"captum_one_conv", "small_cnn", "bad_densenet",
+                                       "pad_resnet", "audio1d"};
+
+static void pytorch_exports_match(void **state)
+{
+    for (size_t k = 0; k < sizeof fixtures / sizeof *fixtures; k++) {
+        double e = check_fixture(fixtures[k], 1);
+        printf("    %-16s rel err vs PyTorch %.2g\n", fixtures[k], e);
+    }
+}
+
+/* A batch the export did not have: folded Shape chains and Reshape's leading 0 follow it. */
+static void other_batch_sizes(void **state)
+{
+    check_fixture("small_cnn", 3); /* exported with a symbolic batch */
+    check_fixture("captum_one_conv", 2);
+    check_fixture("pad_resnet", 2);
+    check_fixture("bad_densenet", 2);
+}
+
+static int count_op(const es_graph *g, es_op_type op)
+{
+    int n = 0;
+    for (int k = 0; k < es_graph_n_nodes(g); k++)
+        n += es_node_op(g, k) == op;
+    return n;
+}
+
+static void densenet_structure(void **state)
+{
+    es_graph *g;
+    if (es_onnx_load(OX("bad_densenet.onnx"), &g, NULL) != 0)
+        fail_msg("%s", es_error());
+    assert_int_equal(es_graph_n_params(g), 328004);
+    assert_int_equal(count_op(g, ES_OP_BATCHNORM), 18); /* 15 layers, 2 transitions, 1 final */
+    assert_int_equal(count_op(g, ES_OP_CONCAT), 15);
+    assert_int_equal(count_op(g, ES_OP_AVGPOOL), 2);
+    assert_int_equal(count_op(g, ES_OP_PAD), 2);
+    for (int k = 0; k < es_graph_n_nodes(g); k++)
+        if (es_node_op(g, k) == ES_OP_AVGPOOL)
+            assert_int_equal(es_node_attrs(g, k)->ceil_mode, 1);
+    /* ReduceMean over H, W with keepdims=0 became GlobalAveragePool + Flatten */
+    assert_int_equal(count_op(g, ES_OP_GAP), 1);
+    int bn = es_tensor_find(g, "stages.0.0.bn.running_var");
+    assert_true(bn >= 0);
+    assert_int_equal(es_tensor_kind_of(g, bn), ES_T_STATE);
+    assert_int_equal(es_tensor_kind_of(g, es_tensor_find(g, "stages.0.0.bn.weight")), ES_T_PARAM);
+    es_graph_free(g);
+}
+
+static void folded_batchnorm_and_view(void **state)
+{
+    es_graph *g;
+    if (es_onnx_load(OX("small_cnn.onnx"), &g, NULL) != 0)
+        fail_msg("%s", es_error());
+    assert_int_equal(count_op(g, ES_OP_BATCHNORM), 0); /* folded into the convs by the exporter */
+    assert_int_equal(count_op(g, ES_OP_CONV), 2);
+    int in, dims[ES_MAX_DIMS];
+    es_graph_inputs(g, &in, 1);
+    assert_int_equal(es_tensor_shape(g, in, dims), 4);
+    assert_int_equal(dims[0], 1); /* the symbolic batch */
+    /* Shape→Gather→Unsqueeze→Concat left no nodes: only the Reshape, with (0, -1) */
+    assert_int_equal(count_op(g, ES_OP_RESHAPE), 1);
+    for (int k = 0; k < es_graph_n_nodes(g); k++)
+        if (es_node_op(g, k) == ES_OP_RESHAPE) {
+            const es_attrs *a = es_node_attrs(g, k);
+            assert_int_equal(a->n_list, 2);
+            assert_int_equal(a->list[0], 0);
+            assert_int_equal(a->list[1], -1);
+        }
+    es_graph_free(g);
+}
+
+/* ---- round trips ------------------------------------------------------------------------- */
+static float *run(es_graph *g, const float *x, size_t *n)
+{
+    int in, out;
+    es_graph_inputs(g, &in, 1);
+    es_graph_outputs(g, &out, 1);
+    memcpy(es_tensor_data(g, in), x, es_tensor_size(g, in) * sizeof(float));
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    *n = es_tensor_size(g, out);
+    float *y = malloc(*n * sizeof(float));
+    memcpy(y, es_tensor_data(g, out), *n * sizeof(float));
+    return y;
+}
+
+static void assert_same_run(es_graph *a, es_graph *b, const float *x)
+{
+    size_t na, nb;
+    float *ya = run(a, x, &na), *yb = run(b, x, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(ya, yb, na * sizeof(float)); /* identical, not merely close */
+    free(ya);
+    free(yb);
+}
+
+static void fill(float *x, size_t n, unsigned seed)
+{
+    srand(seed);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 2.0f * rand() / (float)RAND_MAX - 1.0f;
+}
+
+static void trained_graph_round_trip(void **state)
+{
+    es_graph *g = es_graph_new();
+    int x = es_input(g, "spec", 3, (int[]){1, 12, 10});
+    int h = es_conv(g, "conv1", x, 6, 3, 3, 1, -1, 1);
+    h = es_relu(g, "relu1", es_batchnorm(g, "bn1", h));
+    h = es_maxpool(g, "pool1", h, 2, 2);
+    h = es_conv(g, "conv2", h, 5, 3, 3, 1, 0, 0);
+    h = es_batchnorm(g, "bn2", h);
+    h = es_add(g, "res", h, h);
+    h = es_relu(g, "relu2", h);
+    h = es_dropout(g, "drop", h, 0.25f);
+    int logits = es_dense(g, "fc", h, 3);
+    int prob = es_softmax(g, "prob", logits);
+    assert_true(prob >= 0);
+    es_graph_mark_output(g, prob);
+    assert_int_equal(es_graph_init(g, ES_INIT_HE, 7), 0);
+    /* a few training steps, so weights and running statistics are no longer their init */
+    enum { N = 8 };
+    float *xb = malloc(N * 120 * sizeof(float));
+    int labels[N];
+    for (int i = 0; i < N; i++)
+        labels[i] = i % 3;
+    fill(xb, N * 120, 3);
+    es_optim_config oc = es_optim_default(ES_ADAM);
+    es_optimizer *o = es_optimizer_new(g, &oc);
+    for (int s = 0; s < 3; s++)
+        assert_int_equal(es_train_step(g, o, x, xb, N, logits, labels, NULL, NULL), 0);
+    es_optimizer_free(o);
+    assert_int_equal(es_graph_set_batch(g, 1), 0);
+
+    es_meta *meta = es_meta_new();
+    es_meta_set(meta, ES_META_LABELS, "[\"a\",\"b\",\"c\"]");
+    es_meta_set(meta, ES_META_FEATURES, "{\"n_mels\": 12}");
+    const char *path = tmp_path("trained.onnx");
+    if (es_onnx_save(g, meta, path) != 0)
+        fail_msg("%s", es_error());
+    es_graph *back;
+    es_meta *meta2;
+    if (es_onnx_load(path, &back, &meta2) != 0)
+        fail_msg("%s", es_error());
+    assert_int_equal(es_graph_n_params(back), es_graph_n_params(g));
+    assert_string_equal(es_meta_get(meta2, ES_META_LABELS), "[\"a\",\"b\",\"c\"]");
+    assert_string_equal(es_meta_get(meta2, ES_META_FEATURES), "{\"n_mels\": 12}");
+    assert_int_equal(count_op(back, ES_OP_BATCHNORM), 2);
+    int rv = es_tensor_find(back, "bn1.running_var");
+    assert_true(rv >= 0);
+    assert_memory_equal(es_tensor_data(back, rv), es_tensor_data(g, es_tensor_find(g, "bn1.running_var")),
+                        6 * sizeof(float));
+    assert_same_run(g, back, xb);
+    assert_same_run(g, back, xb + 120);
+    es_graph_free(back);
+    es_meta_free(meta2);
+    es_meta_free(meta);
+    es_graph_free(g);
+    free(xb);
+}
+
+static void densenet_builder_round_trip(void **state)
+{
+    es_graph *g = es_build_bad_densenet(40, 16, 2, 1);
+    assert_non_null(g);
+    assert_int_equal(es_graph_init(g, ES_INIT_HE, 3), 0);
+    const char *path = tmp_path("dense.onnx");
+    assert_int_equal(es_onnx_save(g, NULL, path), 0);
+    es_graph *back;
+    if (es_onnx_load(path, &back, NULL) != 0)
+        fail_msg("%s", es_error());
+    assert_int_equal(es_graph_n_params(back), 328004);
+    float x[40 * 16];
+    fill(x, 40 * 16, 9);
+    assert_same_run(g, back, x);
+    es_graph_free(back);
+    es_graph_free(g);
+}
+
+static void imported_models_round_trip(void **state)
+{
+    for (size_t k = 0; k < sizeof fixtures / sizeof *fixtures; k++) {
+        char p[256];
+        snprintf(p, sizeof p, OX("%s.onnx"), fixtures[k]);
+        es_graph *a, *b;
+        if (es_onnx_load(p, &a, NULL) != 0)
+            fail_msg("%s", es_error());
+        const char *out = tmp_path("again.onnx");
+        if (es_onnx_save(a, NULL, out) != 0 || es_onnx_load(out, &b, NULL) != 0)
+            fail_msg("%s: %s", fixtures[k], es_error());
+        int in;
+        es_graph_inputs(a, &in, 1);
+        size_t n = es_tensor_size(a, in);
+        float *x = malloc(n * sizeof(float));
+        fill(x, n, 11);
+        assert_same_run(a, b, x);
+        assert_int_equal(es_graph_n_params(a), es_graph_n_params(b));
+        free(x);
+        es_graph_free(a);
+        es_graph_free(b);
+    }
+}
+
+static void metadata_and_annotate(void **state)
+{
+    es_meta *m = es_meta_new();
+    assert_null(es_meta_get(m, "k"));
+    assert_int_equal(es_meta_set(m, "k", "1"), 0);
+    assert_int_equal(es_meta_set(m, "j", "2"), 0);
+    assert_int_equal(es_meta_set(m, "k", "3"), 0);
+    assert_int_equal(es_meta_count(m), 2);
+    assert_string_equal(es_meta_get(m, "k"), "3");
+    assert_int_equal(es_meta_set(m, "k", NULL), 0);
+    assert_int_equal(es_meta_count(m), 1);
+    assert_string_equal(es_meta_key(m, 0), "j");
+    es_meta_set(m, ES_META_LABELS, "[\"x\",\"y\",\"z\",\"w\"]");
+    const char *out = tmp_path("annotated.onnx");
+    assert_int_equal(es_onnx_annotate(OX("captum_one_conv.onnx"), m, out), 0);
+    es_meta_set(m, ES_META_LABELS, "[\"p\",\"q\",\"r\",\"s\"]"); /* replace in place */
+    assert_int_equal(es_onnx_annotate(out, m, out), 0);
+    es_meta *got;
+    int nd, dims[ES_MAX_DIMS];
+    assert_int_equal(es_onnx_peek(out, &got, &nd, dims), 0);
+    assert_int_equal(nd, 4);
+    assert_int_equal(dims[1], 1);
+    assert_int_equal(es_meta_count(got), 2);
+    assert_string_equal(es_meta_get(got, ES_META_LABELS), "[\"p\",\"q\",\"r\",\"s\"]");
+    assert_string_equal(es_meta_get(got, "j"), "2");
+    es_meta_free(got);
+    es_meta_free(m);
+    /* the model itself is unchanged */
+    es_graph *a, *b;
+    assert_int_equal(es_onnx_load(OX("captum_one_conv.onnx"), &a, NULL), 0);
+    assert_int_equal(es_onnx_load(out, &b, NULL), 0);
+    float x[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = (float)i;
+    assert_same_run(a, b, x);
+    es_graph_free(a);
+    es_graph_free(b);
+}
+
+/* ---- broken files ------------------------------------------------------------------------ */
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *b = malloc(*n ? *n : 1);
+    assert_int_equal(fread(b, 1, *n, f), *n);
+    fclose(f);
+    return b;
+}
+
+static void spill(const char *path, const void *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+}
+
+/* Loading must fail with a message that starts with the path and contains `want`. */
+static void expect_fail(const char *path, const char *want)
+{
+    es_graph *g = (es_graph *)1;
+    es_meta *m = (es_meta *)1;
+    if (es_onnx_load(path, &g, &m) == 0)
+        fail_msg("%s loaded, expected an error with '%s'", path, want);
+    assert_null(g);
+    assert_null(m);
+    const char *e = es_error();
+    if (strncmp(e, path, strlen(path)) != 0 || !strstr(e, want) || strchr(e, '\n'))
+        fail_msg("error '%s' should name %s and say '%s'", e, path, want);
+}
+
+static void missing_empty_truncated_corrupt(void **state)
+{
+    expect_fail(tmp_path("nope.onnx"), "cannot open");
+    const char *p = tmp_path("empty.onnx");
+    spill(p, "", 0);
+    expect_fail(p, "empty");
+    p = tmp_path("text.onnx");
+    spill(p, "hello, this is not a model\n", 27);
+    expect_fail(p, "");
+    size_t n;
+    uint8_t *b = slurp(OX("bad_densenet.onnx"), &n);
+    size_t cuts[] = {1, 7, 100, 5000, n / 2, n - 1000, n - 1};
+    for (size_t k = 0; k < sizeof cuts / sizeof *cuts; k++) {
+        p = tmp_path("cut.onnx");
+        spill(p, b, cuts[k]);
+        expect_fail(p, "");
+    }
+    free(b);
+    /* random single-byte damage anywhere: an error or (rarely) a model, never a crash */
+    b = slurp(OX("pad_resnet.onnx"), &n);
+    srand(1);
+    for (int k = 0; k < 300; k++) {
+        uint8_t *c = malloc(n);
+        memcpy(c, b, n);
+        for (int j = 0; j < 1 + k % 3; j++)
+            c[rand() % n] = (uint8_t)rand();
+        p = tmp_path("fuzz.onnx");
+        spill(p, c, n);
+        es_graph *g;
+        es_meta *m;
+        if (es_onnx_load(p, &g, &m) == 0) {
+            es_graph_free(g);
+            es_meta_free(m);
+        } else {
+            assert_non_null(strstr(es_error(), p));
+        }
+        free(c);
+    }
+    free(b);
+}
+
+/* Unpacks a fixture, lets `edit` change it, writes it to a temporary file. */
+static const char *edited(const char *fixture, void (*edit)(Onnx__ModelProto *))
+{
+    size_t n;
+    uint8_t *b = slurp(fixture, &n);
+    Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, n, b);
+    assert_non_null(mp);
+    free(b);
+    edit(mp);
+    n = onnx__model_proto__get_packed_size(mp);
+    b = malloc(n);
+    onnx__model_proto__pack(mp, b);
+    const char *p = tmp_path("edited.onnx");
+    spill(p, b, n);
+    free(b);
+    onnx__model_proto__free_unpacked(mp, NULL);
+    return p;
+}
+
+static Onnx__NodeProto *node_named(Onnx__ModelProto *mp, const char *name)
+{
+    for (size_t k = 0; k < mp->graph->n_node; k++)
+        if (strcmp(mp->graph->node[k]->name, name) == 0)
+            return mp->graph->node[k];
+    fail_msg("no node %s", name);
+    return NULL;
+}
+
+static void set_str(char **s, const char *v)
+{
+    free(*s);
+    *s = strdup(v);
+}
+
+static void to_elu(Onnx__ModelProto *mp) { set_str(&node_named(mp, "/relu1/Relu")->op_type, "Elu"); }
+
+static void drop_weight(Onnx__ModelProto *mp)
+{
+    Onnx__GraphProto *g = mp->graph;
+    for (size_t k = 0; k < g->n_initializer; k++)
+        if (strcmp(g->initializer[k]->name, "conv1.weight") == 0) {
+            onnx__tensor_proto__free_unpacked(g->initializer[k], NULL);
+            g->initializer[k] = g->initializer[--g->n_initializer];
+            return;
+        }
+}
+
+static void wrong_dims(Onnx__ModelProto *mp)
+{
+    for (size_t k = 0; k < mp->graph->n_initializer; k++)
+        if (strcmp(mp->graph->initializer[k]->name, "fc1.weight") == 0)
+            mp->graph->initializer[k]->dims[1] = 9; /* 4x9 but 4x8 values */
+}
+
+static void bad_kernel(Onnx__ModelProto *mp)
+{
+    Onnx__NodeProto *n = node_named(mp, "/conv1/Conv");
+    for (size_t k = 0; k < n->n_attribute; k++)
+        if (strcmp(n->attribute[k]->name, "kernel_shape") == 0)
+            n->attribute[k]->ints[0] = 5;
+}
+
+static void unknown_input(Onnx__ModelProto *mp) { set_str(&node_named(mp, "/fc1/Gemm")->input[0], "ghost"); }
+
+static void reshape_too_big(Onnx__ModelProto *mp)
+{
+    /* Reshape's constant asks for (-1, 7): 8 values do not split into rows of 7 */
+    Onnx__NodeProto *c = node_named(mp, "/Constant");
+    Onnx__TensorProto *t = c->attribute[0]->t;
+    int64_t v[2] = {-1, 7};
+    memcpy(t->raw_data.data, v, sizeof v);
+}
+
+static void no_graph_output(Onnx__ModelProto *mp) { set_str(&mp->graph->output[0]->name, "nothing"); }
+
+static void bad_op_errors(void **state)
+{
+    expect_fail(edited(OX("captum_one_conv.onnx"), to_elu), "unsupported operator Elu (node /relu1/Relu)");
+    expect_fail(edited(OX("captum_one_conv.onnx"), drop_weight), "input 'conv1.weight' is not defined");
+    expect_fail(edited(OX("captum_one_conv.onnx"), wrong_dims), "fc1.weight");
+    expect_fail(edited(OX("captum_one_conv.onnx"), bad_kernel), "/conv1/Conv");
+    expect_fail(edited(OX("captum_one_conv.onnx"), unknown_input), "'ghost' is not defined");
+    expect_fail(edited(OX("captum_one_conv.onnx"), reshape_too_big), "/Reshape");
+    expect_fail(edited(OX("captum_one_conv.onnx"), no_graph_output), "output 'nothing'");
+}
+
+static void wrong_input_shape(void **state)
+{
+    es_graph *g = (es_graph *)1;
+    const char *p = OX("captum_one_conv.onnx");
+    assert_int_equal(es_onnx_load_shaped(p, 3, (int[]){1, 5, 5}, &g, NULL), -1);
+    assert_null(g);
+    assert_non_null(strstr(es_error(), p));
+    assert_non_null(strstr(es_error(), "cannot take an array of shape (1,5,5)"));
+    assert_int_equal(es_onnx_load_shaped(p, 2, (int[]){4, 4}, &g, NULL), -1);
+    assert_int_equal(es_onnx_load_shaped(p, 3, (int[]){1, 4, 4}, &g, NULL), 0); /* batch left out */
+    int in, dims[ES_MAX_DIMS];
+    es_graph_inputs(g, &in, 1);
+    assert_int_equal(es_tensor_shape(g, in, dims), 4);
+    assert_int_equal(dims[0], 1);
+    es_graph_free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pytorch_exports_match),
+        cmocka_unit_test(other_batch_sizes),
+        cmocka_unit_test(densenet_structure),
+        cmocka_unit_test(folded_batchnorm_and_view),
+        cmocka_unit_test(trained_graph_round_trip),
+        cmocka_unit_test(densenet_builder_round_trip),
+        cmocka_unit_test(imported_models_round_trip),
+        cmocka_unit_test(metadata_and_annotate),
+        cmocka_unit_test(missing_empty_truncated_corrupt),
+        cmocka_unit_test(bad_op_errors),
+        cmocka_unit_test(wrong_input_shape),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
