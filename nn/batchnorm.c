@@ -80,15 +80,21 @@ void batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
     int want_x = wants_grad(g, nd, 0, p), want_s = wants_grad(g, nd, 1, p);
     int want_b = wants_grad(g, nd, 2, p);
     double cnt = (double)n * hw;
+    /* TEST mode and no parameter gradients (a saliency pass): dx = γ/σ·dy, nothing to sum */
+    int sums = want_s || want_b || p->mode == ES_TRAIN;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         double sdy = 0, sdyx = 0; /* Σ dy, Σ dy·x̂ */
-        for (int i = 0; i < n; i++) {
-            size_t off = ((size_t)i * c + ch) * hw;
+        float m = mean[ch], is = istd[ch];
+        for (int i = 0; sums && i < n; i++) {
+            const float *xp = x->data + ((size_t)i * c + ch) * hw, *dp = dy + ((size_t)i * c + ch) * hw;
+            float s1 = 0, s2 = 0; /* float within a plane (vectorises), double across */
             for (size_t j = 0; j < hw; j++) {
-                sdy += dy[off + j];
-                sdyx += dy[off + j] * (x->data[off + j] - mean[ch]) * istd[ch];
+                s1 += dp[j];
+                s2 += dp[j] * (xp[j] - m);
             }
+            sdy += s1;
+            sdyx += (double)s2 * is;
         }
         if (want_s)
             sc->grad[ch] += (float)sdyx;
@@ -96,17 +102,17 @@ void batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
             bi->grad[ch] += (float)sdy;
         if (!want_x)
             continue;
-        float gi = sc->data[ch] * istd[ch];
+        float gi = sc->data[ch] * is;
         /* TRAIN: dx = γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)); TEST: the statistics are
          * constants, dx = γ/σ·dy. */
         float mdy = p->mode == ES_TRAIN ? (float)(sdy / cnt) : 0.0f;
-        float mdyx = p->mode == ES_TRAIN ? (float)(sdyx / cnt) : 0.0f;
+        float k = p->mode == ES_TRAIN ? (float)(sdyx / cnt) * is : 0.0f; /* x̂·mean = (x−μ)·k */
         for (int i = 0; i < n; i++) {
             size_t off = ((size_t)i * c + ch) * hw;
-            for (size_t j = 0; j < hw; j++) {
-                float xh = (x->data[off + j] - mean[ch]) * istd[ch];
-                x->grad[off + j] += gi * (dy[off + j] - mdy - xh * mdyx);
-            }
+            const float *xp = x->data + off, *dp = dy + off;
+            float *dx = x->grad + off;
+            for (size_t j = 0; j < hw; j++)
+                dx[j] += gi * (dp[j] - mdy - (xp[j] - m) * k);
         }
     }
 }

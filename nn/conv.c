@@ -63,10 +63,16 @@ static int conv_geom(es_graph *g, es_node *nd, geom *q)
     return 0;
 }
 
-/* Floats shifted_conv needs for an input (c,h,w) padded to (hp,wp) and m output maps. */
-static size_t shifted_ws(int c, int m, int hp, int wp, int eh)
+/* A stride-1 conv whose input is narrow (c·kh·kw rows at most) stacks the shifted planes
+ * into one column matrix and makes one GEMM with K = c·kh·kw instead of kh·kw GEMMs with
+ * K = c, which would be memory-bound (the backward-to-input of a growth-15 DenseNet layer). */
+#define NARROW_K 288
+
+/* Floats shifted_conv needs for an input (c,h,w) padded to (hp,wp), m output maps, taps. */
+static size_t shifted_ws(int c, int m, int hp, int wp, int eh, int taps)
 {
-    return (size_t)c * (hp + 1) * wp + (size_t)m * (hp - eh) * wp;
+    size_t n = (size_t)(hp - eh) * wp, cols = c * taps <= NARROW_K ? (size_t)c * taps * n : 0;
+    return (size_t)c * (hp + 1) * wp + (size_t)m * n + cols;
 }
 
 /* Workspace of the shifted path: repacked kernel + the larger of forward, backward to the
@@ -75,9 +81,10 @@ static size_t shifted_ws(int c, int m, int hp, int wp, int eh)
 static size_t shifted_need(const geom *q)
 {
     int eh = q->dh * (q->kh - 1), ew = q->dw * (q->kw - 1);
-    size_t fwd = shifted_ws(q->cg, q->mg, q->h + q->pt + q->pb, q->w + q->pl + q->pr, eh);
+    int taps = q->kh * q->kw;
+    size_t fwd = shifted_ws(q->cg, q->mg, q->h + q->pt + q->pb, q->w + q->pl + q->pr, eh, taps);
     size_t bwd = shifted_ws(q->mg, q->cg, q->ho + 2 * eh - q->pt - q->pb,
-                            q->wo + 2 * ew - q->pl - q->pr, eh);
+                            q->wo + 2 * ew - q->pl - q->pr, eh, taps);
     return (size_t)q->kh * q->kw * q->mg * q->cg + (fwd > bwd ? fwd : bwd);
 }
 
@@ -150,8 +157,9 @@ static void col2im(const geom *q, const float *col, float *dx)
     }
 }
 
-/* y (m x ho x wo) (+)= Σ_ij wr[ij] · x shifted by tap (i,j), stride 1: x is (c,h,w) padded
- * by pt/pl/pb/pr, wr is (kh·kw, m, c). ws holds shifted_ws() floats. */
+/* y (m x ho x wo) (+)= Σ_ij W_ij · x shifted by tap (i,j), stride 1: x is (c,h,w) padded
+ * by pt/pl/pb/pr; the kernel wr is laid out as kernel_layout() says. ws holds shifted_ws()
+ * floats. */
 typedef struct {
     int c, h, w, pt, pl, pb, pr, m, kh, kw, dh, dw;
 } shift_args;
@@ -185,14 +193,25 @@ static void shifted_conv(const shift_args *s, const float *x, const float *wr, f
     size_t plane = (size_t)(hp + 1) * wp;
     float *xp = ws, *yp = ws + (size_t)s->c * plane;
     pad_planes(s, x, xp);
-    int n = ho * wp;
-    for (int i = 0; i < s->kh; i++)
-        for (int j = 0; j < s->kw; j++) {
-            int ij = i * s->kw + j;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, n, s->c, 1.0f,
-                        wr + (size_t)ij * s->m * s->c, s->c, xp + i * s->dh * wp + j * s->dw,
-                        (int)plane, ij ? 1.0f : 0.0f, yp, n);
+    int n = ho * wp, taps = s->kh * s->kw;
+    if (s->c * taps <= NARROW_K) { /* cols (c·taps x n), row c·taps+ij = plane c shifted by ij */
+        float *cols = yp + (size_t)s->m * n;
+#pragma omp parallel for schedule(static) if ((size_t)s->c * taps * n > 65536)
+        for (int r = 0; r < s->c * taps; r++) {
+            int c = r / taps, i = r % taps / s->kw, j = r % s->kw;
+            memcpy(cols + (size_t)r * n, xp + c * plane + i * s->dh * wp + j * s->dw, n * sizeof(float));
         }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, n, s->c * taps, 1.0f, wr,
+                    s->c * taps, cols, n, 0.0f, yp, n);
+    } else {
+        for (int i = 0; i < s->kh; i++)
+            for (int j = 0; j < s->kw; j++) {
+                int ij = i * s->kw + j;
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->m, n, s->c, 1.0f,
+                            wr + (size_t)ij * s->m * s->c, s->c, xp + i * s->dh * wp + j * s->dw,
+                            (int)plane, ij ? 1.0f : 0.0f, yp, n);
+            }
+    }
 #pragma omp parallel for schedule(static) if ((size_t)s->m * n > 65536)
     for (int m = 0; m < s->m; m++)
         for (int r = 0; r < ho; r++) {
@@ -206,19 +225,23 @@ static void shifted_conv(const shift_args *s, const float *x, const float *wr, f
         }
 }
 
-/* Kernel taps as matrices: wr[ij] (mg x cg) = W[m][c][ij]; flipped, wr[ij] (cg x mg) =
- * W[m][c][kh·kw−1−ij], the kernel of backward-to-input. */
+/* The kernel as shifted_conv wants it, for `rows` output maps over `cols` input channels:
+ * narrow inputs take (rows, cols·taps), the W layout itself; wide ones one (rows x cols)
+ * matrix per tap. flip: the kernel of backward-to-input, W[m][c][taps−1−ij] with the roles
+ * of m and c swapped. */
 static void repack(const geom *q, const float *w, float *wr, int flip)
 {
-    int taps = q->kh * q->kw;
+    int taps = q->kh * q->kw, rows = flip ? q->cg : q->mg, cols = flip ? q->mg : q->cg;
+    int narrow = cols * taps <= NARROW_K;
     for (int m = 0; m < q->mg; m++)
         for (int c = 0; c < q->cg; c++)
             for (int ij = 0; ij < taps; ij++) {
                 float v = w[((size_t)m * q->cg + c) * taps + ij];
-                if (flip)
-                    wr[((size_t)(taps - 1 - ij) * q->cg + c) * q->mg + m] = v;
+                int r = flip ? c : m, k = flip ? m : c, t = flip ? taps - 1 - ij : ij;
+                if (narrow)
+                    wr[((size_t)r * cols + k) * taps + t] = v;
                 else
-                    wr[((size_t)ij * q->mg + m) * q->cg + c] = v;
+                    wr[((size_t)t * rows + r) * cols + k] = v;
             }
 }
 

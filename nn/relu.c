@@ -27,14 +27,25 @@ void relu_backward(es_graph *g, es_node *nd, const es_pass *p)
     es_tensor *x = in_t(g, nd, 0);
     const float *dy = out_t(g, nd, 0)->grad;
     float *dx = x->grad;
-    es_relu_rule rule = p->rule;
-#pragma omp parallel for schedule(static) if (x->size > 65536)
-    for (size_t i = 0; i < x->size; i++) {
-        float d = dy[i];
-        if (rule == ES_RELU_DECONVNET)
-            dx[i] += d > 0 ? d : 0.0f;
-        else if (x->data[i] > 0 && (rule == ES_RELU_STANDARD || d > 0))
-            dx[i] += d;
+    size_t n = x->size;
+    const float *xv = x->data;
+    /* one branch-free loop per rule, so each vectorises */
+    switch (p->rule) {
+    case ES_RELU_STANDARD:
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++)
+            dx[i] += xv[i] > 0 ? dy[i] : 0.0f;
+        break;
+    case ES_RELU_GUIDED:
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++)
+            dx[i] += xv[i] > 0 && dy[i] > 0 ? dy[i] : 0.0f;
+        break;
+    case ES_RELU_DECONVNET:
+#pragma omp parallel for schedule(static) if (n > 65536)
+        for (size_t i = 0; i < n; i++)
+            dx[i] += dy[i] > 0 ? dy[i] : 0.0f;
+        break;
     }
 }
 

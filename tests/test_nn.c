@@ -114,6 +114,8 @@ static void conv2d_matches_direct_and_gradients(void **s)
     run_conv_case(&same, 0);
     conv_case dil = {2, 4, 7, 6, 4, 3, 2, 1, 1, 2, 1, 2, 0, 1, 1, 2}; /* shifted, dilated, groups */
     run_conv_case(&dil, 0);
+    conv_case wide = {1, 40, 5, 4, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 1}; /* one GEMM per tap */
+    run_conv_case(&wide, 0);
     conv_case one = {2, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}; /* 1x1: no im2col */
     run_conv_case(&one, 0);
 }
