@@ -40,18 +40,25 @@ void batchnorm_forward(es_graph *g, es_node *nd, const es_pass *p)
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         double mu, var;
-        if (p->mode == ES_TRAIN) {
+        if (p->mode == ES_TRAIN) { /* float sums within a plane (they vectorise), double across */
             double s = 0, ss = 0;
             for (int i = 0; i < n; i++) {
                 const float *xp = x->data + ((size_t)i * c + ch) * hw;
+                float t = 0;
+#pragma omp simd reduction(+ : t)
                 for (size_t j = 0; j < hw; j++)
-                    s += xp[j];
+                    t += xp[j];
+                s += t;
             }
             mu = s / cnt;
+            float fm = (float)mu;
             for (int i = 0; i < n; i++) { /* two passes: exact for large means */
                 const float *xp = x->data + ((size_t)i * c + ch) * hw;
+                float t = 0;
+#pragma omp simd reduction(+ : t)
                 for (size_t j = 0; j < hw; j++)
-                    ss += (xp[j] - mu) * (xp[j] - mu);
+                    t += (xp[j] - fm) * (xp[j] - fm);
+                ss += t;
             }
             var = ss / cnt;
             rmean[ch] = (float)(mom * rmean[ch] + (1 - mom) * mu);
@@ -89,6 +96,7 @@ void batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
         for (int i = 0; sums && i < n; i++) {
             const float *xp = x->data + ((size_t)i * c + ch) * hw, *dp = dy + ((size_t)i * c + ch) * hw;
             float s1 = 0, s2 = 0; /* float within a plane (vectorises), double across */
+#pragma omp simd reduction(+ : s1, s2)
             for (size_t j = 0; j < hw; j++) {
                 s1 += dp[j];
                 s2 += dp[j] * (xp[j] - m);
