@@ -11,7 +11,10 @@
     X("info", cmd_info, "a model's inputs, outputs, nodes, parameters and metadata", usage_info) \
     X("predict", cmd_predict, "the model's raw output for one input (.npy or sound)", usage_predict) \
     X("plot", cmd_plot, "a spectrogram picture (PNG), with a saliency overlay if given", usage_plot) \
-    X("annotate", cmd_annotate, "attach feature settings and labels to an ONNX model", usage_annotate)
+    X("annotate", cmd_annotate, "attach feature settings and labels to an ONNX model", usage_annotate) \
+    X("saliency", cmd_saliency, "what the network looked at: attribution maps (.npy, PNG)", usage_saliency) \
+    X("sanity", cmd_sanity, "sanity checks of a saliency method: randomized layers (Adebayo)", usage_sanity) \
+    X("sonify", cmd_sonify, "listen to what the network heard: the salient part as WAV", usage_sonify)
 
 #define DECLARE(name, fn, summary, usage) int fn(int argc, char **argv); extern const char usage[];
 VERBS(DECLARE)

@@ -149,11 +149,13 @@ static void standardize(float *x, int rows, int cols, es_standardize how, int ro
 
 /* feat (bands × T) → windows of `frames` frames in the model's layout, batch first. */
 static int arrange(const es_feature_config *c, const es_array *feat, int rank, const int *decl,
-                   es_array *x)
+                   int hop, es_array *x)
 {
     int bands = feat->dims[0], T = feat->dims[1];
     int F = c->frames > 0 ? c->frames : T;
-    int nw = c->frames > 0 ? (T + F - 1) / F : 1;
+    if (hop <= 0 || c->frames <= 0)
+        hop = F; /* windows side by side */
+    int nw = c->frames > 0 && T > F ? (T - F + hop - 1) / hop + 1 : 1;
     int time_first = c->layout == ES_LAYOUT_FRAMES_MELS;
     int H = time_first ? F : bands, W = time_first ? bands : F;
     if (nw < 1)
@@ -175,11 +177,11 @@ static int arrange(const es_feature_config *c, const es_array *feat, int rank, c
     if (!(x->data = malloc(per * nw * sizeof(float))))
         return es_fail("out of memory");
     for (int w = 0; w < nw; w++) {
-        int have = T - w * F < F ? T - w * F : F; /* frames of this window in the sound */
+        int have = T - w * hop < F ? T - w * hop : F; /* frames of this window in the sound */
         for (int t = 0; t < F; t++) {
             int src = t < have ? t : c->fit == ES_FIT_PAD_REPEAT && have > 0 ? t % have : -1;
             for (int b = 0; b < bands; b++) {
-                float v = src < 0 ? 0.0f : feat->data[(size_t)b * T + (size_t)w * F + src];
+                float v = src < 0 ? 0.0f : feat->data[(size_t)b * T + (size_t)w * hop + src];
                 size_t o = time_first ? (size_t)t * bands + b : (size_t)b * F + t;
                 x->data[w * per + o] = v;
             }
@@ -188,7 +190,7 @@ static int arrange(const es_feature_config *c, const es_array *feat, int rank, c
     return 0;
 }
 
-static int audio_input(const char *model, const char *in, es_array *x)
+static int audio_input(const char *model, const char *in, int hop, int *frames, es_array *x)
 {
     es_meta *meta = NULL;
     int rank, decl[ES_MAX_DIMS];
@@ -206,7 +208,9 @@ static int audio_input(const char *model, const char *in, es_array *x)
     else if (es_config_from_json(&c, js, model) == 0 && (f = es_features_new(&c)) &&
              es_features_file(f, in, &feat) == 0) {
         standardize(feat.data, feat.dims[0], feat.dims[1], c.standardize, 1);
-        if (arrange(&c, &feat, rank, decl, x) == 0)
+        if (frames)
+            *frames = feat.dims[1];
+        if (arrange(&c, &feat, rank, decl, hop, x) == 0)
             r = 0;
         else {
             char msg[400];
@@ -223,12 +227,18 @@ static int audio_input(const char *model, const char *in, es_array *x)
 int app_model_load_for(app_model *m, const char *path, const char *in, es_array *x,
                        int *had_batch)
 {
+    return app_model_load_windows(m, path, in, 0, x, had_batch, NULL);
+}
+
+int app_model_load_windows(app_model *m, const char *path, const char *in, int hop, es_array *x,
+                           int *had_batch, int *frames)
+{
     memset(x, 0, sizeof *x);
     memset(m, 0, sizeof *m);
     *had_batch = 1;
     if (!path && !(path = app_default_model()))
         return -1;
-    if (app_is_audio(in) ? audio_input(path, in, x) != 0 : es_npy_load(in, x) != 0)
+    if (app_is_audio(in) ? audio_input(path, in, hop, frames, x) != 0 : es_npy_load(in, x) != 0)
         return -1;
     if (x->ndim < 1) {
         es_array_free(x);

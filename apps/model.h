@@ -29,6 +29,11 @@ int app_model_load(app_model *m, const char *path);
  * The model's input is shaped to fit x. */
 int app_model_load_for(app_model *m, const char *path, const char *in, es_array *x,
                        int *had_batch);
+/* The same, a sound cut into windows `hop` frames apart (0: `frames`, side by side; the
+ * last window reaches the end, filled by the `fit` rule); *frames (may be NULL) gets the
+ * sound's frame count (.npy: untouched). */
+int app_model_load_windows(app_model *m, const char *path, const char *in, int hop, es_array *x,
+                           int *had_batch, int *frames);
 void app_model_free(app_model *m);
 /* Label i, or NULL when the model has no label for it. */
 const char *app_model_label(const app_model *m, int i);

@@ -1,0 +1,672 @@
+/* earsight saliency -m MODEL --input X.npy|SOUND --method M [-o OUT.npy] [--png OUT.png] — what
+ * the network looked at for one class; and the pieces the sanity and sonify verbs share. */
+#include "apps/cli.h"
+#include "apps/saliency.h"
+#include "viz/es_viz.h"
+#include <cJSON.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ---- shared: flags ------------------------------------------------------------------------ */
+const char sal_flags_help[] =
+    "  --method M          grad | input-x-grad | deconvnet | guided | gradcam | guided-gradcam |\n"
+    "                      ig | smoothgrad | smoothgrad-sq | vargrad | occlusion\n"
+    "  --target K|NAME     the class explained: index or label (default: the predicted class);\n"
+    "                      its score before a final softmax/sigmoid is explained\n"
+    "  --layer NAME        Grad-CAM layer: ONNX node or tensor name (default: the last spatial\n"
+    "                      activation before pooling / flatten; `earsight info` shows it)\n"
+    "  --upsample MODE     Grad-CAM upsampling: bilinear (default) | nearest\n"
+    "  --steps N           IG steps (50)\n"
+    "  --ig-method M       gausslegendre (default) | riemann-trapezoid | riemann-left |\n"
+    "                      riemann-right | riemann-middle\n"
+    "  --baseline B        IG: zero (default) | min (the input's minimum) | FILE.npy\n"
+    "  --samples N         SmoothGrad samples (25)\n"
+    "  --sigma S           SmoothGrad noise std as a fraction of the input's range (0.15)\n"
+    "  --seed N            SmoothGrad noise seed (0)\n"
+    "  --window HxW        occlusion window over the last two dims (3x3)\n"
+    "  --stride HxW        occlusion stride (1x1)\n"
+    "  --occlusion-value V the value put in the window (0)\n"
+    "  --hop-frames N      a sound longer than the model's frames: windows N frames apart\n"
+    "                      (default: half the model's frames), maps stitched (overlaps averaged)\n";
+
+void sal_args_init(sal_args *a)
+{
+    memset(a, 0, sizeof *a);
+    es_sal_defaults(&a->o);
+}
+
+void sal_args_free(sal_args *a) { es_array_free(&a->base); }
+
+static int num(const char *verb, const char *flag, const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    if (!v)
+        return cli_usage(verb, "%s needs a value", flag), -1;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi))
+        return cli_usage(verb, "%s needs a number in [%g, %g], not '%s'", flag, lo, hi, v), -1;
+    *out = x;
+    return 2;
+}
+
+static int pair(const char *verb, const char *flag, const char *v, int *hw)
+{
+    char extra;
+    if (!v || sscanf(v, "%dx%d%c", &hw[0], &hw[1], &extra) != 2 || hw[0] < 1 || hw[1] < 1)
+        return cli_usage(verb, "%s needs HxW with positive numbers, e.g. 5x5", flag), -1;
+    return 2;
+}
+
+int sal_flag(sal_args *a, const char *verb, const char *f, const char *v)
+{
+    const char **s = !strcmp(f, "--method")      ? &a->method
+                     : !strcmp(f, "--target")    ? &a->target
+                     : !strcmp(f, "--layer")     ? &a->layer
+                     : !strcmp(f, "--upsample")  ? &a->upsample
+                     : !strcmp(f, "--ig-method") ? &a->ig_method
+                     : !strcmp(f, "--baseline")  ? &a->baseline
+                                                 : NULL;
+    if (s) {
+        if (!v)
+            return cli_usage(verb, "%s needs a value", f), -1;
+        *s = v;
+        return 2;
+    }
+    double x;
+    int r;
+    if (!strcmp(f, "--steps") && (r = num(verb, f, v, 1, 100000, &x)) > 0)
+        return a->o.steps = (int)x, r;
+    if (!strcmp(f, "--samples") && (r = num(verb, f, v, 1, 100000, &x)) > 0)
+        return a->o.samples = (int)x, r;
+    if (!strcmp(f, "--sigma") && (r = num(verb, f, v, 0, 1e6, &x)) > 0)
+        return a->o.sigma = (float)x, r;
+    if (!strcmp(f, "--seed") && (r = num(verb, f, v, 0, 1e18, &x)) > 0)
+        return a->o.seed = (uint64_t)x, r;
+    if (!strcmp(f, "--occlusion-value") && (r = num(verb, f, v, -1e30, 1e30, &x)) > 0)
+        return a->o.occ_value = (float)x, r;
+    if (!strcmp(f, "--hop-frames") && (r = num(verb, f, v, 1, 1e9, &x)) > 0)
+        return a->hop_frames = (int)x, r;
+    if (!strcmp(f, "--window"))
+        return pair(verb, f, v, a->o.window);
+    if (!strcmp(f, "--stride"))
+        return pair(verb, f, v, a->o.stride);
+    if (!strcmp(f, "--steps") || !strcmp(f, "--samples") || !strcmp(f, "--sigma") ||
+        !strcmp(f, "--seed") || !strcmp(f, "--occlusion-value") || !strcmp(f, "--hop-frames"))
+        return -1;
+    return 0;
+}
+
+/* ---- shared: the input ------------------------------------------------------------------- */
+int sal_input_load(sal_input *in, const char *model, const char *file, int hop)
+{
+    memset(in, 0, sizeof *in);
+    in->audio = app_is_audio(file);
+    es_config_default(&in->cfg);
+    if (in->audio && hop <= 0) { /* half the model's frames: every frame seen in two windows */
+        es_meta *meta = NULL;
+        int rank, d[ES_MAX_DIMS];
+        const char *mp = model ? model : app_default_model();
+        if (mp && es_onnx_peek(mp, &meta, &rank, d) == 0) {
+            const char *js = es_meta_get(meta, ES_META_FEATURES);
+            es_feature_config c;
+            es_config_default(&c);
+            if (js && es_config_from_json(&c, js, mp) == 0 && c.frames > 1)
+                hop = c.frames / 2;
+        }
+        es_meta_free(meta);
+    }
+    if (app_model_load_windows(&in->m, model, file, hop, &in->x, &in->had_batch, &in->frames) != 0)
+        return -1;
+    in->st = es_sal_score_tensor(in->m.g);
+    if (in->audio) {
+        const char *js = es_meta_get(in->m.meta, ES_META_FEATURES);
+        if (es_config_from_json(&in->cfg, js, in->m.path) != 0)
+            return sal_input_free(in), -1;
+        in->F = in->cfg.frames > 0 ? in->cfg.frames : in->frames;
+        in->hop = in->cfg.frames > 0 && hop > 0 ? hop : in->F;
+        in->time_first = in->cfg.layout == ES_LAYOUT_FRAMES_MELS;
+        in->bands = (int)(es_array_size(&in->x) / in->x.dims[0] / in->F);
+    }
+    int rows = in->x.dims[0];
+    size_t per = es_array_size(&in->x) / rows;
+    int n = 0;
+    for (int r = 0; r < rows; r++) {
+        float tmp[1];
+        if (r == 0) {
+            if (es_sal_scores(in->m.g, in->m.input, in->x.data, tmp, 1, &n) != 0)
+                goto fail;
+            if (!(in->scores = malloc((size_t)rows * n * sizeof *in->scores))) {
+                es_fail("out of memory");
+                goto fail;
+            }
+        }
+        if (es_sal_scores(in->m.g, in->m.input, in->x.data + r * per, in->scores + (size_t)r * n, n, &n) != 0)
+            goto fail;
+    }
+    in->classes = n;
+    return 0;
+fail: {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", es_error());
+    es_fail("%s: %s", in->m.path, msg);
+    sal_input_free(in);
+    return -1;
+}
+}
+
+void sal_input_free(sal_input *in)
+{
+    app_model_free(&in->m);
+    es_array_free(&in->x);
+    free(in->scores);
+    memset(in, 0, sizeof *in);
+}
+
+/* The label, or the index: the class the user means by --target. */
+static int find_target(const sal_input *in, const char *t)
+{
+    char *end;
+    long k = strtol(t, &end, 10);
+    if (end != t && !*end)
+        return k >= 0 && k < in->classes ? (int)k : -2;
+    for (int i = 0; i < in->m.n_labels; i++)
+        if (strcmp(in->m.labels[i], t) == 0)
+            return i < in->classes ? i : -2;
+    return -1;
+}
+
+int sal_resolve(sal_args *a, sal_input *in, const char *verb)
+{
+    es_sal_opts *o = &a->o;
+    int k;
+    if (a->method && (k = es_sal_method_find(a->method)) < 0)
+        return cli_usage(verb, "unknown method '%s'", a->method);
+    o->method = a->method ? k : ES_SAL_GRAD;
+    if (a->upsample && strcmp(a->upsample, "bilinear") && strcmp(a->upsample, "nearest"))
+        return cli_usage(verb, "--upsample takes bilinear or nearest, not '%s'", a->upsample);
+    o->bilinear = !a->upsample || !strcmp(a->upsample, "bilinear");
+    if (a->ig_method && (k = es_ig_rule_find(a->ig_method)) < 0)
+        return cli_usage(verb, "unknown --ig-method '%s'", a->ig_method);
+    if (a->ig_method)
+        o->ig_rule = k;
+    if (a->layer && (o->layer = es_sal_layer_find(in->m.g, a->layer)) < 0)
+        return cli_fail("%s: %s", in->m.path, es_error());
+    int rows = in->x.dims[0];
+    if (a->target) {
+        o->target = find_target(in, a->target);
+        if (o->target == -2)
+            return cli_fail("%s: target %s is out of range (the model scores %d classes)",
+                            in->m.path, a->target, in->classes);
+        if (o->target < 0)
+            return cli_fail("%s: no class named '%s'%s", in->m.path, a->target,
+                            in->m.n_labels ? "" : " (the model has no labels; give an index)");
+    } else { /* the class with the best mean score over the windows */
+        o->target = 0;
+        double best = -INFINITY;
+        for (int c = 0; c < in->classes; c++) {
+            double s = 0;
+            for (int r = 0; r < rows; r++)
+                s += in->scores[(size_t)r * in->classes + c];
+            if (s > best)
+                best = s, o->target = c;
+        }
+    }
+    if (a->baseline && strcmp(a->baseline, "zero") && strcmp(a->baseline, "min")) {
+        if (es_npy_load(a->baseline, &a->base) != 0)
+            return cli_lib_fail();
+        size_t per = es_array_size(&in->x) / rows;
+        if (es_array_size(&a->base) != per)
+            return cli_fail("%s: the baseline has %zu values, one input sample %zu", a->baseline,
+                            es_array_size(&a->base), per);
+        o->baseline = ES_BASE_ARRAY, o->baseline_data = a->base.data;
+    } else {
+        o->baseline = a->baseline && !strcmp(a->baseline, "min") ? ES_BASE_MIN : ES_BASE_ZERO;
+    }
+    return 0;
+}
+
+size_t sal_map_size(const sal_input *in)
+{
+    int d[ES_MAX_DIMS], n = sal_map_shape(in, d);
+    size_t s = 1;
+    for (int k = 0; k < n; k++)
+        s *= d[k];
+    return s;
+}
+
+int sal_map_shape(const sal_input *in, int *d)
+{
+    if (in->audio) {
+        d[0] = in->bands, d[1] = in->frames;
+        return 2;
+    }
+    int off = in->had_batch ? 0 : 1;
+    for (int k = off; k < in->x.ndim; k++)
+        d[k - off] = in->x.dims[k];
+    return in->x.ndim - off;
+}
+
+/* Adds window w of a sound's rows (model layout) into (bands × frames) sums and counts. */
+static void stitch(const sal_input *in, int w, const float *row, double *sum, int *cnt)
+{
+    int t0 = w * in->hop;
+    for (int t = 0; t < in->F && t0 + t < in->frames; t++)
+        for (int b = 0; b < in->bands; b++) {
+            size_t src = in->time_first ? (size_t)t * in->bands + b : (size_t)b * in->F + t;
+            size_t dst = (size_t)b * in->frames + t0 + t;
+            sum[dst] += row[src], cnt[dst]++;
+        }
+}
+
+/* rows (model layout) → (bands × frames), overlaps averaged. */
+static int stitch_all(const sal_input *in, const float *rows, float *map)
+{
+    size_t n = (size_t)in->bands * in->frames, per = es_array_size(&in->x) / in->x.dims[0];
+    double *sum = calloc(n, sizeof *sum);
+    int *cnt = calloc(n, sizeof *cnt);
+    if (!sum || !cnt) {
+        free(sum), free(cnt);
+        return es_fail("out of memory");
+    }
+    for (int w = 0; w < in->x.dims[0]; w++)
+        stitch(in, w, rows + w * per, sum, cnt);
+    for (size_t i = 0; i < n; i++)
+        map[i] = cnt[i] ? (float)(sum[i] / cnt[i]) : 0;
+    free(sum), free(cnt);
+    return 0;
+}
+
+int sal_compute(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info)
+{
+    int rows = in->x.dims[0];
+    size_t per = es_array_size(&in->x) / rows;
+    float *all = in->audio ? malloc(per * rows * sizeof *all) : map;
+    if (!all)
+        return es_fail("out of memory");
+    es_sal_info first = {0}, ri;
+    int rc = 0;
+    for (int r = 0; r < rows && rc == 0; r++) {
+        rc = es_saliency(in->m.g, in->m.input, in->x.data + r * per, o, all + r * per, &ri);
+        if (r == 0)
+            first = ri;
+        else if (fabsf(ri.delta) > fabsf(first.delta))
+            first.delta = ri.delta;
+    }
+    if (rc != 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", es_error());
+        es_fail("%s: %s", in->m.path, msg);
+    } else if (in->audio) {
+        rc = stitch_all(in, all, map);
+    }
+    if (all != map)
+        free(all);
+    if (info)
+        *info = first;
+    return rc;
+}
+
+void sal_probabilities(const sal_input *in, const float *s, float *p)
+{
+    int out = in->m.output, C = in->classes;
+    int node = es_node_producing(in->m.g, out);
+    es_op_type op = node >= 0 && in->st != out ? es_node_op(in->m.g, node) : ES_OP_SOFTMAX;
+    if (op == ES_OP_SIGMOID || (in->st == out && C == 1)) {
+        for (int c = 0; c < C; c++)
+            p[c] = 1 / (1 + expf(-s[c]));
+        return;
+    }
+    float mx = -INFINITY;
+    double z = 0;
+    for (int c = 0; c < C; c++)
+        mx = s[c] > mx ? s[c] : mx;
+    for (int c = 0; c < C; c++)
+        z += exp(s[c] - mx);
+    for (int c = 0; c < C; c++)
+        p[c] = (float)(exp(s[c] - mx) / z);
+}
+
+/* ---- the verb ------------------------------------------------------------------------------ */
+const char usage_saliency[] =
+    "usage: earsight saliency [-m MODEL] --input FILE [FILE…] --method M [options] -o OUT.npy\n"
+    "\n"
+    "The signed attribution of one class score to every input value: a .npy map with exactly\n"
+    "the input's shape (a .npy input), or (mels × frames) for a sound. A sound longer than\n"
+    "the model's frames is explained window by window and the maps are stitched.\n"
+    "Several inputs share the loaded model; then -o and --png name folders.\n"
+    "\n"
+    "  -m, --model FILE    ONNX model (default: the shipped bird detector)\n"
+    "  -i, --input FILE    .npy tensor (batch dim optional) or a sound\n"
+    "  -o, --output FILE   the map as .npy (written whole or not at all)\n"
+    "  --json              {input, method, target, label, score, probabilities, delta (IG),\n"
+    "                      windows: [{start_frame, score, probability}]} on stdout\n"
+    "  --png FILE          a picture: the input with the map over it\n"
+    "  --overlay MODE      heat|blended|masked|alpha (blended)   --sign absolute|positive|\n"
+    "                      negative|all (absolute)   --outlier-perc P (2)   --alpha A (0.5)\n"
+    "  --layout quad       four panels: input, |map|, positive, negative\n"
+    "  --cmap NAME  --size WxH (1000x450)  --title TEXT\n"
+    "  -j, --jobs N        threads   -q, --quiet   print nothing on success\n"
+    "method options:\n";
+
+typedef struct {
+    sal_args a;
+    const char *model, *out, *png, *mode, *sign, *cmap, *title, *layout;
+    const char *inputs[256];
+    int n_inputs, json, quiet, w, h;
+    float outlier, alpha;
+} options;
+
+static int parse(int argc, char **argv, options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (f[0] != '-' || !f[1]) {
+            if (o->n_inputs == 256)
+                return cli_usage("saliency", "at most 256 inputs");
+            o->inputs[o->n_inputs++] = f;
+            continue;
+        }
+        int used = sal_flag(&o->a, "saliency", f, v);
+        if (used < 0)
+            return 2;
+        if (used == 0) {
+            const char **s = !strcmp(f, "-m") || !strcmp(f, "--model")    ? &o->model
+                             : !strcmp(f, "-o") || !strcmp(f, "--output") ? &o->out
+                             : !strcmp(f, "-i") || !strcmp(f, "--input")  ? &o->inputs[o->n_inputs]
+                             : !strcmp(f, "--png")                        ? &o->png
+                             : !strcmp(f, "--overlay")                    ? &o->mode
+                             : !strcmp(f, "--sign")                       ? &o->sign
+                             : !strcmp(f, "--cmap")                       ? &o->cmap
+                             : !strcmp(f, "--title")                      ? &o->title
+                             : !strcmp(f, "--layout")                     ? &o->layout
+                                                                          : NULL;
+            double x;
+            if (s) {
+                if (!v)
+                    return cli_usage("saliency", "%s needs a value", f);
+                if (s == &o->inputs[o->n_inputs]) {
+                    if (o->n_inputs == 256)
+                        return cli_usage("saliency", "at most 256 inputs");
+                    o->n_inputs++;
+                }
+                *s = v, used = 2;
+            } else if (!strcmp(f, "--json")) {
+                o->json = used = 1;
+            } else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) {
+                o->quiet = used = 1;
+            } else if (!strcmp(f, "--size")) {
+                int hw[2];
+                if (pair("saliency", f, v, hw) < 0)
+                    return 2;
+                o->w = hw[0], o->h = hw[1], used = 2;
+            } else if (!strcmp(f, "--outlier-perc") || !strcmp(f, "--alpha")) {
+                if (num("saliency", f, v, 0, f[2] == 'a' ? 1 : 100, &x) < 0)
+                    return 2;
+                *(f[2] == 'a' ? &o->alpha : &o->outlier) = (float)x, used = 2;
+            } else if (!strcmp(f, "-j") || !strcmp(f, "--jobs")) {
+                if (num("saliency", f, v, 1, 4096, &x) < 0)
+                    return 2;
+                omp_set_num_threads((int)x), used = 2;
+            } else {
+                return cli_usage("saliency", "unknown option '%s'", f);
+            }
+        }
+        i += used == 2;
+    }
+    if (!o->n_inputs)
+        return cli_usage("saliency", "no input (--input X.npy or a sound)");
+    if (!o->out && !o->png && !o->json)
+        return cli_usage("saliency", "nothing to do: give -o OUT.npy, --png OUT.png or --json");
+    if (o->layout && strcmp(o->layout, "quad") && strcmp(o->layout, "single"))
+        return cli_usage("saliency", "--layout takes quad (or single), not '%s'", o->layout);
+    if (o->cmap && !es_cmap_get(o->cmap))
+        return cli_usage("saliency", "%s", es_error());
+    es_overlay ov;
+    if ((o->mode || o->sign) && es_overlay_parse(&ov, o->mode, o->sign) != 0)
+        return cli_usage("saliency", "%s", es_error());
+    if (!o->a.method)
+        return cli_usage("saliency", "no method (--method M)");
+    if (es_sal_method_find(o->a.method) < 0)
+        return cli_usage("saliency", "unknown method '%s'", o->a.method);
+    return 0;
+}
+
+/* With several inputs, -o and --png are folders: DIR/NAME.npy, DIR/NAME.png. */
+static void out_path(char *buf, size_t cap, const char *dir, const char *in, const char *ext, int many)
+{
+    if (!many) {
+        snprintf(buf, cap, "%s", dir);
+        return;
+    }
+    const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
+    const char *dot = strrchr(base, '.');
+    int n = dot ? (int)(dot - base) : (int)strlen(base);
+    snprintf(buf, cap, "%s/%.*s.%s", dir, n, base, ext);
+}
+
+/* The matrix a picture shows: a sound's (bands × frames) as is; a tensor's last two dims
+ * (frames_mels models turned to mels × frames), channels summed. */
+static int picture_matrix(const sal_input *in, const float *v, int *rows, int *cols, float **out)
+{
+    int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
+    size_t n = sal_map_size(in);
+    int r = nd >= 2 ? d[nd - 2] : 1, c = d[nd - 1];
+    size_t plane = (size_t)r * c;
+    float *m = calloc(plane, sizeof *m);
+    if (!m)
+        return es_fail("out of memory");
+    for (size_t i = 0; i < n; i++)
+        m[i % plane] += v[i];
+    const char *js = es_meta_get(in->m.meta, ES_META_FEATURES);
+    es_feature_config cfg;
+    es_config_default(&cfg);
+    if (!in->audio && js && es_config_from_json(&cfg, js, "") == 0 &&
+        cfg.layout == ES_LAYOUT_FRAMES_MELS) {
+        float *t = malloc(plane * sizeof *t);
+        if (!t)
+            return free(m), es_fail("out of memory");
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < c; j++)
+                t[(size_t)j * r + i] = m[(size_t)i * c + j];
+        free(m), m = t;
+        int tmp = r;
+        r = c, c = tmp;
+    }
+    *rows = r, *cols = c, *out = m;
+    return 0;
+}
+
+static int render(const options *o, const sal_input *in, const char *file, const float *map,
+                  const es_sal_info *info, es_canvas *cv)
+{
+    size_t n = sal_map_size(in);
+    float *base = NULL, *sal = NULL, *stitched = NULL, *prob = NULL;
+    int rows, cols, rc = -1;
+    const float *inp = in->x.data;
+    if (in->audio) {
+        if (!(stitched = malloc(n * sizeof *stitched)) || stitch_all(in, in->x.data, stitched) != 0)
+            goto done;
+        inp = stitched;
+    }
+    if (picture_matrix(in, inp, &rows, &cols, &base) != 0 ||
+        picture_matrix(in, map, &rows, &cols, &sal) != 0)
+        goto done;
+    es_spec_plot p = {0};
+    p.overlay = (es_overlay)ES_OVERLAY_DEFAULTS;
+    if (o->mode || o->sign)
+        es_overlay_parse(&p.overlay, o->mode, o->sign);
+    p.overlay.outlier_perc = o->outlier, p.overlay.alpha = o->alpha, p.overlay.cmap = o->cmap;
+    p.data = base, p.rows = rows, p.cols = cols, p.saliency = sal;
+    if (in->audio) {
+        double secs = (double)in->frames * in->cfg.hop_length / in->cfg.sample_rate;
+        double fmax = in->cfg.f_max > 0 ? in->cfg.f_max : in->cfg.sample_rate / 2.0 + in->cfg.f_max;
+        p.x = (es_axis){0, secs, ES_SCALE_LINEAR, "Time (s)"};
+        p.y = (es_axis){in->cfg.f_min, fmax, in->cfg.mel_scale == ES_MEL_HTK ? ES_SCALE_MEL_HTK : ES_SCALE_MEL_SLANEY,
+                        "Frequency (Hz)"};
+        if (in->cfg.n_mfcc > 0 || in->cfg.n_mels <= 0)
+            p.y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
+        p.cbar_label = in->cfg.log == ES_LOG_DB ? "dB" : "value";
+        int W = in->x.dims[0];
+        if (W > 1 && (prob = malloc(W * sizeof *prob))) { /* P(target) per window */
+            float pr[4096];
+            for (int w = 0; w < W && in->classes <= 4096; w++) {
+                sal_probabilities(in, in->scores + (size_t)w * in->classes, pr);
+                prob[w] = pr[info->target];
+            }
+            p.prob = prob, p.prob_len = W;
+            p.prob_label = app_model_label(&in->m, info->target);
+        }
+    } else {
+        p.x = (es_axis){0, cols, ES_SCALE_LINEAR, "frame", 1};
+        p.y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
+        p.cbar_label = "value";
+    }
+    char title[512];
+    const char *label = app_model_label(&in->m, info->target);
+    const char *bn = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    snprintf(title, sizeof title, "%s — %s, class %d%s%s (score %.3g)", bn,
+             es_sal_method_name(o->a.o.method), info->target, label ? " " : "", label ? label : "",
+             info->score);
+    p.title = o->title ? o->title : title;
+    es_font *font = es_font_open(NULL);
+    if (!font)
+        goto done;
+    es_style st = {font};
+    es_rect all = {0, 0, o->w, o->h};
+    if (es_canvas_init(cv, o->w, o->h, ES_RGBA(255, 255, 255, 255)) == 0)
+        rc = o->layout && !strcmp(o->layout, "quad") ? es_plot_saliency_quad(cv, all, &st, &p)
+                                                      : es_plot_spectrogram(cv, all, &st, &p);
+    es_font_close(font);
+done:
+    free(base), free(sal), free(stitched), free(prob);
+    return rc;
+}
+
+static void print_json(const options *o, const sal_input *in, const char *file,
+                       const es_sal_info *info)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", in->m.path);
+    cJSON_AddStringToObject(j, "input", file);
+    cJSON_AddStringToObject(j, "method", es_sal_method_name(o->a.o.method));
+    cJSON_AddNumberToObject(j, "target", info->target);
+    const char *l = app_model_label(&in->m, info->target);
+    if (l)
+        cJSON_AddStringToObject(j, "label", l);
+    cJSON_AddNumberToObject(j, "score", info->score);
+    float *p = malloc(in->classes * sizeof *p);
+    if (p) {
+        sal_probabilities(in, in->scores, p);
+        cJSON_AddItemToObject(j, "probabilities", cJSON_CreateFloatArray(p, in->classes));
+    }
+    if (o->a.o.method == ES_SAL_GRADCAM || o->a.o.method == ES_SAL_GUIDED_GRADCAM) {
+        int layer = o->a.o.layer >= 0 ? o->a.o.layer : es_sal_default_layer(in->m.g);
+        cJSON_AddStringToObject(j, "layer", layer >= 0 ? es_tensor_name(in->m.g, layer) : "");
+    }
+    if (o->a.o.method == ES_SAL_IG) {
+        cJSON_AddNumberToObject(j, "baseline_score", info->base_score);
+        cJSON_AddNumberToObject(j, "delta", info->delta);
+        double gap = fabs((double)info->score - info->base_score);
+        cJSON_AddNumberToObject(j, "delta_relative", gap > 0 ? fabs(info->delta) / gap : 0);
+    }
+    int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
+    cJSON_AddItemToObject(j, "shape", cJSON_CreateIntArray(d, nd));
+    if (in->audio) {
+        cJSON *ws = cJSON_AddArrayToObject(j, "windows");
+        for (int w = 0; p && w < in->x.dims[0]; w++) {
+            cJSON *e = cJSON_CreateObject();
+            sal_probabilities(in, in->scores + (size_t)w * in->classes, p);
+            cJSON_AddNumberToObject(e, "start_frame", w * in->hop);
+            cJSON_AddNumberToObject(e, "score", in->scores[(size_t)w * in->classes + info->target]);
+            cJSON_AddNumberToObject(e, "probability", p[info->target]);
+            cJSON_AddItemToArray(ws, e);
+        }
+    }
+    free(p);
+    char *s = cJSON_PrintUnformatted(j);
+    if (s)
+        puts(s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+static int one_input(options *o, sal_input *in, const char *file, int many)
+{
+    int rc = sal_resolve(&o->a, in, "saliency");
+    if (rc)
+        return rc;
+    size_t n = sal_map_size(in);
+    float *map = malloc(n * sizeof *map);
+    es_sal_info info;
+    es_canvas cv = {0};
+    char npy[4096], png[4096];
+    if (!map)
+        return cli_fail("out of memory");
+    rc = 1;
+    if (sal_compute(in, &o->a.o, map, &info) != 0) {
+        cli_lib_fail();
+        goto done;
+    }
+    if (o->png && render(o, in, file, map, &info, &cv) != 0) {
+        cli_fail("%s: %s", o->png, es_error());
+        goto done;
+    }
+    int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
+    out_path(npy, sizeof npy, o->out ? o->out : "", file, "npy", many);
+    if (o->out && es_npy_save(npy, map, nd, d) != 0) {
+        cli_lib_fail();
+        goto done;
+    }
+    if (o->png) {
+        char tgt[32], score[32];
+        snprintf(tgt, sizeof tgt, "%d", info.target);
+        snprintf(score, sizeof score, "%.9g", info.score);
+        const char *text[] = {"model", in->m.path, "input", file, "method",
+                              es_sal_method_name(o->a.o.method), "target", tgt, "score", score, NULL};
+        es_png_opts po = {-1, text};
+        out_path(png, sizeof png, o->png, file, "png", many);
+        if (es_png_write(png, &cv, &po) != 0) {
+            cli_lib_fail();
+            if (o->out)
+                unlink(npy); /* all outputs or none */
+            goto done;
+        }
+    }
+    if (o->json)
+        print_json(o, in, file, &info);
+    rc = 0;
+done:
+    es_canvas_free(&cv);
+    free(map);
+    return rc;
+}
+
+int cmd_saliency(int argc, char **argv)
+{
+    options o = {.w = 1000, .h = 450, .outlier = 2, .alpha = 0.5f};
+    sal_args_init(&o.a);
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc;
+    int many = o.n_inputs > 1;
+    struct stat sb;
+    if (many && ((o.out && (stat(o.out, &sb) != 0 || !S_ISDIR(sb.st_mode))) ||
+                 (o.png && (stat(o.png, &sb) != 0 || !S_ISDIR(sb.st_mode)))))
+        return cli_usage("saliency", "with several inputs, -o and --png name existing folders");
+    /* one loaded model for every input of the same shape: reload only when the shape changes */
+    for (int i = 0; i < o.n_inputs && rc == 0; i++) {
+        sal_input in;
+        if (sal_input_load(&in, o.model, o.inputs[i], o.a.hop_frames) != 0)
+            rc = cli_lib_fail();
+        else
+            rc = one_input(&o, &in, o.inputs[i], many), sal_input_free(&in);
+        sal_args_free(&o.a);
+    }
+    es_viz_shutdown();
+    return rc;
+}

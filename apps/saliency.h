@@ -1,0 +1,49 @@
+/* What the saliency, sanity and sonify verbs share: the method flags, an input (a .npy or a
+ * sound in overlapping windows) with its model, the target, and the map for the whole input. */
+#ifndef ES_APP_SALIENCY_H
+#define ES_APP_SALIENCY_H
+#include "apps/model.h"
+#include "audio/es_audio.h"
+#include "saliency/es_saliency.h"
+
+typedef struct {
+    es_sal_opts o;
+    const char *method, *target, *layer, *upsample, *ig_method, *baseline;
+    int hop_frames;
+    es_array base; /* --baseline FILE.npy */
+} sal_args;
+void sal_args_init(sal_args *a);
+void sal_args_free(sal_args *a);
+/* A method flag (name, its value): 2 when both were used, 1 for a switch, 0 when not ours,
+ * -1 after printing a usage error for `verb`. */
+int sal_flag(sal_args *a, const char *verb, const char *flag, const char *value);
+/* The method names as the help text lists them, and the flags' help. */
+extern const char sal_flags_help[];
+
+typedef struct {
+    app_model m;
+    es_array x;       /* the input tensor, batch first (one row per window for a sound) */
+    int had_batch, audio;
+    es_feature_config cfg; /* a sound: the model's feature settings */
+    int frames;       /* a sound: its frame count; the map is (bands × frames) */
+    int bands, F, hop, time_first;
+    int st, classes;  /* score tensor, its row length */
+    float *scores;    /* rows × classes */
+} sal_input;
+/* Loads model and input; 0, or -1 with es_error(). */
+int sal_input_load(sal_input *in, const char *model, const char *file, int hop_frames);
+void sal_input_free(sal_input *in);
+/* Resolves --method, --layer, --target, --baseline, --upsample, --ig-method into a->o.
+ * Returns 0, 1 (runtime error printed, e.g. an unknown layer) or 2 (usage error printed). */
+int sal_resolve(sal_args *a, sal_input *in, const char *verb);
+/* The map for the whole input: the input's shape (.npy, without the batch dim when it had
+ * none) or (bands × frames) for a sound, windows stitched with overlaps averaged. map holds
+ * sal_map_size floats; info (may be NULL) gets the first row's (delta: the largest |delta|). */
+size_t sal_map_size(const sal_input *in);
+int sal_map_shape(const sal_input *in, int *dims);
+int sal_compute(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info);
+/* The probabilities of a score row: the squashing the model ends in, else softmax (sigmoid
+ * for one class). */
+void sal_probabilities(const sal_input *in, const float *scores, float *p);
+
+#endif

@@ -1,0 +1,533 @@
+/* The attribution methods: one batched "scores and gradients" pass underneath all of them. */
+#include "saliency/es_saliency.h"
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const method_names[ES_SAL_COUNT] = {
+    "grad", "input-x-grad", "deconvnet", "guided", "gradcam", "guided-gradcam",
+    "ig", "smoothgrad", "smoothgrad-sq", "vargrad", "occlusion"};
+static const char *const ig_names[] = {"gausslegendre", "riemann-trapezoid", "riemann-left",
+                                       "riemann-right", "riemann-middle"};
+
+int es_sal_method_find(const char *name)
+{
+    for (int i = 0; i < ES_SAL_COUNT; i++)
+        if (strcmp(name, method_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *es_sal_method_name(es_sal_method m)
+{
+    return m >= 0 && m < ES_SAL_COUNT ? method_names[m] : "?";
+}
+
+int es_ig_rule_find(const char *name)
+{
+    for (int i = 0; i < 5; i++)
+        if (strcmp(name, ig_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+void es_sal_defaults(es_sal_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->method = ES_SAL_GRAD;
+    o->target = -1, o->layer = -1;
+    o->steps = 50, o->ig_rule = ES_IG_GAUSSLEGENDRE;
+    o->samples = 25, o->sigma = 0.15f, o->seed = 0;
+    o->window[0] = o->window[1] = 3, o->stride[0] = o->stride[1] = 1;
+    o->batch = 16;
+}
+
+/* ---- graph queries ---------------------------------------------------------------------- */
+int es_sal_score_tensor(const es_graph *g)
+{
+    int out;
+    if (es_graph_outputs(g, &out, 1) < 1)
+        return -1;
+    int node = es_node_producing(g, out);
+    if (node >= 0) {
+        es_op_type op = es_node_op(g, node);
+        if (op == ES_OP_SOFTMAX || op == ES_OP_SIGMOID || op == ES_OP_LOGSOFTMAX) {
+            const int *in;
+            es_node_inputs(g, node, &in);
+            return in[0];
+        }
+    }
+    return out;
+}
+
+static size_t spatial_size(const es_graph *g, int t, int *ndim)
+{
+    int d[ES_MAX_DIMS];
+    *ndim = es_tensor_shape(g, t, d);
+    size_t s = 1;
+    for (int k = 2; k < *ndim; k++)
+        s *= d[k];
+    return s;
+}
+
+int es_sal_default_layer(const es_graph *g)
+{
+    int st = es_sal_score_tensor(g), best = -1;
+    int last = st >= 0 ? es_node_producing(g, st) : -1;
+    for (int k = 0; k < (last >= 0 ? last : es_graph_n_nodes(g)); k++) {
+        const int *out;
+        es_node_outputs(g, k, &out);
+        int nd;
+        size_t sp = spatial_size(g, out[0], &nd);
+        if (nd >= 3 && sp > 1)
+            best = out[0];
+    }
+    return best;
+}
+
+int es_sal_layer_find(const es_graph *g, const char *name)
+{
+    int t = es_tensor_find(g, name);
+    if (t >= 0 && es_tensor_kind_of(g, t) == ES_T_ACT)
+        return t;
+    for (int k = 0; k < es_graph_n_nodes(g); k++)
+        if (strcmp(es_node_name(g, k), name) == 0) {
+            const int *out;
+            es_node_outputs(g, k, &out);
+            return out[0];
+        }
+    return es_fail("no layer '%s' (a node or activation tensor name; see `earsight info`)", name);
+}
+
+/* ---- the one pass underneath ------------------------------------------------------------ */
+typedef struct {
+    es_graph *g;
+    int input, st, batch0; /* the caller's batch size, restored at the end */
+    size_t per;            /* input floats per sample */
+    int chunk, classes;
+} pass;
+
+static int pass_open(pass *p, es_graph *g, int input, int chunk)
+{
+    int d[ES_MAX_DIMS];
+    memset(p, 0, sizeof *p);
+    p->g = g, p->input = input, p->chunk = chunk > 0 ? chunk : 1;
+    if (es_tensor_shape(g, input, d) < 1)
+        return es_fail("the input tensor has no batch dim");
+    p->batch0 = d[0];
+    if ((p->st = es_sal_score_tensor(g)) < 0)
+        return es_fail("the model has no output");
+    if (es_graph_set_batch(g, 1) != 0)
+        return -1;
+    p->per = es_tensor_size(g, input);
+    p->classes = (int)es_tensor_size(g, p->st);
+    return 0;
+}
+
+static int pass_close(pass *p, int rc)
+{
+    if (es_graph_set_batch(p->g, p->batch0) != 0)
+        return -1;
+    return rc;
+}
+
+static int check_target(const pass *p, int target)
+{
+    if (target < 0 || target >= p->classes)
+        return es_fail("target %d is out of range (the model scores %d classes)", target, p->classes);
+    return 0;
+}
+
+/* n samples xs (n × per): the target's score of each into score (may be NULL) and, when
+ * grad is not NULL, its gradient with `rule` into grad (n × per). Chunks of p->chunk rows;
+ * a graph that cannot change its batch runs one row at a time. */
+static int run(pass *p, const float *xs, int n, int target, es_relu_rule rule, float *score,
+               float *grad)
+{
+    float *seed = NULL;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0;) {
+        int b = n - i < p->chunk ? n - i : p->chunk;
+        if (es_graph_set_batch(p->g, b) != 0) {
+            if (b == 1 || es_graph_set_batch(p->g, b = 1) != 0)
+                return -1;
+            p->chunk = 1;
+        }
+        memcpy(es_tensor_data(p->g, p->input), xs + (size_t)i * p->per, b * p->per * sizeof(float));
+        if ((rc = es_forward(p->g, ES_TEST)) != 0)
+            break;
+        const float *s = es_tensor_data(p->g, p->st);
+        for (int r = 0; score && r < b; r++)
+            score[i + r] = s[(size_t)r * p->classes + target];
+        if (grad) {
+            free(seed);
+            if (!(seed = calloc((size_t)b * p->classes, sizeof *seed)))
+                return es_fail("out of memory");
+            for (int r = 0; r < b; r++)
+                seed[(size_t)r * p->classes + target] = 1;
+            if ((rc = es_backward(p->g, p->st, seed, rule, ES_GRAD_INPUTS)) != 0)
+                break;
+            const float *gx = es_tensor_grad(p->g, p->input);
+            if (!gx) {
+                rc = es_fail("the scores do not depend on the input");
+                break;
+            }
+            memcpy(grad + (size_t)i * p->per, gx, b * p->per * sizeof(float));
+        }
+        i += b;
+    }
+    free(seed);
+    return rc;
+}
+
+/* ---- Grad-CAM ----------------------------------------------------------------------------- */
+static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+void es_sal_resize(const float *src, int h, int w, float *dst, int oh, int ow, int bilinear)
+{
+    float sh = (float)h / oh, sw = (float)w / ow; /* torch: scale = in / out */
+    for (int y = 0; y < oh; y++) {
+        float fy = bilinear ? fmaxf((y + 0.5f) * sh - 0.5f, 0) : floorf(y * sh);
+        int y0 = (int)fy < h - 1 ? (int)fy : h - 1, y1 = y0 + (y0 < h - 1);
+        float ly = bilinear ? fy - y0 : 0;
+        for (int x = 0; x < ow; x++) {
+            float fx = bilinear ? fmaxf((x + 0.5f) * sw - 0.5f, 0) : floorf(x * sw);
+            int x0 = (int)fx < w - 1 ? (int)fx : w - 1, x1 = x0 + (x0 < w - 1);
+            float lx = bilinear ? fx - x0 : 0;
+            const float *r0 = src + (size_t)y0 * w, *r1 = src + (size_t)y1 * w;
+            dst[(size_t)y * ow + x] = (1 - ly) * ((1 - lx) * r0[x0] + lx * r0[x1]) +
+                                      ly * ((1 - lx) * r1[x0] + lx * r1[x1]);
+        }
+    }
+}
+
+/* Grad-CAM at `layer` for the sample already forwarded and back-propagated (standard rule),
+ * upsampled to the input sample's last one or two dims and repeated over the others. */
+static int gradcam(pass *p, int layer, int bilinear, float *out)
+{
+    int ld[ES_MAX_DIMS], xd[ES_MAX_DIMS];
+    int lnd = es_tensor_shape(p->g, layer, ld), xnd = es_tensor_shape(p->g, p->input, xd);
+    const float *A = es_tensor_data(p->g, layer), *G = es_tensor_grad(p->g, layer);
+    if (lnd < 3 || lnd > 4)
+        return es_fail("layer %s has shape rank %d; Grad-CAM needs (N, C, L) or (N, C, H, W)",
+                       es_tensor_name(p->g, layer), lnd);
+    if (!G)
+        return es_fail("layer %s does not lead to the scores", es_tensor_name(p->g, layer));
+    int k = lnd - 2;
+    if (xnd - 1 < k)
+        return es_fail("layer %s has %d spatial dims, the input only %d",
+                       es_tensor_name(p->g, layer), k, xnd - 1);
+    int C = ld[1], h = k == 2 ? ld[2] : 1, w = ld[lnd - 1];
+    int oh = k == 2 ? xd[xnd - 2] : 1, ow = xd[xnd - 1];
+    size_t hw = (size_t)h * w;
+    float *cam = calloc(hw, sizeof *cam), *up = malloc((size_t)oh * ow * sizeof *up);
+    if (!cam || !up) {
+        free(cam), free(up);
+        return es_fail("out of memory");
+    }
+    for (int c = 0; c < C; c++) {
+        double m = 0;
+        for (size_t i = 0; i < hw; i++)
+            m += G[c * hw + i];
+        float wc = (float)(m / hw);
+        for (size_t i = 0; i < hw; i++)
+            cam[i] += wc * A[c * hw + i];
+    }
+    for (size_t i = 0; i < hw; i++)
+        cam[i] = cam[i] > 0 ? cam[i] : 0;
+    es_sal_resize(cam, h, w, up, oh, ow, bilinear);
+    size_t plane = (size_t)oh * ow;
+    for (size_t i = 0; i < p->per; i++)
+        out[i] = up[i % plane];
+    free(cam), free(up);
+    return 0;
+}
+
+/* ---- integrated gradients ----------------------------------------------------------------- */
+/* Gauss–Legendre nodes on [-1, 1] by Newton's method on P_n (numpy's leggauss). */
+static void leggauss(int n, double *x, double *w)
+{
+    for (int i = 0; i < n; i++) {
+        double z = cos(M_PI * (i + 0.75) / (n + 0.5)), pp = 1;
+        for (int it = 0; it < 100; it++) {
+            double p1 = 1, p2 = 0;
+            for (int j = 1; j <= n; j++) {
+                double p3 = p2;
+                p2 = p1;
+                p1 = ((2.0 * j - 1) * z * p2 - (j - 1.0) * p3) / j;
+            }
+            pp = n * (z * p1 - p2) / (z * z - 1);
+            double dz = p1 / pp;
+            z -= dz;
+            if (fabs(dz) < 1e-15)
+                break;
+        }
+        x[n - 1 - i] = z; /* ascending */
+        w[n - 1 - i] = 2 / ((1 - z * z) * pp * pp);
+    }
+}
+
+/* Captum's approximation_methods: alphas in [0,1] and their step sizes. */
+static void ig_points(es_ig_rule rule, int n, double *a, double *w)
+{
+    if (rule == ES_IG_GAUSSLEGENDRE) {
+        leggauss(n, a, w);
+        for (int i = 0; i < n; i++)
+            a[i] = 0.5 * (a[i] + 1), w[i] *= 0.5;
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        w[i] = 1.0 / n;
+        switch (rule) {
+        case ES_IG_TRAPEZOID: a[i] = n > 1 ? (double)i / (n - 1) : 0; break;
+        case ES_IG_LEFT: a[i] = (double)i / n; break;
+        case ES_IG_RIGHT: a[i] = (double)(i + 1) / n; break;
+        default: a[i] = (i + 0.5) / n; break;
+        }
+    }
+    if (rule == ES_IG_TRAPEZOID && n > 1)
+        for (int i = 0; i < n; i++)
+            w[i] = (i == 0 || i == n - 1 ? 0.5 : 1.0) / (n - 1);
+}
+
+static int integrated_gradients(pass *p, const float *x, const es_sal_opts *o, int target,
+                                float *out, es_sal_info *info)
+{
+    int n = o->steps;
+    if (n < 1 || (o->ig_rule == ES_IG_TRAPEZOID && n < 2))
+        return es_fail("--steps %d: integrated gradients need at least %d", n,
+                       o->ig_rule == ES_IG_TRAPEZOID ? 2 : 1);
+    if (o->baseline == ES_BASE_ARRAY && !o->baseline_data)
+        return es_fail("no baseline array given");
+    double *a = malloc(n * sizeof *a), *w = malloc(n * sizeof *w);
+    float *base = malloc(p->per * sizeof *base), *xs = malloc(n * p->per * sizeof *xs);
+    float *gr = malloc(n * p->per * sizeof *gr);
+    int rc = -1;
+    if (!a || !w || !base || !xs || !gr) {
+        es_fail("out of memory");
+        goto done;
+    }
+    float mn = FLT_MAX;
+    for (size_t i = 0; i < p->per; i++)
+        mn = x[i] < mn ? x[i] : mn;
+    for (size_t i = 0; i < p->per; i++)
+        base[i] = o->baseline == ES_BASE_ARRAY ? o->baseline_data[i]
+                  : o->baseline == ES_BASE_MIN ? mn : 0;
+    ig_points(o->ig_rule, n, a, w);
+    for (int s = 0; s < n; s++)
+        for (size_t i = 0; i < p->per; i++)
+            xs[s * p->per + i] = base[i] + (float)a[s] * (x[i] - base[i]);
+    if (run(p, xs, n, target, ES_RELU_STANDARD, NULL, gr) != 0)
+        goto done;
+    double total = 0;
+    for (size_t i = 0; i < p->per; i++) {
+        double acc = 0;
+        for (int s = 0; s < n; s++)
+            acc += w[s] * gr[s * p->per + i];
+        out[i] = (float)(acc * (x[i] - base[i]));
+        total += out[i];
+    }
+    if (info) {
+        memcpy(xs, x, p->per * sizeof *xs);
+        memcpy(xs + p->per, base, p->per * sizeof *xs);
+        float sc[2];
+        if (run(p, xs, 2, target, ES_RELU_STANDARD, sc, NULL) != 0)
+            goto done;
+        info->base_score = sc[1];
+        info->delta = (float)(total - ((double)sc[0] - sc[1]));
+    }
+    rc = 0;
+done:
+    free(a), free(w), free(base), free(xs), free(gr);
+    return rc;
+}
+
+/* ---- SmoothGrad ------------------------------------------------------------------------- */
+static uint64_t splitmix64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void es_sal_noise(uint64_t seed, float *z, size_t n)
+{
+    uint64_t s = seed;
+    for (size_t i = 0; i < n; i += 2) {
+        double u1 = ((splitmix64(&s) >> 11) + 0.5) * 0x1p-53;
+        double u2 = ((splitmix64(&s) >> 11) + 0.5) * 0x1p-53;
+        double r = sqrt(-2 * log(u1));
+        z[i] = (float)(r * cos(2 * M_PI * u2));
+        if (i + 1 < n)
+            z[i + 1] = (float)(r * sin(2 * M_PI * u2));
+    }
+}
+
+static int smoothgrad(pass *p, const float *x, const es_sal_opts *o, int target, float *out)
+{
+    int n = o->samples;
+    if (n < 1)
+        return es_fail("--samples %d: SmoothGrad needs at least 1", n);
+    float *xs = malloc(n * p->per * sizeof *xs), *gr = malloc(n * p->per * sizeof *gr);
+    if (!xs || !gr) {
+        free(xs), free(gr);
+        return es_fail("out of memory");
+    }
+    float mn = FLT_MAX, mx = -FLT_MAX;
+    for (size_t i = 0; i < p->per; i++)
+        mn = x[i] < mn ? x[i] : mn, mx = x[i] > mx ? x[i] : mx;
+    float sd = o->sigma * (mx - mn);
+    es_sal_noise(o->seed, xs, n * p->per);
+    for (int s = 0; s < n; s++)
+        for (size_t i = 0; i < p->per; i++)
+            xs[s * p->per + i] = x[i] + sd * xs[s * p->per + i];
+    int rc = run(p, xs, n, target, ES_RELU_STANDARD, NULL, gr);
+    for (size_t i = 0; rc == 0 && i < p->per; i++) {
+        double m = 0, m2 = 0;
+        for (int s = 0; s < n; s++) {
+            double v = gr[s * p->per + i];
+            m += v, m2 += v * v;
+        }
+        m /= n, m2 /= n;
+        out[i] = (float)(o->method == ES_SAL_SMOOTHGRAD ? m : o->method == ES_SAL_SMOOTHGRAD_SQ ? m2 : m2 - m * m);
+    }
+    free(xs), free(gr);
+    return rc;
+}
+
+/* ---- occlusion ------------------------------------------------------------------------------ */
+/* Captum's Occlusion with a window spanning every leading dim: each window position costs one
+ * forward; each element gets the mean score drop of the windows that cover it (0 if none). */
+static int occlusion(pass *p, const float *x, const es_sal_opts *o, int target, float *out)
+{
+    int d[ES_MAX_DIMS], nd = es_tensor_shape(p->g, p->input, d) - 1, *sd = d + 1;
+    int H = nd >= 2 ? sd[nd - 2] : 1, W = nd >= 1 ? sd[nd - 1] : 1;
+    int wh = nd >= 2 ? o->window[0] : 1, ww = o->window[nd >= 2], sh = nd >= 2 ? o->stride[0] : 1,
+        sw = o->stride[nd >= 2];
+    if (wh < 1 || ww < 1 || sh < 1 || sw < 1 || wh > H || ww > W)
+        return es_fail("occlusion window %dx%d (stride %dx%d) does not fit the input's %dx%d",
+                       wh, ww, sh, sw, H, W);
+    int ny = (H - wh) / sh + 1, nx = (W - ww) / sw + 1, n = ny * nx;
+    size_t plane = (size_t)H * W, planes = p->per / plane;
+    float *xs = malloc(((size_t)p->chunk + 1) * p->per * sizeof *xs), *sc = malloc((n + 1) * sizeof *sc);
+    float *cnt = calloc(p->per, sizeof *cnt);
+    int rc = -1;
+    if (!xs || !sc || !cnt) {
+        es_fail("out of memory");
+        goto done;
+    }
+    if (run(p, x, 1, target, ES_RELU_STANDARD, sc + n, NULL) != 0)
+        goto done;
+    for (int i0 = 0; i0 < n; i0 += p->chunk) {
+        int b = n - i0 < p->chunk ? n - i0 : p->chunk;
+        for (int r = 0; r < b; r++) {
+            int y0 = (i0 + r) / nx * sh, x0 = (i0 + r) % nx * sw;
+            float *xr = xs + (size_t)r * p->per;
+            memcpy(xr, x, p->per * sizeof *xr);
+            for (size_t c = 0; c < planes; c++)
+                for (int y = y0; y < y0 + wh; y++)
+                    for (int xx = x0; xx < x0 + ww; xx++)
+                        xr[c * plane + (size_t)y * W + xx] = o->occ_value;
+        }
+        if (run(p, xs, b, target, ES_RELU_STANDARD, sc + i0, NULL) != 0)
+            goto done;
+    }
+    memset(out, 0, p->per * sizeof *out);
+    for (int i = 0; i < n; i++) {
+        int y0 = i / nx * sh, x0 = i % nx * sw;
+        float diff = sc[n] - sc[i];
+        for (int y = y0; y < y0 + wh; y++)
+            for (int xx = x0; xx < x0 + ww; xx++)
+                out[(size_t)y * W + xx] += diff, cnt[(size_t)y * W + xx] += 1;
+    }
+    for (size_t i = 0; i < plane; i++)
+        out[i] = cnt[i] > 0 ? out[i] / cnt[i] : 0;
+    for (size_t c = 1; c < planes; c++)
+        memcpy(out + c * plane, out, plane * sizeof *out);
+    rc = 0;
+done:
+    free(xs), free(sc), free(cnt);
+    return rc;
+}
+
+/* ---- the entry points ------------------------------------------------------------------------ */
+int es_sal_scores(es_graph *g, int input, const float *x, float *scores, int max, int *n)
+{
+    pass p;
+    if (pass_open(&p, g, input, 1) != 0)
+        return -1;
+    memcpy(es_tensor_data(g, input), x, p.per * sizeof(float));
+    int rc = es_forward(g, ES_TEST);
+    if (rc == 0) {
+        *n = p.classes;
+        memcpy(scores, es_tensor_data(g, p.st), (p.classes < max ? p.classes : max) * sizeof(float));
+    }
+    return pass_close(&p, rc);
+}
+
+static int explain(pass *p, const float *x, const es_sal_opts *o, float *out, es_sal_info *info)
+{
+    memcpy(es_tensor_data(p->g, p->input), x, p->per * sizeof(float));
+    if (es_forward(p->g, ES_TEST) != 0)
+        return -1;
+    const float *s = es_tensor_data(p->g, p->st);
+    int target = o->target;
+    if (target < 0) /* the predicted class */
+        for (int c = target = 0; c < p->classes; c++)
+            target = s[c] > s[target] ? c : target;
+    if (check_target(p, target) != 0)
+        return -1;
+    info->target = target, info->score = s[target];
+    static const es_relu_rule rule[ES_SAL_COUNT] = {
+        [ES_SAL_DECONVNET] = ES_RELU_DECONVNET, [ES_SAL_GUIDED] = ES_RELU_GUIDED};
+    switch (o->method) {
+    case ES_SAL_GRAD: case ES_SAL_INPUT_X_GRAD: case ES_SAL_DECONVNET: case ES_SAL_GUIDED:
+        if (run(p, x, 1, target, rule[o->method], NULL, out) != 0)
+            return -1;
+        if (o->method == ES_SAL_INPUT_X_GRAD)
+            for (size_t i = 0; i < p->per; i++)
+                out[i] *= x[i];
+        return 0;
+    case ES_SAL_GRADCAM: case ES_SAL_GUIDED_GRADCAM: {
+        int layer = o->layer >= 0 ? o->layer : es_sal_default_layer(p->g);
+        if (layer < 0)
+            return es_fail("the model has no spatial layer for Grad-CAM (give --layer)");
+        float *gb = NULL;
+        if (o->method == ES_SAL_GUIDED_GRADCAM) {
+            if (!(gb = malloc(p->per * sizeof *gb)))
+                return es_fail("out of memory");
+            if (run(p, x, 1, target, ES_RELU_GUIDED, NULL, gb) != 0) {
+                free(gb);
+                return -1;
+            }
+        }
+        int rc = run(p, x, 1, target, ES_RELU_STANDARD, NULL, out);
+        if (rc == 0)
+            rc = gradcam(p, layer, o->bilinear, out);
+        for (size_t i = 0; rc == 0 && gb && i < p->per; i++)
+            out[i] *= gb[i];
+        free(gb);
+        return rc;
+    }
+    case ES_SAL_IG: return integrated_gradients(p, x, o, target, out, info);
+    case ES_SAL_SMOOTHGRAD: case ES_SAL_SMOOTHGRAD_SQ: case ES_SAL_VARGRAD:
+        return smoothgrad(p, x, o, target, out);
+    case ES_SAL_OCCLUSION: return occlusion(p, x, o, target, out);
+    default: return es_fail("unknown method %d", (int)o->method);
+    }
+}
+
+int es_saliency(es_graph *g, int input, const float *x, const es_sal_opts *o, float *out,
+                es_sal_info *info)
+{
+    es_sal_info tmp;
+    pass p;
+    if (!info)
+        info = &tmp;
+    memset(info, 0, sizeof *info);
+    if (pass_open(&p, g, input, o->batch) != 0)
+        return -1;
+    return pass_close(&p, explain(&p, x, o, out, info));
+}
