@@ -65,8 +65,10 @@ $(B)/bench/%: bench/%.c $(B)/libearsight.a
 	@mkdir -p $(B)/bench
 	$(CC) $(CFLAGS) $< $(B)/libearsight.a -o $@ $(LDLIBS)
 
+# CLI checks (tests/cli_*.sh) run the binary of this build tree and print cmocka-style lines.
+CLI_TESTS := $(sort $(wildcard tests/cli_*.sh))
 test: all $(TESTS)
-	@tests/run.sh $(TESTS)
+	@EARSIGHT_BIN=$(B)/earsight tests/run.sh $(TESTS) $(CLI_TESTS)
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, in a build tree of their own.
 asan:
