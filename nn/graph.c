@@ -393,22 +393,19 @@ static void mark_needs_grad(es_graph *g, int from, int what)
         for (int k = 0; k < n->n_out; k++)
             g->t[n->out[k]].needs_grad = any;
     }
-    char *up = calloc(g->nt, 1);
-    if (!up)
-        return;
-    up[from] = 1;
+    for (int i = 0; i < g->nt; i++)
+        g->t[i].upstream = i == from;
     for (int i = g->nn - 1; i >= 0; i--) { /* upstream */
         es_node *n = &g->n[i];
         int any = 0;
         for (int k = 0; k < n->n_out; k++)
-            any |= up[n->out[k]];
+            any |= g->t[n->out[k]].upstream;
         for (int k = 0; any && k < n->n_in; k++)
             if (n->in[k] >= 0)
-                up[n->in[k]] = 1;
+                g->t[n->in[k]].upstream = 1;
     }
     for (int i = 0; i < g->nt; i++)
-        g->t[i].needs_grad &= up[i];
-    free(up);
+        g->t[i].needs_grad &= g->t[i].upstream;
 }
 
 int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int what)

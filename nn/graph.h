@@ -13,6 +13,7 @@ typedef struct {
     float *data, *grad;
     int producer;      /* node id for activations, else -1 */
     int needs_grad;    /* set by es_backward: on the path of the current pass */
+    int upstream;      /* scratch of es_backward: feeds the tensor it starts from */
     int is_output;
 } es_tensor;
 

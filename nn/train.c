@@ -82,6 +82,8 @@ struct es_optimizer {
     int *params, np; /* tensor ids */
     float **m, **v;  /* per parameter: momentum / Adam first and second moments */
     long step;
+    float *dz;       /* es_train_step's loss gradient, reused across steps */
+    size_t dz_cap;
 };
 
 es_optim_config es_optim_default(es_optim_kind kind)
@@ -104,6 +106,7 @@ void es_optimizer_free(es_optimizer *o)
     }
     free(o->m);
     free(o->v);
+    free(o->dz);
     free(o->params);
     free(o);
 }
@@ -183,13 +186,15 @@ int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n
     for (int i = 0; i < n; i++)
         if (labels[i] < 0 || labels[i] >= c)
             return es_fail("train step: label %d outside 0..%d", labels[i], c - 1);
-    float *dz = malloc(z->size * sizeof(float));
-    if (!dz)
-        return es_fail("out of memory");
-    float l = es_softmax_xent(z->data, labels, n, c, dz);
-    int rc = es_backward(g, logits, dz, ES_RELU_STANDARD, ES_GRAD_PARAMS);
-    free(dz);
-    if (rc != 0 || es_optimizer_step(o) != 0)
+    if (z->size > o->dz_cap) {
+        float *d = realloc(o->dz, z->size * sizeof(float));
+        if (!d)
+            return es_fail("out of memory");
+        o->dz = d, o->dz_cap = z->size;
+    }
+    float l = es_softmax_xent(z->data, labels, n, c, o->dz);
+    if (es_backward(g, logits, o->dz, ES_RELU_STANDARD, ES_GRAD_PARAMS) != 0 ||
+        es_optimizer_step(o) != 0)
         return -1;
     if (loss)
         *loss = l;
