@@ -7,13 +7,15 @@
 #include <string.h>
 
 const char usage_info[] =
-    "usage: earsight info [-m MODEL] [--json]\n"
+    "usage: earsight info [-m MODEL] [--input FILE] [--json]\n"
     "\n"
     "Shows the model's inputs and outputs with their shapes, every node (name, operator,\n"
     "output tensor and its shape — the names `--layer` takes), the number of trainable\n"
     "parameters, and the feature settings and class labels stored in its metadata.\n"
     "\n"
     "  -m, --model FILE   ONNX model (default: the shipped bird detector)\n"
+    "  -i, --input FILE   shape the model for this input (.npy or sound, as predict takes it):\n"
+    "                     needed when the model has symbolic dims other than the batch\n"
     "  --json             the same as one JSON object on stdout\n";
 
 static void shape_text(char *buf, size_t cap, const es_graph *g, int t)
@@ -141,13 +143,15 @@ static void print_text(const app_model *m)
 int cmd_info(int argc, char **argv)
 {
     static const struct option longs[] = {
-        {"model", required_argument, 0, 'm'}, {"json", no_argument, 0, 'J'}, {0, 0, 0, 0}};
-    const char *model = NULL;
+        {"model", required_argument, 0, 'm'}, {"input", required_argument, 0, 'i'},
+        {"json", no_argument, 0, 'J'}, {0, 0, 0, 0}};
+    const char *model = NULL, *input = NULL;
     int json = 0, c;
     optind = 1, opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":m:i:", longs, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
+        case 'i': input = optarg; break;
         case 'J': json = 1; break;
         case ':': return cli_usage("info", "%s needs a value", argv[optind - 1]);
         default: return cli_usage("info", "unknown option '%s'", argv[optind - 1]);
@@ -159,8 +163,13 @@ int cmd_info(int argc, char **argv)
         model = argv[optind];
     }
     app_model m;
-    if (app_model_load(&m, model) != 0)
+    es_array x;
+    int had_batch;
+    if (input ? app_model_load_for(&m, model, input, &x, &had_batch) != 0
+              : app_model_load(&m, model) != 0)
         return cli_lib_fail();
+    if (input)
+        es_array_free(&x);
     if (json)
         print_json(&m);
     else

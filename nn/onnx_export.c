@@ -289,7 +289,8 @@ static int export_node(exporter *x, const es_node *n)
         break;
     case ES_OP_SQUEEZE:
     case ES_OP_UNSQUEEZE:
-        push(&x->a, &in, (void *)int_init(x, n, "axes", a->list, a->n_list));
+        if (a->n_list > 0) /* an empty list: Squeeze every 1-dim, which is ONNX's absent axes */
+            push(&x->a, &in, (void *)int_init(x, n, "axes", a->list, a->n_list));
         break;
     case ES_OP_PAD:
         push(&x->a, &at, attr_str(x, "mode", "constant"));

@@ -7,6 +7,7 @@
 #include "nn/graph.h"
 #include "nn/onnx_internal.h"
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -699,6 +700,65 @@ static int op_reduce(importer *m, const Onnx__NodeProto *nd)
     return add_node(m, nd, NULL, ES_OP_RESHAPE, &a, 1, &y, out0(nd));
 }
 
+/* A scalar STATE tensor holding v, for the constants a lowering needs. */
+static int scalar_tensor(importer *m, const char *base, const char *suffix, float v)
+{
+    char nm[512];
+    make_tensor_name(m, base, suffix, nm, sizeof nm);
+    return es_tensor_add(m->g, nm, ES_T_STATE, 0, NULL, &v);
+}
+
+/* Clip(lo, hi) with ReLUs: Relu(x − lo) + lo below, x − Relu(x − hi) above, and
+ * Relu(x − lo) − Relu(x − hi) + lo for both; terms with a zero bound are left out, so
+ * Clip(0, ∞) is one Relu and ReLU rules (guided backprop) still see it as one. A bound beyond
+ * ±1e30 (older opsets write ±FLT_MAX for "none") counts as absent. */
+static int op_clip(importer *m, const Onnx__NodeProto *nd)
+{
+    int x;
+    if (data_in(m, nd, &x) != 0)
+        return -1;
+    float lo = onnx_attr_float(nd, "min", -INFINITY), hi = onnx_attr_float(nd, "max", INFINITY);
+    for (int k = 1; k < 3; k++)
+        if (k < (int)nd->n_input && *nd->input[k]) {
+            onnx_const *c = find_const(m, nd->input[k]);
+            if (!c || c->n != 1)
+                return fail_node(nd, "min and max must be constant scalars", NULL);
+            *(k == 1 ? &lo : &hi) = (float)onnx_const_get(c, 0);
+        }
+    int has_lo = lo > -1e30f, has_hi = hi < 1e30f;
+    if (!has_lo && !has_hi)
+        return op_unary(m, nd, ES_OP_IDENTITY);
+    const char *o = out0(nd);
+    char nm[512];
+    int y = -1, c, t;
+    /* each step: its own tensor name, or the ONNX output name when it is the last */
+#define STEP(suffix, op, last, ...)                                                           \
+    (make_tensor_name(m, o, suffix, nm, sizeof nm),                                          \
+     add_node(m, nd, (last) ? NULL : suffix, op, NULL, sizeof((int[]){__VA_ARGS__}) / sizeof(int), \
+              (int[]){__VA_ARGS__}, (last) ? o : nm))
+    if (has_lo) { /* y = Relu(x − lo) [+ lo, unless the upper part follows] */
+        t = x;
+        if (lo != 0.0f && ((c = scalar_tensor(m, o, "/min", -lo)) < 0 ||
+                           (t = STEP("/sub_min", ES_OP_ADD, 0, x, c)) < 0))
+            return -1;
+        int last = !has_hi && lo == 0.0f;
+        if ((y = STEP("/relu_min", ES_OP_RELU, last, t)) < 0 || last)
+            return y;
+    }
+    if (has_hi) { /* y = (has_lo ? y : x) − Relu(x − hi) */
+        if ((c = scalar_tensor(m, o, "/max", -hi)) < 0 || (t = STEP("/sub_max", ES_OP_ADD, 0, x, c)) < 0 ||
+            (t = STEP("/relu_max", ES_OP_RELU, 0, t)) < 0)
+            return -1;
+        int last = !has_lo || lo == 0.0f;
+        if ((y = STEP("/diff", ES_OP_SUB, last, has_lo ? y : x, t)) < 0 || last)
+            return y;
+    }
+    if ((c = scalar_tensor(m, o, "/offset", lo)) < 0)
+        return -1;
+    return STEP("/add_min", ES_OP_ADD, 1, y, c);
+#undef STEP
+}
+
 /* Shape (opset 15: start / end) of a graph tensor or a constant: an integer constant. */
 static int op_shape(importer *m, const Onnx__NodeProto *nd)
 {
@@ -761,6 +821,7 @@ static int import_op(importer *m, const Onnx__NodeProto *nd)
     if (IS("Unsqueeze")) return op_squeeze(m, nd, ES_OP_UNSQUEEZE);
     if (IS("Pad")) return op_pad(m, nd);
     if (IS("ReduceMean") || IS("ReduceMax")) return op_reduce(m, nd);
+    if (IS("Clip")) return op_clip(m, nd);
 #undef IS
     return es_fail("unsupported operator %s (node %s)", op, node_label(nd));
 }
