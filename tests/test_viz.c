@@ -737,6 +737,13 @@ static void gallery_save(const es_canvas *c, const char *name)
     es_png_opts o = {9, text}; /* small files for docs/img */
     if (es_png_write(path, c, &o) != 0)
         fail_msg("%s", es_error());
+    es_canvas back; /* what libpng reads back is the canvas, pixel for pixel */
+    assert_int_equal(es_png_read(path, &back), 0);
+    assert_int_equal(back.w, c->w);
+    assert_int_equal(back.h, c->h);
+    for (int y = 0; y < c->h; y++)
+        assert_memory_equal(es_canvas_row(&back, y), es_canvas_row(c, y), 4 * (size_t)c->w);
+    es_canvas_free(&back);
 }
 
 static void gallery(void **state)

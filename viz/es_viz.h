@@ -9,7 +9,8 @@
  * them after a call returns. Colormaps are static tables, never freed.
  * Threads: canvases and colormaps have no hidden state; an es_font holds a glyph cache and a
  * FreeType face, so use one font per thread (or a lock). es_font_open itself is thread-safe.
- * Plot functions allocate scratch memory per call (never per pixel) and use OpenMP inside.
+ * Plot functions allocate scratch memory per call (never per pixel); very large images use
+ * OpenMP threads, a plot of ordinary size runs on the calling thread.
  *
  * Coordinates: pixels, x to the right, y down, (0,0) the top-left corner. Matrices are
  * row-major (rows × cols); a spectrogram is (frequency × time) with row 0 the lowest
@@ -144,7 +145,7 @@ typedef struct {
     float outlier_perc; /* Captum: 2 */
     float alpha;        /* blended overlay opacity, Captum's alpha_overlay: 0.5 */
     const char *cmap;   /* NULL = Captum's for the sign: Blues, Greens, Reds, RdWhGn */
-    const char *base_cmap; /* blended base; NULL = gray (Captum) */
+    const char *base_cmap; /* the plots' base under blended; NULL = gray (Captum) */
 } es_overlay;
 #define ES_OVERLAY_DEFAULTS {ES_OVERLAY_BLENDED, ES_SIGN_ABSOLUTE, 2.0f, 0.5f, NULL, NULL}
 int es_overlay_parse(es_overlay *o, const char *mode, const char *sign); /* names as above */
@@ -158,7 +159,9 @@ float es_cumsum_threshold(const float *v, size_t n, float percentile);
 int es_saliency_normalize(const float *attr, size_t n, es_sign sign, float outlier_perc,
                           float *out);
 /* Draws a base matrix with a saliency overlay (both rows × cols, same layout) into r, as
- * Captum would, without axes. base_vmin/vmax as in es_draw_matrix. */
+ * Captum would, without axes: attr is normalised here (es_saliency_normalize), the base is
+ * coloured with base_cmap on base_vmin … base_vmax (the plots pass gray for blended, the
+ * spectrogram's own map for masked and alpha). */
 int es_draw_overlay(es_canvas *c, es_rect r, const float *base, const float *attr, int rows,
                     int cols, const es_cmap *base_cmap, float base_vmin, float base_vmax,
                     const es_overlay *o, int flags);
