@@ -151,7 +151,7 @@ static void kaldi_condition(const es_features *f, float *b)
 }
 
 /* Frame t of the signal → bands_rows linear values in s->row. */
-static void frame(const es_features *f, const es_signal *sig, long t, scratch *s)
+static void frame(const es_features *f, fftwf_plan plan, const es_signal *sig, long t, scratch *s)
 {
     float *row = s->row;
     long start = t * f->r.hop - f->pad;
@@ -168,7 +168,7 @@ static void frame(const es_features *f, const es_signal *sig, long t, scratch *s
         for (int i = 0; i < f->r.n_fft; i++)
             s->buf[i] = x[i] * f->window[i];
     }
-    fftwf_execute_dft_r2c(f->fwd, s->buf, s->X);
+    fftwf_execute_dft_r2c(plan, s->buf, s->X);
     float *p = f->c.n_mels ? s->p : row;
     double pw = f->kaldi ? 2 : f->c.power;
     for (int k = 0; k < f->r.n_freqs; k++) {
@@ -185,6 +185,9 @@ static int frames_run(const es_features *f, const es_signal *sig, long t0, long 
                       size_t st, size_t sm)
 {
     int bad = 0;
+    fftwf_plan plan = f->fwd;
+    if (t1 - t0 >= ES_FFT_MEASURE_FRAMES && !(plan = es_fft_r2c_measured(f->r.n_fft)))
+        return -1;
 #pragma omp parallel reduction(| : bad) if (t1 - t0 > 64)
     {
         size_t nf = (size_t)f->r.n_freqs;
@@ -195,7 +198,7 @@ static int frames_run(const es_features *f, const es_signal *sig, long t0, long 
         if (!bad) {
 #pragma omp for schedule(static)
             for (long t = t0; t < t1; t++) {
-                frame(f, sig, t, &s);
+                frame(f, plan, sig, t, &s);
                 float *o = out + (size_t)(t - t0) * st;
                 for (int m = 0; m < f->bands_rows; m++)
                     o[m * sm] = s.row[m];
@@ -208,32 +211,65 @@ static int frames_run(const es_features *f, const es_signal *sig, long t0, long 
 
 /* ---------------------------------------------------------------- the whole item */
 
+/* ln x for normal x > 0, branch-free so loops over it vectorise (glibc's logf does not):
+ * x = m·2^e with m in [√½, √2), ln m = 2·atanh(s), s = (m−1)/(m+1), |s| <= 0.172, by its
+ * series to s⁹ (truncation < 4e-10, below float rounding). */
+static inline float ln_normal(float x)
+{
+    union { float f; uint32_t u; } v = {x}; /* GNU C type punning; memcpy blocks if-conversion */
+    int32_t e = (int32_t)((v.u + 0x004afb0du) >> 23) - 127; /* 0x004afb0d: m into [√½, √2) */
+    v.u -= (uint32_t)e << 23;
+    float m = v.f;
+    float s = (m - 1.0f) / (m + 1.0f), s2 = s * s;
+    float p = s2 * (1.0f / 3 + s2 * (1.0f / 5 + s2 * (1.0f / 7 + s2 * (1.0f / 9))));
+    return (float)e * 0.693147180559945f + 2.0f * (s + s * p);
+}
+
 /* In place on frames × bands_rows: dB with top_db clipping, ln, or nothing. */
 static void take_log(const es_features *f, float *m, size_t n)
 {
     const es_feature_config *c = &f->c;
     if (f->kaldi) {
         if (c->log == ES_LOG_LN)
-#pragma omp parallel for schedule(static)
-            for (size_t i = 0; i < n; i++)
-                m[i] = logf(fmaxf(m[i], FLT_EPSILON)); /* Kaldi's floor */
+#pragma omp parallel for simd schedule(static)
+            for (size_t i = 0; i < n; i++) /* Kaldi's floor: FLT_EPSILON */
+                m[i] = ln_normal(m[i] > FLT_EPSILON ? m[i] : FLT_EPSILON);
         return;
     }
     if (c->log == ES_LOG_LN) {
+        const float amin = (float)c->amin;
+        if (amin >= FLT_MIN) {
+#pragma omp parallel for simd schedule(static)
+            for (size_t i = 0; i < n; i++)
+                m[i] = ln_normal(m[i] + amin);
+        } else {
 #pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < n; i++)
-            m[i] = logf(m[i] + (float)c->amin);
+            for (size_t i = 0; i < n; i++)
+                m[i] = logf(m[i] + amin);
+        }
     } else if (c->log == ES_LOG_DB) {
-        /* 10·log10(x) as (10 / ln 10)·ln(x): glibc's logf is twice as fast as its log10f and
-         * as exact to 1e-5 dB. Ternaries, not fmaxf (which is a libm call here). */
+        /* 10·log10(x) as (10 / ln 10)·ln(x), exact to 1e-5 dB. Ternaries, not fmaxf (a libm
+         * call here). */
         const float amin = (float)c->amin, k = (float)(10.0 / M_LN10);
         const float db_amin = (float)(10 * log10(c->amin)); /* the floor exactly as torch's */
         float top = -INFINITY;
+        if (amin >= FLT_MIN) {
+            const float lo = k * ln_normal(amin); /* what the clamped values come out as */
+#pragma omp parallel for simd schedule(static)
+            for (size_t i = 0; i < n; i++) { /* one select each, so GCC vectorises it */
+                float x = m[i] > amin ? m[i] : amin, v = k * ln_normal(x);
+                m[i] = v > lo ? v : db_amin;
+            }
+#pragma omp parallel for simd schedule(static) reduction(max : top)
+            for (size_t i = 0; i < n; i++)
+                top = m[i] > top ? m[i] : top;
+        } else { /* denormal floors: leave them to libm */
 #pragma omp parallel for schedule(static) reduction(max : top)
-        for (size_t i = 0; i < n; i++) {
-            float v = m[i] > amin ? k * logf(m[i]) : db_amin;
-            m[i] = v;
-            top = v > top ? v : top;
+            for (size_t i = 0; i < n; i++) {
+                float v = m[i] > amin ? k * logf(m[i]) : db_amin;
+                m[i] = v;
+                top = v > top ? v : top;
+            }
         }
         if (c->top_db > 0) {
             float floor_db = top - (float)c->top_db;
@@ -283,17 +319,20 @@ static int too_short(const es_features *f, long n, const char *what)
 static long first_non_finite(const float *x, long n)
 {
     const uint32_t *u = (const uint32_t *)x;
-    long first = -1;
-    for (long b = 0; b < n && first < 0; b += 4096) {
+    long first = n;
+#pragma omp parallel for schedule(static) reduction(min : first)
+    for (long b = 0; b < n; b += 4096) {
         long e = b + 4096 < n ? b + 4096 : n;
         uint32_t hit = 0;
         for (long i = b; i < e; i++)
             hit |= ((u[i] & 0x7f800000u) == 0x7f800000u);
-        for (long i = b; hit && i < e && first < 0; i++)
-            if ((u[i] & 0x7f800000u) == 0x7f800000u)
-                first = i;
+        for (long i = b; hit && i < e; i++)
+            if ((u[i] & 0x7f800000u) == 0x7f800000u) {
+                first = i < first ? i : first;
+                break;
+            }
     }
-    return first;
+    return first < n ? first : -1;
 }
 
 int es_features_compute(const es_features *f, const float *x, long n, es_array *out)

@@ -6,8 +6,10 @@
 
 /* FFTW plans for size n, made once per process under a mutex and never freed; execute them
  * with fftwf_execute_dft_r2c / _c2r on fftwf_malloc'd arrays (any thread). NULL on failure. */
-fftwf_plan es_fft_r2c(int n);
+fftwf_plan es_fft_r2c(int n); /* FFTW_ESTIMATE: ready at once */
 fftwf_plan es_fft_c2r(int n);
+fftwf_plan es_fft_r2c_measured(int n); /* FFTW_MEASURE: ~100 ms to make, faster for long jobs */
+#define ES_FFT_MEASURE_FRAMES 200000  /* frames from which the measured plan pays */
 
 struct es_stft {
     int n_fft, win_length, hop, center;
