@@ -309,6 +309,19 @@ static void file_streams_like_memory(void **state)
         es_array_free(&a), es_array_free(&b);
         es_features_free(f);
     }
+    /* resampled on the way (16 -> 22.05 kHz): the stream equals loading first */
+    es_config_default(&c);
+    es_features *f = es_features_new(&c);
+    float *y;
+    long m;
+    es_array a, b;
+    assert_int_equal(es_audio_load("build/t_audio_long.wav", 22050, &y, &m, NULL), 0);
+    assert_int_equal(m, (n * 22050 + 15999) / 16000);
+    assert_int_equal(es_features_compute(f, y, m, &a), 0);
+    assert_int_equal(es_features_file(f, "build/t_audio_long.wav", &b), 0);
+    assert_int_equal(a.dims[1], b.dims[1]);
+    assert_true(abs_err_max(a.data, b.data, es_array_size(&a)) <= 1e-4);
+    es_array_free(&a), es_array_free(&b), es_features_free(f), free(y);
     unlink("build/t_audio_long.wav");
     free(x);
 }
