@@ -4,6 +4,7 @@
 #include "audio/es_audio.h"
 #include "viz/es_viz.h"
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,9 @@ const char usage_plot[] =
     "\n"
     "Draws a spectrogram with time and frequency axes, a dB colorbar and a title, and writes\n"
     "it as PNG (written whole or not at all). IN is a 2-D .npy (rows × frames, row 0 the\n"
-    "lowest frequency) or any sound libsndfile reads, turned into a log-mel spectrogram with\n"
-    "the feature flags (DESIGN.md §4 defaults). For a .npy the axes are frames and bins\n"
+    "lowest frequency; leading dimensions of 1 are dropped) or any sound libsndfile reads,\n"
+    "turned into a log-mel spectrogram with the feature flags (DESIGN.md §4 defaults).\n"
+    "For a .npy the axes are frames and bins\n"
     "unless --sr/--hop (time in seconds) or --fmin/--fmax/--mel-scale (Hz on the mel scale)\n"
     "describe how it was made.\n"
     "\n"
@@ -30,6 +32,7 @@ const char usage_plot[] =
     "  --outlier-perc P      Captum's outlier percentage (2)\n"
     "  --quad                four panels: input, |saliency|, positive, negative\n"
     "  --level N             PNG compression level 0..9 (1: fast)\n"
+    "  -j, --jobs N          threads for the features of a sound (OMP_NUM_THREADS)\n"
     "  -q, --quiet           print nothing on success; --json: print {output, width, height}\n"
     "feature flags (axes of a .npy; features of a sound):\n" ES_CONFIG_FLAGS_HELP;
 
@@ -59,6 +62,12 @@ static int own_flag(options *o, const char *a, const char *v)
     if (!strcmp(a, "--size")) {
         if (!v || sscanf(v, "%dx%d", &o->w, &o->h) != 2 || o->w <= 0 || o->h <= 0)
             return cli_usage("plot", "--size needs WxH with positive numbers, e.g. 1000x450"), -1;
+        return 2;
+    }
+    if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
+        if (!v || atoi(v) < 1)
+            return cli_usage("plot", "%s needs a positive number", a), -1;
+        omp_set_num_threads(atoi(v));
         return 2;
     }
     if (!strcmp(a, "--level") || !strcmp(a, "--outlier-perc")) {
@@ -166,8 +175,10 @@ static int load_input(const options *o, const es_feature_config *c, es_array *a,
     if (is_npy(o->in)) {
         if (es_npy_load(o->in, a) != 0)
             return -1;
-        if (a->ndim == 3 && a->dims[0] == 1) /* a batch of one */
-            a->ndim = 2, a->dims[0] = a->dims[1], a->dims[1] = a->dims[2];
+        while (a->ndim > 2 && a->dims[0] == 1) { /* a batch of one, one channel: (1, 1, H, W) */
+            memmove(a->dims, a->dims + 1, sizeof(int) * (size_t)(a->ndim - 1));
+            a->ndim--;
+        }
         if (a->ndim != 2) {
             es_array_free(a);
             return es_fail("%s: a spectrogram must be 2-D (rows × frames), not %d-D", o->in, a->ndim);
