@@ -464,6 +464,36 @@ static void reshape_too_big(Onnx__ModelProto *mp)
 
 static void no_graph_output(Onnx__ModelProto *mp) { set_str(&mp->graph->output[0]->name, "nothing"); }
 
+/* The weights as float_data instead of raw_data: the same model. */
+static void to_float_data(Onnx__ModelProto *mp)
+{
+    for (size_t k = 0; k < mp->graph->n_initializer; k++) {
+        Onnx__TensorProto *t = mp->graph->initializer[k];
+        if (!t->has_raw_data || t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT)
+            continue;
+        t->n_float_data = t->raw_data.len / 4;
+        t->float_data = malloc(t->raw_data.len);
+        memcpy(t->float_data, t->raw_data.data, t->raw_data.len);
+        free(t->raw_data.data);
+        t->raw_data.data = NULL, t->raw_data.len = 0, t->has_raw_data = 0;
+    }
+}
+
+static void float_data_initializers(void **state)
+{
+    const char *p = edited(OX("captum_one_conv.onnx"), to_float_data);
+    es_graph *a, *b;
+    assert_int_equal(es_onnx_load(OX("captum_one_conv.onnx"), &a, NULL), 0);
+    if (es_onnx_load(p, &b, NULL) != 0)
+        fail_msg("%s", es_error());
+    float x[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = (float)i;
+    assert_same_run(a, b, x);
+    es_graph_free(a);
+    es_graph_free(b);
+}
+
 static void bad_op_errors(void **state)
 {
     expect_fail(edited(OX("captum_one_conv.onnx"), to_elu), "unsupported operator Elu (node /relu1/Relu)");
@@ -504,6 +534,7 @@ int main(void)
         cmocka_unit_test(imported_models_round_trip),
         cmocka_unit_test(metadata_and_annotate),
         cmocka_unit_test(missing_empty_truncated_corrupt),
+        cmocka_unit_test(float_data_initializers),
         cmocka_unit_test(bad_op_errors),
         cmocka_unit_test(wrong_input_shape),
     };
