@@ -304,6 +304,11 @@ static void normalize_as_captum(void **state)
     assert_int_equal(es_saliency_normalize(z, 2, ES_SIGN_ALL, 2, o), 0); /* Captum would fail */
     assert_float_equal(o[0], 0, 0);
     assert_int_equal(es_saliency_normalize(b, 3, ES_SIGN_ALL, 120, o), -1);
+    float bad[4] = {NAN, INFINITY, 1, 2}, ob[4]; /* threshold from {0, 0, 1, 2}: 2 */
+    assert_int_equal(es_saliency_normalize(bad, 4, ES_SIGN_ABSOLUTE, 0, ob), 0);
+    assert_float_equal(ob[0], 0, 0);
+    assert_float_equal(ob[1], 1, 0);
+    assert_float_equal(ob[2], 0.5f, 0);
 }
 
 /* One 1 × 2 overlay on a 2 × 1 canvas, base gray 0 … 1. */

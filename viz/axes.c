@@ -31,16 +31,21 @@ double es_axis_frac(const es_axis *a, double v)
     return hi != lo ? (es_scale_apply(v, a->scale) - lo) / (hi - lo) : 0;
 }
 
-/* "−1.5", "0", "2.25": enough decimals for the step, the typographic minus as matplotlib. */
+/* "−1.5", "0", "2.25": enough decimals for the step, the typographic minus as matplotlib;
+ * very large or small steps in scientific notation ("2e+37") rather than long digit rows. */
 static void linear_label(double v, double step, char *buf)
 {
-    int dec = 0;
-    while (dec < 6 && fabs(step * pow(10, dec) - round(step * pow(10, dec))) > 1e-6 * step * pow(10, dec))
-        dec++;
     if (fabs(v) < step * 1e-9)
         v = 0;
     char tmp[32];
-    snprintf(tmp, sizeof tmp, "%.*f", dec, fabs(v));
+    if (step >= 1e6 || step < 1e-5) {
+        snprintf(tmp, sizeof tmp, "%.3g", fabs(v));
+    } else {
+        int dec = 0;
+        while (dec < 6 && fabs(step * pow(10, dec) - round(step * pow(10, dec))) > 1e-6 * step * pow(10, dec))
+            dec++;
+        snprintf(tmp, sizeof tmp, "%.*f", dec, fabs(v));
+    }
     snprintf(buf, 16, "%s%.12s", v < 0 ? "\xe2\x88\x92" : "", tmp);
 }
 
@@ -70,6 +75,8 @@ static int linear_ticks(const es_axis *a, int length, int gap, double *t, char (
 {
     static const double nice[] = {1, 2, 2.5, 5};
     double span = fabs(a->hi - a->lo);
+    if (!isfinite(span) || span == 0)
+        return 0;
     int want = length / (gap > 0 ? gap : 1);
     double raw = span / (want < 2 ? 2 : want);
     int e = (int)floor(log10(raw)), i = 0;

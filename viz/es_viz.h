@@ -155,7 +155,8 @@ int es_overlay_parse(es_overlay *o, const char *mode, const char *sign); /* name
 float es_cumsum_threshold(const float *v, size_t n, float percentile);
 /* Captum's _normalize_attr: keeps the sign's part (negative → its magnitude), divides by the
  * threshold at 100 - outlier_perc and clips to [-1, 1] (sign all) or [0, 1]. A map that is
- * all zero for that sign gives zeros (Captum would fail). out may equal attr. */
+ * all zero for that sign gives zeros (Captum would fail); NaN gives 0 and ±inf the clip
+ * limit, neither moves the threshold. out may equal attr. */
 int es_saliency_normalize(const float *attr, size_t n, es_sign sign, float outlier_perc,
                           float *out);
 /* Draws a base matrix with a saliency overlay (both rows × cols, same layout) into r, as

@@ -78,8 +78,8 @@ int es_saliency_normalize(const float *attr, size_t n, es_sign sign, float outli
     float *mag = malloc(sizeof(float) * (n ? n : 1));
     if (!mag)
         return es_fail("saliency: out of memory");
-    for (size_t i = 0; i < n; i++)
-        mag[i] = fabsf(sign_part(attr[i], sign));
+    for (size_t i = 0; i < n; i++) /* ±inf and NaN do not set the scale; they clip below */
+        mag[i] = isfinite(attr[i]) ? fabsf(sign_part(attr[i], sign)) : 0;
     float t = es_cumsum_threshold(mag, n, 100 - outlier_perc);
     free(mag);
     if (isnan(t))
@@ -88,7 +88,7 @@ int es_saliency_normalize(const float *attr, size_t n, es_sign sign, float outli
     float scale = t > 0 ? (sign == ES_SIGN_NEGATIVE ? -1 / t : 1 / t) : 0;
     for (size_t i = 0; i < n; i++) {
         float x = sign_part(attr[i], sign) * scale;
-        out[i] = x < -1 ? -1 : x > 1 ? 1 : x;
+        out[i] = x < -1 ? -1 : x > 1 ? 1 : x == x ? x : 0; /* NaN shows as 0 */
     }
     return 0;
 }
