@@ -28,6 +28,63 @@ static void title_top(es_canvas *c, const plot_style *ps, es_rect r, const char 
                      ES_CENTER | ES_TOP);
 }
 
+/* Tiles for the filters: a free grid of out_c means, or one row per filter and one column
+ * per input (area shrinks by the caption band above the columns). */
+static int filter_layout(tile_layout *t, const plot_style *ps, es_rect *area, int out_c, int in_c,
+                         int kh, int kw, int mean_inputs, int cap)
+{
+    int gap = ps->pad + 1; /* white space enough to tell one kernel from the next */
+    if (mean_inputs)
+        return tile_fit(t, out_c, 0, area->w, area->h, (double)kw / kh, cap, gap);
+    int tw = (area->w - (in_c - 1) * gap) / in_c, th = (area->h - cap - (out_c - 1) * gap) / out_c;
+    double sz = fmin(tw, th * (double)kw / kh);
+    *t = (tile_layout){in_c, out_c, (int)sz, (int)(sz * kh / kw), gap, 0};
+    area->y += cap, area->h -= cap;
+    if (t->tw < 1 || t->th < 1)
+        return es_fail("conv filters: %dx%d tiles do not fit in %dx%d (show the mean over inputs)",
+                       out_c, in_c, area->w, area->h);
+    return 0;
+}
+
+/* The kernel shown in tile (f, ch) and its scale: one input's kernel on the whole filter's
+ * ±max|w|, or (ch < 0) the mean over inputs on its own. */
+static const float *filter_tile(const float *w, int in_c, size_t ksz, int f, int ch, float *mean,
+                                float *scale)
+{
+    const float *flt = w + f * in_c * ksz;
+    if (ch >= 0) {
+        *scale = max_abs(flt, in_c * ksz);
+        return flt + ch * ksz;
+    }
+    for (size_t k = 0; k < ksz; k++) {
+        double acc = 0;
+        for (int j = 0; j < in_c; j++)
+            acc += flt[j * ksz + k];
+        mean[k] = (float)(acc / in_c);
+    }
+    *scale = max_abs(mean, ksz);
+    return mean;
+}
+
+static void filter_captions(es_canvas *c, const plot_style *ps, es_rect tr, const tile_layout *t,
+                            float cap_px, int f, int ch)
+{
+    char cap[16];
+    if (ch < 0) { /* means: the filter's number above */
+        snprintf(cap, sizeof cap, "%d", f);
+        es_text_draw(c, ps->font, cap_px, tr.x + tr.w / 2, tr.y - 1, cap, ps->fg, ES_CENTER | ES_BOTTOM);
+        return;
+    }
+    if (ch == 0 && t->th >= text_h(ps, cap_px) * 0.7f) { /* filters: "f3" left of each row */
+        snprintf(cap, sizeof cap, "f%d", f);
+        es_text_draw(c, ps->font, cap_px, tr.x - ps->pad, tr.y + tr.h / 2, cap, ps->fg, ES_RIGHT | ES_MIDDLE);
+    }
+    if (f == 0 && es_text_width(ps->font, cap_px, "in 00") <= t->tw + t->gap) { /* inputs above */
+        snprintf(cap, sizeof cap, "in %d", ch);
+        es_text_draw(c, ps->font, cap_px, tr.x + tr.w / 2, tr.y - 1, cap, ps->fg, ES_CENTER | ES_BOTTOM);
+    }
+}
+
 int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float *w, int out_c,
                          int in_c, int kh, int kw, int mean_inputs, const char *cmap,
                          const char *title)
@@ -40,61 +97,33 @@ int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float
     const es_cmap *cm = es_cmap_get(cmap ? cmap : "RdBu_r");
     if (!cm)
         return -1;
-    size_t fsz = (size_t)in_c * kh * kw, ksz = (size_t)kh * kw;
+    size_t ksz = (size_t)kh * kw;
     float *mean = malloc(sizeof(float) * ksz);
     if (!mean)
         return es_fail("conv filters: out of memory");
     es_fill_rect(c, r, ps.bg);
     float cap_px = ps.tick * 0.8f;
+    const char *cbl = "w / max|w| per filter";
     int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
-    int cbw = colorbar_width(&ps, -1, 1, "w / max|w| per filter");
     int capw = es_text_width(ps.font, cap_px, "f000") + ps.pad; /* row labels on the left */
-    es_rect area = {r.x + ps.pad + capw, top, r.w - 2 * ps.pad - capw - cbw, r.y + r.h - top - ps.pad};
-    int n = mean_inputs ? out_c : out_c * in_c;
+    es_rect area = {r.x + ps.pad + capw, top, r.w - 2 * ps.pad - capw - colorbar_width(&ps, -1, 1, cbl),
+                    r.y + r.h - top - ps.pad};
     tile_layout t;
-    int gap = ps.pad + 1, rc; /* white space enough to tell one kernel from the next */
-    if (mean_inputs) {
-        rc = tile_fit(&t, n, 0, area.w, area.h, (double)kw / kh, text_h(&ps, cap_px) + 1, gap);
-    } else { /* one row per filter, one column per input channel */
-        int cap = text_h(&ps, cap_px) + 1;
-        int tw = (area.w - (in_c - 1) * gap) / in_c, th = (area.h - cap - (out_c - 1) * gap) / out_c;
-        double sz = fmin(tw, th * (double)kw / kh);
-        t = (tile_layout){in_c, out_c, (int)sz, (int)(sz * kh / kw), gap, 0};
-        area.y += cap, area.h -= cap;
-        rc = t.tw >= 1 && t.th >= 1 ? 0 : es_fail("conv filters: %dx%d tiles do not fit in %dx%d "
-                                                    "(show the mean over inputs)", out_c, in_c, r.w, r.h);
-    }
+    int n = mean_inputs ? out_c : out_c * in_c;
+    int rc = filter_layout(&t, &ps, &area, out_c, in_c, kh, kw, mean_inputs, text_h(&ps, cap_px) + 1);
     for (int i = 0; rc == 0 && i < n; i++) {
         int f = mean_inputs ? i : i / in_c, ch = mean_inputs ? -1 : i % in_c;
-        const float *flt = w + f * fsz, *tile = flt + (ch < 0 ? 0 : ch * ksz);
-        float m = max_abs(flt, fsz); /* one scale per filter, over all its inputs */
-        if (ch < 0) {
-            for (size_t k = 0; k < ksz; k++) {
-                double acc = 0;
-                for (int j = 0; j < in_c; j++)
-                    acc += flt[j * ksz + k];
-                mean[k] = (float)(acc / in_c);
-            }
-            tile = mean, m = max_abs(mean, ksz);
-        }
+        float m;
+        const float *tile = filter_tile(w, in_c, ksz, f, ch, mean, &m);
         es_rect tr = tile_rect(&t, area, i);
         rc = es_draw_matrix(c, tr, tile, kh, kw, cm, -m, m, 1, 0);
-        char cap[16];
-        snprintf(cap, sizeof cap, mean_inputs ? "%d" : "f%d", f);
-        if (mean_inputs)
-            es_text_draw(c, ps.font, cap_px, tr.x + tr.w / 2, tr.y - 1, cap, ps.fg, ES_CENTER | ES_BOTTOM);
-        else if (ch == 0 && t.th >= text_h(&ps, cap_px) * 0.7f)
-            es_text_draw(c, ps.font, cap_px, tr.x - ps.pad, tr.y + tr.h / 2, cap, ps.fg, ES_RIGHT | ES_MIDDLE);
-        if (!mean_inputs && f == 0 && es_text_width(ps.font, cap_px, "in 00") <= t.tw + gap) {
-            snprintf(cap, sizeof cap, "in %d", ch);
-            es_text_draw(c, ps.font, cap_px, tr.x + tr.w / 2, tr.y - 1, cap, ps.fg, ES_CENTER | ES_BOTTOM);
-        }
+        filter_captions(c, &ps, tr, &t, cap_px, f, ch);
     }
     if (rc == 0) {
         es_rect first = tile_rect(&t, area, 0), last = tile_rect(&t, area, (t.rows - 1) * t.cols);
         int gw = t.cols * t.tw + (t.cols - 1) * t.gap;
         colorbar_draw(c, &ps, (es_rect){first.x + gw, first.y, 0, last.y + last.h - first.y}, cm, -1,
-                      1, "w / max|w| per filter");
+                      1, cbl);
         title_top(c, &ps, r, title);
     }
     free(mean);
