@@ -30,6 +30,7 @@ static const field fields[] = {
     F(frames, T_INT, {0}), F(fit, T_ENUM, {"pad_repeat", "pad_zero"}),
     F(standardize, T_ENUM, {"none", "global", "per_band"}),
     F(preset, T_ENUM, {"none", "kaldi_fbank"}),
+    F(resample, T_ENUM, {"soxr", "torchaudio"}),
 };
 #define N_FIELDS (int)(sizeof fields / sizeof fields[0])
 
@@ -41,7 +42,8 @@ void es_config_default(es_feature_config *c)
         .f_min = 50, .f_max = 0, .mel_scale = ES_MEL_SLANEY, .mel_norm = ES_MEL_NORM_SLANEY,
         .power = 2, .log = ES_LOG_DB, .top_db = 80, .amin = 1e-10, .n_mfcc = 0,
         .layout = ES_LAYOUT_MELS_FRAMES, .frames = 0, .fit = ES_FIT_PAD_REPEAT,
-        .standardize = ES_STANDARDIZE_NONE, .preset = ES_PRESET_NONE};
+        .standardize = ES_STANDARDIZE_NONE, .preset = ES_PRESET_NONE,
+        .resample = ES_RESAMPLE_SOXR};
 }
 
 static const field *find(const char *key)

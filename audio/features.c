@@ -442,7 +442,7 @@ static float *transpose(const float *a, long frames, int rows)
 int es_features_file(const es_features *f, const char *path, es_array *out)
 {
     memset(out, 0, sizeof *out);
-    es_reader *r = es_reader_open(path, f->c.sample_rate);
+    es_reader *r = es_reader_open_resampler(path, f->c.sample_rate, f->c.resample);
     if (!r)
         return -1;
     stream s = {0};

@@ -55,6 +55,15 @@ int es_ogg_probe(const char *path, int *single_page);
 /* A whole Vorbis stream, channels averaged, with torchaudio's length; *x malloc'd. */
 int es_ogg_decode(const char *path, float **x, long *n, int *channels, int *rate);
 
+/* torchaudio.functional.resample as a stream (sinc.c): push input, end it, pull output (the
+ * caller stops at ceil(n·out/in) samples). */
+typedef struct es_sinc es_sinc;
+es_sinc *es_sinc_new(int in_rate, int out_rate);
+void es_sinc_free(es_sinc *s);
+int es_sinc_push(es_sinc *s, const float *x, long n);
+void es_sinc_end(es_sinc *s);
+long es_sinc_pull(es_sinc *s, float *out, long max); /* 0: needs input, or done */
+
 /* The sizes a configuration implies, its zeros replaced by what they stand for. */
 typedef struct {
     int n_fft, win, hop, n_freqs;

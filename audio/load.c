@@ -18,6 +18,7 @@ struct es_reader {
     char *path;
     int rate;
     soxr_t soxr;       /* NULL when no resampling is needed */
+    es_sinc *sinc;     /* or torchaudio's resampler */
     float *inter;      /* CHUNK × channels, as decoded */
     float *whole;      /* or the whole sound, decoded at open (short Ogg clips, see ogg.c) */
     float *mono;       /* CHUNK downmixed, waiting for the resampler */
@@ -45,6 +46,7 @@ void es_reader_close(es_reader *r)
     if (r->sf)
         sf_close(r->sf);
     soxr_delete(r->soxr);
+    es_sinc_free(r->sinc);
     free(r->inter), free(r->mono), free(r->whole), free(r->path), free(r);
 }
 
@@ -81,6 +83,11 @@ static es_reader *open_fail(es_reader *r, const char *fmt, const char *path, con
 
 es_reader *es_reader_open(const char *path, int sample_rate)
 {
+    return es_reader_open_resampler(path, sample_rate, ES_RESAMPLE_SOXR);
+}
+
+es_reader *es_reader_open_resampler(const char *path, int sample_rate, es_resampler how)
+{
     es_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path)))
         return open_fail(r, "%s: %s", path, "out of memory");
@@ -105,7 +112,11 @@ es_reader *es_reader_open(const char *path, int sample_rate)
     r->mono = malloc(sizeof(float) * CHUNK);
     if (!r->inter || !r->mono)
         return open_fail(r, "%s: %s", path, "out of memory");
-    if (r->rate != r->info.samplerate) {
+    if (r->rate != r->info.samplerate && how == ES_RESAMPLE_TORCHAUDIO) {
+        if (!(r->sinc = es_sinc_new(r->info.samplerate, r->rate)))
+            return open_fail(r, "%s: %s", path, "out of memory");
+        r->out_len = es_reader_length(r);
+    } else if (r->rate != r->info.samplerate) {
         soxr_error_t err = NULL;
         soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
         r->soxr = soxr_create(r->info.samplerate, r->rate, 1, &err, NULL, &q, NULL);
@@ -202,10 +213,33 @@ static long resampled(es_reader *r, float *buf, long max)
     }
 }
 
+/* torchaudio's resampler: decode, push, pull, until some output or the end. */
+static long sinc_resampled(es_reader *r, float *buf, long max)
+{
+    if (max > r->out_len - r->out_done)
+        max = r->out_len - r->out_done;
+    for (long got; max > 0;) {
+        if ((got = es_sinc_pull(r->sinc, buf, max)) > 0)
+            return r->out_done += got, got;
+        if (r->eof)
+            break;
+        long n = decode(r, r->mono, CHUNK);
+        if (n < 0)
+            return -1;
+        if (n > 0 && es_sinc_push(r->sinc, r->mono, n) != 0)
+            return es_fail("%s: out of memory", r->path);
+        if (r->eof)
+            es_sinc_end(r->sinc);
+    }
+    return 0;
+}
+
 long es_reader_read(es_reader *r, float *buf, long max)
 {
     if (max <= 0)
         return 0;
+    if (r->sinc)
+        return sinc_resampled(r, buf, max);
     if (r->soxr)
         return resampled(r, buf, max);
     return decode(r, buf, max < CHUNK ? max : CHUNK);

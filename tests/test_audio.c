@@ -280,6 +280,32 @@ static void resamples_with_soxr(void **state)
     unlink("build/t_audio44.wav");
 }
 
+/* resample: torchaudio equals torchaudio.functional.resample */
+static void resamples_like_torchaudio(void **state)
+{
+    const int rates[] = {16000, 22050};
+    for (int i = 0; i < 2; i++) {
+        char path[128];
+        snprintf(path, sizeof path, AF("mono44k_to%d.npy"), rates[i]);
+        es_array want = load_fixture(path);
+        es_reader *r = es_reader_open_resampler(AF("mono44k.wav"), rates[i], ES_RESAMPLE_TORCHAUDIO);
+        assert_non_null(r);
+        assert_int_equal(es_reader_length(r), want.dims[0]);
+        float *y = malloc(sizeof(float) * (want.dims[0] + 100));
+        long n = 0, got;
+        while ((got = es_reader_read(r, y + n, 777)) > 0) /* odd chunks: the stream must not care */
+            n += got;
+        assert_int_equal(got, 0);
+        assert_int_equal(n, want.dims[0]);
+        double e = abs_err_max(y, want.data, (size_t)n);
+        print_message("  torchaudio resample 44.1 -> %d Hz: max error %.2g\n", rates[i], e);
+        assert_true(e <= 1e-5);
+        es_reader_close(r);
+        free(y);
+        es_array_free(&want);
+    }
+}
+
 /* The file, streamed chunk by chunk, gives exactly what the same samples in memory give. */
 static void file_streams_like_memory(void **state)
 {
@@ -599,6 +625,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(wav_stereo_like_torchaudio),
         cmocka_unit_test(formats_round_trip),
         cmocka_unit_test(resamples_with_soxr),
+        cmocka_unit_test(resamples_like_torchaudio),
         cmocka_unit_test(file_streams_like_memory),
         cmocka_unit_test(features_verb),
         cmocka_unit_test(config_json_round_trip),
