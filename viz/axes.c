@@ -159,13 +159,6 @@ int style_resolve(plot_style *ps, const es_style *s, es_rect r)
     return 0;
 }
 
-static int text_h(const plot_style *ps, float size)
-{
-    int a, d;
-    es_text_metrics(ps->font, size, &a, &d);
-    return a + d;
-}
-
 /* The widest tick label of an axis (for the left margin). */
 static int max_label_w(const plot_style *ps, const es_axis *a, int length, int gap)
 {

@@ -35,13 +35,6 @@ es_rect tile_rect(const tile_layout *t, es_rect area, int i)
                      t->tw, t->th};
 }
 
-static int text_h(const plot_style *ps, float size)
-{
-    int a, d;
-    es_text_metrics(ps->font, size, &a, &d);
-    return a + d;
-}
-
 /* Mean of each channel, and the order: by mean (largest first) or as given. */
 static int channel_order(const es_grid_plot *p, int *order, float *mean)
 {

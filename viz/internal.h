@@ -56,6 +56,13 @@ typedef struct {
     int tick_len, pad;
 } plot_style;
 int style_resolve(plot_style *ps, const es_style *s, es_rect r);
+/* Height of a line of text (ascent + descent) at `size`. */
+static inline int text_h(const plot_style *ps, float size)
+{
+    int a, d;
+    es_text_metrics(ps->font, size, &a, &d);
+    return a + d;
+}
 
 /* Axes frame helpers (viz/axes.c). Margins a frame needs around its plot area for tick
  * labels and axis labels; then the drawing of ticks, labels and the frame. */

@@ -73,6 +73,8 @@ static inline float sign_part(float x, es_sign s)
 int es_saliency_normalize(const float *attr, size_t n, es_sign sign, float outlier_perc,
                           float *out)
 {
+    if ((unsigned)sign > ES_SIGN_ALL)
+        return es_fail("saliency: invalid sign %d", (int)sign);
     if (outlier_perc < 0 || outlier_perc > 100)
         return es_fail("saliency: outlier percentage %g is outside 0..100", outlier_perc);
     float *mag = malloc(sizeof(float) * (n ? n : 1));
@@ -117,6 +119,10 @@ int es_overlay_parse(es_overlay *o, const char *mode, const char *sign)
 const es_cmap *overlay_cmap(const es_overlay *o)
 {
     static const char *names[] = {"Blues", "Greens", "Reds", "RdWhGn"};
+    if ((unsigned)o->sign > ES_SIGN_ALL || (unsigned)o->mode > ES_OVERLAY_ALPHA) {
+        es_fail("overlay: invalid mode %d or sign %d", (int)o->mode, (int)o->sign);
+        return NULL;
+    }
     return es_cmap_get(o->cmap ? o->cmap : names[o->sign]);
 }
 

@@ -6,20 +6,11 @@
 #include <math.h>
 #include <stdlib.h>
 
-static const es_rgba C0 = {31, 119, 180, 255}; /* matplotlib's first line colour */
-
 typedef struct {
     const es_cmap *m;
     float lo, hi;
     const char *label;
 } cbar;
-
-static int text_h(const plot_style *ps, float size)
-{
-    int a, d;
-    es_text_metrics(ps->font, size, &a, &d);
-    return a + d;
-}
 
 static int title_block(const plot_style *ps, const char *t)
 {
@@ -129,7 +120,7 @@ static void wave_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_s
             continue;
         int y0 = r.y + (int)floorf((1 - (mx + amp) / (2 * amp)) * (r.h - 1) + 0.5f);
         int y1 = r.y + (int)floorf((1 - (mn + amp) / (2 * amp)) * (r.h - 1) + 0.5f);
-        es_fill_rect(c, (es_rect){r.x + i, y0, 1, y1 - y0 + 1}, C0);
+        es_fill_rect(c, (es_rect){r.x + i, y0, 1, y1 - y0 + 1}, plot_c0);
     }
     axes_draw(c, ps, r, &p->x, &y, AX_X | AX_Y | AX_NO_XLABELS);
 }
@@ -148,7 +139,7 @@ static void prob_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_s
     es_axis y = {0, 1, ES_SCALE_LINEAR, p->prob_label ? p->prob_label : "P(class)"};
     es_fill_rect(c, (es_rect){r.x, r.y + r.h / 2, r.w, 1}, ps->grid);
     int n = p->prob_len;
-    es_rgba fill = {C0.r, C0.g, C0.b, 50};
+    es_rgba fill = {plot_c0.r, plot_c0.g, plot_c0.b, 50};
     for (int i = 0; i < r.w; i++) { /* the fill follows the same line, column by column */
         float f = (i + 0.5f) * n / r.w - 0.5f;
         int k = (int)floorf(f);
@@ -160,7 +151,7 @@ static void prob_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_s
     for (int k = 0; k <= n; k++) {
         float x = k < n ? r.x + (k + 0.5f) * r.w / n - 0.5f : r.x + r.w - 1;
         float yy = r.y + (1 - prob_at(p, k)) * (r.h - 1);
-        es_draw_line(c, px, py, x, yy, 1.5f, C0);
+        es_draw_line(c, px, py, x, yy, 1.5f, plot_c0);
         px = x, py = yy;
     }
     axes_draw(c, ps, r, &p->x, &y, AX_X | AX_Y | (xlabels ? 0 : AX_NO_XLABELS));

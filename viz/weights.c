@@ -5,13 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int text_h(const plot_style *ps, float size)
-{
-    int a, d;
-    es_text_metrics(ps->font, size, &a, &d);
-    return a + d;
-}
-
 static float max_abs(const float *v, size_t n)
 {
     float m = 0;
