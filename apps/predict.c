@@ -94,9 +94,13 @@ static void print_json(const app_model *m, const options *o, const float *y, int
         cJSON_AddNumberToObject(t, "score", row[b]);
         cJSON_AddItemToArray(top, t);
     }
-    cJSON *labels = cJSON_AddArrayToObject(j, "labels");
-    for (int k = 0; k < m->n_labels; k++)
-        cJSON_AddItemToArray(labels, cJSON_CreateString(m->labels[k]));
+    if (m->labels) {
+        cJSON *labels = cJSON_AddArrayToObject(j, "labels");
+        for (int k = 0; k < m->n_labels; k++)
+            cJSON_AddItemToArray(labels, cJSON_CreateString(m->labels[k]));
+    } else {
+        cJSON_AddNullToObject(j, "labels"); /* as `info --json` says it */
+    }
     char *s = cJSON_PrintUnformatted(j);
     if (s)
         puts(s);

@@ -33,14 +33,16 @@ static onnx_const *find_const(importer *m, const char *name)
     return NULL;
 }
 
-/* Takes c's storage under `name` (c is left empty). */
+/* Takes c's storage under `name` (c is left empty, on failure too). */
 static int add_const(importer *m, onnx_const *c, const char *name)
 {
     if (m->nc == m->cap_c) {
         int cap = m->cap_c ? 2 * m->cap_c : 64;
         onnx_const *p = realloc(m->c, cap * sizeof *p);
-        if (!p)
+        if (!p) {
+            onnx_const_clear(c);
             return es_fail("out of memory");
+        }
         m->c = p, m->cap_c = cap;
     }
     onnx_const *d = &m->c[m->nc];
