@@ -4,30 +4,14 @@
  * session when Debian's python3-matplotlib is installed. The font is opened once outside
  * the loop, as matplotlib keeps its font cache; the peer gets a warm-up run too. */
 #include "base/es_base.h"
+#include "bench/bench.h"
 #include "viz/es_viz.h"
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #define MELS 80
 #define FRAMES 2000
 #define REPS 31
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Smooth "random-ish" data: a sum of a few low-frequency waves with a fixed seed, a dB-like
  * spectrogram falling with frequency, and a saliency map with a few blobs of both signs. */
@@ -68,31 +52,25 @@ static int render(es_font *f, const float *spec, const float *sal, const char *o
     return rc;
 }
 
-/* The peer's median in ms, or a negative number when matplotlib is not there. */
-static double run_peer(const float *spec, const float *sal)
+/* matplotlib's median in ms (0 when it is not installed): the same data, the saliency map
+ * already normalised as Captum does, so both sides draw the same picture. */
+static double peer_median(const float *spec, const float *sal)
 {
-    if (system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") != 0)
-        return -1;
     float *norm = malloc(sizeof(float) * MELS * FRAMES);
     int dims[2] = {MELS, FRAMES};
     if (!norm || es_saliency_normalize(sal, MELS * FRAMES, ES_SIGN_ABSOLUTE, 2, norm) != 0 ||
         es_npy_save("build/bench/viz_spec.npy", spec, 2, dims) != 0 ||
         es_npy_save("build/bench/viz_sal.npy", norm, 2, dims) != 0) {
         free(norm);
-        return -1;
+        return 0;
     }
     free(norm);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 bench/peer_viz.py build/bench/viz_spec.npy "
-                              "build/bench/viz_sal.npy build/bench/viz_peer.png %d", REPS);
-    FILE *p = popen(cmd, "r");
-    double ms = -1;
-    char line[256];
-    while (p && fgets(line, sizeof line, p))
-        sscanf(line, "median_ms %lf", &ms);
-    if (p)
-        pclose(p);
-    return ms;
+    char names[4][64], script[256];
+    double values[4];
+    snprintf(script, sizeof script, "bench/peer_viz.py build/bench/viz_spec.npy "
+                                    "build/bench/viz_sal.npy build/bench/viz_peer.png %d", REPS);
+    int n = run_peer("matplotlib", script, names, values, 4);
+    return peer_value(names, values, n, "median_ms");
 }
 
 int main(void)
@@ -106,25 +84,14 @@ int main(void)
         return 1;
     }
     make_data(spec, sal);
-    double t[REPS];
-    if (render(f, spec, sal, "build/bench/viz_earsight.png") != 0) { /* warm-up */
+    double ours;
+    int rc = 0;
+    BENCH_MEDIAN(ours, REPS, rc |= render(f, spec, sal, "build/bench/viz_earsight.png"));
+    if (rc != 0) {
         fprintf(stderr, "bench_viz: %s\n", es_error());
         return 1;
     }
-    for (int i = 0; i < REPS; i++) {
-        double t0 = now_ms();
-        render(f, spec, sal, "build/bench/viz_earsight.png");
-        t[i] = now_ms() - t0;
-    }
-    qsort(t, REPS, sizeof *t, cmp_double);
-    double ours = t[REPS / 2], peer = run_peer(spec, sal);
-    printf("viz: 1200x600 spectrogram (%dx%d) + blended saliency + colorbar -> PNG\n", MELS, FRAMES);
-    printf("  earsight    median %8.2f ms (%d runs)\n", ours, REPS);
-    if (peer > 0)
-        printf("  matplotlib  median %8.2f ms (Agg, savefig)\n  ratio       %.1fx faster\n", peer,
-               peer / ours);
-    else
-        printf("  matplotlib  not installed (/usr/bin/python3 -c 'import matplotlib' failed)\n");
+    report("viz 1200x600 spectrogram+overlay PNG", ours, peer_median(spec, sal), "matplotlib");
     es_font_close(f);
     es_viz_shutdown();
     free(spec), free(sal);
