@@ -127,26 +127,35 @@ static int is_npy(const char *path)
     return n >= 4 && !strcmp(path + n - 4, ".npy");
 }
 
-/* Time and frequency axes from the feature configuration (seconds, Hz on the mel scale). */
+/* Time and frequency axes from the feature configuration, placing each cell at the middle
+ * of what it measured: frame t at the centre of its window (t·hop with center, else
+ * t·hop + win/2), mel band i at its filter's centre, point i + 1 of n_mels + 2 equally spaced
+ * in mel between f_min and f_max; without a description, indices centred on whole numbers
+ * (as matplotlib's imshow places them). */
 static void axes_from_config(const es_feature_config *c, int rows, int frames, int time_ok,
                              int freq_ok, es_axis *x, es_axis *y)
 {
-    int win = c->win_length ? c->win_length : c->n_fft;
-    int hop = c->hop_length ? c->hop_length
-              : c->preset == ES_PRESET_KALDI_FBANK ? c->sample_rate / 100 : win / 2;
+    int kaldi = c->preset == ES_PRESET_KALDI_FBANK, sr = c->sample_rate;
+    int win = c->win_length ? c->win_length : kaldi ? sr * 25 / 1000 : c->n_fft;
+    int hop = c->hop_length ? c->hop_length : kaldi ? sr / 100 : win / 2;
+    double t0 = (c->center && !kaldi ? 0 : win / 2.0) - hop / 2.0;
     if (time_ok)
-        *x = (es_axis){0, (double)frames * hop / c->sample_rate, ES_SCALE_LINEAR, "Time (s)"};
+        *x = (es_axis){t0 / sr, (t0 + (double)frames * hop) / sr, ES_SCALE_LINEAR, "Time (s)"};
     else
-        *x = (es_axis){0, frames, ES_SCALE_LINEAR, "frame", 1};
-    double nyq = c->sample_rate / 2.0, fmax = c->f_max > 0 ? c->f_max : nyq + c->f_max;
-    if (freq_ok && c->n_mfcc <= 0 && c->n_mels > 0)
-        *y = (es_axis){c->f_min, fmax, c->mel_scale == ES_MEL_HTK ? ES_SCALE_MEL_HTK
-                                                                   : ES_SCALE_MEL_SLANEY,
+        *x = (es_axis){-0.5, frames - 0.5, ES_SCALE_LINEAR, "frame", 1};
+    double nyq = sr / 2.0, fmax = c->f_max > 0 ? c->f_max : nyq + c->f_max;
+    if (freq_ok && c->n_mfcc <= 0 && c->n_mels > 0) {
+        es_scale sc = c->mel_scale == ES_MEL_HTK ? ES_SCALE_MEL_HTK : ES_SCALE_MEL_SLANEY;
+        double m0 = es_scale_apply(c->f_min, sc), m1 = es_scale_apply(fmax, sc);
+        double half = 0.5 * (m1 - m0) / (rows + 1); /* half a band: centres at (i + 1)/(n + 1) */
+        *y = (es_axis){es_scale_invert(m0 + half, sc), es_scale_invert(m1 - half, sc), sc,
                        "Frequency (Hz)"};
-    else if (freq_ok && c->n_mfcc <= 0)
-        *y = (es_axis){0, nyq, ES_SCALE_LINEAR, "Frequency (Hz)"};
-    else
-        *y = (es_axis){0, rows, ES_SCALE_LINEAR, c->n_mfcc > 0 ? "MFCC" : "bin", 1};
+    } else if (freq_ok && c->n_mfcc <= 0) { /* bins k·sr/n_fft, k = 0 … n_fft/2 */
+        double bin = rows > 1 ? (double)sr / (2.0 * (rows - 1)) : nyq;
+        *y = (es_axis){-bin / 2, nyq + bin / 2, ES_SCALE_LINEAR, "Frequency (Hz)"};
+    } else {
+        *y = (es_axis){-0.5, rows - 0.5, ES_SCALE_LINEAR, c->n_mfcc > 0 ? "MFCC" : "bin", 1};
+    }
 }
 
 static int db_range(const char *s, const es_array *a, float *lo, float *hi)
@@ -244,7 +253,7 @@ int cmd_plot(int argc, char **argv)
     const char *base = strrchr(o.in, '/') ? strrchr(o.in, '/') + 1 : o.in;
     p.data = a.data, p.rows = a.dims[0], p.cols = a.dims[1];
     p.cmap = o.cmap, p.title = o.title ? o.title : base;
-    p.cbar_label = audio && c.log != ES_LOG_DB ? "value" : "dB";
+    p.cbar_label = audio && c.n_mfcc > 0 ? "coefficient" : audio && c.log != ES_LOG_DB ? "value" : "dB";
     p.saliency = s.data, p.wave = wave, p.wave_len = (size_t)wave_len;
     es_canvas cv;
     rc = es_canvas_init(&cv, o.w, o.h, ES_RGBA(255, 255, 255, 255));
