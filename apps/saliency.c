@@ -451,7 +451,7 @@ static void out_path(char *buf, size_t cap, const char *dir, const char *in, con
 
 /* The matrix a picture shows: a sound's (bands × frames) as is; a tensor's last two dims
  * (frames_mels models turned to mels × frames), channels summed. */
-static int picture_matrix(const sal_input *in, const float *v, int *rows, int *cols, float **out)
+int sal_picture_matrix(const sal_input *in, const float *v, int *rows, int *cols, float **out)
 {
     int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
     size_t n = sal_map_size(in);
@@ -493,8 +493,8 @@ static int render(const options *o, const sal_input *in, const char *file, const
             goto done;
         inp = stitched;
     }
-    if (picture_matrix(in, inp, &rows, &cols, &base) != 0 ||
-        picture_matrix(in, map, &rows, &cols, &sal) != 0)
+    if (sal_picture_matrix(in, inp, &rows, &cols, &base) != 0 ||
+        sal_picture_matrix(in, map, &rows, &cols, &sal) != 0)
         goto done;
     es_spec_plot p = {0};
     p.overlay = (es_overlay)ES_OVERLAY_DEFAULTS;

@@ -44,6 +44,10 @@ int sal_map_shape(const sal_input *in, int *dims);
 int sal_compute(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info);
 /* The probabilities of a score row: the squashing the model ends in, else softmax (sigmoid
  * for one class). */
+/* The matrix a picture shows of a map or input (a new rows × cols array in *out): a sound's
+ * (bands × frames) as is; a tensor's last two dims, channels summed, frames_mels models turned
+ * to (mels × frames). */
+int sal_picture_matrix(const sal_input *in, const float *v, int *rows, int *cols, float **out);
 void sal_probabilities(const sal_input *in, const float *scores, float *p);
 
 #endif

@@ -1,3 +1,228 @@
+/* earsight sonify -m MODEL --input SOUND --keep F -o OUT.wav — "listen to what the network
+ * heard": the salient time-frequency bins of the sound, resynthesised with its own phase. */
 #include "apps/cli.h"
-const char usage_sonify[] = "usage: earsight sonify (not yet)\n";
-int cmd_sonify(int argc, char **argv) { return cli_usage("sonify", "not implemented yet"); }
+#include "apps/saliency.h"
+#include <cJSON.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char usage_sonify[] =
+    "usage: earsight sonify [-m MODEL] --input SOUND (--keep F | --threshold T) [--invert]\n"
+    "                       [--method M | --saliency S.npy] [options] -o OUT.wav\n"
+    "\n"
+    "Computes a saliency map of the sound (mels × frames; or takes one from `earsight saliency`),\n"
+    "maps it back to STFT bins through the mel filter bank (each bin: the filter-weighted mean\n"
+    "of the mel rows touching it), keeps the most salient bins, and resynthesises them with\n"
+    "the sound's own phase by inverse STFT. The WAV has the input's rate and length (mono).\n"
+    "\n"
+    "  -m, --model FILE    ONNX model with earsight.features (default: the shipped bird detector)\n"
+    "  -i, --input FILE    the sound\n"
+    "  --keep F            keep the top fraction F in [0, 1] of the bins by saliency (0.1)\n"
+    "  --threshold T       instead: keep bins whose saliency >= T · max|map|\n"
+    "  --invert            keep the rest instead (what the network did not use)\n"
+    "  --saliency S.npy    use this (mels × frames) map instead of computing one\n"
+    "  --method M          the method for the map (default: gradcam)\n"
+    "  -o, --output FILE   the WAV to write (written whole or not at all)\n"
+    "  --json              {input, output, method, target, kept, sample_rate, samples}\n"
+    "  -j, --jobs N        threads   -q, --quiet\n"
+    "method options:\n";
+
+typedef struct {
+    sal_args a;
+    const char *model, *input, *out, *sal;
+    float keep, threshold;
+    int invert, json, quiet, keep_given, thr_given;
+} options;
+
+static int parse(int argc, char **argv, options *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (f[0] != '-' || !f[1]) {
+            if (o->input)
+                return cli_usage("sonify", "one input only ('%s' and '%s')", o->input, f);
+            o->input = f;
+            continue;
+        }
+        int used = sal_flag(&o->a, "sonify", f, v);
+        if (used < 0)
+            return 2;
+        if (used == 0) {
+            const char **s = !strcmp(f, "-m") || !strcmp(f, "--model")    ? &o->model
+                             : !strcmp(f, "-i") || !strcmp(f, "--input")  ? &o->input
+                             : !strcmp(f, "-o") || !strcmp(f, "--output") ? &o->out
+                             : !strcmp(f, "--saliency")                   ? &o->sal
+                                                                          : NULL;
+            char *end;
+            if (s) {
+                if (!v)
+                    return cli_usage("sonify", "%s needs a value", f);
+                *s = v, used = 2;
+            } else if (!strcmp(f, "--keep") || !strcmp(f, "--threshold")) {
+                double x = v ? strtod(v, &end) : -1;
+                if (!v || *end || end == v || x < 0 || (f[2] == 'k' && x > 1))
+                    return cli_usage("sonify", "%s needs a number in %s", f, f[2] == 'k' ? "[0, 1]" : "[0, ∞)");
+                if (f[2] == 'k')
+                    o->keep = (float)x, o->keep_given = 1;
+                else
+                    o->threshold = (float)x, o->thr_given = 1;
+                used = 2;
+            } else if (!strcmp(f, "-j") || !strcmp(f, "--jobs")) {
+                long n = v ? strtol(v, &end, 10) : 0;
+                if (!v || *end || n < 1)
+                    return cli_usage("sonify", "%s needs a positive number", f);
+                omp_set_num_threads((int)n), used = 2;
+            } else if (!strcmp(f, "--invert")) {
+                o->invert = used = 1;
+            } else if (!strcmp(f, "--json")) {
+                o->json = used = 1;
+            } else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) {
+                o->quiet = used = 1;
+            } else {
+                return cli_usage("sonify", "unknown option '%s'", f);
+            }
+        }
+        i += used == 2;
+    }
+    if (!o->input)
+        return cli_usage("sonify", "no input sound (--input SOUND)");
+    if (!app_is_audio(o->input))
+        return cli_usage("sonify", "the input must be a sound, not a .npy");
+    if (!o->out)
+        return cli_usage("sonify", "no output file (-o OUT.wav)");
+    if (o->keep_given && o->thr_given)
+        return cli_usage("sonify", "give --keep or --threshold, not both");
+    if (!o->a.method)
+        o->a.method = "gradcam";
+    if (es_sal_method_find(o->a.method) < 0)
+        return cli_usage("sonify", "unknown method '%s'", o->a.method);
+    return 0;
+}
+
+/* The (mels × frames) map at the model's rate, from --saliency or computed. */
+static int get_map(options *o, sal_input *in, es_array *map, int *target)
+{
+    *target = -1;
+    if (o->sal) {
+        if (es_npy_load(o->sal, map) != 0)
+            return cli_lib_fail();
+        if (map->ndim != 2 || map->dims[0] != in->bands || map->dims[1] != in->frames)
+            return cli_fail("%s: the map must be (%d mels × %d frames), as `earsight saliency` "
+                            "writes it for this sound", o->sal, in->bands, in->frames);
+        return 0;
+    }
+    int rc = sal_resolve(&o->a, in, "sonify");
+    if (rc)
+        return rc;
+    map->ndim = 2, map->dims[0] = in->bands, map->dims[1] = in->frames;
+    if (!(map->data = malloc(es_array_size(map) * sizeof(float))))
+        return cli_fail("out of memory");
+    es_sal_info info;
+    if (sal_compute(in, &o->a.o, map->data, &info) != 0)
+        return cli_lib_fail();
+    *target = info.target;
+    return 0;
+}
+
+/* Resynthesis at the sound's own rate r: the same n_fft and hop in samples; model frame
+ * t·r_model/r for each native frame t (nearest), and the filter bank built for rate r, so each
+ * native bin meets the mel rows of its own frequency. */
+static int resynth(const options *o, const es_feature_config *c, const es_array *map,
+                   const float *x, long n, int rate, float *y, double *kept)
+{
+    int win = c->win_length ? c->win_length : c->n_fft, hop = c->hop_length ? c->hop_length : win / 2;
+    es_stft *s = es_stft_new(c->n_fft, win, hop, c->window, c->center, c->pad_mode);
+    if (!s)
+        return -1;
+    int nf = c->n_fft / 2 + 1, mels = map->dims[0], mf = map->dims[1];
+    long T = es_stft_frames(s, n);
+    double fmax = c->f_max > 0 ? c->f_max : c->sample_rate / 2.0 + c->f_max;
+    if (fmax > rate / 2.0)
+        fmax = rate / 2.0;
+    float *spec = T > 0 ? malloc((size_t)nf * T * 2 * sizeof *spec) : NULL;
+    float *fb = malloc((size_t)mels * nf * sizeof *fb), *mask = malloc((size_t)nf * (T > 0 ? T : 1) * sizeof *mask);
+    float *tm = malloc((size_t)mels * (T > 0 ? T : 1) * sizeof *tm);
+    int rc = -1;
+    if (T <= 0) {
+        es_fail("%s: too short for a %d-point STFT", o->input, c->n_fft);
+        goto done;
+    }
+    if (!spec || !fb || !mask || !tm) {
+        es_fail("out of memory");
+        goto done;
+    }
+    if (es_mel_filterbank(nf, c->f_min, fmax, mels, rate, c->mel_scale, c->mel_norm, fb) != 0 ||
+        es_stft_forward(s, x, n, spec) != 0)
+        goto done;
+    for (long t = 0; t < T; t++) {
+        long src = lround((double)t * c->sample_rate / rate);
+        src = src < mf ? src : mf - 1;
+        for (int m = 0; m < mels; m++)
+            tm[(size_t)m * T + t] = map->data[(size_t)m * mf + src];
+    }
+    if (es_sonify_mask(tm, mels, (int)T, fb, nf, o->thr_given ? -1 : o->keep, o->threshold,
+                       o->invert, mask) != 0)
+        goto done;
+    double k = 0;
+    for (size_t i = 0; i < (size_t)nf * T; i++) {
+        spec[2 * i] *= mask[i], spec[2 * i + 1] *= mask[i];
+        k += mask[i];
+    }
+    *kept = k / ((double)nf * T);
+    rc = es_stft_inverse(s, spec, T, n, y);
+done:
+    es_stft_free(s);
+    free(spec), free(fb), free(mask), free(tm);
+    return rc;
+}
+
+int cmd_sonify(int argc, char **argv)
+{
+    options o = {.keep = 0.1f};
+    sal_args_init(&o.a);
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc;
+    sal_input in;
+    es_array map = {0};
+    float *x = NULL, *y = NULL;
+    long n = 0;
+    int rate = 0, target = -1;
+    double kept = 0;
+    if (sal_input_load(&in, o.model, o.input, o.a.hop_frames) != 0)
+        return cli_lib_fail();
+    if (in.cfg.n_mfcc > 0 || in.cfg.n_mels <= 0 || in.cfg.preset != ES_PRESET_NONE) {
+        rc = cli_fail("%s: sonify needs a log-mel model (its features are %s)", in.m.path,
+                      in.cfg.n_mfcc > 0 ? "MFCC" : in.cfg.n_mels <= 0 ? "a linear spectrogram" : "Kaldi fbank");
+        goto done;
+    }
+    if ((rc = get_map(&o, &in, &map, &target)) != 0)
+        goto done;
+    rc = 1;
+    if (es_audio_load(o.input, 0, &x, &n, &rate) != 0) {
+        cli_lib_fail();
+        goto done;
+    }
+    if (!(y = malloc(n * sizeof *y))) {
+        cli_fail("out of memory");
+        goto done;
+    }
+    if (resynth(&o, &in.cfg, &map, x, n, rate, y, &kept) != 0 || es_audio_save(o.out, y, n, rate) != 0) {
+        cli_lib_fail();
+        goto done;
+    }
+    if (o.json)
+        printf("{\"input\": \"%s\", \"output\": \"%s\", \"method\": \"%s\", \"target\": %d, "
+               "\"kept\": %.6g, \"sample_rate\": %d, \"samples\": %ld}\n",
+               o.input, o.out, o.sal ? "file" : es_sal_method_name(o.a.o.method), target, kept, rate, n);
+    rc = 0;
+done:
+    sal_input_free(&in);
+    sal_args_free(&o.a);
+    es_array_free(&map);
+    free(x), free(y);
+    return rc;
+}

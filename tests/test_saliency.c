@@ -1,0 +1,445 @@
+/* saliency: Captum's golden 4×4 case, every method against PyTorch computations of the same
+ * rule (tests/fixtures/gen_saliency.py), IG completeness, sanity checks, sonification masks,
+ * and the saliency / sanity / sonify verbs (exit codes, one-line errors, no partial output). */
+#include "testutil.h"
+#include "nn/onnx.h"
+#include "saliency/es_saliency.h"
+#include <cJSON.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SFIX(name) FIXTURE("saliency/" name)
+
+/* ---- Captum's BasicModel_ConvNet_One_Conv and its published attributions (class 0) ---- */
+static es_graph *captum_one_conv(int *x, int *relu1)
+{
+    es_graph *g = es_graph_new();
+    *x = es_input(g, "x", 3, (int[]){1, 4, 4});
+    int h = *relu1 = es_relu(g, "relu1", es_conv(g, "conv1", *x, 2, 3, 3, 1, 0, 1));
+    int y = es_relu(g, "relu2", es_dense(g, "fc1", h, 4));
+    assert_true(y >= 0);
+    float *cw = es_tensor_data(g, es_tensor_find(g, "conv1.weight"));
+    float *fw = es_tensor_data(g, es_tensor_find(g, "fc1.weight"));
+    for (int i = 0; i < 18; i++)
+        cw[i] = 1;
+    es_tensor_data(g, es_tensor_find(g, "conv1.bias"))[0] = -50;
+    es_tensor_data(g, es_tensor_find(g, "conv1.bias"))[1] = -75;
+    for (int i = 0; i < 32; i++)
+        fw[i] = i % 8 < 5 ? 1 : -1;
+    return g;
+}
+
+static void captum_golden(void **s)
+{
+    int x, relu1;
+    es_graph *g = captum_one_conv(&x, &relu1);
+    float in[16], out[16];
+    for (int i = 0; i < 16; i++)
+        in[i] = (float)i;
+    static const struct {
+        es_sal_method m;
+        float want[16];
+    } cases[] = {
+        {ES_SAL_GUIDED, {0, 1, 1, 1, 1, 3, 3, 2, 1, 3, 3, 2, 1, 2, 2, 1}},
+        {ES_SAL_DECONVNET, {2, 3, 3, 1, 3, 5, 5, 2, 3, 5, 5, 2, 1, 2, 2, 1}},
+        {ES_SAL_GUIDED_GRADCAM, {0, 0, 4, 4, 0, 0, 12, 8, 28, 84, 97.5, 65, 28, 56, 65, 32.5}},
+        {ES_SAL_GRAD, {0, 1, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        es_sal_opts o;
+        es_sal_defaults(&o);
+        o.method = cases[c].m, o.target = 0, o.layer = relu1, o.bilinear = 0;
+        es_sal_info info;
+        if (es_saliency(g, x, in, &o, out, &info) != 0)
+            fail_msg("%s", es_error());
+        for (int i = 0; i < 16; i++)
+            if (fabsf(out[i] - cases[c].want[i]) > 1e-5f)
+                fail_msg("%s [%d]: %g, Captum %g", es_sal_method_name(cases[c].m), i, out[i], cases[c].want[i]);
+        assert_int_equal(info.target, 0);
+    }
+    /* the default Grad-CAM layer is relu1 (the last spatial activation before the flatten) */
+    assert_int_equal(es_sal_default_layer(g), relu1);
+    es_graph_free(g);
+}
+
+/* ---- against PyTorch ------------------------------------------------------------------------ */
+typedef struct {
+    es_graph *g;
+    es_meta *meta;
+    int input;
+    es_array x;
+    cJSON *c;
+} fixture;
+
+static void fixture_open(fixture *f, const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, SFIX("%s.onnx"), name);
+    if (es_onnx_load(p, &f->g, &f->meta) != 0)
+        fail_msg("%s", es_error());
+    es_graph_inputs(f->g, &f->input, 1);
+    snprintf(p, sizeof p, SFIX("%s.input.npy"), name);
+    f->x = load_fixture(p);
+    snprintf(p, sizeof p, SFIX("%s.case.json"), name);
+    FILE *fp = fopen(p, "rb");
+    assert_non_null(fp);
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = 0;
+    fclose(fp);
+    assert_non_null(f->c = cJSON_Parse(buf));
+}
+
+static void fixture_close(fixture *f)
+{
+    es_graph_free(f->g);
+    es_meta_free(f->meta);
+    es_array_free(&f->x);
+    cJSON_Delete(f->c);
+}
+
+static int jint(const cJSON *c, const char *k, int i)
+{
+    const cJSON *v = cJSON_GetObjectItem(c, k);
+    return (int)(cJSON_IsArray(v) ? cJSON_GetArrayItem(v, i)->valuedouble : v->valuedouble);
+}
+
+/* Runs `method` with the case's options and compares with NAME.FILE.npy. */
+static double check(fixture *f, const char *name, es_sal_method m, const char *file,
+                    void (*tweak)(es_sal_opts *, fixture *), double tol, es_sal_info *info)
+{
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    o.method = m, o.target = jint(f->c, "target", 0);
+    o.samples = jint(f->c, "samples", 0), o.seed = (uint64_t)jint(f->c, "seed", 0);
+    o.sigma = (float)cJSON_GetObjectItem(f->c, "sigma")->valuedouble;
+    o.window[0] = jint(f->c, "window", 0), o.window[1] = jint(f->c, "window", 1);
+    o.stride[0] = jint(f->c, "stride", 0), o.stride[1] = jint(f->c, "stride", 1);
+    o.occ_value = (float)cJSON_GetObjectItem(f->c, "value")->valuedouble;
+    o.bilinear = 1;
+    if (tweak)
+        tweak(&o, f);
+    char p[256];
+    snprintf(p, sizeof p, SFIX("%s.%s.npy"), name, file);
+    es_array want = load_fixture(p);
+    size_t n = es_array_size(&f->x);
+    assert_int_equal(es_array_size(&want), n);
+    float *got = malloc(n * sizeof *got);
+    if (es_saliency(f->g, f->input, f->x.data, &o, got, info) != 0)
+        fail_msg("%s %s: %s", name, file, es_error());
+    double e = rel_err_max(got, want.data, n, 1e-30);
+    if (!(e <= tol))
+        fail_msg("%s %s: error %.3g relative to the map's maximum > %.3g", name, file, e, tol);
+    if (getenv("SAL_VERBOSE"))
+        printf("  %-9s %-26s %.2e\n", name, file, e);
+    free(got);
+    es_array_free(&want);
+    return e;
+}
+
+static void nearest(es_sal_opts *o, fixture *f) { o->bilinear = 0; }
+static const char *ig_rule_name;
+static void ig(es_sal_opts *o, fixture *f)
+{
+    o->ig_rule = es_ig_rule_find(ig_rule_name);
+    const char *b = cJSON_GetObjectItem(cJSON_GetObjectItem(f->c, "ig_baselines"), ig_rule_name)->valuestring;
+    o->baseline = strcmp(b, "min") == 0 ? ES_BASE_MIN : ES_BASE_ZERO;
+}
+
+static void against_pytorch(const char *name, int n_rules)
+{
+    fixture f;
+    fixture_open(&f, name);
+    /* the default Grad-CAM layer is the one PyTorch's hook read */
+    const char *layer = cJSON_GetObjectItem(f.c, "layer")->valuestring;
+    int def = es_sal_default_layer(f.g);
+    assert_true(def >= 0);
+    assert_string_equal(es_tensor_name(f.g, def), layer);
+    assert_int_equal(es_sal_layer_find(f.g, layer), def);
+    static const struct {
+        es_sal_method m;
+        const char *file;
+    } plain[] = {{ES_SAL_GRAD, "grad"}, {ES_SAL_INPUT_X_GRAD, "input-x-grad"},
+                 {ES_SAL_GUIDED, "guided"}, {ES_SAL_DECONVNET, "deconvnet"},
+                 {ES_SAL_GRADCAM, "gradcam"}, {ES_SAL_SMOOTHGRAD, "smoothgrad"},
+                 {ES_SAL_SMOOTHGRAD_SQ, "smoothgrad-sq"}, {ES_SAL_VARGRAD, "vargrad"},
+                 {ES_SAL_OCCLUSION, "occlusion"}};
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
+        check(&f, name, plain[i].m, plain[i].file, NULL, 1e-4, NULL);
+    check(&f, name, ES_SAL_GRADCAM, "gradcam_nearest", nearest, 1e-4, NULL);
+    check(&f, name, ES_SAL_GUIDED_GRADCAM, "guided-gradcam", nearest, 1e-4, NULL);
+    static const char *rules[] = {"gausslegendre", "riemann-trapezoid", "riemann-left",
+                                  "riemann-right", "riemann-middle"};
+    for (int r = 0; r < n_rules; r++) {
+        char file[64];
+        es_sal_info info;
+        ig_rule_name = rules[r];
+        snprintf(file, sizeof file, "ig_%s", rules[r]);
+        check(&f, name, ES_SAL_IG, file, ig, 1e-3, &info);
+        /* completeness: our delta is PyTorch's, and within 1 % of the score gap (Gauss-Legendre) */
+        const cJSON *d = cJSON_GetObjectItem(cJSON_GetObjectItem(f.c, "ig_delta"), rules[r]);
+        double tdelta = cJSON_GetArrayItem(d, 0)->valuedouble, gap = cJSON_GetArrayItem(d, 1)->valuedouble;
+        assert_true(fabs(info.score - info.base_score - gap) <= 1e-4 * fmax(1, fabs(gap)));
+        assert_true(fabs(info.delta - tdelta) <= 1e-3 * fmax(fabs(gap), 1e-3));
+        /* where PyTorch's own 50-step sum is complete to 1 %, ours is too (a ReLU network's
+         * path integral has kinks, so it is not everywhere: salnet's max-pooling gives 1.05 %) */
+        if (fabs(tdelta) <= 0.01 * fabs(gap) && !(fabs(info.delta) <= 0.01 * fabs(gap)))
+            fail_msg("%s: IG delta %g is more than 1%% of |f(x) - f(baseline)| = %g", name, info.delta, fabs(gap));
+        if (getenv("SAL_VERBOSE"))
+            printf("  %-9s IG %-18s delta %.3g (%.2g %% of the gap %.3g)\n", name, rules[r], info.delta,
+                   100 * fabs(info.delta) / fabs(gap), gap);
+    }
+    fixture_close(&f);
+}
+
+static void salnet_vs_pytorch(void **s) { against_pytorch("salnet", 5); }
+static void densenet_vs_pytorch(void **s) { against_pytorch("densenet", 2); }
+static void net1d_vs_pytorch(void **s) { against_pytorch("net1d", 5); }
+
+/* ---- targets, layers, errors ------------------------------------------------------------ */
+static void targets_and_errors(void **s)
+{
+    fixture f;
+    fixture_open(&f, "salnet");
+    /* the score tensor is the Gemm output feeding the final Softmax */
+    int st = es_sal_score_tensor(f.g);
+    int prod = es_node_producing(f.g, st);
+    assert_int_equal(es_node_op(f.g, prod), ES_OP_GEMM);
+    float sc[8];
+    int n;
+    assert_int_equal(es_sal_scores(f.g, f.input, f.x.data, sc, 8, &n), 0);
+    assert_int_equal(n, 3);
+    int best = 0;
+    for (int c = 0; c < 3; c++) {
+        double want = cJSON_GetArrayItem(cJSON_GetObjectItem(f.c, "scores"), c)->valuedouble;
+        assert_true(fabs(sc[c] - want) < 1e-4);
+        best = sc[c] > sc[best] ? c : best;
+    }
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    size_t m = es_array_size(&f.x);
+    float *out = malloc(m * sizeof *out);
+    es_sal_info info;
+    assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, &info), 0);
+    assert_int_equal(info.target, best); /* default: the predicted class */
+    assert_true(fabsf(info.score - sc[best]) < 1e-5f);
+    o.target = 3;
+    assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, NULL), -1);
+    assert_non_null(strstr(es_error(), "out of range"));
+    assert_int_equal(es_sal_layer_find(f.g, "nope"), -1);
+    assert_non_null(strstr(es_error(), "nope"));
+    o.target = 0, o.method = ES_SAL_OCCLUSION, o.window[0] = 99;
+    assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, NULL), -1);
+    /* Grad-CAM on a non-spatial layer is refused with its name */
+    o.method = ES_SAL_GRADCAM, o.layer = st;
+    assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, NULL), -1);
+    /* the batch size the caller had is restored, and batching does not change results */
+    es_sal_defaults(&o);
+    o.method = ES_SAL_IG, o.target = 1, o.batch = 1;
+    float *one = malloc(m * sizeof *one);
+    assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, one, NULL), 0);
+    o.batch = 50;
+    assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, NULL), 0);
+    assert_true(rel_err_max(out, one, m, 1e-30) < 1e-5);
+    int d[ES_MAX_DIMS];
+    es_tensor_shape(f.g, f.input, d);
+    assert_int_equal(d[0], 1);
+    free(out), free(one);
+    fixture_close(&f);
+}
+
+/* ---- sanity-check measures and randomization --------------------------------------------- */
+static void measures(void **s)
+{
+    float a[] = {1, 2, 3, 4, 5}, b[] = {5, 6, 7, 8, 7}, c[] = {-1, -2, -3, -4, -5};
+    assert_true(fabs(es_spearman(a, a, 5, 0) - 1) < 1e-12);
+    assert_true(fabs(es_spearman(a, c, 5, 0) + 1) < 1e-12);
+    assert_true(fabs(es_spearman(a, c, 5, 1) - 1) < 1e-12);
+    /* scipy.stats.spearmanr([1,2,3,4,5], [5,6,7,8,7]) = 0.8207826816681233 */
+    assert_true(fabs(es_spearman(a, b, 5, 0) - 0.8207826816681233) < 1e-12);
+    float img[10 * 12], other[10 * 12];
+    for (int i = 0; i < 120; i++)
+        img[i] = (float)((i * 37) % 17), other[i] = (float)((i * 11) % 13);
+    assert_true(fabs(es_ssim(img, img, 10, 12) - 1) < 1e-9);
+    double ss = es_ssim(img, other, 10, 12);
+    assert_true(ss < 0.5 && ss > -1);
+}
+
+/* Adebayo et al.: on the BAD DenseNet the gradient decorrelates as the layers are
+ * randomized from the top; guided backprop stays much more similar. */
+static double cascade_similarity(fixture *f, es_sal_method m, int depth)
+{
+    int ids[256], n = es_sanity_layers(f->g, ids, 256);
+    assert_true(n > depth);
+    size_t sz = es_array_size(&f->x);
+    float *orig = malloc(sz * sizeof *orig), *r = malloc(sz * sizeof *r);
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    o.method = m, o.target = 0;
+    assert_int_equal(es_saliency(f->g, f->input, f->x.data, &o, orig, NULL), 0);
+    for (int k = 0; k < depth; k++)
+        es_sanity_randomize(f->g, ids[k], 100 + k);
+    assert_int_equal(es_saliency(f->g, f->input, f->x.data, &o, r, NULL), 0);
+    double rho = es_spearman(orig, r, sz, 1);
+    free(orig), free(r);
+    return rho;
+}
+
+static void sanity_densenet(void **s)
+{
+    fixture f;
+    int depth = 12;
+    fixture_open(&f, "densenet");
+    double g = cascade_similarity(&f, ES_SAL_GRAD, depth);
+    fixture_close(&f);
+    fixture_open(&f, "densenet");
+    double gb = cascade_similarity(&f, ES_SAL_GUIDED, depth);
+    fixture_close(&f);
+    if (getenv("SAL_VERBOSE"))
+        printf("  sanity (%d layers from the top): |grad| rank corr %.3f, |guided| %.3f\n", depth, g, gb);
+    assert_true(g < 0.5);
+    assert_true(gb > g + 0.2);
+}
+
+/* ---- sonification masks -------------------------------------------------------------------- */
+static void sonify_masks(void **s)
+{
+    enum { MELS = 4, FR = 5, NF = 9 };
+    float fb[MELS * NF], map[MELS * FR], mask[NF * FR];
+    for (int m = 0; m < MELS; m++)
+        for (int f = 0; f < NF; f++)
+            fb[m * NF + f] = f >= 2 * m && f <= 2 * m + 2 ? 1.0f : 0.0f;
+    for (int i = 0; i < MELS * FR; i++)
+        map[i] = (float)(i % 7) - 2;
+    assert_int_equal(es_sonify_mask(map, MELS, FR, fb, NF, 1, -1, 0, mask), 0);
+    for (int i = 0; i < NF * FR; i++)
+        assert_true(mask[i] == 1);
+    assert_int_equal(es_sonify_mask(map, MELS, FR, fb, NF, 0, -1, 0, mask), 0);
+    for (int i = 0; i < NF * FR; i++)
+        assert_true(mask[i] == 0);
+    assert_int_equal(es_sonify_mask(map, MELS, FR, fb, NF, 0.2f, -1, 0, mask), 0);
+    float kept = 0;
+    for (int i = 0; i < NF * FR; i++)
+        kept += mask[i];
+    assert_true(kept == 9); /* round(0.2 · 45) */
+    assert_int_equal(es_sonify_mask(map, MELS, FR, fb, NF, 0.2f, -1, 1, mask), 0);
+    kept = 0;
+    for (int i = 0; i < NF * FR; i++)
+        kept += mask[i];
+    assert_true(kept == 36);
+    assert_int_equal(es_sonify_mask(map, MELS, FR, fb, NF, 2, -1, 0, mask), -1);
+}
+
+/* ---- the verbs ------------------------------------------------------------------------------ */
+static char earsight[512];
+
+static int run(const char *args, char *err, size_t n)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s >build/t_sal.out 2>build/t_sal.err", earsight, args);
+    int st = system(cmd);
+    FILE *f = fopen("build/t_sal.err", "r");
+    size_t got = f ? fread(err, 1, n - 1, f) : 0;
+    err[got] = 0;
+    if (f)
+        fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void assert_one_line(const char *err, const char *start)
+{
+    if (strncmp(err, start, strlen(start)) != 0 || strchr(err, '\n') != err + strlen(err) - 1)
+        fail_msg("stderr '%s' should be one line starting '%s'", err, start);
+}
+
+#define SM "tests/fixtures/saliency/salnet.onnx"
+#define SX "tests/fixtures/saliency/salnet.input.npy"
+static void verbs(void **s)
+{
+    if (access(earsight, X_OK) != 0)
+        fail_msg("no binary at %s", earsight);
+    char err[2048];
+    unlink("build/t_sal.npy");
+    assert_int_equal(run("saliency -m " SM " --input " SX " --method ig --target 1 --json -o build/t_sal.npy", err, sizeof err), 0);
+    es_array a = load_fixture("build/t_sal.npy"), w = load_fixture(SFIX("salnet.ig_gausslegendre.npy"));
+    assert_int_equal(a.ndim, 4);
+    assert_true(rel_err_max(a.data, w.data, es_array_size(&w), 1e-30) < 1e-3);
+    es_array_free(&a), es_array_free(&w);
+    FILE *f = fopen("build/t_sal.out", "r");
+    char js[4096] = {0};
+    assert_true(fread(js, 1, sizeof js - 1, f) > 0);
+    fclose(f);
+    cJSON *j = cJSON_Parse(js);
+    assert_non_null(j);
+    assert_int_equal(cJSON_GetObjectItem(j, "target")->valueint, 1);
+    assert_non_null(cJSON_GetObjectItem(j, "delta"));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "probabilities")), 3);
+    cJSON_Delete(j);
+    unlink("build/t_sal.npy");
+    /* runtime errors: exit 1, one line naming the file, no output file */
+    const char *bad[][2] = {
+        {"saliency -m " SM " --input " SX " --method gradcam --layer nope -o build/t_sal.npy", "earsight: " SM ": "},
+        {"saliency -m " SM " --input " SX " --method grad --target 7 -o build/t_sal.npy", "earsight: " SM ": "},
+        {"saliency -m " SM " --input " SX " --method grad --target bird -o build/t_sal.npy", "earsight: " SM ": "},
+        {"saliency -m " SM " --input " "tests/fixtures/saliency/net1d.input.npy" " --method grad -o build/t_sal.npy", "earsight: "},
+        {"saliency -m " SM " --input build/none.npy --method grad -o build/t_sal.npy", "earsight: build/none.npy: "},
+        {"saliency -m " SM " --input " SX " --method grad -o build/no/dir/t_sal.npy", "earsight: build/no/dir/t_sal.npy"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(run(bad[i][0], err, sizeof err), 1);
+        assert_one_line(err, bad[i][1]);
+        assert_int_not_equal(access("build/t_sal.npy", F_OK), 0);
+    }
+    /* usage errors: exit 2 */
+    const char *usage[] = {"saliency -m " SM " --input " SX " --method nope -o build/t_sal.npy",
+                           "saliency -m " SM " --input " SX " -o build/t_sal.npy",
+                           "saliency -m " SM " --method grad -o build/t_sal.npy",
+                           "saliency -m " SM " --input " SX " --method ig --steps x -o build/t_sal.npy",
+                           "saliency -m " SM " --input " SX " --method ig --ig-method simpson -o build/t_sal.npy",
+                           "sanity -m " SM " --input " SX " --method grad --mode sideways",
+                           "sonify --keep 0.5"};
+    for (size_t i = 0; i < sizeof usage / sizeof *usage; i++) {
+        assert_int_equal(run(usage[i], err, sizeof err), 2);
+        assert_one_line(err, "earsight: ");
+        assert_int_not_equal(access("build/t_sal.npy", F_OK), 0);
+    }
+    /* sanity: a table with one row per randomized layer and both modes */
+    assert_int_equal(run("sanity -m " SM " --input " SX " --method grad --json", err, sizeof err), 0);
+    f = fopen("build/t_sal.out", "r");
+    memset(js, 0, sizeof js);
+    assert_true(fread(js, 1, sizeof js - 1, f) > 0);
+    fclose(f);
+    assert_non_null(j = cJSON_Parse(js));
+    cJSON *rows = cJSON_GetObjectItem(j, "rows");
+    assert_int_equal(cJSON_GetArraySize(rows), 2 * 3); /* conv1, conv2, fc × two modes */
+    cJSON_Delete(j);
+    unlink("build/t_sal.out"), unlink("build/t_sal.err");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) /* one test by name, e.g. build/tests/test_saliency sanity_densenet */
+        cmocka_set_test_filter(argv[1]);
+    ssize_t n = readlink("/proc/self/exe", earsight, sizeof earsight - 32);
+    if (n > 0) {
+        earsight[n] = 0;
+        char *slash = strrchr(earsight, '/');
+        if (slash)
+            *slash = 0;
+        slash = strrchr(earsight, '/');
+        if (slash)
+            strcpy(slash, "/earsight");
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(captum_golden),
+        cmocka_unit_test(salnet_vs_pytorch),
+        cmocka_unit_test(densenet_vs_pytorch),
+        cmocka_unit_test(net1d_vs_pytorch),
+        cmocka_unit_test(targets_and_errors),
+        cmocka_unit_test(measures),
+        cmocka_unit_test(sanity_densenet),
+        cmocka_unit_test(sonify_masks),
+        cmocka_unit_test(verbs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
