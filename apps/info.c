@@ -1,6 +1,7 @@
 /* earsight info -m MODEL [--json] — what is inside a model. */
 #include "apps/cli.h"
 #include "apps/model.h"
+#include "saliency/es_saliency.h"
 #include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,11 @@ static void print_json(const app_model *m)
     } else {
         cJSON_AddNullToObject(j, "labels");
     }
-    /* (saliency issue) the default Grad-CAM layer goes here: "gradcam_layer": NAME */
+    int cam = es_sal_default_layer(g); /* the default Grad-CAM layer */
+    if (cam >= 0)
+        cJSON_AddStringToObject(j, "gradcam_layer", es_tensor_name(g, cam));
+    else
+        cJSON_AddNullToObject(j, "gradcam_layer");
     char *s = cJSON_PrintUnformatted(j);
     if (s)
         puts(s);
@@ -134,7 +139,8 @@ static void print_text(const app_model *m)
         printf(" (and %s running statistics / constants)", num);
     }
     printf("\n");
-    /* (saliency issue) the default Grad-CAM layer line goes here: "gradcam     NAME" */
+    int cam = es_sal_default_layer(g);
+    printf("gradcam     %s\n", cam >= 0 ? es_tensor_name(g, cam) : "(no spatial layer)");
     const char *f = es_meta_get(m->meta, ES_META_FEATURES), *l = es_meta_get(m->meta, ES_META_LABELS);
     printf("features    %s\n", f ? f : "(none: give inputs as .npy, or `earsight annotate`)");
     printf("labels      %s\n", l ? l : "(none)");
