@@ -159,15 +159,16 @@ int style_resolve(plot_style *ps, const es_style *s, es_rect r)
     return 0;
 }
 
-/* The widest tick label an axis can show at any length from 60 to ~2000 pixels: margins are
- * fixed before the length is known, and a label wider than its margin would be cut off. */
-static int max_label_w(const plot_style *ps, const es_axis *a, int gap)
+/* The widest tick label of an axis `length` pixels long, or (length 0) at any length from
+ * 60 to ~2000 pixels, when margins are fixed before the length is known: a label wider than
+ * its margin would be cut off. */
+static int max_label_w(const plot_style *ps, const es_axis *a, int length, int gap)
 {
     double t[32];
     char lab[32][16];
     int w = 0;
-    for (int length = 60; length < 2000; length *= 2) {
-        int n = es_axis_ticks(a, length, gap, t, lab, 32);
+    for (int len = length > 0 ? length : 60; len < (length > 0 ? length + 1 : 2000); len *= 2) {
+        int n = es_axis_ticks(a, len, gap, t, lab, 32);
         for (int i = 0; i < n; i++) {
             int tw = es_text_width(ps->font, ps->tick, lab[i]);
             w = tw > w ? tw : w;
@@ -183,7 +184,7 @@ margins axes_margins(const plot_style *ps, const es_axis *x, const es_axis *y, i
 {
     margins m = {ps->pad, ps->pad, ps->pad, ps->pad};
     if ((which & AX_Y) && y) {
-        m.left = ps->tick_len + ps->pad + max_label_w(ps, y, ygap(ps)) + ps->pad;
+        m.left = ps->tick_len + ps->pad + max_label_w(ps, y, 0, ygap(ps)) + ps->pad;
         if (y->label)
             m.left += text_h(ps, ps->label) + ps->pad;
     }
@@ -260,11 +261,11 @@ void axes_draw(es_canvas *c, const plot_style *ps, es_rect p, const es_axis *x,
     }
 }
 
-int colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label)
+int colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label, int length)
 {
     es_axis a = {vmin, vmax, ES_SCALE_LINEAR, label};
     int bar = (int)(ps->tick * 1.4f);
-    int w = 2 * ps->pad + bar + ps->tick_len + ps->pad + max_label_w(ps, &a, ygap(ps));
+    int w = 2 * ps->pad + bar + ps->tick_len + ps->pad + max_label_w(ps, &a, length, ygap(ps));
     if (label)
         w += ps->pad + text_h(ps, ps->label);
     return w + ps->pad;

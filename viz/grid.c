@@ -75,7 +75,7 @@ int es_plot_activations(es_canvas *c, es_rect r, const es_style *s, const es_gri
     float cap_px = ps.tick * 0.85f;
     margins m = axes_margins(&ps, &p->x, &p->y, AX_X | AX_Y);
     int top = r.y + ps.pad + (p->title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
-    int cbw = colorbar_width(&ps, 0, 1, "normalised");
+    int cbw = colorbar_width(&ps, 0, 1, "normalised", 0);
     es_rect area = {r.x + m.left, top, r.w - m.left - cbw, r.y + r.h - m.bottom - top};
     double aspect = fmin(4, fmax(1, (double)p->cols / p->rows));
     tile_layout t;
@@ -129,7 +129,7 @@ int es_plot_sanity_strip(es_canvas *c, es_rect r, const es_style *s, const float
     float cap_px = ps.tick * 0.9f;
     int line = text_h(&ps, cap_px);
     int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
-    int cbw = colorbar_width(&ps, 0, 1, "|saliency|");
+    int cbw = colorbar_width(&ps, 0, 1, "|saliency|", 0);
     es_rect area = {r.x + ps.pad, top, r.w - 2 * ps.pad - cbw, r.y + r.h - top - ps.pad};
     double aspect = fmin(4, fmax(0.5, (double)cols / rows));
     tile_layout t;

@@ -74,8 +74,8 @@ margins axes_margins(const plot_style *ps, const es_axis *x, const es_axis *y, i
 void axes_draw(es_canvas *c, const plot_style *ps, es_rect plot, const es_axis *x,
                const es_axis *y, int which);
 /* A vertical colorbar in r: the map from vmin (bottom) to vmax, ticks and label on the right.
- * Width needed for its labels: colorbar_width(). */
-int colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label);
+ * Width needed for its labels: colorbar_width(), for a bar `length` pixels high (0: any). */
+int colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label, int length);
 void colorbar_draw(es_canvas *c, const plot_style *ps, es_rect bar, const es_cmap *m,
                    float vmin, float vmax, const char *label);
 /* Title centred above r. */

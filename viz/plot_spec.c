@@ -80,11 +80,11 @@ static int spec_image(es_canvas *c, es_rect plot, const es_spec_plot *p, const e
                            ES_ORIGIN_LOWER);
 }
 
-static int cbars_width(const plot_style *ps, const cbar *b, int n)
+static int cbars_width(const plot_style *ps, const cbar *b, int n, int length)
 {
     int w = 0;
     for (int i = 0; i < n; i++)
-        w += colorbar_width(ps, b[i].lo, b[i].hi, b[i].label);
+        w += colorbar_width(ps, b[i].lo, b[i].hi, b[i].label, length);
     return w;
 }
 
@@ -93,35 +93,42 @@ static void cbars_draw(es_canvas *c, const plot_style *ps, es_rect plot, const c
     int x = plot.x + plot.w;
     for (int i = 0; i < n; i++) {
         colorbar_draw(c, ps, (es_rect){x, plot.y, 0, plot.h}, b[i].m, b[i].lo, b[i].hi, b[i].label);
-        x += colorbar_width(ps, b[i].lo, b[i].hi, b[i].label);
+        x += colorbar_width(ps, b[i].lo, b[i].hi, b[i].label, plot.h);
     }
 }
 
-/* The waveform as its min … max envelope per pixel column, like audio editors draw it. */
+/* The waveform: a line through the samples when there are few, else the min … max envelope
+ * of each pixel column (as audio editors draw it), each column reaching back to the previous
+ * column's last sample so that the envelope stays connected. */
 static void wave_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_spec_plot *p)
 {
     float lo, hi;
     finite_range(p->wave, p->wave_len, &lo, &hi);
     float amp = fmaxf(fabsf(lo), fabsf(hi));
-    if (amp == 0)
-        amp = 1;
+    amp = amp > 0 ? amp : 1;
     es_axis y = {-amp, amp, ES_SCALE_LINEAR, "wave"};
     es_fill_rect(c, (es_rect){r.x, r.y + r.h / 2, r.w, 1}, ps->grid);
-    for (int i = 0; i < r.w; i++) {
-        size_t a = (size_t)((double)i * p->wave_len / r.w);
-        size_t b = (size_t)((double)(i + 1) * p->wave_len / r.w);
-        if (b <= a)
-            b = a + 1;
-        float mn = INFINITY, mx = -INFINITY;
-        for (size_t k = a; k < b && k < p->wave_len; k++)
-            if (isfinite(p->wave[k]))
-                mn = fminf(mn, p->wave[k]), mx = fmaxf(mx, p->wave[k]);
-        if (mn > mx)
-            continue;
-        int y0 = r.y + (int)floorf((1 - (mx + amp) / (2 * amp)) * (r.h - 1) + 0.5f);
-        int y1 = r.y + (int)floorf((1 - (mn + amp) / (2 * amp)) * (r.h - 1) + 0.5f);
-        es_fill_rect(c, (es_rect){r.x + i, y0, 1, y1 - y0 + 1}, plot_c0);
+    size_t n = p->wave_len;
+#define WAVE_Y(v) (r.y + (1 - ((v) + amp) / (2 * amp)) * (r.h - 1))
+    if (n <= (size_t)r.w * 2) {
+        for (size_t k = 1; k < n; k++)
+            if (isfinite(p->wave[k - 1]) && isfinite(p->wave[k]))
+                es_draw_line(c, r.x + (k - 0.5f) * r.w / n - 0.5f, WAVE_Y(p->wave[k - 1]),
+                             r.x + (k + 0.5f) * r.w / n - 0.5f, WAVE_Y(p->wave[k]), 1, plot_c0);
+    } else {
+        for (int i = 0; i < r.w; i++) {
+            size_t a = (size_t)((double)i * n / r.w), b = (size_t)((double)(i + 1) * n / r.w);
+            float mn = INFINITY, mx = -INFINITY;
+            for (size_t k = a ? a - 1 : 0; k < b && k < n; k++)
+                if (isfinite(p->wave[k]))
+                    mn = fminf(mn, p->wave[k]), mx = fmaxf(mx, p->wave[k]);
+            if (mn > mx)
+                continue;
+            int y0 = (int)lroundf(WAVE_Y(mx)), y1 = (int)lroundf(WAVE_Y(mn));
+            es_fill_rect(c, (es_rect){r.x + i, y0, 1, y1 - y0 + 1}, plot_c0);
+        }
     }
+#undef WAVE_Y
     axes_draw(c, ps, r, &p->x, &y, AX_X | AX_Y | AX_NO_XLABELS);
 }
 
@@ -177,14 +184,13 @@ int es_plot_spectrogram(es_canvas *c, es_rect r, const es_style *s, const es_spe
     int nb = spec_bars(p, o, bars);
     if (nb == 0)
         return -1;
-    int right = cbars_width(&ps, bars, nb);
-    right = right > m.right ? right : m.right;
-
     int top = r.y + ps.pad + title_block(&ps, p->title);
     int gap = 2 * ps.pad + ps.tick_len;
     int avail = r.y + r.h - m.bottom - top;
     int wave_h = has_wave ? avail * 16 / 100 : 0, prob_h = has_prob ? avail * 20 / 100 : 0;
     int spec_h = avail - wave_h - prob_h - (has_wave ? gap : 0) - (has_prob ? gap : 0);
+    int right = spec_h > 0 ? cbars_width(&ps, bars, nb, spec_h) : 0;
+    right = right > m.right ? right : m.right;
     es_rect plot = {r.x + left, top + (has_wave ? wave_h + gap : 0), r.w - left - right, spec_h};
     if (plot.w < 8 || plot.h < 8)
         return es_fail("spectrogram: region %dx%d leaves no room for the image", r.w, r.h);
@@ -212,19 +218,19 @@ int es_plot_saliency_quad(es_canvas *c, es_rect r, const es_style *s, const es_s
     static const char *titles[4] = {"input", "|saliency|", "positive", "negative"};
     es_overlay o[4] = {{ES_OVERLAY_NONE}, {ES_OVERLAY_HEAT, ES_SIGN_ABSOLUTE},
                        {ES_OVERLAY_HEAT, ES_SIGN_POSITIVE}, {ES_OVERLAY_HEAT, ES_SIGN_NEGATIVE}};
-    cbar bars[4][2];
-    int nb[4], right = 0;
-    for (int i = 0; i < 4; i++) {
-        o[i].outlier_perc = p->overlay.outlier_perc;
-        if ((nb[i] = spec_bars(p, i ? &o[i] : NULL, bars[i])) == 0)
-            return -1;
-        int w = cbars_width(&ps, bars[i], nb[i]);
-        right = w > right ? w : right;
-    }
     margins m = axes_margins(&ps, &p->x, &p->y, AX_X | AX_Y);
     int tb = title_block(&ps, titles[0]), gap = ps.tick_len + ps.pad;
     int top0 = r.y + ps.pad + title_block(&ps, p->title);
     int each = (r.y + r.h - m.bottom - top0 - 4 * tb - 3 * gap) / 4;
+    cbar bars[4][2];
+    int nb[4], right = 0;
+    for (int i = 0; i < 4; i++) { /* one right margin for all, so the panels line up */
+        o[i].outlier_perc = p->overlay.outlier_perc;
+        if ((nb[i] = spec_bars(p, i ? &o[i] : NULL, bars[i])) == 0)
+            return -1;
+        int w = each > 0 ? cbars_width(&ps, bars[i], nb[i], each) : 0;
+        right = w > right ? w : right;
+    }
     if (each < 8 || r.w - m.left - right < 8)
         return es_fail("saliency quad: region %dx%d leaves no room for four panels", r.w, r.h);
     if (p->title) /* the figure title sits above the first panel's title */

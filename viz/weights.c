@@ -99,7 +99,7 @@ int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float
     const char *cbl = "w / max|w| per filter";
     int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
     int capw = es_text_width(ps.font, cap_px, "f000") + ps.pad; /* row labels on the left */
-    es_rect area = {r.x + ps.pad + capw, top, r.w - 2 * ps.pad - capw - colorbar_width(&ps, -1, 1, cbl),
+    es_rect area = {r.x + ps.pad + capw, top, r.w - 2 * ps.pad - capw - colorbar_width(&ps, -1, 1, cbl, 0),
                     r.y + r.h - top - ps.pad};
     tile_layout t;
     int n = mean_inputs ? out_c : out_c * in_c;
@@ -188,7 +188,7 @@ int es_plot_dense_weights(es_canvas *c, es_rect r, const es_style *s, const floa
     es_axis y = {rows - 0.5, -0.5, ES_SCALE_LINEAR, "output", 1};
     margins mg = axes_margins(&ps, &x, &y, AX_X | AX_Y);
     int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
-    int cbw = colorbar_width(&ps, -m, m, "weight");
+    int cbw = colorbar_width(&ps, -m, m, "weight", 0);
     es_rect p = {left.x + mg.left, top, left.w - mg.left - cbw, r.y + r.h - mg.bottom - top};
     if (p.w < 8 || p.h < 8)
         return es_fail("dense weights: region %dx%d is too small", r.w, r.h);
