@@ -29,7 +29,8 @@ typedef struct {
 typedef struct {
     int w, h;    /* pixels */
     int stride;  /* bytes from one row to the next (>= 4 w) */
-    uint8_t *px; /* RGBA8, row 0 at the top; owned by the canvas */
+    uint8_t *px; /* RGBA8, row 0 at the top; owned by the canvas. Bytes R, G, B, A in memory:
+                  * SDL_PIXELFORMAT_RGBA32 for SDL_UpdateTexture(tex, NULL, px, stride). */
 } es_canvas;
 
 typedef struct {
