@@ -14,6 +14,7 @@
     X("annotate", cmd_annotate, "attach feature settings and labels to an ONNX model", usage_annotate) \
     X("saliency", cmd_saliency, "what the network looked at: attribution maps (.npy, PNG)", usage_saliency) \
     X("sanity", cmd_sanity, "sanity checks of a saliency method: randomized layers (Adebayo)", usage_sanity) \
+    X("view", cmd_view, "the saliency figure in a window: keys to change method, overlay, zoom, play", usage_view) \
     X("sonify", cmd_sonify, "listen to what the network heard: the salient part as WAV", usage_sonify)
 
 #define DECLARE(name, fn, summary, usage) int fn(int argc, char **argv); extern const char usage[];

@@ -1,0 +1,204 @@
+/* The saliency figure (apps/figure.h): the one composition both the PNG writer and the SDL
+ * viewer draw. */
+#include "apps/figure.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A sound's input rows (model layout, one per window) as one (bands × frames) matrix,
+ * overlaps averaged — the spectrogram under the map, as sal_compute stitches the map. */
+static int stitch_input(const sal_input *in, float *out)
+{
+    size_t n = (size_t)in->bands * in->frames, per = es_array_size(&in->x) / in->x.dims[0];
+    double *sum = calloc(n, sizeof *sum);
+    int *cnt = calloc(n, sizeof *cnt);
+    if (!sum || !cnt) {
+        free(sum), free(cnt);
+        return es_fail("out of memory");
+    }
+    for (int w = 0; w < in->x.dims[0]; w++) {
+        const float *row = in->x.data + w * per;
+        int t0 = w * in->hop;
+        for (int t = 0; t < in->F && t0 + t < in->frames; t++)
+            for (int b = 0; b < in->bands; b++) {
+                size_t src = in->time_first ? (size_t)t * in->bands + b : (size_t)b * in->F + t;
+                size_t dst = (size_t)b * in->frames + t0 + t;
+                sum[dst] += row[src], cnt[dst]++;
+            }
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = cnt[i] ? (float)(sum[i] / cnt[i]) : 0;
+    free(sum), free(cnt);
+    return 0;
+}
+
+/* Whether a tensor input is time-first (frames_mels) and is turned to (mels × frames). */
+static int turned(const sal_input *in)
+{
+    const char *js = es_meta_get(in->m.meta, ES_META_FEATURES);
+    es_feature_config cfg;
+    es_config_default(&cfg);
+    return !in->audio && js && es_config_from_json(&cfg, js, "") == 0 &&
+           cfg.layout == ES_LAYOUT_FRAMES_MELS;
+}
+
+/* The matrix a picture shows: a sound's (bands × frames) as is; a tensor's last two dims
+ * (frames_mels models turned to mels × frames), channels summed. */
+static int picture_matrix(const sal_input *in, const float *v, int *rows, int *cols, float **out)
+{
+    int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
+    size_t n = sal_map_size(in);
+    int r = nd >= 2 ? d[nd - 2] : 1, c = d[nd - 1];
+    size_t plane = (size_t)r * c;
+    float *m = calloc(plane, sizeof *m);
+    if (!m)
+        return es_fail("out of memory");
+    for (size_t i = 0; i < n; i++)
+        m[i % plane] += v[i];
+    if (turned(in)) {
+        float *t = malloc(plane * sizeof *t);
+        if (!t)
+            return free(m), es_fail("out of memory");
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < c; j++)
+                t[(size_t)j * r + i] = m[(size_t)i * c + j];
+        free(m), m = t;
+        int tmp = r;
+        r = c, c = tmp;
+    }
+    *rows = r, *cols = c, *out = m;
+    return 0;
+}
+
+int fig_columns(const sal_input *in)
+{
+    int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
+    return turned(in) && nd >= 2 ? d[nd - 2] : d[nd - 1];
+}
+
+/* Keeps columns [c0, c1) of a rows × cols matrix, in place. */
+static void crop_cols(float *m, int rows, int cols, int c0, int c1)
+{
+    int n = c1 - c0;
+    for (int i = 0; i < rows; i++)
+        memmove(m + (size_t)i * n, m + (size_t)i * cols + c0, (size_t)n * sizeof *m);
+}
+
+/* The P(class) curve over the shown part: the strip draws prob[k] at the centre of the k-th
+ * of n equal slices, joined by lines; sampling that line finely over [f0, f1) (fractions of
+ * the whole) draws the same curve on the part. */
+static float *prob_part(const float *prob, int n, double f0, double f1, int *len)
+{
+    int m = (int)ceil(n * (f1 - f0)) * 8 + 2;
+    float *out = malloc((size_t)m * sizeof *out);
+    if (!out)
+        return NULL;
+    for (int j = 0; j < m; j++) {
+        double f = (f0 + (f1 - f0) * (j + 0.5) / m) * n - 0.5;
+        int k = (int)floor(f);
+        int a = k < 0 ? 0 : k >= n ? n - 1 : k, b = k + 1 < 0 ? 0 : k + 1 >= n ? n - 1 : k + 1;
+        out[j] = (float)(prob[a] + (prob[b] - prob[a]) * (f - k));
+    }
+    *len = m;
+    return out;
+}
+
+/* P(target) per window of a sound (NULL for a single row), and the mean in *mean. */
+static float *window_probs(const sal_input *in, int target, float *mean)
+{
+    int W = in->x.dims[0];
+    float *pr = malloc((size_t)in->classes * sizeof *pr), *prob = malloc((size_t)W * sizeof *prob);
+    if (!pr || !prob) {
+        free(pr), free(prob);
+        return NULL;
+    }
+    double s = 0;
+    for (int w = 0; w < W; w++) {
+        sal_probabilities(in, in->scores + (size_t)w * in->classes, pr);
+        s += prob[w] = pr[target];
+    }
+    *mean = (float)(s / W);
+    free(pr);
+    return prob;
+}
+
+int fig_render(const fig_opts *o, const sal_input *in, const char *file, es_sal_method method,
+               const float *map, const es_sal_info *info, es_canvas *cv)
+{
+    size_t n = sal_map_size(in);
+    float *base = NULL, *sal = NULL, *stitched = NULL, *prob = NULL, *part = NULL, pmean = NAN;
+    int rows, cols, rc = -1;
+    const float *inp = in->x.data;
+    if (in->audio) {
+        if (!(stitched = malloc(n * sizeof *stitched)) || stitch_input(in, stitched) != 0)
+            goto done;
+        inp = stitched;
+    }
+    if (picture_matrix(in, inp, &rows, &cols, &base) != 0 ||
+        picture_matrix(in, map, &rows, &cols, &sal) != 0)
+        goto done;
+    es_spec_plot p = {0};
+    p.overlay = (es_overlay)ES_OVERLAY_DEFAULTS;
+    if (o->mode || o->sign)
+        es_overlay_parse(&p.overlay, o->mode, o->sign);
+    p.overlay.outlier_perc = o->outlier, p.overlay.alpha = o->alpha, p.overlay.cmap = o->cmap;
+    int c0 = o->c0 > 0 ? o->c0 : 0, c1 = o->c1 > 0 && o->c1 <= cols ? o->c1 : cols;
+    if (c0 >= c1)
+        c0 = 0, c1 = cols;
+    double f0 = (double)c0 / cols, f1 = (double)c1 / cols;
+    if (c1 - c0 < cols) { /* a part: the whole input's colour range, then the columns */
+        float lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < (size_t)rows * cols; i++)
+            if (isfinite(base[i]))
+                lo = fminf(lo, base[i]), hi = fmaxf(hi, base[i]);
+        if (lo < hi)
+            p.vmin = lo, p.vmax = hi;
+        crop_cols(base, rows, cols, c0, c1), crop_cols(sal, rows, cols, c0, c1);
+    }
+    p.data = base, p.rows = rows, p.cols = c1 - c0, p.saliency = sal;
+    if (in->x.dims[0] > 1 || in->audio)
+        prob = window_probs(in, info->target, &pmean);
+    if (in->audio) {
+        double secs = (double)in->frames * in->cfg.hop_length / in->cfg.sample_rate;
+        double fmax = in->cfg.f_max > 0 ? in->cfg.f_max : in->cfg.sample_rate / 2.0 + in->cfg.f_max;
+        p.x = (es_axis){secs * f0, secs * f1, ES_SCALE_LINEAR, "Time (s)"};
+        p.y = (es_axis){in->cfg.f_min, fmax, in->cfg.mel_scale == ES_MEL_HTK ? ES_SCALE_MEL_HTK : ES_SCALE_MEL_SLANEY,
+                        "Frequency (Hz)"};
+        if (in->cfg.n_mfcc > 0 || in->cfg.n_mels <= 0)
+            p.y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
+        p.cbar_label = in->cfg.log == ES_LOG_DB ? "dB" : "value";
+        int W = in->x.dims[0];
+        if (W > 1 && prob) { /* P(target) per window */
+            p.prob = prob, p.prob_len = W;
+            if (c1 - c0 < cols && (part = prob_part(prob, W, f0, f1, &p.prob_len)))
+                p.prob = part;
+            p.prob_label = app_model_label(&in->m, info->target);
+        }
+    } else {
+        p.x = (es_axis){c0, c1, ES_SCALE_LINEAR, "frame", 1};
+        p.y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
+        p.cbar_label = "value";
+    }
+    char title[512], pstr[32] = "";
+    const char *label = app_model_label(&in->m, info->target);
+    const char *bn = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    if (isfinite(pmean))
+        snprintf(pstr, sizeof pstr, ", %s %.2f", in->x.dims[0] > 1 ? "mean P" : "P", pmean);
+    snprintf(title, sizeof title, "%s — %s, class %d%s%s (score %.3g%s)", bn,
+             es_sal_method_name(method), info->target, label ? " " : "", label ? label : "",
+             info->score, pstr);
+    p.title = o->title ? o->title : title;
+    es_font *font = o->font ? o->font : es_font_open(NULL);
+    if (!font)
+        goto done;
+    es_style st = {font};
+    es_rect all = {0, 0, o->w, o->h};
+    if (es_canvas_init(cv, o->w, o->h, ES_RGBA(255, 255, 255, 255)) == 0)
+        rc = o->quad ? es_plot_saliency_quad(cv, all, &st, &p) : es_plot_spectrogram(cv, all, &st, &p);
+    if (font != o->font)
+        es_font_close(font);
+done:
+    free(base), free(sal), free(stitched), free(prob), free(part);
+    return rc;
+}

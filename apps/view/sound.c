@@ -1,0 +1,116 @@
+/* The viewer's sound: p plays the shown part of the recording, shift+p what the network heard
+ * — the STFT bins under the most salient fifth of the map (per the current sign), resynthesised
+ * with the sound's own phase. Without a sound device the viewer says so and goes on. */
+#include "apps/view/view.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEARD_KEEP 0.2f /* the fraction of time-frequency bins kept */
+
+static int open_device(view *v)
+{
+    if (v->dev)
+        return 0;
+    if (v->audio_failed)
+        return -1;
+    SDL_AudioSpec want = {0}, have;
+    want.freq = v->in.cfg.sample_rate, want.format = AUDIO_F32SYS, want.channels = 1;
+    want.samples = 2048;
+    if (SDL_InitSubSystem(SDL_INIT_AUDIO) != 0 ||
+        !(v->dev = SDL_OpenAudioDevice(NULL, 0, &want, &have, 0))) {
+        snprintf(v->status, sizeof v->status, "no sound device (%s)", SDL_GetError());
+        v->audio_failed = 1;
+        return -1;
+    }
+    SDL_PauseAudioDevice(v->dev, 0);
+    return 0;
+}
+
+static int load_wave(view *v)
+{
+    if (v->wave)
+        return 0;
+    if (es_audio_load(v->file, v->in.cfg.sample_rate, &v->wave, &v->wave_n, NULL) != 0) {
+        snprintf(v->status, sizeof v->status, "%s", es_error());
+        return -1;
+    }
+    return 0;
+}
+
+/* The sound through a mask of the map's most salient bins (mel map → STFT bins through the
+ * model's own filter bank). NULL with v->status set when the features are not a mel STFT. */
+static float *heard(view *v, const float *map)
+{
+    const es_feature_config *c = &v->in.cfg;
+    if (c->preset != ES_PRESET_NONE || c->n_mfcc > 0 || c->n_mels <= 0 || v->in.bands != c->n_mels) {
+        snprintf(v->status, sizeof v->status, "shift+p needs mel features (not MFCC or Kaldi)");
+        return NULL;
+    }
+    int win = c->win_length > 0 ? c->win_length : c->n_fft;
+    int hop = c->hop_length > 0 ? c->hop_length : win / 2, nf = c->n_fft / 2 + 1, M = c->n_mels;
+    double fmax = c->f_max > 0 ? c->f_max : c->sample_rate / 2.0 + c->f_max;
+    es_stft *s = es_stft_new(c->n_fft, win, hop, c->window, c->center, c->pad_mode);
+    long T = s ? es_stft_frames(s, v->wave_n) : 0, F = v->in.frames;
+    float *fb = malloc((size_t)M * nf * sizeof *fb), *m = calloc((size_t)M * T, sizeof *m);
+    float *mask = malloc((size_t)nf * T * sizeof *mask), *spec = malloc((size_t)nf * T * 2 * sizeof *spec);
+    float *y = malloc((size_t)v->wave_n * sizeof *y);
+    int ok = s && T > 0 && fb && m && mask && spec && y;
+    if (ok) { /* the sign the overlay shows decides what counts as salient */
+        for (int b = 0; b < M; b++)
+            for (long t = 0; t < T && t < F; t++) {
+                float a = map[(size_t)b * F + t];
+                m[(size_t)b * T + t] = v->sign == ES_SIGN_POSITIVE ? a
+                                       : v->sign == ES_SIGN_NEGATIVE ? -a : fabsf(a);
+            }
+        ok = es_mel_filterbank(nf, c->f_min, fmax, M, c->sample_rate, c->mel_scale, c->mel_norm, fb) == 0 &&
+             es_sonify_mask(m, M, (int)T, fb, nf, HEARD_KEEP, -1, 0, mask) == 0 &&
+             es_stft_forward(s, v->wave, v->wave_n, spec) == 0;
+    }
+    if (ok) {
+        for (size_t i = 0; i < (size_t)nf * T; i++)
+            spec[2 * i] *= mask[i], spec[2 * i + 1] *= mask[i];
+        ok = es_stft_inverse(s, spec, T, v->wave_n, y) == 0;
+    }
+    if (!ok) {
+        snprintf(v->status, sizeof v->status, "resynthesis failed: %s", es_error());
+        free(y), y = NULL;
+    }
+    es_stft_free(s);
+    free(fb), free(m), free(mask), free(spec);
+    return y;
+}
+
+void view_play(view *v, int heard_part, const float *map)
+{
+    if (!v->in.audio) {
+        snprintf(v->status, sizeof v->status, "no sound to play: the input is a tensor");
+        return;
+    }
+    if (load_wave(v) != 0 || open_device(v) != 0)
+        return;
+    float *y = heard_part ? heard(v, map) : v->wave;
+    if (!y)
+        return;
+    /* the shown columns as samples: frame t is centred on t·hop */
+    long hop = v->in.cfg.hop_length > 0 ? v->in.cfg.hop_length : v->in.cfg.n_fft / 4;
+    long s0 = (long)v->c0 * hop, s1 = v->c0 + v->span >= v->cols ? v->wave_n : (long)(v->c0 + v->span) * hop;
+    s0 = s0 < v->wave_n ? s0 : v->wave_n, s1 = s1 < v->wave_n ? s1 : v->wave_n;
+    SDL_ClearQueuedAudio(v->dev);
+    if (s1 > s0 && SDL_QueueAudio(v->dev, y + s0, (Uint32)((s1 - s0) * sizeof *y)) != 0)
+        snprintf(v->status, sizeof v->status, "sound: %s", SDL_GetError());
+    else
+        snprintf(v->status, sizeof v->status, "playing %s, %.2f s", heard_part ? "what it heard" : "the sound",
+                 (double)(s1 - s0) / v->in.cfg.sample_rate);
+    if (y != v->wave)
+        free(y);
+}
+
+void view_sound_close(view *v)
+{
+    if (v->dev)
+        SDL_CloseAudioDevice(v->dev);
+    free(v->wave);
+    v->dev = 0, v->wave = NULL;
+}

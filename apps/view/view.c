@@ -1,0 +1,390 @@
+/* earsight view AUDIO|X.npy [-m MODEL] [--method M] — the saliency figure in a window, with
+ * keys to change method, overlay, sign, layout, target and zoom, and to hear the sound. */
+#include "apps/cli.h"
+#include "apps/view/view.h"
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char usage_view[] =
+    "usage: earsight view AUDIO|X.npy [-m MODEL] [--method M] [options]\n"
+    "\n"
+    "A window showing the figure `earsight saliency --png` draws (the same pixels): the\n"
+    "spectrogram with time and frequency axes, colorbars, the title with file, class and\n"
+    "P(class), the saliency overlay, and P(class) over time for a recording analysed in\n"
+    "several windows. Maps are computed once per method and class, then kept.\n"
+    "\n"
+    "keys (also in the window's bottom bar):\n"
+    "  m / M       next / previous method (slow ones say \"computing…\" first)\n"
+    "  o / O       overlay: heat, blended, masked, alpha\n"
+    "  s / S       sign: absolute, positive, negative, all\n"
+    "  q           the four-panel layout (input, |saliency|, positive, negative) on / off\n"
+    "  t / T       next / previous target class\n"
+    "  + / -       zoom in / out in time (0: all);  ← / →  scroll a zoomed view\n"
+    "  p           play the shown part of the sound\n"
+    "  shift+p     play what the network heard: the most salient fifth of the time-frequency\n"
+    "              bins (by the current sign), resynthesised with the sound's own phase\n"
+    "  e           export the figure as shown to PNG (-o, default NAME.METHOD.cK.png)\n"
+    "  h           hide / show the key bar\n"
+    "  Esc, ctrl+q quit\n"
+    "\n"
+    "options:\n"
+    "  -m, --model MODEL   the ONNX model (default: the shipped bird detector)\n"
+    "  --size WxH          the figure's size in pixels (1000x450, as saliency --png); the\n"
+    "                      window adds the 40-pixel key bar below it. Resizing re-renders\n"
+    "  --overlay MODE      heat | blended (default) | masked | alpha\n"
+    "  --sign S            absolute (default) | positive | negative | all\n"
+    "  --cmap NAME, --title T, --outlier-perc P (2), --alpha A (0.5), --layout quad|single\n"
+    "  -o, --output FILE   where e exports (overwritten by each export)\n"
+    "  --screenshot FILE   render the first frame in the window, read it back from the\n"
+    "                      renderer, write it as PNG and exit\n"
+    "  --frames N          exit after N frames (with --screenshot: the last one is written)\n"
+    "  --keys KEYS         press these keys before the first frame: m M o O s S q t T + - 0\n"
+    "                      < > (scroll) h e p P — for scripts and tests\n"
+    "  -j, --jobs N        threads\n"
+    "  --method, --target, --layer, --steps, --samples, --sigma, --seed, --window, --stride,\n"
+    "  --occlusion-value, --baseline, --ig-method, --upsample, --hop-frames: as for\n"
+    "                      `earsight saliency` (see `earsight help saliency`)\n"
+    "\n"
+    "Needs a display (X11 or Wayland; Xvfb will do). Without a sound device the viewer\n"
+    "still runs and says so when p is pressed.\n";
+
+static const char *const modes[] = {"heat", "blended", "masked", "alpha"};
+static const char *const signs[] = {"absolute", "positive", "negative", "all"};
+const char *view_mode_name(int m) { return modes[m]; }
+const char *view_sign_name(int s) { return signs[s]; }
+
+typedef struct {
+    const char *model, *screenshot, *keys, *mode, *sign, *layout;
+    int w, h, frames;
+} options;
+
+static int find_name(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(names[i], s))
+            return i;
+    return -1;
+}
+
+static int number(const char *f, const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    double x = v ? strtod(v, &end) : 0;
+    if (!v || end == v || *end || !(x >= lo && x <= hi))
+        return cli_usage("view", "%s needs a number in [%g, %g]", f, lo, hi);
+    *out = x;
+    return 0;
+}
+
+static int parse(int argc, char **argv, options *o, view *v)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (f[0] != '-' || !f[1]) {
+            if (v->file)
+                return cli_usage("view", "one input at a time ('%s' and '%s')", v->file, f);
+            v->file = f;
+            continue;
+        }
+        int used = sal_flag(&v->a, "view", f, val);
+        if (used < 0)
+            return 2;
+        if (used == 0) {
+            const char **s = !strcmp(f, "-m") || !strcmp(f, "--model")    ? &o->model
+                             : !strcmp(f, "-o") || !strcmp(f, "--output") ? &v->export_path
+                             : !strcmp(f, "-i") || !strcmp(f, "--input")  ? &v->file
+                             : !strcmp(f, "--screenshot")                 ? &o->screenshot
+                             : !strcmp(f, "--keys")                       ? &o->keys
+                             : !strcmp(f, "--overlay")                    ? &o->mode
+                             : !strcmp(f, "--sign")                       ? &o->sign
+                             : !strcmp(f, "--cmap")                       ? &v->fo.cmap
+                             : !strcmp(f, "--title")                      ? &v->fo.title
+                             : !strcmp(f, "--layout")                     ? &o->layout
+                                                                          : NULL;
+            double x = 0;
+            char extra;
+            if (s) {
+                if (!val)
+                    return cli_usage("view", "%s needs a value", f);
+                *s = val;
+            } else if (!strcmp(f, "--size")) {
+                if (!val || sscanf(val, "%dx%d%c", &o->w, &o->h, &extra) != 2 || o->w < 64 ||
+                    o->h < 64 || o->w > 16384 || o->h > 16384)
+                    return cli_usage("view", "--size needs WxH from 64 to 16384, e.g. 1000x450");
+            } else if (!strcmp(f, "--frames")) {
+                if (number(f, val, 1, 1e9, &x))
+                    return 2;
+                o->frames = (int)x;
+            } else if (!strcmp(f, "--outlier-perc") || !strcmp(f, "--alpha")) {
+                if (number(f, val, 0, f[2] == 'a' ? 1 : 100, &x))
+                    return 2;
+                *(f[2] == 'a' ? &v->fo.alpha : &v->fo.outlier) = (float)x;
+            } else if (!strcmp(f, "-j") || !strcmp(f, "--jobs")) {
+                if (number(f, val, 1, 4096, &x))
+                    return 2;
+                omp_set_num_threads((int)x);
+            } else {
+                return cli_usage("view", "unknown option '%s'", f);
+            }
+            used = 2;
+        }
+        i += used == 2;
+    }
+    if (!v->file)
+        return cli_usage("view", "no input (a sound or X.npy)");
+    if (o->layout && strcmp(o->layout, "quad") && strcmp(o->layout, "single"))
+        return cli_usage("view", "--layout takes quad or single, not '%s'", o->layout);
+    v->fo.quad = o->layout && !strcmp(o->layout, "quad");
+    if (v->fo.cmap && !es_cmap_get(v->fo.cmap))
+        return cli_usage("view", "%s", es_error());
+    if (o->mode && (v->mode = find_name(modes, 4, o->mode)) < 0)
+        return cli_usage("view", "--overlay takes heat, blended, masked or alpha, not '%s'", o->mode);
+    if (o->sign && (v->sign = find_name(signs, 4, o->sign)) < 0)
+        return cli_usage("view", "--sign takes absolute, positive, negative or all, not '%s'", o->sign);
+    es_overlay ov;
+    if (es_overlay_parse(&ov, modes[v->mode], signs[v->sign]) != 0)
+        return cli_usage("view", "%s", es_error());
+    if (v->a.method && es_sal_method_find(v->a.method) < 0)
+        return cli_usage("view", "unknown method '%s'", v->a.method);
+    for (const char *k = o->keys; k && *k; k++)
+        if (!strchr("mMoOsSqtT+-0<>hepP ", *k))
+            return cli_usage("view", "--keys: no key '%c' (m M o O s S q t T + - 0 < > h e p P)", *k);
+    return 0;
+}
+
+/* ---- the maps, computed on demand and kept ------------------------------------------------ */
+static view_map *current(view *v)
+{
+    view_map *m = &v->cache[(size_t)v->method * v->in.classes + v->target];
+    if (m->map || m->failed)
+        return m;
+    char msg[128];
+    snprintf(msg, sizeof msg, "computing %s for class %d…", es_sal_method_name(v->method), v->target);
+    view_flash(v, msg);
+    es_sal_opts o = v->a.o;
+    o.method = v->method, o.target = v->target;
+    if (!(m->map = malloc(sal_map_size(&v->in) * sizeof *m->map)) ||
+        sal_compute(&v->in, &o, m->map, &m->info) != 0) {
+        snprintf(v->status, sizeof v->status, "%s: %s", es_sal_method_name(v->method),
+                 m->map ? es_error() : "out of memory");
+        free(m->map), m->map = NULL, m->failed = 1;
+        return m;
+    }
+    v->status[0] = 0;
+    return m;
+}
+
+/* The figure for the current state at the window's size into v->fig (empty on failure). */
+static int figure(view *v)
+{
+    int w, h;
+    SDL_GetRendererOutputSize(v->ren, &w, &h);
+    view_map *m = current(v);
+    es_canvas_free(&v->fig);
+    if (!m->map)
+        return es_fail("%s", v->status);
+    v->fo.w = w, v->fo.h = h - (v->show_keys ? VIEW_BAR_H : 0);
+    v->fo.mode = modes[v->mode], v->fo.sign = signs[v->sign];
+    v->fo.c0 = v->c0, v->fo.c1 = v->c0 + v->span;
+    return fig_render(&v->fo, &v->in, v->file, v->method, m->map, &m->info, &v->fig);
+}
+
+static void export_png(view *v)
+{
+    char path[4096];
+    if (v->export_path) {
+        snprintf(path, sizeof path, "%s", v->export_path);
+    } else {
+        const char *bn = strrchr(v->file, '/') ? strrchr(v->file, '/') + 1 : v->file;
+        const char *dot = strrchr(bn, '.');
+        snprintf(path, sizeof path, "%.*s.%s.c%d.png", dot ? (int)(dot - bn) : (int)strlen(bn), bn,
+                 es_sal_method_name(v->method), v->target);
+    }
+    view_map *m = current(v);
+    if (figure(v) != 0) {
+        snprintf(v->status, sizeof v->status, "export failed: %s", es_error());
+        return;
+    }
+    char tgt[32], score[32];
+    snprintf(tgt, sizeof tgt, "%d", m->info.target);
+    snprintf(score, sizeof score, "%.9g", m->info.score);
+    const char *text[] = {"model", v->in.m.path, "input", v->file, "method",
+                          es_sal_method_name(v->method), "target", tgt, "score", score, NULL};
+    es_png_opts po = {-1, text};
+    if (es_png_write(path, &v->fig, &po) != 0)
+        snprintf(v->status, sizeof v->status, "export failed: %s", es_error());
+    else
+        snprintf(v->status, sizeof v->status, "exported %.200s", path);
+}
+
+/* ---- keys ------------------------------------------------------------------------------- */
+static int wrap(int i, int n) { return ((i % n) + n) % n; }
+
+/* Masked and alpha overlays have no "all" sign (Captum refuses it): skip those pairs. */
+static int valid(int mode, int sign) { return !(sign == ES_SIGN_ALL && mode >= 2); }
+
+static void zoom(view *v, int in)
+{
+    int lo = v->cols < 8 ? v->cols : 8, centre = v->c0 + v->span / 2;
+    v->span = in > 0 ? v->span / 2 : in < 0 ? v->span * 2 : v->cols;
+    v->span = v->span < lo ? lo : v->span > v->cols ? v->cols : v->span;
+    v->c0 = centre - v->span / 2;
+}
+
+static void scroll(view *v, int dir)
+{
+    int step = v->span / 4 > 0 ? v->span / 4 : 1;
+    v->c0 += dir * step;
+}
+
+/* Applies one key; returns 0 to go on, 1 to quit. */
+static int key(view *v, SDL_Keycode k, int shift, int ctrl)
+{
+    int d = shift ? -1 : 1;
+    v->status[0] = 0;
+    switch (k) {
+    case SDLK_ESCAPE: return 1;
+    case SDLK_q:
+        if (ctrl)
+            return 1;
+        v->fo.quad = !v->fo.quad;
+        break;
+    case SDLK_m: v->method = wrap(v->method + d, ES_SAL_COUNT); break;
+    case SDLK_o:
+        do
+            v->mode = wrap(v->mode + d, 4);
+        while (!valid(v->mode, v->sign));
+        break;
+    case SDLK_s:
+        do
+            v->sign = wrap(v->sign + d, 4);
+        while (!valid(v->mode, v->sign));
+        break;
+    case SDLK_t: v->target = wrap(v->target + d, v->in.classes); break;
+    case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: zoom(v, 1); break;
+    case SDLK_MINUS: case SDLK_KP_MINUS: zoom(v, -1); break;
+    case SDLK_0: case SDLK_KP_0: zoom(v, 0); break;
+    case SDLK_LEFT: scroll(v, -1); break;
+    case SDLK_RIGHT: scroll(v, 1); break;
+    case SDLK_HOME: v->c0 = 0; break;
+    case SDLK_END: v->c0 = v->cols; break;
+    case SDLK_h: case SDLK_F1: v->show_keys = !v->show_keys; break;
+    case SDLK_e: export_png(v); break;
+    case SDLK_p: view_play(v, shift, current(v)->map); break;
+    default: break;
+    }
+    v->c0 = v->c0 > v->cols - v->span ? v->cols - v->span : v->c0;
+    v->c0 = v->c0 < 0 ? 0 : v->c0;
+    return 0;
+}
+
+/* --keys: one character per key, as typed (upper case is shift). */
+static int script_key(view *v, char c)
+{
+    static const char from[] = "<>+-";
+    static const SDL_Keycode to[] = {SDLK_LEFT, SDLK_RIGHT, SDLK_PLUS, SDLK_MINUS};
+    const char *p = strchr(from, c);
+    if (c == ' ')
+        return 0;
+    if (p)
+        return key(v, to[p - from], 0, 0);
+    return key(v, (SDL_Keycode)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c), c >= 'A' && c <= 'Z', 0);
+}
+
+/* ---- the loop ----------------------------------------------------------------------------- */
+static int draw(view *v, es_canvas *shot)
+{
+    if (figure(v) != 0 && shot) /* a screenshot of an error is no screenshot */
+        return -1;
+    return view_present(v, shot);
+}
+
+static int run(view *v, const options *o)
+{
+    int frames = 0, max = o->frames ? o->frames : o->screenshot ? 1 : 0, dirty = 1;
+    es_canvas shot = {0};
+    for (const char *k = o->keys; k && *k; k++)
+        if (script_key(v, *k))
+            return 0;
+    for (;;) {
+        if (dirty || max) {
+            int last = max && frames + 1 == max;
+            if (draw(v, last && o->screenshot ? &shot : NULL) != 0 && (last || !v->win))
+                return es_canvas_free(&shot), cli_fail("%s", es_error());
+            dirty = 0;
+            if (++frames == max)
+                break;
+        }
+        SDL_Event e;
+        if (!(max ? SDL_WaitEventTimeout(&e, 10) : SDL_WaitEvent(&e)))
+            continue;
+        do {
+            if (e.type == SDL_QUIT)
+                return 0;
+            if (e.type == SDL_WINDOWEVENT && (e.window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
+                                              e.window.event == SDL_WINDOWEVENT_EXPOSED))
+                dirty = 1;
+            if (e.type == SDL_KEYDOWN) {
+                int mod = e.key.keysym.mod;
+                if (key(v, e.key.keysym.sym, mod & KMOD_SHIFT, mod & KMOD_CTRL))
+                    return 0;
+                dirty = 1;
+            }
+        } while (SDL_PollEvent(&e));
+    }
+    if (o->screenshot) {
+        int rc = es_png_write(o->screenshot, &shot, NULL);
+        es_canvas_free(&shot);
+        if (rc != 0)
+            return cli_lib_fail();
+    }
+    return 0;
+}
+
+int cmd_view(int argc, char **argv)
+{
+    view v = {0};
+    options o = {.w = 1000, .h = 450};
+    v.fo = (fig_opts)FIG_OPTS_DEFAULTS;
+    v.mode = 1, v.show_keys = 1;
+    sal_args_init(&v.a);
+    int rc = parse(argc, argv, &o, &v);
+    if (rc)
+        return rc;
+    if (sal_input_load(&v.in, o.model, v.file, v.a.hop_frames) != 0)
+        return sal_args_free(&v.a), cli_lib_fail();
+    if ((rc = sal_resolve(&v.a, &v.in, "view")) != 0)
+        goto done;
+    v.method = v.a.o.method, v.target = v.a.o.target;
+    v.cols = v.span = fig_columns(&v.in);
+    rc = 1;
+    if (!(v.cache = calloc((size_t)ES_SAL_COUNT * v.in.classes, sizeof *v.cache))) {
+        cli_fail("out of memory");
+        goto done;
+    }
+    if (view_window_open(&v, o.w, o.h + VIEW_BAR_H) != 0) {
+        cli_lib_fail();
+        goto done;
+    }
+    /* the first map: a method that cannot explain this model is an error, not a message */
+    if (!current(&v)->map) {
+        cli_fail("%s: %s", v.in.m.path, v.status);
+        goto done;
+    }
+    rc = run(&v, &o);
+done:
+    view_sound_close(&v);
+    if (v.win || v.ren || v.font)
+        view_window_close(&v);
+    else
+        SDL_Quit();
+    for (size_t i = 0; v.cache && i < (size_t)ES_SAL_COUNT * v.in.classes; i++)
+        free(v.cache[i].map);
+    free(v.cache);
+    sal_input_free(&v.in);
+    sal_args_free(&v.a);
+    es_viz_shutdown();
+    return rc;
+}

@@ -1,0 +1,64 @@
+/* earsight view — the desktop viewer, shared by its three files:
+ *   view.c    the verb: flags, the state (method, overlay, sign, target, zoom), keys, the loop
+ *   window.c  SDL: the window, the figure plus the key bar on one canvas, the texture upload,
+ *             the read-back for --screenshot
+ *   sound.c   SDL audio: the original sound, and what the network heard (the salient part
+ *             resynthesised with its own phase) */
+#ifndef ES_APP_VIEW_H
+#define ES_APP_VIEW_H
+#include "apps/figure.h"
+#include <SDL.h>
+
+#define VIEW_BAR_H 40 /* the key bar under the figure: two lines of text */
+
+typedef struct {
+    float *map;       /* sal_map_size floats; NULL until computed */
+    es_sal_info info;
+    int failed;       /* the method cannot explain this model (message shown once) */
+} view_map;
+
+typedef struct {
+    /* what is shown */
+    sal_args a;
+    sal_input in;
+    const char *file, *export_path;
+    fig_opts fo;
+    int method, target, mode, sign; /* mode: index into heat, blended, masked, alpha */
+    int cols, c0, span;             /* time columns: all, first shown, shown */
+    int show_keys;
+    view_map *cache;                /* ES_SAL_COUNT × classes, computed on demand */
+    char status[256];               /* the bar's message (computing, exported, an error) */
+    /* SDL */
+    SDL_Window *win;
+    SDL_Renderer *ren;
+    SDL_Texture *tex;
+    int tex_w, tex_h;
+    es_canvas fig, screen;          /* the figure alone (exports), the window's pixels */
+    es_font *font;
+    /* sound */
+    SDL_AudioDeviceID dev;
+    float *wave;                    /* the original, mono at the features' rate */
+    long wave_n;
+    int audio_failed;
+} view;
+
+/* window.c */
+int view_window_open(view *v, int w, int h);       /* -1 with es_error() */
+void view_window_close(view *v);
+/* Renders the figure for the current state into v->fig, composes the window canvas and
+ * presents it; with `shot`, reads the frame back from the renderer into *shot first. */
+int view_present(view *v, es_canvas *shot);
+/* Shows `msg` in the bar at once, over the last frame (before a slow computation). */
+void view_flash(view *v, const char *msg);
+
+/* sound.c */
+/* Plays the shown part of the sound: the original, or with `heard` what the network heard
+ * under the current map and sign. Sets v->status; never fails the viewer. */
+void view_play(view *v, int heard, const float *map);
+void view_sound_close(view *v);
+
+/* view.c */
+const char *view_mode_name(int mode);
+const char *view_sign_name(int sign);
+
+#endif
