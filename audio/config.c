@@ -1,6 +1,6 @@
 /* The feature configuration of DESIGN.md §4: defaults, JSON in and out (cJSON), one key or
  * command-line flag at a time, and the consistency checks. One table describes every key. */
-#include "audio/es_audio.h"
+#include "audio/internal.h"
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -200,8 +200,16 @@ int es_config_from_arg(es_feature_config *c, const char *arg)
     return rc;
 }
 
-char *es_config_to_json(const es_feature_config *c)
+char *es_config_to_json(const es_feature_config *in)
 {
+    /* zeros written as what they stand for, so readers (torchaudio users) need no rules */
+    es_feature_config tmp = *in, *c = &tmp;
+    es_resolved r;
+    if (es_config_resolve(in, &r) == 0) {
+        c->win_length = r.win, c->hop_length = r.hop, c->f_max = r.f_max;
+        if (c->preset == ES_PRESET_KALDI_FBANK)
+            c->n_fft = r.n_fft;
+    }
     size_t cap = 2048, n = 1;
     char *s = malloc(cap);
     if (!s) {

@@ -102,7 +102,8 @@ int es_config_validate(const es_feature_config *c);
 int es_config_from_json(es_feature_config *c, const char *json, const char *what);
 /* Reads `arg` as a JSON file, or as inline JSON when it starts with '{'. */
 int es_config_from_arg(es_feature_config *c, const char *arg);
-/* The configuration as one-line JSON, every key present; malloc'd, the caller frees. */
+/* The configuration as one-line JSON, every key present, zeros resolved (f_max 0 written as
+ * sample_rate / 2, win_length 0 as n_fft …) when it is valid; malloc'd, the caller frees. */
 char *es_config_to_json(const es_feature_config *c);
 /* Sets one key from text ("n_fft", "1024"); keys as in the JSON. Does not validate. */
 int es_config_set(es_feature_config *c, const char *key, const char *value);
