@@ -615,16 +615,25 @@ static int op_pad(importer *m, const Onnx__NodeProto *nd)
     return add_node(m, nd, NULL, ES_OP_PAD, &a, 1, &x, out0(nd));
 }
 
-/* ReduceMean / ReduceMax over dims other than the batch. Over all spatial dims of (N,C,L) or
- * (N,C,H,W) it is GlobalAveragePool / a whole-extent MaxPool; otherwise the reduced dims are
- * moved last (Transpose), merged (Reshape to (N, kept, reduced)), pooled in 1-D and reshaped. */
+/* A scalar STATE tensor holding v, for the constants a lowering needs. */
+static int scalar_tensor(importer *m, const char *base, const char *suffix, float v)
+{
+    char nm[512];
+    make_tensor_name(m, base, suffix, nm, sizeof nm);
+    return es_tensor_add(m->g, nm, ES_T_STATE, 0, NULL, &v);
+}
+
+/* ReduceMean / ReduceMax / ReduceSum over dims other than the batch. Over all spatial dims of
+ * (N,C,L) or (N,C,H,W) it is GlobalAveragePool / a whole-extent MaxPool; otherwise the reduced
+ * dims are moved last (Transpose), merged (Reshape to (N, kept, reduced)), pooled in 1-D and
+ * reshaped. A sum is the mean times the count. */
 static int op_reduce(importer *m, const Onnx__NodeProto *nd)
 {
     int x, n, present;
     int64_t v[ES_MAX_DIMS];
     if (data_in(m, nd, &x) != 0 || const_ints(m, nd, 1, "axes", v, ES_MAX_DIMS, &n, &present) != 0)
         return -1;
-    int is_max = strcmp(nd->op_type, "ReduceMax") == 0;
+    int is_max = strcmp(nd->op_type, "ReduceMax") == 0, is_sum = strcmp(nd->op_type, "ReduceSum") == 0;
     int keep = onnx_attr_int(nd, "keepdims", 1) != 0;
     const es_tensor *t = tensor(m, x);
     int r = t->ndim, dims[ES_MAX_DIMS];
@@ -644,70 +653,74 @@ static int op_reduce(importer *m, const Onnx__NodeProto *nd)
     }
     if (red[0])
         return fail_node(nd, "reducing over the batch dimension is not supported", NULL);
-    int all_spatial = r == 3 || r == 4;
+    long count = 1;
+    for (int d = 1; d < r; d++)
+        count *= red[d] ? dims[d] : 1;
+    /* the mean / max lands in `res`: the node's output, or a step before the sum's Mul */
+    char res[512], nm[512];
+    if (is_sum)
+        make_tensor_name(m, out0(nd), "/mean", res, sizeof res);
+    else
+        snprintf(res, sizeof res, "%s", out0(nd));
+    const char *last = is_sum ? "/mean" : NULL; /* suffix of the node that makes res */
+    es_op_type pool = is_max ? ES_OP_MAXPOOL : ES_OP_GAP;
+    int all_spatial = r == 3 || r == 4, y;
     for (int d = 1; d < r; d++)
         all_spatial &= red[d] == (d >= 2);
     es_attrs a;
     es_attrs_default(&a);
-    char nm[512];
     if (all_spatial) {
         for (int d = 2; d < r; d++)
             a.kernel[d - 2] = dims[d];
         make_tensor_name(m, out0(nd), "/pooled", nm, sizeof nm);
-        int p = add_node(m, nd, keep ? NULL : "/pool", is_max ? ES_OP_MAXPOOL : ES_OP_GAP, &a, 1,
-                         &x, keep ? out0(nd) : nm);
-        if (p < 0 || keep)
-            return p;
+        y = add_node(m, nd, keep ? last : "/pool", pool, &a, 1, &x, keep ? res : nm);
         es_attrs_default(&a);
-        return add_node(m, nd, NULL, ES_OP_FLATTEN, &a, 1, &p, out0(nd));
-    }
-    /* (N, kept..., reduced...) → (N, K, R) → pooled (N, K, 1) → the output shape */
-    int perm[ES_MAX_DIMS], np = 0, identity = 1;
-    long kk = 1, rr = 1;
-    perm[np++] = 0;
-    for (int d = 1; d < r; d++)
-        if (!red[d])
-            perm[np++] = d, kk *= dims[d];
-    for (int d = 1; d < r; d++)
-        if (red[d])
-            perm[np++] = d, rr *= dims[d];
-    for (int d = 0; d < r; d++)
-        identity &= perm[d] == d;
-    if (rr > INT_MAX || kk > INT_MAX)
-        return fail_node(nd, "too large", NULL);
-    int y = x;
-    if (!identity) {
-        a.n_list = r;
-        memcpy(a.list, perm, r * sizeof *perm);
-        make_tensor_name(m, out0(nd), "/moved", nm, sizeof nm);
-        if ((y = add_node(m, nd, "/transpose", ES_OP_TRANSPOSE, &a, 1, &y, nm)) < 0)
+        if (y >= 0 && !keep)
+            y = add_node(m, nd, last, ES_OP_FLATTEN, &a, 1, &y, res);
+    } else { /* (N, kept..., reduced...) → (N, K, R) → pooled (N, K, 1) → the output shape */
+        int perm[ES_MAX_DIMS], np = 0, identity = 1;
+        long kk = 1;
+        perm[np++] = 0;
+        for (int d = 1; d < r; d++)
+            if (!red[d])
+                perm[np++] = d, kk *= dims[d];
+        for (int d = 1; d < r; d++)
+            if (red[d])
+                perm[np++] = d;
+        for (int d = 0; d < r; d++)
+            identity &= perm[d] == d;
+        if (count > INT_MAX || kk > INT_MAX)
+            return fail_node(nd, "too large", NULL);
+        y = x;
+        if (!identity) {
+            a.n_list = r;
+            memcpy(a.list, perm, r * sizeof *perm);
+            make_tensor_name(m, out0(nd), "/moved", nm, sizeof nm);
+            if ((y = add_node(m, nd, "/transpose", ES_OP_TRANSPOSE, &a, 1, &y, nm)) < 0)
+                return -1;
+        }
+        es_attrs_default(&a);
+        a.n_list = 3;
+        a.list[0] = 0, a.list[1] = (int)kk, a.list[2] = (int)count;
+        make_tensor_name(m, out0(nd), "/merged", nm, sizeof nm);
+        if ((y = add_node(m, nd, "/merge", ES_OP_RESHAPE, &a, 1, &y, nm)) < 0)
             return -1;
+        es_attrs_default(&a);
+        a.kernel[0] = (int)count;
+        make_tensor_name(m, out0(nd), "/pooled", nm, sizeof nm);
+        if ((y = add_node(m, nd, "/pool", pool, &a, 1, &y, nm)) < 0)
+            return -1;
+        es_attrs_default(&a);
+        a.list[a.n_list++] = 0;
+        for (int d = 1; d < r; d++)
+            if (!red[d] || keep)
+                a.list[a.n_list++] = red[d] ? 1 : dims[d];
+        y = add_node(m, nd, last, ES_OP_RESHAPE, &a, 1, &y, res);
     }
-    es_attrs_default(&a);
-    a.n_list = 3;
-    a.list[0] = 0, a.list[1] = (int)kk, a.list[2] = (int)rr;
-    make_tensor_name(m, out0(nd), "/merged", nm, sizeof nm);
-    if ((y = add_node(m, nd, "/merge", ES_OP_RESHAPE, &a, 1, &y, nm)) < 0)
-        return -1;
-    es_attrs_default(&a);
-    a.kernel[0] = (int)rr;
-    make_tensor_name(m, out0(nd), "/pooled", nm, sizeof nm);
-    if ((y = add_node(m, nd, "/pool", is_max ? ES_OP_MAXPOOL : ES_OP_GAP, &a, 1, &y, nm)) < 0)
-        return -1;
-    es_attrs_default(&a);
-    a.list[a.n_list++] = 0;
-    for (int d = 1; d < r; d++)
-        if (!red[d] || keep)
-            a.list[a.n_list++] = red[d] ? 1 : dims[d];
-    return add_node(m, nd, NULL, ES_OP_RESHAPE, &a, 1, &y, out0(nd));
-}
-
-/* A scalar STATE tensor holding v, for the constants a lowering needs. */
-static int scalar_tensor(importer *m, const char *base, const char *suffix, float v)
-{
-    char nm[512];
-    make_tensor_name(m, base, suffix, nm, sizeof nm);
-    return es_tensor_add(m->g, nm, ES_T_STATE, 0, NULL, &v);
+    if (y < 0 || !is_sum)
+        return y;
+    int c = scalar_tensor(m, out0(nd), "/count", (float)count);
+    return c < 0 ? -1 : add_node(m, nd, NULL, ES_OP_MUL, NULL, 2, (int[]){y, c}, out0(nd));
 }
 
 /* Clip(lo, hi) with ReLUs: Relu(x − lo) + lo below, x − Relu(x − hi) above, and
@@ -822,7 +835,7 @@ static int import_op(importer *m, const Onnx__NodeProto *nd)
     if (IS("Squeeze")) return op_squeeze(m, nd, ES_OP_SQUEEZE);
     if (IS("Unsqueeze")) return op_squeeze(m, nd, ES_OP_UNSQUEEZE);
     if (IS("Pad")) return op_pad(m, nd);
-    if (IS("ReduceMean") || IS("ReduceMax")) return op_reduce(m, nd);
+    if (IS("ReduceMean") || IS("ReduceMax") || IS("ReduceSum")) return op_reduce(m, nd);
     if (IS("Clip")) return op_clip(m, nd);
 #undef IS
     return es_fail("unsupported operator %s (node %s)", op, node_label(nd));
