@@ -8,6 +8,15 @@
  *   es_meta        the model's metadata_props (key/value strings), where the feature
  *                  pipeline and the class labels travel (DESIGN.md §2, §4).
  *
+ * Operators: Conv (1-D and 2-D, groups, auto_pad), Gemm, MatMul,
+ * BatchNormalization, Relu, LeakyRelu, Sigmoid, Softmax, LogSoftmax, MaxPool, AveragePool
+ * (ceil_mode, count_include_pad), GlobalAveragePool, Pad (constant), Concat, Add, Sub, Mul, Div,
+ * Dropout, Flatten, Reshape, Identity, Cast (to float), Transpose, Squeeze, Unsqueeze; and,
+ * written with those: GlobalMaxPool, ReduceMean / ReduceMax / ReduceSum (not over the batch),
+ * Clip (ReLU6, hardtanh, clamp). Integer shape arithmetic (Shape, Gather, Slice, Concat,
+ * Constant(OfShape), Range, Where, Equal, Expand, Cast, …) is evaluated at import. Nodes that
+ * feed no graph output are skipped. Not supported: other Pad modes, Slice / Gather on data,
+ * recurrent and normalisation layers other than batch norm, Resize, ConvTranspose.
  * Tensor names are the ONNX names, so a layer can be named as Netron shows it.
  * Initializers become PARAM tensors (weights, biases, batch-norm scale and shift) or STATE
  * tensors (batch-norm running statistics, constant operands of Add/Sub/Mul/Div).
@@ -34,7 +43,7 @@ const char *es_meta_value(const es_meta *m, int i);
 /* ---- import ------------------------------------------------------------------------ */
 /* Loads `path` into a new graph (*g, freed with es_graph_free) and, when meta is not NULL,
  * its metadata (*meta, freed with es_meta_free). The graph's input has its declared shape,
- * a symbolic batch dim set to 1. 0 or -1. */
+ * a symbolic batch dim set to 1 (other symbolic dims fail: use es_onnx_load_shaped). 0 or -1. */
 int es_onnx_load(const char *path, es_graph **g, es_meta **meta);
 /* The same with the model's (single) input shaped `dims`: ndim as declared (batch included)
  * or one less (batch 1 prepended). Symbolic dims take the given sizes, fixed dims must agree. */
