@@ -113,8 +113,11 @@ es_reader *es_reader_open_resampler(const char *path, int sample_rate, es_resamp
     if (!r->inter || !r->mono)
         return open_fail(r, "%s: %s", path, "out of memory");
     if (r->rate != r->info.samplerate && how == ES_RESAMPLE_TORCHAUDIO) {
-        if (!(r->sinc = es_sinc_new(r->info.samplerate, r->rate)))
-            return open_fail(r, "%s: %s", path, "out of memory");
+        if (!(r->sinc = es_sinc_new(r->info.samplerate, r->rate))) {
+            char why[512]; /* es_error()'s buffer is where open_fail writes */
+            snprintf(why, sizeof why, "%s", es_error());
+            return open_fail(r, "%s: %s", path, why);
+        }
         r->out_len = es_reader_length(r);
     } else if (r->rate != r->info.samplerate) {
         soxr_error_t err = NULL;

@@ -42,15 +42,24 @@ es_sinc *es_sinc_new(int in_rate, int out_rate)
 {
     long g = gcd(in_rate, out_rate);
     es_sinc *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        es_fail("out of memory");
         return NULL;
+    }
     s->orig = (int)(in_rate / g), s->nw = (int)(out_rate / g);
     double base = (s->orig < s->nw ? s->orig : s->nw) * 0.99;
     s->width = (int)ceil(6 * s->orig / base);
     s->K = 2 * s->width + s->orig;
+    if ((double)s->nw * s->K > 16e6) { /* e.g. 44100 -> 16001 Hz: torchaudio's 2.8 GB kernel */
+        es_fail("cannot resample %d -> %d Hz the torchaudio way (its filter would hold %.0f "
+                "million taps); use soxr", in_rate, out_rate, (double)s->nw * s->K / 1e6);
+        es_sinc_free(s);
+        return NULL;
+    }
     s->kernel = malloc(sizeof(float) * (size_t)s->nw * s->K);
     s->pend = malloc(sizeof(float) * (size_t)s->nw);
     if (!s->kernel || !s->pend) {
+        es_fail("out of memory");
         es_sinc_free(s);
         return NULL;
     }
