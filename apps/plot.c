@@ -145,7 +145,8 @@ static void axes_from_config(const es_feature_config *c, int rows, int frames, i
         *x = (es_axis){-0.5, frames - 0.5, ES_SCALE_LINEAR, "frame", 1};
     double nyq = sr / 2.0, fmax = c->f_max > 0 ? c->f_max : nyq + c->f_max;
     if (freq_ok && c->n_mfcc <= 0 && c->n_mels > 0) {
-        es_scale sc = c->mel_scale == ES_MEL_HTK ? ES_SCALE_MEL_HTK : ES_SCALE_MEL_SLANEY;
+        /* Kaldi's 1127·ln(1 + f/700) is the HTK scale */
+        es_scale sc = c->mel_scale == ES_MEL_HTK || kaldi ? ES_SCALE_MEL_HTK : ES_SCALE_MEL_SLANEY;
         double m0 = es_scale_apply(c->f_min, sc), m1 = es_scale_apply(fmax, sc);
         double half = 0.5 * (m1 - m0) / (rows + 1); /* half a band: centres at (i + 1)/(n + 1) */
         *y = (es_axis){es_scale_invert(m0 + half, sc), es_scale_invert(m1 - half, sc), sc,
