@@ -1,7 +1,7 @@
 /* Feature extraction: frames → FFT → power → mel bands, written straight into the (bands ×
  * frames) output, then log and MFCC once all frames are known — dB clipping needs the maximum
  * of the whole item, as torchaudio's AmplitudeToDB takes it. Frames are independent,
- * so they run on OpenMP threads, each with its own scratch. */
+ * so they run on OpenMP threads, each with its own scratch. Files are streamed in stream.c. */
 #include "audio/internal.h"
 #include <float.h>
 #include <stdint.h>
@@ -9,17 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct es_features {
-    es_feature_config c;
-    es_resolved r;
-    int kaldi, pad;  /* pad: samples before frame 0 (n_fft/2 when centred) */
-    int frame_len;   /* samples a frame reads: n_fft, or win for Kaldi (zero-padded to n_fft) */
-    int bands_rows;  /* n_mels, or n_freqs for a linear spectrogram */
-    float *window;   /* frame_len, fftwf_malloc'd */
-    fftwf_plan fwd;
-    es_bands bands;  /* empty when n_mels == 0 */
-    float *dct;      /* n_mfcc × n_mels, or NULL */
-};
 
 const es_feature_config *es_features_config(const es_features *f) { return &f->c; }
 
@@ -179,9 +168,9 @@ static void frame(const es_features *f, fftwf_plan plan, const es_signal *sig, l
         es_bands_apply(&f->bands, p, row);
 }
 
-/* Frames t0..t1 on OpenMP threads; value (t, band m) goes to out[(t − t0)·st + m·sm]. Each
- * thread takes consecutive frames, so even the strided (band-major) writes reuse cache lines. */
-static int frames_run(const es_features *f, const es_signal *sig, long t0, long t1, float *out,
+/* Each thread takes consecutive frames, so even the strided (band-major) writes reuse cache
+ * lines. */
+int es_frames_run(const es_features *f, const es_signal *sig, long t0, long t1, float *out,
                       size_t st, size_t sm)
 {
     int bad = 0;
@@ -280,8 +269,8 @@ static void take_log(const es_features *f, float *m, size_t n)
     }
 }
 
-/* m (bands_rows × frames, linear, malloc'd) → out: the log, then the DCT when asked. Takes m. */
-static int finish(const es_features *f, float *m, long frames, es_array *out)
+
+int es_features_finish(const es_features *f, float *m, long frames, es_array *out)
 {
     take_log(f, m, (size_t)frames * f->bands_rows);
     int rows = es_features_rows(f), nb = f->bands_rows;
@@ -307,7 +296,7 @@ static int finish(const es_features *f, float *m, long frames, es_array *out)
     return 0;
 }
 
-static int too_short(const es_features *f, long n, const char *what)
+int es_too_short(const es_features *f, long n, const char *what)
 {
     return es_fail("%s: %ld samples at %d Hz are too short for one frame of %d samples%s", what, n,
                    f->c.sample_rate, f->kaldi ? f->r.win : f->r.n_fft,
@@ -343,116 +332,14 @@ int es_features_compute(const es_features *f, const float *x, long n, es_array *
         return es_fail("signal: sample %ld is not a number (NaN or infinite)", bad);
     long frames = es_features_frames(f, n);
     if (frames == 0)
-        return n == 0 ? es_fail("signal: no samples") : too_short(f, n, "signal");
+        return n == 0 ? es_fail("signal: no samples") : es_too_short(f, n, "signal");
     float *m = malloc(sizeof(float) * (size_t)frames * f->bands_rows + 1);
     if (!m)
         return es_fail("out of memory");
     es_signal sig = {x, 0, n, n, f->c.pad_mode};
-    if (frames_run(f, &sig, 0, frames, m, 1, (size_t)frames) != 0) {
+    if (es_frames_run(f, &sig, 0, frames, m, 1, (size_t)frames) != 0) {
         free(m);
         return -1;
     }
-    return finish(f, m, frames, out);
-}
-
-/* ---------------------------------------------------------------- streaming a file */
-
-#define STREAM_CHUNK (1L << 18) /* samples decoded between two batches of frames */
-
-typedef struct {
-    float *x;           /* samples [lo, hi) of the signal */
-    long lo, hi, cap;
-    float *m;           /* frames × bands_rows computed so far */
-    long frames, mcap;
-} stream;
-
-/* Reads until the buffer is full or the file ends; 0 at the end, -1 on error. */
-static long fill(es_reader *r, stream *s)
-{
-    long total = 0, got = 0;
-    while (s->hi - s->lo < s->cap && (got = es_reader_read(r, s->x + (s->hi - s->lo),
-                                                           s->cap - (s->hi - s->lo))) > 0)
-        s->hi += got, total += got;
-    return got < 0 ? -1 : total;
-}
-
-/* Computes frames [s->frames, t_end) and appends them. */
-static int append(const es_features *f, stream *s, const es_signal *sig, long t_end)
-{
-    if (t_end <= s->frames)
-        return 0;
-    if (t_end > s->mcap) {
-        long cap = t_end > 2 * s->mcap ? t_end : 2 * s->mcap;
-        float *m = realloc(s->m, sizeof(float) * (size_t)cap * f->bands_rows);
-        if (!m)
-            return es_fail("out of memory");
-        s->m = m, s->mcap = cap;
-    }
-    int rc = frames_run(f, sig, s->frames, t_end, s->m + (size_t)s->frames * f->bands_rows,
-                        (size_t)f->bands_rows, 1);
-    s->frames = t_end;
-    return rc;
-}
-
-/* One batch while the end is unknown: the frames that lie wholly before s->hi (strictly, so a
- * reflection at the start never reads past it), then drop the samples no frame needs again. */
-static int batch(const es_features *f, stream *s)
-{
-    es_signal sig = {s->x, s->lo, s->hi, -1, f->c.pad_mode};
-    long last = s->hi - 1 - f->frame_len + f->pad; /* t·hop <= last */
-    if (last >= 0 && append(f, s, &sig, last / f->r.hop + 1) != 0)
-        return -1;
-    long lo = s->frames * f->r.hop - f->pad;
-    if (lo > s->lo) {
-        memmove(s->x, s->x + (lo - s->lo), sizeof(float) * (size_t)(s->hi - lo));
-        s->lo = lo;
-    }
-    return 0;
-}
-
-static int stream_file(const es_features *f, es_reader *r, stream *s, const char *path)
-{
-    long got;
-    while ((got = fill(r, s)) > 0)
-        if (batch(f, s) != 0)
-            return -1;
-    if (got < 0)
-        return -1;
-    long n = s->hi, total = es_features_frames(f, n);
-    if (total == 0)
-        return n == 0 ? es_fail("%s: no audio samples", path) : too_short(f, n, path);
-    es_signal sig = {s->x, s->lo, s->hi, n, f->c.pad_mode};
-    return append(f, s, &sig, total);
-}
-
-/* frames × rows → a new rows × frames, in blocks of 64 frames to keep the writes in cache. */
-static float *transpose(const float *a, long frames, int rows)
-{
-    float *o = malloc(sizeof(float) * (size_t)rows * (size_t)frames + 1);
-    if (!o)
-        return NULL;
-#pragma omp parallel for schedule(static)
-    for (long t0 = 0; t0 < frames; t0 += 64)
-        for (int k = 0; k < rows; k++)
-            for (long t = t0; t < t0 + 64 && t < frames; t++)
-                o[(size_t)k * frames + t] = a[(size_t)t * rows + k];
-    return o;
-}
-
-int es_features_file(const es_features *f, const char *path, es_array *out)
-{
-    memset(out, 0, sizeof *out);
-    es_reader *r = es_reader_open_resampler(path, f->c.sample_rate, f->c.resample);
-    if (!r)
-        return -1;
-    stream s = {0};
-    s.cap = STREAM_CHUNK + f->frame_len + f->r.hop;
-    s.x = malloc(sizeof(float) * (size_t)s.cap);
-    int rc = s.x ? stream_file(f, r, &s, path) : es_fail("out of memory");
-    es_reader_close(r);
-    float *m = rc == 0 ? transpose(s.m, s.frames, f->bands_rows) : NULL;
-    free(s.x), free(s.m);
-    if (rc == 0 && !m)
-        rc = es_fail("out of memory");
-    return rc == 0 ? finish(f, m, s.frames, out) : rc;
+    return es_features_finish(f, m, frames, out);
 }

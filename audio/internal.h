@@ -72,4 +72,25 @@ typedef struct {
 /* Validates c (es_config_validate) and fills r. */
 int es_config_resolve(const es_feature_config *c, es_resolved *r);
 
+/* The extractor (features.c), shared with the file streaming (stream.c). */
+struct es_features {
+    es_feature_config c;
+    es_resolved r;
+    int kaldi, pad;  /* pad: samples before frame 0 (n_fft/2 when centred) */
+    int frame_len;   /* samples a frame reads: n_fft, or win for Kaldi (zero-padded to n_fft) */
+    int bands_rows;  /* n_mels, or n_freqs for a linear spectrogram */
+    float *window;   /* frame_len, fftwf_malloc'd */
+    fftwf_plan fwd;
+    es_bands bands;  /* empty when n_mels == 0 */
+    float *dct;      /* n_mfcc × n_mels, or NULL */
+};
+
+/* Frames t0..t1 on OpenMP threads; value (t, band m) goes to out[(t − t0)·st + m·sm]. */
+int es_frames_run(const es_features *f, const es_signal *sig, long t0, long t1, float *out,
+                  size_t st, size_t sm);
+/* m (bands_rows × frames, linear, malloc'd) → out: the log, then the DCT when asked. Takes m. */
+int es_features_finish(const es_features *f, float *m, long frames, es_array *out);
+/* The "too short for one frame" failure, naming `what`. */
+int es_too_short(const es_features *f, long n, const char *what);
+
 #endif
