@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 const es_feature_config *es_features_config(const es_features *f) { return &f->c; }
 
 int es_features_rows(const es_features *f) { return f->c.n_mfcc ? f->c.n_mfcc : f->bands_rows; }
