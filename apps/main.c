@@ -12,6 +12,8 @@
     X("predict", cmd_predict, "the model's raw output for one input (.npy or sound)", usage_predict) \
     X("plot", cmd_plot, "a spectrogram picture (PNG), with a saliency overlay if given", usage_plot) \
     X("annotate", cmd_annotate, "attach feature settings and labels to an ONNX model", usage_annotate) \
+    X("train", cmd_train, "train a detector on labelled sound files (ONNX out)", usage_train) \
+    X("eval", cmd_eval, "ROC AUC, accuracy, confusion matrix of a model on labelled files", usage_eval) \
     X("saliency", cmd_saliency, "what the network looked at: attribution maps (.npy, PNG)", usage_saliency) \
     X("sanity", cmd_sanity, "sanity checks of a saliency method: randomized layers (Adebayo)", usage_sanity) \
     X("view", cmd_view, "the saliency figure in a window: keys to change method, overlay, zoom, play", usage_view) \

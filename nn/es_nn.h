@@ -188,4 +188,13 @@ int es_optimizer_step(es_optimizer *o);
 int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n, int logits,
                   const int *labels, float *loss, int *correct);
 
+/* ---- metrics ------------------------------------------------------------------------- */
+/* ROC of scores against 0/1 truths (ties move the curve diagonally; sklearn's roc_auc_score).
+ * fpr, tpr (may be NULL) get up to n+1 points from (0,0) to (1,1); *auc (may be NULL) the
+ * area. Returns the number of points, or -1 when there are no positives or no negatives. */
+int es_roc_curve(const float *score, const int *positive, int n, float *fpr, float *tpr,
+                 double *auc);
+/* The area under the ROC curve, or -1 (no positives or no negatives). */
+double es_roc_auc(const float *score, const int *positive, int n);
+
 #endif

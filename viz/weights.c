@@ -90,6 +90,8 @@ int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float
     const es_cmap *cm = es_cmap_get(cmap ? cmap : "RdBu_r");
     if (!cm)
         return -1;
+    if (in_c == 1) /* one input: its kernels are the filters; lay them out as a grid */
+        mean_inputs = 1;
     size_t ksz = (size_t)kh * kw;
     float *mean = malloc(sizeof(float) * ksz);
     if (!mean)

@@ -1,0 +1,550 @@
+/* Labelled sound files: CSV, features once, augmented training windows, file-level scores. */
+#include "apps/dataset.h"
+#include <cJSON.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- the CSV --------------------------------------------------------------------------- */
+
+/* Splits a line in place on commas; "quoted, fields" keep their commas. Returns the count. */
+static int split(char *s, char **f, int max)
+{
+    int n = 0;
+    while (n < max) {
+        while (*s == ' ')
+            s++;
+        if (*s == '"') {
+            f[n++] = ++s;
+            char *w = s;
+            for (; *s && !(*s == '"' && s[1] != '"'); s++)
+                *w++ = *s == '"' ? *++s : *s;
+            *w = 0;
+            s = strchr(s + (*s == '"'), ',');
+        } else {
+            f[n++] = s;
+            s = strchr(s, ',');
+        }
+        if (!s)
+            break;
+        *s++ = 0;
+    }
+    for (int i = 0; i < n; i++) { /* trim trailing blanks and \r */
+        size_t k = strlen(f[i]);
+        while (k && (f[i][k - 1] == ' ' || f[i][k - 1] == '\r' || f[i][k - 1] == '\n'))
+            f[i][--k] = 0;
+    }
+    return n;
+}
+
+static int find_col(char **f, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcasecmp(f[i], name) == 0)
+            return i;
+    return -1;
+}
+
+static char *resolve(const char *root, const char *item, int is_id)
+{
+    static const char *ext[] = {"", ".wav", ".flac", ".ogg"};
+    size_t len = strlen(root) + strlen(item) + 8;
+    char *p = malloc(len);
+    for (int e = 0; p && e < (is_id ? 4 : 1); e++) {
+        if (item[0] == '/')
+            snprintf(p, len, "%s%s", item, ext[e]);
+        else
+            snprintf(p, len, "%s/%s%s", root, item, ext[e]);
+        if (access(p, R_OK) == 0)
+            return p;
+    }
+    free(p);
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int class_index(char **classes, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(classes[i], name) == 0)
+            return i;
+    return -1;
+}
+
+void ds_list_free(ds_list *d)
+{
+    for (int i = 0; i < d->n; i++) {
+        free(d->item[i]);
+        free(d->path[i]);
+    }
+    for (int i = 0; i < d->n_classes; i++)
+        free(d->classes[i]);
+    free(d->item);
+    free(d->path);
+    free(d->label);
+    free(d->classes);
+    memset(d, 0, sizeof *d);
+}
+
+/* Reads the rows; class names go to names[i] (label column) or label[i] (hasbird). */
+static int read_rows(ds_list *d, const char *csv, const char *root, char ***names)
+{
+    FILE *f = fopen(csv, "r");
+    if (!f)
+        return es_fail("%s: cannot open", csv);
+    char *line = NULL, *fld[64];
+    size_t cap = 0;
+    int lineno = 0, c_path = -1, c_lab = -1, is_id = 0, cap_rows = 0, r = -1;
+    char rootbuf[4096];
+    if (!root) {
+        const char *slash = strrchr(csv, '/');
+        snprintf(rootbuf, sizeof rootbuf, "%.*s", slash ? (int)(slash - csv) : 1,
+                 slash ? csv : ".");
+        root = rootbuf;
+    }
+    while (getline(&line, &cap, f) > 0) {
+        lineno++;
+        int nf = split(line, fld, 64);
+        if (lineno == 1) {
+            if (nf && strncmp(fld[0], "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 BOM */
+                memmove(fld[0], fld[0] + 3, strlen(fld[0] + 3) + 1);
+            c_path = find_col(fld, nf, "path");
+            if (c_path < 0 && (c_path = find_col(fld, nf, "itemid")) >= 0)
+                is_id = 1;
+            c_lab = find_col(fld, nf, "label");
+            d->hasbird = c_lab < 0;
+            if (c_lab < 0)
+                c_lab = find_col(fld, nf, "hasbird");
+            if (c_path < 0 || c_lab < 0) {
+                es_fail("%s: no %s column (the header needs path or itemid, and hasbird or label)",
+                        csv, c_path < 0 ? "path/itemid" : "hasbird/label");
+                goto out;
+            }
+            continue;
+        }
+        if (nf == 1 && fld[0][0] == 0)
+            continue; /* a blank line */
+        if (nf <= c_path || nf <= c_lab || !fld[c_path][0] || !fld[c_lab][0]) {
+            es_fail("%s:%d: missing %s", csv, lineno,
+                    nf <= c_path || !fld[c_path][0] ? "path" : "label");
+            goto out;
+        }
+        if (d->n == cap_rows) {
+            cap_rows = cap_rows ? 2 * cap_rows : 256;
+            d->item = realloc(d->item, cap_rows * sizeof *d->item);
+            d->path = realloc(d->path, cap_rows * sizeof *d->path);
+            d->label = realloc(d->label, cap_rows * sizeof *d->label);
+            *names = realloc(*names, cap_rows * sizeof **names);
+            if (!d->item || !d->path || !d->label || !*names) {
+                es_fail("out of memory");
+                goto out;
+            }
+        }
+        int i = d->n;
+        (*names)[i] = NULL;
+        d->item[i] = strdup(fld[c_path]);
+        d->path[i] = resolve(root, fld[c_path], is_id);
+        d->n++;
+        if (!d->path[i]) {
+            es_fail("%s:%d: %s: no such file under %s", csv, lineno, fld[c_path], root);
+            goto out;
+        }
+        if (d->hasbird) {
+            char *end;
+            double v = strtod(fld[c_lab], &end);
+            if (*end || (v != 0 && v != 1)) {
+                es_fail("%s:%d: hasbird is '%s', not 0 or 1", csv, lineno, fld[c_lab]);
+                goto out;
+            }
+            d->label[i] = (int)v;
+        } else {
+            (*names)[i] = strdup(fld[c_lab]);
+        }
+    }
+    if (lineno == 0)
+        es_fail("%s: empty file", csv);
+    else if (d->n == 0)
+        es_fail("%s: no rows after the header", csv);
+    else
+        r = 0;
+out:
+    free(line);
+    fclose(f);
+    return r;
+}
+
+int ds_read_csv_for(ds_list *d, const char *csv, const char *root, char **classes, int n)
+{
+    memset(d, 0, sizeof *d);
+    char **names = NULL;
+    int r = read_rows(d, csv, root, &names);
+    if (r == 0 && classes) {
+        d->classes = calloc(n, sizeof *d->classes);
+        for (int k = 0; k < n; k++)
+            d->classes[k] = strdup(classes[k]);
+        d->n_classes = n;
+        for (int i = 0; i < d->n && r == 0; i++) {
+            if (d->hasbird && d->label[i] >= n)
+                r = es_fail("%s: hasbird 1 needs a model of two classes or more", csv);
+            else if (!d->hasbird && (d->label[i] = class_index(classes, n, names[i])) < 0)
+                r = es_fail("%s: label '%s' is not one of the model's classes", csv, names[i]);
+        }
+    } else if (r == 0 && d->hasbird) {
+        d->n_classes = 2;
+        d->classes = calloc(2, sizeof *d->classes);
+        d->classes[0] = strdup("nobird"), d->classes[1] = strdup("bird");
+    } else if (r == 0) {
+        char **s = malloc(d->n * sizeof *s);
+        memcpy(s, names, d->n * sizeof *s);
+        qsort(s, d->n, sizeof *s, cmp_str);
+        d->classes = calloc(d->n, sizeof *d->classes);
+        for (int i = 0; i < d->n; i++)
+            if (i == 0 || strcmp(s[i], s[i - 1]) != 0)
+                d->classes[d->n_classes++] = strdup(s[i]);
+        free(s);
+        for (int i = 0; i < d->n; i++)
+            d->label[i] = class_index(d->classes, d->n_classes, names[i]);
+        if (d->n_classes < 2)
+            r = es_fail("%s: one class only ('%s'); training needs two or more", csv,
+                        d->classes[0]);
+    }
+    for (int i = 0; names && i < d->n; i++)
+        free(names[i]);
+    free(names);
+    if (r != 0)
+        ds_list_free(d);
+    return r;
+}
+
+int ds_read_csv(ds_list *d, const char *csv, const char *root)
+{
+    return ds_read_csv_for(d, csv, root, NULL, 0);
+}
+
+char *ds_classes_json(const ds_list *d)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int k = 0; k < d->n_classes; k++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(d->classes[k]));
+    char *s = cJSON_PrintUnformatted(a);
+    cJSON_Delete(a);
+    return s;
+}
+
+/* ---- features, once -------------------------------------------------------------------- */
+
+void ds_features_free(es_array *feat, int n)
+{
+    for (int i = 0; feat && i < n; i++)
+        es_array_free(&feat[i]);
+    free(feat);
+}
+
+int ds_features(const ds_list *d, const es_feature_config *c, es_array **out)
+{
+    es_feature_config fc = *c;
+    fc.standardize = ES_STANDARDIZE_NONE;
+    es_features *f = es_features_new(&fc);
+    if (!f)
+        return -1;
+    es_array *feat = calloc(d->n, sizeof *feat);
+    int bad = d->n;
+    char msg[512] = "out of memory";
+    /* Files in parallel, each on one thread; the first failing file (in CSV order) is
+     * reported, whatever the schedule. */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int i = 0; i < d->n; i++) {
+        int skip;
+#pragma omp atomic read
+        skip = bad;
+        if (!feat || i > skip || es_features_file(f, d->path[i], &feat[i]) == 0)
+            continue;
+#pragma omp critical(ds_features_err)
+        if (i < bad) {
+            bad = i;
+            snprintf(msg, sizeof msg, "%s", es_error());
+        }
+    }
+    es_features_free(f);
+    if (bad < d->n || !feat) {
+        ds_features_free(feat, d->n);
+        return es_fail("%s", msg);
+    }
+    *out = feat;
+    return 0;
+}
+
+/* ---- random numbers -------------------------------------------------------------------- */
+
+uint64_t ds_next(ds_rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+double ds_uniform(ds_rng *r) { return (ds_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+
+int ds_below(ds_rng *r, int n) { return n > 0 ? (int)(ds_uniform(r) * n) : 0; }
+
+void ds_split(const ds_list *d, double frac, uint64_t seed, int *is_val)
+{
+    ds_rng r = {seed ^ 0x5EED5EED5EEDull};
+    int *idx = malloc((d->n ? d->n : 1) * sizeof *idx);
+    memset(is_val, 0, d->n * sizeof *is_val);
+    for (int k = 0; idx && k < d->n_classes; k++) {
+        int m = 0;
+        for (int i = 0; i < d->n; i++)
+            if (d->label[i] == k)
+                idx[m++] = i;
+        for (int i = m - 1; i > 0; i--) { /* Fisher–Yates */
+            int j = ds_below(&r, i + 1), t = idx[i];
+            idx[i] = idx[j], idx[j] = t;
+        }
+        int nv = (int)floor(frac * m + 0.5);
+        if (nv < 1 && m >= 2 && frac > 0)
+            nv = 1;
+        if (nv >= m && m >= 2)
+            nv = m - 1;
+        for (int i = 0; i < nv; i++)
+            is_val[idx[i]] = 1;
+    }
+    free(idx);
+}
+
+/* ---- training windows ------------------------------------------------------------------ */
+
+/* x (bands × T) standardised as the model's config says, in place (apps/model.c's rule). */
+static void standardize(float *x, int bands, int T, es_standardize how)
+{
+    if (how == ES_STANDARDIZE_NONE)
+        return;
+    int groups = how == ES_STANDARDIZE_GLOBAL ? 1 : bands;
+    for (int gi = 0; gi < groups; gi++) {
+        int b0 = groups == 1 ? 0 : gi, b1 = groups == 1 ? bands : gi + 1;
+        double s = 0, ss = 0;
+        long cnt = 0;
+        for (int b = b0; b < b1; b++)
+            for (int t = 0; t < T; t++) {
+                double v = x[(size_t)b * T + t];
+                s += v, ss += v * v, cnt++;
+            }
+        double mean = s / cnt, var = ss / cnt - mean * mean;
+        double inv = 1.0 / sqrt(var > 1e-12 ? var : 1e-12);
+        for (int b = b0; b < b1; b++)
+            for (int t = 0; t < T; t++)
+                x[(size_t)b * T + t] = (float)((x[(size_t)b * T + t] - mean) * inv);
+    }
+}
+
+/* Frames [start, start+F) of x (bands × T) into the model's layout, the frames past the end
+ * repeated from the window's own (fit pad_repeat) or zero; bands shifted by `shift` (edge
+ * bands repeated). */
+static void window(const es_feature_config *c, const float *x, int bands, int T, int start,
+                   int shift, float *out)
+{
+    int F = c->frames > 0 ? c->frames : T;
+    int have = T - start < F ? T - start : F;
+    int time_first = c->layout == ES_LAYOUT_FRAMES_MELS;
+    for (int t = 0; t < F; t++) {
+        int src = t < have ? t : c->fit == ES_FIT_PAD_REPEAT && have > 0 ? t % have : -1;
+        for (int b = 0; b < bands; b++) {
+            int sb = b - shift < 0 ? 0 : b - shift >= bands ? bands - 1 : b - shift;
+            float v = src < 0 ? 0.0f : x[(size_t)sb * T + start + src];
+            out[time_first ? (size_t)t * bands + b : (size_t)b * F + t] = v;
+        }
+    }
+}
+
+static double mean_power(const float *db, int bands, int T, int t0, int t1, int log_db)
+{
+    double s = 0;
+    for (int b = 0; b < bands; b++)
+        for (int t = t0; t < t1; t++) {
+            double v = db[(size_t)b * T + t];
+            s += log_db ? pow(10.0, v / 10.0) : exp(v);
+        }
+    return s / ((double)bands * (t1 - t0 > 0 ? t1 - t0 : 1));
+}
+
+int ds_example(const es_feature_config *c, const ds_augment *a, es_array *feat, int i,
+               const ds_list *d, const int *train, int n_train, ds_rng *r, float *out)
+{
+    const es_array *src = &feat[i];
+    int bands = src->dims[0], T = src->dims[1], F = c->frames > 0 ? c->frames : T;
+    int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
+    int bg = -1;
+    if (a->background >= 0 && d->label[i] != a->background && ds_uniform(r) < a->p_mix) {
+        int m = 0;
+        for (int k = 0; k < n_train; k++)
+            m += d->label[train[k]] == a->background;
+        int pick = ds_below(r, m);
+        for (int k = 0; k < n_train && bg < 0; k++)
+            if (d->label[train[k]] == a->background && pick-- == 0)
+                bg = train[k];
+    }
+    int TT = bg >= 0 ? feat[bg].dims[1] : T;
+    float *x = malloc((size_t)bands * TT * sizeof *x);
+    if (!x)
+        return es_fail("out of memory");
+    int focus0 = 0, focus1 = TT; /* the frames the window must overlap */
+    if (bg >= 0) {
+        /* The clip's power added to the background's (phases ignored): a crop of the clip at
+         * a random place, scaled to a random SNR over the background's mean power. */
+        const float *b = feat[bg].data, *s = src->data;
+        int len = T < TT ? T : TT, cs = ds_below(r, T - len + 1), off = ds_below(r, TT - len + 1);
+        double snr = a->snr_min + (a->snr_max - a->snr_min) * ds_uniform(r);
+        double pb = mean_power(b, bands, TT, 0, TT, log_db);
+        double ps = mean_power(s, bands, T, cs, cs + len, log_db);
+        double k = ps > 0 ? pb / ps * pow(10.0, snr / 10.0) : 0;
+        double mx = -HUGE_VAL;
+        for (int q = 0; q < bands; q++)
+            for (int t = 0; t < TT; t++) {
+                double v = b[(size_t)q * TT + t];
+                double p = !logged ? v : log_db ? pow(10.0, v / 10.0) : exp(v);
+                if (t >= off && t < off + len) {
+                    double w = s[(size_t)q * T + cs + t - off];
+                    p += k * (!logged ? w : log_db ? pow(10.0, w / 10.0) : exp(w));
+                }
+                v = !logged ? p : log_db ? 10.0 * log10(p > c->amin ? p : c->amin)
+                                          : log(p + c->amin);
+                x[(size_t)q * TT + t] = (float)v;
+                mx = v > mx ? v : mx;
+            }
+        if (log_db && c->top_db > 0) /* the mixture's own floor, as its features would have */
+            for (size_t j = 0; j < (size_t)bands * TT; j++)
+                x[j] = x[j] < mx - c->top_db ? (float)(mx - c->top_db) : x[j];
+        focus0 = off, focus1 = off + len;
+    } else {
+        memcpy(x, src->data, (size_t)bands * T * sizeof *x);
+    }
+    if (a->gain_db > 0 && logged) {
+        double gdb = a->gain_db * (2 * ds_uniform(r) - 1);
+        float add = (float)(log_db ? gdb : gdb * log(10.0) / 10.0);
+        for (size_t j = 0; j < (size_t)bands * TT; j++)
+            x[j] += add;
+    }
+    standardize(x, bands, TT, c->standardize);
+    /* A random crop that overlaps the focus (the mixed-in clip) when there is one. */
+    int start = 0;
+    if (TT > F) {
+        int lo = focus0 - F + 1, hi = focus1 - 1;
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > TT - F ? TT - F : hi;
+        start = hi >= lo ? lo + ds_below(r, hi - lo + 1) : ds_below(r, TT - F + 1);
+    }
+    int shift = a->band_shift > 0 ? ds_below(r, 2 * a->band_shift + 1) - a->band_shift : 0;
+    window(c, x, bands, TT, start, shift, out);
+    free(x);
+    return 0;
+}
+
+int ds_windows(const es_feature_config *c, const es_array *feat, float **xout, int *nw)
+{
+    int bands = feat->dims[0], T = feat->dims[1];
+    int F = c->frames > 0 ? c->frames : T;
+    int n = c->frames > 0 ? (T + F - 1) / F : 1;
+    n = n < 1 ? 1 : n;
+    size_t per = (size_t)F * bands;
+    float *x = malloc((size_t)bands * T * sizeof *x), *w = malloc(per * n * sizeof *w);
+    if (!x || !w) {
+        free(x), free(w);
+        return es_fail("out of memory");
+    }
+    memcpy(x, feat->data, (size_t)bands * T * sizeof *x);
+    standardize(x, bands, T, c->standardize);
+    for (int k = 0; k < n; k++)
+        window(c, x, bands, T, k * F, 0, w + k * per);
+    free(x);
+    *xout = w, *nw = n;
+    return 0;
+}
+
+/* ---- scoring files ----------------------------------------------------------------------- */
+
+int ds_score(es_graph *g, int input, int output, const es_feature_config *c, es_array *feat,
+             const int *idx, int n_idx, int n_classes, float *probs)
+{
+    enum { BATCH = 32 };
+    int bands = feat[idx[0]].dims[0], F = c->frames > 0 ? c->frames : feat[idx[0]].dims[1];
+    size_t per = (size_t)F * bands;
+    float *buf = malloc(per * BATCH * sizeof *buf);
+    int *owner = malloc(BATCH * sizeof *owner), *count = calloc(n_idx, sizeof *count);
+    if (!buf || !owner || !count) {
+        free(buf), free(owner), free(count);
+        return es_fail("out of memory");
+    }
+    int binary = n_classes == 2, fill = 0, r = 0;
+    for (int j = 0; j < n_idx * n_classes; j++)
+        probs[j] = binary && j % 2 == 1 ? -1.0f : 0.0f;
+    for (int j = 0; j <= n_idx && r == 0; j++) {
+        float *w = NULL;
+        int nw = 0;
+        if (j < n_idx && ds_windows(c, &feat[idx[j]], &w, &nw) != 0) {
+            r = -1;
+            break;
+        }
+        for (int k = 0; k <= nw && r == 0; k++) {
+            /* run the batch when full, or at the very end */
+            if ((k < nw && fill == BATCH) || (j == n_idx && fill > 0)) {
+                if (es_graph_set_batch(g, fill) != 0 ||
+                    (memcpy(es_tensor_data(g, input), buf, per * fill * sizeof *buf),
+                     es_forward(g, ES_TEST) != 0)) {
+                    r = -1;
+                    break;
+                }
+                const float *y = es_tensor_data(g, output);
+                for (int b = 0; b < fill; b++) {
+                    float *p = probs + (size_t)owner[b] * n_classes;
+                    const float *q = y + (size_t)b * n_classes;
+                    if (binary)
+                        p[1] = q[1] > p[1] ? q[1] : p[1];
+                    else
+                        for (int m = 0; m < n_classes; m++)
+                            p[m] += q[m];
+                    count[owner[b]]++;
+                }
+                fill = 0;
+            }
+            if (k < nw) {
+                memcpy(buf + per * fill, w + per * k, per * sizeof *buf);
+                owner[fill++] = j;
+            }
+        }
+        free(w);
+    }
+    for (int j = 0; r == 0 && j < n_idx; j++) {
+        float *p = probs + (size_t)j * n_classes;
+        if (binary)
+            p[0] = 1.0f - p[1];
+        else
+            for (int m = 0; m < n_classes; m++)
+                p[m] /= count[j] ? count[j] : 1;
+    }
+    free(buf), free(owner), free(count);
+    return r;
+}
+
+double ds_auc(const float *probs, const int *labels, int n, int n_classes)
+{
+    float *s = malloc((n ? n : 1) * sizeof *s);
+    int *pos = malloc((n ? n : 1) * sizeof *pos);
+    double sum = 0;
+    int used = 0;
+    for (int k = n_classes == 2 ? 1 : 0; s && pos && k < n_classes; k++) {
+        for (int i = 0; i < n; i++)
+            s[i] = probs[(size_t)i * n_classes + k], pos[i] = labels[i] == k;
+        double a = es_roc_auc(s, pos, n);
+        if (a >= 0)
+            sum += a, used++;
+    }
+    free(s), free(pos);
+    return used ? sum / used : -1;
+}

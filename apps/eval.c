@@ -1,0 +1,278 @@
+/* earsight eval -m MODEL --data LABELS.csv — how well a model separates labelled files:
+ * ROC AUC, accuracy at 0.5, confusion matrix, P(class) of every file, the ROC curve as PNG. */
+#include "apps/cli.h"
+#include "apps/dataset.h"
+#include "apps/model.h"
+#include "viz/es_viz.h"
+#include <cJSON.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char usage_eval[] =
+    "usage: earsight eval [-m MODEL] --data LABELS.csv [--root DIR] [--json] [--png ROC.png]\n"
+    "\n"
+    "Scores every file of a labels CSV (as `earsight train` reads it: path or itemid, and\n"
+    "hasbird or label) with the model: features from its earsight.features, one window per\n"
+    "`frames` as `predict` makes them; a file's P(positive class) is the largest over its windows\n"
+    "(a binary model), its P(class) the mean over windows otherwise. Prints the ROC AUC (binary:\n"
+    "of the second class, e.g. bird; else one-vs-rest, averaged), the accuracy at 0.5 (argmax\n"
+    "for several classes), the confusion matrix (rows: truth, columns: prediction) and every\n"
+    "file's probabilities.\n"
+    "\n"
+    "  -m, --model FILE    ONNX model (default: the shipped bird detector)\n"
+    "  --data FILE         the labels CSV (required)\n"
+    "  --root DIR          folder the CSV's paths are relative to (default: the CSV's folder)\n"
+    "  --png FILE          the ROC curve as a PNG picture\n"
+    "  --json              {model, data, classes, auc, accuracy, confusion, files:[{path,\n"
+    "                      label, probs}]} on stdout\n"
+    "  -j, --jobs N        threads (default: OMP_NUM_THREADS or all cores)\n"
+    "  -q, --quiet         only the summary, not every file\n";
+
+typedef struct {
+    const char *model, *data, *root, *png;
+    int json, quiet, jobs;
+} options;
+
+static int parse(int argc, char **argv, options *o)
+{
+    enum { DATA = 256, ROOT, PNG, JSON };
+    static const struct option longs[] = {
+        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, DATA},
+        {"root", required_argument, 0, ROOT}, {"png", required_argument, 0, PNG},
+        {"json", no_argument, 0, JSON}, {"jobs", required_argument, 0, 'j'},
+        {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+    int c;
+    memset(o, 0, sizeof *o);
+    optind = 1, opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:j:q", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case DATA: o->data = optarg; break;
+        case ROOT: o->root = optarg; break;
+        case PNG: o->png = optarg; break;
+        case JSON: o->json = 1; break;
+        case 'q': o->quiet = 1; break;
+        case 'j':
+            if ((o->jobs = atoi(optarg)) < 1)
+                return cli_usage("eval", "--jobs needs a positive number");
+            break;
+        case ':': return cli_usage("eval", "%s needs a value", argv[optind - 1]);
+        default: return cli_usage("eval", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage("eval", "unexpected argument '%s'", argv[optind]);
+    if (!o->data)
+        return cli_usage("eval", "no labels (--data LABELS.csv)");
+    return 0;
+}
+
+/* ---- the ROC picture ---------------------------------------------------------------------- */
+
+static int roc_png(const char *path, const float *fpr, const float *tpr, int n, double auc,
+                   int n_pos, int n_neg, const char *pos_name)
+{
+    enum { W = 640, H = 600, L = 90, R = 30, T = 60, B = 80 };
+    es_canvas c;
+    es_font *f = es_font_open(NULL);
+    if (!f || es_canvas_init(&c, W, H, ES_RGBA(255, 255, 255, 255)) != 0) {
+        es_font_close(f);
+        return -1;
+    }
+    const es_rgba ink = ES_RGBA(30, 30, 30, 255), grid = ES_RGBA(225, 225, 225, 255),
+                  blue = ES_RGBA(31, 119, 180, 255), grey = ES_RGBA(150, 150, 150, 255);
+    int pw = W - L - R, ph = H - T - B;
+    /* x = FPR left to right, y = TPR bottom to top */
+#define PX(v) (L + (float)(v) * pw)
+#define PY(v) (T + (1.0f - (float)(v)) * ph)
+    for (int k = 0; k <= 5; k++) {
+        float v = k / 5.0f;
+        char lab[8];
+        snprintf(lab, sizeof lab, "%.1f", v);
+        es_draw_line(&c, PX(v), T, PX(v), T + ph, 1, grid);
+        es_draw_line(&c, L, PY(v), L + pw, PY(v), 1, grid);
+        es_draw_line(&c, PX(v), T + ph, PX(v), T + ph + 5, 1, ink);
+        es_draw_line(&c, L - 5, PY(v), L, PY(v), 1, ink);
+        es_text_draw(&c, f, 14, (int)PX(v), T + ph + 8, lab, ink, ES_CENTER | ES_TOP);
+        es_text_draw(&c, f, 14, L - 8, (int)PY(v), lab, ink, ES_RIGHT | ES_MIDDLE);
+    }
+    for (int k = 0; k < 40; k += 2) /* chance: a dashed diagonal */
+        es_draw_line(&c, PX(k / 40.0), PY(k / 40.0), PX((k + 1) / 40.0), PY((k + 1) / 40.0), 1.5f,
+                     grey);
+    for (int k = 1; k < n; k++)
+        es_draw_line(&c, PX(fpr[k - 1]), PY(tpr[k - 1]), PX(fpr[k]), PY(tpr[k]), 2.5f, blue);
+    es_stroke_rect(&c, (es_rect){L, T, pw + 1, ph + 1}, ink);
+    char title[160], legend[96];
+    snprintf(title, sizeof title, "ROC of P(%s): AUC %.3f", pos_name, auc);
+    snprintf(legend, sizeof legend, "%d positive, %d negative files", n_pos, n_neg);
+    es_text_draw(&c, f, 20, L + pw / 2, T - 22, title, ink, ES_CENTER | ES_BASELINE);
+    es_text_draw(&c, f, 14, L + pw - 10, T + ph - 12, legend, ink, ES_RIGHT | ES_BASELINE);
+    es_text_draw(&c, f, 16, L + pw / 2, H - 22, "false positive rate", ink, ES_CENTER | ES_BASELINE);
+    es_text_draw_up(&c, f, 16, 30, T + ph / 2, "true positive rate", ink, ES_CENTER | ES_MIDDLE);
+#undef PX
+#undef PY
+    int r = es_png_write(path, &c, NULL);
+    es_canvas_free(&c);
+    es_font_close(f);
+    return r;
+}
+
+/* ---- the verb ---------------------------------------------------------------------------- */
+
+typedef struct {
+    app_model m;
+    es_feature_config fc;
+    ds_list d;
+    es_array *feat;
+    int *idx, *pos, *conf, n_pos;
+    float *probs, *score, *fpr, *tpr;
+} run;
+
+static void run_free(run *r)
+{
+    ds_features_free(r->feat, r->d.n);
+    ds_list_free(&r->d);
+    app_model_free(&r->m);
+    free(r->idx), free(r->pos), free(r->conf), free(r->probs), free(r->score);
+    free(r->fpr), free(r->tpr);
+}
+
+static int score(run *r, const options *o)
+{
+    if (app_model_load(&r->m, o->model) != 0)
+        return -1;
+    const char *js = es_meta_get(r->m.meta, ES_META_FEATURES);
+    if (!js)
+        return es_fail("%s: the model has no %s metadata, so it cannot take sounds", r->m.path,
+                       ES_META_FEATURES);
+    es_config_default(&r->fc);
+    if (es_config_from_json(&r->fc, js, r->m.path) != 0 || es_config_validate(&r->fc) != 0)
+        return -1;
+    int dims[ES_MAX_DIMS], nd = es_tensor_shape(r->m.g, r->m.output, dims);
+    int K = nd == 2 ? dims[1] : 0;
+    if (K < 2)
+        return es_fail("%s: the model gives %d scores; eval needs two classes or more", r->m.path, K);
+    int last = es_node_producing(r->m.g, r->m.output);
+    if (last < 0 || es_node_op(r->m.g, last) != ES_OP_SOFTMAX)
+        return es_fail("%s: the model's output is not a softmax (probabilities)", r->m.path);
+    char **names = r->m.labels, *deflt[2] = {"nobird", "bird"};
+    if (r->m.n_labels != K && !(names = K == 2 ? deflt : NULL))
+        return es_fail("%s: the model has %d outputs and %d labels", r->m.path, K, r->m.n_labels);
+    if (ds_read_csv_for(&r->d, o->data, o->root, names, K) != 0 ||
+        ds_features(&r->d, &r->fc, &r->feat) != 0)
+        return -1;
+    int n = r->d.n;
+    r->idx = malloc(n * sizeof(int)), r->pos = malloc(n * sizeof(int));
+    r->probs = malloc((size_t)n * K * sizeof(float)), r->score = malloc(n * sizeof(float));
+    r->conf = calloc((size_t)K * K, sizeof(int));
+    r->fpr = malloc((n + 1) * sizeof(float)), r->tpr = malloc((n + 1) * sizeof(float));
+    if (!r->idx || !r->pos || !r->probs || !r->score || !r->conf || !r->fpr || !r->tpr)
+        return es_fail("out of memory");
+    for (int i = 0; i < n; i++)
+        r->idx[i] = i;
+    return ds_score(r->m.g, r->m.input, r->m.output, &r->fc, r->feat, r->idx, n, K, r->probs);
+}
+
+static int predicted(const float *p, int K)
+{
+    if (K == 2)
+        return p[1] >= 0.5f;
+    int b = 0;
+    for (int k = 1; k < K; k++)
+        b = p[k] > p[b] ? k : b;
+    return b;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    options o;
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc;
+    if (o.jobs)
+        omp_set_num_threads(o.jobs);
+    run r = {0};
+    if (score(&r, &o) != 0) {
+        run_free(&r);
+        return cli_lib_fail();
+    }
+    int n = r.d.n, K = r.d.n_classes, right = 0;
+    for (int i = 0; i < n; i++) {
+        int p = predicted(r.probs + (size_t)i * K, K);
+        r.conf[r.d.label[i] * K + p]++;
+        right += p == r.d.label[i];
+    }
+    double auc = ds_auc(r.probs, r.d.label, n, K), acc = (double)right / n;
+    /* the curve of the positive class (binary) or of class 1 against the rest */
+    int np = -1, pc = 1;
+    for (int i = 0; i < n; i++) {
+        r.score[i] = r.probs[(size_t)i * K + pc];
+        r.pos[i] = r.d.label[i] == pc;
+        r.n_pos += r.pos[i];
+    }
+    if (o.png) {
+        double a1;
+        if ((np = es_roc_curve(r.score, r.pos, n, r.fpr, r.tpr, &a1)) < 0) {
+            cli_fail("%s: no ROC curve: %s", o.data, es_error());
+            run_free(&r);
+            return 1;
+        }
+        if (roc_png(o.png, r.fpr, r.tpr, np, a1, r.n_pos, n - r.n_pos, r.d.classes[pc]) != 0) {
+            run_free(&r);
+            return cli_lib_fail();
+        }
+    }
+    if (o.json) {
+        cJSON *j = cJSON_CreateObject(), *cl = cJSON_AddArrayToObject(j, "classes");
+        cJSON_AddStringToObject(j, "model", r.m.path);
+        cJSON_AddStringToObject(j, "data", o.data);
+        for (int k = 0; k < K; k++)
+            cJSON_AddItemToArray(cl, cJSON_CreateString(r.d.classes[k]));
+        auc >= 0 ? cJSON_AddNumberToObject(j, "auc", auc) : cJSON_AddNullToObject(j, "auc");
+        cJSON_AddNumberToObject(j, "accuracy", acc);
+        cJSON *cm = cJSON_AddArrayToObject(j, "confusion");
+        for (int k = 0; k < K; k++)
+            cJSON_AddItemToArray(cm, cJSON_CreateIntArray(r.conf + k * K, K));
+        cJSON *fl = cJSON_AddArrayToObject(j, "files");
+        for (int i = 0; i < n; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "path", r.d.item[i]);
+            cJSON_AddStringToObject(e, "label", r.d.classes[r.d.label[i]]);
+            cJSON_AddItemToObject(e, "probs", cJSON_CreateFloatArray(r.probs + (size_t)i * K, K));
+            cJSON_AddItemToArray(fl, e);
+        }
+        char *s = cJSON_PrintUnformatted(j);
+        if (s)
+            puts(s);
+        free(s);
+        cJSON_Delete(j);
+    } else {
+        if (!o.quiet) {
+            printf("%-8s %-10s %s\n", K == 2 ? "P(pos)" : "P(truth)", "truth", "file");
+            for (int i = 0; i < n; i++) {
+                const float *p = r.probs + (size_t)i * K;
+                printf("%-8.4f %-10s %s%s\n", K == 2 ? p[1] : p[r.d.label[i]],
+                       r.d.classes[r.d.label[i]], r.d.item[i],
+                       predicted(p, K) != r.d.label[i] ? "  (wrong)" : "");
+            }
+            putchar('\n');
+        }
+        printf("files %d, ROC AUC ", n);
+        auc >= 0 ? printf("%.4f", auc) : printf("n/a (one class only)");
+        printf(", accuracy %s %.4f (%d/%d)\n", K == 2 ? "at 0.5" : "(argmax)", acc, right, n);
+        printf("confusion (rows: truth, columns: predicted)\n%12s", "");
+        for (int k = 0; k < K; k++)
+            printf(" %10.10s", r.d.classes[k]);
+        putchar('\n');
+        for (int k = 0; k < K; k++) {
+            printf("%12.12s", r.d.classes[k]);
+            for (int q = 0; q < K; q++)
+                printf(" %10d", r.conf[k * K + q]);
+            putchar('\n');
+        }
+    }
+    run_free(&r);
+    return 0;
+}

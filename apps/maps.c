@@ -1,0 +1,132 @@
+/* earsight maps [-m MODEL] --input X --layer NAME -o OUT.png — what one layer responds to:
+ * every channel of its activation for the input, as a labelled grid on the input's time /
+ * frequency extent. */
+#include "apps/cli.h"
+#include "apps/saliency.h"
+#include "apps/plotting.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char usage_maps[] =
+    "usage: earsight maps [-m MODEL] --input X.npy|SOUND [--layer NAME] -o OUT.png [options]\n"
+    "\n"
+    "Draws every channel of a layer's activation for one input as a labelled grid, each map\n"
+    "normalised to its own range, on the input's time / frequency extent (low frequencies at\n"
+    "the bottom). A sound longer than the model's frames is cut into windows; --window picks\n"
+    "one.\n"
+    "\n"
+    "  -m, --model MODEL   ONNX model (default: the shipped bird detector)\n"
+    "  --input FILE        the input: a .npy tensor (batch dim optional) or a sound\n"
+    "  --layer NAME        ONNX node or tensor name (default: the last spatial activation\n"
+    "                      before pooling, as `earsight info` shows)\n"
+    "  --window K          which window of a long sound (0)\n"
+    "  --sort              order the maps by mean activation, largest first\n"
+    "  -o, --output FILE   the PNG to write\n" PLOT_FLAGS_HELP;
+
+/* The layer's first sample as (channels × rows × cols) with rows the frequency axis of a
+ * sound (the model's frames_mels layout turned) or the tensor's H. */
+static float *layer_maps(const sal_input *in, int t, int *c, int *rows, int *cols)
+{
+    int dims[ES_MAX_DIMS], nd = es_tensor_shape(in->m.g, t, dims);
+    const float *a = es_tensor_data(in->m.g, t);
+    *c = dims[1];
+    int h = nd == 4 ? dims[2] : 1, w = dims[nd - 1], turn = in->audio && in->time_first && nd == 4;
+    *rows = turn ? w : h, *cols = turn ? h : w;
+    float *m = malloc((size_t)*c * h * w * sizeof(float));
+    if (!m)
+        return es_fail("out of memory"), NULL;
+    for (int k = 0; k < *c; k++)
+        for (int i = 0; i < h; i++)
+            for (int j = 0; j < w; j++) {
+                float v = a[((size_t)k * h + i) * w + j];
+                if (turn) /* (time, mel) -> (mel, time) */
+                    m[((size_t)k * w + j) * h + i] = v;
+                else
+                    m[((size_t)k * h + i) * w + j] = v;
+            }
+    return m;
+}
+
+static int draw_grid(es_canvas *c, es_rect r, const es_style *s, const void *p)
+{
+    return es_plot_activations(c, r, s, p);
+}
+
+int cmd_maps(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"input", required_argument, 0, 'i'},
+        {"layer", required_argument, 0, 'l'}, {"window", required_argument, 0, 'k'},
+        {"sort", no_argument, 0, 's'},        {"output", required_argument, 0, 'o'},
+        PLOT_OPTIONS,                         {0, 0, 0, 0}};
+    const char *model = NULL, *input = NULL, *layer = NULL, *out = NULL;
+    int window = 0, sort = 0;
+    plot_args pa;
+    plot_args_init(&pa, 1200, 900);
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'm': model = optarg; break;
+        case 'i': input = optarg; break;
+        case 'l': layer = optarg; break;
+        case 's': sort = 1; break;
+        case 'o': out = optarg; break;
+        case 'k':
+            if (sscanf(optarg, "%d", &window) != 1 || window < 0)
+                return cli_usage("maps", "--window needs a window index >= 0, not '%s'", optarg);
+            break;
+        default:
+            if (plot_flag(&pa, "maps", ch, optarg) != 0)
+                return 2;
+        }
+    }
+    if (optind < argc)
+        return cli_usage("maps", "unexpected argument '%s'", argv[optind]);
+    if (!input || !out)
+        return cli_usage("maps", "--input and -o are required");
+
+    sal_input in;
+    if (sal_input_load(&in, model, input, 0) != 0)
+        return cli_lib_fail();
+    int rc = 1, t = layer ? es_sal_layer_find(in.m.g, layer) : es_sal_default_layer(in.m.g);
+    float *maps = NULL;
+    if (t < 0) {
+        if (!layer)
+            es_fail("%s: no layer with spatial maps", in.m.path);
+        goto done;
+    }
+    int dims[ES_MAX_DIMS], nd = es_tensor_shape(in.m.g, t, dims);
+    if (nd != 3 && nd != 4) {
+        es_fail("%s: layer %s has no spatial maps (%d-D output; want (N,C,H,W) or (N,C,L))",
+                in.m.path, es_tensor_name(in.m.g, t), nd);
+        goto done;
+    }
+    if (window >= in.x.dims[0]) {
+        es_fail("%s: window %d of %d", input, window, in.x.dims[0]);
+        goto done;
+    }
+    size_t row = es_array_size(&in.x) / in.x.dims[0];
+    if (es_graph_set_batch(in.m.g, 1) != 0)
+        goto done;
+    memcpy(es_tensor_data(in.m.g, in.m.input), in.x.data + window * row, row * sizeof(float));
+    if (es_forward(in.m.g, ES_TEST) != 0)
+        goto done;
+    int c, rows, cols;
+    if (!(maps = layer_maps(&in, t, &c, &rows, &cols)))
+        goto done;
+    char title[512];
+    snprintf(title, sizeof title, "%s — %s: %d maps of %d × %d", input, es_tensor_name(in.m.g, t),
+             c, rows, cols);
+    es_grid_plot p = {maps, c, rows, cols, {0}, {0}, pa.cmap, sort, pa.title ? pa.title : title};
+    plot_input_axes(&in, window, &p.x, &p.y, rows, cols);
+    const char *text[] = {"model", in.m.path, "layer", es_tensor_name(in.m.g, t), "input", input, NULL};
+    rc = plot_write(&pa, out, text, draw_grid, &p) != 0;
+done:
+    if (rc)
+        cli_lib_fail();
+    free(maps);
+    sal_input_free(&in);
+    return rc;
+}

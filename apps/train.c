@@ -1,0 +1,474 @@
+/* earsight train --data LABELS.csv -o MODEL.onnx — trains a detector on labelled sound files:
+ * features once, augmented windows, validation AUC on held-out files, the best model kept. */
+#include "apps/cli.h"
+#include "apps/dataset.h"
+#include "nn/onnx.h"
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char usage_train[] =
+    "usage: earsight train --data LABELS.csv -o MODEL.onnx [options]\n"
+    "\n"
+    "Trains a classifier of sound files and writes it as ONNX with its feature settings\n"
+    "(earsight.features) and class names (earsight.labels), ready for every verb's -m.\n"
+    "LABELS.csv follows the Bird Audio Detection challenge: a header with `path` (or `itemid`,\n"
+    "a name without extension) and `hasbird` (0/1), or `label` (class names) for several classes.\n"
+    "Features are computed once per file. Each epoch draws class-balanced windows: random crops\n"
+    "in time, shifts of up to ±2 bands in frequency, random gain, and clips of the other classes\n"
+    "mixed into background files (hasbird 0) at a random SNR. Files are split by a seeded,\n"
+    "stratified draw; the model with the best validation ROC AUC (by file) is kept.\n"
+    "Same data, options, seed and thread count give a byte-identical model.\n"
+    "\n"
+    "  --data FILE         the labels CSV (required)\n"
+    "  --root DIR          folder the CSV's paths are relative to (default: the CSV's folder)\n"
+    "  --arch A            bad-densenet (default: the BAD 2017 DenseNet), small-cnn (3 conv\n"
+    "                      layers, for quick tests) or INIT.onnx (fine-tune that model)\n"
+    "  --features JSON|FILE  feature settings (DESIGN.md §4); default 22.05 kHz, n_fft 1024,\n"
+    "                      hop 441, 40 mels 50 Hz-11 kHz, dB, 64 frames (1.28 s) time first,\n"
+    "                      pad_repeat, standardize global\n"
+    "  --epochs N          passes (30); --steps N mini-batches per epoch (files / batch)\n"
+    "  --batch N           windows per mini-batch (32)\n"
+    "  --optimizer O       adam (default, lr 1e-3) or sgd-nesterov (lr 0.01, momentum 0.9)\n"
+    "  --lr X, --weight-decay X (1e-4)\n"
+    "  --mix P             probability that a positive window is mixed into a background (0.5)\n"
+    "  --snr LO:HI         SNR range of the mixing in dB (-5:15)\n"
+    "  --background NAME   the class mixed into (nobird with hasbird; none with label)\n"
+    "  --val-split F       fraction of each class's files held out (0.2; 0 keeps the last model)\n"
+    "  --val-csv FILE      write the held-out rows as a labels CSV (for `earsight eval`)\n"
+    "  --seed N            split, initialisation and augmentation (1)\n"
+    "  -o, --output FILE   the model (required)\n"
+    "  -j, --jobs N        threads (default: OMP_NUM_THREADS or all cores)\n"
+    "  -q, --quiet         no progress\n";
+
+typedef struct {
+    const char *data, *root, *arch, *features, *out, *val_csv, *background;
+    int epochs, batch, steps, quiet, jobs;
+    double lr, wd, val_split, mix, snr_lo, snr_hi;
+    int adam;
+    unsigned long long seed;
+} options;
+
+static int num(const char *s, double lo, double *v)
+{
+    char *end;
+    *v = strtod(s, &end);
+    return *s && !*end && *v >= lo && isfinite(*v);
+}
+
+static int parse(int argc, char **argv, options *o)
+{
+    enum { DATA = 256, ROOT, ARCH, FEAT, EPOCHS, BATCH, STEPS, LR, OPT, WD, SPLIT, SEED, VALCSV,
+           MIX, SNR, BG };
+    static const struct option longs[] = {
+        {"data", required_argument, 0, DATA}, {"root", required_argument, 0, ROOT},
+        {"arch", required_argument, 0, ARCH}, {"features", required_argument, 0, FEAT},
+        {"epochs", required_argument, 0, EPOCHS}, {"batch", required_argument, 0, BATCH},
+        {"steps", required_argument, 0, STEPS}, {"lr", required_argument, 0, LR},
+        {"optimizer", required_argument, 0, OPT}, {"weight-decay", required_argument, 0, WD},
+        {"val-split", required_argument, 0, SPLIT}, {"seed", required_argument, 0, SEED},
+        {"val-csv", required_argument, 0, VALCSV}, {"mix", required_argument, 0, MIX},
+        {"snr", required_argument, 0, SNR}, {"background", required_argument, 0, BG},
+        {"output", required_argument, 0, 'o'}, {"jobs", required_argument, 0, 'j'},
+        {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
+    *o = (options){.arch = "bad-densenet", .epochs = 30, .batch = 32, .lr = -1, .wd = 1e-4,
+                   .val_split = 0.2, .seed = 1, .adam = 1, .mix = 0.5, .snr_lo = -5,
+                   .snr_hi = 15};
+    int c;
+    double v;
+    optind = 1, opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:j:q", longs, NULL)) != -1) {
+        switch (c) {
+        case DATA: o->data = optarg; break;
+        case ROOT: o->root = optarg; break;
+        case ARCH: o->arch = optarg; break;
+        case FEAT: o->features = optarg; break;
+        case VALCSV: o->val_csv = optarg; break;
+        case BG: o->background = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'q': o->quiet = 1; break;
+        case EPOCHS:
+        case BATCH:
+        case STEPS:
+        case 'j':
+            if (!num(optarg, 1, &v) || v != floor(v) || v > 1e7)
+                return cli_usage("train", "%s needs a positive whole number", argv[optind - 1]);
+            *(c == EPOCHS ? &o->epochs : c == BATCH ? &o->batch : c == STEPS ? &o->steps
+                                                                             : &o->jobs) = (int)v;
+            break;
+        case SEED:
+            if (!num(optarg, 0, &v) || v != floor(v))
+                return cli_usage("train", "--seed needs a whole number >= 0");
+            o->seed = (unsigned long long)v;
+            break;
+        case LR:
+        case WD:
+        case MIX:
+        case SPLIT:
+            if (!num(optarg, 0, &v) || (c == SPLIT && v >= 1) || (c == MIX && v > 1) ||
+                (c == LR && v == 0))
+                return cli_usage("train", "%s: bad value '%s'", argv[optind - 1], optarg);
+            *(c == LR ? &o->lr : c == WD ? &o->wd : c == MIX ? &o->mix : &o->val_split) = v;
+            break;
+        case SNR:
+            if (sscanf(optarg, "%lf:%lf", &o->snr_lo, &o->snr_hi) != 2 || o->snr_hi < o->snr_lo)
+                return cli_usage("train", "--snr needs LO:HI in dB");
+            break;
+        case OPT:
+            if (strcmp(optarg, "adam") == 0)
+                o->adam = 1;
+            else if (strcmp(optarg, "sgd-nesterov") == 0 || strcmp(optarg, "sgd") == 0)
+                o->adam = 0;
+            else
+                return cli_usage("train", "--optimizer is adam or sgd-nesterov, not '%s'", optarg);
+            break;
+        case ':': return cli_usage("train", "%s needs a value", argv[optind - 1]);
+        default: return cli_usage("train", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage("train", "unexpected argument '%s'", argv[optind]);
+    if (!o->data)
+        return cli_usage("train", "no labels (--data LABELS.csv)");
+    if (!o->out)
+        return cli_usage("train", "no output (-o MODEL.onnx)");
+    return 0;
+}
+
+/* The shipped choice: 1.28 s windows of 40 log-mel bands, time first as the BAD DenseNet
+ * takes them; small enough that a training step of batch 32 takes ~1 s on 2 cores. */
+static void default_features(es_feature_config *c)
+{
+    es_config_default(c);
+    c->sample_rate = 22050, c->n_fft = 1024, c->win_length = 1024, c->hop_length = 441;
+    c->n_mels = 40, c->f_min = 50, c->f_max = 0;
+    c->layout = ES_LAYOUT_FRAMES_MELS, c->frames = 64, c->fit = ES_FIT_PAD_REPEAT;
+    c->standardize = ES_STANDARDIZE_GLOBAL;
+}
+
+/* conv3x3-BN-ReLU-pool twice, conv-BN-ReLU, global average, dense, softmax. */
+static es_graph *small_cnn(int frames, int bands, int n_classes)
+{
+    es_graph *g = es_graph_new();
+    if (!g)
+        return NULL;
+    int x = es_input(g, "input", 3, (int[]){1, frames, bands});
+    const int maps[3] = {16, 32, 48};
+    for (int l = 0; l < 3; l++) {
+        char n[4][16];
+        snprintf(n[0], 16, "conv%d", l), snprintf(n[1], 16, "bn%d", l);
+        snprintf(n[2], 16, "relu%d", l), snprintf(n[3], 16, "pool%d", l);
+        x = es_relu(g, n[2], es_batchnorm(g, n[1], es_conv(g, n[0], x, maps[l], 3, 3, 1, -1, 0)));
+        if (l < 2)
+            x = es_maxpool(g, n[3], x, 2, 2);
+    }
+    x = es_softmax(g, "softmax", es_dense(g, "fc", es_global_avgpool(g, "gap", x), n_classes));
+    if (x < 0) {
+        es_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+typedef struct {
+    es_graph *g;
+    int input, logits, output;
+} net;
+
+/* The graph to train; its output is a softmax over the classes, `logits` what feeds it. */
+static int make_net(const options *o, es_feature_config *c, int n_classes, net *m)
+{
+    int bands = c->n_mfcc > 0 ? c->n_mfcc : c->n_mels > 0 ? c->n_mels : c->n_fft / 2 + 1;
+    int time_first = c->layout == ES_LAYOUT_FRAMES_MELS, F = c->frames;
+    int H = time_first ? F : bands, W = time_first ? bands : F;
+    memset(m, 0, sizeof *m);
+    size_t n = strlen(o->arch);
+    if (n > 5 && strcmp(o->arch + n - 5, ".onnx") == 0) {
+        if (es_onnx_load_shaped(o->arch, 4, (int[]){1, 1, H, W}, &m->g, NULL) != 0)
+            return -1;
+    } else if (strcmp(o->arch, "bad-densenet") == 0) {
+        m->g = es_build_bad_densenet(H, W, n_classes, 1);
+    } else if (strcmp(o->arch, "small-cnn") == 0) {
+        m->g = small_cnn(H, W, n_classes);
+    } else {
+        return es_fail("--arch: '%s' is not bad-densenet, small-cnn or a .onnx file", o->arch);
+    }
+    if (!m->g)
+        return -1;
+    int ids[2], dims[ES_MAX_DIMS];
+    if (es_graph_inputs(m->g, ids, 2) != 1 || es_graph_outputs(m->g, &m->output, 1) < 1)
+        return es_fail("%s: the model needs one input and an output", o->arch);
+    m->input = ids[0];
+    int last = es_node_producing(m->g, m->output);
+    const int *in;
+    m->logits = m->output;
+    if (last >= 0 && es_node_op(m->g, last) == ES_OP_SOFTMAX && es_node_inputs(m->g, last, &in))
+        m->logits = in[0];
+    int nd = es_tensor_shape(m->g, m->logits, dims);
+    if (nd != 2 || dims[1] != n_classes)
+        return es_fail("%s: the model gives %d scores; the labels have %d classes", o->arch,
+                       nd == 2 ? dims[1] : -1, n_classes);
+    if (m->logits == m->output) {
+        /* a model without its own softmax: add one, so the model gives probabilities */
+        m->output = es_softmax(m->g, "softmax_out", m->logits);
+        if (m->output < 0 || es_graph_mark_output(m->g, m->output) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Copies every parameter and running statistic out of (save) or into (!save) buf. */
+static size_t snapshot(es_graph *g, float *buf, int save)
+{
+    size_t off = 0;
+    for (int t = 0; t < es_graph_n_tensors(g); t++) {
+        es_tensor_kind k = es_tensor_kind_of(g, t);
+        if (k != ES_T_PARAM && k != ES_T_STATE)
+            continue;
+        size_t n = es_tensor_size(g, t);
+        if (buf)
+            save ? memcpy(buf + off, es_tensor_data(g, t), n * sizeof *buf)
+                 : memcpy(es_tensor_data(g, t), buf + off, n * sizeof *buf);
+        off += n;
+    }
+    return off;
+}
+
+static void bar(int quiet, int epoch, int epochs, int step, int steps, double loss, double acc)
+{
+    if (quiet || !isatty(2))
+        return;
+    char b[21];
+    int fill = steps ? 20 * step / steps : 20;
+    for (int i = 0; i < 20; i++)
+        b[i] = i < fill ? '#' : '.';
+    b[20] = 0;
+    fprintf(stderr, "\repoch %d/%d [%s] %d/%d loss %.4f acc %.3f", epoch, epochs, b, step,
+            steps, loss, acc);
+    fflush(stderr);
+}
+
+static int write_val_csv(const char *path, const ds_list *d, const int *is_val)
+{
+    es_atomic a;
+    if (es_atomic_open(&a, path) != 0)
+        return -1;
+    fprintf(a.f, "path,%s\n", d->hasbird ? "hasbird" : "label");
+    for (int i = 0; i < d->n; i++)
+        if (is_val[i]) {
+            int q = strchr(d->item[i], ',') != NULL;
+            fprintf(a.f, "%s%s%s,", q ? "\"" : "", d->item[i], q ? "\"" : "");
+            if (d->hasbird)
+                fprintf(a.f, "%d\n", d->label[i]);
+            else
+                fprintf(a.f, "%s\n", d->classes[d->label[i]]);
+        }
+    return es_atomic_commit(&a);
+}
+
+typedef struct {
+    ds_list d;
+    es_array *feat;
+    es_feature_config fc;
+    net m;
+    es_optimizer *opt;
+    int *is_val, *tr, *va, n_tr, n_va, **by_class, *n_by_class;
+    float *x, *best, *probs;
+    int *y, *va_lab;
+} run;
+
+static void run_free(run *r)
+{
+    for (int k = 0; r->by_class && k < r->d.n_classes; k++)
+        free(r->by_class[k]);
+    free(r->by_class), free(r->n_by_class);
+    ds_features_free(r->feat, r->d.n);
+    es_optimizer_free(r->opt);
+    es_graph_free(r->m.g);
+    free(r->is_val), free(r->tr), free(r->va), free(r->x), free(r->best), free(r->probs);
+    free(r->y), free(r->va_lab);
+    ds_list_free(&r->d);
+}
+
+static int setup(run *r, const options *o)
+{
+    if (ds_read_csv(&r->d, o->data, o->root) != 0)
+        return -1;
+    default_features(&r->fc);
+    if (o->features && es_config_from_arg(&r->fc, o->features) != 0)
+        return -1;
+    if (r->fc.frames <= 0)
+        return es_fail("--features: training needs a fixed time length (frames > 0)");
+    if (es_config_validate(&r->fc) != 0)
+        return -1;
+    int n = r->d.n, K = r->d.n_classes;
+    r->is_val = calloc(n, sizeof *r->is_val);
+    r->tr = malloc(n * sizeof *r->tr), r->va = malloc(n * sizeof *r->va);
+    r->by_class = calloc(K, sizeof *r->by_class), r->n_by_class = calloc(K, sizeof(int));
+    if (!r->is_val || !r->tr || !r->va || !r->by_class || !r->n_by_class)
+        return es_fail("out of memory");
+    ds_split(&r->d, o->val_split, o->seed, r->is_val);
+    for (int i = 0; i < n; i++)
+        r->is_val[i] ? (r->va[r->n_va++] = i) : (r->tr[r->n_tr++] = i);
+    for (int k = 0; k < K; k++) {
+        r->by_class[k] = malloc((n ? n : 1) * sizeof(int));
+        if (!r->by_class[k])
+            return es_fail("out of memory");
+        for (int j = 0; j < r->n_tr; j++)
+            if (r->d.label[r->tr[j]] == k)
+                r->by_class[k][r->n_by_class[k]++] = r->tr[j];
+        if (!r->n_by_class[k])
+            return es_fail("%s: class '%s' has no training file", o->data, r->d.classes[k]);
+    }
+    if (make_net(o, &r->fc, K, &r->m) != 0)
+        return -1;
+    if (es_graph_init(r->m.g, ES_INIT_HE, o->seed) != 0 || es_graph_set_batch(r->m.g, o->batch))
+        return -1;
+    es_optim_config oc = es_optim_default(o->adam ? ES_ADAM : ES_SGD);
+    if (o->lr > 0)
+        oc.lr = (float)o->lr;
+    oc.weight_decay = (float)o->wd;
+    if (!(r->opt = es_optimizer_new(r->m.g, &oc)))
+        return -1;
+    size_t per = es_tensor_size(r->m.g, r->m.input) / o->batch;
+    r->x = malloc(per * o->batch * sizeof *r->x);
+    r->y = malloc(o->batch * sizeof *r->y);
+    r->best = malloc((snapshot(r->m.g, NULL, 1) + 1) * sizeof *r->best);
+    r->probs = malloc(((size_t)r->n_va * K + 1) * sizeof *r->probs);
+    r->va_lab = malloc((r->n_va + 1) * sizeof *r->va_lab);
+    if (!r->x || !r->y || !r->best || !r->probs || !r->va_lab)
+        return es_fail("out of memory");
+    for (int j = 0; j < r->n_va; j++)
+        r->va_lab[j] = r->d.label[r->va[j]];
+    return 0;
+}
+
+static int save(run *r, const options *o, double auc, int best_epoch)
+{
+    es_meta *meta = es_meta_new();
+    char *fj = es_config_to_json(&r->fc), *lj = ds_classes_json(&r->d), info[512];
+    snprintf(info, sizeof info,
+             "{\"arch\":\"%s\",\"epochs\":%d,\"best_epoch\":%d,\"batch\":%d,\"seed\":%llu,"
+             "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f}",
+             o->arch, o->epochs, best_epoch, o->batch, o->seed, r->d.n, r->n_va, auc);
+    int rc = -1;
+    if (meta && fj && lj && es_meta_set(meta, ES_META_FEATURES, fj) == 0 &&
+        es_meta_set(meta, ES_META_LABELS, lj) == 0 &&
+        es_meta_set(meta, "earsight.training", info) == 0 && es_graph_set_batch(r->m.g, 1) == 0)
+        rc = es_onnx_save(r->m.g, meta, o->out);
+    free(fj), free(lj);
+    es_meta_free(meta);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    options o;
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc;
+    if (o.jobs)
+        omp_set_num_threads(o.jobs);
+    double t0 = omp_get_wtime();
+    run r = {0};
+    if (setup(&r, &o) != 0 || ds_features(&r.d, &r.fc, &r.feat) != 0) {
+        run_free(&r);
+        return cli_lib_fail();
+    }
+    if (!o.quiet)
+        fprintf(stderr, "earsight train: %d files (%d held out), %d classes, features in %.1f s\n",
+                r.d.n, r.n_va, r.d.n_classes, omp_get_wtime() - t0);
+    ds_augment aug = {.p_mix = o.mix, .background = -1, .snr_min = o.snr_lo,
+                      .snr_max = o.snr_hi, .gain_db = 6, .band_shift = 2};
+    const char *bg = o.background ? o.background : r.d.hasbird ? "nobird" : NULL;
+    for (int k = 0; bg && k < r.d.n_classes; k++)
+        if (strcmp(r.d.classes[k], bg) == 0)
+            aug.background = k;
+    if (o.background && aug.background < 0) {
+        run_free(&r);
+        return cli_fail("%s: --background '%s' is not a class", o.data, o.background);
+    }
+    int steps = o.steps ? o.steps : (r.n_tr + o.batch - 1) / o.batch;
+    size_t per = es_tensor_size(r.m.g, r.m.input) / o.batch;
+    ds_rng rng = {o.seed * 0x2545F4914F6CDD1Dull + 17};
+    double best_auc = -2, best_loss = HUGE_VAL;
+    int best_epoch = 0, K = r.d.n_classes;
+    for (int ep = 1; ep <= o.epochs; ep++) {
+        double loss_sum = 0;
+        long correct = 0, seen = 0;
+        for (int s = 0; s < steps; s++) {
+            for (int b = 0; b < o.batch; b++) { /* classes in turn, files at random */
+                int k = (s * o.batch + b) % K;
+                int i = r.by_class[k][ds_below(&rng, r.n_by_class[k])];
+                r.y[b] = k;
+                if (ds_example(&r.fc, &aug, r.feat, i, &r.d, r.tr, r.n_tr, &rng,
+                               r.x + per * b) != 0)
+                    goto fail;
+            }
+            float loss;
+            int ok;
+            if (es_graph_set_batch(r.m.g, o.batch) != 0 ||
+                es_train_step(r.m.g, r.opt, r.m.input, r.x, o.batch, r.m.logits, r.y, &loss,
+                              &ok) != 0)
+                goto fail;
+            if (!isfinite(loss)) {
+                es_fail("the loss diverged (%g) at epoch %d; try a smaller --lr", loss, ep);
+                goto fail;
+            }
+            loss_sum += loss * o.batch, correct += ok, seen += o.batch;
+            bar(o.quiet, ep, o.epochs, s + 1, steps, loss_sum / seen, (double)correct / seen);
+        }
+        double auc = -1, vloss = 0, vacc = 0;
+        if (r.n_va) {
+            if (ds_score(r.m.g, r.m.input, r.m.output, &r.fc, r.feat, r.va, r.n_va, K,
+                         r.probs) != 0)
+                goto fail;
+            auc = ds_auc(r.probs, r.va_lab, r.n_va, K);
+            for (int j = 0; j < r.n_va; j++) {
+                const float *p = r.probs + (size_t)j * K;
+                int am = 0;
+                for (int k = 1; k < K; k++)
+                    am = p[k] > p[am] ? k : am;
+                vacc += am == r.va_lab[j];
+                vloss -= log(fmax(p[r.va_lab[j]], 1e-7));
+            }
+            vacc /= r.n_va, vloss /= r.n_va;
+        }
+        /* the best validation AUC; ties go to the lower validation loss */
+        int better = !r.n_va || auc > best_auc || (auc == best_auc && vloss < best_loss);
+        if (better) {
+            best_auc = auc, best_loss = vloss, best_epoch = ep;
+            snapshot(r.m.g, r.best, 1);
+        }
+        if (!o.quiet) {
+            if (isatty(2))
+                fputc('\r', stderr);
+            fprintf(stderr, "epoch %d/%d loss %.4f acc %.3f", ep, o.epochs, loss_sum / seen,
+                    (double)correct / seen);
+            if (r.n_va)
+                fprintf(stderr, " | val AUC %.4f acc %.3f loss %.4f%s", auc, vacc, vloss,
+                        better ? " *" : "");
+            fprintf(stderr, " (%.0f s)\n", omp_get_wtime() - t0);
+        }
+    }
+    snapshot(r.m.g, r.best, 0);
+    if (save(&r, &o, best_auc, best_epoch) != 0)
+        goto fail;
+    if (!o.quiet) {
+        printf("%s: epoch %d of %d kept", o.out, best_epoch, o.epochs);
+        if (r.n_va)
+            printf(", validation AUC %.4f on %d held-out files", best_auc, r.n_va);
+        printf(", %.0f s\n", omp_get_wtime() - t0);
+    }
+    if (o.val_csv && write_val_csv(o.val_csv, &r.d, r.is_val) != 0)
+        goto fail;
+    run_free(&r);
+    return 0;
+fail:
+    cli_lib_fail();
+    run_free(&r);
+    return 1;
+}

@@ -1,0 +1,126 @@
+/* earsight weights [-m MODEL] --layer NAME -o OUT.png — what a layer's filters look like:
+ * conv kernels as tiles on a signed colour map, dense weights as an image beside their
+ * histogram. */
+#include "apps/cli.h"
+#include "apps/model.h"
+#include "apps/plotting.h"
+#include <stdio.h>
+#include <string.h>
+
+const char usage_weights[] =
+    "usage: earsight weights [-m MODEL] [--layer NAME] -o OUT.png [options]\n"
+    "\n"
+    "Draws a layer's weights: a Conv's filters as tiles (each filter on its own symmetric\n"
+    "scale, signed colour map; one tile per input channel, or the mean over inputs), a\n"
+    "Gemm's / MatMul's matrix as an image beside the histogram of its values.\n"
+    "\n"
+    "  -m, --model MODEL   ONNX model (default: the shipped bird detector)\n"
+    "  --layer NAME        a Conv, Gemm or MatMul node, its output or its weight tensor\n"
+    "                      (default: the first Conv)\n"
+    "  --mean-inputs       one tile per filter: the mean over its input channels (the default\n"
+    "                      when filters × inputs exceeds 1024 tiles)\n"
+    "  --per-input         one tile per filter and input channel, however many\n"
+    "  -o, --output FILE   the PNG to write\n" PLOT_FLAGS_HELP;
+
+static int has_weights(const es_graph *g, int node)
+{
+    es_op_type op = es_node_op(g, node);
+    const int *in;
+    return (op == ES_OP_CONV || op == ES_OP_GEMM || op == ES_OP_MATMUL) &&
+           es_node_inputs(g, node, &in) >= 2 && es_tensor_kind_of(g, in[1]) != ES_T_ACT;
+}
+
+/* The node a name means: a node, the producer of a tensor, or the consumer of a weight. */
+static int find_layer(const es_graph *g, const char *name)
+{
+    for (int i = 0; i < es_graph_n_nodes(g); i++)
+        if (strcmp(es_node_name(g, i), name) == 0)
+            return i;
+    int t = es_tensor_find(g, name);
+    if (t >= 0 && es_node_producing(g, t) >= 0)
+        return es_node_producing(g, t);
+    for (int i = 0; t >= 0 && i < es_graph_n_nodes(g); i++) {
+        const int *in;
+        if (es_node_inputs(g, i, &in) >= 2 && in[1] == t)
+            return i;
+    }
+    return -1;
+}
+
+typedef struct {
+    const float *w;
+    int dims[ES_MAX_DIMS], nd, mean_inputs;
+    const char *cmap, *title;
+} weight_plot;
+
+static int draw_weights(es_canvas *c, es_rect r, const es_style *s, const void *v)
+{
+    const weight_plot *p = v;
+    if (p->nd >= 3) /* (out, in, kh, kw) or 1-D (out, in, k) */
+        return es_plot_conv_filters(c, r, s, p->w, p->dims[0], p->dims[1], p->nd == 4 ? p->dims[2] : 1,
+                                    p->dims[p->nd - 1], p->mean_inputs, p->cmap, p->title);
+    return es_plot_dense_weights(c, r, s, p->w, p->dims[0], p->nd == 2 ? p->dims[1] : 1, p->cmap,
+                                 p->title);
+}
+
+int cmd_weights(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"model", required_argument, 0, 'm'}, {"layer", required_argument, 0, 'l'},
+        {"mean-inputs", no_argument, 0, 'a'}, {"per-input", no_argument, 0, 'p'},
+        {"output", required_argument, 0, 'o'}, PLOT_OPTIONS, {0, 0, 0, 0}};
+    const char *model = NULL, *layer = NULL, *out = NULL;
+    int mean = -1, ch;
+    plot_args pa;
+    plot_args_init(&pa, 1200, 900);
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'm': model = optarg; break;
+        case 'l': layer = optarg; break;
+        case 'a': mean = 1; break;
+        case 'p': mean = 0; break;
+        case 'o': out = optarg; break;
+        default:
+            if (plot_flag(&pa, "weights", ch, optarg) != 0)
+                return 2;
+        }
+    }
+    if (optind < argc)
+        return cli_usage("weights", "unexpected argument '%s'", argv[optind]);
+    if (!out)
+        return cli_usage("weights", "-o OUT.png is required");
+    app_model m;
+    if (app_model_load(&m, model) != 0)
+        return cli_lib_fail();
+    const es_graph *g = m.g;
+    int node = -1, rc = 1;
+    for (int i = 0; !layer && node < 0 && i < es_graph_n_nodes(g); i++)
+        if (es_node_op(g, i) == ES_OP_CONV && has_weights(g, i))
+            node = i;
+    if (layer && (node = find_layer(g, layer)) < 0) {
+        cli_fail("%s: no layer named '%s' (see `earsight info`)", m.path, layer);
+        goto done;
+    }
+    if (node < 0 || !has_weights(g, node)) {
+        cli_fail("%s: %s has no weights to draw (want a Conv, Gemm or MatMul; it is %s)", m.path,
+                 node < 0 ? "the model" : es_node_name(g, node), node < 0 ? "without Conv" : es_op_name(es_node_op(g, node)));
+        goto done;
+    }
+    const int *in;
+    es_node_inputs(g, node, &in);
+    weight_plot p = {es_tensor_data(m.g, in[1]), {0}, 0, 0, pa.cmap, pa.title};
+    p.nd = es_tensor_shape(g, in[1], p.dims);
+    p.mean_inputs = mean >= 0 ? mean : p.nd >= 3 && (long)p.dims[0] * p.dims[1] > 1024;
+    char title[512];
+    if (!p.title) {
+        snprintf(title, sizeof title, "%s: %s %s", es_node_name(g, node), es_op_name(es_node_op(g, node)),
+                 es_tensor_name(g, in[1]));
+        p.title = title;
+    }
+    const char *text[] = {"model", m.path, "layer", es_node_name(g, node), NULL};
+    rc = plot_write(&pa, out, text, draw_weights, &p) != 0 ? cli_lib_fail() : 0;
+done:
+    app_model_free(&m);
+    return rc;
+}
