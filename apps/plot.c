@@ -31,7 +31,7 @@ const char usage_plot[] =
     "  --sign SIGN           absolute|positive|negative|all (absolute)\n"
     "  --outlier-perc P      Captum's outlier percentage (2)\n"
     "  --quad                four panels: input, |saliency|, positive, negative\n"
-    "  --level N             PNG compression level 0..9 (1: fast)\n"
+    "  --png-level N         PNG compression level 0..9 (1: fast)\n"
     "  -j, --jobs N          threads for the features of a sound (OMP_NUM_THREADS)\n"
     "  -q, --quiet           print nothing on success; --json: print {output, width, height}\n"
     "feature flags (axes of a .npy; features of a sound):\n" ES_CONFIG_FLAGS_HELP;
@@ -70,12 +70,13 @@ static int own_flag(options *o, const char *a, const char *v)
         omp_set_num_threads(atoi(v));
         return 2;
     }
-    if (!strcmp(a, "--level") || !strcmp(a, "--outlier-perc")) {
+    if (!strcmp(a, "--png-level") || !strcmp(a, "--level") || !strcmp(a, "--outlier-perc")) {
         char *end;
+        int level = strcmp(a, "--outlier-perc") != 0; /* --level: the older name */
         double x = v ? strtod(v, &end) : 0;
-        if (!v || *end || x < 0 || x > (a[2] == 'l' ? 9 : 100))
-            return cli_usage("plot", "%s needs a number in %s", a, a[2] == 'l' ? "0..9" : "0..100"), -1;
-        if (a[2] == 'l')
+        if (!v || *end || x < 0 || x > (level ? 9 : 100))
+            return cli_usage("plot", "%s needs a number in %s", a, level ? "0..9" : "0..100"), -1;
+        if (level)
             o->level = (int)x;
         else
             o->outlier = (float)x;
