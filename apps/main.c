@@ -17,7 +17,9 @@
     X("saliency", cmd_saliency, "what the network looked at: attribution maps (.npy, PNG)", usage_saliency) \
     X("sanity", cmd_sanity, "sanity checks of a saliency method: randomized layers (Adebayo)", usage_sanity) \
     X("view", cmd_view, "the saliency figure in a window: keys to change method, overlay, zoom, play", usage_view) \
-    X("sonify", cmd_sonify, "listen to what the network heard: the salient part as WAV", usage_sonify)
+    X("sonify", cmd_sonify, "listen to what the network heard: the salient part as WAV", usage_sonify) \
+    X("maps", cmd_maps, "a layer's activation maps for one input, as a grid (PNG)", usage_maps) \
+    X("weights", cmd_weights, "a layer's filters or weight matrix, with a histogram (PNG)", usage_weights)
 
 #define DECLARE(name, fn, summary, usage) int fn(int argc, char **argv); extern const char usage[];
 VERBS(DECLARE)
