@@ -108,13 +108,13 @@ static void print_json(const app_model *m, const options *o, const float *y, int
     cJSON_Delete(j);
 }
 
-static void print_text(const app_model *m, const float *y, int rows, int cols)
+static void print_text(const app_model *m, const options *o, const float *y, int rows, int cols)
 {
     for (int r = 0; r < rows; r++) {
         const float *row = y + (size_t)r * cols;
         int b = argmax(row, cols);
         if (rows > 1)
-            printf("window %d:\n", r);
+            printf("%s %d:\n", app_is_audio(o->input) ? "window" : "row", r);
         for (int k = 0; k < cols && k < 50; k++) {
             const char *l = app_model_label(m, k);
             printf("  %3d  %-20s %12.6g%s\n", k, l ? l : "", row[k], k == b ? "  <" : "");
@@ -159,7 +159,7 @@ int cmd_predict(int argc, char **argv)
     if (o.json)
         print_json(&m, &o, y, snd, shape, rows, cols);
     else if (!o.quiet && !o.out)
-        print_text(&m, y, rows, cols);
+        print_text(&m, &o, y, rows, cols);
     r = 0;
 done:
     app_model_free(&m);
