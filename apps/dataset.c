@@ -116,7 +116,7 @@ static int read_rows(ds_list *d, const char *csv, const char *root, char ***name
                 memmove(fld[0], fld[0] + 3, strlen(fld[0] + 3) + 1);
             c_path = find_col(fld, nf, "path");
             if (c_path < 0 && (c_path = find_col(fld, nf, "itemid")) >= 0)
-                is_id = 1;
+                is_id = d->is_id = 1;
             c_lab = find_col(fld, nf, "label");
             d->hasbird = c_lab < 0;
             if (c_lab < 0)

@@ -20,6 +20,7 @@ typedef struct {
     int n_classes;
     char **classes;
     int hasbird;  /* the classes came from `hasbird` */
+    int is_id;    /* items are `itemid`s (else `path`s) */
 } ds_list;
 
 /* root NULL: the CSV's folder. 0, or -1 with es_error() "CSV:LINE: reason". */

@@ -256,7 +256,7 @@ static int write_val_csv(const char *path, const ds_list *d, const int *is_val)
     es_atomic a;
     if (es_atomic_open(&a, path) != 0)
         return -1;
-    fprintf(a.f, "path,%s\n", d->hasbird ? "hasbird" : "label");
+    fprintf(a.f, "%s,%s\n", d->is_id ? "itemid" : "path", d->hasbird ? "hasbird" : "label");
     for (int i = 0; i < d->n; i++)
         if (is_val[i]) {
             int q = strchr(d->item[i], ',') != NULL;

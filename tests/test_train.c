@@ -1,0 +1,215 @@
+/* earsight train / eval end to end on a small synthetic set (tone bursts in noise against noise
+ * with a low hum): the validation AUC, determinism, the CSV errors; and es_roc_auc itself. */
+#include "testutil.h"
+#include "audio/es_audio.h"
+#include "nn/es_nn.h"
+#include <omp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char earsight[512]; /* B/earsight, beside this test's folder */
+static char dir[512];      /* B/t_train: the synthetic set */
+
+#define FEATURES "'{\"sample_rate\":8000,\"n_fft\":256,\"hop_length\":128,\"n_mels\":16,\"f_min\":50," \
+                 "\"frames\":16,\"layout\":\"frames_mels\",\"standardize\":\"global\"}'"
+
+static uint64_t rng = 88172645463325252ull;
+static double uni(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (rng >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* 24 files a class, 0.4-0.9 s at 8 kHz: class 1 has a 1.5-2.5 kHz tone burst, class 0 a
+ * 200-400 Hz hum; both in white noise of random level. */
+static void make_set(void)
+{
+    char path[700];
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/labels.csv", dir);
+    FILE *csv = fopen(path, "w");
+    assert_non_null(csv);
+    fprintf(csv, "itemid,hasbird\n");
+    for (int i = 0; i < 48; i++) {
+        int pos = i % 2;
+        long n = (long)(8000 * (0.4 + 0.5 * uni()));
+        float *x = malloc(n * sizeof *x);
+        double f = pos ? 1500 + 1000 * uni() : 200 + 200 * uni(), noise = 0.05 + 0.2 * uni();
+        long b0 = (long)(uni() * n / 2), b1 = b0 + n / 3;
+        for (long t = 0; t < n; t++) {
+            double s = (2 * uni() - 1) * noise;
+            if (!pos || (t >= b0 && t < b1))
+                s += 0.3 * sin(2 * M_PI * f * t / 8000.0);
+            x[t] = (float)s;
+        }
+        snprintf(path, sizeof path, "%s/clip%02d.wav", dir, i);
+        assert_int_equal(es_audio_save(path, x, n, 8000), 0);
+        free(x);
+        fprintf(csv, "clip%02d,%d\n", i, pos);
+    }
+    fclose(csv);
+}
+
+/* Runs `earsight ARGS`; exit status, stdout and stderr in out/err (may be NULL). */
+static int run(const char *args, char *out, size_t on, char *err, size_t en)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=1 %s %s >%s/out.txt 2>%s/err.txt", earsight, args,
+             dir, dir);
+    int st = system(cmd);
+    const char *names[2] = {"out.txt", "err.txt"};
+    char *bufs[2] = {out, err};
+    size_t ns[2] = {on, en};
+    for (int k = 0; k < 2; k++) {
+        if (!bufs[k])
+            continue;
+        char p[700];
+        snprintf(p, sizeof p, "%s/%s", dir, names[k]);
+        FILE *f = fopen(p, "r");
+        size_t got = f ? fread(bufs[k], 1, ns[k] - 1, f) : 0;
+        bufs[k][got] = 0;
+        if (f)
+            fclose(f);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void assert_one_line(const char *err, const char *start)
+{
+    if (strncmp(err, start, strlen(start)) != 0 || strchr(err, '\n') != err + strlen(err) - 1)
+        fail_msg("stderr '%s' should be one line starting '%s'", err, start);
+}
+
+static int exists(const char *p) { return access(p, F_OK) == 0; }
+
+static void train_separable(void **state)
+{
+    char args[4096], out[4096], err[8192];
+    double t0 = omp_get_wtime();
+    snprintf(args, sizeof args,
+             "train --data %s/labels.csv --arch small-cnn --features " FEATURES
+             " --epochs 6 --batch 16 --steps 6 --lr 0.003 --val-split 0.25 --seed 3 -q"
+             " --val-csv %s/val.csv -o %s/a.onnx", dir, dir, dir);
+    if (run(args, out, sizeof out, err, sizeof err) != 0)
+        fail_msg("train failed: %s", err);
+    double secs = omp_get_wtime() - t0;
+    /* the reported AUC is the kept model's; eval on the held-out rows must agree */
+    snprintf(args, sizeof args, "eval -m %s/a.onnx --data %s/val.csv --root %s --json --png %s/roc.png",
+             dir, dir, dir, dir);
+    if (run(args, out, sizeof out, err, sizeof err) != 0)
+        fail_msg("eval failed: %s", err);
+    const char *a = strstr(out, "\"auc\":");
+    assert_non_null(a);
+    double auc = atof(a + 6);
+    print_message("synthetic set: validation AUC %.4f, training %.1f s\n", auc, secs);
+    assert_true(auc >= 0.99);
+    assert_true(secs < 60);
+    char png[700];
+    snprintf(png, sizeof png, "%s/roc.png", dir);
+    assert_true(exists(png));
+}
+
+static void train_is_deterministic(void **state)
+{
+    char args[4096], err[4096];
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args,
+                 "train --data %s/labels.csv --arch small-cnn --features " FEATURES
+                 " --epochs 2 --batch 8 --steps 3 --seed 5 -q -o %s/d%d.onnx", dir, dir, k);
+        if (run(args, NULL, 0, err, sizeof err) != 0)
+            fail_msg("train failed: %s", err);
+    }
+    snprintf(args, sizeof args, "cmp -s %s/d0.onnx %s/d1.onnx", dir, dir);
+    assert_int_equal(system(args), 0);
+}
+
+static void csv_errors(void **state)
+{
+    char p[700], args[4096], err[4096];
+    /* no label column */
+    snprintf(p, sizeof p, "%s/nolabel.csv", dir);
+    FILE *f = fopen(p, "w");
+    fprintf(f, "itemid,x\nclip00,1\n");
+    fclose(f);
+    snprintf(args, sizeof args, "train --data %s --root %s -o %s/bad.onnx", p, dir, dir);
+    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
+    char want[2048];
+    snprintf(want, sizeof want, "earsight: %s: no hasbird/label column", p);
+    assert_one_line(err, want);
+    /* no path column */
+    f = fopen(p, "w");
+    fprintf(f, "file,hasbird\nclip00,1\n");
+    fclose(f);
+    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
+    snprintf(want, sizeof want, "earsight: %s: no path/itemid column", p);
+    assert_one_line(err, want);
+    /* a missing file, on line 3 */
+    f = fopen(p, "w");
+    fprintf(f, "itemid,hasbird\nclip00,0\nnothere,1\n");
+    fclose(f);
+    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
+    snprintf(want, sizeof want, "earsight: %s:3: nothere: no such file", p);
+    assert_one_line(err, want);
+    /* a bad hasbird value */
+    f = fopen(p, "w");
+    fprintf(f, "path,hasbird\nclip00.wav,2\n");
+    fclose(f);
+    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
+    snprintf(want, sizeof want, "earsight: %s:2: hasbird is '2'", p);
+    assert_one_line(err, want);
+    snprintf(args, sizeof args, "eval -m %s/a.onnx --data %s --root %s", dir, p, dir);
+    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
+    assert_one_line(err, want);
+    snprintf(p, sizeof p, "%s/bad.onnx", dir);
+    assert_false(exists(p));
+    /* usage */
+    assert_int_equal(run("train --data x.csv", NULL, 0, err, sizeof err), 2);
+    assert_one_line(err, "earsight: no output (-o MODEL.onnx)");
+    assert_int_equal(run("train -o x.onnx --epochs 0 --data x.csv", NULL, 0, err, sizeof err), 2);
+    assert_int_equal(run("eval --bogus", NULL, 0, err, sizeof err), 2);
+}
+
+static void roc_auc_values(void **state)
+{
+    const float s[6] = {0.9f, 0.8f, 0.7f, 0.6f, 0.5f, 0.4f};
+    const int perfect[6] = {1, 1, 1, 0, 0, 0}, worst[6] = {0, 0, 0, 1, 1, 1};
+    const int mixed[6] = {1, 0, 1, 0, 1, 0}; /* sklearn: 0.666… */
+    assert_true(fabs(es_roc_auc(s, perfect, 6) - 1.0) < 1e-12);
+    assert_true(fabs(es_roc_auc(s, worst, 6)) < 1e-12);
+    assert_true(fabs(es_roc_auc(s, mixed, 6) - 2.0 / 3.0) < 1e-12);
+    const float tied[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+    const int half[4] = {1, 0, 1, 0};
+    assert_true(fabs(es_roc_auc(tied, half, 4) - 0.5) < 1e-12); /* ties count half */
+    float fpr[7], tpr[7];
+    double auc;
+    assert_int_equal(es_roc_curve(s, mixed, 6, fpr, tpr, &auc), 7);
+    assert_true(fpr[6] == 1.0f && tpr[6] == 1.0f && fpr[0] == 0.0f);
+    assert_int_equal(es_roc_auc(s, perfect, 3) < 0, 1); /* positives only */
+}
+
+int main(int argc, char **argv)
+{
+    /* argv[0] is B/tests/test_train: the binary under test is B/earsight */
+    snprintf(earsight, sizeof earsight, "%s", argv[0]);
+    char *slash = strrchr(earsight, '/');
+    if (slash)
+        *slash = 0;
+    slash = strrchr(earsight, '/');
+    size_t keep = slash ? (size_t)(slash + 1 - earsight) : 0;
+    snprintf(dir, sizeof dir, "%.*st_train", (int)keep, earsight);
+    snprintf(earsight + keep, sizeof earsight - keep, "earsight");
+    make_set();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(roc_auc_values),
+        cmocka_unit_test(train_separable),
+        cmocka_unit_test(train_is_deterministic),
+        cmocka_unit_test(csv_errors),
+    };
+    int r = cmocka_run_group_tests(tests, NULL, NULL);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        r = r ? r : 1;
+    return r;
+}
