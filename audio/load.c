@@ -86,46 +86,62 @@ es_reader *es_reader_open(const char *path, int sample_rate)
     return es_reader_open_resampler(path, sample_rate, ES_RESAMPLE_SOXR);
 }
 
+/* The decoder: our own for short Ogg Vorbis clips, libsndfile for the rest; and its checks. */
+static int open_source(es_reader *r)
+{
+    const char *path = r->path;
+    int single;
+    if (es_ogg_probe(path, &single) != 0 || (single && open_whole(r) != 0))
+        return -1;
+    if (!single && !(r->sf = sf_open(path, SFM_READ, &r->info)))
+        /* libsndfile's own words: "File contains data in an unknown format." … */
+        return es_fail("%s: cannot read as audio: %s", path, sf_strerror(NULL));
+    if (r->info.frames == SF_COUNT_MAX) /* an Ogg stream without its last page */
+        return es_fail("%s: truncated: the stream has no end", path);
+    if (r->sf && header_overstates(r->sf))
+        return es_fail("%s: truncated: the header promises more sound than the file holds", path);
+    if (r->info.frames <= 0 || r->info.channels < 1 || r->info.samplerate < 1)
+        return es_fail("%s: no audio samples in the file", path);
+    return 0;
+}
+
+static int open_resampler(es_reader *r, es_resampler how)
+{
+    r->out_len = es_reader_length(r);
+    if (how == ES_RESAMPLE_TORCHAUDIO) {
+        if ((r->sinc = es_sinc_new(r->info.samplerate, r->rate)))
+            return 0;
+        char why[512]; /* es_error()'s buffer is where es_fail writes */
+        snprintf(why, sizeof why, "%s", es_error());
+        return es_fail("%s: %s", r->path, why);
+    }
+    soxr_error_t err = NULL;
+    soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+    r->soxr = soxr_create(r->info.samplerate, r->rate, 1, &err, NULL, &q, NULL);
+    if (!r->soxr || err)
+        return es_fail("%s: cannot resample: %s", r->path, err ? err : "soxr failed");
+    return 0;
+}
+
 es_reader *es_reader_open_resampler(const char *path, int sample_rate, es_resampler how)
 {
     es_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path)))
         return open_fail(r, "%s: %s", path, "out of memory");
-    int single;
-    if (es_ogg_probe(path, &single) != 0 || (single && open_whole(r) != 0)) {
+    if (sample_rate < 0 || sample_rate > 1000000)
+        return open_fail(r, "%s: %s", path, "bad sample rate asked for");
+    if (open_source(r) != 0) {
         es_reader_close(r);
         return NULL;
     }
-    if (!single && !(r->sf = sf_open(path, SFM_READ, &r->info)))
-        /* libsndfile's own words: "File contains data in an unknown format." … */
-        return open_fail(r, "%s: cannot read as audio: %s", path, sf_strerror(NULL));
-    if (r->info.frames == SF_COUNT_MAX) /* an Ogg stream without its last page */
-        return open_fail(r, "%s: %s", path, "truncated: the stream has no end");
-    if (r->sf && header_overstates(r->sf))
-        return open_fail(r, "%s: %s", path, "truncated: the header promises more sound than the file holds");
-    if (r->info.frames <= 0 || r->info.channels < 1 || r->info.samplerate < 1)
-        return open_fail(r, "%s: %s", path, "no audio samples in the file");
-    if (sample_rate < 0 || sample_rate > 1000000)
-        return open_fail(r, "%s: %s", path, "bad sample rate asked for");
     r->rate = sample_rate ? sample_rate : r->info.samplerate;
     r->inter = malloc(sizeof(float) * CHUNK * (size_t)r->info.channels);
     r->mono = malloc(sizeof(float) * CHUNK);
     if (!r->inter || !r->mono)
         return open_fail(r, "%s: %s", path, "out of memory");
-    if (r->rate != r->info.samplerate && how == ES_RESAMPLE_TORCHAUDIO) {
-        if (!(r->sinc = es_sinc_new(r->info.samplerate, r->rate))) {
-            char why[512]; /* es_error()'s buffer is where open_fail writes */
-            snprintf(why, sizeof why, "%s", es_error());
-            return open_fail(r, "%s: %s", path, why);
-        }
-        r->out_len = es_reader_length(r);
-    } else if (r->rate != r->info.samplerate) {
-        soxr_error_t err = NULL;
-        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
-        r->soxr = soxr_create(r->info.samplerate, r->rate, 1, &err, NULL, &q, NULL);
-        if (!r->soxr || err)
-            return open_fail(r, "%s: cannot resample: %s", path, err ? err : "soxr failed");
-        r->out_len = es_reader_length(r);
+    if (r->rate != r->info.samplerate && open_resampler(r, how) != 0) {
+        es_reader_close(r);
+        return NULL;
     }
     return r;
 }
@@ -136,7 +152,7 @@ static long decode(es_reader *r, float *dst, long max)
     if (r->eof)
         return 0;
     int ch = r->info.channels;
-    if (max > r->info.frames - r->frames_read) /* stop at the stated length (es_ogg_probe may shorten it) */
+    if (max > r->info.frames - r->frames_read) /* stop at the stated length */
         max = (long)(r->info.frames - r->frames_read);
     if (max == 0)
         return r->eof = 1, 0;
