@@ -116,6 +116,7 @@ static int roc_png(const char *path, const float *fpr, const float *tpr, int n, 
     int r = es_png_write(path, &c, NULL);
     es_canvas_free(&c);
     es_font_close(f);
+    es_viz_shutdown(); /* fontconfig's caches: one picture per run */
     return r;
 }
 
