@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int es_atomic_open(es_atomic *a, const char *path)
@@ -24,6 +25,11 @@ int es_atomic_open(es_atomic *a, const char *path)
         es_atomic_abort(a);
         return es_fail("%s: cannot write: %s", path, strerror(e));
     }
+    /* mkstemp makes the file 0600; give it the mode open(2) would (0666 less the umask).
+     * Reading the umask means setting it, so this is not for threads racing on umask. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     a->f = fdopen(fd, "wb");
     if (!a->f) {
         close(fd);

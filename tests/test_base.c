@@ -14,6 +14,12 @@ static void npy_round_trip(void **state)
     assert_int_equal(a.dims[1], 3);
     assert_memory_equal(a.data, x, sizeof x);
     es_array_free(&a);
+    struct stat st; /* the mode a plain fopen would give, not mkstemp's 0600 */
+    mode_t mask = umask(022);
+    assert_int_equal(es_npy_save("build/t_base.npy", x, 2, dims), 0);
+    umask(mask);
+    assert_int_equal(stat("build/t_base.npy", &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
     unlink("build/t_base.npy");
 }
 
