@@ -230,6 +230,18 @@ int app_model_load_for(app_model *m, const char *path, const char *in, es_array 
     return app_model_load_windows(m, path, in, 0, x, had_batch, NULL);
 }
 
+int app_input_read(const char *path, const char *in, int hop, es_array *x, int *frames)
+{
+    memset(x, 0, sizeof *x);
+    if (app_is_audio(in) ? audio_input(path, in, hop, frames, x) != 0 : es_npy_load(in, x) != 0)
+        return -1;
+    if (x->ndim < 1) {
+        es_array_free(x);
+        return es_fail("%s: a scalar is not a model input", in);
+    }
+    return 0;
+}
+
 int app_model_load_windows(app_model *m, const char *path, const char *in, int hop, es_array *x,
                            int *had_batch, int *frames)
 {
@@ -238,12 +250,8 @@ int app_model_load_windows(app_model *m, const char *path, const char *in, int h
     *had_batch = 1;
     if (!path && !(path = app_default_model()))
         return -1;
-    if (app_is_audio(in) ? audio_input(path, in, hop, frames, x) != 0 : es_npy_load(in, x) != 0)
+    if (app_input_read(path, in, hop, x, frames) != 0)
         return -1;
-    if (x->ndim < 1) {
-        es_array_free(x);
-        return es_fail("%s: a scalar is not a model input", in);
-    }
     if (load(m, path, x->ndim, x->dims) != 0) {
         es_array_free(x);
         return -1;

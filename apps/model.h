@@ -34,6 +34,9 @@ int app_model_load_for(app_model *m, const char *path, const char *in, es_array 
  * sound's frame count (.npy: untouched). */
 int app_model_load_windows(app_model *m, const char *path, const char *in, int hop, es_array *x,
                            int *had_batch, int *frames);
+/* Only the input, read for the model at `path` as above (no batch dim added, the graph not
+ * loaded): for a second input to a model already loaded. */
+int app_input_read(const char *path, const char *in, int hop, es_array *x, int *frames);
 void app_model_free(app_model *m);
 /* Label i, or NULL when the model has no label for it. */
 const char *app_model_label(const app_model *m, int i);

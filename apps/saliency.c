@@ -102,27 +102,66 @@ int sal_flag(sal_args *a, const char *verb, const char *f, const char *v)
 }
 
 /* ---- shared: the input ------------------------------------------------------------------- */
+/* A sound's default hop: half the model's frames, so every frame is seen in two windows. */
+static int default_hop(const char *model, const char *file, int hop)
+{
+    if (!app_is_audio(file) || hop > 0)
+        return hop;
+    es_meta *meta = NULL;
+    int rank, d[ES_MAX_DIMS];
+    const char *mp = model ? model : app_default_model();
+    if (mp && es_onnx_peek(mp, &meta, &rank, d) == 0) {
+        const char *js = es_meta_get(meta, ES_META_FEATURES);
+        es_feature_config c;
+        es_config_default(&c);
+        if (js && es_config_from_json(&c, js, mp) == 0 && c.frames > 1)
+            hop = c.frames / 2;
+    }
+    es_meta_free(meta);
+    return hop;
+}
+
+static int finish_input(sal_input *in, int hop);
+
 int sal_input_load(sal_input *in, const char *model, const char *file, int hop)
 {
     memset(in, 0, sizeof *in);
     in->audio = app_is_audio(file);
-    es_config_default(&in->cfg);
-    if (in->audio && hop <= 0) { /* half the model's frames: every frame seen in two windows */
-        es_meta *meta = NULL;
-        int rank, d[ES_MAX_DIMS];
-        const char *mp = model ? model : app_default_model();
-        if (mp && es_onnx_peek(mp, &meta, &rank, d) == 0) {
-            const char *js = es_meta_get(meta, ES_META_FEATURES);
-            es_feature_config c;
-            es_config_default(&c);
-            if (js && es_config_from_json(&c, js, mp) == 0 && c.frames > 1)
-                hop = c.frames / 2;
-        }
-        es_meta_free(meta);
-    }
+    hop = default_hop(model, file, hop);
     if (app_model_load_windows(&in->m, model, file, hop, &in->x, &in->had_batch, &in->frames) != 0)
         return -1;
+    return finish_input(in, hop);
+}
+
+int sal_input_next(sal_input *in, const char *file, int hop)
+{
+    int d[ES_MAX_DIMS], nd = es_tensor_shape(in->m.g, in->m.input, d);
+    es_array_free(&in->x);
+    free(in->scores), in->scores = NULL;
+    in->audio = app_is_audio(file);
+    hop = default_hop(in->m.path, file, hop);
+    if (app_input_read(in->m.path, file, hop, &in->x, &in->frames) != 0)
+        return -1;
+    in->had_batch = 1;
+    if (in->x.ndim == nd - 1) { /* no batch dim */
+        memmove(in->x.dims + 1, in->x.dims, in->x.ndim * sizeof *in->x.dims);
+        in->x.dims[0] = 1, in->x.ndim++, in->had_batch = 0;
+    }
+    int same = in->x.ndim == nd;
+    for (int k = 1; same && k < nd; k++)
+        same = in->x.dims[k] == d[k];
+    if (!same)
+        return 1;
+    if (es_graph_set_batch(in->m.g, in->x.dims[0]) != 0)
+        return -1;
+    return finish_input(in, hop);
+}
+
+/* The sound's layout and every row's scores. */
+static int finish_input(sal_input *in, int hop)
+{
     in->st = es_sal_score_tensor(in->m.g);
+    es_config_default(&in->cfg);
     if (in->audio) {
         const char *js = es_meta_get(in->m.meta, ES_META_FEATURES);
         if (es_config_from_json(&in->cfg, js, in->m.path) != 0)
@@ -659,14 +698,18 @@ int cmd_saliency(int argc, char **argv)
                  (o.png && (stat(o.png, &sb) != 0 || !S_ISDIR(sb.st_mode)))))
         return cli_usage("saliency", "with several inputs, -o and --png name existing folders");
     /* one loaded model for every input of the same shape: reload only when the shape changes */
+    sal_input in = {0};
     for (int i = 0; i < o.n_inputs && rc == 0; i++) {
-        sal_input in;
-        if (sal_input_load(&in, o.model, o.inputs[i], o.a.hop_frames) != 0)
-            rc = cli_lib_fail();
-        else
-            rc = one_input(&o, &in, o.inputs[i], many), sal_input_free(&in);
+        int r = i ? sal_input_next(&in, o.inputs[i], o.a.hop_frames) : 1;
+        if (r == 1) { /* the first input, or one of another shape: (re)load */
+            sal_input_free(&in);
+            r = sal_input_load(&in, o.model, o.inputs[i], o.a.hop_frames);
+        }
+        rc = r != 0 ? cli_lib_fail() : one_input(&o, &in, o.inputs[i], many);
         sal_args_free(&o.a);
+        o.a.o.layer = -1;
     }
+    sal_input_free(&in);
     es_viz_shutdown();
     return rc;
 }

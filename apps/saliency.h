@@ -32,6 +32,9 @@ typedef struct {
 } sal_input;
 /* Loads model and input; 0, or -1 with es_error(). */
 int sal_input_load(sal_input *in, const char *model, const char *file, int hop_frames);
+/* The next input for the model already loaded: 0, 1 when its shape needs the model loaded
+ * anew (sal_input_free + sal_input_load), -1 with es_error(). */
+int sal_input_next(sal_input *in, const char *file, int hop_frames);
 void sal_input_free(sal_input *in);
 /* Resolves --method, --layer, --target, --baseline, --upsample, --ig-method into a->o.
  * Returns 0, 1 (runtime error printed, e.g. an unknown layer) or 2 (usage error printed). */

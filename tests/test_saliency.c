@@ -4,11 +4,13 @@
 #include "testutil.h"
 #include "nn/onnx.h"
 #include "saliency/es_saliency.h"
+#include "audio/es_audio.h"
 #include <cJSON.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define SFIX(name) FIXTURE("saliency/" name)
+#define CHIRP "tests/fixtures/onnx/chirp.wav"
 
 /* ---- Captum's BasicModel_ConvNet_One_Conv and its published attributions (class 0) ---- */
 static es_graph *captum_one_conv(int *x, int *relu1)
@@ -416,6 +418,55 @@ static void verbs(void **s)
     unlink("build/t_sal.out"), unlink("build/t_sal.err");
 }
 
+/* sonify: the input's rate and length; --keep 1 gives the input back, --keep 0 silence */
+static void sonify_verb(void **s)
+{
+    char err[2048];
+    assert_int_equal(run("annotate -m " SM " --labels a,bird,c --features '{\"sample_rate\": 8000, "
+                         "\"n_fft\": 256, \"hop_length\": 100, \"n_mels\": 16, \"f_min\": 0, "
+                         "\"f_max\": 4000, \"mel_scale\": \"htk\", \"mel_norm\": \"none\", "
+                         "\"frames\": 12, \"standardize\": \"global\"}' -o build/t_sal.onnx", err, sizeof err), 0);
+    float *x, *y;
+    long n, m;
+    int r, r2;
+    assert_int_equal(es_audio_load(CHIRP, 0, &x, &n, &r), 0);
+    const char *keeps[] = {"1", "0", "0.2 --method guided --target bird", "0.3 --invert"};
+    for (int k = 0; k < 4; k++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "sonify -m build/t_sal.onnx --input " CHIRP " -o build/t_sal.wav --keep %s", keeps[k]);
+        if (run(cmd, err, sizeof err) != 0)
+            fail_msg("%s: %s", cmd, err);
+        assert_int_equal(es_audio_load("build/t_sal.wav", 0, &y, &m, &r2), 0);
+        assert_int_equal(m, n);
+        assert_int_equal(r2, r);
+        double e = abs_err_max(x, y, n), peak = 0;
+        for (long i = 0; i < n; i++)
+            peak = fabs(y[i]) > peak ? fabs(y[i]) : peak;
+        if (k == 0)
+            assert_true(e <= 1e-4);
+        if (k == 1)
+            assert_true(peak == 0);
+        if (k >= 2)
+            assert_true(peak > 0 && e > 1e-3);
+        free(y);
+    }
+    free(x);
+    unlink("build/t_sal.wav");
+    /* a long sound is explained in overlapping windows, stitched to (mels × frames) */
+    assert_int_equal(run("saliency -m build/t_sal.onnx --input " CHIRP " --method grad --hop-frames 4 --json -o build/t_sal.npy", err, sizeof err), 0);
+    es_array a = load_fixture("build/t_sal.npy");
+    assert_int_equal(a.ndim, 2);
+    assert_int_equal(a.dims[0], 16);
+    assert_int_equal(a.dims[1], 89);
+    es_array_free(&a);
+    /* errors: a .npy is not a sound (usage); a map of the wrong shape (runtime) */
+    assert_int_equal(run("sonify -m build/t_sal.onnx --input " SX " --keep 1 -o build/t_sal.wav", err, sizeof err), 2);
+    assert_int_equal(run("sonify -m build/t_sal.onnx --input " CHIRP " --saliency " SX " --keep 1 -o build/t_sal.wav", err, sizeof err), 1);
+    assert_one_line(err, "earsight: " SX ": ");
+    assert_int_not_equal(access("build/t_sal.wav", F_OK), 0);
+    unlink("build/t_sal.npy"), unlink("build/t_sal.onnx"), unlink("build/t_sal.out"), unlink("build/t_sal.err");
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) /* one test by name, e.g. build/tests/test_saliency sanity_densenet */
@@ -440,6 +491,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(sanity_densenet),
         cmocka_unit_test(sonify_masks),
         cmocka_unit_test(verbs),
+        cmocka_unit_test(sonify_verb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
