@@ -15,6 +15,8 @@
 #include "nn/es_nn.h"
 #include <stdint.h>
 
+#define ES_SAL_BATCH_BYTES ((size_t)384 << 20)
+
 typedef enum {
     ES_SAL_GRAD,           /* ∂score/∂x (signed: Captum's Saliency with abs=False) */
     ES_SAL_INPUT_X_GRAD,   /* x · ∂score/∂x */
@@ -48,7 +50,9 @@ typedef struct {
     uint64_t seed;      /* SmoothGrad noise (es_sal_noise) */
     int window[2], stride[2]; /* occlusion over the last two dims (or last one): 3x3, 1x1 */
     float occ_value;    /* occlusion: the value put in the window (0) */
-    int batch;          /* samples per forward/backward in IG, SmoothGrad, occlusion: 16 */
+    int batch;          /* samples per forward/backward in IG, SmoothGrad, occlusion: 16,
+                         * fewer when their activations and gradients would pass
+                         * ES_SAL_BATCH_BYTES (the BAD DenseNet at 200×56 takes ~170 MB a sample) */
 } es_sal_opts;
 void es_sal_defaults(es_sal_opts *o);
 
