@@ -13,26 +13,6 @@
 #include <unistd.h>
 
 /* ---- shared: flags ------------------------------------------------------------------------ */
-const char sal_flags_help[] =
-    "  --method M          grad | input-x-grad | deconvnet | guided | gradcam | guided-gradcam |\n"
-    "                      ig | smoothgrad | smoothgrad-sq | vargrad | occlusion\n"
-    "  --target K|NAME     the class explained: index or label (default: the predicted class);\n"
-    "                      its score before a final softmax/sigmoid is explained\n"
-    "  --layer NAME        Grad-CAM layer: ONNX node or tensor name (default: the last spatial\n"
-    "                      activation before pooling / flatten; `earsight info` shows it)\n"
-    "  --upsample MODE     Grad-CAM upsampling: bilinear (default) | nearest\n"
-    "  --steps N           IG steps (50)\n"
-    "  --ig-method M       gausslegendre (default) | riemann-trapezoid | riemann-left |\n"
-    "                      riemann-right | riemann-middle\n"
-    "  --baseline B        IG: zero (default) | min (the input's minimum) | FILE.npy\n"
-    "  --samples N         SmoothGrad samples (25)\n"
-    "  --sigma S           SmoothGrad noise std as a fraction of the input's range (0.15)\n"
-    "  --seed N            SmoothGrad noise seed (0)\n"
-    "  --window HxW        occlusion window over the last two dims (3x3)\n"
-    "  --stride HxW        occlusion stride (1x1)\n"
-    "  --occlusion-value V the value put in the window (0)\n"
-    "  --hop-frames N      a sound longer than the model's frames: windows N frames apart\n"
-    "                      (default: half the model's frames), maps stitched (overlaps averaged)\n";
 
 void sal_args_init(sal_args *a)
 {
@@ -390,7 +370,7 @@ const char usage_saliency[] =
     "  --layout quad       four panels: input, |map|, positive, negative\n"
     "  --cmap NAME  --size WxH (1000x450)  --title TEXT\n"
     "  -j, --jobs N        threads   -q, --quiet   print nothing on success\n"
-    "method options:\n";
+    "method options:\n" SAL_FLAGS_HELP;
 
 typedef struct {
     sal_args a;

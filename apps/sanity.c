@@ -30,7 +30,7 @@ const char usage_sanity[] =
     "  --png FILE          the sanity strip (original, then each cascading step)\n"
     "  --size WxH  --title TEXT  --cmap NAME\n"
     "  -j, --jobs N        threads   -q, --quiet\n"
-    "method options:\n";
+    "method options:\n" SAL_FLAGS_HELP;
 
 typedef struct {
     sal_args a;

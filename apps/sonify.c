@@ -28,7 +28,7 @@ const char usage_sonify[] =
     "  -o, --output FILE   the WAV to write (written whole or not at all)\n"
     "  --json              {input, output, method, target, kept, sample_rate, samples}\n"
     "  -j, --jobs N        threads   -q, --quiet\n"
-    "method options:\n";
+    "method options:\n" SAL_FLAGS_HELP;
 
 typedef struct {
     sal_args a;
