@@ -82,13 +82,16 @@ bench: all $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 # assets/data/labels.csv lists (scripts/clips.sh fetches them when they are not installed).
 # Same seed and MODEL_THREADS give a byte-identical model.
 MODEL_THREADS ?= 1
+MODEL_OUT ?= assets/models/bird-detector.onnx
 model: $(B)/earsight
 	@root=$$(scripts/clips.sh $(B)/data/tuxpaint) && mkdir -p $(B)/model && start=$$(date +%s) && \
 	OMP_NUM_THREADS=$(MODEL_THREADS) $(B)/earsight train --data assets/data/labels.csv \
 	  --root "$$root" --arch bad-densenet --epochs 30 --batch 32 --optimizer adam --seed 1 \
 	  --val-split 0.2 --val-csv $(B)/model/val.csv -j $(MODEL_THREADS) \
-	  -o assets/models/bird-detector.onnx && \
-	echo "make model: trained in $$(( $$(date +%s) - start )) s on $(MODEL_THREADS) thread(s)"
+	  -o $(MODEL_OUT) && \
+	echo "make model: trained in $$(( $$(date +%s) - start )) s on $(MODEL_THREADS) thread(s)" && \
+	$(B)/earsight eval -m $(MODEL_OUT) --data $(B)/model/val.csv --root "$$root" -q \
+	  --png $(B)/model/roc.png
 
 clean:
 	rm -rf build build-asan

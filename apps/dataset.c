@@ -381,13 +381,14 @@ int ds_example(const es_feature_config *c, const ds_augment *a, es_array *feat, 
     int bands = src->dims[0], T = src->dims[1], F = c->frames > 0 ? c->frames : T;
     int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
     int bg = -1;
-    if (a->background >= 0 && d->label[i] != a->background && ds_uniform(r) < a->p_mix) {
+    double p_mix = d->label[i] != a->background ? a->p_mix : a->p_mix_bg;
+    if (a->background >= 0 && p_mix > 0 && ds_uniform(r) < p_mix) {
         int m = 0;
         for (int k = 0; k < n_train; k++)
-            m += d->label[train[k]] == a->background;
+            m += d->label[train[k]] == a->background && train[k] != i;
         int pick = ds_below(r, m);
-        for (int k = 0; k < n_train && bg < 0; k++)
-            if (d->label[train[k]] == a->background && pick-- == 0)
+        for (int k = 0; k < n_train && bg < 0 && m > 0; k++)
+            if (d->label[train[k]] == a->background && train[k] != i && pick-- == 0)
                 bg = train[k];
     }
     int TT = bg >= 0 ? feat[bg].dims[1] : T;

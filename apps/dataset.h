@@ -51,6 +51,8 @@ void ds_split(const ds_list *d, double frac, uint64_t seed, int *is_val);
 
 typedef struct {
     double p_mix;          /* a clip of another class is mixed into a background file */
+    double p_mix_bg;       /* a background clip is mixed into another background file, so
+                            * that being a mixture tells nothing of the class */
     int background;        /* the class mixed into (-1: no mixing) */
     double snr_min, snr_max; /* dB of the clip's mean power over the background's */
     double gain_db;        /* random gain in ±gain_db (before standardisation) */

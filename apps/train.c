@@ -35,6 +35,8 @@ const char usage_train[] =
     "  --optimizer O       adam (default, lr 1e-3) or sgd-nesterov (lr 0.01, momentum 0.9)\n"
     "  --lr X, --weight-decay X (1e-4)\n"
     "  --mix P             probability that a positive window is mixed into a background (0.5)\n"
+    "  --mix-negatives P   the same for a background window mixed into another one, so that\n"
+    "                      being a mixture is no cue for the class (0.5)\n"
     "  --snr LO:HI         SNR range of the mixing in dB (-5:15)\n"
     "  --background NAME   the class mixed into (nobird with hasbird; none with label)\n"
     "  --val-split F       fraction of each class's files held out (0.2; 0 keeps the last model)\n"
@@ -47,7 +49,7 @@ const char usage_train[] =
 typedef struct {
     const char *data, *root, *arch, *features, *out, *val_csv, *background;
     int epochs, batch, steps, quiet, jobs;
-    double lr, wd, val_split, mix, snr_lo, snr_hi;
+    double lr, wd, val_split, mix, mix_neg, snr_lo, snr_hi;
     int adam;
     unsigned long long seed;
 } options;
@@ -62,7 +64,7 @@ static int num(const char *s, double lo, double *v)
 static int parse(int argc, char **argv, options *o)
 {
     enum { DATA = 256, ROOT, ARCH, FEAT, EPOCHS, BATCH, STEPS, LR, OPT, WD, SPLIT, SEED, VALCSV,
-           MIX, SNR, BG };
+           MIX, SNR, BG, MIXNEG };
     static const struct option longs[] = {
         {"data", required_argument, 0, DATA}, {"root", required_argument, 0, ROOT},
         {"arch", required_argument, 0, ARCH}, {"features", required_argument, 0, FEAT},
@@ -71,11 +73,11 @@ static int parse(int argc, char **argv, options *o)
         {"optimizer", required_argument, 0, OPT}, {"weight-decay", required_argument, 0, WD},
         {"val-split", required_argument, 0, SPLIT}, {"seed", required_argument, 0, SEED},
         {"val-csv", required_argument, 0, VALCSV}, {"mix", required_argument, 0, MIX},
-        {"snr", required_argument, 0, SNR}, {"background", required_argument, 0, BG},
+        {"snr", required_argument, 0, SNR}, {"mix-negatives", required_argument, 0, MIXNEG}, {"background", required_argument, 0, BG},
         {"output", required_argument, 0, 'o'}, {"jobs", required_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
     *o = (options){.arch = "bad-densenet", .epochs = 30, .batch = 32, .lr = -1, .wd = 1e-4,
-                   .val_split = 0.2, .seed = 1, .adam = 1, .mix = 0.5, .snr_lo = -5,
+                   .val_split = 0.2, .seed = 1, .adam = 1, .mix = 0.5, .mix_neg = 0.5, .snr_lo = -5,
                    .snr_hi = 15};
     int c;
     double v;
@@ -107,11 +109,13 @@ static int parse(int argc, char **argv, options *o)
         case LR:
         case WD:
         case MIX:
+        case MIXNEG:
         case SPLIT:
-            if (!num(optarg, 0, &v) || (c == SPLIT && v >= 1) || (c == MIX && v > 1) ||
+            if (!num(optarg, 0, &v) || (c == SPLIT && v >= 1) || ((c == MIX || c == MIXNEG) && v > 1) ||
                 (c == LR && v == 0))
                 return cli_usage("train", "%s: bad value '%s'", argv[optind - 1], optarg);
-            *(c == LR ? &o->lr : c == WD ? &o->wd : c == MIX ? &o->mix : &o->val_split) = v;
+            *(c == LR ? &o->lr : c == WD ? &o->wd : c == MIX ? &o->mix : c == MIXNEG ? &o->mix_neg
+                                                                     : &o->val_split) = v;
             break;
         case SNR:
             if (sscanf(optarg, "%lf:%lf", &o->snr_lo, &o->snr_hi) != 2 || o->snr_hi < o->snr_lo)
@@ -381,7 +385,7 @@ int cmd_train(int argc, char **argv)
     if (!o.quiet)
         fprintf(stderr, "earsight train: %d files (%d held out), %d classes, features in %.1f s\n",
                 r.d.n, r.n_va, r.d.n_classes, omp_get_wtime() - t0);
-    ds_augment aug = {.p_mix = o.mix, .background = -1, .snr_min = o.snr_lo,
+    ds_augment aug = {.p_mix = o.mix, .p_mix_bg = o.mix_neg, .background = -1, .snr_min = o.snr_lo,
                       .snr_max = o.snr_hi, .gain_db = 6, .band_shift = 2};
     const char *bg = o.background ? o.background : r.d.hasbird ? "nobird" : NULL;
     for (int k = 0; bg && k < r.d.n_classes; k++)
