@@ -412,8 +412,8 @@ static int occlusion(pass *p, const float *x, const es_sal_opts *o, int target, 
 {
     int d[ES_MAX_DIMS], nd = es_tensor_shape(p->g, p->input, d) - 1, *sd = d + 1;
     int H = nd >= 2 ? sd[nd - 2] : 1, W = nd >= 1 ? sd[nd - 1] : 1;
-    int wh = nd >= 2 ? o->window[0] : 1, ww = o->window[nd >= 2], sh = nd >= 2 ? o->stride[0] : 1,
-        sw = o->stride[nd >= 2];
+    int wh = nd >= 2 ? o->window[0] : 1, ww = o->window[1], sh = nd >= 2 ? o->stride[0] : 1,
+        sw = o->stride[1]; /* a 1-D sample slides the W of HxW */
     if (wh < 1 || ww < 1 || sh < 1 || sw < 1 || wh > H || ww > W)
         return es_fail("occlusion window %dx%d (stride %dx%d) does not fit the input's %dx%d",
                        wh, ww, sh, sw, H, W);

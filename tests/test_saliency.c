@@ -197,6 +197,7 @@ static void against_pytorch(const char *name, int n_rules)
 static void salnet_vs_pytorch(void **s) { against_pytorch("salnet", 5); }
 static void densenet_vs_pytorch(void **s) { against_pytorch("densenet", 2); }
 static void net1d_vs_pytorch(void **s) { against_pytorch("net1d", 5); }
+static void resnet_vs_pytorch(void **s) { against_pytorch("resnet", 5); }
 
 /* ---- targets, layers, errors ------------------------------------------------------------ */
 static void targets_and_errors(void **s)
@@ -486,6 +487,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(salnet_vs_pytorch),
         cmocka_unit_test(densenet_vs_pytorch),
         cmocka_unit_test(net1d_vs_pytorch),
+        cmocka_unit_test(resnet_vs_pytorch),
         cmocka_unit_test(targets_and_errors),
         cmocka_unit_test(measures),
         cmocka_unit_test(sanity_densenet),
