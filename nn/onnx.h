@@ -18,8 +18,9 @@
  * feed no graph output are skipped. Not supported: other Pad modes, Slice / Gather on data,
  * recurrent and normalisation layers other than batch norm, Resize, ConvTranspose.
  * Tensor names are the ONNX names, so a layer can be named as Netron shows it.
- * Initializers become PARAM tensors (weights, biases, batch-norm scale and shift) or STATE
- * tensors (batch-norm running statistics, constant operands of Add/Sub/Mul/Div).
+ * Initializers become PARAM tensors (weights, biases, batch-norm scale and shift, vector
+ * operands of Add/Sub/Mul/Div) or STATE tensors (batch-norm running statistics, scalar and
+ * Constant-node operands).
  * Errors: -1 (or NULL) and a one-line es_error() that starts with the file's path; an
  * unsupported operator names the op and the node. Nothing is printed. */
 #ifndef ES_ONNX_H

@@ -47,7 +47,7 @@ static int add_const(importer *m, onnx_const *c, const char *name)
     }
     onnx_const *d = &m->c[m->nc];
     *d = *c;
-    d->tensor = -1;
+    d->tensor = -1, d->initializer = 0;
     free(c->name);
     memset(c, 0, sizeof *c);
     if (!(d->name = strdup(name))) {
@@ -418,12 +418,22 @@ static int op_dropout(importer *m, const Onnx__NodeProto *nd)
     return add_node(m, nd, NULL, ES_OP_DROPOUT, &a, 1, &x, out0(nd));
 }
 
+/* An operand of Add/Sub/Mul/Div: a vector initializer is most likely a trained bias or scale
+ * (the bias of a Linear on (N, T, C) is MatMul + Add), so PARAM; scalars and constants that
+ * Constant nodes or folds made (0.5, 2.0, a normalisation) are STATE. */
+static es_tensor_kind operand_kind(importer *m, const Onnx__NodeProto *nd, int k)
+{
+    onnx_const *c = k < (int)nd->n_input && *nd->input[k] ? find_const(m, nd->input[k]) : NULL;
+    return c && c->initializer && c->n > 1 ? ES_T_PARAM : ES_T_STATE;
+}
+
 static int op_binary(importer *m, const Onnx__NodeProto *nd, es_op_type op)
 {
     int in[2];
     if (nd->n_input != 2)
         return fail_node(nd, "wants 2 inputs", NULL);
-    if (input_id(m, nd, 0, ES_T_STATE, &in[0]) != 0 || input_id(m, nd, 1, ES_T_STATE, &in[1]) != 0)
+    if (input_id(m, nd, 0, operand_kind(m, nd, 0), &in[0]) != 0 ||
+        input_id(m, nd, 1, operand_kind(m, nd, 1), &in[1]) != 0)
         return -1;
     if (in[0] < 0 || in[1] < 0)
         return fail_node(nd, "wants 2 inputs", NULL);
@@ -1035,6 +1045,7 @@ static int import_graph(importer *m, const Onnx__GraphProto *gp, int ndim_over, 
             onnx_const_clear(&c);
             return -1;
         }
+        m->c[m->nc - 1].initializer = 1;
     }
     int n_inputs = 0;
     for (size_t k = 0; k < gp->n_input; k++)

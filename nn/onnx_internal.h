@@ -18,6 +18,7 @@ typedef struct {
     int64_t *i;     /* is_int: n values */
     float *f;       /* else: n values */
     int tensor;     /* the graph tensor made from it, -1 until a node reads it */
+    int initializer; /* it is one of the model's initializers (not a Constant or a fold) */
 } onnx_const;
 
 void onnx_const_clear(onnx_const *c);
