@@ -309,7 +309,7 @@ static void resamples_like_torchaudio(void **state)
 /* The file, streamed chunk by chunk, gives exactly what the same samples in memory give. */
 static void file_streams_like_memory(void **state)
 {
-    long n = 40 * 16000; /* 640000 samples: several stream chunks */
+    long n = 100 * 16000; /* 1.6 M samples: more than one stream batch (1 Mi samples) */
     float *x = tones(n, 16000);
     assert_int_equal(es_audio_save("build/t_audio_long.wav", x, n, 16000), 0);
     es_feature_config c;
