@@ -11,7 +11,7 @@ const char usage_features[] =
     "usage: earsight features IN [flags] [--config JSON|FILE] -o OUT.npy\n"
     "\n"
     "Reads any sound libsndfile reads (WAV, FLAC, OGG/Vorbis, …), averages its channels,\n"
-    "resamples it to --sr with soxr, and writes its features as a float32 .npy matrix\n"
+    "resamples it to --sr (as torchaudio.functional.resample), and writes its features as a float32 .npy matrix\n"
     "(n_mels × frames, or n_mfcc × frames with --mfcc). Long files are streamed.\n"
     "Defaults are DESIGN.md §4: log-mel power in dB, 80 slaney bands, n_fft 1024, hop 315, 22.05 kHz;\n"
     "they match torchaudio MelSpectrogram + AmplitudeToDB(top_db) with the same settings.\n"

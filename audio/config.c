@@ -43,7 +43,7 @@ void es_config_default(es_feature_config *c)
         .power = 2, .log = ES_LOG_DB, .top_db = 80, .amin = 1e-10, .n_mfcc = 0,
         .layout = ES_LAYOUT_MELS_FRAMES, .frames = 0, .fit = ES_FIT_PAD_REPEAT,
         .standardize = ES_STANDARDIZE_NONE, .preset = ES_PRESET_NONE,
-        .resample = ES_RESAMPLE_SOXR};
+        .resample = ES_RESAMPLE_TORCHAUDIO};
 }
 
 static const field *find(const char *key)

@@ -28,8 +28,9 @@ es_reader *es_reader_open(const char *path, int sample_rate);
 /* Reads up to `max` samples into buf. Returns the count, 0 at the end, -1 on a truncated or
  * corrupt file or a NaN/infinite sample. */
 long es_reader_read(es_reader *r, float *buf, long max);
-/* The same with a choice of resampler: soxr (high quality, the default) or torchaudio's
- * (torchaudio.functional.resample's windowed sinc, to equal a pipeline that used it). */
+/* The same with a choice of resampler: soxr (high quality, es_reader_open's) or torchaudio's
+ * (torchaudio.functional.resample's windowed sinc, to equal a pipeline that used it; the
+ * feature configuration's default). */
 typedef enum { ES_RESAMPLE_SOXR, ES_RESAMPLE_TORCHAUDIO } es_resampler;
 es_reader *es_reader_open_resampler(const char *path, int sample_rate, es_resampler how);
 int es_reader_rate(const es_reader *r);      /* rate of the samples es_reader_read gives */
@@ -87,7 +88,8 @@ typedef struct {
      * It uses sample_rate, win_length/hop_length (0: 25 ms / 10 ms), n_mels, f_min, f_max and
      * log (ln or none); n_fft is the next power of two >= win_length. */
     es_preset preset;
-    es_resampler resample; /* how a file at another rate reaches sample_rate ("soxr") */
+    es_resampler resample; /* how a file at another rate reaches sample_rate ("torchaudio": the
+                            * numbers torchaudio.functional.resample gives; "soxr": soxr HQ) */
 } es_feature_config;
 
 /* The §4 example: 22.05 kHz, n_fft 1024, hop 315, 80 slaney mels from 50 Hz to Nyquist
@@ -125,7 +127,8 @@ int es_config_flag(es_feature_config *c, const char *flag, const char *value);
     "  --log db|ln|none    10*log10(max(x,amin)) or ln(x+amin) (db)\n"                        \
     "  --top-db DB         dB floor below the item's maximum, 0 = none (80); --amin A (1e-10)\n" \
     "  --mfcc N            N MFCCs (DCT-II, orthonormal) of the log mel bands\n"              \
-    "  --resample soxr|torchaudio  soxr (default) or torchaudio.functional.resample's filter\n" \
+    "  --resample torchaudio|soxr  torchaudio.functional.resample's filter (default: the same\n" \
+    "                      numbers as torchaudio) or soxr's high-quality resampler\n"    \
     "  --kaldi             torchaudio.compliance.kaldi.fbank (16 kHz, 23 mels, 25/10 ms)\n"   \
     "  --config JSON|FILE  a whole configuration (DESIGN.md §4 keys)\n"                       \
     "  any other key as --key-name VALUE (--layout, --frames, --fit, --standardize)\n"
