@@ -149,6 +149,7 @@ static void default_features(es_feature_config *c)
     es_config_default(c);
     c->sample_rate = 22050, c->n_fft = 1024, c->win_length = 1024, c->hop_length = 441;
     c->n_mels = 40, c->f_min = 50, c->f_max = 0;
+    c->resample = ES_RESAMPLE_SOXR; /* what the shipped model was trained with */
     c->layout = ES_LAYOUT_FRAMES_MELS, c->frames = 64, c->fit = ES_FIT_PAD_REPEAT;
     c->standardize = ES_STANDARDIZE_GLOBAL;
 }
