@@ -14,6 +14,7 @@
 /* Limits that keep every size the ops compute in int range: no real audio network comes near. */
 #define MAX_SPATIAL (1 << 24)   /* a kernel extent, stride, dilation or pad */
 #define MAX_INPUT_VALUES (1L << 28)    /* values in one model input */
+#define MAX_TENSOR_VALUES (1UL << 28)  /* values in one activation or the workspace (1 GB) */
 
 typedef struct {
     const char *path;
@@ -150,7 +151,14 @@ static int add_node(importer *m, const Onnx__NodeProto *nd, const char *suffix, 
     char name[512];
     make_name(m, nd, suffix, name, sizeof name);
     int id = es_node_add(m->g, op, name, a, n_in, in, 1, (const char *const[]){out_name});
-    return id < 0 ? -1 : m->g->n[id].out[0];
+    if (id < 0)
+        return -1;
+    int out = m->g->n[id].out[0];
+    /* a broken model is refused here, before a forward pass tries to allocate it */
+    if (m->g->t[out].size > MAX_TENSOR_VALUES || m->g->ws_need > MAX_TENSOR_VALUES)
+        return es_fail("node %s (%s): needs %zu values, too many", name, es_op_name(op),
+                       m->g->t[out].size > m->g->ws_need ? m->g->t[out].size : m->g->ws_need);
+    return out;
 }
 
 /* The ONNX node's own first output name (the last node of a lowering takes it). */
