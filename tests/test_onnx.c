@@ -70,7 +70,7 @@ static double check_fixture(const char *name, int batch_copies)
 }
 
 static const char *const fixtures[] = {"captum_one_conv", "small_cnn", "bad_densenet",
-                                       "pad_resnet", "audio1d"};
+                                       "pad_resnet", "audio1d", "clip_net", "panns_att"};
 
 static void pytorch_exports_match(void **state)
 {
@@ -87,6 +87,7 @@ static void other_batch_sizes(void **state)
     check_fixture("captum_one_conv", 2);
     check_fixture("pad_resnet", 2);
     check_fixture("bad_densenet", 2);
+    check_fixture("panns_att", 3); /* the reductions' reshapes copy the batch */
 }
 
 static int count_op(const es_graph *g, es_op_type op)
