@@ -13,7 +13,7 @@ MULTIARCH := $(shell $(CC) -dumpmachine)
 BLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-openmp
 BLAS_LIBS := -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-           -fopenmp -I. -Ibuild/gen -I/usr/include/$(MULTIARCH)/openblas-openmp \
+           -fopenmp -I. -I$(B)/gen -I/usr/include/$(MULTIARCH)/openblas-openmp \
            $(shell pkg-config --cflags $(PKGS) sdl2)
 LDLIBS  := $(BLAS_LIBS) $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
 SDL_LIBS := $(shell pkg-config --libs sdl2)

@@ -50,6 +50,11 @@ static int conv_geom(es_graph *g, es_node *nd, geom *q)
                             w->dims[1], q->g);
     if (q->sh < 1 || q->sw < 1 || q->dh < 1 || q->dw < 1 || q->pt < 0 || q->pl < 0 || pb < 0 || pr < 0)
         return es_node_fail(nd, "bad stride, dilation or padding");
+    /* sizes a hand-built graph might give: keep every product below in int range */
+    const long long lim = 1 << 24;
+    if (q->dh > lim || q->dw > lim || q->pt > lim || q->pl > lim || pb > lim || pr > lim ||
+        (long long)q->kh * q->kw * q->c > lim * 64)
+        return es_node_fail(nd, "kernel, dilation or padding too large");
     q->ho = (q->h + q->pt + pb - q->dh * (q->kh - 1) - 1) / q->sh + 1;
     q->wo = (q->w + q->pl + pr - q->dw * (q->kw - 1) - 1) / q->sw + 1;
     if (q->h + q->pt + pb < q->dh * (q->kh - 1) + 1 || q->w + q->pl + pr < q->dw * (q->kw - 1) + 1)
