@@ -84,7 +84,7 @@ bench: all $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 MODEL_THREADS ?= 1
 MODEL_OUT ?= assets/models/bird-detector.onnx
 model: $(B)/earsight
-	@root=$$(scripts/clips.sh $(B)/data/tuxpaint) && mkdir -p $(B)/model && start=$$(date +%s) && \
+	@root=$$(scripts/clips.sh $(B)/data/tuxpaint) && mkdir -p $(B)/model $(dir $(MODEL_OUT)) && start=$$(date +%s) && \
 	OMP_NUM_THREADS=$(MODEL_THREADS) $(B)/earsight train --data assets/data/labels.csv \
 	  --root "$$root" --arch bad-densenet --epochs 30 --batch 32 --optimizer adam --seed 1 \
 	  --val-split 0.2 --val-csv $(B)/model/val.csv -j $(MODEL_THREADS) \

@@ -378,6 +378,16 @@ int cmd_train(int argc, char **argv)
     if (o.jobs)
         omp_set_num_threads(o.jobs);
     double t0 = omp_get_wtime();
+    /* an output that cannot be written fails now, not after the training */
+    es_atomic probe;
+    for (int k = 0; k < 2; k++) {
+        const char *p = k ? o.val_csv : o.out;
+        if (!p)
+            continue;
+        if (es_atomic_open(&probe, p) != 0)
+            return cli_lib_fail();
+        es_atomic_abort(&probe);
+    }
     run r = {0};
     if (setup(&r, &o) != 0 || ds_features(&r.d, &r.fc, &r.feat) != 0) {
         run_free(&r);

@@ -163,6 +163,11 @@ static void csv_errors(void **state)
     assert_one_line(err, want);
     snprintf(p, sizeof p, "%s/bad.onnx", dir);
     assert_false(exists(p));
+    /* an output folder that does not exist fails before any training */
+    snprintf(args, sizeof args, "train --data %s/labels.csv -o %s/no/such/dir/x.onnx", dir, dir);
+    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
+    snprintf(want, sizeof want, "earsight: %s/no/such/dir/x.onnx: ", dir);
+    assert_one_line(err, want);
     /* usage */
     assert_int_equal(run("train --data x.csv", NULL, 0, err, sizeof err), 2);
     assert_one_line(err, "earsight: no output (-o MODEL.onnx)");
