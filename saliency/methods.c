@@ -189,6 +189,23 @@ static int run(pass *p, const float *xs, int n, int target, es_relu_rule rule, f
     return rc;
 }
 
+/* The gradient for the one sample already forwarded (batch 1): no second forward pass. */
+static int backward_one(pass *p, int target, es_relu_rule rule, float *grad)
+{
+    float *seed = calloc(p->classes, sizeof *seed);
+    if (!seed)
+        return es_fail("out of memory");
+    seed[target] = 1;
+    int rc = es_backward(p->g, p->st, seed, rule, ES_GRAD_INPUTS);
+    free(seed);
+    const float *gx = rc == 0 ? es_tensor_grad(p->g, p->input) : NULL;
+    if (rc == 0 && !gx)
+        return es_fail("the scores do not depend on the input");
+    if (gx)
+        memcpy(grad, gx, p->per * sizeof(float));
+    return rc;
+}
+
 /* ---- Grad-CAM ----------------------------------------------------------------------------- */
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
@@ -492,7 +509,7 @@ static int explain(pass *p, const float *x, const es_sal_opts *o, float *out, es
         [ES_SAL_DECONVNET] = ES_RELU_DECONVNET, [ES_SAL_GUIDED] = ES_RELU_GUIDED};
     switch (o->method) {
     case ES_SAL_GRAD: case ES_SAL_INPUT_X_GRAD: case ES_SAL_DECONVNET: case ES_SAL_GUIDED:
-        if (run(p, x, 1, target, rule[o->method], NULL, out) != 0)
+        if (backward_one(p, target, rule[o->method], out) != 0)
             return -1;
         if (o->method == ES_SAL_INPUT_X_GRAD)
             for (size_t i = 0; i < p->per; i++)
@@ -506,12 +523,12 @@ static int explain(pass *p, const float *x, const es_sal_opts *o, float *out, es
         if (o->method == ES_SAL_GUIDED_GRADCAM) {
             if (!(gb = malloc(p->per * sizeof *gb)))
                 return es_fail("out of memory");
-            if (run(p, x, 1, target, ES_RELU_GUIDED, NULL, gb) != 0) {
+            if (backward_one(p, target, ES_RELU_GUIDED, gb) != 0) {
                 free(gb);
                 return -1;
             }
         }
-        int rc = run(p, x, 1, target, ES_RELU_STANDARD, NULL, out);
+        int rc = backward_one(p, target, ES_RELU_STANDARD, out);
         if (rc == 0)
             rc = gradcam(p, layer, o->bilinear, out);
         for (size_t i = 0; rc == 0 && gb && i < p->per; i++)
