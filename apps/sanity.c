@@ -27,7 +27,7 @@ const char usage_sanity[] =
     "  --random-seed N     seed of the re-drawn weights (1)\n"
     "  -o, --output FILE   the cascading maps as one .npy: (1 + layers) × the map's shape\n"
     "  --json              {method, target, rows: [{mode, step, layer, spearman, spearman_abs, ssim}]}\n"
-    "  --png FILE          the sanity strip (original, then each cascading step)\n"
+    "  --png FILE          the sanity strip: the original, then up to 9 cascading steps\n"
     "  --size WxH  --title TEXT  --cmap NAME\n"
     "  -j, --jobs N        threads   -q, --quiet\n"
     "method options:\n" SAL_FLAGS_HELP;
@@ -207,10 +207,30 @@ static void print_rows(const options *o, const sal_input *in, const row *rows, i
                rows[i].rho, rows[i].rho_abs, rows[i].ssim);
 }
 
-static int draw_strip(const options *o, const sal_input *in, float *const *maps, const row *rows,
-                      int n, int target)
+/* "/stages.4.4/bn/BatchNormalization" → "stages.4.4/bn": captions stay short under a tile. */
+static const char *short_name(const char *node, char *buf)
 {
+    const char *s = node[0] == '/' ? node + 1 : node, *last = strrchr(s, '/');
+    int n = last ? (int)(last - s) : (int)strlen(s);
+    snprintf(buf, 32, "%.*s", n > 31 ? 31 : n, s);
+    return buf;
+}
+
+#define STRIP_TILES 10 /* at most: the original and evenly spaced steps, the last included */
+
+static int draw_strip(const options *o, const sal_input *in, float *const *all, const row *all_rows,
+                      int n_all, int target)
+{
+    float *maps[STRIP_TILES];
+    row rows[STRIP_TILES];
+    int n = n_all < STRIP_TILES - 1 ? n_all : STRIP_TILES - 1;
+    maps[0] = all[0];
+    for (int i = 1; i <= n; i++) {
+        int k = n_all <= STRIP_TILES - 1 ? i : (int)lround((double)i * n_all / n); /* step k */
+        maps[i] = all[k], rows[i - 1] = all_rows[k - 1];
+    }
     int r = 0, c = 0, rc = -1;
+    char label[STRIP_TILES][32];
     float **pm = calloc(n + 1, sizeof *pm), *sp = malloc((n + 1) * sizeof *sp),
           *ss = malloc((n + 1) * sizeof *ss);
     const char **names = calloc(n + 1, sizeof *names);
@@ -220,7 +240,7 @@ static int draw_strip(const options *o, const sal_input *in, float *const *maps,
     for (int i = 0; i <= n; i++) {
         if (sal_picture_matrix(in, maps[i], &r, &c, &pm[i]) != 0)
             goto done;
-        names[i] = i ? rows[i - 1].layer : "original";
+        names[i] = i ? short_name(rows[i - 1].layer, label[i]) : "original";
         sp[i] = i ? (float)rows[i - 1].rho_abs : NAN;
         ss[i] = i ? (float)rows[i - 1].ssim : NAN;
     }
