@@ -1,6 +1,7 @@
 /* saliency: Captum's golden 4×4 case, every method against PyTorch computations of the same
  * rule (tests/fixtures/gen_saliency.py), IG completeness, sanity checks, sonification masks,
  * and the saliency / sanity / sonify verbs (exit codes, one-line errors, no partial output). */
+#define _GNU_SOURCE /* memmem */
 #include "testutil.h"
 #include "nn/onnx.h"
 #include "saliency/es_saliency.h"
@@ -387,6 +388,7 @@ static void verbs(void **s)
         {"saliency -m " SM " --input " "tests/fixtures/saliency/net1d.input.npy" " --method grad -o build/t_sal.npy", "earsight: "},
         {"saliency -m " SM " --input build/none.npy --method grad -o build/t_sal.npy", "earsight: build/none.npy: "},
         {"saliency -m " SM " --input " SX " --method grad -o build/no/dir/t_sal.npy", "earsight: build/no/dir/t_sal.npy"},
+        {"saliency -m " SM " --input " SX " --method grad -o build/t_sal.npy --png build/no/dir/t.png", "earsight: build/no/dir/t.png"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(run(bad[i][0], err, sizeof err), 1);
@@ -406,6 +408,18 @@ static void verbs(void **s)
         assert_one_line(err, "earsight: ");
         assert_int_not_equal(access("build/t_sal.npy", F_OK), 0);
     }
+    /* a picture, with model, method, target and score in its tEXt chunks */
+    assert_int_equal(run("saliency -m " SM " --input " SX " --method guided --target 1 --png build/t_sal.png "
+                         "--overlay heat --sign positive --layout quad --size 500x400 --title t", err, sizeof err), 0);
+    f = fopen("build/t_sal.png", "rb");
+    assert_non_null(f);
+    static char png[1 << 20];
+    size_t pn = fread(png, 1, sizeof png, f);
+    fclose(f);
+    const char *keys[] = {"model", "method", "guided", "target", "score"};
+    for (int k = 0; k < 5; k++)
+        assert_non_null(memmem(png, pn, keys[k], strlen(keys[k])));
+    unlink("build/t_sal.png");
     /* sanity: a table with one row per randomized layer and both modes */
     assert_int_equal(run("sanity -m " SM " --input " SX " --method grad --json", err, sizeof err), 0);
     f = fopen("build/t_sal.out", "r");
