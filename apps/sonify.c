@@ -139,9 +139,8 @@ static int resynth(const options *o, const es_feature_config *c, const es_array 
         return -1;
     int nf = c->n_fft / 2 + 1, mels = map->dims[0], mf = map->dims[1];
     long T = es_stft_frames(s, n);
+    /* the model's mel edges, even above this rate's Nyquist (those filters meet no bin) */
     double fmax = c->f_max > 0 ? c->f_max : c->sample_rate / 2.0 + c->f_max;
-    if (fmax > rate / 2.0)
-        fmax = rate / 2.0;
     float *spec = T > 0 ? malloc((size_t)nf * T * 2 * sizeof *spec) : NULL;
     float *fb = malloc((size_t)mels * nf * sizeof *fb), *mask = malloc((size_t)nf * (T > 0 ? T : 1) * sizeof *mask);
     float *tm = malloc((size_t)mels * (T > 0 ? T : 1) * sizeof *tm);
