@@ -9,6 +9,20 @@
 
 #define HEARD_KEEP 0.2f /* the fraction of time-frequency bins kept */
 
+/* The device pulls from v->play. A callback of our own rather than SDL's queue: SDL runs its
+ * queue thread on a 64 KiB stack, less than OpenBLAS's thread-local storage needs, so
+ * SDL_QueueAudio cannot even start here; a callback thread gets the default stack. */
+static void SDLCALL feed(void *user, Uint8 *stream, int len)
+{
+    view *v = user;
+    long want = len / (long)sizeof(float), k = v->play_n - v->play_pos;
+    k = k < 0 ? 0 : k > want ? want : k;
+    if (k)
+        memcpy(stream, v->play + v->play_pos, (size_t)k * sizeof(float));
+    memset(stream + k * sizeof(float), 0, (size_t)(want - k) * sizeof(float));
+    v->play_pos += k;
+}
+
 static int open_device(view *v)
 {
     if (v->dev)
@@ -17,7 +31,7 @@ static int open_device(view *v)
         return -1;
     SDL_AudioSpec want = {0}, have;
     want.freq = v->in.cfg.sample_rate, want.format = AUDIO_F32SYS, want.channels = 1;
-    want.samples = 2048;
+    want.samples = 2048, want.callback = feed, want.userdata = v;
     if (SDL_InitSubSystem(SDL_INIT_AUDIO) != 0 ||
         !(v->dev = SDL_OpenAudioDevice(NULL, 0, &want, &have, 0))) {
         snprintf(v->status, sizeof v->status, "no sound device (%s)", SDL_GetError());
@@ -97,12 +111,18 @@ void view_play(view *v, int heard_part, const float *map)
     long hop = v->in.cfg.hop_length > 0 ? v->in.cfg.hop_length : v->in.cfg.n_fft / 4;
     long s0 = (long)v->c0 * hop, s1 = v->c0 + v->span >= v->cols ? v->wave_n : (long)(v->c0 + v->span) * hop;
     s0 = s0 < v->wave_n ? s0 : v->wave_n, s1 = s1 < v->wave_n ? s1 : v->wave_n;
-    SDL_ClearQueuedAudio(v->dev);
-    if (s1 > s0 && SDL_QueueAudio(v->dev, y + s0, (Uint32)((s1 - s0) * sizeof *y)) != 0)
-        snprintf(v->status, sizeof v->status, "sound: %s", SDL_GetError());
-    else
-        snprintf(v->status, sizeof v->status, "playing %s, %.2f s", heard_part ? "what it heard" : "the sound",
-                 (double)(s1 - s0) / v->in.cfg.sample_rate);
+    float *part = malloc((size_t)(s1 > s0 ? s1 - s0 : 1) * sizeof *part), *old;
+    if (!part) {
+        snprintf(v->status, sizeof v->status, "sound: out of memory");
+    } else {
+        memcpy(part, y + s0, (size_t)(s1 - s0) * sizeof *part);
+        SDL_LockAudioDevice(v->dev);
+        old = v->play, v->play = part, v->play_n = s1 - s0, v->play_pos = 0;
+        SDL_UnlockAudioDevice(v->dev);
+        free(old);
+        snprintf(v->status, sizeof v->status, "playing %s, %.2f s",
+                 heard_part ? "what it heard" : "the sound", (double)(s1 - s0) / v->in.cfg.sample_rate);
+    }
     if (y != v->wave)
         free(y);
 }
@@ -110,7 +130,7 @@ void view_play(view *v, int heard_part, const float *map)
 void view_sound_close(view *v)
 {
     if (v->dev)
-        SDL_CloseAudioDevice(v->dev);
-    free(v->wave);
-    v->dev = 0, v->wave = NULL;
+        SDL_CloseAudioDevice(v->dev); /* stops the callback before its buffer goes */
+    free(v->wave), free(v->play);
+    v->dev = 0, v->wave = NULL, v->play = NULL;
 }

@@ -379,7 +379,7 @@ done:
     if (v.win || v.ren || v.font)
         view_window_close(&v);
     else
-        SDL_Quit();
+        view_sdl_quit();
     for (size_t i = 0; v.cache && i < (size_t)ES_SAL_COUNT * v.in.classes; i++)
         free(v.cache[i].map);
     free(v.cache);

@@ -39,12 +39,15 @@ typedef struct {
     SDL_AudioDeviceID dev;
     float *wave;                    /* the original, mono at the features' rate */
     long wave_n;
+    float *play;                    /* what the device plays (owned; swapped under its lock) */
+    long play_n, play_pos;
     int audio_failed;
 } view;
 
 /* window.c */
 int view_window_open(view *v, int w, int h);       /* -1 with es_error() */
 void view_window_close(view *v);
+void view_sdl_quit(void); /* SDL_Quit (see window.c for the sanitizer builds) */
 /* Renders the figure for the current state into v->fig, composes the window canvas and
  * presents it; with `shot`, reads the frame back from the renderer into *shot first. */
 int view_present(view *v, es_canvas *shot);
