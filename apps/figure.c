@@ -33,7 +33,8 @@ static int stitch_input(const sal_input *in, float *out)
     return 0;
 }
 
-/* Whether a tensor input is time-first (frames_mels) and is turned to (mels × frames). */
+/* Whether a tensor input is time-first (frames_mels), so its picture is turned to
+ * (mels × frames) (as sal_picture_matrix does). */
 static int turned(const sal_input *in)
 {
     const char *js = es_meta_get(in->m.meta, ES_META_FEATURES);
@@ -41,34 +42,6 @@ static int turned(const sal_input *in)
     es_config_default(&cfg);
     return !in->audio && js && es_config_from_json(&cfg, js, "") == 0 &&
            cfg.layout == ES_LAYOUT_FRAMES_MELS;
-}
-
-/* The matrix a picture shows: a sound's (bands × frames) as is; a tensor's last two dims
- * (frames_mels models turned to mels × frames), channels summed. */
-static int picture_matrix(const sal_input *in, const float *v, int *rows, int *cols, float **out)
-{
-    int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
-    size_t n = sal_map_size(in);
-    int r = nd >= 2 ? d[nd - 2] : 1, c = d[nd - 1];
-    size_t plane = (size_t)r * c;
-    float *m = calloc(plane, sizeof *m);
-    if (!m)
-        return es_fail("out of memory");
-    for (size_t i = 0; i < n; i++)
-        m[i % plane] += v[i];
-    if (turned(in)) {
-        float *t = malloc(plane * sizeof *t);
-        if (!t)
-            return free(m), es_fail("out of memory");
-        for (int i = 0; i < r; i++)
-            for (int j = 0; j < c; j++)
-                t[(size_t)j * r + i] = m[(size_t)i * c + j];
-        free(m), m = t;
-        int tmp = r;
-        r = c, c = tmp;
-    }
-    *rows = r, *cols = c, *out = m;
-    return 0;
 }
 
 int fig_columns(const sal_input *in)
@@ -135,8 +108,8 @@ int fig_render(const fig_opts *o, const sal_input *in, const char *file, es_sal_
             goto done;
         inp = stitched;
     }
-    if (picture_matrix(in, inp, &rows, &cols, &base) != 0 ||
-        picture_matrix(in, map, &rows, &cols, &sal) != 0)
+    if (sal_picture_matrix(in, inp, &rows, &cols, &base) != 0 ||
+        sal_picture_matrix(in, map, &rows, &cols, &sal) != 0)
         goto done;
     es_spec_plot p = {0};
     p.overlay = (es_overlay)ES_OVERLAY_DEFAULTS;
@@ -157,8 +130,7 @@ int fig_render(const fig_opts *o, const sal_input *in, const char *file, es_sal_
         crop_cols(base, rows, cols, c0, c1), crop_cols(sal, rows, cols, c0, c1);
     }
     p.data = base, p.rows = rows, p.cols = c1 - c0, p.saliency = sal;
-    if (in->x.dims[0] > 1 || in->audio)
-        prob = window_probs(in, info->target, &pmean);
+    prob = window_probs(in, info->target, &pmean);
     if (in->audio) {
         double secs = (double)in->frames * in->cfg.hop_length / in->cfg.sample_rate;
         double fmax = in->cfg.f_max > 0 ? in->cfg.f_max : in->cfg.sample_rate / 2.0 + in->cfg.f_max;

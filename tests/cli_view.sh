@@ -133,7 +133,7 @@ view_vs() {
 npy=$fx/small_cnn.input.npy; wav=$fx/chirp.wav; sc="$tmp/sc.onnx"; T="--title fixed"
 
 # ---- the SDL frame equals the PNG figure ---------------------------------------------------------
-view_vs "tensor, Grad-CAM" "--method gradcam" "--method gradcam" $npy $fx/small_cnn.onnx 720 330
+view_vs "tensor, Grad-CAM" "--method gradcam $T" "--method gradcam $T" $npy $fx/small_cnn.onnx 720 330
 view_vs "sound, gradient, P(class) strip" "--method grad $T" "--method grad $T" $wav "$sc" 900 420
 view_vs "keys m m m: guided" "--method grad --keys mmm $T" "--method guided $T" $wav "$sc" 800 360
 view_vs "key M: previous method" "--method grad --keys M $T" "--method occlusion $T" $npy $fx/small_cnn.onnx 640 300
