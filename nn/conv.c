@@ -9,9 +9,14 @@
  *   Backward to the input is the same thing again: a stride-1 conv of dY with the kernel
  *   flipped and transposed.
  * - anything else (strided): im2col; backward recomputes the columns rather than keeping
- *   them for every layer. */
+ *   them for every layer.
+ * A batch runs its samples on the OpenMP threads, one sample each at a time with one-thread
+ * GEMMs inside (OpenBLAS stays serial in a parallel region): one parallel region per layer
+ * instead of several per sample, which matters when the cores are shared. A single sample
+ * (a saliency pass) runs its GEMMs on all threads instead. */
 #include "nn/graph.h"
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
 typedef struct {
@@ -93,6 +98,22 @@ static size_t shifted_need(const geom *q)
     return (size_t)q->kh * q->kw * q->mg * q->cg + (fwd > bwd ? fwd : bwd);
 }
 
+/* Workspace of one sample: the path's own, plus a private weight gradient (mg x k per
+ * group) that the threads of a batch add up in a fixed order afterwards. */
+static size_t per_thread_ws(const geom *q)
+{
+    size_t path = q->direct ? 0 : q->shifted ? shifted_need(q) : 2 * (size_t)q->k * q->p;
+    return path + (size_t)q->m * q->k;
+}
+
+/* Threads for a batch: as many as asked for and as the workspace was sized for. */
+static int batch_threads(const es_graph *g, const geom *q)
+{
+    int nt = q->n > 1 ? omp_get_max_threads() : 1;
+    size_t fit = g->ws_size / per_thread_ws(q);
+    return nt < (int)fit ? nt : fit > 0 ? (int)fit : 1;
+}
+
 int conv_shape(es_graph *g, es_node *nd)
 {
     geom q;
@@ -105,7 +126,7 @@ int conv_shape(es_graph *g, es_node *nd)
     if (in_t(g, nd, 0)->ndim == 3)
         dims[2] = q.wo;
     es_set_shape(out_t(g, nd, 0), in_t(g, nd, 0)->ndim, dims);
-    size_t need = q.direct ? 0 : q.shifted ? shifted_need(&q) : 2 * (size_t)q.k * q.p;
+    size_t need = per_thread_ws(&q) * (q.n > 1 ? omp_get_max_threads() : 1);
     if (need > g->ws_need)
         g->ws_need = need;
     return 0;
@@ -255,6 +276,35 @@ static shift_args forward_args(const geom *q)
     return (shift_args){q->cg, q->h, q->w, q->pt, q->pl, q->pb, q->pr, q->mg, q->kh, q->kw, q->dh, q->dw};
 }
 
+/* One sample: x (c,h,w) -> y (m,ho,wo), every group. */
+static void forward_sample(const geom *q, const float *x, const float *w, const float *b,
+                           float *y, float *ws)
+{
+    for (int gr = 0; gr < q->g; gr++) {
+        const float *xg = x + (size_t)gr * q->cg * q->h * q->w;
+        float *yg = y + (size_t)gr * q->mg * q->p;
+        const float *wg = w + (size_t)gr * q->mg * q->k, *col = xg;
+        if (q->shifted) {
+            size_t taps = (size_t)q->kh * q->kw * q->mg * q->cg;
+            shift_args sa = forward_args(q);
+            repack(q, wg, ws, 0);
+            shifted_conv(&sa, xg, ws, yg, 0, ws + taps);
+        } else {
+            if (!q->direct) {
+                im2col(q, xg, ws);
+                col = ws;
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q->mg, q->p, q->k, 1.0f, wg,
+                        q->k, col, q->p, 0.0f, yg, q->p);
+        }
+        for (int m = 0; b && m < q->mg; m++) {
+            float bv = b[gr * q->mg + m], *row = yg + (size_t)m * q->p;
+            for (int i = 0; i < q->p; i++)
+                row[i] += bv;
+        }
+    }
+}
+
 void conv_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     geom q;
@@ -262,32 +312,11 @@ void conv_forward(es_graph *g, es_node *nd, const es_pass *p)
     const float *x = in_t(g, nd, 0)->data, *w = in_t(g, nd, 1)->data;
     es_tensor *b = in_t(g, nd, 2);
     float *y = out_t(g, nd, 0)->data;
-    size_t xs = (size_t)q.c * q.h * q.w, ys = (size_t)q.m * q.p;
+    size_t xs = (size_t)q.c * q.h * q.w, ys = (size_t)q.m * q.p, wss = per_thread_ws(&q);
+#pragma omp parallel for schedule(static) num_threads(batch_threads(g, &q)) if (q.n > 1)
     for (int n = 0; n < q.n; n++)
-        for (int gr = 0; gr < q.g; gr++) {
-            const float *xg = x + n * xs + (size_t)gr * q.cg * q.h * q.w;
-            float *yg = y + n * ys + (size_t)gr * q.mg * q.p;
-            const float *wg = w + (size_t)gr * q.mg * q.k, *col = xg;
-            if (q.shifted) {
-                size_t taps = (size_t)q.kh * q.kw * q.mg * q.cg;
-                shift_args sa = forward_args(&q);
-                repack(&q, wg, g->ws, 0);
-                shifted_conv(&sa, xg, g->ws, yg, 0, g->ws + taps);
-            } else {
-                if (!q.direct) {
-                    im2col(&q, xg, g->ws);
-                    col = g->ws;
-                }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.mg, q.p, q.k, 1.0f,
-                            wg, q.k, col, q.p, 0.0f, yg, q.p);
-            }
-            if (b)
-                for (int m = 0; m < q.mg; m++) {
-                    float bv = b->data[gr * q.mg + m], *row = yg + (size_t)m * q.p;
-                    for (int i = 0; i < q.p; i++)
-                        row[i] += bv;
-                }
-        }
+        forward_sample(&q, x + n * xs, w, b ? b->data : NULL, y + n * ys,
+                       g->ws + omp_get_thread_num() * wss);
 }
 
 /* Backward of the shifted path for one sample and group. */
@@ -360,25 +389,35 @@ void conv_backward(es_graph *g, es_node *nd, const es_pass *p)
     es_tensor *x = in_t(g, nd, 0), *w = in_t(g, nd, 1), *b = in_t(g, nd, 2);
     const float *dy = out_t(g, nd, 0)->grad;
     int want_x = wants_grad(g, nd, 0, p), want_w = wants_grad(g, nd, 1, p);
-    int want_b = wants_grad(g, nd, 2, p);
-    size_t xs = (size_t)q.c * q.h * q.w, ys = (size_t)q.m * q.p;
-    for (int n = 0; n < q.n; n++)
+    int want_b = wants_grad(g, nd, 2, p), nt = batch_threads(g, &q);
+    size_t xs = (size_t)q.c * q.h * q.w, ys = (size_t)q.m * q.p, wss = per_thread_ws(&q);
+    size_t wsize = (size_t)q.m * q.k, path = wss - wsize;
+    if (want_w) /* each thread's weight gradient lives at the end of its workspace */
+        for (int t = 0; t < nt; t++)
+            memset(g->ws + t * wss + path, 0, wsize * sizeof(float));
+#pragma omp parallel for schedule(static) num_threads(nt) if (q.n > 1)
+    for (int n = 0; n < q.n; n++) {
+        float *ws = g->ws + omp_get_thread_num() * wss;
         for (int gr = 0; gr < q.g; gr++) {
-            size_t xoff = n * xs + (size_t)gr * q.cg * q.h * q.w;
+            size_t xoff = n * xs + (size_t)gr * q.cg * q.h * q.w, woff = (size_t)gr * q.mg * q.k;
             const float *dyg = dy + n * ys + (size_t)gr * q.mg * q.p;
-            const float *wg = w->data + (size_t)gr * q.mg * q.k;
-            float *dx = want_x ? x->grad + xoff : NULL;
-            float *dw = want_w ? w->grad + (size_t)gr * q.mg * q.k : NULL;
+            float *dx = want_x ? x->grad + xoff : NULL, *dw = want_w ? ws + path + woff : NULL;
             if (q.shifted)
-                shifted_backward(&q, x->data + xoff, wg, dyg, dx, dw, g->ws);
+                shifted_backward(&q, x->data + xoff, w->data + woff, dyg, dx, dw, ws);
             else
-                im2col_backward(&q, x->data + xoff, wg, dyg, dx, dw, g->ws);
-            if (want_b)
-                for (int m = 0; m < q.mg; m++) {
-                    double s = 0;
-                    for (int i = 0; i < q.p; i++)
-                        s += dyg[(size_t)m * q.p + i];
-                    b->grad[gr * q.mg + m] += (float)s;
-                }
+                im2col_backward(&q, x->data + xoff, w->data + woff, dyg, dx, dw, ws);
         }
+    }
+    for (int t = 0; want_w && t < nt; t++) /* in thread order: the same sums every run */
+        for (size_t i = 0; i < wsize; i++)
+            w->grad[i] += g->ws[t * wss + path + i];
+    for (int m = 0; want_b && m < q.m; m++) {
+        double s = 0;
+        for (int n = 0; n < q.n; n++) {
+            const float *row = dy + n * ys + (size_t)m * q.p;
+            for (int i = 0; i < q.p; i++)
+                s += row[i];
+        }
+        b->grad[m] += (float)s;
+    }
 }
