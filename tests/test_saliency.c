@@ -12,6 +12,7 @@
 
 #define SFIX(name) FIXTURE("saliency/" name)
 #define CHIRP "tests/fixtures/onnx/chirp.wav"
+#define SFIX_NET1D "tests/fixtures/saliency/net1d.input.npy"
 
 /* ---- Captum's BasicModel_ConvNet_One_Conv and its published attributions (class 0) ---- */
 static es_graph *captum_one_conv(int *x, int *relu1)
@@ -370,7 +371,7 @@ static void verbs(void **s)
     assert_true(rel_err_max(a.data, w.data, es_array_size(&w), 1e-30) < 1e-3);
     es_array_free(&a), es_array_free(&w);
     FILE *f = fopen("build/t_sal.out", "r");
-    char js[4096] = {0};
+    static char js[1 << 16];
     assert_true(fread(js, 1, sizeof js - 1, f) > 0);
     fclose(f);
     cJSON *j = cJSON_Parse(js);
@@ -408,6 +409,26 @@ static void verbs(void **s)
         assert_one_line(err, "earsight: ");
         assert_int_not_equal(access("build/t_sal.npy", F_OK), 0);
     }
+    /* IG from a baseline file of zeros is IG from the zero baseline */
+    float zeros[16 * 12] = {0};
+    assert_int_equal(es_npy_save("build/t_sal_base.npy", zeros, 2, (int[]){16, 12}), 0);
+    assert_int_equal(run("saliency -m " SM " --input " SX " --method ig --target 1 --baseline "
+                         "build/t_sal_base.npy -o build/t_sal.npy", err, sizeof err), 0);
+    a = load_fixture("build/t_sal.npy"), w = load_fixture(SFIX("salnet.ig_gausslegendre.npy"));
+    assert_true(rel_err_max(a.data, w.data, es_array_size(&w), 1e-30) < 1e-3);
+    es_array_free(&a), es_array_free(&w);
+    unlink("build/t_sal.npy");
+    assert_int_equal(run("saliency -m " SM " --input " SX " --method ig --baseline " SFIX_NET1D " -o build/t_sal.npy", err, sizeof err), 1);
+    assert_one_line(err, "earsight: " SFIX_NET1D ": ");
+    assert_int_not_equal(access("build/t_sal.npy", F_OK), 0);
+    unlink("build/t_sal_base.npy");
+    /* earsight info names the default Grad-CAM layer */
+    assert_int_equal(run("info -m " SM " --json", err, sizeof err), 0);
+    f = fopen("build/t_sal.out", "r");
+    memset(js, 0, sizeof js);
+    assert_true(fread(js, 1, sizeof js - 1, f) > 0);
+    fclose(f);
+    assert_non_null(strstr(js, "\"gradcam_layer\":\"/Relu_1_output_0\""));
     /* a picture, with model, method, target and score in its tEXt chunks */
     assert_int_equal(run("saliency -m " SM " --input " SX " --method guided --target 1 --png build/t_sal.png "
                          "--overlay heat --sign positive --layout quad --size 500x400 --title t", err, sizeof err), 0);
