@@ -300,22 +300,18 @@ static int stitch_all(const sal_input *in, const float *rows, float *map)
     return 0;
 }
 
-int sal_compute(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info)
+int sal_compute_rows(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info)
 {
     int rows = in->x.dims[0];
     size_t per = es_array_size(&in->x) / rows;
     float *all = in->audio ? malloc(per * rows * sizeof *all) : map;
     if (!all)
         return es_fail("out of memory");
-    es_sal_info first = {0}, ri;
+    es_sal_info ri;
     int rc = 0;
-    for (int r = 0; r < rows && rc == 0; r++) {
-        rc = es_saliency(in->m.g, in->m.input, in->x.data + r * per, o, all + r * per, &ri);
-        if (r == 0)
-            first = ri;
-        else if (fabsf(ri.delta) > fabsf(first.delta))
-            first.delta = ri.delta;
-    }
+    for (int r = 0; r < rows && rc == 0; r++)
+        rc = es_saliency(in->m.g, in->m.input, in->x.data + r * per, o, all + r * per,
+                         info ? &info[r] : &ri);
     if (rc != 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", es_error());
@@ -325,8 +321,21 @@ int sal_compute(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *in
     }
     if (all != map)
         free(all);
-    if (info)
-        *info = first;
+    return rc;
+}
+
+int sal_compute(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info)
+{
+    es_sal_info *ri = calloc(in->x.dims[0], sizeof *ri);
+    if (!ri)
+        return es_fail("out of memory");
+    int rc = sal_compute_rows(in, o, map, ri);
+    for (int r = 1; rc == 0 && r < in->x.dims[0]; r++)
+        if (fabsf(ri[r].delta) > fabsf(ri[0].delta))
+            ri[0].delta = ri[r].delta;
+    if (rc == 0 && info)
+        *info = ri[0];
+    free(ri);
     return rc;
 }
 
@@ -587,11 +596,18 @@ static void print_json(const options *o, const sal_input *in, const char *file,
         int layer = o->a.o.layer >= 0 ? o->a.o.layer : es_sal_default_layer(in->m.g);
         cJSON_AddStringToObject(j, "layer", layer >= 0 ? es_tensor_name(in->m.g, layer) : "");
     }
-    if (o->a.o.method == ES_SAL_IG) {
-        cJSON_AddNumberToObject(j, "baseline_score", info->base_score);
-        cJSON_AddNumberToObject(j, "delta", info->delta);
-        double gap = fabs((double)info->score - info->base_score);
-        cJSON_AddNumberToObject(j, "delta_relative", gap > 0 ? fabs(info->delta) / gap : 0);
+    if (o->a.o.method == ES_SAL_IG) { /* several rows: the worst one's delta */
+        int worst = 0;
+        double rel = 0;
+        for (int r = 0; r < in->x.dims[0]; r++) {
+            double gap = fabs((double)info[r].score - info[r].base_score);
+            double e = gap > 0 ? fabs(info[r].delta) / gap : 0;
+            if (r == 0 || e > rel)
+                rel = e, worst = r;
+        }
+        cJSON_AddNumberToObject(j, "baseline_score", info[worst].base_score);
+        cJSON_AddNumberToObject(j, "delta", info[worst].delta);
+        cJSON_AddNumberToObject(j, "delta_relative", rel);
     }
     int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
     cJSON_AddItemToObject(j, "shape", cJSON_CreateIntArray(d, nd));
@@ -603,6 +619,8 @@ static void print_json(const options *o, const sal_input *in, const char *file,
             cJSON_AddNumberToObject(e, "start_frame", w * in->hop);
             cJSON_AddNumberToObject(e, "score", in->scores[(size_t)w * in->classes + info->target]);
             cJSON_AddNumberToObject(e, "probability", p[info->target]);
+            if (o->a.o.method == ES_SAL_IG)
+                cJSON_AddNumberToObject(e, "delta", info[w].delta);
             cJSON_AddItemToArray(ws, e);
         }
     }
@@ -621,16 +639,21 @@ static int one_input(options *o, sal_input *in, const char *file, int many)
         return rc;
     size_t n = sal_map_size(in);
     float *map = malloc(n * sizeof *map);
-    es_sal_info info;
+    es_sal_info info = {0}, *rows_info = NULL;
     es_canvas cv = {0};
     char npy[4096], png[4096];
     if (!map)
         return cli_fail("out of memory");
     rc = 1;
-    if (sal_compute(in, &o->a.o, map, &info) != 0) {
+    if (!(rows_info = calloc(in->x.dims[0], sizeof *rows_info))) {
+        cli_fail("out of memory");
+        goto done;
+    }
+    if (sal_compute_rows(in, &o->a.o, map, rows_info) != 0) {
         cli_lib_fail();
         goto done;
     }
+    info = rows_info[0];
     if (o->png && render(o, in, file, map, &info, &cv) != 0) {
         cli_fail("%s: %s", o->png, es_error());
         goto done;
@@ -657,11 +680,11 @@ static int one_input(options *o, sal_input *in, const char *file, int many)
         }
     }
     if (o->json)
-        print_json(o, in, file, &info);
+        print_json(o, in, file, rows_info);
     rc = 0;
 done:
     es_canvas_free(&cv);
-    free(map);
+    free(map), free(rows_info);
     return rc;
 }
 

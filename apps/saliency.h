@@ -65,6 +65,8 @@ int sal_resolve(sal_args *a, sal_input *in, const char *verb);
 size_t sal_map_size(const sal_input *in);
 int sal_map_shape(const sal_input *in, int *dims);
 int sal_compute(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info);
+/* The same with every row's info (info: NULL or x.dims[0] entries). */
+int sal_compute_rows(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info);
 /* The probabilities of a score row: the squashing the model ends in, else softmax (sigmoid
  * for one class). */
 /* The matrix a picture shows of a map or input (a new rows × cols array in *out): a sound's
