@@ -202,7 +202,7 @@ static int find_target(const sal_input *in, const char *t)
 int sal_resolve(sal_args *a, sal_input *in, const char *verb)
 {
     es_sal_opts *o = &a->o;
-    int k;
+    int k = 0;
     if (a->method && (k = es_sal_method_find(a->method)) < 0)
         return cli_usage(verb, "unknown method '%s'", a->method);
     o->method = a->method ? k : ES_SAL_GRAD;
