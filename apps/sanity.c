@@ -251,7 +251,9 @@ static int draw_strip(const options *o, const sal_input *in, float *const *all, 
     if (!font)
         goto done;
     es_style st = {font};
-    int W = o->w ? o->w : 180 * (n + 1) + 40, H = o->h ? o->h : 300;
+    int W = o->w ? o->w : 180 * (n + 1) + 40;
+    double tile_h = 180.0 * r / (c ? c : 1); /* tiles keep the map's aspect, within reason */
+    int H = o->h ? o->h : 90 + (int)(tile_h < 60 ? 60 : tile_h > 400 ? 400 : tile_h);
     if (es_canvas_init(&cv, W, H, ES_RGBA(255, 255, 255, 255)) == 0 &&
         es_plot_sanity_strip(&cv, (es_rect){0, 0, W, H}, &st, (const float *const *)pm, names, sp,
                              ss, n + 1, r, c, o->cmap, o->title ? o->title : title) == 0) {
