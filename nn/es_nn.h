@@ -140,6 +140,11 @@ enum {
  * the way are recomputed from zero. `what` says which leaves need gradients. */
 int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int what);
 
+/* Asks backward passes for the gradient of tensor t as well (on = 1) or no more (on = 0).
+ * Such a tensor is a leaf like the inputs: with what = 0, es_backward computes the
+ * gradients from `from` down to t and stops there (Grad-CAM's layer). */
+int es_graph_want_grad(es_graph *g, int t, int on);
+
 /* Seeds the graph's RNG (dropout masks, initialisation). */
 void es_graph_seed(es_graph *g, uint64_t seed);
 

@@ -383,15 +383,15 @@ static void mark_needs_grad(es_graph *g, int from, int what)
     for (int i = 0; i < g->nt; i++) {
         es_tensor *t = &g->t[i];
         t->needs_grad = (t->kind == ES_T_INPUT && (what & ES_GRAD_INPUTS)) ||
-                        (t->kind == ES_T_PARAM && (what & ES_GRAD_PARAMS));
+                        (t->kind == ES_T_PARAM && (what & ES_GRAD_PARAMS)) || t->want_grad;
     }
     for (int i = 0; i < g->nn; i++) { /* downstream */
         es_node *n = &g->n[i];
         int any = 0;
         for (int k = 0; k < n->n_in; k++)
             any |= n->in[k] >= 0 && g->t[n->in[k]].needs_grad;
-        for (int k = 0; k < n->n_out; k++)
-            g->t[n->out[k]].needs_grad = any;
+        for (int k = 0; k < n->n_out; k++) /* or-ed: a wanted output is a leaf itself */
+            g->t[n->out[k]].needs_grad |= any;
     }
     for (int i = 0; i < g->nt; i++)
         g->t[i].upstream = i == from;
@@ -406,6 +406,14 @@ static void mark_needs_grad(es_graph *g, int from, int what)
     }
     for (int i = 0; i < g->nt; i++)
         g->t[i].needs_grad &= g->t[i].upstream;
+}
+
+int es_graph_want_grad(es_graph *g, int t, int on)
+{
+    if (t < 0 || t >= g->nt)
+        return es_fail("no tensor %d", t);
+    g->t[t].want_grad = on;
+    return 0;
 }
 
 int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int what)
@@ -430,10 +438,12 @@ int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int
     es_pass p = {.mode = g->last_mode, .rule = rule, .param_grads = !!(what & ES_GRAD_PARAMS)};
     for (int i = g->nn - 1; i >= 0; i--) {
         es_node *n = &g->n[i];
-        int any = 0;
+        int out = 0, in = 0; /* a node runs when it has a gradient to pass and a taker */
         for (int k = 0; k < n->n_out; k++)
-            any |= g->t[n->out[k]].needs_grad;
-        if (any)
+            out |= g->t[n->out[k]].needs_grad;
+        for (int k = 0; k < n->n_in; k++)
+            in |= n->in[k] >= 0 && g->t[n->in[k]].needs_grad;
+        if (out && in)
             es_ops[n->op].backward(g, n, &p);
     }
     return 0;

@@ -14,6 +14,7 @@ typedef struct {
     int producer;      /* node id for activations, else -1 */
     int needs_grad;    /* set by es_backward: on the path of the current pass */
     int upstream;      /* scratch of es_backward: feeds the tensor it starts from */
+    int want_grad;     /* es_graph_want_grad: a leaf of every backward pass */
     int is_output;
 } es_tensor;
 

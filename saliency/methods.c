@@ -207,6 +207,21 @@ static int backward_one(pass *p, int target, es_relu_rule rule, float *grad)
 }
 
 /* ---- Grad-CAM ----------------------------------------------------------------------------- */
+/* The layer's true gradient for the sample already forwarded: the backward pass stops at the
+ * layer instead of going down to the input (half the work on a DenseNet). */
+static int backward_to_layer(pass *p, int target, int layer)
+{
+    float *seed = calloc(p->classes, sizeof *seed);
+    if (!seed)
+        return es_fail("out of memory");
+    seed[target] = 1;
+    es_graph_want_grad(p->g, layer, 1);
+    int rc = es_backward(p->g, p->st, seed, ES_RELU_STANDARD, 0);
+    es_graph_want_grad(p->g, layer, 0);
+    free(seed);
+    return rc;
+}
+
 static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 void es_sal_resize(const float *src, int h, int w, float *dst, int oh, int ow, int bilinear)
@@ -528,7 +543,7 @@ static int explain(pass *p, const float *x, const es_sal_opts *o, float *out, es
                 return -1;
             }
         }
-        int rc = backward_one(p, target, ES_RELU_STANDARD, out);
+        int rc = backward_to_layer(p, target, layer);
         if (rc == 0)
             rc = gradcam(p, layer, o->bilinear, out);
         for (size_t i = 0; rc == 0 && gb && i < p->per; i++)

@@ -556,6 +556,32 @@ static void training_learns_bars_deterministically(void **s)
     assert_true(acc == acc2 && l1 == m1 && c1 == c2); /* same seed, same threads: same model */
 }
 
+/* es_graph_want_grad: a backward pass that stops at a layer gives that layer the same
+ * gradient as a full pass, and runs nothing below it. */
+static void backward_stops_at_wanted_layer(void **s)
+{
+    es_graph *g = es_graph_new();
+    int x = es_input(g, "x", 3, (int[]){2, 6, 5});
+    int a = es_relu(g, "relu1", es_conv(g, "conv1", x, 3, 3, 3, 1, 1, 1));
+    int y = es_dense(g, "fc", es_relu(g, "relu2", es_conv(g, "conv2", a, 4, 3, 3, 1, 1, 1)), 2);
+    assert_true(y >= 0);
+    es_graph_init(g, ES_INIT_HE, 3);
+    fill_random(es_tensor_data(g, x), 60, 5, 1.0f);
+    float seed[2] = {1, -0.5f}, full[90];
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_int_equal(es_backward(g, y, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    memcpy(full, es_tensor_grad(g, a), sizeof full);
+    float *gx = es_tensor_grad(g, x);
+    gx[0] = 12345; /* a pass that stops at `a` must not reach the input */
+    memset(es_tensor_grad(g, a), 0, sizeof full); /* and must compute a's gradient anew */
+    assert_int_equal(es_graph_want_grad(g, a, 1), 0);
+    assert_int_equal(es_backward(g, y, seed, ES_RELU_STANDARD, 0), 0);
+    assert_memory_equal(es_tensor_grad(g, a), full, sizeof full);
+    assert_float_equal(es_tensor_grad(g, x)[0], 12345, 0);
+    es_graph_want_grad(g, a, 0);
+    es_graph_free(g);
+}
+
 static void builder_chain_reports_first_error(void **s)
 {
     es_graph *g = es_graph_new();
@@ -591,6 +617,7 @@ int main(void)
         cmocka_unit_test(small_cnn_matches_pytorch),
         cmocka_unit_test(bad_densenet_matches_pytorch),
         cmocka_unit_test(training_learns_bars_deterministically),
+        cmocka_unit_test(backward_stops_at_wanted_layer),
         cmocka_unit_test(builder_chain_reports_first_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
