@@ -29,7 +29,7 @@ const char usage_train[] =
     "                      layers, for quick tests) or INIT.onnx (fine-tune that model)\n"
     "  --features JSON|FILE  feature settings (DESIGN.md §4); default 22.05 kHz, n_fft 1024,\n"
     "                      hop 441, 40 mels 50 Hz-11 kHz, dB, 64 frames (1.28 s) time first,\n"
-    "                      pad_repeat, standardize global\n"
+    "                      pad_repeat, standardize global (fine-tuning: the model's own)\n"
     "  --epochs N          passes (30); --steps N mini-batches per epoch (files / batch)\n"
     "  --batch N           windows per mini-batch (32)\n"
     "  --optimizer O       adam (default, lr 1e-3) or sgd-nesterov (lr 0.01, momentum 0.9)\n"
@@ -303,6 +303,19 @@ static int setup(run *r, const options *o)
     if (ds_read_csv(&r->d, o->data, o->root) != 0)
         return -1;
     default_features(&r->fc);
+    size_t al = strlen(o->arch);
+    if (!o->features && al > 5 && strcmp(o->arch + al - 5, ".onnx") == 0) {
+        /* fine-tuning: the model's own features unless --features says otherwise */
+        es_meta *meta = NULL;
+        int nd, dims[ES_MAX_DIMS];
+        if (es_onnx_peek(o->arch, &meta, &nd, dims) != 0)
+            return -1;
+        const char *js = es_meta_get(meta, ES_META_FEATURES);
+        int bad = js && es_config_from_json(&r->fc, js, o->arch) != 0;
+        es_meta_free(meta);
+        if (bad)
+            return -1;
+    }
     if (o->features && es_config_from_arg(&r->fc, o->features) != 0)
         return -1;
     if (r->fc.frames <= 0)
