@@ -3,6 +3,7 @@
 #include "apps/model.h"
 #include <cJSON.h>
 #include <omp.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,30 @@ static int argmax(const float *v, int n)
     return b;
 }
 
+/* A sound in several windows gets one verdict, as `eval` scores files: a two-class model's
+ * class 1 by its largest window, more classes by the mean over windows. Returns the class;
+ * *score its value, *at the window (binary) or -1. */
+static int sound_verdict(const float *y, int rows, int cols, float *score, int *at)
+{
+    if (cols == 2) {
+        *at = 0;
+        for (int r = 1; r < rows; r++)
+            *at = y[(size_t)r * cols + 1] > y[(size_t)*at * cols + 1] ? r : *at;
+        *score = y[(size_t)*at * cols + 1];
+        return 1;
+    }
+    int best = 0;
+    *at = -1, *score = -INFINITY;
+    for (int k = 0; k < cols; k++) {
+        double acc = 0;
+        for (int r = 0; r < rows; r++)
+            acc += y[(size_t)r * cols + k];
+        if (acc / rows > *score)
+            *score = (float)(acc / rows), best = k;
+    }
+    return best;
+}
+
 static void print_json(const app_model *m, const options *o, const float *y, int nd,
                        const int *dims, int rows, int cols)
 {
@@ -93,6 +118,16 @@ static void print_json(const app_model *m, const options *o, const float *y, int
             cJSON_AddStringToObject(t, "label", app_model_label(m, b));
         cJSON_AddNumberToObject(t, "score", row[b]);
         cJSON_AddItemToArray(top, t);
+    }
+    if (rows > 1 && app_is_audio(o->input)) {
+        float score;
+        int at, k = sound_verdict(y, rows, cols, &score, &at);
+        cJSON *v = cJSON_AddObjectToObject(j, "sound");
+        cJSON_AddNumberToObject(v, "index", k);
+        if (app_model_label(m, k))
+            cJSON_AddStringToObject(v, "label", app_model_label(m, k));
+        cJSON_AddNumberToObject(v, "score", score);
+        cJSON_AddStringToObject(v, "rule", at >= 0 ? "largest window" : "mean over windows");
     }
     if (m->labels) {
         cJSON *labels = cJSON_AddArrayToObject(j, "labels");
@@ -121,6 +156,16 @@ static void print_text(const app_model *m, const options *o, const float *y, int
         }
         if (cols > 50)
             printf("  … %d more; top: %d (%.6g)\n", cols - 50, b, row[b]);
+    }
+    if (rows > 1 && app_is_audio(o->input)) {
+        float score;
+        int at, k = sound_verdict(y, rows, cols, &score, &at);
+        const char *l = app_model_label(m, k);
+        if (at >= 0)
+            printf("sound: %s %.6g (the largest of %d windows: window %d)\n", l ? l : "class 1",
+                   score, rows, at);
+        else
+            printf("sound: %s %.6g (mean over %d windows)\n", l ? l : "top class", score, rows);
     }
 }
 
