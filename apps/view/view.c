@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char usage_view[] =
     "usage: earsight view AUDIO|X.npy [-m MODEL] [--method M] [options]\n"
@@ -155,13 +156,62 @@ static int parse(int argc, char **argv, options *o, view *v)
 }
 
 /* ---- the maps, computed on demand and kept ------------------------------------------------ */
+/* The worker reads the graph and the input while the main thread draws cached maps; drawing
+ * touches only the graph's structure (which op ends it), never its tensors. */
+static int SDLCALL work(void *user)
+{
+    view *v = user;
+    es_sal_opts o = v->a.o;
+    o.method = v->job / v->in.classes, o.target = v->job % v->in.classes;
+    float *map = malloc(sal_map_size(&v->in) * sizeof *map);
+    if (!map || sal_compute(&v->in, &o, map, &v->job_info) != 0) {
+        snprintf(v->job_error, sizeof v->job_error, "%s", map ? es_error() : "out of memory");
+        free(map), map = NULL;
+    }
+    v->job_map = map;
+    SDL_Event e = {.type = v->done_event};
+    SDL_PushEvent(&e);
+    return 0;
+}
+
+/* The worker's map goes into the cache (on the main thread, after the worker ended). */
+static void publish(view *v)
+{
+    SDL_WaitThread(v->worker, NULL);
+    view_map *m = &v->cache[v->job];
+    m->map = v->job_map, m->info = v->job_info, m->failed = !m->map;
+    if (m->failed)
+        snprintf(v->status, sizeof v->status, "%s: %.200s", es_sal_method_name(v->job / v->in.classes),
+                 v->job_error);
+    else
+        v->status[0] = 0;
+    v->worker = NULL, v->job = -1, v->job_map = NULL;
+}
+
+/* The map of the current method and class: cached, or computed now (sync), or started on the
+ * worker (map NULL until it is published). */
 static view_map *current(view *v)
 {
-    view_map *m = &v->cache[(size_t)v->method * v->in.classes + v->target];
+    int idx = v->method * v->in.classes + v->target;
+    view_map *m = &v->cache[idx];
     if (m->map || m->failed)
         return m;
     char msg[128];
     snprintf(msg, sizeof msg, "computing %s for class %d…", es_sal_method_name(v->method), v->target);
+    if (!v->sync) {
+        if (!v->worker) {
+            v->job = idx;
+            if ((v->worker = SDL_CreateThread(work, "saliency", v)))
+                return snprintf(v->status, sizeof v->status, "%s", msg), m;
+            v->job = -1; /* no thread: compute here */
+        } else {
+            if (v->job != idx)
+                snprintf(msg, sizeof msg, "computing %s for class %d… (after %s)",
+                         es_sal_method_name(v->method), v->target,
+                         es_sal_method_name(v->job / v->in.classes));
+            return snprintf(v->status, sizeof v->status, "%s", msg), m;
+        }
+    }
     view_flash(v, msg);
     es_sal_opts o = v->a.o;
     o.method = v->method, o.target = v->target;
@@ -182,6 +232,8 @@ static int figure(view *v)
     int w, h;
     SDL_GetRendererOutputSize(v->ren, &w, &h);
     view_map *m = current(v);
+    if (!m->map && !m->failed && v->fig.px && v->fig.w == w)
+        return 0; /* being computed: the last figure stays, the bar says what runs */
     es_canvas_free(&v->fig);
     if (!m->map)
         return es_fail("%s", v->status);
@@ -203,6 +255,10 @@ static void export_png(view *v)
                  es_sal_method_name(v->method), v->target);
     }
     view_map *m = current(v);
+    if (!m->map) {
+        snprintf(v->status, sizeof v->status, "export: %s", m->failed ? "no map" : "the map is not ready yet");
+        return;
+    }
     if (figure(v) != 0) {
         snprintf(v->status, sizeof v->status, "export failed: %s", es_error());
         return;
@@ -272,7 +328,12 @@ static int key(view *v, SDL_Keycode k, int shift, int ctrl)
     case SDLK_END: v->c0 = v->cols; break;
     case SDLK_h: case SDLK_F1: v->show_keys = !v->show_keys; break;
     case SDLK_e: export_png(v); break;
-    case SDLK_p: view_play(v, shift, current(v)->map); break;
+    case SDLK_p:
+        if (shift && !current(v)->map)
+            snprintf(v->status, sizeof v->status, "shift+p: the map is not ready yet");
+        else
+            view_play(v, shift, current(v)->map);
+        break;
     default: break;
     }
     v->c0 = v->c0 > v->cols - v->span ? v->cols - v->span : v->c0;
@@ -323,6 +384,8 @@ static int run(view *v, const options *o)
         do {
             if (e.type == SDL_QUIT)
                 return 0;
+            if (v->worker && e.type == v->done_event)
+                publish(v), dirty = 1;
             if (e.type == SDL_WINDOWEVENT && (e.window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
                                               e.window.event == SDL_WINDOWEVENT_EXPOSED))
                 dirty = 1;
@@ -348,7 +411,7 @@ int cmd_view(int argc, char **argv)
     view v = {0};
     options o = {.w = 1000, .h = 450};
     v.fo = (fig_opts)FIG_OPTS_DEFAULTS;
-    v.mode = 1, v.show_keys = 1;
+    v.mode = 1, v.show_keys = 1, v.job = -1;
     sal_args_init(&v.a);
     int rc = parse(argc, argv, &o, &v);
     if (rc)
@@ -368,13 +431,22 @@ int cmd_view(int argc, char **argv)
         cli_lib_fail();
         goto done;
     }
+    /* scripted runs draw every frame complete: maps are computed before they are drawn */
+    v.sync = o.frames > 0 || o.screenshot || (v.done_event = SDL_RegisterEvents(1)) == (Uint32)-1;
     /* the first map: a method that cannot explain this model is an error, not a message */
-    if (!current(&v)->map) {
+    if (v.sync && !current(&v)->map) {
         cli_fail("%s: %s", v.in.m.path, v.status);
         goto done;
     }
     rc = run(&v, &o);
 done:
+    if (v.worker) { /* quit during a long computation: it cannot be interrupted, so the
+                     * process ends without waiting for it (nothing is being written) */
+        view_sound_close(&v);
+        view_window_close(&v);
+        fflush(NULL);
+        _exit(rc);
+    }
     view_sound_close(&v);
     if (v.win || v.ren || v.font)
         view_window_close(&v);

@@ -28,6 +28,14 @@ typedef struct {
     int show_keys;
     view_map *cache;                /* ES_SAL_COUNT × classes, computed on demand */
     char status[256];               /* the bar's message (computing, exported, an error) */
+    /* maps are computed on a worker thread so the window stays alive (occlusion can take
+     * minutes); --frames and --screenshot compute on the main thread (sync) */
+    int sync, job;                  /* job: the cache index being computed, -1 none */
+    SDL_Thread *worker;
+    Uint32 done_event;              /* pushed by the worker when its map is ready */
+    float *job_map;                 /* the worker's result, published by the main thread */
+    es_sal_info job_info;
+    char job_error[256];
     /* SDL */
     SDL_Window *win;
     SDL_Renderer *ren;
