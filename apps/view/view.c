@@ -22,7 +22,7 @@ const char usage_view[] =
     "  s / S       sign: absolute, positive, negative, all\n"
     "  q           the four-panel layout (input, |saliency|, positive, negative) on / off\n"
     "  t / T       next / previous target class\n"
-    "  + / -       zoom in / out in time (0: all);  ← / →  scroll a zoomed view\n"
+    "  + / -       zoom in / out in time (also the mouse wheel; 0: all);  ← / →  scroll\n"
     "  p           play the shown part of the sound\n"
     "  shift+p     play what the network heard: the most salient fifth of the time-frequency\n"
     "              bins (by the current sign), resynthesised with the sound's own phase\n"
@@ -295,6 +295,12 @@ static void scroll(view *v, int dir)
     v->c0 += dir * step;
 }
 
+static void clamp(view *v)
+{
+    v->c0 = v->c0 > v->cols - v->span ? v->cols - v->span : v->c0;
+    v->c0 = v->c0 < 0 ? 0 : v->c0;
+}
+
 /* Applies one key; returns 0 to go on, 1 to quit. */
 static int key(view *v, SDL_Keycode k, int shift, int ctrl)
 {
@@ -336,8 +342,7 @@ static int key(view *v, SDL_Keycode k, int shift, int ctrl)
         break;
     default: break;
     }
-    v->c0 = v->c0 > v->cols - v->span ? v->cols - v->span : v->c0;
-    v->c0 = v->c0 < 0 ? 0 : v->c0;
+    clamp(v);
     return 0;
 }
 
@@ -389,6 +394,10 @@ static int run(view *v, const options *o)
             if (e.type == SDL_WINDOWEVENT && (e.window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
                                               e.window.event == SDL_WINDOWEVENT_EXPOSED))
                 dirty = 1;
+            if (e.type == SDL_MOUSEWHEEL && e.wheel.y) { /* the wheel zooms in time too */
+                zoom(v, e.wheel.y > 0 ? 1 : -1), clamp(v);
+                v->status[0] = 0, dirty = 1;
+            }
             if (e.type == SDL_KEYDOWN) {
                 int mod = e.key.keysym.mod;
                 if (key(v, e.key.keysym.sym, mod & KMOD_SHIFT, mod & KMOD_CTRL))
