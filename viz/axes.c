@@ -1,6 +1,7 @@
 /* Axes: scales (linear, mel), tick choice and labels, frames, colorbars, titles. */
 #include "base/es_base.h"
 #include "viz/internal.h"
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -228,14 +229,17 @@ void axes_draw(es_canvas *c, const plot_style *ps, es_rect p, const es_axis *x,
     es_stroke_rect(c, (es_rect){p.x - 1, p.y - 1, p.w + 2, p.h + 2}, ps->fg);
     if ((which & AX_X) && x) {
         int n = es_axis_ticks(x, p.w, xgap(ps), t, lab, 32);
-        int ty = p.y + p.h + 1 + ps->tick_len + ps->pad;
+        int ty = p.y + p.h + 1 + ps->tick_len + ps->pad, right = INT_MIN;
         for (int i = 0; i < n; i++) {
             double f = es_axis_frac(x, t[i]);
             int px = tick_px(f, p.x, p.w);
             px = px < p.x ? p.x : px >= p.x + p.w ? p.x + p.w - 1 : px;
             es_fill_rect(c, (es_rect){px, p.y + p.h + 1, 1, ps->tick_len}, ps->fg);
-            if (!(which & AX_NO_XLABELS))
-                es_text_draw(c, ps->font, ps->tick, px, ty, lab[i], ps->fg, ES_CENTER | ES_TOP);
+            int half = es_text_width(ps->font, ps->tick, lab[i]) / 2;
+            if (which & AX_NO_XLABELS || px - half < right + ps->pad)
+                continue; /* on a short axis a label that would touch the last one is left out */
+            es_text_draw(c, ps->font, ps->tick, px, ty, lab[i], ps->fg, ES_CENTER | ES_TOP);
+            right = px + half;
         }
         if (x->label && !(which & AX_NO_XLABELS))
             es_text_draw(c, ps->font, ps->label, p.x + p.w / 2,
@@ -243,12 +247,15 @@ void axes_draw(es_canvas *c, const plot_style *ps, es_rect p, const es_axis *x,
     }
     if ((which & AX_Y) && y) {
         int n = es_axis_ticks(y, p.h, ygap(ps), t, lab, 32), lw = 0;
-        int tx = p.x - 1 - ps->tick_len - ps->pad;
+        int tx = p.x - 1 - ps->tick_len - ps->pad, top = INT_MAX, th = text_h(ps, ps->tick);
         for (int i = 0; i < n; i++) {
             double f = es_axis_frac(y, t[i]);
             int py = p.y + p.h - 1 - (tick_px(f, 0, p.h));
             py = py < p.y ? p.y : py >= p.y + p.h ? p.y + p.h - 1 : py;
             es_fill_rect(c, (es_rect){p.x - 1 - ps->tick_len, py, ps->tick_len, 1}, ps->fg);
+            if (py + th / 2 > top - ps->pad / 2)
+                continue; /* as on x: no label over the one below it */
+            top = py - th / 2;
             es_text_draw(c, ps->font, ps->tick, tx, py, lab[i], ps->fg, ES_RIGHT | ES_MIDDLE);
             int w = es_text_width(ps->font, ps->tick, lab[i]);
             lw = w > lw ? w : lw;
