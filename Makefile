@@ -93,9 +93,26 @@ model: $(B)/earsight
 	$(B)/earsight eval -m $(MODEL_OUT) --data $(B)/model/val.csv --root "$$root" -q \
 	  --png $(B)/model/roc.png
 
+# The shipped bird detector at work on the example clips: its verdicts, then pictures and a
+# sound of what it heard, in build/demo/.
+DEMO := $(B)/demo
+BIRD := assets/examples/animals__birds__blackbird.ogg
+demo: all
+	@mkdir -p $(DEMO)
+	$(B)/earsight eval --data assets/examples/labels.csv --png $(DEMO)/roc.png
+	$(B)/earsight plot $(BIRD) --wave -o $(DEMO)/blackbird.png
+	$(B)/earsight saliency --input $(BIRD) --method guided -o $(DEMO)/guided.npy --png $(DEMO)/guided.png
+	$(B)/earsight saliency --input $(BIRD) --method gradcam --layout quad -o $(DEMO)/gradcam.npy \
+	  --png $(DEMO)/gradcam-quad.png
+	$(B)/earsight sonify --input $(BIRD) --keep 0.2 -o $(DEMO)/blackbird-heard.wav
+	$(B)/earsight maps --input assets/examples/animals__birds__duck.ogg --window 1 --sort \
+	  -o $(DEMO)/duck-maps.png
+	$(B)/earsight weights -o $(DEMO)/conv0-filters.png
+	@echo "demo: pictures and sound in $(DEMO)/"
+
 clean:
 	rm -rf build build-asan
 
-.PHONY: all test asan bench clean model
+.PHONY: all test asan bench clean model demo
 .SECONDARY:
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
