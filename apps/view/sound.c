@@ -1,5 +1,5 @@
 /* The viewer's sound: p plays the shown part of the recording, shift+p what the network heard
- * — the STFT bins under the most salient fifth of the map (per the current sign), resynthesised
+ * — the STFT bins under the most salient tenth of the map (per the current sign), resynthesised
  * with the sound's own phase. Without a sound device the viewer says so and goes on. */
 #include "apps/view/view.h"
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HEARD_KEEP 0.2f /* the fraction of time-frequency bins kept */
+#define HEARD_KEEP 0.1f /* the fraction of time-frequency bins kept, as `earsight sonify` */
 
 /* The device pulls from v->play. A callback of our own rather than SDL's queue: SDL runs its
  * queue thread on a 64 KiB stack, less than OpenBLAS's thread-local storage needs, so
@@ -108,7 +108,8 @@ void view_play(view *v, int heard_part, const float *map)
     if (!y)
         return;
     /* the shown columns as samples: frame t is centred on t·hop */
-    long hop = v->in.cfg.hop_length > 0 ? v->in.cfg.hop_length : v->in.cfg.n_fft / 4;
+    const es_feature_config *c = &v->in.cfg;
+    long win = c->win_length > 0 ? c->win_length : c->n_fft, hop = c->hop_length > 0 ? c->hop_length : win / 2;
     long s0 = (long)v->c0 * hop, s1 = v->c0 + v->span >= v->cols ? v->wave_n : (long)(v->c0 + v->span) * hop;
     s0 = s0 < v->wave_n ? s0 : v->wave_n, s1 = s1 < v->wave_n ? s1 : v->wave_n;
     float *part = malloc((size_t)(s1 > s0 ? s1 - s0 : 1) * sizeof *part), *old;

@@ -24,7 +24,7 @@ const char usage_view[] =
     "  t / T       next / previous target class\n"
     "  + / -       zoom in / out in time (also the mouse wheel; 0: all);  ← / →  scroll\n"
     "  p           play the shown part of the sound\n"
-    "  shift+p     play what the network heard: the most salient fifth of the time-frequency\n"
+    "  shift+p     play what the network heard: the most salient tenth of the time-frequency\n"
     "              bins (by the current sign), resynthesised with the sound's own phase\n"
     "  e           export the figure as shown to PNG (-o, default NAME.METHOD.cK.png)\n"
     "  h           hide / show the key bar\n"
