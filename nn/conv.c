@@ -313,7 +313,11 @@ void conv_forward(es_graph *g, es_node *nd, const es_pass *p)
     es_tensor *b = in_t(g, nd, 2);
     float *y = out_t(g, nd, 0)->data;
     size_t xs = (size_t)q.c * q.h * q.w, ys = (size_t)q.m * q.p, wss = per_thread_ws(&q);
-#pragma omp parallel for schedule(static) num_threads(batch_threads(g, &q)) if (q.n > 1)
+    if (q.n == 1) { /* no enclosing region at all, so the GEMMs inside use every thread */
+        forward_sample(&q, x, w, b ? b->data : NULL, y, g->ws);
+        return;
+    }
+#pragma omp parallel for schedule(static) num_threads(batch_threads(g, &q))
     for (int n = 0; n < q.n; n++)
         forward_sample(&q, x + n * xs, w, b ? b->data : NULL, y + n * ys,
                        g->ws + omp_get_thread_num() * wss);
@@ -382,35 +386,54 @@ static void im2col_backward(const geom *q, const float *x, const float *w, const
     }
 }
 
+/* What backward needs of one node, for one sample at a time. */
+typedef struct {
+    const geom *q;
+    const float *x, *w, *dy;
+    float *dx;            /* NULL: no input gradient wanted */
+    int want_w;
+    size_t path;          /* the weight gradient's offset in a thread's workspace */
+} conv_bwd;
+
+static void backward_sample(const conv_bwd *a, int n, float *ws)
+{
+    const geom *q = a->q;
+    size_t xs = (size_t)q->c * q->h * q->w, ys = (size_t)q->m * q->p;
+    for (int gr = 0; gr < q->g; gr++) {
+        size_t xoff = n * xs + (size_t)gr * q->cg * q->h * q->w, woff = (size_t)gr * q->mg * q->k;
+        const float *dyg = a->dy + n * ys + (size_t)gr * q->mg * q->p;
+        float *dx = a->dx ? a->dx + xoff : NULL, *dw = a->want_w ? ws + a->path + woff : NULL;
+        if (q->shifted)
+            shifted_backward(q, a->x + xoff, a->w + woff, dyg, dx, dw, ws);
+        else
+            im2col_backward(q, a->x + xoff, a->w + woff, dyg, dx, dw, ws);
+    }
+}
+
 void conv_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     geom q;
     conv_geom(g, nd, &q);
     es_tensor *x = in_t(g, nd, 0), *w = in_t(g, nd, 1), *b = in_t(g, nd, 2);
     const float *dy = out_t(g, nd, 0)->grad;
-    int want_x = wants_grad(g, nd, 0, p), want_w = wants_grad(g, nd, 1, p);
-    int want_b = wants_grad(g, nd, 2, p), nt = batch_threads(g, &q);
-    size_t xs = (size_t)q.c * q.h * q.w, ys = (size_t)q.m * q.p, wss = per_thread_ws(&q);
-    size_t wsize = (size_t)q.m * q.k, path = wss - wsize;
+    int want_w = wants_grad(g, nd, 1, p), want_b = wants_grad(g, nd, 2, p);
+    int nt = batch_threads(g, &q);
+    size_t ys = (size_t)q.m * q.p, wss = per_thread_ws(&q), wsize = (size_t)q.m * q.k;
+    conv_bwd a = {&q, x->data, w->data, dy, wants_grad(g, nd, 0, p) ? x->grad : NULL, want_w,
+                  wss - wsize};
     if (want_w) /* each thread's weight gradient lives at the end of its workspace */
         for (int t = 0; t < nt; t++)
-            memset(g->ws + t * wss + path, 0, wsize * sizeof(float));
-#pragma omp parallel for schedule(static) num_threads(nt) if (q.n > 1)
-    for (int n = 0; n < q.n; n++) {
-        float *ws = g->ws + omp_get_thread_num() * wss;
-        for (int gr = 0; gr < q.g; gr++) {
-            size_t xoff = n * xs + (size_t)gr * q.cg * q.h * q.w, woff = (size_t)gr * q.mg * q.k;
-            const float *dyg = dy + n * ys + (size_t)gr * q.mg * q.p;
-            float *dx = want_x ? x->grad + xoff : NULL, *dw = want_w ? ws + path + woff : NULL;
-            if (q.shifted)
-                shifted_backward(&q, x->data + xoff, w->data + woff, dyg, dx, dw, ws);
-            else
-                im2col_backward(&q, x->data + xoff, w->data + woff, dyg, dx, dw, ws);
-        }
+            memset(g->ws + t * wss + a.path, 0, wsize * sizeof(float));
+    if (q.n == 1) { /* no enclosing region at all, so the GEMMs inside use every thread */
+        backward_sample(&a, 0, g->ws);
+    } else {
+#pragma omp parallel for schedule(static) num_threads(nt)
+        for (int n = 0; n < q.n; n++)
+            backward_sample(&a, n, g->ws + omp_get_thread_num() * wss);
     }
     for (int t = 0; want_w && t < nt; t++) /* in thread order: the same sums every run */
         for (size_t i = 0; i < wsize; i++)
-            w->grad[i] += g->ws[t * wss + path + i];
+            w->grad[i] += g->ws[t * wss + a.path + i];
     for (int m = 0; want_b && m < q.m; m++) {
         double s = 0;
         for (int n = 0; n < q.n; n++) {
