@@ -63,5 +63,6 @@ int plot_write(const plot_args *a, const char *out, const char *const *text, plo
         es_canvas_free(&cv);
     }
     es_font_close(font);
+    es_viz_shutdown(); /* fontconfig's caches: one picture per run */
     return rc;
 }

@@ -31,7 +31,8 @@ int plot_flag(plot_args *a, const char *verb, int code, const char *value);
 void plot_input_axes(const sal_input *in, int k, es_axis *x, es_axis *y, int rows, int cols);
 
 /* Draws `draw(canvas, rect, style, plot)` over a white a->w × a->h canvas and writes it to
- * `out` atomically, with tEXt pairs `text` (key, value, …, NULL). 0, or -1 with es_error(). */
+ * `out` atomically, with tEXt pairs `text` (key, value, …, NULL). 0, or -1 with es_error().
+ * Releases fontconfig's caches afterwards: one picture per run. */
 typedef int (*plot_draw_fn)(es_canvas *, es_rect, const es_style *, const void *);
 int plot_write(const plot_args *a, const char *out, const char *const *text, plot_draw_fn draw,
                const void *plot);
