@@ -139,7 +139,10 @@ int fig_render(const fig_opts *o, const sal_input *in, const char *file, es_sal_
                         "Frequency (Hz)"};
         if (in->cfg.n_mfcc > 0 || in->cfg.n_mels <= 0)
             p.y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
-        p.cbar_label = in->cfg.log == ES_LOG_DB ? "dB" : "value";
+        /* what the model sees: standardised features are no longer dB */
+        p.cbar_label = in->cfg.standardize != ES_STANDARDIZE_NONE ? "standardised"
+                       : in->cfg.log == ES_LOG_DB                 ? "dB"
+                                                                  : "value";
         int W = in->x.dims[0];
         if (W > 1 && prob) { /* P(target) per window */
             p.prob = prob, p.prob_len = W;

@@ -2,6 +2,7 @@
  * the network looked at for one class; and the pieces the sanity and sonify verbs share. */
 #include "apps/cli.h"
 #include "apps/saliency.h"
+#include "apps/figure.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
 #include <math.h>
@@ -509,70 +510,15 @@ int sal_picture_matrix(const sal_input *in, const float *v, int *rows, int *cols
     return 0;
 }
 
+/* The PNG is the figure `earsight view` shows: one function composes both (apps/figure.c). */
 static int render(const options *o, const sal_input *in, const char *file, const float *map,
                   const es_sal_info *info, es_canvas *cv)
 {
-    size_t n = sal_map_size(in);
-    float *base = NULL, *sal = NULL, *stitched = NULL, *prob = NULL;
-    int rows, cols, rc = -1;
-    const float *inp = in->x.data;
-    if (in->audio) {
-        if (!(stitched = malloc(n * sizeof *stitched)) || stitch_all(in, in->x.data, stitched) != 0)
-            goto done;
-        inp = stitched;
-    }
-    if (sal_picture_matrix(in, inp, &rows, &cols, &base) != 0 ||
-        sal_picture_matrix(in, map, &rows, &cols, &sal) != 0)
-        goto done;
-    es_spec_plot p = {0};
-    p.overlay = (es_overlay)ES_OVERLAY_DEFAULTS;
-    if (o->mode || o->sign)
-        es_overlay_parse(&p.overlay, o->mode, o->sign);
-    p.overlay.outlier_perc = o->outlier, p.overlay.alpha = o->alpha, p.overlay.cmap = o->cmap;
-    p.data = base, p.rows = rows, p.cols = cols, p.saliency = sal;
-    if (in->audio) {
-        double secs = (double)in->frames * in->cfg.hop_length / in->cfg.sample_rate;
-        double fmax = in->cfg.f_max > 0 ? in->cfg.f_max : in->cfg.sample_rate / 2.0 + in->cfg.f_max;
-        p.x = (es_axis){0, secs, ES_SCALE_LINEAR, "Time (s)"};
-        p.y = (es_axis){in->cfg.f_min, fmax, in->cfg.mel_scale == ES_MEL_HTK ? ES_SCALE_MEL_HTK : ES_SCALE_MEL_SLANEY,
-                        "Frequency (Hz)"};
-        if (in->cfg.n_mfcc > 0 || in->cfg.n_mels <= 0)
-            p.y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
-        p.cbar_label = in->cfg.log == ES_LOG_DB ? "dB" : "value";
-        int W = in->x.dims[0];
-        if (W > 1 && (prob = malloc(W * sizeof *prob))) { /* P(target) per window */
-            float pr[4096];
-            for (int w = 0; w < W && in->classes <= 4096; w++) {
-                sal_probabilities(in, in->scores + (size_t)w * in->classes, pr);
-                prob[w] = pr[info->target];
-            }
-            p.prob = prob, p.prob_len = W;
-            p.prob_label = app_model_label(&in->m, info->target);
-        }
-    } else {
-        p.x = (es_axis){0, cols, ES_SCALE_LINEAR, "frame", 1};
-        p.y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
-        p.cbar_label = "value";
-    }
-    char title[512];
-    const char *label = app_model_label(&in->m, info->target);
-    const char *bn = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-    snprintf(title, sizeof title, "%s — %s, class %d%s%s (score %.3g)", bn,
-             es_sal_method_name(o->a.o.method), info->target, label ? " " : "", label ? label : "",
-             info->score);
-    p.title = o->title ? o->title : title;
-    es_font *font = es_font_open(NULL);
-    if (!font)
-        goto done;
-    es_style st = {font};
-    es_rect all = {0, 0, o->w, o->h};
-    if (es_canvas_init(cv, o->w, o->h, ES_RGBA(255, 255, 255, 255)) == 0)
-        rc = o->layout && !strcmp(o->layout, "quad") ? es_plot_saliency_quad(cv, all, &st, &p)
-                                                      : es_plot_spectrogram(cv, all, &st, &p);
-    es_font_close(font);
-done:
-    free(base), free(sal), free(stitched), free(prob);
-    return rc;
+    fig_opts f = FIG_OPTS_DEFAULTS;
+    f.w = o->w, f.h = o->h, f.mode = o->mode, f.sign = o->sign, f.cmap = o->cmap;
+    f.title = o->title, f.outlier = o->outlier, f.alpha = o->alpha;
+    f.quad = o->layout && !strcmp(o->layout, "quad");
+    return fig_render(&f, in, file, o->a.o.method, map, info, cv);
 }
 
 static void print_json(const options *o, const sal_input *in, const char *file,
