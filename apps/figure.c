@@ -6,33 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A sound's input rows (model layout, one per window) as one (bands × frames) matrix,
- * overlaps averaged — the spectrogram under the map, as sal_compute stitches the map. */
-static int stitch_input(const sal_input *in, float *out)
-{
-    size_t n = (size_t)in->bands * in->frames, per = es_array_size(&in->x) / in->x.dims[0];
-    double *sum = calloc(n, sizeof *sum);
-    int *cnt = calloc(n, sizeof *cnt);
-    if (!sum || !cnt) {
-        free(sum), free(cnt);
-        return es_fail("out of memory");
-    }
-    for (int w = 0; w < in->x.dims[0]; w++) {
-        const float *row = in->x.data + w * per;
-        int t0 = w * in->hop;
-        for (int t = 0; t < in->F && t0 + t < in->frames; t++)
-            for (int b = 0; b < in->bands; b++) {
-                size_t src = in->time_first ? (size_t)t * in->bands + b : (size_t)b * in->F + t;
-                size_t dst = (size_t)b * in->frames + t0 + t;
-                sum[dst] += row[src], cnt[dst]++;
-            }
-    }
-    for (size_t i = 0; i < n; i++)
-        out[i] = cnt[i] ? (float)(sum[i] / cnt[i]) : 0;
-    free(sum), free(cnt);
-    return 0;
-}
-
 /* Whether a tensor input is time-first (frames_mels), so its picture is turned to
  * (mels × frames) (as sal_picture_matrix does). */
 static int turned(const sal_input *in)
@@ -104,7 +77,7 @@ int fig_render(const fig_opts *o, const sal_input *in, const char *file, es_sal_
     int rows, cols, rc = -1;
     const float *inp = in->x.data;
     if (in->audio) {
-        if (!(stitched = malloc(n * sizeof *stitched)) || stitch_input(in, stitched) != 0)
+        if (!(stitched = malloc(n * sizeof *stitched)) || sal_stitch(in, in->x.data, stitched) != 0)
             goto done;
         inp = stitched;
     }

@@ -283,8 +283,7 @@ static void stitch(const sal_input *in, int w, const float *row, double *sum, in
         }
 }
 
-/* rows (model layout) → (bands × frames), overlaps averaged. */
-static int stitch_all(const sal_input *in, const float *rows, float *map)
+int sal_stitch(const sal_input *in, const float *rows, float *map)
 {
     size_t n = (size_t)in->bands * in->frames, per = es_array_size(&in->x) / in->x.dims[0];
     double *sum = calloc(n, sizeof *sum);
@@ -318,7 +317,7 @@ int sal_compute_rows(sal_input *in, const es_sal_opts *o, float *map, es_sal_inf
         snprintf(msg, sizeof msg, "%s", es_error());
         es_fail("%s: %s", in->m.path, msg);
     } else if (in->audio) {
-        rc = stitch_all(in, all, map);
+        rc = sal_stitch(in, all, map);
     }
     if (all != map)
         free(all);

@@ -63,6 +63,9 @@ int sal_resolve(sal_args *a, sal_input *in, const char *verb);
  * none) or (bands × frames) for a sound, windows stitched with overlaps averaged. map holds
  * sal_map_size floats; info (may be NULL) gets the first row's (delta: the largest |delta|). */
 size_t sal_map_size(const sal_input *in);
+/* A sound's rows in the model's layout (one per window, e.g. in->x.data or their maps) as
+ * one (bands × frames) matrix, overlaps averaged; out holds sal_map_size floats. */
+int sal_stitch(const sal_input *in, const float *rows, float *out);
 int sal_map_shape(const sal_input *in, int *dims);
 int sal_compute(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info);
 /* The same with every row's info (info: NULL or x.dims[0] entries). */
