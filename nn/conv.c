@@ -7,13 +7,15 @@
  *   on the padded width and cropped. No kh·kw-times larger column matrix is written, which
  *   makes it about twice as fast as im2col for the thin layers (M = 15) of a DenseNet.
  *   Backward to the input is the same thing again: a stride-1 conv of dY with the kernel
- *   flipped and transposed.
+ *   flipped and transposed. A narrow input (c·kh·kw <= NARROW_K) stacks its shifted planes
+ *   into one column matrix instead, for one GEMM with a long K.
  * - anything else (strided): im2col; backward recomputes the columns rather than keeping
  *   them for every layer.
  * A batch runs its samples on the OpenMP threads, one sample each at a time with one-thread
  * GEMMs inside (OpenBLAS stays serial in a parallel region): one parallel region per layer
  * instead of several per sample, which matters when the cores are shared. A single sample
- * (a saliency pass) runs its GEMMs on all threads instead. */
+ * (a saliency pass) runs outside any OpenMP region, so its GEMMs use every thread (inside
+ * even an inactive region OpenBLAS would stay on one). */
 #include "nn/graph.h"
 #include <cblas.h>
 #include <omp.h>
