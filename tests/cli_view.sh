@@ -143,6 +143,7 @@ view_vs "keys s s s: all signs, heat" "--overlay heat --keys sss $T" \
   "--method grad --overlay heat --sign all $T" $wav "$sc" 800 360
 view_vs "key q: quad layout" "--method grad --keys q $T" "--method grad --layout quad $T" $wav "$sc" 800 700
 view_vs "key t: next class" "--method guided --keys t $T" "--method guided --target 1 $T" $wav "$sc" 800 360
+view_vs "default title (file, class, P)" "--method gradcam" "--method gradcam" $wav "$sc" 800 360
 view_vs "IG with its flags" "--method ig --steps 8 $T" "--method ig --steps 8 $T" $npy $fx/small_cnn.onnx 640 300
 
 # ---- zoom and scroll: another part of the same figure ------------------------------------------
