@@ -66,6 +66,14 @@ size_t sal_map_size(const sal_input *in);
 /* A sound's rows in the model's layout (one per window, e.g. in->x.data or their maps) as
  * one (bands × frames) matrix, overlaps averaged; out holds sal_map_size floats. */
 int sal_stitch(const sal_input *in, const float *rows, float *out);
+/* "What the network heard": x (n samples at `rate`) through the STFT bins a (mels × mf) map
+ * keeps (es_sonify_mask: the top `keep` fraction, or with keep < 0 those >= threshold ×
+ * max; invert swaps), with the sound's own phase, at its own rate (the model's n_fft and hop
+ * in samples, the filter bank built for `rate`). y gets n samples, *kept (may be NULL) the
+ * fraction of bins kept. `what` names the sound in messages. (apps/sonify.c) */
+int sal_resynth(const es_feature_config *c, const float *map, int mels, int mf, const float *x,
+                long n, int rate, float keep, float threshold, int invert, float *y,
+                double *kept, const char *what);
 int sal_map_shape(const sal_input *in, int *dims);
 int sal_compute(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info);
 /* The same with every row's info (info: NULL or x.dims[0] entries). */

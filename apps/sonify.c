@@ -130,14 +130,15 @@ static int get_map(options *o, sal_input *in, es_array *map, int *target)
 /* Resynthesis at the sound's own rate r: the same n_fft and hop in samples; model frame
  * t·r_model/r for each native frame t (nearest), and the filter bank built for rate r, so each
  * native bin meets the mel rows of its own frequency. */
-static int resynth(const options *o, const es_feature_config *c, const es_array *map,
-                   const float *x, long n, int rate, float *y, double *kept)
+int sal_resynth(const es_feature_config *c, const float *map, int mels, int mf, const float *x,
+                long n, int rate, float keep, float threshold, int invert, float *y,
+                double *kept, const char *what)
 {
     int win = c->win_length ? c->win_length : c->n_fft, hop = c->hop_length ? c->hop_length : win / 2;
     es_stft *s = es_stft_new(c->n_fft, win, hop, c->window, c->center, c->pad_mode);
     if (!s)
         return -1;
-    int nf = c->n_fft / 2 + 1, mels = map->dims[0], mf = map->dims[1];
+    int nf = c->n_fft / 2 + 1;
     long T = es_stft_frames(s, n);
     /* the model's mel edges, even above this rate's Nyquist (those filters meet no bin) */
     double fmax = c->f_max > 0 ? c->f_max : c->sample_rate / 2.0 + c->f_max;
@@ -146,7 +147,7 @@ static int resynth(const options *o, const es_feature_config *c, const es_array 
     float *tm = malloc((size_t)mels * (T > 0 ? T : 1) * sizeof *tm);
     int rc = -1;
     if (T <= 0) {
-        es_fail("%s: too short for a %d-point STFT", o->input, c->n_fft);
+        es_fail("%s: too short for a %d-point STFT", what, c->n_fft);
         goto done;
     }
     if (!spec || !fb || !mask || !tm) {
@@ -160,17 +161,17 @@ static int resynth(const options *o, const es_feature_config *c, const es_array 
         long src = lround((double)t * c->sample_rate / rate);
         src = src < mf ? src : mf - 1;
         for (int m = 0; m < mels; m++)
-            tm[(size_t)m * T + t] = map->data[(size_t)m * mf + src];
+            tm[(size_t)m * T + t] = map[(size_t)m * mf + src];
     }
-    if (es_sonify_mask(tm, mels, (int)T, fb, nf, o->thr_given ? -1 : o->keep, o->threshold,
-                       o->invert, mask) != 0)
+    if (es_sonify_mask(tm, mels, (int)T, fb, nf, keep, threshold, invert, mask) != 0)
         goto done;
     double k = 0;
     for (size_t i = 0; i < (size_t)nf * T; i++) {
         spec[2 * i] *= mask[i], spec[2 * i + 1] *= mask[i];
         k += mask[i];
     }
-    *kept = k / ((double)nf * T);
+    if (kept)
+        *kept = k / ((double)nf * T);
     rc = es_stft_inverse(s, spec, T, n, y);
 done:
     es_stft_free(s);
@@ -209,7 +210,9 @@ int cmd_sonify(int argc, char **argv)
         cli_fail("out of memory");
         goto done;
     }
-    if (resynth(&o, &in.cfg, &map, x, n, rate, y, &kept) != 0 || es_audio_save(o.out, y, n, rate) != 0) {
+    if (sal_resynth(&in.cfg, map.data, map.dims[0], map.dims[1], x, n, rate, o.thr_given ? -1 : o.keep,
+                    o.threshold, o.invert, y, &kept, o.input) != 0 ||
+        es_audio_save(o.out, y, n, rate) != 0) {
         cli_lib_fail();
         goto done;
     }

@@ -62,37 +62,17 @@ static float *heard(view *v, const float *map)
         snprintf(v->status, sizeof v->status, "shift+p needs mel features (not MFCC or Kaldi)");
         return NULL;
     }
-    int win = c->win_length > 0 ? c->win_length : c->n_fft;
-    int hop = c->hop_length > 0 ? c->hop_length : win / 2, nf = c->n_fft / 2 + 1, M = c->n_mels;
-    double fmax = c->f_max > 0 ? c->f_max : c->sample_rate / 2.0 + c->f_max;
-    es_stft *s = es_stft_new(c->n_fft, win, hop, c->window, c->center, c->pad_mode);
-    long T = s ? es_stft_frames(s, v->wave_n) : 0, F = v->in.frames;
-    float *fb = malloc((size_t)M * nf * sizeof *fb), *m = calloc((size_t)M * T, sizeof *m);
-    float *mask = malloc((size_t)nf * T * sizeof *mask), *spec = malloc((size_t)nf * T * 2 * sizeof *spec);
-    float *y = malloc((size_t)v->wave_n * sizeof *y);
-    int ok = s && T > 0 && fb && m && mask && spec && y;
-    if (ok) { /* the sign the overlay shows decides what counts as salient */
-        for (int b = 0; b < M; b++)
-            for (long t = 0; t < T && t < F; t++) {
-                float a = map[(size_t)b * F + t];
-                m[(size_t)b * T + t] = v->sign == ES_SIGN_POSITIVE ? a
-                                       : v->sign == ES_SIGN_NEGATIVE ? -a : fabsf(a);
-            }
-        ok = es_mel_filterbank(nf, c->f_min, fmax, M, c->sample_rate, c->mel_scale, c->mel_norm, fb) == 0 &&
-             es_sonify_mask(m, M, (int)T, fb, nf, HEARD_KEEP, -1, 0, mask) == 0 &&
-             es_stft_forward(s, v->wave, v->wave_n, spec) == 0;
-    }
-    if (ok) {
-        for (size_t i = 0; i < (size_t)nf * T; i++)
-            spec[2 * i] *= mask[i], spec[2 * i + 1] *= mask[i];
-        ok = es_stft_inverse(s, spec, T, v->wave_n, y) == 0;
-    }
-    if (!ok) {
-        snprintf(v->status, sizeof v->status, "resynthesis failed: %s", es_error());
+    int M = c->n_mels, F = v->in.frames;
+    float *m = malloc((size_t)M * F * sizeof *m), *y = malloc((size_t)v->wave_n * sizeof *y);
+    if (m && y) /* the sign the overlay shows decides what counts as salient */
+        for (size_t i = 0; i < (size_t)M * F; i++)
+            m[i] = v->sign == ES_SIGN_POSITIVE ? map[i] : v->sign == ES_SIGN_NEGATIVE ? -map[i] : fabsf(map[i]);
+    if (!m || !y || sal_resynth(c, m, M, F, v->wave, v->wave_n, c->sample_rate, HEARD_KEEP, -1, 0, y,
+                                NULL, v->file) != 0) {
+        snprintf(v->status, sizeof v->status, "resynthesis failed: %s", m && y ? es_error() : "out of memory");
         free(y), y = NULL;
     }
-    es_stft_free(s);
-    free(fb), free(m), free(mask), free(spec);
+    free(m);
     return y;
 }
 
