@@ -3,16 +3,8 @@
 # naming the layer, and the bad requests of the rendering issue — unknown layer, a layer
 # without spatial maps, a layer without weights, an unwritable path, size 0 — each one line
 # on stderr, exit 1 (2 for usage), and no PNG left behind. Prints cmocka-style lines.
-set -u
-es=${EARSIGHT_BIN:-build/earsight}
+source tests/clitest.sh
 fx=tests/fixtures/onnx
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "[       OK ] $1"; }
-bad() { fail=$((fail + 1)); echo "[  FAILED  ] $1: $2"; }
-
-# png_size FILE: "W H" from the IHDR chunk (big-endian at bytes 16..23)
-png_size() { od -An -v -t u1 -j 16 -N 8 "$1" | awk '{print $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'; }
 
 # draws NAME W H OUT cmd…: exit 0, a PNG of W x H with the model in its tEXt
 draws() {
@@ -59,6 +51,4 @@ refuses "weights unknown layer" 1 "no layer named" "$tmp/x.png" "$es" weights -m
 refuses "weights missing model" 1 "missing.onnx" "$tmp/x.png" "$es" weights -m "$tmp/missing.onnx" -o "$tmp/x.png"
 refuses "weights unknown cmap" 2 "colour map" "$tmp/x.png" "$es" weights -m $m --cmap nope -o "$tmp/x.png"
 
-echo "[  PASSED  ] $pass test(s)."
-[ "$fail" = 0 ] || echo "[  FAILED  ] $fail test(s), listed above"
-[ "$fail" = 0 ]
+summary

@@ -3,27 +3,8 @@
 # errors — exit status 1 with one line `earsight: FILE: reason` for bad files, 2 for bad usage,
 # no output file left behind. Run from the repository root; the binary is $EARSIGHT_BIN
 # (default build/earsight). Prints cmocka-style summary lines for tests/run.sh.
-set -u
-es=${EARSIGHT_BIN:-build/earsight}
+source tests/clitest.sh
 fx=tests/fixtures/onnx
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "[       OK ] $1"; }
-bad() { fail=$((fail + 1)); echo "[  FAILED  ] $1: $2"; }
-
-# expect NAME STATUS PATTERN cmd… — exit status, and (for errors) one stderr line matching PATTERN
-expect() {
-  local name=$1 want=$2 pat=$3; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ "$rc" != "$want" ]; then bad "$name" "exit $rc, wanted $want: $(head -c 300 "$tmp/err")"; return; fi
-  if [ "$want" != 0 ]; then
-    if [ "$(wc -l <"$tmp/err")" != 1 ]; then bad "$name" "stderr is not one line: $(cat "$tmp/err")"; return; fi
-    if ! grep -q -- "$pat" "$tmp/err"; then bad "$name" "stderr '$(cat "$tmp/err")' lacks '$pat'"; return; fi
-  elif [ -n "$pat" ] && ! grep -q -- "$pat" "$tmp/out"; then
-    bad "$name" "stdout lacks '$pat': $(head -c 300 "$tmp/out")"; return
-  fi
-  ok "$name"
-}
 
 # The float32 values of a .npy (its last N·4 bytes) one per line.
 npy_values() { tail -c "$(($2 * 4))" "$1" | od -An -v -t f4 | tr -s ' ' '\n' | sed '/^$/d'; }
@@ -110,5 +91,4 @@ expect "bad features JSON" 2 "features" \
 expect "help predict" 0 "usage: earsight predict" "$es" help predict
 expect "info --help" 0 "usage: earsight info" "$es" info --help
 
-[ "$fail" = 0 ] && echo "[  PASSED  ] $pass test(s)." || { echo "[  PASSED  ] $pass test(s)."; echo "[  FAILED  ] $fail test(s), listed above"; }
-[ "$fail" = 0 ]
+summary

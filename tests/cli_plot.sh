@@ -3,34 +3,15 @@
 # four panels, the PNG's size and tEXt chunks; errors — exit 1 with one line `earsight: …` for
 # runtime errors, 2 for bad usage — and no PNG (nor a temporary file) left behind on failure.
 # Run from the repository root; the binary is $EARSIGHT_BIN (default build/earsight).
-set -u
-es=${EARSIGHT_BIN:-build/earsight}
+source tests/clitest.sh
 wav=tests/fixtures/onnx/chirp.wav
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); echo "[       OK ] $1"; }
-bad() { fail=$((fail + 1)); echo "[  FAILED  ] $1: $2"; }
-
-# expect NAME STATUS PATTERN cmd… — exit status, and (for errors) one stderr line matching PATTERN
-expect() {
-  local name=$1 want=$2 pat=$3; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-  if [ "$rc" != "$want" ]; then bad "$name" "exit $rc, wanted $want: $(head -c 300 "$tmp/err")"; return; fi
-  if [ "$want" != 0 ]; then
-    if [ "$(wc -l <"$tmp/err")" != 1 ]; then bad "$name" "stderr is not one line: $(cat "$tmp/err")"; return; fi
-    if ! grep -q -- "$pat" "$tmp/err"; then bad "$name" "stderr '$(cat "$tmp/err")' lacks '$pat'"; return; fi
-  elif [ -n "$pat" ] && ! grep -q -- "$pat" "$tmp/out"; then
-    bad "$name" "stdout lacks '$pat': $(head -c 300 "$tmp/out")"; return
-  fi
-  ok "$name"
-}
 
 # png NAME FILE W H — a PNG of that size (IHDR width and height, big-endian at bytes 16..23)
 png() {
   if [ ! -s "$2" ]; then bad "$1" "no file"; return; fi
   local sig wh
   sig=$(head -c 8 "$2" | od -An -t x1 | tr -d ' \n')
-  wh=$(head -c 24 "$2" | tail -c 8 | od -An -t u1 | awk '{print $3 * 256 + $4, $7 * 256 + $8}')
+  wh=$(png_size "$2")
   if [ "$sig" != 89504e470d0a1a0a ]; then bad "$1" "not a PNG ($sig)"; return; fi
   if [ "$wh" != "$3 $4" ]; then bad "$1" "size $wh, wanted $3 $4"; return; fi
   ok "$1"
@@ -87,5 +68,4 @@ expect "unknown option" 2 "unknown option" "$es" plot "$tmp/spec.npy" --frobnica
 nothing "… no PNG left after usage errors"
 expect "help plot" 0 "usage: earsight plot" "$es" help plot
 
-[ "$fail" = 0 ] && echo "[  PASSED  ] $pass test(s)." || { echo "[  PASSED  ] $pass test(s)."; echo "[  FAILED  ] $fail test(s), listed above"; }
-[ "$fail" = 0 ]
+summary
