@@ -340,8 +340,10 @@ static int integrated_gradients(pass *p, const float *x, const es_sal_opts *o, i
                        o->ig_rule == ES_IG_TRAPEZOID ? 2 : 1);
     if (o->baseline == ES_BASE_ARRAY && !o->baseline_data)
         return es_fail("no baseline array given");
+    /* xs holds the n path points, and afterwards the input and the baseline: two rows at least */
+    size_t rows = n < 2 ? 2 : (size_t)n;
     double *a = malloc(n * sizeof *a), *w = malloc(n * sizeof *w);
-    float *base = malloc(p->per * sizeof *base), *xs = malloc(n * p->per * sizeof *xs);
+    float *base = malloc(p->per * sizeof *base), *xs = malloc(rows * p->per * sizeof *xs);
     float *gr = malloc(n * p->per * sizeof *gr);
     int rc = -1;
     if (!a || !w || !base || !xs || !gr) {

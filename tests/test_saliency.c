@@ -246,6 +246,12 @@ static void targets_and_errors(void **s)
     o.batch = 50;
     assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, NULL), 0);
     assert_true(rel_err_max(out, one, m, 1e-30) < 1e-5);
+    /* one step with the completeness check: the input and the baseline need two rows of the
+     * path buffer (this wrote past a one-row buffer) */
+    es_sal_info ig1;
+    o.steps = 1, o.ig_rule = ES_IG_MIDDLE;
+    assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, &ig1), 0);
+    assert_true(isfinite(ig1.delta) && isfinite(ig1.base_score));
     int d[ES_MAX_DIMS];
     es_tensor_shape(f.g, f.input, d);
     assert_int_equal(d[0], 1);
