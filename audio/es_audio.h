@@ -97,6 +97,15 @@ typedef struct {
 void es_config_default(es_feature_config *c);
 /* 0 when the configuration can be computed; otherwise -1 and a message naming the field. */
 int es_config_validate(const es_feature_config *c);
+/* The sizes a configuration implies, its zeros replaced by what they stand for (Kaldi's n_fft
+ * is the power of two its window needs; f_max 0 is Nyquist). One source for every caller that
+ * places frames in time or bands in Hz. */
+typedef struct {
+    int n_fft, win, hop, n_freqs;
+    double f_max;
+} es_resolved;
+/* Validates c (es_config_validate) and fills r: 0, or -1 with a message naming the field. */
+int es_config_resolve(const es_feature_config *c, es_resolved *r);
 /* Updates *c from a JSON object (keys as §4; absent keys keep their value; unknown keys, wrong
  * types and unknown names fail; null means 0 for f_max and top_db). `what` names the source in
  * messages (a path, "--config"). Consistency is checked by es_config_validate /

@@ -64,14 +64,6 @@ int es_sinc_push(es_sinc *s, const float *x, long n);
 void es_sinc_end(es_sinc *s);
 long es_sinc_pull(es_sinc *s, float *out, long max); /* 0: needs input, or done */
 
-/* The sizes a configuration implies, its zeros replaced by what they stand for. */
-typedef struct {
-    int n_fft, win, hop, n_freqs;
-    double f_max;
-} es_resolved;
-/* Validates c (es_config_validate) and fills r. */
-int es_config_resolve(const es_feature_config *c, es_resolved *r);
-
 /* The extractor (features.c), shared with the file streaming (stream.c). */
 struct es_features {
     es_feature_config c;
