@@ -28,6 +28,16 @@ typedef struct {
 int es_atomic_open(es_atomic *a, const char *path);
 int es_atomic_commit(es_atomic *a);
 void es_atomic_abort(es_atomic *a);
+/* Removes every temporary still open. Async-signal-safe: for a SIGINT/SIGTERM handler, which
+ * then re-raises the signal. (A killed run's temporaries are removed by the next open of the
+ * same path, once their process is gone.) */
+void es_atomic_cleanup(void);
+/* 0 when `path` may be written as an output: absent, or a regular file. A symbolic link, a
+ * folder, a device, a pipe or a socket is refused (-1, message naming the path): outputs
+ * never follow a link nor replace a device. es_atomic_open checks it too. */
+int es_output_check(const char *path);
+/* 1 when both paths exist and name the same file (device and inode), else 0. */
+int es_same_file(const char *a, const char *b);
 
 /* A float32 C-order array, as read from or written to a .npy file. `data` is owned. */
 typedef struct {
@@ -42,6 +52,11 @@ void es_array_free(es_array *a);         /* frees data, leaves the array empty *
 /* Reads .npy format 1.0/2.0/3.0: float32/float64/int8..int64/uint8/bool, little- or
  * big-endian, converted to float32. Fortran order is refused. 0 on success. */
 int es_npy_load(const char *path, es_array *out);
+/* Every entry takes only finite numbers: es_npy_load refuses NaN and ±inf (one line naming the
+ * file and the first index), and a shape larger than the file's bytes before allocating.
+ * es_npy_load_nonfinite is the same without the finiteness check, for data where NaN means
+ * "missing". */
+int es_npy_load_nonfinite(const char *path, es_array *out);
 /* Writes float32 little-endian, C order, atomically. */
 int es_npy_save(const char *path, const float *data, int ndim, const int *dims);
 

@@ -1,6 +1,8 @@
 /* NumPy .npy reader/writer (format 1.0–3.0). Reads any plain numeric dtype into float32. */
 #include "base/es_base.h"
 #include <errno.h>
+#include <math.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +79,7 @@ static int convert(const unsigned char *src, size_t n, char kind, int size, int 
     return 0;
 }
 
-int es_npy_load(const char *path, es_array *out)
+static int npy_load(const char *path, es_array *out, int finite)
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
@@ -87,6 +89,7 @@ int es_npy_load(const char *path, es_array *out)
     char *hdr = NULL;
     unsigned char *raw = NULL;
     const char *why = "not a .npy file";
+    char bad[96];
     if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0)
         goto fail;
     size_t hlen = pre[8] | (size_t)pre[9] << 8;
@@ -106,13 +109,30 @@ int es_npy_load(const char *path, es_array *out)
         why = "Fortran-order arrays are not supported (save with C order)";
         goto fail;
     }
+    if (strlen(d) < 4) /* '<f4' needs three characters after the quote */
+        goto fail;
     char order = d[1], kind = d[2];
     int size = atoi(d + 3);
     int swap = order == '>' && size > 1;
     why = "unsupported dtype (want float, int, uint or bool)";
     if (!strchr("<>|=", order) || !strchr("fiub", kind) || size < 1 || size > 8)
         goto fail;
-    size_t n = es_array_size(out);
+    /* the shape is checked against the bytes the file holds before anything is allocated:
+     * a small file must not be able to ask for gigabytes */
+    size_t n = 1;
+    for (int i = 0; i < out->ndim; i++)
+        if (out->dims[i] && n > SIZE_MAX / 8 / (size_t)out->dims[i]) {
+            why = "shape too large";
+            goto fail;
+        } else {
+            n *= (size_t)out->dims[i];
+        }
+    long at = ftell(f);
+    struct stat st;
+    why = "file is truncated";
+    if (at >= 0 && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)(st.st_size - at) < n * (uint64_t)size)
+        goto fail;
     why = "out of memory";
     if (!(out->data = malloc((n ? n : 1) * sizeof(float))) || !(raw = malloc(n * size + 1)))
         goto fail;
@@ -122,6 +142,13 @@ int es_npy_load(const char *path, es_array *out)
     why = "unsupported dtype (want float, int, uint or bool)";
     if (convert(raw, n, kind, size, swap, out->data) != 0)
         goto fail;
+    for (size_t i = 0; finite && i < n; i++)
+        if (!isfinite(out->data[i])) {
+            snprintf(bad, sizeof bad, "holds %s at flat index %zu (only finite values are accepted)",
+                     isnan(out->data[i]) ? "NaN" : "an infinite value", i);
+            why = bad;
+            goto fail;
+        }
     free(raw);
     free(hdr);
     fclose(f);
@@ -133,6 +160,10 @@ fail:
     es_array_free(out);
     return es_fail("%s: %s", path, why);
 }
+
+int es_npy_load(const char *path, es_array *out) { return npy_load(path, out, 1); }
+
+int es_npy_load_nonfinite(const char *path, es_array *out) { return npy_load(path, out, 0); }
 
 int es_npy_save(const char *path, const float *data, int ndim, const int *dims)
 {

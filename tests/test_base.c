@@ -56,12 +56,100 @@ static void atomic_abort_leaves_nothing(void **state)
     assert_non_null(strstr(es_error(), "no/such/dir/x.bin: cannot write"));
 }
 
+/* Writes a .npy of `len` header bytes (padded) and `data_len` data bytes. */
+static void write_npy(const char *path, const char *header, const void *data, size_t data_len)
+{
+    FILE *f = fopen(path, "wb");
+    size_t h = strlen(header);
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)h, 0};
+    fwrite(pre, 1, 10, f);
+    fwrite(header, 1, h, f);
+    fwrite(data, 1, data_len, f);
+    fclose(f);
+}
+
+static void npy_hostile(void **state)
+{
+    es_array a;
+    const char *p = "build/t_hostile.npy";
+    /* a header ending right after descr's quote (read one byte past the header before) */
+    write_npy(p, "{'shape': (1,), 'fortran_order': False, 'descr': '", "", 0);
+    assert_int_equal(es_npy_load(p, &a), -1);
+    assert_non_null(strstr(es_error(), "corrupt .npy header"));
+    /* a small file whose shape asks for 16 GiB is refused before any allocation */
+    write_npy(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536), }", "abcd", 4);
+    assert_int_equal(es_npy_load(p, &a), -1);
+    assert_non_null(strstr(es_error(), "truncated"));
+    write_npy(p, "{'descr': '<f8', 'fortran_order': False, 'shape': (2147483647, 2147483647, 2147483647), }", "", 0);
+    assert_int_equal(es_npy_load(p, &a), -1);
+    assert_non_null(strstr(es_error(), "shape too large"));
+    /* NaN and infinities are refused, naming the file and where */
+    float v[3] = {1, NAN, 2};
+    write_npy(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v, sizeof v);
+    assert_int_equal(es_npy_load(p, &a), -1);
+    assert_non_null(strstr(es_error(), "build/t_hostile.npy: holds NaN at flat index 1"));
+    assert_null(a.data);
+    v[1] = 2, v[2] = -INFINITY;
+    write_npy(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v, sizeof v);
+    assert_int_equal(es_npy_load(p, &a), -1);
+    assert_non_null(strstr(es_error(), "infinite value at flat index 2"));
+    v[2] = 3;
+    write_npy(p, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", v, sizeof v);
+    assert_int_equal(es_npy_load(p, &a), 0);
+    assert_true(a.data[2] == 3);
+    es_array_free(&a);
+    unlink(p);
+}
+
+/* Outputs never replace a link, a device or a folder; temporaries of dead runs are removed. */
+static void atomic_refuses_odd_outputs(void **state)
+{
+    es_atomic a;
+    assert_int_equal(es_atomic_open(&a, "/dev/null"), -1);
+    assert_non_null(strstr(es_error(), "/dev/null: not a regular file"));
+    assert_int_equal(es_atomic_open(&a, "build"), -1);
+    assert_non_null(strstr(es_error(), "build: is a folder"));
+    FILE *f = fopen("build/t_target.txt", "w");
+    fputs("keep", f);
+    fclose(f);
+    unlink("build/t_link.txt");
+    assert_int_equal(symlink("t_target.txt", "build/t_link.txt"), 0);
+    assert_int_equal(es_atomic_open(&a, "build/t_link.txt"), -1);
+    assert_non_null(strstr(es_error(), "build/t_link.txt: is a symbolic link"));
+    struct stat st;
+    assert_int_equal(lstat("build/t_link.txt", &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_true(es_same_file("build/t_link.txt", "build/t_target.txt"));
+    assert_false(es_same_file("build/t_target.txt", "build/nope.txt"));
+    /* a stale temporary of a process that is gone (pid 2^22 - 1 is above pid_max's default),
+     * and one of a live process (ours is skipped, pid 1 lives) */
+    f = fopen("build/t_target.txt.tmp.4194303.abcdef", "w");
+    fclose(f);
+    f = fopen("build/t_target.txt.tmp.1.abcdef", "w");
+    fclose(f);
+    assert_int_equal(es_atomic_open(&a, "build/t_target.txt"), 0);
+    assert_int_not_equal(stat("build/t_target.txt.tmp.4194303.abcdef", &st), 0);
+    assert_int_equal(stat("build/t_target.txt.tmp.1.abcdef", &st), 0);
+    /* es_atomic_cleanup (a signal handler's call) removes the open temporary */
+    char tmp[512];
+    snprintf(tmp, sizeof tmp, "%s", a.tmp);
+    assert_int_equal(stat(tmp, &st), 0);
+    es_atomic_cleanup();
+    assert_int_not_equal(stat(tmp, &st), 0);
+    es_atomic_abort(&a);
+    unlink("build/t_target.txt.tmp.1.abcdef");
+    unlink("build/t_link.txt");
+    unlink("build/t_target.txt");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(npy_round_trip),
         cmocka_unit_test(npy_errors),
         cmocka_unit_test(atomic_abort_leaves_nothing),
+        cmocka_unit_test(npy_hostile),
+        cmocka_unit_test(atomic_refuses_odd_outputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,11 +40,12 @@ static inline double abs_err_max(const float *a, const float *b, size_t n)
     return e;
 }
 
-/* Loads a fixture array or fails the test with the library's message. */
+/* Loads a fixture array (NaN allowed: some fixtures probe it) or fails the test with the
+ * library's message. */
 static inline es_array load_fixture(const char *path)
 {
     es_array a;
-    if (es_npy_load(path, &a) != 0)
+    if (es_npy_load_nonfinite(path, &a) != 0)
         fail_msg("%s", es_error());
     return a;
 }
