@@ -49,11 +49,13 @@ void es_bands_apply(const es_bands *b, const float *p, float *out);
  * fb is (n_mels × (n_fft/2+1)). */
 int es_kaldi_filterbank(int n_mels, int n_fft, int sample_rate, double low, double high, float *fb);
 
-/* For an Ogg file: -1 when it was cut short (no last page); else 0, with *single_page set for a
- * Vorbis stream in one audio page, which es_ogg_decode must read (ogg.c). 0 for other files. */
-int es_ogg_probe(const char *path, int *single_page);
-/* A whole Vorbis stream, channels averaged, with torchaudio's length; *x malloc'd. */
-int es_ogg_decode(const char *path, float **x, long *n, int *channels, int *rate);
+/* For an open file (rewound afterwards): *whole set when it is Ogg Vorbis that es_ogg_decode
+ * must read — a stream in one audio page, without its last page, with junk after it, or
+ * chained; 0 for every other file (libsndfile reads it). */
+int es_ogg_probe(FILE *fp, int *whole);
+/* Every link of an Ogg Vorbis file, channels averaged, with torchaudio's length; *x malloc'd.
+ * `path` names the file in messages. */
+int es_ogg_decode(FILE *fp, const char *path, float **x, long *n, int *channels, int *rate);
 
 /* torchaudio.functional.resample as a stream (sinc.c): push input, end it, pull output (the
  * caller stops at ceil(n·out/in) samples). */

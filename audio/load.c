@@ -8,12 +8,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CHUNK 65536 /* frames decoded per sf_readf_float call */
 
 struct es_reader {
     SNDFILE *sf;
+    unsigned char *mem; /* a pipe or standard input, read whole (it cannot be opened twice) */
+    sf_count_t mem_len, mem_pos;
     SF_INFO info;
     char *path;
     int rate;
@@ -47,7 +51,7 @@ void es_reader_close(es_reader *r)
         sf_close(r->sf);
     soxr_delete(r->soxr);
     es_sinc_free(r->sinc);
-    free(r->inter), free(r->mono), free(r->whole), free(r->path), free(r);
+    free(r->inter), free(r->mono), free(r->whole), free(r->mem), free(r->path), free(r);
 }
 
 /* A WAV/AIFF header promising more sound than the file holds: libsndfile quietly shortens the
@@ -63,15 +67,70 @@ static int header_overstates(SNDFILE *sf)
     return 0;
 }
 
-/* A short Ogg Vorbis clip, decoded at once as torchaudio decodes it (ogg.c). */
-static int open_whole(es_reader *r)
+/* An Ogg Vorbis file libsndfile would misread, decoded at once as torchaudio decodes it (ogg.c). */
+static int open_whole(es_reader *r, FILE *fp)
 {
     long n;
     int ch, rate;
-    if (es_ogg_decode(r->path, &r->whole, &n, &ch, &rate) != 0)
+    if (es_ogg_decode(fp, r->path, &r->whole, &n, &ch, &rate) != 0)
         return -1;
     r->info.frames = n, r->info.channels = ch, r->info.samplerate = rate; /* averaged already */
     return 0;
+}
+
+/* libsndfile's virtual I/O over r->mem. */
+static sf_count_t mem_length(void *u) { return ((es_reader *)u)->mem_len; }
+static sf_count_t mem_tell(void *u) { return ((es_reader *)u)->mem_pos; }
+static sf_count_t mem_seek(sf_count_t off, int whence, void *u)
+{
+    es_reader *r = u;
+    sf_count_t at = whence == SEEK_SET ? off : whence == SEEK_CUR ? r->mem_pos + off : r->mem_len + off;
+    if (at < 0 || at > r->mem_len)
+        return -1;
+    return r->mem_pos = at;
+}
+static sf_count_t mem_read(void *dst, sf_count_t n, void *u)
+{
+    es_reader *r = u;
+    if (n > r->mem_len - r->mem_pos)
+        n = r->mem_len - r->mem_pos;
+    memcpy(dst, r->mem + r->mem_pos, (size_t)n);
+    r->mem_pos += n;
+    return n;
+}
+static sf_count_t mem_write(const void *src, sf_count_t n, void *u) { return 0; }
+
+/* The file to probe: a regular file opened, anything else ("-" is standard input, a named
+ * pipe, a device) read whole into r->mem first, since it can be read only once. */
+static FILE *open_input(es_reader *r)
+{
+    struct stat st;
+    int stdin_ = strcmp(r->path, "-") == 0;
+    if (!stdin_ && stat(r->path, &st) == 0 && S_ISREG(st.st_mode))
+        return fopen(r->path, "rb");
+    if (!stdin_ && stat(r->path, &st) == 0 && S_ISDIR(st.st_mode))
+        return errno = EISDIR, NULL;
+    FILE *in = stdin_ ? stdin : fopen(r->path, "rb");
+    if (!in)
+        return NULL;
+    size_t cap = 1 << 16, len = 0, got;
+    unsigned char *m = malloc(cap);
+    while (m && (got = fread(m + len, 1, cap - len, in)) > 0)
+        if ((len += got) == cap) {
+            unsigned char *t = realloc(m, cap *= 2);
+            if (!t)
+                free(m);
+            m = t;
+        }
+    int err = m ? ferror(in) : 1;
+    if (!stdin_)
+        fclose(in);
+    if (err) {
+        free(m);
+        return errno = m ? EIO : ENOMEM, NULL;
+    }
+    r->mem = m, r->mem_len = (sf_count_t)len;
+    return fmemopen(m, len ? len : 1, "rb");
 }
 
 static es_reader *open_fail(es_reader *r, const char *fmt, const char *path, const char *why)
@@ -86,17 +145,48 @@ es_reader *es_reader_open(const char *path, int sample_rate)
     return es_reader_open_resampler(path, sample_rate, ES_RESAMPLE_SOXR);
 }
 
-/* The decoder: our own for short Ogg Vorbis clips, libsndfile for the rest; and its checks. */
+/* An MP3's length as decoded. libsndfile's frame count is an estimate when the encoder wrote
+ * no Xing/LAME tag (then the decoder gives the encoder's delay and padding too, as FFmpeg
+ * does): the file is decoded once to count, then rewound. */
+static int mp3_length(es_reader *r)
+{
+    float *buf = malloc(sizeof(float) * CHUNK * (size_t)r->info.channels);
+    sf_count_t n = 0, got;
+    while (buf && (got = sf_readf_float(r->sf, buf, CHUNK)) > 0)
+        n += got;
+    free(buf);
+    if (!buf)
+        return es_fail("%s: out of memory", r->path);
+    if (sf_error(r->sf) || sf_seek(r->sf, 0, SEEK_SET) != 0)
+        return es_fail("%s: corrupt MP3 data (%s)", r->path, sf_strerror(r->sf));
+    r->info.frames = n;
+    return 0;
+}
+
+/* The decoder: our own for the Ogg Vorbis files libsndfile misreads, libsndfile for the rest;
+ * and its checks. */
 static int open_source(es_reader *r)
 {
     const char *path = r->path;
-    int single;
-    if (es_ogg_probe(path, &single) != 0 || (single && open_whole(r) != 0))
+    FILE *fp = open_input(r);
+    if (!fp)
+        return es_fail("%s: cannot read: %s", path, strerror(errno));
+    int whole = 0;
+    int rc = r->mem_len == 0 && r->mem ? es_fail("%s: no audio samples in the file", path)
+             : es_ogg_probe(fp, &whole);
+    if (rc == 0 && whole)
+        rc = open_whole(r, fp);
+    fclose(fp);
+    if (rc != 0)
         return -1;
-    if (!single && !(r->sf = sf_open(path, SFM_READ, &r->info)))
+    static SF_VIRTUAL_IO io = {mem_length, mem_seek, mem_read, mem_write, mem_tell};
+    if (!whole && !(r->sf = r->mem ? sf_open_virtual(&io, SFM_READ, &r->info, r)
+                                   : sf_open(path, SFM_READ, &r->info)))
         /* libsndfile's own words: "File contains data in an unknown format." … */
         return es_fail("%s: cannot read as audio: %s", path, sf_strerror(NULL));
-    if (r->info.frames == SF_COUNT_MAX) /* an Ogg stream without its last page */
+    if (r->sf && (r->info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG && mp3_length(r) != 0)
+        return -1;
+    if (r->info.frames == SF_COUNT_MAX) /* a stream whose end libsndfile cannot find */
         return es_fail("%s: truncated: the stream has no end", path);
     if (r->sf && header_overstates(r->sf))
         return es_fail("%s: truncated: the header promises more sound than the file holds", path);
