@@ -10,7 +10,8 @@
 
 struct es_sinc {
     int orig, nw, width, K;
-    float *kernel;     /* nw × K */
+    float *kernel;     /* nw × K taps; or nw × L, phase j's from k = first[j] (live_fill) */
+    int L, *first;
     float *x;          /* input samples [lo, hi) (absolute indices) */
     long lo, hi, cap;
     int ended;         /* no more input: the signal is [0, hi) */
@@ -21,21 +22,41 @@ struct es_sinc {
 
 static long gcd(long a, long b) { return b ? gcd(b, a % b) : a; }
 
-/* The kernel as torchaudio computes it, in float32 and in its order of operations. */
-static void kernel_fill(es_sinc *s)
+/* Tap k of phase j as torchaudio computes it, in float32 and in its order of operations. */
+static float tap(const es_sinc *s, int j, int k)
 {
     const float lpw = 6, base = (float)((s->orig < s->nw ? s->orig : s->nw) * 0.99);
+    float idx = (float)(k - s->width) / (float)s->orig;
+    float t = (-(float)j / (float)s->nw + idx) * base;
+    t = t < -lpw ? -lpw : t > lpw ? lpw : t;
+    float w = cosf(t * (float)M_PI / lpw / 2);
+    w *= w;
+    t *= (float)M_PI;
+    float v = t == 0 ? 1.0f : sinf(t) / t;
+    return v * (w * (base / (float)s->orig));
+}
+
+static void kernel_fill(es_sinc *s)
+{
     for (int j = 0; j < s->nw; j++)
-        for (int k = 0; k < s->K; k++) {
-            float idx = (float)(k - s->width) / (float)s->orig;
-            float t = (-(float)j / (float)s->nw + idx) * base;
-            t = t < -lpw ? -lpw : t > lpw ? lpw : t;
-            float w = cosf(t * (float)M_PI / lpw / 2);
-            w *= w;
-            t *= (float)M_PI;
-            float v = t == 0 ? 1.0f : sinf(t) / t;
-            s->kernel[(size_t)j * s->K + k] = v * (w * (base / (float)s->orig));
+        for (int k = 0; k < s->K; k++)
+            s->kernel[(size_t)j * s->K + k] = tap(s, j, k);
+}
+
+/* Past 16 M taps, phase j keeps only those the Hann window does not zero: |t| < 6 around
+ * k = width + j·orig/nw, one more each side for rounding — L = 2·width + 3 from k = first[j].
+ * The others are cos²(±π/2) ≈ 2e-15 of a tap, below float32's resolution of any sum. */
+static void live_fill(es_sinc *s)
+{
+    s->L = 2 * s->width + 3;
+    for (int j = 0; j < s->nw; j++) {
+        long a = (long)j * s->orig / s->nw - 1;
+        s->first[j] = (int)(a < 0 ? 0 : a);
+        for (int i = 0; i < s->L; i++) {
+            int k = s->first[j] + i;
+            s->kernel[(size_t)j * s->L + i] = k < s->K ? tap(s, j, k) : 0;
         }
+    }
 }
 
 es_sinc *es_sinc_new(int in_rate, int out_rate)
@@ -50,27 +71,29 @@ es_sinc *es_sinc_new(int in_rate, int out_rate)
     double base = (s->orig < s->nw ? s->orig : s->nw) * 0.99;
     s->width = (int)ceil(6 * s->orig / base);
     s->K = 2 * s->width + s->orig;
-    if ((double)s->nw * s->K > 16e6) { /* e.g. 44100 -> 16001 Hz: torchaudio's 2.8 GB kernel */
-        es_fail("cannot resample %d -> %d Hz the torchaudio way (its filter would hold %.0f "
-                "million taps); use soxr", in_rate, out_rate, (double)s->nw * s->K / 1e6);
-        es_sinc_free(s);
-        return NULL;
-    }
-    s->kernel = malloc(sizeof(float) * (size_t)s->nw * s->K);
+    /* torchaudio holds nw × K taps (44100 -> 16001 Hz: 2.8 GB); past 16 M of them, each
+     * output's few live taps are computed when it is (the same numbers, summed in another
+     * order: float rounding apart) */
+    int whole = (double)s->nw * s->K <= 16e6;
+    s->kernel = malloc(sizeof(float) * (size_t)s->nw * (whole ? s->K : 2 * s->width + 3));
+    s->first = whole ? NULL : malloc(sizeof(int) * (size_t)s->nw);
     s->pend = malloc(sizeof(float) * (size_t)s->nw);
-    if (!s->kernel || !s->pend) {
+    if (!s->kernel || (!whole && !s->first) || !s->pend) {
         es_fail("out of memory");
         es_sinc_free(s);
         return NULL;
     }
-    kernel_fill(s);
+    if (whole)
+        kernel_fill(s);
+    else
+        live_fill(s);
     return s;
 }
 
 void es_sinc_free(es_sinc *s)
 {
     if (s)
-        free(s->kernel), free(s->x), free(s->pend), free(s);
+        free(s->kernel), free(s->first), free(s->x), free(s->pend), free(s);
 }
 
 int es_sinc_push(es_sinc *s, const float *x, long n)
@@ -102,10 +125,13 @@ static int next_block(es_sinc *s)
     int k1 = start + s->K > s->hi ? (int)(s->hi - start) : s->K;
     const float *x = s->x + (start - s->lo);
     for (int j = 0; j < s->nw; j++) {
-        const float *kj = s->kernel + (size_t)j * s->K;
+        /* phase j's taps cover [a, b) of the K; tap k is kj[k − a] */
+        int a = s->first ? s->first[j] : 0, b = s->first ? a + s->L : s->K;
+        const float *kj = s->kernel + (size_t)j * (s->first ? s->L : s->K) - a;
+        int lo = a > k0 ? a : k0, hi = b < k1 ? b : k1;
         float acc = 0;
 #pragma omp simd reduction(+ : acc)
-        for (int k = k0; k < k1; k++)
+        for (int k = lo; k < hi; k++)
             acc += kj[k] * x[k];
         s->pend[j] = acc;
     }
