@@ -9,13 +9,14 @@ PKGS    := fftw3f sndfile vorbis ogg soxr libpng freetype2 fontconfig libprotobu
 # OpenBLAS built for OpenMP, so BLAS and our own parallel loops share one thread pool instead
 # of two pools spinning against each other on the same cores; rpath pins it over the
 # system's default (pthread) alternative.
-MULTIARCH := $(shell $(CC) -dumpmachine)
+MULTIARCH := $(shell gcc -dumpmachine)
 BLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-openmp
 BLAS_LIBS := -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
+OMP     ?= -fopenmp
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-           -fopenmp -I. -I$(B)/gen -I/usr/include/$(MULTIARCH)/openblas-openmp \
+           $(OMP) -I. -I$(B)/gen -I/usr/include/$(MULTIARCH)/openblas-openmp \
            $(shell pkg-config --cflags $(PKGS) sdl2)
-LDLIBS  := $(BLAS_LIBS) $(shell pkg-config --libs $(PKGS)) -lm -fopenmp
+LDLIBS  := $(BLAS_LIBS) $(shell pkg-config --libs $(PKGS)) -lm $(OMP)
 SDL_LIBS := $(shell pkg-config --libs sdl2)
 TEST_LIBS := $(shell pkg-config --libs cmocka)
 
@@ -110,9 +111,23 @@ demo: all
 	$(B)/earsight weights -o $(DEMO)/conv0-filters.png
 	@echo "demo: pictures and sound in $(DEMO)/"
 
-clean:
-	rm -rf build build-asan
+# libFuzzer targets (fuzz/fuzz_NAME.c) on the library built by clang with ASan + UBSan in
+# build-fuzz/ (clang's OpenMP, libomp, which also serves OpenBLAS's GOMP calls). `make fuzz FUZZ_SECONDS=N` runs
+# each for N seconds from its committed seeds; see fuzz/run.sh.
+FUZZ_SECONDS ?= 10
+FUZZ_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+fuzz:
+	$(MAKE) B=build-fuzz CC=clang OPT="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-run
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+fuzz-run: $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
+	@fuzz/run.sh $(B) $(FUZZ_SECONDS)
+$(B)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(B)/libearsight.a
+	@mkdir -p $(B)/fuzz
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(B)/libearsight.a -o $@ $(LDLIBS)
 
-.PHONY: all test asan bench clean model demo
+clean:
+	rm -rf build build-asan build-fuzz
+
+.PHONY: all test asan bench clean model demo fuzz fuzz-run
 .SECONDARY:
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -51,8 +51,9 @@ int es_kaldi_filterbank(int n_mels, int n_fft, int sample_rate, double low, doub
 
 /* For an open file (rewound afterwards): *whole set when it is Ogg Vorbis that es_ogg_decode
  * must read — a stream in one audio page, without its last page, with junk after it, or
- * chained; 0 for every other file (libsndfile reads it). */
-int es_ogg_probe(FILE *fp, int *whole);
+ * chained; 0 for every other file (libsndfile reads it). -1 for a Vorbis stream with no sound
+ * (cut or damaged within its headers), message naming `path`. */
+int es_ogg_probe(FILE *fp, const char *path, int *whole);
 /* Every link of an Ogg Vorbis file, channels averaged, with torchaudio's length; *x malloc'd.
  * `path` names the file in messages. */
 int es_ogg_decode(FILE *fp, const char *path, float **x, long *n, int *channels, int *rate);

@@ -173,7 +173,7 @@ static int open_source(es_reader *r)
         return es_fail("%s: cannot read: %s", path, strerror(errno));
     int whole = 0;
     int rc = r->mem_len == 0 && r->mem ? es_fail("%s: no audio samples in the file", path)
-             : es_ogg_probe(fp, &whole);
+             : es_ogg_probe(fp, path, &whole);
     if (rc == 0 && whole)
         rc = open_whole(r, fp);
     fclose(fp);

@@ -69,6 +69,7 @@ static int next_page(ogg_reader *o, ogg_page *pg, int *chained)
 typedef struct {
     long d1, sum, last, granule;
     int single_page, eos; /* eos: the last stream's last page was seen */
+    int vorbis;           /* the first packet is a Vorbis identification header */
 } vorbis_walk;
 
 static int walk(ogg_reader *o, vorbis_walk *w)
@@ -88,6 +89,8 @@ static int walk(ogg_reader *o, vorbis_walk *w)
             if (bad || o->chains > 1)
                 continue;
             if (headers < 3) {
+                if (headers == 0)
+                    w->vorbis = op.bytes >= 7 && memcmp(op.packet, "\x01vorbis", 7) == 0;
                 bad = vorbis_synthesis_headerin(&vi, &vc, &op) != 0;
                 headers++;
                 continue;
@@ -112,7 +115,7 @@ static int walk(ogg_reader *o, vorbis_walk *w)
     return bad || prev < 0 ? -1 : 0;
 }
 
-int es_ogg_probe(FILE *fp, int *whole)
+int es_ogg_probe(FILE *fp, const char *path, int *whole)
 {
     *whole = 0;
     ogg_reader o = {.fp = fp};
@@ -133,6 +136,11 @@ int es_ogg_probe(FILE *fp, int *whole)
         ogg_stream_clear(&o.stream);
     ogg_sync_clear(&o.sync);
     rewind(fp);
+    /* a Vorbis stream cut or damaged before its first sound: said here, since libsndfile
+     * leaks when it fails to open one */
+    if (w.vorbis && !vorbis)
+        return es_fail("%s: truncated or corrupt Ogg Vorbis stream (no sound after its headers)",
+                       path);
     return 0;
 }
 

@@ -10,7 +10,7 @@
 
 struct es_sinc {
     int orig, nw, width, K;
-    float *kernel;     /* nw × K taps; or nw × L, phase j's from k = first[j] (live_fill) */
+    float *kernel;     /* nw × L taps, phase j's from k = first[j] (live_fill) */
     int L, *first;
     float *x;          /* input samples [lo, hi) (absolute indices) */
     long lo, hi, cap;
@@ -36,16 +36,6 @@ static float tap(const es_sinc *s, int j, int k)
     return v * (w * (base / (float)s->orig));
 }
 
-static void kernel_fill(es_sinc *s)
-{
-    for (int j = 0; j < s->nw; j++)
-        for (int k = 0; k < s->K; k++)
-            s->kernel[(size_t)j * s->K + k] = tap(s, j, k);
-}
-
-/* Past 16 M taps, phase j keeps only those the Hann window does not zero: |t| < 6 around
- * k = width + j·orig/nw, one more each side for rounding — L = 2·width + 3 from k = first[j].
- * The others are cos²(±π/2) ≈ 2e-15 of a tap, below float32's resolution of any sum. */
 static void live_fill(es_sinc *s)
 {
     s->L = 2 * s->width + 3;
@@ -71,22 +61,15 @@ es_sinc *es_sinc_new(int in_rate, int out_rate)
     double base = (s->orig < s->nw ? s->orig : s->nw) * 0.99;
     s->width = (int)ceil(6 * s->orig / base);
     s->K = 2 * s->width + s->orig;
-    /* torchaudio holds nw × K taps (44100 -> 16001 Hz: 2.8 GB); past 16 M of them, each
-     * output's few live taps are computed when it is (the same numbers, summed in another
-     * order: float rounding apart) */
-    int whole = (double)s->nw * s->K <= 16e6;
-    s->kernel = malloc(sizeof(float) * (size_t)s->nw * (whole ? s->K : 2 * s->width + 3));
-    s->first = whole ? NULL : malloc(sizeof(int) * (size_t)s->nw);
+    s->kernel = malloc(sizeof(float) * (size_t)s->nw * (size_t)(2 * s->width + 3));
+    s->first = malloc(sizeof(int) * (size_t)s->nw);
     s->pend = malloc(sizeof(float) * (size_t)s->nw);
-    if (!s->kernel || (!whole && !s->first) || !s->pend) {
+    if (!s->kernel || !s->first || !s->pend) {
         es_fail("out of memory");
         es_sinc_free(s);
         return NULL;
     }
-    if (whole)
-        kernel_fill(s);
-    else
-        live_fill(s);
+    live_fill(s);
     return s;
 }
 
@@ -126,8 +109,8 @@ static int next_block(es_sinc *s)
     const float *x = s->x + (start - s->lo);
     for (int j = 0; j < s->nw; j++) {
         /* phase j's taps cover [a, b) of the K; tap k is kj[k − a] */
-        int a = s->first ? s->first[j] : 0, b = s->first ? a + s->L : s->K;
-        const float *kj = s->kernel + (size_t)j * (s->first ? s->L : s->K) - a;
+        int a = s->first[j], b = a + s->L;
+        const float *kj = s->kernel + (size_t)j * s->L - a;
         int lo = a > k0 ? a : k0, hi = b < k1 ? b : k1;
         float acc = 0;
 #pragma omp simd reduction(+ : acc)
