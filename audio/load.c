@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define CHUNK 65536 /* frames decoded per sf_readf_float call */
+#define CHUNK 65536 /* frames decoded per sf_readf_float call, at most */
 
 struct es_reader {
     SNDFILE *sf;
@@ -23,9 +23,10 @@ struct es_reader {
     int rate;
     soxr_t soxr;       /* NULL when no resampling is needed */
     es_sinc *sinc;     /* or torchaudio's resampler */
-    float *inter;      /* CHUNK × channels, as decoded */
+    long chunk;        /* frames decoded at a time (at most CHUNK) */
+    float *inter;      /* chunk × channels, as decoded */
     float *whole;      /* or the whole sound, decoded at open (short Ogg clips, see ogg.c) */
-    float *mono;       /* CHUNK downmixed, waiting for the resampler */
+    float *mono;       /* chunk downmixed, waiting for the resampler */
     long mono_len, mono_pos;
     long frames_read;  /* frames decoded so far */
     long out_len, out_done; /* resampled: ceil(frames · rate / file rate), as torchaudio's */
@@ -150,9 +151,9 @@ es_reader *es_reader_open(const char *path, int sample_rate)
  * does): the file is decoded once to count, then rewound. */
 static int mp3_length(es_reader *r)
 {
-    float *buf = malloc(sizeof(float) * CHUNK * (size_t)r->info.channels);
+    float *buf = malloc(sizeof(float) * 4096 * (size_t)r->info.channels);
     sf_count_t n = 0, got;
-    while (buf && (got = sf_readf_float(r->sf, buf, CHUNK)) > 0)
+    while (buf && (got = sf_readf_float(r->sf, buf, 4096)) > 0)
         n += got;
     free(buf);
     if (!buf)
@@ -225,8 +226,12 @@ es_reader *es_reader_open_resampler(const char *path, int sample_rate, es_resamp
         return NULL;
     }
     r->rate = sample_rate ? sample_rate : r->info.samplerate;
-    r->inter = malloc(sizeof(float) * CHUNK * (size_t)r->info.channels);
-    r->mono = malloc(sizeof(float) * CHUNK);
+    /* frames a decode call takes: no more than the file has, nor 4 M values over the channels */
+    long most = (4L << 20) / r->info.channels;
+    r->chunk = r->info.frames < CHUNK ? (long)r->info.frames : CHUNK;
+    r->chunk = r->chunk > most ? most : r->chunk < 1024 ? 1024 : r->chunk;
+    r->inter = malloc(sizeof(float) * (size_t)r->chunk * (size_t)r->info.channels);
+    r->mono = malloc(sizeof(float) * (size_t)r->chunk);
     if (!r->inter || !r->mono)
         return open_fail(r, "%s: %s", path, "out of memory");
     if (r->rate != r->info.samplerate && open_resampler(r, how) != 0) {
@@ -236,7 +241,7 @@ es_reader *es_reader_open_resampler(const char *path, int sample_rate, es_resamp
     return r;
 }
 
-/* Decodes up to `max` frames (<= CHUNK), downmixed into dst. 0 at the end, -1 on error. */
+/* Decodes up to `max` frames (<= r->chunk), downmixed into dst. 0 at the end, -1 on error. */
 static long decode(es_reader *r, float *dst, long max)
 {
     if (r->eof)
@@ -294,14 +299,14 @@ static long resampled(es_reader *r, float *buf, long max)
         return 0;
     for (;;) {
         if (r->mono_pos == r->mono_len && !r->eof) {
-            long got = decode(r, r->mono, CHUNK);
+            long got = decode(r, r->mono, r->chunk);
             if (got < 0)
                 return -1;
             r->mono_len = got, r->mono_pos = 0;
         }
         if (r->mono_pos == r->mono_len && r->eof && !r->padded) {
             long pad = r->info.samplerate / r->rate + 4;
-            r->mono_len = pad < CHUNK ? pad : CHUNK, r->mono_pos = 0, r->padded = 1;
+            r->mono_len = pad < r->chunk ? pad : r->chunk, r->mono_pos = 0, r->padded = 1;
             memset(r->mono, 0, sizeof(float) * (size_t)r->mono_len);
         }
         size_t idone = 0, odone = 0;
@@ -332,7 +337,7 @@ static long sinc_resampled(es_reader *r, float *buf, long max)
             return r->out_done += got, got;
         if (r->eof)
             break;
-        long n = decode(r, r->mono, CHUNK);
+        long n = decode(r, r->mono, r->chunk);
         if (n < 0)
             return -1;
         if (n > 0 && es_sinc_push(r->sinc, r->mono, n) != 0)
@@ -351,7 +356,7 @@ long es_reader_read(es_reader *r, float *buf, long max)
         return sinc_resampled(r, buf, max);
     if (r->soxr)
         return resampled(r, buf, max);
-    return decode(r, buf, max < CHUNK ? max : CHUNK);
+    return decode(r, buf, max < r->chunk ? max : r->chunk);
 }
 
 int es_audio_load(const char *path, int sample_rate, float **x, long *n, int *rate_out)
