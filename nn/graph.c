@@ -6,29 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void es_attrs_default(es_attrs *a)
-{
-    memset(a, 0, sizeof *a);
-    for (int i = 0; i < 3; i++)
-        a->stride[i] = a->dilation[i] = 1;
-    a->group = 1;
-    a->axis = 1;
-    a->alpha = a->beta = 1.0f;
-    a->epsilon = 1e-5f;
-    a->momentum = 0.9f;
-    a->ratio = 0.5f;
-}
-
-int es_op_find(const char *name)
-{
-    for (int i = 0; i < ES_OP_COUNT; i++)
-        if (strcmp(es_ops[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
-const char *es_op_name(es_op_type op) { return op >= 0 && op < ES_OP_COUNT ? es_ops[op].name : "?"; }
-
 int es_node_fail(const es_node *n, const char *fmt, ...)
 {
     char msg[400];
@@ -194,7 +171,7 @@ int es_node_add(es_graph *g, es_op_type op, const char *name, const es_attrs *a,
     if (a)
         n->a = *a;
     else
-        es_attrs_default(&n->a);
+        es_op_defaults(op, &n->a);
     n->name = strdup(name);
     n->in = malloc((n_in ? n_in : 1) * sizeof(int));
     n->out = malloc(n_out * sizeof(int));

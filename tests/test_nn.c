@@ -2,7 +2,7 @@
  * networks against PyTorch (tests/fixtures/gen_nn.py). Pooling, shape, elementwise, softmax
  * and dropout ops are in test_nn_ops.c. */
 #include "tests/testutil.h"
-#include "nn/es_nn.h"
+#include "nn/graph.h" /* white-box: conv, gemm, leaky ReLU nodes with their attributes */
 
 #define NNFIX(f) FIXTURE("nn/" f)
 
@@ -75,13 +75,14 @@ static void run_conv_case(const conv_case *q, int one_d)
     int w = add_random(g, "w", ES_T_PARAM, one_d ? 3 : 4, wd, 2);
     int b = add_random(g, "b", ES_T_PARAM, 1, &q->m, 3);
     es_attrs a;
-    es_attrs_default(&a);
-    a.group = q->groups;
+    es_op_defaults(ES_OP_CONV, &a);
+    a.conv.group = q->groups;
+    es_window *cw = &a.conv.w;
     if (one_d) {
-        a.stride[0] = q->sw, a.dilation[0] = q->dw, a.pads[0] = q->pl, a.pads[1] = q->pr;
+        cw->stride[0] = q->sw, cw->dilation[0] = q->dw, cw->pads[0] = q->pl, cw->pads[1] = q->pr;
     } else {
-        a.stride[0] = q->sh, a.stride[1] = q->sw, a.dilation[0] = q->dh, a.dilation[1] = q->dw;
-        a.pads[0] = q->pt, a.pads[1] = q->pl, a.pads[2] = q->pb, a.pads[3] = q->pr;
+        cw->stride[0] = q->sh, cw->stride[1] = q->sw, cw->dilation[0] = q->dh, cw->dilation[1] = q->dw;
+        cw->pads[0] = q->pt, cw->pads[1] = q->pl, cw->pads[2] = q->pb, cw->pads[3] = q->pr;
     }
     int nd = es_node_add(g, ES_OP_CONV, "conv", &a, 3, (int[]){x, w, b}, 1, NULL);
     assert_true(nd >= 0);
@@ -152,8 +153,8 @@ static void gemm_variants(void **s)
                 int cd[3][2] = {{n, 0}, {m, n}, {m, 1}};
                 int c = add_random(g, "c", ES_T_PARAM, cshape ? 2 : 1, cd[cshape], 6);
                 es_attrs at;
-                es_attrs_default(&at);
-                at.trans_a = ta, at.trans_b = tb, at.alpha = 0.7f, at.beta = 1.5f;
+                es_op_defaults(ES_OP_GEMM, &at);
+                at.gemm.trans_a = ta, at.gemm.trans_b = tb, at.gemm.alpha = 0.7f, at.gemm.beta = 1.5f;
                 int nd = es_node_add(g, ES_OP_GEMM, "gemm", &at, 3, (int[]){a, b, c}, 1, NULL);
                 assert_true(nd >= 0);
                 const int *o;
@@ -280,8 +281,8 @@ static void relu_and_leaky_gradients(void **s)
     for (int i = 0; i < 36; i++) /* keep clear of the kink at 0, where no derivative exists */
         xv[i] += xv[i] < 0 ? -0.1f : 0.1f;
     es_attrs a;
-    es_attrs_default(&a);
-    a.alpha = 0.1f;
+    es_op_defaults(ES_OP_LEAKYRELU, &a);
+    a.leaky.alpha = 0.1f;
     int nd = es_node_add(g, ES_OP_LEAKYRELU, "leaky", &a, 1, &x, 1, NULL);
     const int *o;
     es_node_outputs(g, nd, &o);

@@ -3,6 +3,7 @@
  * must give a one-line error naming the file, never a crash (run under ASan by make asan). */
 #include "tests/testutil.h"
 #include "nn/onnx.h"
+#include "nn/graph.h" /* white-box: the attributes of imported nodes */
 #include "onnx.pb-c.h"
 #include <unistd.h>
 
@@ -110,7 +111,7 @@ static void densenet_structure(void **state)
     assert_int_equal(count_op(g, ES_OP_PAD), 2);
     for (int k = 0; k < es_graph_n_nodes(g); k++)
         if (es_node_op(g, k) == ES_OP_AVGPOOL)
-            assert_int_equal(es_node_attrs(g, k)->ceil_mode, 1);
+            assert_int_equal(es_node_attrs(g, k)->pool.ceil_mode, 1);
     /* ReduceMean over H, W with keepdims=0 became GlobalAveragePool + Flatten */
     assert_int_equal(count_op(g, ES_OP_GAP), 1);
     int bn = es_tensor_find(g, "stages.0.0.bn.running_var");
@@ -135,7 +136,7 @@ static void folded_batchnorm_and_view(void **state)
     assert_int_equal(count_op(g, ES_OP_RESHAPE), 1);
     for (int k = 0; k < es_graph_n_nodes(g); k++)
         if (es_node_op(g, k) == ES_OP_RESHAPE) {
-            const es_attrs *a = es_node_attrs(g, k);
+            const es_dims_attrs *a = &es_node_attrs(g, k)->dims;
             assert_int_equal(a->n_list, 2);
             assert_int_equal(a->list[0], 0);
             assert_int_equal(a->list[1], -1);
