@@ -62,12 +62,8 @@ int es_dropout_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
         return -1;
     es_attrs a = es_dropout_defaults;
     a.dropout.ratio = es_onnx_attr_float(nd, "ratio", 0.5f);
-    if (nd->n_input > 1 && *nd->input[1]) {
-        es_onnx_const *r = es_import_const(m, nd, 1);
-        if (!r || r->n != 1)
-            return es_import_fail(nd, "ratio is not a constant", NULL);
-        a.dropout.ratio = (float)es_onnx_const_get(r, 0);
-    }
+    if (es_import_const_float(m, nd, 1, &a.dropout.ratio, "ratio is not a constant") != 0)
+        return -1;
     return es_import_add(m, nd, NULL, op, &a, 1, &x, es_import_out(nd));
 }
 

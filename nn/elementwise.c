@@ -137,6 +137,25 @@ static inline float dfb(binop op, float dy, float a, float b)
     return op == ADD ? dy : op == SUB ? -dy : op == MUL ? dy * a : -dy * a / (b * b);
 }
 
+/* One row's gradient of operand `second` (d: its grad, NULL when not wanted) at d[off + j·s].
+ * Along a broadcast last dim (s = 0) the row's terms sum in double, then land once. */
+static inline void row_grad(binop op, int second, float *d, size_t off, size_t s, const float *dyr,
+                            const float *ar, size_t sa, const float *br, size_t sb, size_t n)
+{
+    if (!d)
+        return;
+    if (s) {
+        for (size_t j = 0; j < n; j++)
+            d[off + j * s] += second ? dfb(op, dyr[j], ar[j * sa], br[j * sb])
+                                     : dfa(op, dyr[j], ar[j * sa], br[j * sb]);
+        return;
+    }
+    double acc = 0;
+    for (size_t j = 0; j < n; j++)
+        acc += second ? dfb(op, dyr[j], ar[j * sa], br[j * sb]) : dfa(op, dyr[j], ar[j * sa], br[j * sb]);
+    d[off] += (float)acc;
+}
+
 static void binary_backward(es_graph *g, es_node *nd, const es_pass *p, binop op)
 {
     bcast q;
@@ -145,28 +164,11 @@ static void binary_backward(es_graph *g, es_node *nd, const es_pass *p, binop op
     const float *a = ta->data, *b = tb->data, *dy = out_t(g, nd, 0)->grad;
     int want_a = wants_grad(g, nd, 0, p), want_b = wants_grad(g, nd, 1, p);
     float *da = want_a ? ta->grad : NULL, *db = want_b ? tb->grad : NULL;
-    /* Along a broadcast last dim (stride 0) the row's terms sum in double, then land once. */
 #define BWD_ROW(o, ia, ib, n, sa, sb)                                                        \
     {                                                                                        \
         const float *dyr = dy + (o), *ar = a + (ia), *br = b + (ib);                         \
-        if (da && (sa)) {                                                                    \
-            for (size_t j = 0; j < (n); j++)                                                 \
-                da[(ia) + j * (sa)] += dfa(op, dyr[j], ar[j * (sa)], br[j * (sb)]);          \
-        } else if (da) {                                                                     \
-            double s = 0;                                                                    \
-            for (size_t j = 0; j < (n); j++)                                                 \
-                s += dfa(op, dyr[j], ar[0], br[j * (sb)]);                                   \
-            da[ia] += (float)s;                                                              \
-        }                                                                                    \
-        if (db && (sb)) {                                                                    \
-            for (size_t j = 0; j < (n); j++)                                                 \
-                db[(ib) + j * (sb)] += dfb(op, dyr[j], ar[j * (sa)], br[j * (sb)]);          \
-        } else if (db) {                                                                     \
-            double s = 0;                                                                    \
-            for (size_t j = 0; j < (n); j++)                                                 \
-                s += dfb(op, dyr[j], ar[j * (sa)], br[0]);                                   \
-            db[ib] += (float)s;                                                              \
-        }                                                                                    \
+        row_grad(op, 0, da, ia, sa, dyr, ar, sa, br, sb, n);                                 \
+        row_grad(op, 1, db, ib, sb, dyr, ar, sa, br, sb, n);                                 \
     }
     BCAST_WALK(&q, BWD_ROW);
 #undef BWD_ROW

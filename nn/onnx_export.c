@@ -355,13 +355,7 @@ int es_onnx_save(const es_graph *g, const es_meta *meta, const char *path)
     onnx__model_proto__init(&mp);
     onnx__graph_proto__init(&gp);
     int r = build(&x, meta, &mp, &gp);
-    if (r != 0) {
-        char msg[450];
-        snprintf(msg, sizeof msg, "%s", es_error());
-        es_fail("%s: %s", path, msg);
-    } else {
-        r = write_model(&mp, path);
-    }
+    r = r != 0 ? es_onnx_fail_file(path, NULL) : write_model(&mp, path);
     arena_free(&x.a);
     return r;
 }
@@ -400,21 +394,12 @@ static int set_prop(Onnx__ModelProto *mp, const char *key, const char *value)
 int es_onnx_annotate(const char *in, const es_meta *meta, const char *out)
 {
     Onnx__ModelProto *mp = es_onnx_read_model(in);
-    if (!mp) {
-        char msg[450];
-        snprintf(msg, sizeof msg, "%s", es_error());
-        return es_fail("%s: %s", in, msg);
-    }
+    if (!mp)
+        return es_onnx_fail_file(in, NULL);
     int r = 0;
     for (int k = 0; r == 0 && k < es_meta_count(meta); k++)
         r = set_prop(mp, es_meta_key(meta, k), es_meta_value(meta, k));
-    if (r != 0) {
-        char msg[450];
-        snprintf(msg, sizeof msg, "%s", es_error());
-        es_fail("%s: %s", out, msg);
-    } else {
-        r = write_model(mp, out);
-    }
+    r = r != 0 ? es_onnx_fail_file(out, NULL) : write_model(mp, out);
     onnx__model_proto__free_unpacked(mp, NULL);
     return r;
 }

@@ -375,6 +375,27 @@ static int fold_gather(const Onnx__NodeProto *n, es_onnx_const *const *in, es_on
     return 1;
 }
 
+/* out, of shape dims (allocated here), gathered from x: out's element (i_0, …) is x's element
+ * lo[d] + i_d·step[d] along x's dim src[d]. Slice and Transpose are both this walk. */
+static int gather_strided(es_onnx_const *out, const es_onnx_const *x, const int64_t *dims,
+                          const int64_t *lo, const int64_t *step, const int64_t *src)
+{
+    if (fold_alloc(out, x->is_int, x->ndim, dims) != 0)
+        return -1;
+    size_t xs[ES_MAX_DIMS];
+    strides_of(x->dims, x->ndim, xs);
+    for (size_t k = 0; k < out->n; k++) {
+        size_t rem = k, off = 0;
+        for (int d = x->ndim - 1; d >= 0; d--) {
+            size_t idx = rem % (size_t)dims[d];
+            rem /= (size_t)dims[d];
+            off += (size_t)(lo[d] + (int64_t)idx * step[d]) * xs[src[d]];
+        }
+        put(out, k, x, off);
+    }
+    return 1;
+}
+
 static int fold_slice(const Onnx__NodeProto *n, int opset, es_onnx_const *const *in, int n_in,
                       es_onnx_const *out)
 {
@@ -412,20 +433,10 @@ static int fold_slice(const Onnx__NodeProto *n, int opset, es_onnx_const *const 
         }
         lo[a] = s, step[a] = p;
     }
-    if (fold_alloc(out, x->is_int, x->ndim, dims) != 0)
-        return -1;
-    size_t xs[ES_MAX_DIMS];
-    strides_of(x->dims, x->ndim, xs);
-    for (size_t k = 0; k < out->n; k++) {
-        size_t rem = k, off = 0;
-        for (int d = x->ndim - 1; d >= 0; d--) {
-            size_t idx = rem % (size_t)dims[d];
-            rem /= (size_t)dims[d];
-            off += (size_t)(lo[d] + (int64_t)idx * step[d]) * xs[d];
-        }
-        put(out, k, x, off);
-    }
-    return 1;
+    int64_t src[ES_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++)
+        src[d] = d;
+    return gather_strided(out, x, dims, lo, step, src);
 }
 
 static int fold_transpose(const Onnx__NodeProto *n, const es_onnx_const *x, es_onnx_const *out)
@@ -442,19 +453,10 @@ static int fold_transpose(const Onnx__NodeProto *n, const es_onnx_const *x, es_o
             return es_fail("bad perm");
         dims[d] = x->dims[p[d]];
     }
-    if (fold_alloc(out, x->is_int, x->ndim, dims) != 0)
-        return -1;
-    size_t xs[ES_MAX_DIMS];
-    strides_of(x->dims, x->ndim, xs);
-    for (size_t k = 0; k < out->n; k++) {
-        size_t rem = k, off = 0;
-        for (int d = x->ndim - 1; d >= 0; d--) {
-            off += rem % (size_t)dims[d] * xs[p[d]];
-            rem /= (size_t)dims[d];
-        }
-        put(out, k, x, off);
-    }
-    return 1;
+    int64_t lo[ES_MAX_DIMS] = {0}, step[ES_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++)
+        step[d] = 1;
+    return gather_strided(out, x, dims, lo, step, p);
 }
 
 static int fold_constant(const Onnx__NodeProto *n, es_onnx_const *out)

@@ -21,6 +21,12 @@ int es_import_data(es_importer *m, const Onnx__NodeProto *nd, int *x);
 /* Input X, weight W (a PARAM, which must be there; else fails with `no_w`) and an optional
  * bias B (a PARAM) into in[0..3); returns the count of inputs (2 or 3) or -1. */
 int es_import_xwb(es_importer *m, const Onnx__NodeProto *nd, int *in, const char *no_w);
+/* Optional input k, a constant scalar, into *v (left as it is when the input is absent);
+ * fails with `not_scalar` when it is something else. */
+int es_import_const_float(es_importer *m, const Onnx__NodeProto *nd, int k, float *v,
+                          const char *not_scalar);
+/* Op `op` on nd's data input with attributes a (NULL: the op's defaults): the output id or -1. */
+int es_import_one(es_importer *m, const Onnx__NodeProto *nd, es_op_type op, const es_attrs *a);
 /* Input k when it is known at import (an initializer, a Constant, a fold); NULL when it is
  * absent or computed. */
 es_onnx_const *es_import_const(es_importer *m, const Onnx__NodeProto *nd, int k);

@@ -172,6 +172,26 @@ int es_import_axis(const Onnx__NodeProto *nd, int64_t ax, int rank, int *out)
 }
 
 /* ---- inputs -------------------------------------------------------------------------------- */
+int es_import_one(es_importer *m, const Onnx__NodeProto *nd, es_op_type op, const es_attrs *a)
+{
+    int x;
+    if (es_import_data(m, nd, &x) != 0)
+        return -1;
+    return es_import_add(m, nd, NULL, op, a, 1, &x, es_import_out(nd));
+}
+
+int es_import_const_float(es_importer *m, const Onnx__NodeProto *nd, int k, float *v,
+                          const char *not_scalar)
+{
+    if (k >= (int)nd->n_input || !*nd->input[k])
+        return 0;
+    es_onnx_const *c = find_const(m, nd->input[k]);
+    if (!c || c->n != 1)
+        return es_import_fail(nd, not_scalar, NULL);
+    *v = (float)es_onnx_const_get(c, 0);
+    return 0;
+}
+
 int es_import_data(es_importer *m, const Onnx__NodeProto *nd, int *x)
 {
     if (es_import_input(m, nd, 0, ES_T_STATE, x) != 0)
@@ -606,15 +626,8 @@ static int load(const char *path, int ndim_over, const int *over, es_graph **g, 
     if (mp)
         onnx__model_proto__free_unpacked(mp, NULL);
     if (r != 0) {
-        char msg[450];
-        snprintf(msg, sizeof msg, "%s", es_error());
-        es_fail("%s: %s", path, msg);
         es_graph_free(m.g);
-        if (meta) {
-            es_meta_free(*meta);
-            *meta = NULL;
-        }
-        return -1;
+        return es_onnx_fail_file(path, meta);
     }
     *g = m.g;
     return 0;

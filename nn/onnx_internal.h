@@ -58,6 +58,9 @@ int es_onnx_fold(const Onnx__NodeProto *n, int opset, es_onnx_const *const *in, 
 /* Reads and unpacks the file's ModelProto (free with onnx__model_proto__free_unpacked);
  * NULL with a message (without the path) on failure. */
 Onnx__ModelProto *es_onnx_read_model(const char *path);
+/* Puts "path: " before the message in es_error() and, when meta is not NULL, frees *meta
+ * (NULL after); returns -1. Every public ONNX function's failure goes through here. */
+int es_onnx_fail_file(const char *path, es_meta **meta);
 /* The model's ai.onnx opset (7 or later) into *opset; 0 or -1. */
 int es_onnx_model_opset(const Onnx__ModelProto *mp, int *opset);
 /* The model's metadata_props into a new *meta (the caller frees it, on failure too); 0 or -1. */

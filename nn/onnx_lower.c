@@ -174,12 +174,8 @@ static int lower_clip(es_importer *m, const Onnx__NodeProto *nd)
         return -1;
     float lo = es_onnx_attr_float(nd, "min", -INFINITY), hi = es_onnx_attr_float(nd, "max", INFINITY);
     for (int k = 1; k < 3; k++)
-        if (k < (int)nd->n_input && *nd->input[k]) {
-            es_onnx_const *c = es_import_const(m, nd, k);
-            if (!c || c->n != 1)
-                return es_import_fail(nd, "min and max must be constant scalars", NULL);
-            *(k == 1 ? &lo : &hi) = (float)es_onnx_const_get(c, 0);
-        }
+        if (es_import_const_float(m, nd, k, k == 1 ? &lo : &hi, "min and max must be constant scalars") != 0)
+            return -1;
     int has_lo = lo > -1e30f, has_hi = hi < 1e30f;
     if (!has_lo && !has_hi)
         return es_unary_import(m, nd, ES_OP_IDENTITY);

@@ -35,6 +35,18 @@ static int read_file(const char *path, uint8_t **buf, size_t *len)
     return 0;
 }
 
+int es_onnx_fail_file(const char *path, es_meta **meta)
+{
+    char msg[450];
+    snprintf(msg, sizeof msg, "%s", es_error());
+    es_fail("%s: %s", path, msg);
+    if (meta) {
+        es_meta_free(*meta);
+        *meta = NULL;
+    }
+    return -1;
+}
+
 Onnx__ModelProto *es_onnx_read_model(const char *path)
 {
     uint8_t *buf;
@@ -114,16 +126,7 @@ int es_onnx_peek(const char *path, es_meta **meta, int *ndim, int *dims)
         r = es_onnx_read_meta(mp, meta);
     if (mp)
         onnx__model_proto__free_unpacked(mp, NULL);
-    if (r != 0) {
-        char msg[450];
-        snprintf(msg, sizeof msg, "%s", es_error());
-        es_fail("%s: %s", path, msg);
-        if (meta) {
-            es_meta_free(*meta);
-            *meta = NULL;
-        }
-    }
-    return r;
+    return r != 0 ? es_onnx_fail_file(path, meta) : 0;
 }
 
 /* ---- reading TensorProto -------------------------------------------------------------- */

@@ -17,10 +17,7 @@ const es_attrs es_axis_defaults = {.axis = {.axis = 1}};
 /* One data input, the attributes' defaults: Relu, Sigmoid, Identity, GlobalAveragePool. */
 int es_unary_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
 {
-    int x;
-    if (es_import_data(m, nd, &x) != 0)
-        return -1;
-    return es_import_add(m, nd, NULL, op, NULL, 1, &x, es_import_out(nd));
+    return es_import_one(m, nd, op, NULL);
 }
 
 int es_none_export(es_exporter *x, const es_graph *g, const es_node *n) { return 0; }

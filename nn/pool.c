@@ -124,23 +124,38 @@ void es_maxpool_forward(es_graph *g, es_node *nd, const es_pass *p)
     }
 }
 
-void es_maxpool_backward(es_graph *g, es_node *nd, const es_pass *p)
+/* What both pools' backward starts from: the geometry, dX, dY. */
+typedef struct {
+    pgeom q;
+    float *dx;
+    const float *dy;
+} pool_grad;
+
+/* 0 when dX is not wanted. */
+static int pool_grads(es_graph *g, es_node *nd, const es_pass *p, pool_grad *b)
 {
     if (!wants_grad(g, nd, 0, p))
+        return 0;
+    pool_geom(g, nd, &b->q);
+    b->dx = in_t(g, nd, 0)->grad;
+    b->dy = out_t(g, nd, 0)->grad;
+    return 1;
+}
+
+void es_maxpool_backward(es_graph *g, es_node *nd, const es_pass *p)
+{
+    pool_grad b;
+    if (!pool_grads(g, nd, p, &b))
         return;
-    pgeom q;
-    pool_geom(g, nd, &q);
-    float *dx = in_t(g, nd, 0)->grad;
-    const float *dy = out_t(g, nd, 0)->grad;
     const int32_t *arg = nd->aux;
-    int planes = q.n * q.c;
-    size_t po = (size_t)q.ho * q.wo;
+    int planes = b.q.n * b.q.c;
+    size_t po = (size_t)b.q.ho * b.q.wo;
 #pragma omp parallel for schedule(static) if ((size_t)planes * po > 65536)
     for (int pl = 0; pl < planes; pl++) { /* overlapping windows stay inside one plane */
-        float *dp = dx + (size_t)pl * q.h * q.w;
+        float *dp = b.dx + (size_t)pl * b.q.h * b.q.w;
         for (size_t o = (size_t)pl * po; o < (size_t)(pl + 1) * po; o++)
             if (arg[o] >= 0)
-                dp[arg[o]] += dy[o];
+                dp[arg[o]] += b.dy[o];
     }
 }
 
@@ -191,24 +206,21 @@ void es_avgpool_forward(es_graph *g, es_node *nd, const es_pass *p)
 
 void es_avgpool_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
-    if (!wants_grad(g, nd, 0, p))
+    pool_grad b;
+    if (!pool_grads(g, nd, p, &b))
         return;
-    pgeom q;
-    pool_geom(g, nd, &q);
-    float *dx = in_t(g, nd, 0)->grad;
-    const float *dy = out_t(g, nd, 0)->grad;
-    int planes = q.n * q.c, cip = nd->a.pool.count_include_pad;
-#pragma omp parallel for schedule(static) if ((size_t)planes * q.ho * q.wo * q.kh * q.kw > 65536)
+    int planes = b.q.n * b.q.c, cip = nd->a.pool.count_include_pad;
+#pragma omp parallel for schedule(static) if ((size_t)planes * b.q.ho * b.q.wo * b.q.kh * b.q.kw > 65536)
     for (int pl = 0; pl < planes; pl++) {
-        float *dp = dx + (size_t)pl * q.h * q.w;
-        const float *dyp = dy + (size_t)pl * q.ho * q.wo;
-        for (int oy = 0; oy < q.ho; oy++)
-            for (int ox = 0; ox < q.wo; ox++) {
+        float *dp = b.dx + (size_t)pl * b.q.h * b.q.w;
+        const float *dyp = b.dy + (size_t)pl * b.q.ho * b.q.wo;
+        for (int oy = 0; oy < b.q.ho; oy++)
+            for (int ox = 0; ox < b.q.wo; ox++) {
                 int y0, y1, x0, x1;
-                float d = dyp[oy * q.wo + ox] * avg_window(&q, cip, oy, ox, &y0, &y1, &x0, &x1);
+                float d = dyp[oy * b.q.wo + ox] * avg_window(&b.q, cip, oy, ox, &y0, &y1, &x0, &x1);
                 for (int iy = y0; iy < y1; iy++)
                     for (int ix = x0; ix < x1; ix++)
-                        dp[iy * q.w + ix] += d;
+                        dp[iy * b.q.w + ix] += d;
             }
     }
 }

@@ -76,12 +76,9 @@ const es_attrs es_leakyrelu_defaults = {.leaky = {.alpha = 0.01f}}; /* ONNX's, P
 
 int es_leakyrelu_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
 {
-    int x;
-    if (es_import_data(m, nd, &x) != 0)
-        return -1;
     es_attrs a = es_leakyrelu_defaults;
     a.leaky.alpha = es_onnx_attr_float(nd, "alpha", 0.01f);
-    return es_import_add(m, nd, NULL, op, &a, 1, &x, es_import_out(nd));
+    return es_import_one(m, nd, op, &a);
 }
 
 int es_leakyrelu_export(es_exporter *x, const es_graph *g, const es_node *n)

@@ -494,12 +494,8 @@ int es_pad_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
         a.pad.pads[k] = (int)v[k];
     }
     a.pad.value = es_onnx_attr_float(nd, "value", 0.0f);
-    if (nd->n_input > 2 && *nd->input[2]) {
-        es_onnx_const *c = es_import_const(m, nd, 2);
-        if (!c || c->n != 1)
-            return es_import_fail(nd, "constant_value is not a constant scalar", NULL);
-        a.pad.value = (float)es_onnx_const_get(c, 0);
-    }
+    if (es_import_const_float(m, nd, 2, &a.pad.value, "constant_value is not a constant scalar") != 0)
+        return -1;
     return es_import_add(m, nd, NULL, op, &a, 1, &x, es_import_out(nd));
 }
 

@@ -156,53 +156,68 @@ static double fd_check(es_graph *g, int out, es_mode mode, double h)
     } while (0)
 
 /* ---- pooling ----------------------------------------------------------------------------- */
-/* A PyTorch pool case: attrs from CASE_attrs.npy (see gen_nn_ops.py), forward and backward
- * against torch, then backward against finite differences. */
-static void pool_fixture(const char *name)
+/* A PyTorch case of gen_nn_ops.py: NAME_{attrs,x,y,dy,dx}.npy. */
+typedef struct {
+    es_array at, x, y, dy, dx;
+} torch_case;
+
+static torch_case load_case(const char *name)
 {
+    torch_case c;
+    es_array *arr[5] = {&c.at, &c.x, &c.y, &c.dy, &c.dx};
+    const char *part[5] = {"attrs", "x", "y", "dy", "dx"};
     char path[256];
-    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_attrs.npy"), name);
-    es_array at = load_fixture(path);
-    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_x.npy"), name);
-    es_array x = load_fixture(path);
-    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_y.npy"), name);
-    es_array y = load_fixture(path);
-    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_dy.npy"), name);
-    es_array dy = load_fixture(path);
-    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_dx.npy"), name);
-    es_array dx = load_fixture(path);
-    const float *v = at.data;
-    int nsp = (int)v[0];
-    es_attrs a = defaults(ES_OP_MAXPOOL);
-    if (nsp == 1) {
-        a.pool.w.kernel[0] = (int)v[2], a.pool.w.stride[0] = (int)v[4], a.pool.w.dilation[0] = (int)v[6];
-        a.pool.w.pads[0] = (int)v[8], a.pool.w.pads[1] = (int)v[10];
-    } else {
-        a.pool.w.kernel[0] = (int)v[1], a.pool.w.kernel[1] = (int)v[2];
-        a.pool.w.stride[0] = (int)v[3], a.pool.w.stride[1] = (int)v[4];
-        a.pool.w.dilation[0] = (int)v[5], a.pool.w.dilation[1] = (int)v[6];
-        for (int i = 0; i < 4; i++)
-            a.pool.w.pads[i] = (int)v[7 + i];
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, FIXTURE("nn_ops/%s_%s.npy"), name, part[i]);
+        *arr[i] = load_fixture(path);
     }
-    a.pool.ceil_mode = (int)v[11], a.pool.count_include_pad = (int)v[12];
-    es_op_type op = v[13] != 0 ? ES_OP_MAXPOOL : ES_OP_AVGPOOL;
-    one u = unary(op, &a, x.ndim, x.dims, x.data);
-    if (u.node < 0)
-        fail_msg("%s: %s", name, es_error());
-    assert_shape(u.g, u.y, y.ndim, y.dims);
-    assert_int_equal(es_forward(u.g, ES_TEST), 0);
-    size_t ny = es_array_size(&y), nx = es_array_size(&x);
-    if (abs_err_max(es_tensor_data(u.g, u.y), y.data, ny) > 1e-5)
-        fail_msg("%s: forward differs from PyTorch", name);
-    assert_int_equal(es_backward(u.g, u.y, dy.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-    if (abs_err_max(es_tensor_grad(u.g, u.x), dx.data, nx) > 1e-5)
-        fail_msg("%s: backward differs from PyTorch", name);
+    return c;
+}
+
+/* The case's last check, backward against finite differences; frees u's graph and the case. */
+static void finish_case(one u, torch_case *c, const char *name)
+{
     double e = fd_check(u.g, u.y, ES_TEST, 1e-2);
     if (!(e <= 1e-3))
         fail_msg("%s: backward vs finite differences: %.3g", name, e);
     es_graph_free(u.g);
-    es_array_free(&at), es_array_free(&x), es_array_free(&y);
-    es_array_free(&dy), es_array_free(&dx);
+    es_array_free(&c->at), es_array_free(&c->x), es_array_free(&c->y);
+    es_array_free(&c->dy), es_array_free(&c->dx);
+}
+
+/* A PyTorch pool case: attrs (see gen_nn_ops.py), forward and backward against torch, then
+ * backward against finite differences. */
+static void pool_fixture(const char *name)
+{
+    torch_case c = load_case(name);
+    const float *v = c.at.data;
+    int nsp = (int)v[0];
+    es_attrs a = defaults(ES_OP_MAXPOOL);
+    es_window *w = &a.pool.w;
+    if (nsp == 1) {
+        w->kernel[0] = (int)v[2], w->stride[0] = (int)v[4], w->dilation[0] = (int)v[6];
+        w->pads[0] = (int)v[8], w->pads[1] = (int)v[10];
+    } else {
+        w->kernel[0] = (int)v[1], w->kernel[1] = (int)v[2];
+        w->stride[0] = (int)v[3], w->stride[1] = (int)v[4];
+        w->dilation[0] = (int)v[5], w->dilation[1] = (int)v[6];
+        for (int i = 0; i < 4; i++)
+            w->pads[i] = (int)v[7 + i];
+    }
+    a.pool.ceil_mode = (int)v[11], a.pool.count_include_pad = (int)v[12];
+    es_op_type op = v[13] != 0 ? ES_OP_MAXPOOL : ES_OP_AVGPOOL;
+    one u = unary(op, &a, c.x.ndim, c.x.dims, c.x.data);
+    if (u.node < 0)
+        fail_msg("%s: %s", name, es_error());
+    assert_shape(u.g, u.y, c.y.ndim, c.y.dims);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    size_t ny = es_array_size(&c.y), nx = es_array_size(&c.x);
+    if (abs_err_max(es_tensor_data(u.g, u.y), c.y.data, ny) > 1e-5)
+        fail_msg("%s: forward differs from PyTorch", name);
+    assert_int_equal(es_backward(u.g, u.y, c.dy.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    if (abs_err_max(es_tensor_grad(u.g, u.x), c.dx.data, nx) > 1e-5)
+        fail_msg("%s: backward differs from PyTorch", name);
+    finish_case(u, &c, name);
 }
 
 static void maxpool_vs_pytorch(void **state)
@@ -655,33 +670,21 @@ static void sigmoid_values(void **state)
 /* ---- softmax ------------------------------------------------------------------------------ */
 static void softmax_fixture(const char *name)
 {
-    char path[256];
-    es_array at, x, y, dy, dx;
-    const char *part[5] = {"attrs", "x", "y", "dy", "dx"};
-    es_array *arr[5] = {&at, &x, &y, &dy, &dx};
-    for (int i = 0; i < 5; i++) {
-        snprintf(path, sizeof path, FIXTURE("nn_ops/%s_%s.npy"), name, part[i]);
-        *arr[i] = load_fixture(path);
-    }
+    torch_case c = load_case(name);
     es_attrs a = defaults(ES_OP_SOFTMAX);
-    a.axis.axis = (int)at.data[0];
-    es_op_type op = at.data[1] != 0 ? ES_OP_LOGSOFTMAX : ES_OP_SOFTMAX;
-    one u = unary(op, &a, x.ndim, x.dims, x.data);
+    a.axis.axis = (int)c.at.data[0];
+    es_op_type op = c.at.data[1] != 0 ? ES_OP_LOGSOFTMAX : ES_OP_SOFTMAX;
+    one u = unary(op, &a, c.x.ndim, c.x.dims, c.x.data);
     assert_true(u.node >= 0);
     assert_int_equal(es_forward(u.g, ES_TEST), 0);
-    size_t n = es_array_size(&x);
-    if (abs_err_max(es_tensor_data(u.g, u.y), y.data, n) > 2e-6)
+    size_t n = es_array_size(&c.x);
+    if (abs_err_max(es_tensor_data(u.g, u.y), c.y.data, n) > 2e-6)
         fail_msg("%s: forward differs from PyTorch by %g", name,
-                 abs_err_max(es_tensor_data(u.g, u.y), y.data, n));
-    assert_int_equal(es_backward(u.g, u.y, dy.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-    if (rel_err_max(es_tensor_grad(u.g, u.x), dx.data, n, 1e-6) > 1e-5)
+                 abs_err_max(es_tensor_data(u.g, u.y), c.y.data, n));
+    assert_int_equal(es_backward(u.g, u.y, c.dy.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    if (rel_err_max(es_tensor_grad(u.g, u.x), c.dx.data, n, 1e-6) > 1e-5)
         fail_msg("%s: backward differs from PyTorch", name);
-    double e = fd_check(u.g, u.y, ES_TEST, 1e-2);
-    if (!(e <= 1e-3))
-        fail_msg("%s: backward vs finite differences: %.3g", name, e);
-    es_graph_free(u.g);
-    for (int i = 0; i < 5; i++)
-        es_array_free(arr[i]);
+    finish_case(u, &c, name);
 }
 
 static void softmax_vs_pytorch(void **state)

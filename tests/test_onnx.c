@@ -168,6 +168,21 @@ static void assert_same_run(es_graph *a, es_graph *b, const float *x)
     free(yb);
 }
 
+/* The model at path computes what captum_one_conv.onnx computes, bit for bit. */
+static void assert_same_as_captum(const char *path)
+{
+    es_graph *a, *b;
+    assert_int_equal(es_onnx_load(OX("captum_one_conv.onnx"), &a, NULL), 0);
+    if (es_onnx_load(path, &b, NULL) != 0)
+        fail_msg("%s", es_error());
+    float x[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = (float)i;
+    assert_same_run(a, b, x);
+    es_graph_free(a);
+    es_graph_free(b);
+}
+
 static void fill(float *x, size_t n, unsigned seed)
 {
     srand(seed);
@@ -302,16 +317,7 @@ static void metadata_and_annotate(void **state)
     assert_string_equal(es_meta_get(got, "j"), "2");
     es_meta_free(got);
     es_meta_free(m);
-    /* the model itself is unchanged */
-    es_graph *a, *b;
-    assert_int_equal(es_onnx_load(OX("captum_one_conv.onnx"), &a, NULL), 0);
-    assert_int_equal(es_onnx_load(out, &b, NULL), 0);
-    float x[16];
-    for (int i = 0; i < 16; i++)
-        x[i] = (float)i;
-    assert_same_run(a, b, x);
-    es_graph_free(a);
-    es_graph_free(b);
+    assert_same_as_captum(out); /* the model itself is unchanged */
 }
 
 /* ---- broken files ------------------------------------------------------------------------ */
@@ -483,17 +489,7 @@ static void to_float_data(Onnx__ModelProto *mp)
 
 static void float_data_initializers(void **state)
 {
-    const char *p = edited(OX("captum_one_conv.onnx"), to_float_data);
-    es_graph *a, *b;
-    assert_int_equal(es_onnx_load(OX("captum_one_conv.onnx"), &a, NULL), 0);
-    if (es_onnx_load(p, &b, NULL) != 0)
-        fail_msg("%s", es_error());
-    float x[16];
-    for (int i = 0; i < 16; i++)
-        x[i] = (float)i;
-    assert_same_run(a, b, x);
-    es_graph_free(a);
-    es_graph_free(b);
+    assert_same_as_captum(edited(OX("captum_one_conv.onnx"), to_float_data));
 }
 
 static void bad_op_errors(void **state)
