@@ -1,4 +1,4 @@
-/* Softmax and LogSoftmax over one axis (attrs.axis, negative from the end): ONNX opset-13
+/* Softmax and LogSoftmax over one axis (es_axis_attrs, negative from the end): ONNX opset-13
  * semantics, where the other dims are independent (opset < 13 flattened from the axis on;
  * that is the importer's to translate). The tensor is seen as (outer, n, inner) with the
  * axis in the middle. Stable: the row's maximum is subtracted before exp, sums in double. */
