@@ -4,9 +4,10 @@
  * PyTorch stores it); TEST uses the running statistics. aux keeps the mean and 1/std used,
  * so backward follows exactly what forward did. */
 #include "nn/graph.h"
+#include "nn/onnx_hooks.h"
 #include <math.h>
 
-int batchnorm_shape(es_graph *g, es_node *nd)
+int es_batchnorm_shape(es_graph *g, es_node *nd)
 {
     es_tensor *x = in_t(g, nd, 0);
     if (x->ndim < 2)
@@ -27,7 +28,7 @@ static void bn_dims(const es_tensor *x, int *c, size_t *hw, int *n)
     *hw = x->size / ((size_t)*n * *c);
 }
 
-void batchnorm_forward(es_graph *g, es_node *nd, const es_pass *p)
+void es_batchnorm_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     es_tensor *x = in_t(g, nd, 0);
     const float *scale = in_t(g, nd, 1)->data, *bias = in_t(g, nd, 2)->data;
@@ -36,7 +37,7 @@ void batchnorm_forward(es_graph *g, es_node *nd, const es_pass *p)
     int c, n;
     size_t hw;
     bn_dims(x, &c, &hw, &n);
-    double cnt = (double)n * hw, mom = nd->a.momentum;
+    double cnt = (double)n * hw, mom = nd->a.bn.momentum;
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         double mu, var;
@@ -66,7 +67,7 @@ void batchnorm_forward(es_graph *g, es_node *nd, const es_pass *p)
         } else {
             mu = rmean[ch], var = rvar[ch];
         }
-        float m = (float)mu, is = (float)(1.0 / sqrt(var + nd->a.epsilon));
+        float m = (float)mu, is = (float)(1.0 / sqrt(var + nd->a.bn.epsilon));
         mean[ch] = m, istd[ch] = is;
         float a = scale[ch] * is, b = bias[ch] - m * a;
         for (int i = 0; i < n; i++) {
@@ -77,7 +78,7 @@ void batchnorm_forward(es_graph *g, es_node *nd, const es_pass *p)
     }
 }
 
-void batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
+void es_batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     es_tensor *x = in_t(g, nd, 0), *sc = in_t(g, nd, 1), *bi = in_t(g, nd, 2);
     const float *dy = out_t(g, nd, 0)->grad, *mean = nd->aux, *istd = mean + x->dims[1];
@@ -122,5 +123,46 @@ void batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
             for (size_t j = 0; j < hw; j++)
                 dx[j] += gi * (dp[j] - mdy - (xp[j] - m) * k);
         }
+    }
+}
+
+/* ---- the op's row: attributes, ONNX, initialisation ------------------------------------- */
+const es_attrs es_batchnorm_defaults = {.bn = {.epsilon = 1e-5f, .momentum = 0.9f}};
+
+int es_batchnorm_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+{
+    int in[5];
+    if (es_import_data(m, nd, &in[0]) != 0)
+        return -1;
+    for (int k = 1; k < 5; k++) {
+        if (es_import_input(m, nd, k, k < 3 ? ES_T_PARAM : ES_T_STATE, &in[k]) != 0)
+            return -1;
+        if (in[k] < 0)
+            return es_import_fail(nd, "wants scale, B, mean and var", NULL);
+    }
+    for (size_t k = 1; k < nd->n_output; k++)
+        if (nd->output[k] && *nd->output[k])
+            return es_import_fail(nd, "training-mode outputs are not supported", NULL);
+    if (es_onnx_attr_int(nd, "spatial", 1) != 1)
+        return es_import_fail(nd, "spatial=0 is not supported", NULL);
+    es_attrs a = es_batchnorm_defaults;
+    a.bn.epsilon = es_onnx_attr_float(nd, "epsilon", 1e-5f);
+    a.bn.momentum = es_onnx_attr_float(nd, "momentum", 0.9f);
+    return es_import_add(m, nd, NULL, op, &a, 5, in, es_import_out(nd));
+}
+
+int es_batchnorm_export(es_exporter *x, const es_graph *g, const es_node *n)
+{
+    es_export_float(x, "epsilon", n->a.bn.epsilon);
+    es_export_float(x, "momentum", n->a.bn.momentum);
+    return 0;
+}
+
+/* scale 1, shift 0, running mean 0, running variance 1: the identity until trained. */
+void es_batchnorm_init(es_graph *g, es_node *n, es_init kind)
+{
+    for (size_t j = 0; j < in_t(g, n, 1)->size; j++) {
+        in_t(g, n, 1)->data[j] = in_t(g, n, 4)->data[j] = 1.0f;
+        in_t(g, n, 2)->data[j] = in_t(g, n, 3)->data[j] = 0.0f;
     }
 }

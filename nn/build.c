@@ -43,9 +43,8 @@ int es_dense(es_graph *g, const char *name, int x, int units)
     int w = param(g, name, "weight", ES_T_PARAM, 2, (int[]){units, g->t[x].dims[1]}), b;
     if (w < 0 || (b = param(g, name, "bias", ES_T_PARAM, 1, &units)) < 0)
         return -1;
-    es_attrs a;
-    es_attrs_default(&a);
-    a.trans_b = 1;
+    es_attrs a = es_gemm_defaults;
+    a.gemm.trans_b = 1;
     return node1(g, ES_OP_GEMM, name, &a, 3, (int[]){x, w, b});
 }
 
@@ -62,14 +61,14 @@ int es_conv(es_graph *g, const char *name, int x, int maps, int kh, int kw, int 
     int w = param(g, name, "weight", ES_T_PARAM, 2 + s, wd), b = -1;
     if (w < 0 || (bias && (b = param(g, name, "bias", ES_T_PARAM, 1, &maps)) < 0))
         return -1;
-    es_attrs a;
-    es_attrs_default(&a);
+    es_attrs a = es_conv_defaults;
+    es_window *cw = &a.conv.w;
     for (int i = 0; i < s; i++) {
-        a.kernel[i] = k[i];
-        a.stride[i] = stride;
+        cw->kernel[i] = k[i];
+        cw->stride[i] = stride;
         /* "same" for stride 1: an even kernel puts the extra row at the end, as PyTorch */
-        a.pads[i] = pad < 0 ? (k[i] - 1) / 2 : pad;
-        a.pads[s + i] = pad < 0 ? k[i] / 2 : pad;
+        cw->pads[i] = pad < 0 ? (k[i] - 1) / 2 : pad;
+        cw->pads[s + i] = pad < 0 ? k[i] / 2 : pad;
     }
     return node1(g, ES_OP_CONV, name, &a, bias ? 3 : 2, (int[]){x, w, b});
 }
@@ -101,9 +100,8 @@ int es_softmax(es_graph *g, const char *name, int x) { return unary(g, ES_OP_SOF
 
 int es_dropout(es_graph *g, const char *name, int x, float ratio)
 {
-    es_attrs a;
-    es_attrs_default(&a);
-    a.ratio = ratio;
+    es_attrs a = es_dropout_defaults;
+    a.dropout.ratio = ratio;
     return unary(g, ES_OP_DROPOUT, name, x, &a);
 }
 
@@ -111,13 +109,13 @@ static int pool(es_graph *g, es_op_type op, const char *name, int x, int kh, int
 {
     if (x < 0)
         return -1;
-    es_attrs a;
-    es_attrs_default(&a);
+    es_attrs a = es_pool_defaults;
+    es_window *pw = &a.pool.w;
     if (g->t[x].ndim == 3) {
-        a.kernel[0] = a.stride[0] = kw;
+        pw->kernel[0] = pw->stride[0] = kw;
     } else {
-        a.kernel[0] = a.stride[0] = kh;
-        a.kernel[1] = a.stride[1] = kw;
+        pw->kernel[0] = pw->stride[0] = kh;
+        pw->kernel[1] = pw->stride[1] = kw;
     }
     return unary(g, op, name, x, &a);
 }

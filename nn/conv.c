@@ -17,6 +17,8 @@
  * (a saliency pass) runs outside any OpenMP region, so its GEMMs use every thread (inside
  * even an inactive region OpenBLAS would stay on one). */
 #include "nn/graph.h"
+#include "nn/onnx_hooks.h"
+#include <limits.h>
 #include <cblas.h>
 #include <omp.h>
 #include <string.h>
@@ -35,14 +37,14 @@ typedef struct {
 static int conv_geom(es_graph *g, es_node *nd, geom *q)
 {
     es_tensor *x = in_t(g, nd, 0), *w = in_t(g, nd, 1);
-    const es_attrs *a = &nd->a;
+    const es_window *a = &nd->a.conv.w;
     int one_d = x->ndim == 3;
     if ((x->ndim != 3 && x->ndim != 4) || w->ndim != x->ndim)
         return es_node_fail(nd, "wants X (N,C,L) or (N,C,H,W) and a weight of the same rank");
     memset(q, 0, sizeof *q);
     q->n = x->dims[0], q->c = x->dims[1];
     q->h = one_d ? 1 : x->dims[2], q->w = x->dims[x->ndim - 1];
-    q->m = w->dims[0], q->g = a->group > 0 ? a->group : 1;
+    q->m = w->dims[0], q->g = nd->a.conv.group > 0 ? nd->a.conv.group : 1;
     q->kh = one_d ? 1 : w->dims[2], q->kw = w->dims[w->ndim - 1];
     int s = one_d ? 1 : 2; /* spatial dims */
     q->sh = one_d ? 1 : a->stride[0], q->sw = a->stride[s - 1];
@@ -116,7 +118,7 @@ static int batch_threads(const es_graph *g, const geom *q)
     return nt < (int)fit ? nt : fit > 0 ? (int)fit : 1;
 }
 
-int conv_shape(es_graph *g, es_node *nd)
+int es_conv_shape(es_graph *g, es_node *nd)
 {
     geom q;
     if (conv_geom(g, nd, &q) != 0)
@@ -307,7 +309,7 @@ static void forward_sample(const geom *q, const float *x, const float *w, const 
     }
 }
 
-void conv_forward(es_graph *g, es_node *nd, const es_pass *p)
+void es_conv_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     geom q;
     conv_geom(g, nd, &q);
@@ -412,7 +414,7 @@ static void backward_sample(const conv_bwd *a, int n, float *ws)
     }
 }
 
-void conv_backward(es_graph *g, es_node *nd, const es_pass *p)
+void es_conv_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     geom q;
     conv_geom(g, nd, &q);
@@ -446,3 +448,39 @@ void conv_backward(es_graph *g, es_node *nd, const es_pass *p)
         b->grad[m] += (float)s;
     }
 }
+
+/* ---- the op's row: attributes, ONNX, initialisation ------------------------------------- */
+const es_attrs es_conv_defaults = {.conv = {.w = {.stride = {1, 1, 1}, .dilation = {1, 1, 1}}, .group = 1}};
+
+int es_conv_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+{
+    int in[3], n_in = es_import_xwb(m, nd, in, "no weight");
+    if (n_in < 0)
+        return -1;
+    es_attrs a = es_conv_defaults;
+    if (es_import_tensor(m, in[1])->ndim != es_import_tensor(m, in[0])->ndim)
+        return es_import_fail(nd, "weight rank differs from the input rank", NULL);
+    if (es_import_window(m, nd, in[0], in[1], &a.conv.w) != 0)
+        return -1;
+    int64_t grp = es_onnx_attr_int(nd, "group", 1);
+    if (grp < 1 || grp > INT_MAX)
+        return es_import_fail(nd, "bad group", NULL);
+    a.conv.group = (int)grp;
+    return es_import_add(m, nd, NULL, op, &a, n_in, in, es_import_out(nd));
+}
+
+int es_conv_export(es_exporter *x, const es_graph *g, const es_node *n)
+{
+    const es_tensor *w = &g->t[n->in[1]];
+    const es_window *a = &n->a.conv.w;
+    int s = w->ndim - 2;
+    es_export_ints(x, "kernel_shape", w->dims + 2, s);
+    es_export_ints(x, "strides", a->stride, s);
+    es_export_ints(x, "pads", a->pads, 2 * s);
+    es_export_ints(x, "dilations", a->dilation, s);
+    es_export_int(x, "group", n->a.conv.group);
+    return 0;
+}
+
+/* W (M, C/group, k…): M outputs. */
+void es_conv_init(es_graph *g, es_node *n, es_init kind) { es_init_weight(g, in_t(g, n, 1), in_t(g, n, 2), 0, kind); }

@@ -5,6 +5,7 @@
  * broadcast dims, e.g. a (C,1,1) bias added to (N,C,H,W)). Dims whose strides chain are
  * merged first, so equal shapes become one flat loop. */
 #include "nn/graph.h"
+#include "nn/onnx_hooks.h"
 #include <math.h>
 
 typedef struct {
@@ -136,6 +137,25 @@ static inline float dfb(binop op, float dy, float a, float b)
     return op == ADD ? dy : op == SUB ? -dy : op == MUL ? dy * a : -dy * a / (b * b);
 }
 
+/* One row's gradient of operand `second` (d: its grad, NULL when not wanted) at d[off + j·s].
+ * Along a broadcast last dim (s = 0) the row's terms sum in double, then land once. */
+static inline void row_grad(binop op, int second, float *d, size_t off, size_t s, const float *dyr,
+                            const float *ar, size_t sa, const float *br, size_t sb, size_t n)
+{
+    if (!d)
+        return;
+    if (s) {
+        for (size_t j = 0; j < n; j++)
+            d[off + j * s] += second ? dfb(op, dyr[j], ar[j * sa], br[j * sb])
+                                     : dfa(op, dyr[j], ar[j * sa], br[j * sb]);
+        return;
+    }
+    double acc = 0;
+    for (size_t j = 0; j < n; j++)
+        acc += second ? dfb(op, dyr[j], ar[j * sa], br[j * sb]) : dfa(op, dyr[j], ar[j * sa], br[j * sb]);
+    d[off] += (float)acc;
+}
+
 static void binary_backward(es_graph *g, es_node *nd, const es_pass *p, binop op)
 {
     bcast q;
@@ -144,51 +164,34 @@ static void binary_backward(es_graph *g, es_node *nd, const es_pass *p, binop op
     const float *a = ta->data, *b = tb->data, *dy = out_t(g, nd, 0)->grad;
     int want_a = wants_grad(g, nd, 0, p), want_b = wants_grad(g, nd, 1, p);
     float *da = want_a ? ta->grad : NULL, *db = want_b ? tb->grad : NULL;
-    /* Along a broadcast last dim (stride 0) the row's terms sum in double, then land once. */
 #define BWD_ROW(o, ia, ib, n, sa, sb)                                                        \
     {                                                                                        \
         const float *dyr = dy + (o), *ar = a + (ia), *br = b + (ib);                         \
-        if (da && (sa)) {                                                                    \
-            for (size_t j = 0; j < (n); j++)                                                 \
-                da[(ia) + j * (sa)] += dfa(op, dyr[j], ar[j * (sa)], br[j * (sb)]);          \
-        } else if (da) {                                                                     \
-            double s = 0;                                                                    \
-            for (size_t j = 0; j < (n); j++)                                                 \
-                s += dfa(op, dyr[j], ar[0], br[j * (sb)]);                                   \
-            da[ia] += (float)s;                                                              \
-        }                                                                                    \
-        if (db && (sb)) {                                                                    \
-            for (size_t j = 0; j < (n); j++)                                                 \
-                db[(ib) + j * (sb)] += dfb(op, dyr[j], ar[j * (sa)], br[j * (sb)]);          \
-        } else if (db) {                                                                     \
-            double s = 0;                                                                    \
-            for (size_t j = 0; j < (n); j++)                                                 \
-                s += dfb(op, dyr[j], ar[j * (sa)], br[0]);                                   \
-            db[ib] += (float)s;                                                              \
-        }                                                                                    \
+        row_grad(op, 0, da, ia, sa, dyr, ar, sa, br, sb, n);                                 \
+        row_grad(op, 1, db, ib, sb, dyr, ar, sa, br, sb, n);                                 \
     }
     BCAST_WALK(&q, BWD_ROW);
 #undef BWD_ROW
 }
 
 #define BINARY_OP(fam, OP)                                                                     \
-    int fam##_shape(es_graph *g, es_node *nd) { return binary_shape(g, nd); }                \
-    void fam##_forward(es_graph *g, es_node *nd, const es_pass *p) { binary_forward(g, nd, OP); } \
-    void fam##_backward(es_graph *g, es_node *nd, const es_pass *p) { binary_backward(g, nd, p, OP); }
+    int es_##fam##_shape(es_graph *g, es_node *nd) { return binary_shape(g, nd); }                \
+    void es_##fam##_forward(es_graph *g, es_node *nd, const es_pass *p) { binary_forward(g, nd, OP); } \
+    void es_##fam##_backward(es_graph *g, es_node *nd, const es_pass *p) { binary_backward(g, nd, p, OP); }
 BINARY_OP(add, ADD)
 BINARY_OP(sub, SUB)
 BINARY_OP(mul, MUL)
 BINARY_OP(div, DIV)
 
 /* ---- Sigmoid: 1/(1+e^−x), written so that neither branch overflows --------------------- */
-int sigmoid_shape(es_graph *g, es_node *nd)
+int es_sigmoid_shape(es_graph *g, es_node *nd)
 {
     es_tensor *x = in_t(g, nd, 0);
     es_set_shape(out_t(g, nd, 0), x->ndim, x->dims);
     return 0;
 }
 
-void sigmoid_forward(es_graph *g, es_node *nd, const es_pass *p)
+void es_sigmoid_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     es_tensor *x = in_t(g, nd, 0);
     float *y = out_t(g, nd, 0)->data;
@@ -204,7 +207,7 @@ void sigmoid_forward(es_graph *g, es_node *nd, const es_pass *p)
     }
 }
 
-void sigmoid_backward(es_graph *g, es_node *nd, const es_pass *p)
+void es_sigmoid_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     if (!wants_grad(g, nd, 0, p))
         return;
@@ -212,4 +215,27 @@ void sigmoid_backward(es_graph *g, es_node *nd, const es_pass *p)
 #pragma omp parallel for schedule(static) if (x->size > 65536)
     for (size_t i = 0; i < x->size; i++)
         x->grad[i] += t->grad[i] * t->data[i] * (1.0f - t->data[i]);
+}
+
+/* ---- the binary ops' import --------------------------------------------------------------- */
+/* An operand's kind: a vector initializer is most likely a trained bias or scale (the bias of
+ * a Linear on (N, T, C) is MatMul + Add), so PARAM; scalars and constants that Constant nodes
+ * or folds made (0.5, 2.0, a normalisation) are STATE. */
+static es_tensor_kind operand_kind(es_importer *m, const Onnx__NodeProto *nd, int k)
+{
+    es_onnx_const *c = es_import_const(m, nd, k);
+    return c && c->initializer && c->n > 1 ? ES_T_PARAM : ES_T_STATE;
+}
+
+int es_binary_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+{
+    int in[2];
+    if (nd->n_input != 2)
+        return es_import_fail(nd, "wants 2 inputs", NULL);
+    if (es_import_input(m, nd, 0, operand_kind(m, nd, 0), &in[0]) != 0 ||
+        es_import_input(m, nd, 1, operand_kind(m, nd, 1), &in[1]) != 0)
+        return -1;
+    if (in[0] < 0 || in[1] < 0)
+        return es_import_fail(nd, "wants 2 inputs", NULL);
+    return es_import_add(m, nd, NULL, op, NULL, 2, in, es_import_out(nd));
 }

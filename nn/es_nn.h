@@ -28,34 +28,14 @@ typedef enum { ES_RELU_STANDARD, ES_RELU_GUIDED, ES_RELU_DECONVNET } es_relu_rul
 
 typedef enum { ES_TEST = 0, ES_TRAIN = 1 } es_mode;
 
-/* Every operator, named as ONNX names it. */
+/* Every operator, named as ONNX names it (one row each in nn/ops.def). */
 typedef enum {
-    ES_OP_CONV, ES_OP_GEMM, ES_OP_MATMUL, ES_OP_BATCHNORM, ES_OP_RELU, ES_OP_LEAKYRELU,
-    ES_OP_SIGMOID, ES_OP_SOFTMAX, ES_OP_LOGSOFTMAX, ES_OP_MAXPOOL, ES_OP_AVGPOOL,
-    ES_OP_GAP, ES_OP_PAD, ES_OP_CONCAT, ES_OP_ADD, ES_OP_SUB, ES_OP_MUL, ES_OP_DIV,
-    ES_OP_DROPOUT, ES_OP_FLATTEN, ES_OP_RESHAPE, ES_OP_IDENTITY, ES_OP_TRANSPOSE,
-    ES_OP_SQUEEZE, ES_OP_UNSQUEEZE,
+#define ES_OP(id, ...) ES_OP_##id,
+#include "nn/ops.def"
+#undef ES_OP
     ES_OP_COUNT
 } es_op_type;
 
-/* Operator attributes, ONNX's names and defaults (es_attrs_default). Spatial lists hold
- * one entry per spatial dim (1 for 1-D, 2 for 2-D); 0 in kernel means "from the weight".
- * pads: begin of each spatial dim, then end of each (ONNX order); for Pad, all dims. */
-typedef struct {
-    int kernel[3], stride[3], dilation[3];
-    int pads[2 * ES_MAX_DIMS];
-    int group;
-    int ceil_mode, count_include_pad;
-    int axis;             /* Concat, Softmax, LogSoftmax, Flatten */
-    int trans_a, trans_b; /* Gemm */
-    float alpha, beta;    /* Gemm scales; LeakyRelu slope (alpha) */
-    float epsilon, momentum; /* BatchNormalization: running = running·momentum + batch·(1−momentum) */
-    float ratio;          /* Dropout: the probability of dropping a unit */
-    float value;          /* Pad: the constant */
-    int list[ES_MAX_DIMS], n_list; /* Reshape shape, Transpose perm, (Un)Squeeze axes */
-} es_attrs;
-
-void es_attrs_default(es_attrs *a);
 /* The op for an ONNX op_type ("Conv"), or -1. */
 int es_op_find(const char *onnx_name);
 const char *es_op_name(es_op_type op);
@@ -68,11 +48,6 @@ void es_graph_free(es_graph *g);
  * Returns the tensor id (>= 0) or -1 (duplicate name, bad shape). */
 int es_tensor_add(es_graph *g, const char *name, es_tensor_kind kind, int ndim, const int *dims,
                   const float *data);
-/* Adds a node of `op` reading tensors in[0..n_in) (an id of -1 is an omitted optional
- * input) and producing n_out new activation tensors named out_names[k] (NULL: derived from
- * the node name). Shapes are inferred at once. Returns the node id or -1. */
-int es_node_add(es_graph *g, es_op_type op, const char *name, const es_attrs *a, int n_in,
-                const int *in, int n_out, const char *const *out_names);
 /* Marks a tensor as a graph output (ONNX graph.output). */
 int es_graph_mark_output(es_graph *g, int tensor);
 
@@ -117,7 +92,6 @@ int es_graph_inputs(const es_graph *g, int *ids, int max);
 int es_graph_outputs(const es_graph *g, int *ids, int max);
 es_op_type es_node_op(const es_graph *g, int node);
 const char *es_node_name(const es_graph *g, int node);
-const es_attrs *es_node_attrs(const es_graph *g, int node);
 int es_node_inputs(const es_graph *g, int node, const int **ids);  /* returns the count */
 int es_node_outputs(const es_graph *g, int node, const int **ids); /* returns the count */
 int es_node_producing(const es_graph *g, int tensor); /* node id, or -1 for non-activations */

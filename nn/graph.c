@@ -6,29 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void es_attrs_default(es_attrs *a)
-{
-    memset(a, 0, sizeof *a);
-    for (int i = 0; i < 3; i++)
-        a->stride[i] = a->dilation[i] = 1;
-    a->group = 1;
-    a->axis = 1;
-    a->alpha = a->beta = 1.0f;
-    a->epsilon = 1e-5f;
-    a->momentum = 0.9f;
-    a->ratio = 0.5f;
-}
-
-int es_op_find(const char *name)
-{
-    for (int i = 0; i < ES_OP_COUNT; i++)
-        if (strcmp(es_ops[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
-const char *es_op_name(es_op_type op) { return op >= 0 && op < ES_OP_COUNT ? es_ops[op].name : "?"; }
-
 int es_node_fail(const es_node *n, const char *fmt, ...)
 {
     char msg[400];
@@ -111,6 +88,19 @@ double es_rand_normal(es_graph *g)
 }
 
 /* ---- building ------------------------------------------------------------------------- */
+/* Room for one more of n items of `size` in *p (capacity *cap, doubled from 64). */
+static int grow_array(void **p, int *cap, int n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    int c = *cap ? 2 * *cap : 64;
+    void *q = realloc(*p, c * size);
+    if (!q)
+        return es_fail("out of memory");
+    *p = q, *cap = c;
+    return 0;
+}
+
 int es_tensor_find(const es_graph *g, const char *name)
 {
     for (int i = 0; i < g->nt; i++)
@@ -131,13 +121,8 @@ int es_tensor_add(es_graph *g, const char *name, es_tensor_kind kind, int ndim, 
     for (int i = 0; i < ndim; i++)
         if (dims[i] < 0 || (dims[i] == 0 && kind != ES_T_ACT))
             return es_fail("tensor %s: bad dimension %d", name, dims[i]);
-    if (g->nt == g->cap_t) {
-        int cap = g->cap_t ? 2 * g->cap_t : 64;
-        es_tensor *t = realloc(g->t, cap * sizeof *t);
-        if (!t)
-            return es_fail("out of memory");
-        g->t = t, g->cap_t = cap;
-    }
+    if (grow_array((void **)&g->t, &g->cap_t, g->nt, sizeof *g->t) != 0)
+        return -1;
     es_tensor *t = &g->t[g->nt];
     memset(t, 0, sizeof *t);
     t->kind = kind;
@@ -181,20 +166,15 @@ int es_node_add(es_graph *g, es_op_type op, const char *name, const es_attrs *a,
             return es_fail("node %s (%s): input %d is missing", name, o->name, k);
     if (n_out < 1 || n_out > 2)
         return es_fail("node %s (%s): %d outputs", name, o->name, n_out);
-    if (g->nn == g->cap_n) {
-        int cap = g->cap_n ? 2 * g->cap_n : 64;
-        es_node *nn = realloc(g->n, cap * sizeof *nn);
-        if (!nn)
-            return es_fail("out of memory");
-        g->n = nn, g->cap_n = cap;
-    }
+    if (grow_array((void **)&g->n, &g->cap_n, g->nn, sizeof *g->n) != 0)
+        return -1;
     es_node *n = &g->n[g->nn];
     memset(n, 0, sizeof *n);
     n->op = op;
     if (a)
         n->a = *a;
     else
-        es_attrs_default(&n->a);
+        es_op_defaults(op, &n->a);
     n->name = strdup(name);
     n->in = malloc((n_in ? n_in : 1) * sizeof(int));
     n->out = malloc(n_out * sizeof(int));

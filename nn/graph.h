@@ -1,9 +1,41 @@
-/* nn internals: the graph's structs and the op table. Only the files in nn/ include this; everything
- * outside nn/ uses es_nn.h. */
+/* nn internals: the graph's structs, the op attributes and the op table. Only the files in nn/
+ * (and white-box tests) include this; everything else uses es_nn.h. */
 #ifndef ES_NN_GRAPH_H
 #define ES_NN_GRAPH_H
 #include "nn/es_nn.h"
 #include <stddef.h>
+
+/* ---- op attributes: each family's own, ONNX's names ------------------------------------ */
+/* Conv and the pools (conv.c, pool.c): one entry per spatial dim (1 for 1-D, 2 for 2-D); 0 in
+ * kernel means "from the weight"; pads: the begin of each spatial dim, then the end of each. */
+typedef struct {
+    int kernel[3], stride[3], dilation[3];
+    int pads[6];
+} es_window;
+typedef struct { es_window w; int group; } es_conv_attrs;
+typedef struct { es_window w; int ceil_mode, count_include_pad; } es_pool_attrs;
+typedef struct { int trans_a, trans_b; float alpha, beta; } es_gemm_attrs; /* gemm.c */
+/* batchnorm.c: running = running·momentum + batch·(1−momentum) */
+typedef struct { float epsilon, momentum; } es_batchnorm_attrs;
+typedef struct { float alpha; } es_leakyrelu_attrs;      /* relu.c: the slope below 0 */
+typedef struct { int axis; } es_axis_attrs;              /* Softmax, LogSoftmax, Concat, Flatten */
+typedef struct { float ratio; } es_dropout_attrs;        /* dropout.c: P(a unit is dropped) */
+typedef struct { int pads[2 * ES_MAX_DIMS]; float value; } es_pad_attrs; /* all dims; the constant */
+/* shape_ops.c: Reshape's shape, Transpose's perm, (Un)Squeeze's axes */
+typedef struct { int list[ES_MAX_DIMS], n_list; } es_dims_attrs;
+
+/* A node's attributes: the member of its op's family. */
+typedef union {
+    es_conv_attrs conv;
+    es_pool_attrs pool;
+    es_gemm_attrs gemm;
+    es_batchnorm_attrs bn;
+    es_leakyrelu_attrs leaky;
+    es_axis_attrs axis;
+    es_dropout_attrs dropout;
+    es_pad_attrs pad;
+    es_dims_attrs dims;
+} es_attrs;
 
 typedef struct {
     char *name;
@@ -49,32 +81,51 @@ struct es_graph {
     int forwarded;      /* a forward has run since the last change */
 };
 
-/* The op table (kann's kad_op_list, ONNX-named). shape() checks the inputs, sets output
- * dims and node->aux_bytes, and raises g->ws_need; it is the only place an op may fail.
+/* The op table (kann's kad_op_list), made from nn/ops.def. shape() checks the inputs, sets
+ * output dims and node->aux_bytes, and raises g->ws_need; it is the only place an op may fail.
  * forward/backward cannot fail and allocate nothing. backward adds (+=) into the grad of
- * each input whose needs_grad is set; grads of PARAMs only when pass->param_grads. */
+ * each input whose needs_grad is set; grads of PARAMs only when pass->param_grads.
+ * The ONNX hooks (nn/onnx_hooks.h) and init are the op's own too: import turns an ONNX node
+ * into the op's attributes and inputs (adding the node), export writes the attributes back. */
+typedef struct es_importer es_importer;
+typedef struct es_exporter es_exporter;
+struct Onnx__NodeProto;
 typedef struct {
-    const char *name;
+    const char *name; /* the ONNX op_type */
     int min_in, max_in;
     int (*shape)(es_graph *g, es_node *n);
     void (*forward)(es_graph *g, es_node *n, const es_pass *p);
     void (*backward)(es_graph *g, es_node *n, const es_pass *p);
+    const es_attrs *defaults;
+    int (*import)(es_importer *m, const struct Onnx__NodeProto *nd, es_op_type op);
+    int (*export)(es_exporter *x, const es_graph *g, const es_node *n);
+    void (*init)(es_graph *g, es_node *n, es_init kind);
 } es_op;
 
 extern const es_op es_ops[ES_OP_COUNT];
 
-/* Per-family op functions, defined in their own files and listed in ops.c. */
-#define ES_DECLARE_OP(fam)                                                  \
-    int fam##_shape(es_graph *g, es_node *n);                               \
-    void fam##_forward(es_graph *g, es_node *n, const es_pass *p);          \
-    void fam##_backward(es_graph *g, es_node *n, const es_pass *p);
-ES_DECLARE_OP(conv) ES_DECLARE_OP(gemm) ES_DECLARE_OP(matmul) ES_DECLARE_OP(batchnorm)
-ES_DECLARE_OP(relu) ES_DECLARE_OP(leakyrelu) ES_DECLARE_OP(sigmoid) ES_DECLARE_OP(softmax)
-ES_DECLARE_OP(logsoftmax) ES_DECLARE_OP(maxpool) ES_DECLARE_OP(avgpool) ES_DECLARE_OP(gap)
-ES_DECLARE_OP(pad) ES_DECLARE_OP(concat) ES_DECLARE_OP(add) ES_DECLARE_OP(sub)
-ES_DECLARE_OP(mul) ES_DECLARE_OP(div) ES_DECLARE_OP(dropout) ES_DECLARE_OP(flatten)
-ES_DECLARE_OP(reshape) ES_DECLARE_OP(identity) ES_DECLARE_OP(transpose)
-ES_DECLARE_OP(squeeze) ES_DECLARE_OP(unsqueeze)
+/* Each row's functions, defined in the op's own file (the hooks several ops share in ops.c). */
+#define ES_OP(id, fam, onnx, lo, hi, at, im, ex, ini)                                       \
+    int es_##fam##_shape(es_graph *g, es_node *n);                                        \
+    void es_##fam##_forward(es_graph *g, es_node *n, const es_pass *p);                   \
+    void es_##fam##_backward(es_graph *g, es_node *n, const es_pass *p);                  \
+    extern const es_attrs es_##at##_defaults;                                             \
+    int es_##im##_import(es_importer *m, const struct Onnx__NodeProto *nd, es_op_type op);\
+    int es_##ex##_export(es_exporter *x, const es_graph *g, const es_node *n);            \
+    void es_##ini##_init(es_graph *g, es_node *n, es_init kind);
+#include "nn/ops.def"
+#undef ES_OP
+
+/* ---- building nodes --------------------------------------------------------------------- */
+/* The defaults of op's attributes (ONNX's). */
+void es_op_defaults(es_op_type op, es_attrs *a);
+/* Adds a node of `op` reading tensors in[0..n_in) (an id of -1 is an omitted optional
+ * input) and producing n_out new activation tensors named out_names[k] (NULL: derived from
+ * the node name). a: the op's attributes (NULL: its defaults). Shapes are inferred at once.
+ * Returns the node id or -1. */
+int es_node_add(es_graph *g, es_op_type op, const char *name, const es_attrs *a, int n_in,
+                const int *in, int n_out, const char *const *out_names);
+const es_attrs *es_node_attrs(const es_graph *g, int node);
 
 /* Helpers for ops. */
 static inline es_tensor *in_t(es_graph *g, const es_node *n, int k)
@@ -95,5 +146,9 @@ int es_node_fail(const es_node *n, const char *fmt, ...) __attribute__((format(p
 /* Uniform in [0,1) from the graph's RNG; standard normal. */
 double es_rand_uniform(es_graph *g);
 double es_rand_normal(es_graph *g);
+/* For the init hooks: fills weight w (when it is a PARAM) He-normal or Xavier-uniform from the
+ * graph's RNG, dims[out_dim] its outputs and the other of its first two dims its inputs, and
+ * zeroes bias b (may be NULL) when it is a PARAM. */
+void es_init_weight(es_graph *g, es_tensor *w, es_tensor *b, int out_dim, es_init kind);
 
 #endif

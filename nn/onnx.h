@@ -1,9 +1,14 @@
 /* earsight ONNX: models in and out.
  *
- *   es_onnx_load   reads an ONNX model (opsets 9–17, as torch.onnx.export writes them) into a
- *                  graph. Constant sub-graphs (Shape→Gather→Unsqueeze→Concat for view(), the
- *                  Pad amounts F.pad computes, Constant nodes) are evaluated at import and
- *                  become attributes; a symbolic batch dim becomes 1.
+ *   es_onnx_load   reads an ONNX model of ai.onnx opset 7 or later into a graph (older opsets
+ *                  are refused; there is no upper bound). Where opsets differ for an op earsight
+ *                  reads, it follows the model's own opset: Softmax / LogSoftmax before 13
+ *                  (flatten at axis), Pad before 11 and Slice before 10 (attributes, not
+ *                  inputs), axes as attributes or inputs. Checked against what
+ *                  torch.onnx.export writes at opsets 9–17. Constant sub-graphs
+ *                  (Shape→Gather→Unsqueeze→Concat for view(), the Pad amounts F.pad computes,
+ *                  Constant nodes) are evaluated at import and become attributes; a symbolic
+ *                  batch dim becomes 1.
  *   es_onnx_save   writes a graph as an opset-13 model that onnx.checker accepts.
  *   es_meta        the model's metadata_props (key/value strings), where the feature
  *                  pipeline and the class labels travel (DESIGN.md §2, §4).

@@ -1,10 +1,10 @@
-/* Graph → ONNX (opset 13). Every graph node is one ONNX node of the same op_type; attributes
- * that opset 13 takes as inputs (Reshape's shape, Pad's pads, (Un)Squeeze's axes, Dropout's
- * ratio) become int64 / float initializers named after the node. PARAM and STATE tensors are
- * written as float32 raw_data initializers. All protobuf-c structs of one export live in one
- * arena, freed together after packing. */
-#include "nn/graph.h"
-#include "nn/onnx_internal.h"
+/* Graph → ONNX (opset 13). Every graph node is one ONNX node of the same op_type, its
+ * attributes written by its op's export hook (nn/ops.def); attributes that opset 13 takes as
+ * inputs (Reshape's shape, Pad's pads, (Un)Squeeze's axes, Dropout's ratio) become int64 /
+ * float initializers named after the node. PARAM and STATE tensors are written as float32
+ * raw_data initializers. All protobuf-c structs of one export live in one arena, freed
+ * together after packing. */
+#include "nn/onnx_hooks.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,11 +75,13 @@ static void push(arena *a, list *l, void *item)
     l->v[l->n++] = item;
 }
 
-typedef struct {
+struct es_exporter {
     arena a;
     const es_graph *g;
     list nodes, inits, names; /* names: every initializer name added (for uniqueness) */
-} exporter;
+    list in, at;              /* the inputs and attributes of the node being written */
+};
+typedef es_exporter exporter;
 
 /* ---- messages -------------------------------------------------------------------------- */
 static Onnx__AttributeProto *attr(exporter *x, const char *name, Onnx__AttributeProto__AttributeType t)
@@ -218,106 +220,50 @@ static Onnx__ValueInfoProto *value_info(exporter *x, const es_tensor *t, int bat
     return vi;
 }
 
+/* ---- what the export hooks call ------------------------------------------------------------ */
+void es_export_int(es_exporter *x, const char *name, int64_t v) { push(&x->a, &x->at, attr_int(x, name, v)); }
+void es_export_float(es_exporter *x, const char *name, float v) { push(&x->a, &x->at, attr_float(x, name, v)); }
+void es_export_str(es_exporter *x, const char *name, const char *s) { push(&x->a, &x->at, attr_str(x, name, s)); }
+
+void es_export_ints(es_exporter *x, const char *name, const int *v, int n)
+{
+    push(&x->a, &x->at, attr_ints(x, name, v, n));
+}
+
+void es_export_input_ints(es_exporter *x, const es_node *n, const char *what, const int *v, int cnt)
+{
+    push(&x->a, &x->in, (void *)int_init(x, n, what, v, cnt));
+}
+
+void es_export_input_float(es_exporter *x, const es_node *n, const char *what, float v)
+{
+    char want[600];
+    snprintf(want, sizeof want, "%s.%s", n->name, what);
+    push(&x->a, &x->in, (void *)initializer(x, want, 0, 0, NULL, &v, NULL));
+}
+
 /* ---- nodes ------------------------------------------------------------------------------- */
 static int export_node(exporter *x, const es_node *n)
 {
     const es_graph *g = x->g;
-    const es_attrs *a = &n->a;
     Onnx__NodeProto *nd = alloc(&x->a, sizeof *nd);
-    list in = {0}, at = {0};
     if (!nd)
         return -1;
     onnx__node_proto__init(nd);
     nd->name = str(&x->a, n->name);
     nd->op_type = str(&x->a, es_op_name(n->op));
+    x->in = (list){0}, x->at = (list){0};
     for (int k = 0; k < n->n_in; k++)
-        push(&x->a, &in, str(&x->a, n->in[k] >= 0 ? g->t[n->in[k]].name : ""));
-    const es_tensor *x0 = n->n_in > 0 && n->in[0] >= 0 ? &g->t[n->in[0]] : NULL;
-    int s = x0 ? x0->ndim - 2 : 0; /* spatial dims of conv and pool inputs */
-    switch (n->op) {
-    case ES_OP_CONV: {
-        const es_tensor *w = &g->t[n->in[1]];
-        s = w->ndim - 2;
-        push(&x->a, &at, attr_ints(x, "kernel_shape", w->dims + 2, s));
-        push(&x->a, &at, attr_ints(x, "strides", a->stride, s));
-        push(&x->a, &at, attr_ints(x, "pads", a->pads, 2 * s));
-        push(&x->a, &at, attr_ints(x, "dilations", a->dilation, s));
-        push(&x->a, &at, attr_int(x, "group", a->group));
-        break;
-    }
-    case ES_OP_MAXPOOL:
-    case ES_OP_AVGPOOL:
-        if (s < 1 || s > 3)
-            return es_fail("node %s (%s): input of rank %d", n->name, es_op_name(n->op), s + 2);
-        push(&x->a, &at, attr_ints(x, "kernel_shape", a->kernel, s));
-        push(&x->a, &at, attr_ints(x, "strides", a->stride, s));
-        push(&x->a, &at, attr_ints(x, "pads", a->pads, 2 * s));
-        push(&x->a, &at, attr_int(x, "ceil_mode", a->ceil_mode));
-        if (n->op == ES_OP_AVGPOOL)
-            push(&x->a, &at, attr_int(x, "count_include_pad", a->count_include_pad));
-        else
-            for (int k = 0; k < s; k++)
-                if (a->dilation[k] != 1) {
-                    push(&x->a, &at, attr_ints(x, "dilations", a->dilation, s));
-                    break;
-                }
-        break;
-    case ES_OP_GEMM:
-        push(&x->a, &at, attr_float(x, "alpha", a->alpha));
-        push(&x->a, &at, attr_float(x, "beta", a->beta));
-        push(&x->a, &at, attr_int(x, "transA", a->trans_a));
-        push(&x->a, &at, attr_int(x, "transB", a->trans_b));
-        break;
-    case ES_OP_BATCHNORM:
-        push(&x->a, &at, attr_float(x, "epsilon", a->epsilon));
-        push(&x->a, &at, attr_float(x, "momentum", a->momentum));
-        break;
-    case ES_OP_LEAKYRELU:
-        push(&x->a, &at, attr_float(x, "alpha", a->alpha));
-        break;
-    case ES_OP_SOFTMAX:
-    case ES_OP_LOGSOFTMAX:
-    case ES_OP_CONCAT:
-    case ES_OP_FLATTEN:
-        push(&x->a, &at, attr_int(x, "axis", a->axis));
-        break;
-    case ES_OP_TRANSPOSE:
-        push(&x->a, &at, attr_ints(x, "perm", a->list, a->n_list));
-        break;
-    case ES_OP_RESHAPE:
-        push(&x->a, &in, (void *)int_init(x, n, "shape", a->list, a->n_list));
-        break;
-    case ES_OP_SQUEEZE:
-    case ES_OP_UNSQUEEZE:
-        if (a->n_list > 0) /* an empty list: Squeeze every 1-dim, which is ONNX's absent axes */
-            push(&x->a, &in, (void *)int_init(x, n, "axes", a->list, a->n_list));
-        break;
-    case ES_OP_PAD:
-        push(&x->a, &at, attr_str(x, "mode", "constant"));
-        push(&x->a, &in, (void *)int_init(x, n, "pads", a->pads, 2 * (x0 ? x0->ndim : 0)));
-        if (a->value != 0.0f) {
-            char want[600];
-            snprintf(want, sizeof want, "%s.constant_value", n->name);
-            push(&x->a, &in, (void *)initializer(x, want, 0, 0, NULL, &a->value, NULL));
-        }
-        break;
-    case ES_OP_DROPOUT:
-        if (a->ratio != 0.5f) {
-            char want[600];
-            snprintf(want, sizeof want, "%s.ratio", n->name);
-            push(&x->a, &in, (void *)initializer(x, want, 0, 0, NULL, &a->ratio, NULL));
-        }
-        break;
-    default: /* Relu, Sigmoid, Add, Sub, Mul, Div, Identity, GlobalAveragePool, MatMul */
-        break;
-    }
+        push(&x->a, &x->in, str(&x->a, n->in[k] >= 0 ? g->t[n->in[k]].name : ""));
+    if (es_ops[n->op].export(x, g, n) != 0)
+        return -1;
     /* Only the first output: the second of Dropout (the mask) is a training detail. */
     char **out = alloc(&x->a, sizeof *out);
     if (out)
         out[0] = str(&x->a, g->t[n->out[0]].name);
-    nd->n_input = in.n, nd->input = (char **)in.v;
+    nd->n_input = x->in.n, nd->input = (char **)x->in.v;
     nd->n_output = 1, nd->output = out;
-    nd->n_attribute = at.n, nd->attribute = (Onnx__AttributeProto **)at.v;
+    nd->n_attribute = x->at.n, nd->attribute = (Onnx__AttributeProto **)x->at.v;
     push(&x->a, &x->nodes, nd);
     return x->a.failed ? es_fail("out of memory") : 0;
 }
@@ -409,13 +355,7 @@ int es_onnx_save(const es_graph *g, const es_meta *meta, const char *path)
     onnx__model_proto__init(&mp);
     onnx__graph_proto__init(&gp);
     int r = build(&x, meta, &mp, &gp);
-    if (r != 0) {
-        char msg[450];
-        snprintf(msg, sizeof msg, "%s", es_error());
-        es_fail("%s: %s", path, msg);
-    } else {
-        r = write_model(&mp, path);
-    }
+    r = r != 0 ? es_onnx_fail_file(path, NULL) : write_model(&mp, path);
     arena_free(&x.a);
     return r;
 }
@@ -453,22 +393,13 @@ static int set_prop(Onnx__ModelProto *mp, const char *key, const char *value)
 
 int es_onnx_annotate(const char *in, const es_meta *meta, const char *out)
 {
-    Onnx__ModelProto *mp = onnx_read_model(in);
-    if (!mp) {
-        char msg[450];
-        snprintf(msg, sizeof msg, "%s", es_error());
-        return es_fail("%s: %s", in, msg);
-    }
+    Onnx__ModelProto *mp = es_onnx_read_model(in);
+    if (!mp)
+        return es_onnx_fail_file(in, NULL);
     int r = 0;
     for (int k = 0; r == 0 && k < es_meta_count(meta); k++)
         r = set_prop(mp, es_meta_key(meta, k), es_meta_value(meta, k));
-    if (r != 0) {
-        char msg[450];
-        snprintf(msg, sizeof msg, "%s", es_error());
-        es_fail("%s: %s", out, msg);
-    } else {
-        r = write_model(mp, out);
-    }
+    r = r != 0 ? es_onnx_fail_file(out, NULL) : write_model(mp, out);
     onnx__model_proto__free_unpacked(mp, NULL);
     return r;
 }

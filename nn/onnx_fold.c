@@ -10,9 +10,8 @@
 #include <string.h>
 
 #define FOLD_MAX_ELEMS (1u << 24)   /* a folded tensor larger than this is not a shape */
-#define CONST_MAX_ELEMS (1ul << 30) /* an initializer: 4 GB of float32 */
 
-void onnx_const_clear(onnx_const *c)
+void es_onnx_const_clear(es_onnx_const *c)
 {
     free(c->name);
     free(c->i);
@@ -21,7 +20,7 @@ void onnx_const_clear(onnx_const *c)
     c->tensor = -1;
 }
 
-int onnx_const_alloc(onnx_const *c, int is_int, int ndim, const int64_t *dims)
+int es_onnx_const_alloc(es_onnx_const *c, int is_int, int ndim, const int64_t *dims)
 {
     free(c->i), free(c->f);
     c->i = NULL, c->f = NULL;
@@ -29,7 +28,7 @@ int onnx_const_alloc(onnx_const *c, int is_int, int ndim, const int64_t *dims)
         return es_fail("%d dimensions (at most %d)", ndim, ES_MAX_DIMS);
     size_t n = 1;
     for (int k = 0; k < ndim; k++) {
-        if (dims[k] < 0 || (dims[k] > 0 && n > CONST_MAX_ELEMS / (size_t)dims[k]))
+        if (dims[k] < 0 || (dims[k] > 0 && n > ES_ONNX_CONST_MAX / (size_t)dims[k]))
             return es_fail("bad dimension %lld", (long long)dims[k]);
         n *= (size_t)dims[k];
         c->dims[k] = dims[k];
@@ -44,9 +43,9 @@ int onnx_const_alloc(onnx_const *c, int is_int, int ndim, const int64_t *dims)
     return 0;
 }
 
-double onnx_const_get(const onnx_const *c, size_t k) { return c->is_int ? (double)c->i[k] : c->f[k]; }
+double es_onnx_const_get(const es_onnx_const *c, size_t k) { return c->is_int ? (double)c->i[k] : c->f[k]; }
 
-int64_t onnx_const_int(const onnx_const *c, size_t k)
+int64_t es_onnx_const_int(const es_onnx_const *c, size_t k)
 {
     if (c->is_int)
         return c->i[k];
@@ -56,7 +55,7 @@ int64_t onnx_const_int(const onnx_const *c, size_t k)
     return (int64_t)v;
 }
 
-static void set_val(onnx_const *c, size_t k, double v)
+void es_onnx_const_set(es_onnx_const *c, size_t k, double v)
 {
     if (c->is_int)
         c->i[k] = v > 9.2e18 ? INT64_MAX : v < -9.2e18 ? INT64_MIN : (int64_t)v;
@@ -65,158 +64,26 @@ static void set_val(onnx_const *c, size_t k, double v)
 }
 
 /* out[o] = x[off], exact for integers. */
-static void put(onnx_const *out, size_t o, const onnx_const *x, size_t off)
+static void put(es_onnx_const *out, size_t o, const es_onnx_const *x, size_t off)
 {
     if (out->is_int && x->is_int)
         out->i[o] = x->i[off];
     else
-        set_val(out, o, onnx_const_get(x, off));
-}
-
-/* ---- reading TensorProto -------------------------------------------------------------- */
-typedef enum { T_F32 = 1, T_U8 = 2, T_I8 = 3, T_U16 = 4, T_I16 = 5, T_I32 = 6, T_I64 = 7,
-               T_BOOL = 9, T_F64 = 11, T_U32 = 12, T_U64 = 13 } onnx_dtype;
-
-static int elem_size(int dt)
-{
-    switch (dt) {
-    case T_U8: case T_I8: case T_BOOL: return 1;
-    case T_U16: case T_I16: return 2;
-    case T_F32: case T_I32: case T_U32: return 4;
-    case T_I64: case T_F64: case T_U64: return 8;
-    default: return 0;
-    }
-}
-
-static double raw_elem(const uint8_t *p, int dt)
-{
-    union { float f; double d; int8_t i8; uint8_t u8; int16_t i16; uint16_t u16; int32_t i32;
-            uint32_t u32; int64_t i64; uint64_t u64; } u;
-    memcpy(&u, p, elem_size(dt)); /* unaligned-safe; ONNX raw_data is little-endian, as we are */
-    switch (dt) {
-    case T_F32: return u.f;
-    case T_F64: return u.d;
-    case T_I8: return u.i8;
-    case T_U8: case T_BOOL: return u.u8;
-    case T_I16: return u.i16;
-    case T_U16: return u.u16;
-    case T_I32: return u.i32;
-    case T_U32: return u.u32;
-    case T_U64: return (double)u.u64;
-    default: return (double)u.i64;
-    }
-}
-
-int onnx_tensor_read(const Onnx__TensorProto *t, onnx_const *c)
-{
-    const char *name = t->name ? t->name : "(unnamed)";
-    int dt = t->has_data_type ? t->data_type : 0;
-    if (!elem_size(dt))
-        return es_fail("tensor %s: data type %d is not supported (float32/64 and integers are)",
-                       name, dt);
-    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
-        return es_fail("tensor %s: external data files are not supported", name);
-    if (t->segment)
-        return es_fail("tensor %s: segmented tensors are not supported", name);
-    if (t->n_dims > ES_MAX_DIMS)
-        return es_fail("tensor %s: %zu dimensions (at most %d)", name, t->n_dims, ES_MAX_DIMS);
-    int is_int = dt != T_F32 && dt != T_F64;
-    size_t have, want = 1; /* the values the file holds must match the dims: checked before */
-    for (size_t k = 0; k < t->n_dims; k++) /* allocating, so broken dims cannot ask for much */
-        want = t->dims[k] >= 0 && (double)want * (double)t->dims[k] < (double)CONST_MAX_ELEMS
-                   ? want * (size_t)t->dims[k] : (size_t)-1;
-    if (t->has_raw_data)
-        have = t->raw_data.len / elem_size(dt);
-    else
-        switch (dt) {
-        case T_F32: have = t->n_float_data; break;
-        case T_I64: have = t->n_int64_data; break;
-        case T_F64: have = t->n_double_data; break;
-        case T_U32: case T_U64: have = t->n_uint64_data; break;
-        default: have = t->n_int32_data; break;
-        }
-    if (want == (size_t)-1 || have != want || (t->has_raw_data && t->raw_data.len != want * elem_size(dt)))
-        return es_fail("tensor %s: %zu values stored for its shape of %zu", name, have, want);
-    if (onnx_const_alloc(c, is_int, (int)t->n_dims, t->dims) != 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", es_error());
-        return es_fail("tensor %s: %s", name, msg);
-    }
-    size_t n = c->n;
-    if (t->has_raw_data) {
-        for (size_t k = 0; k < n; k++) {
-            const uint8_t *p = t->raw_data.data + k * elem_size(dt);
-            if (dt == T_I64 && is_int)
-                memcpy(&c->i[k], p, 8); /* exact, beyond 2^53 too */
-            else
-                set_val(c, k, raw_elem(p, dt));
-        }
-        return 0;
-    }
-    for (size_t k = 0; k < n; k++) {
-        switch (dt) {
-        case T_F32: c->f[k] = t->float_data[k]; break;
-        case T_I64: c->i[k] = t->int64_data[k]; break;
-        case T_F64: set_val(c, k, t->double_data[k]); break;
-        case T_U32: case T_U64: set_val(c, k, (double)t->uint64_data[k]); break;
-        default: set_val(c, k, t->int32_data[k]); break;
-        }
-    }
-    return 0;
-}
-
-/* ---- attributes --------------------------------------------------------------------------- */
-const Onnx__AttributeProto *onnx_attr(const Onnx__NodeProto *n, const char *name)
-{
-    for (size_t k = 0; k < n->n_attribute; k++)
-        if (n->attribute[k]->name && strcmp(n->attribute[k]->name, name) == 0)
-            return n->attribute[k];
-    return NULL;
-}
-
-int64_t onnx_attr_int(const Onnx__NodeProto *n, const char *name, int64_t dflt)
-{
-    const Onnx__AttributeProto *a = onnx_attr(n, name);
-    return a && a->has_i ? a->i : dflt;
-}
-
-float onnx_attr_float(const Onnx__NodeProto *n, const char *name, float dflt)
-{
-    const Onnx__AttributeProto *a = onnx_attr(n, name);
-    return a && a->has_f ? a->f : dflt;
-}
-
-size_t onnx_attr_ints(const Onnx__NodeProto *n, const char *name, const int64_t **v)
-{
-    const Onnx__AttributeProto *a = onnx_attr(n, name);
-    *v = a ? a->ints : NULL;
-    return a ? a->n_ints : 0;
-}
-
-const char *onnx_attr_str(const Onnx__NodeProto *n, const char *name, char *buf, size_t cap,
-                          const char *dflt)
-{
-    const Onnx__AttributeProto *a = onnx_attr(n, name);
-    if (!a || !a->has_s)
-        return dflt;
-    size_t len = a->s.len < cap - 1 ? a->s.len : cap - 1;
-    memcpy(buf, a->s.data, len);
-    buf[len] = 0;
-    return buf;
+        es_onnx_const_set(out, o, es_onnx_const_get(x, off));
 }
 
 /* ---- the folder --------------------------------------------------------------------------- */
 static int is_op(const Onnx__NodeProto *n, const char *op) { return strcmp(n->op_type, op) == 0; }
 
-/* onnx_const_alloc for results, refused before allocating when too large to be a shape. */
-static int fold_alloc(onnx_const *c, int is_int, int ndim, const int64_t *dims)
+/* es_onnx_const_alloc for results, refused before allocating when too large to be a shape. */
+static int fold_alloc(es_onnx_const *c, int is_int, int ndim, const int64_t *dims)
 {
     double n = 1;
     for (int k = 0; k < ndim && k < ES_MAX_DIMS; k++)
         n *= dims[k] > 0 ? (double)dims[k] : 1;
     if (n > FOLD_MAX_ELEMS)
         return es_fail("folded constant of %.0f values", n);
-    return onnx_const_alloc(c, is_int, ndim, dims);
+    return es_onnx_const_alloc(c, is_int, ndim, dims);
 }
 
 /* Normalises an axis against rank r (negative counts from the end). */
@@ -230,17 +97,17 @@ static int axis_of(int64_t ax, int r, int64_t *out)
 }
 
 /* A list of ints given as an attribute (older opsets) or as input k (newer). */
-static int int_list(const Onnx__NodeProto *n, const char *attr, onnx_const *const *in, int n_in,
+static int int_list(const Onnx__NodeProto *n, const char *attr, es_onnx_const *const *in, int n_in,
                     int k, int64_t *v, int *count)
 {
     const int64_t *a;
-    size_t na = onnx_attr_ints(n, attr, &a);
-    const onnx_const *c = k < n_in ? in[k] : NULL;
+    size_t na = es_onnx_attr_ints(n, attr, &a);
+    const es_onnx_const *c = k < n_in ? in[k] : NULL;
     size_t cnt = c ? c->n : na;
     if (cnt > ES_MAX_DIMS)
         return es_fail("%zu %s (at most %d)", cnt, attr, ES_MAX_DIMS);
     for (size_t j = 0; j < cnt; j++)
-        v[j] = c ? onnx_const_int(c, j) : a[j];
+        v[j] = c ? es_onnx_const_int(c, j) : a[j];
     *count = (int)cnt;
     return 0;
 }
@@ -255,7 +122,7 @@ static void strides_of(const int64_t *dims, int ndim, size_t *st)
 }
 
 /* numpy broadcasting of inputs against out dims: the offset of output element k in input c. */
-static size_t bcast_offset(const onnx_const *c, const onnx_const *out, size_t k)
+static size_t bcast_offset(const es_onnx_const *c, const es_onnx_const *out, size_t k)
 {
     size_t st[ES_MAX_DIMS], off = 0;
     strides_of(c->dims, c->ndim, st);
@@ -270,7 +137,7 @@ static size_t bcast_offset(const onnx_const *c, const onnx_const *out, size_t k)
     return off;
 }
 
-static int bcast_shape(onnx_const *const *in, int n_in, int64_t *dims, int *ndim)
+static int bcast_shape(es_onnx_const *const *in, int n_in, int64_t *dims, int *ndim)
 {
     int r = 0;
     *ndim = 0;
@@ -310,7 +177,7 @@ static double binop(const char *op, double a, double b, int ints)
     }
 }
 
-static int fold_binary(const Onnx__NodeProto *n, onnx_const *const *in, onnx_const *out)
+static int fold_binary(const Onnx__NodeProto *n, es_onnx_const *const *in, es_onnx_const *out)
 {
     const char *op = n->op_type;
     int cmp = is_op(n, "Equal") || is_op(n, "Less") || is_op(n, "Greater");
@@ -327,12 +194,12 @@ static int fold_binary(const Onnx__NodeProto *n, onnx_const *const *in, onnx_con
             case 'S': out->i[k] = (int64_t)((uint64_t)in[0]->i[a] - (uint64_t)in[1]->i[b]); continue;
             case 'E': out->i[k] = in[0]->i[a] == in[1]->i[b]; continue;
             }
-        set_val(out, k, binop(op, onnx_const_get(in[0], a), onnx_const_get(in[1], b), ints));
+        es_onnx_const_set(out, k, binop(op, es_onnx_const_get(in[0], a), es_onnx_const_get(in[1], b), ints));
     }
     return 1;
 }
 
-static int fold_where(onnx_const *const *in, onnx_const *out)
+static int fold_where(es_onnx_const *const *in, es_onnx_const *out)
 {
     int64_t dims[ES_MAX_DIMS];
     int r;
@@ -340,17 +207,17 @@ static int fold_where(onnx_const *const *in, onnx_const *out)
         fold_alloc(out, in[1]->is_int && in[2]->is_int, r, dims) != 0)
         return -1;
     for (size_t k = 0; k < out->n; k++) {
-        const onnx_const *src = onnx_const_get(in[0], bcast_offset(in[0], out, k)) != 0 ? in[1] : in[2];
+        const es_onnx_const *src = es_onnx_const_get(in[0], bcast_offset(in[0], out, k)) != 0 ? in[1] : in[2];
         put(out, k, src, bcast_offset(src, out, k));
     }
     return 1;
 }
 
-static int fold_unary(const Onnx__NodeProto *n, const onnx_const *x, onnx_const *out)
+static int fold_unary(const Onnx__NodeProto *n, const es_onnx_const *x, es_onnx_const *out)
 {
     int to_int = x->is_int;
     if (is_op(n, "Cast")) {
-        int64_t to = onnx_attr_int(n, "to", T_F32);
+        int64_t to = es_onnx_attr_int(n, "to", T_F32);
         to_int = to != T_F32 && to != T_F64 && to != 10 && to != 16;
     }
     if (fold_alloc(out, to_int, x->ndim, x->dims) != 0)
@@ -360,19 +227,19 @@ static int fold_unary(const Onnx__NodeProto *n, const onnx_const *x, onnx_const 
             out->i[k] = is_op(n, "Neg") ? -x->i[k] : is_op(n, "Not") ? !x->i[k] : x->i[k];
             continue;
         }
-        double v = onnx_const_get(x, k);
+        double v = es_onnx_const_get(x, k);
         if (is_op(n, "Neg")) v = -v;
         else if (is_op(n, "Floor")) v = floor(v);
         else if (is_op(n, "Ceil")) v = ceil(v);
         else if (is_op(n, "Sqrt")) v = sqrt(v);
         else if (is_op(n, "Not")) v = v == 0;
-        else if (is_op(n, "Cast") && onnx_attr_int(n, "to", T_F32) == T_BOOL) v = v != 0;
-        set_val(out, k, v);
+        else if (is_op(n, "Cast") && es_onnx_attr_int(n, "to", T_F32) == T_BOOL) v = v != 0;
+        es_onnx_const_set(out, k, v);
     }
     return 1;
 }
 
-static int copy_values(onnx_const *out, const onnx_const *x, int ndim, const int64_t *dims)
+static int copy_values(es_onnx_const *out, const es_onnx_const *x, int ndim, const int64_t *dims)
 {
     if (fold_alloc(out, x->is_int, ndim, dims) != 0)
         return -1;
@@ -385,16 +252,16 @@ static int copy_values(onnx_const *out, const onnx_const *x, int ndim, const int
     return 1;
 }
 
-static int fold_reshape(const Onnx__NodeProto *n, onnx_const *const *in, onnx_const *out)
+static int fold_reshape(const Onnx__NodeProto *n, es_onnx_const *const *in, es_onnx_const *out)
 {
-    const onnx_const *x = in[0], *s = in[1];
+    const es_onnx_const *x = in[0], *s = in[1];
     int64_t dims[ES_MAX_DIMS];
     if (s->n > ES_MAX_DIMS)
         return es_fail("shape of %zu dims", s->n);
-    int infer = -1, allowzero = (int)onnx_attr_int(n, "allowzero", 0);
+    int infer = -1, allowzero = (int)es_onnx_attr_int(n, "allowzero", 0);
     size_t known = 1;
     for (size_t k = 0; k < s->n; k++) {
-        dims[k] = onnx_const_int(s, k);
+        dims[k] = es_onnx_const_int(s, k);
         if (dims[k] == 0 && !allowzero)
             dims[k] = (int)k < x->ndim ? x->dims[k] : 0;
         if (dims[k] == -1 && infer < 0)
@@ -413,9 +280,9 @@ static int fold_reshape(const Onnx__NodeProto *n, onnx_const *const *in, onnx_co
 }
 
 /* Unsqueeze and Squeeze: the output dims from the axes (attribute or input 1). */
-static int fold_squeeze(const Onnx__NodeProto *n, onnx_const *const *in, int n_in, onnx_const *out)
+static int fold_squeeze(const Onnx__NodeProto *n, es_onnx_const *const *in, int n_in, es_onnx_const *out)
 {
-    const onnx_const *x = in[0];
+    const es_onnx_const *x = in[0];
     int64_t axes[ES_MAX_DIMS], dims[ES_MAX_DIMS];
     int na, r = 0, unsq = is_op(n, "Unsqueeze");
     if (int_list(n, "axes", in, n_in, 1, axes, &na) != 0)
@@ -442,11 +309,11 @@ static int fold_squeeze(const Onnx__NodeProto *n, onnx_const *const *in, int n_i
     return copy_values(out, x, r, dims);
 }
 
-static int fold_concat(const Onnx__NodeProto *n, onnx_const *const *in, int n_in, onnx_const *out)
+static int fold_concat(const Onnx__NodeProto *n, es_onnx_const *const *in, int n_in, es_onnx_const *out)
 {
     int r = in[0]->ndim, is_int = 1;
     int64_t ax, dims[ES_MAX_DIMS];
-    if (axis_of(onnx_attr_int(n, "axis", 0), r, &ax) != 0)
+    if (axis_of(es_onnx_attr_int(n, "axis", 0), r, &ax) != 0)
         return -1;
     memcpy(dims, in[0]->dims, sizeof dims);
     dims[ax] = 0;
@@ -473,11 +340,11 @@ static int fold_concat(const Onnx__NodeProto *n, onnx_const *const *in, int n_in
     return 1;
 }
 
-static int fold_gather(const Onnx__NodeProto *n, onnx_const *const *in, onnx_const *out)
+static int fold_gather(const Onnx__NodeProto *n, es_onnx_const *const *in, es_onnx_const *out)
 {
-    const onnx_const *x = in[0], *idx = in[1];
+    const es_onnx_const *x = in[0], *idx = in[1];
     int64_t ax, dims[ES_MAX_DIMS];
-    if (axis_of(onnx_attr_int(n, "axis", 0), x->ndim, &ax) != 0)
+    if (axis_of(es_onnx_attr_int(n, "axis", 0), x->ndim, &ax) != 0)
         return -1;
     int r = 0;
     for (int d = 0; d < ax; d++)
@@ -497,21 +364,42 @@ static int fold_gather(const Onnx__NodeProto *n, onnx_const *const *in, onnx_con
         inner *= (size_t)x->dims[d];
     for (size_t b = 0; b < outer; b++)
         for (size_t j = 0; j < idx->n; j++) {
-            int64_t i = onnx_const_int(idx, j);
+            int64_t i = es_onnx_const_int(idx, j);
             if (i < 0)
                 i += x->dims[ax];
             if (i < 0 || i >= x->dims[ax])
-                return es_fail("index %lld out of range", (long long)onnx_const_int(idx, j));
+                return es_fail("index %lld out of range", (long long)es_onnx_const_int(idx, j));
             for (size_t e = 0; e < inner; e++)
                 put(out, o++, x, (b * x->dims[ax] + i) * inner + e);
         }
     return 1;
 }
 
-static int fold_slice(const Onnx__NodeProto *n, int opset, onnx_const *const *in, int n_in,
-                      onnx_const *out)
+/* out, of shape dims (allocated here), gathered from x: out's element (i_0, …) is x's element
+ * lo[d] + i_d·step[d] along x's dim src[d]. Slice and Transpose are both this walk. */
+static int gather_strided(es_onnx_const *out, const es_onnx_const *x, const int64_t *dims,
+                          const int64_t *lo, const int64_t *step, const int64_t *src)
 {
-    const onnx_const *x = in[0];
+    if (fold_alloc(out, x->is_int, x->ndim, dims) != 0)
+        return -1;
+    size_t xs[ES_MAX_DIMS];
+    strides_of(x->dims, x->ndim, xs);
+    for (size_t k = 0; k < out->n; k++) {
+        size_t rem = k, off = 0;
+        for (int d = x->ndim - 1; d >= 0; d--) {
+            size_t idx = rem % (size_t)dims[d];
+            rem /= (size_t)dims[d];
+            off += (size_t)(lo[d] + (int64_t)idx * step[d]) * xs[src[d]];
+        }
+        put(out, k, x, off);
+    }
+    return 1;
+}
+
+static int fold_slice(const Onnx__NodeProto *n, int opset, es_onnx_const *const *in, int n_in,
+                      es_onnx_const *out)
+{
+    const es_onnx_const *x = in[0];
     int64_t st[ES_MAX_DIMS], en[ES_MAX_DIMS], ax[ES_MAX_DIMS], sp[ES_MAX_DIMS];
     int ns, ne, na = 0, np = 0;
     int old = opset < 10;
@@ -545,26 +433,16 @@ static int fold_slice(const Onnx__NodeProto *n, int opset, onnx_const *const *in
         }
         lo[a] = s, step[a] = p;
     }
-    if (fold_alloc(out, x->is_int, x->ndim, dims) != 0)
-        return -1;
-    size_t xs[ES_MAX_DIMS];
-    strides_of(x->dims, x->ndim, xs);
-    for (size_t k = 0; k < out->n; k++) {
-        size_t rem = k, off = 0;
-        for (int d = x->ndim - 1; d >= 0; d--) {
-            size_t idx = rem % (size_t)dims[d];
-            rem /= (size_t)dims[d];
-            off += (size_t)(lo[d] + (int64_t)idx * step[d]) * xs[d];
-        }
-        put(out, k, x, off);
-    }
-    return 1;
+    int64_t src[ES_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++)
+        src[d] = d;
+    return gather_strided(out, x, dims, lo, step, src);
 }
 
-static int fold_transpose(const Onnx__NodeProto *n, const onnx_const *x, onnx_const *out)
+static int fold_transpose(const Onnx__NodeProto *n, const es_onnx_const *x, es_onnx_const *out)
 {
     const int64_t *perm;
-    size_t np = onnx_attr_ints(n, "perm", &perm);
+    size_t np = es_onnx_attr_ints(n, "perm", &perm);
     int64_t p[ES_MAX_DIMS], dims[ES_MAX_DIMS];
     if (np && np != (size_t)x->ndim)
         return es_fail("perm of %zu axes for rank %d", np, x->ndim);
@@ -575,40 +453,31 @@ static int fold_transpose(const Onnx__NodeProto *n, const onnx_const *x, onnx_co
             return es_fail("bad perm");
         dims[d] = x->dims[p[d]];
     }
-    if (fold_alloc(out, x->is_int, x->ndim, dims) != 0)
-        return -1;
-    size_t xs[ES_MAX_DIMS];
-    strides_of(x->dims, x->ndim, xs);
-    for (size_t k = 0; k < out->n; k++) {
-        size_t rem = k, off = 0;
-        for (int d = x->ndim - 1; d >= 0; d--) {
-            off += rem % (size_t)dims[d] * xs[p[d]];
-            rem /= (size_t)dims[d];
-        }
-        put(out, k, x, off);
-    }
-    return 1;
+    int64_t lo[ES_MAX_DIMS] = {0}, step[ES_MAX_DIMS];
+    for (int d = 0; d < x->ndim; d++)
+        step[d] = 1;
+    return gather_strided(out, x, dims, lo, step, p);
 }
 
-static int fold_constant(const Onnx__NodeProto *n, onnx_const *out)
+static int fold_constant(const Onnx__NodeProto *n, es_onnx_const *out)
 {
     const Onnx__AttributeProto *a;
-    if ((a = onnx_attr(n, "value")) && a->t)
-        return onnx_tensor_read(a->t, out) == 0 ? 1 : -1;
-    if ((a = onnx_attr(n, "value_float")) && a->has_f) {
+    if ((a = es_onnx_attr(n, "value")) && a->t)
+        return es_onnx_tensor_read(a->t, out) == 0 ? 1 : -1;
+    if ((a = es_onnx_attr(n, "value_float")) && a->has_f) {
         if (fold_alloc(out, 0, 0, NULL) != 0)
             return -1;
         out->f[0] = a->f;
-    } else if ((a = onnx_attr(n, "value_int")) && a->has_i) {
+    } else if ((a = es_onnx_attr(n, "value_int")) && a->has_i) {
         if (fold_alloc(out, 1, 0, NULL) != 0)
             return -1;
         out->i[0] = a->i;
-    } else if ((a = onnx_attr(n, "value_floats"))) {
+    } else if ((a = es_onnx_attr(n, "value_floats"))) {
         int64_t len = (int64_t)a->n_floats;
         if (fold_alloc(out, 0, 1, &len) != 0)
             return -1;
         memcpy(out->f, a->floats, a->n_floats * sizeof(float));
-    } else if ((a = onnx_attr(n, "value_ints"))) {
+    } else if ((a = es_onnx_attr(n, "value_ints"))) {
         int64_t len = (int64_t)a->n_ints;
         if (fold_alloc(out, 1, 1, &len) != 0)
             return -1;
@@ -619,25 +488,25 @@ static int fold_constant(const Onnx__NodeProto *n, onnx_const *out)
     return 1;
 }
 
-static int fold_shape_from(const onnx_const *s, int64_t *dims, int *ndim)
+static int fold_shape_from(const es_onnx_const *s, int64_t *dims, int *ndim)
 {
     if (s->ndim != 1 || s->n > ES_MAX_DIMS)
         return es_fail("shape input is not a short 1-D list");
     for (size_t k = 0; k < s->n; k++)
-        if ((dims[k] = onnx_const_int(s, k)) < 0)
+        if ((dims[k] = es_onnx_const_int(s, k)) < 0)
             return es_fail("negative dimension in a shape");
     *ndim = (int)s->n;
     return 0;
 }
 
-static int fold_expand(onnx_const *const *in, onnx_const *out)
+static int fold_expand(es_onnx_const *const *in, es_onnx_const *out)
 {
     int64_t dims[ES_MAX_DIMS];
     int r;
-    onnx_const shape = {0};
+    es_onnx_const shape = {0};
     if (fold_shape_from(in[1], shape.dims, &shape.ndim) != 0)
         return -1;
-    onnx_const *pair[2] = {in[0], &shape};
+    es_onnx_const *pair[2] = {in[0], &shape};
     if (bcast_shape(pair, 2, dims, &r) != 0 || fold_alloc(out, in[0]->is_int, r, dims) != 0)
         return -1;
     for (size_t k = 0; k < out->n; k++) {
@@ -646,9 +515,9 @@ static int fold_expand(onnx_const *const *in, onnx_const *out)
     return 1;
 }
 
-static int fold_range(onnx_const *const *in, onnx_const *out)
+static int fold_range(es_onnx_const *const *in, es_onnx_const *out)
 {
-    double s = onnx_const_get(in[0], 0), l = onnx_const_get(in[1], 0), d = onnx_const_get(in[2], 0);
+    double s = es_onnx_const_get(in[0], 0), l = es_onnx_const_get(in[1], 0), d = es_onnx_const_get(in[2], 0);
     if (d == 0 || in[0]->n != 1 || in[1]->n != 1 || in[2]->n != 1)
         return es_fail("bad Range");
     double cnt = ceil((l - s) / d);
@@ -658,12 +527,12 @@ static int fold_range(onnx_const *const *in, onnx_const *out)
     if (fold_alloc(out, in[0]->is_int, 1, &len) != 0)
         return -1;
     for (int64_t k = 0; k < len; k++)
-        set_val(out, (size_t)k, s + (double)k * d);
+        es_onnx_const_set(out, (size_t)k, s + (double)k * d);
     return 1;
 }
 
-int onnx_fold(const Onnx__NodeProto *n, int opset, onnx_const *const *in, int n_in,
-              onnx_const *out)
+int es_onnx_fold(const Onnx__NodeProto *n, int opset, es_onnx_const *const *in, int n_in,
+              es_onnx_const *out)
 {
     static const char *const unary[] = {"Identity", "Cast", "Neg", "Floor", "Ceil", "Sqrt", "Not"};
     static const char *const binary[] = {"Add", "Sub", "Mul", "Div", "Equal", "Less", "Greater",
@@ -702,19 +571,19 @@ int onnx_fold(const Onnx__NodeProto *n, int opset, onnx_const *const *in, int n_
     else if (is_op(n, "ConstantOfShape")) {
         int64_t dims[ES_MAX_DIMS];
         int nd;
-        const Onnx__AttributeProto *a = onnx_attr(n, "value");
-        onnx_const v = {0};
+        const Onnx__AttributeProto *a = es_onnx_attr(n, "value");
+        es_onnx_const v = {0};
         v.tensor = -1;
-        if (fold_shape_from(in[0], dims, &nd) != 0 || (a && a->t && onnx_tensor_read(a->t, &v) != 0)) {
-            onnx_const_clear(&v);
+        if (fold_shape_from(in[0], dims, &nd) != 0 || (a && a->t && es_onnx_tensor_read(a->t, &v) != 0)) {
+            es_onnx_const_clear(&v);
             return -1;
         }
         r = fold_alloc(out, a && a->t ? v.is_int : 0, nd, dims) == 0 ? 1 : -1;
         if (r == 1 && out->n > FOLD_MAX_ELEMS)
             r = es_fail("ConstantOfShape of %zu values", out->n);
         for (size_t k = 0; r == 1 && v.n > 0 && k < out->n; k++)
-            set_val(out, k, onnx_const_get(&v, 0));
-        onnx_const_clear(&v);
+            es_onnx_const_set(out, k, es_onnx_const_get(&v, 0));
+        es_onnx_const_clear(&v);
     } else if (is_op(n, "Size")) {
         if (fold_alloc(out, 1, 0, NULL) != 0)
             return -1;

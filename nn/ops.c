@@ -1,33 +1,43 @@
-/* The op table: every operator's name (as ONNX spells it), input count, and its shape /
- * forward / backward functions, which live in one file per family. */
+/* The op table, one entry per row of nn/ops.def, and the hooks several ops share. */
 #include "nn/graph.h"
-
-#define OP(fam, onnx, lo, hi) {onnx, lo, hi, fam##_shape, fam##_forward, fam##_backward}
+#include "nn/onnx_hooks.h"
+#include <string.h>
 
 const es_op es_ops[ES_OP_COUNT] = {
-    [ES_OP_CONV] = OP(conv, "Conv", 2, 3),
-    [ES_OP_GEMM] = OP(gemm, "Gemm", 2, 3),
-    [ES_OP_MATMUL] = OP(matmul, "MatMul", 2, 2),
-    [ES_OP_BATCHNORM] = OP(batchnorm, "BatchNormalization", 5, 5),
-    [ES_OP_RELU] = OP(relu, "Relu", 1, 1),
-    [ES_OP_LEAKYRELU] = OP(leakyrelu, "LeakyRelu", 1, 1),
-    [ES_OP_SIGMOID] = OP(sigmoid, "Sigmoid", 1, 1),
-    [ES_OP_SOFTMAX] = OP(softmax, "Softmax", 1, 1),
-    [ES_OP_LOGSOFTMAX] = OP(logsoftmax, "LogSoftmax", 1, 1),
-    [ES_OP_MAXPOOL] = OP(maxpool, "MaxPool", 1, 1),
-    [ES_OP_AVGPOOL] = OP(avgpool, "AveragePool", 1, 1),
-    [ES_OP_GAP] = OP(gap, "GlobalAveragePool", 1, 1),
-    [ES_OP_PAD] = OP(pad, "Pad", 1, 1),
-    [ES_OP_CONCAT] = OP(concat, "Concat", 1, 1 << 20),
-    [ES_OP_ADD] = OP(add, "Add", 2, 2),
-    [ES_OP_SUB] = OP(sub, "Sub", 2, 2),
-    [ES_OP_MUL] = OP(mul, "Mul", 2, 2),
-    [ES_OP_DIV] = OP(div, "Div", 2, 2),
-    [ES_OP_DROPOUT] = OP(dropout, "Dropout", 1, 1),
-    [ES_OP_FLATTEN] = OP(flatten, "Flatten", 1, 1),
-    [ES_OP_RESHAPE] = OP(reshape, "Reshape", 1, 1),
-    [ES_OP_IDENTITY] = OP(identity, "Identity", 1, 1),
-    [ES_OP_TRANSPOSE] = OP(transpose, "Transpose", 1, 1),
-    [ES_OP_SQUEEZE] = OP(squeeze, "Squeeze", 1, 1),
-    [ES_OP_UNSQUEEZE] = OP(unsqueeze, "Unsqueeze", 1, 1),
+#define ES_OP(id, fam, onnx, lo, hi, at, im, ex, ini)                                         \
+    [ES_OP_##id] = {onnx, lo, hi, es_##fam##_shape, es_##fam##_forward, es_##fam##_backward,   \
+                    &es_##at##_defaults, es_##im##_import, es_##ex##_export, es_##ini##_init},
+#include "nn/ops.def"
+#undef ES_OP
 };
+
+const es_attrs es_none_defaults;
+const es_attrs es_axis_defaults = {.axis = {.axis = 1}};
+
+/* One data input, the attributes' defaults: Relu, Sigmoid, Identity, GlobalAveragePool. */
+int es_unary_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+{
+    return es_import_one(m, nd, op, NULL);
+}
+
+int es_none_export(es_exporter *x, const es_graph *g, const es_node *n) { return 0; }
+
+int es_axis_export(es_exporter *x, const es_graph *g, const es_node *n)
+{
+    es_export_int(x, "axis", n->a.axis.axis);
+    return 0;
+}
+
+void es_none_init(es_graph *g, es_node *n, es_init kind) {}
+
+void es_op_defaults(es_op_type op, es_attrs *a) { *a = *es_ops[op].defaults; }
+
+int es_op_find(const char *name)
+{
+    for (int i = 0; i < ES_OP_COUNT; i++)
+        if (strcmp(es_ops[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *es_op_name(es_op_type op) { return op >= 0 && op < ES_OP_COUNT ? es_ops[op].name : "?"; }

@@ -9,6 +9,7 @@
  * 1-D pools are 2-D pools with H = 1. Pads must be smaller than the kernel (as ONNX Runtime
  * asks), so every window but a dilated one touches the input. */
 #include "nn/graph.h"
+#include "nn/onnx_hooks.h"
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -35,7 +36,7 @@ static int pool_out(int in, int k, int s, int d, int pb, int pe, int ceil_mode)
 static int pool_geom(es_graph *g, es_node *nd, pgeom *q)
 {
     es_tensor *x = in_t(g, nd, 0);
-    const es_attrs *a = &nd->a;
+    const es_window *a = &nd->a.pool.w;
     if (x->ndim != 3 && x->ndim != 4)
         return es_node_fail(nd, "wants (N,C,L) or (N,C,H,W) input, got %d-D", x->ndim);
     if (nd->n_out != 1)
@@ -58,8 +59,8 @@ static int pool_geom(es_graph *g, es_node *nd, pgeom *q)
     if (q->pt < 0 || q->pl < 0 || q->pb < 0 || q->pr < 0 || q->pt >= q->kh || q->pb >= q->kh ||
         q->pl >= q->kw || q->pr >= q->kw)
         return es_node_fail(nd, "pads must be >= 0 and smaller than the kernel");
-    q->ho = pool_out(q->h, q->kh, q->sh, q->dh, q->pt, q->pb, a->ceil_mode);
-    q->wo = pool_out(q->w, q->kw, q->sw, q->dw, q->pl, q->pr, a->ceil_mode);
+    q->ho = pool_out(q->h, q->kh, q->sh, q->dh, q->pt, q->pb, nd->a.pool.ceil_mode);
+    q->wo = pool_out(q->w, q->kw, q->sw, q->dw, q->pl, q->pr, nd->a.pool.ceil_mode);
     if (q->ho < 1 || q->wo < 1)
         return es_node_fail(nd, "kernel larger than the padded input");
     return 0;
@@ -77,7 +78,7 @@ static int pool_shape(es_graph *g, es_node *nd, pgeom *q)
 }
 
 /* ---- MaxPool --------------------------------------------------------------------------- */
-int maxpool_shape(es_graph *g, es_node *nd)
+int es_maxpool_shape(es_graph *g, es_node *nd)
 {
     pgeom q;
     if (pool_shape(g, nd, &q) != 0)
@@ -87,7 +88,7 @@ int maxpool_shape(es_graph *g, es_node *nd)
     return 0;
 }
 
-void maxpool_forward(es_graph *g, es_node *nd, const es_pass *p)
+void es_maxpool_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     pgeom q;
     pool_geom(g, nd, &q);
@@ -123,23 +124,38 @@ void maxpool_forward(es_graph *g, es_node *nd, const es_pass *p)
     }
 }
 
-void maxpool_backward(es_graph *g, es_node *nd, const es_pass *p)
+/* What both pools' backward starts from: the geometry, dX, dY. */
+typedef struct {
+    pgeom q;
+    float *dx;
+    const float *dy;
+} pool_grad;
+
+/* 0 when dX is not wanted. */
+static int pool_grads(es_graph *g, es_node *nd, const es_pass *p, pool_grad *b)
 {
     if (!wants_grad(g, nd, 0, p))
+        return 0;
+    pool_geom(g, nd, &b->q);
+    b->dx = in_t(g, nd, 0)->grad;
+    b->dy = out_t(g, nd, 0)->grad;
+    return 1;
+}
+
+void es_maxpool_backward(es_graph *g, es_node *nd, const es_pass *p)
+{
+    pool_grad b;
+    if (!pool_grads(g, nd, p, &b))
         return;
-    pgeom q;
-    pool_geom(g, nd, &q);
-    float *dx = in_t(g, nd, 0)->grad;
-    const float *dy = out_t(g, nd, 0)->grad;
     const int32_t *arg = nd->aux;
-    int planes = q.n * q.c;
-    size_t po = (size_t)q.ho * q.wo;
+    int planes = b.q.n * b.q.c;
+    size_t po = (size_t)b.q.ho * b.q.wo;
 #pragma omp parallel for schedule(static) if ((size_t)planes * po > 65536)
     for (int pl = 0; pl < planes; pl++) { /* overlapping windows stay inside one plane */
-        float *dp = dx + (size_t)pl * q.h * q.w;
+        float *dp = b.dx + (size_t)pl * b.q.h * b.q.w;
         for (size_t o = (size_t)pl * po; o < (size_t)(pl + 1) * po; o++)
             if (arg[o] >= 0)
-                dp[arg[o]] += dy[o];
+                dp[arg[o]] += b.dy[o];
     }
 }
 
@@ -158,19 +174,19 @@ static float avg_window(const pgeom *q, int cip, int oy, int ox, int *y0, int *y
     return div > 0 ? 1.0f / div : 0.0f;
 }
 
-int avgpool_shape(es_graph *g, es_node *nd)
+int es_avgpool_shape(es_graph *g, es_node *nd)
 {
     pgeom q;
     return pool_shape(g, nd, &q);
 }
 
-void avgpool_forward(es_graph *g, es_node *nd, const es_pass *p)
+void es_avgpool_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     pgeom q;
     pool_geom(g, nd, &q);
     const float *x = in_t(g, nd, 0)->data;
     float *y = out_t(g, nd, 0)->data;
-    int planes = q.n * q.c, cip = nd->a.count_include_pad;
+    int planes = q.n * q.c, cip = nd->a.pool.count_include_pad;
 #pragma omp parallel for schedule(static) if ((size_t)planes * q.ho * q.wo * q.kh * q.kw > 65536)
     for (int pl = 0; pl < planes; pl++) {
         const float *xp = x + (size_t)pl * q.h * q.w;
@@ -188,32 +204,29 @@ void avgpool_forward(es_graph *g, es_node *nd, const es_pass *p)
     }
 }
 
-void avgpool_backward(es_graph *g, es_node *nd, const es_pass *p)
+void es_avgpool_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
-    if (!wants_grad(g, nd, 0, p))
+    pool_grad b;
+    if (!pool_grads(g, nd, p, &b))
         return;
-    pgeom q;
-    pool_geom(g, nd, &q);
-    float *dx = in_t(g, nd, 0)->grad;
-    const float *dy = out_t(g, nd, 0)->grad;
-    int planes = q.n * q.c, cip = nd->a.count_include_pad;
-#pragma omp parallel for schedule(static) if ((size_t)planes * q.ho * q.wo * q.kh * q.kw > 65536)
+    int planes = b.q.n * b.q.c, cip = nd->a.pool.count_include_pad;
+#pragma omp parallel for schedule(static) if ((size_t)planes * b.q.ho * b.q.wo * b.q.kh * b.q.kw > 65536)
     for (int pl = 0; pl < planes; pl++) {
-        float *dp = dx + (size_t)pl * q.h * q.w;
-        const float *dyp = dy + (size_t)pl * q.ho * q.wo;
-        for (int oy = 0; oy < q.ho; oy++)
-            for (int ox = 0; ox < q.wo; ox++) {
+        float *dp = b.dx + (size_t)pl * b.q.h * b.q.w;
+        const float *dyp = b.dy + (size_t)pl * b.q.ho * b.q.wo;
+        for (int oy = 0; oy < b.q.ho; oy++)
+            for (int ox = 0; ox < b.q.wo; ox++) {
                 int y0, y1, x0, x1;
-                float d = dyp[oy * q.wo + ox] * avg_window(&q, cip, oy, ox, &y0, &y1, &x0, &x1);
+                float d = dyp[oy * b.q.wo + ox] * avg_window(&b.q, cip, oy, ox, &y0, &y1, &x0, &x1);
                 for (int iy = y0; iy < y1; iy++)
                     for (int ix = x0; ix < x1; ix++)
-                        dp[iy * q.w + ix] += d;
+                        dp[iy * b.q.w + ix] += d;
             }
     }
 }
 
 /* ---- GlobalAveragePool: (N,C,…) -> (N,C,1,…,1), the rank kept as ONNX has it ---------- */
-int gap_shape(es_graph *g, es_node *nd)
+int es_gap_shape(es_graph *g, es_node *nd)
 {
     es_tensor *x = in_t(g, nd, 0);
     if (x->ndim < 3)
@@ -225,7 +238,7 @@ int gap_shape(es_graph *g, es_node *nd)
     return 0;
 }
 
-void gap_forward(es_graph *g, es_node *nd, const es_pass *p)
+void es_gap_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     es_tensor *x = in_t(g, nd, 0);
     float *y = out_t(g, nd, 0)->data;
@@ -240,7 +253,7 @@ void gap_forward(es_graph *g, es_node *nd, const es_pass *p)
     }
 }
 
-void gap_backward(es_graph *g, es_node *nd, const es_pass *p)
+void es_gap_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     if (!wants_grad(g, nd, 0, p))
         return;
@@ -253,4 +266,46 @@ void gap_backward(es_graph *g, es_node *nd, const es_pass *p)
         for (size_t i = 0; i < hw; i++)
             dp[i] += d;
     }
+}
+
+/* ---- the ops' rows: attributes, ONNX ------------------------------------------------------ */
+const es_attrs es_pool_defaults = {.pool = {.w = {.stride = {1, 1, 1}, .dilation = {1, 1, 1}}}};
+
+int es_pool_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+{
+    int x;
+    if (es_import_data(m, nd, &x) != 0)
+        return -1;
+    if (nd->n_output > 1 && nd->output[1] && *nd->output[1])
+        return es_import_fail(nd, "the Indices output is not supported", NULL);
+    es_attrs a = es_pool_defaults;
+    if (!es_onnx_attr(nd, "kernel_shape"))
+        return es_import_fail(nd, "no kernel_shape", NULL);
+    if (es_import_window(m, nd, x, -1, &a.pool.w) != 0)
+        return -1;
+    a.pool.ceil_mode = es_onnx_attr_int(nd, "ceil_mode", 0) != 0;
+    a.pool.count_include_pad = es_onnx_attr_int(nd, "count_include_pad", 0) != 0;
+    return es_import_add(m, nd, NULL, op, &a, 1, &x, es_import_out(nd));
+}
+
+int es_pool_export(es_exporter *x, const es_graph *g, const es_node *n)
+{
+    const es_tensor *x0 = n->in[0] >= 0 ? &g->t[n->in[0]] : NULL;
+    const es_window *a = &n->a.pool.w;
+    int s = x0 ? x0->ndim - 2 : 0;
+    if (s < 1 || s > 3)
+        return es_fail("node %s (%s): input of rank %d", n->name, es_op_name(n->op), s + 2);
+    es_export_ints(x, "kernel_shape", a->kernel, s);
+    es_export_ints(x, "strides", a->stride, s);
+    es_export_ints(x, "pads", a->pads, 2 * s);
+    es_export_int(x, "ceil_mode", n->a.pool.ceil_mode);
+    if (n->op == ES_OP_AVGPOOL)
+        es_export_int(x, "count_include_pad", n->a.pool.count_include_pad);
+    else
+        for (int k = 0; k < s; k++)
+            if (a->dilation[k] != 1) {
+                es_export_ints(x, "dilations", a->dilation, s);
+                break;
+            }
+    return 0;
 }

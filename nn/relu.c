@@ -1,6 +1,7 @@
 /* Relu and LeakyRelu. Relu's backward follows the pass's rule (es_nn.h): the true gradient,
  * guided backprop, or deconvnet — the one switch all gradient explanations turn. */
 #include "nn/graph.h"
+#include "nn/onnx_hooks.h"
 
 static int same_shape(es_graph *g, es_node *nd)
 {
@@ -9,9 +10,9 @@ static int same_shape(es_graph *g, es_node *nd)
     return 0;
 }
 
-int relu_shape(es_graph *g, es_node *nd) { return same_shape(g, nd); }
+int es_relu_shape(es_graph *g, es_node *nd) { return same_shape(g, nd); }
 
-void relu_forward(es_graph *g, es_node *nd, const es_pass *p)
+void es_relu_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     es_tensor *x = in_t(g, nd, 0);
     float *y = out_t(g, nd, 0)->data;
@@ -20,7 +21,7 @@ void relu_forward(es_graph *g, es_node *nd, const es_pass *p)
         y[i] = x->data[i] > 0 ? x->data[i] : 0.0f;
 }
 
-void relu_backward(es_graph *g, es_node *nd, const es_pass *p)
+void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     if (!wants_grad(g, nd, 0, p))
         return;
@@ -49,23 +50,39 @@ void relu_backward(es_graph *g, es_node *nd, const es_pass *p)
     }
 }
 
-int leakyrelu_shape(es_graph *g, es_node *nd) { return same_shape(g, nd); }
+int es_leakyrelu_shape(es_graph *g, es_node *nd) { return same_shape(g, nd); }
 
-void leakyrelu_forward(es_graph *g, es_node *nd, const es_pass *p)
+void es_leakyrelu_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     es_tensor *x = in_t(g, nd, 0);
-    float *y = out_t(g, nd, 0)->data, a = nd->a.alpha;
+    float *y = out_t(g, nd, 0)->data, a = nd->a.leaky.alpha;
     for (size_t i = 0; i < x->size; i++)
         y[i] = x->data[i] > 0 ? x->data[i] : a * x->data[i];
 }
 
-void leakyrelu_backward(es_graph *g, es_node *nd, const es_pass *p)
+void es_leakyrelu_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     if (!wants_grad(g, nd, 0, p))
         return;
     es_tensor *x = in_t(g, nd, 0);
     const float *dy = out_t(g, nd, 0)->grad;
-    float a = nd->a.alpha;
+    float a = nd->a.leaky.alpha;
     for (size_t i = 0; i < x->size; i++)
         x->grad[i] += x->data[i] > 0 ? dy[i] : a * dy[i];
+}
+
+/* ---- LeakyRelu's row: attributes, ONNX ---------------------------------------------------- */
+const es_attrs es_leakyrelu_defaults = {.leaky = {.alpha = 0.01f}}; /* ONNX's, PyTorch's */
+
+int es_leakyrelu_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+{
+    es_attrs a = es_leakyrelu_defaults;
+    a.leaky.alpha = es_onnx_attr_float(nd, "alpha", 0.01f);
+    return es_import_one(m, nd, op, &a);
+}
+
+int es_leakyrelu_export(es_exporter *x, const es_graph *g, const es_node *n)
+{
+    es_export_float(x, "alpha", n->a.leaky.alpha);
+    return 0;
 }

@@ -5,42 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fan in / fan out of a Conv or Gemm weight: (M, C/g, k…) or Gemm's (out,in)/(in,out). */
-static void fans(const es_graph *g, const es_node *n, const es_tensor *w, double *fi, double *fo)
+/* He (fan in, ReLU gain) or Xavier (fan in + fan out) over the first two dims times the
+ * kernel extent. */
+void es_init_weight(es_graph *g, es_tensor *w, es_tensor *b, int out_dim, es_init kind)
 {
+    if (w->kind != ES_T_PARAM)
+        return;
     double rf = 1;
     for (int i = 2; i < w->ndim; i++)
         rf *= w->dims[i];
-    int tb = n->op == ES_OP_GEMM && n->a.trans_b;
-    int out = n->op == ES_OP_CONV || tb ? w->dims[0] : w->dims[1];
-    int in = n->op == ES_OP_CONV || tb ? w->dims[1] : w->dims[0];
-    *fi = in * rf, *fo = out * rf;
+    double fi = w->dims[1 - out_dim] * rf, fo = w->dims[out_dim] * rf;
+    double he = sqrt(2.0 / fi), xav = sqrt(6.0 / (fi + fo));
+    for (size_t j = 0; j < w->size; j++)
+        w->data[j] = (float)(kind == ES_INIT_HE ? he * es_rand_normal(g)
+                                                : xav * (2 * es_rand_uniform(g) - 1));
+    if (b && b->kind == ES_T_PARAM)
+        memset(b->data, 0, b->size * sizeof(float));
 }
 
+/* Node by node, in order (the RNG draws follow the graph): each op's own init. */
 int es_graph_init(es_graph *g, es_init kind, uint64_t seed)
 {
     es_graph_seed(g, seed);
-    for (int i = 0; i < g->nn; i++) {
-        es_node *n = &g->n[i];
-        if (n->op == ES_OP_CONV || n->op == ES_OP_GEMM || n->op == ES_OP_MATMUL) {
-            es_tensor *w = in_t(g, n, 1), *b = in_t(g, n, 2);
-            if (w->kind != ES_T_PARAM)
-                continue;
-            double fi, fo;
-            fans(g, n, w, &fi, &fo);
-            double he = sqrt(2.0 / fi), xav = sqrt(6.0 / (fi + fo));
-            for (size_t j = 0; j < w->size; j++)
-                w->data[j] = (float)(kind == ES_INIT_HE ? he * es_rand_normal(g)
-                                                        : xav * (2 * es_rand_uniform(g) - 1));
-            if (b && b->kind == ES_T_PARAM && n->op != ES_OP_MATMUL)
-                memset(b->data, 0, b->size * sizeof(float));
-        } else if (n->op == ES_OP_BATCHNORM) {
-            for (size_t j = 0; j < in_t(g, n, 1)->size; j++) {
-                in_t(g, n, 1)->data[j] = in_t(g, n, 4)->data[j] = 1.0f;
-                in_t(g, n, 2)->data[j] = in_t(g, n, 3)->data[j] = 0.0f;
-            }
-        }
-    }
+    for (int i = 0; i < g->nn; i++)
+        es_ops[g->n[i].op].init(g, &g->n[i], kind);
     return 0;
 }
 

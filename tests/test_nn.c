@@ -2,7 +2,7 @@
  * networks against PyTorch (tests/fixtures/gen_nn.py). Pooling, shape, elementwise, softmax
  * and dropout ops are in test_nn_ops.c. */
 #include "tests/testutil.h"
-#include "nn/es_nn.h"
+#include "nn/graph.h" /* white-box: conv, gemm, leaky ReLU nodes with their attributes */
 
 #define NNFIX(f) FIXTURE("nn/" f)
 
@@ -75,13 +75,14 @@ static void run_conv_case(const conv_case *q, int one_d)
     int w = add_random(g, "w", ES_T_PARAM, one_d ? 3 : 4, wd, 2);
     int b = add_random(g, "b", ES_T_PARAM, 1, &q->m, 3);
     es_attrs a;
-    es_attrs_default(&a);
-    a.group = q->groups;
+    es_op_defaults(ES_OP_CONV, &a);
+    a.conv.group = q->groups;
+    es_window *cw = &a.conv.w;
     if (one_d) {
-        a.stride[0] = q->sw, a.dilation[0] = q->dw, a.pads[0] = q->pl, a.pads[1] = q->pr;
+        cw->stride[0] = q->sw, cw->dilation[0] = q->dw, cw->pads[0] = q->pl, cw->pads[1] = q->pr;
     } else {
-        a.stride[0] = q->sh, a.stride[1] = q->sw, a.dilation[0] = q->dh, a.dilation[1] = q->dw;
-        a.pads[0] = q->pt, a.pads[1] = q->pl, a.pads[2] = q->pb, a.pads[3] = q->pr;
+        cw->stride[0] = q->sh, cw->stride[1] = q->sw, cw->dilation[0] = q->dh, cw->dilation[1] = q->dw;
+        cw->pads[0] = q->pt, cw->pads[1] = q->pl, cw->pads[2] = q->pb, cw->pads[3] = q->pr;
     }
     int nd = es_node_add(g, ES_OP_CONV, "conv", &a, 3, (int[]){x, w, b}, 1, NULL);
     assert_true(nd >= 0);
@@ -152,8 +153,8 @@ static void gemm_variants(void **s)
                 int cd[3][2] = {{n, 0}, {m, n}, {m, 1}};
                 int c = add_random(g, "c", ES_T_PARAM, cshape ? 2 : 1, cd[cshape], 6);
                 es_attrs at;
-                es_attrs_default(&at);
-                at.trans_a = ta, at.trans_b = tb, at.alpha = 0.7f, at.beta = 1.5f;
+                es_op_defaults(ES_OP_GEMM, &at);
+                at.gemm.trans_a = ta, at.gemm.trans_b = tb, at.gemm.alpha = 0.7f, at.gemm.beta = 1.5f;
                 int nd = es_node_add(g, ES_OP_GEMM, "gemm", &at, 3, (int[]){a, b, c}, 1, NULL);
                 assert_true(nd >= 0);
                 const int *o;
@@ -280,8 +281,8 @@ static void relu_and_leaky_gradients(void **s)
     for (int i = 0; i < 36; i++) /* keep clear of the kink at 0, where no derivative exists */
         xv[i] += xv[i] < 0 ? -0.1f : 0.1f;
     es_attrs a;
-    es_attrs_default(&a);
-    a.alpha = 0.1f;
+    es_op_defaults(ES_OP_LEAKYRELU, &a);
+    a.leaky.alpha = 0.1f;
     int nd = es_node_add(g, ES_OP_LEAKYRELU, "leaky", &a, 1, &x, 1, NULL);
     const int *o;
     es_node_outputs(g, nd, &o);
@@ -345,8 +346,10 @@ static void optimizers_match_torch(void **s)
 }
 
 /* ---- whole networks against PyTorch -------------------------------------------------------- */
-/* Copies a flat state_dict-ordered vector into the graph's PARAM and STATE tensors. */
-static void load_flat_params(es_graph *g, const es_array *p)
+/* The PARAM and STATE tensors in state_dict order, as the flat vectors of gen_nn.py hold them:
+ * copies in[0..cap) (may be NULL) into them and their gradients (0 for STATE) into out (may be
+ * NULL). Returns the count of values. */
+static size_t flat_walk(es_graph *g, const float *in, float *out, size_t cap)
 {
     size_t off = 0;
     for (int t = 0; t < es_graph_n_tensors(g); t++) {
@@ -354,25 +357,19 @@ static void load_flat_params(es_graph *g, const es_array *p)
         if (k != ES_T_PARAM && k != ES_T_STATE)
             continue;
         size_t n = es_tensor_size(g, t);
-        assert_true(off + n <= es_array_size(p));
-        memcpy(es_tensor_data(g, t), p->data + off, n * sizeof(float));
-        off += n;
-    }
-    assert_int_equal(off, es_array_size(p));
-}
-
-static void flat_grads(es_graph *g, float *out)
-{
-    size_t off = 0;
-    for (int t = 0; t < es_graph_n_tensors(g); t++) {
-        es_tensor_kind k = es_tensor_kind_of(g, t);
-        if (k != ES_T_PARAM && k != ES_T_STATE)
-            continue;
-        size_t n = es_tensor_size(g, t);
-        for (size_t i = 0; i < n; i++)
+        assert_true(off + n <= cap);
+        if (in)
+            memcpy(es_tensor_data(g, t), in + off, n * sizeof(float));
+        for (size_t i = 0; out && i < n; i++)
             out[off + i] = k == ES_T_PARAM && es_tensor_grad(g, t) ? es_tensor_grad(g, t)[i] : 0.0f;
         off += n;
     }
+    return off;
+}
+
+static void load_flat_params(es_graph *g, const es_array *p)
+{
+    assert_int_equal(flat_walk(g, p->data, NULL, es_array_size(p)), es_array_size(p));
 }
 
 static es_graph *small_cnn(int *x, int *y)
@@ -413,7 +410,7 @@ static void small_cnn_matches_pytorch(void **s)
     assert_int_equal(es_backward(g, y, seed.data, ES_RELU_STANDARD, ES_GRAD_PARAMS), 0);
     assert_close_rel(es_tensor_data(g, y), outt.data, 6, 1e-4);
     float *got = malloc(es_array_size(&dp) * sizeof(float));
-    flat_grads(g, got);
+    flat_walk(g, NULL, got, es_array_size(&dp));
     assert_close_rel(got, dp.data, es_array_size(&dp), 1e-4);
     size_t off = 0; /* running statistics after one training forward */
     for (int t = 0; t < es_graph_n_tensors(g); t++) {
@@ -599,8 +596,51 @@ static void builder_chain_reports_first_error(void **s)
     es_graph_free(g);
 }
 
-int main(void)
+/* The library this test was linked with: BUILD/libearsight.a for BUILD/tests/test_nn. */
+static char lib_path[512] = "build/libearsight.a";
+
+/* Every global symbol the nn objects of the library define starts with es_ (the generated
+ * onnx__ protobuf code is not ours). The members are the object files of nn/'s sources. */
+static void nn_symbols_are_prefixed(void **state)
 {
+    FILE *ls = popen("ls nn/*.c", "r");
+    assert_non_null(ls);
+    char objs[64][64], line[512];
+    int n_objs = 0;
+    while (n_objs < 64 && fgets(line, sizeof line, ls)) {
+        char *base = strrchr(line, '/') + 1;
+        snprintf(objs[n_objs++], sizeof objs[0], "%.*s.o:", (int)(strcspn(base, "\n") - 2), base);
+    }
+    pclose(ls);
+    assert_true(n_objs > 20);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "nm -g --defined-only '%s'", lib_path);
+    FILE *nm = popen(cmd, "r");
+    assert_non_null(nm);
+    int ours = 0, seen = 0;
+    while (fgets(line, sizeof line, nm)) {
+        line[strcspn(line, "\n")] = 0;
+        char addr[64], type[8], sym[256];
+        if (strchr(line, ':')) { /* "member.o:" opens a member's symbols */
+            ours = 0;
+            for (int k = 0; k < n_objs; k++)
+                ours |= strcmp(line, objs[k]) == 0;
+        } else if (ours && sscanf(line, "%63s %7s %255s", addr, type, sym) == 3 &&
+                   strncmp(sym, "__", 2) != 0) { /* reserved: the compiler's (ASan's __odr_asan.*) */
+            seen++;
+            if (strncmp(sym, "es_", 3) != 0)
+                fail_msg("nn defines the global symbol %s without the es_ prefix", sym);
+        }
+    }
+    assert_int_equal(pclose(nm), 0);
+    assert_true(seen > 100);
+}
+
+int main(int argc, char **argv)
+{
+    const char *t = strstr(argv[0], "/tests/");
+    if (t)
+        snprintf(lib_path, sizeof lib_path, "%.*s/libearsight.a", (int)(t - argv[0]), argv[0]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv2d_matches_direct_and_gradients),
         cmocka_unit_test(conv1d_matches_direct_and_gradients),
@@ -619,6 +659,7 @@ int main(void)
         cmocka_unit_test(training_learns_bars_deterministically),
         cmocka_unit_test(backward_stops_at_wanted_layer),
         cmocka_unit_test(builder_chain_reports_first_error),
+        cmocka_unit_test(nn_symbols_are_prefixed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * hand-computed values or PyTorch fixtures (tests/fixtures/gen_nn_ops.py), each backward
  * against central finite differences in double, and the errors shape() must raise. */
 #include "tests/testutil.h"
-#include "nn/es_nn.h"
+#include "nn/graph.h" /* white-box: nodes with their attributes (es_node_add) */
 #include <omp.h>
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -41,10 +41,10 @@ static size_t count(int ndim, const int *dims)
     return n;
 }
 
-static es_attrs defaults(void)
+static es_attrs defaults(es_op_type op)
 {
     es_attrs a;
-    es_attrs_default(&a);
+    es_op_defaults(op, &a);
     return a;
 }
 
@@ -156,53 +156,68 @@ static double fd_check(es_graph *g, int out, es_mode mode, double h)
     } while (0)
 
 /* ---- pooling ----------------------------------------------------------------------------- */
-/* A PyTorch pool case: attrs from CASE_attrs.npy (see gen_nn_ops.py), forward and backward
- * against torch, then backward against finite differences. */
-static void pool_fixture(const char *name)
+/* A PyTorch case of gen_nn_ops.py: NAME_{attrs,x,y,dy,dx}.npy. */
+typedef struct {
+    es_array at, x, y, dy, dx;
+} torch_case;
+
+static torch_case load_case(const char *name)
 {
+    torch_case c;
+    es_array *arr[5] = {&c.at, &c.x, &c.y, &c.dy, &c.dx};
+    const char *part[5] = {"attrs", "x", "y", "dy", "dx"};
     char path[256];
-    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_attrs.npy"), name);
-    es_array at = load_fixture(path);
-    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_x.npy"), name);
-    es_array x = load_fixture(path);
-    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_y.npy"), name);
-    es_array y = load_fixture(path);
-    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_dy.npy"), name);
-    es_array dy = load_fixture(path);
-    snprintf(path, sizeof path, FIXTURE("nn_ops/%s_dx.npy"), name);
-    es_array dx = load_fixture(path);
-    const float *v = at.data;
-    int nsp = (int)v[0];
-    es_attrs a = defaults();
-    if (nsp == 1) {
-        a.kernel[0] = (int)v[2], a.stride[0] = (int)v[4], a.dilation[0] = (int)v[6];
-        a.pads[0] = (int)v[8], a.pads[1] = (int)v[10];
-    } else {
-        a.kernel[0] = (int)v[1], a.kernel[1] = (int)v[2];
-        a.stride[0] = (int)v[3], a.stride[1] = (int)v[4];
-        a.dilation[0] = (int)v[5], a.dilation[1] = (int)v[6];
-        for (int i = 0; i < 4; i++)
-            a.pads[i] = (int)v[7 + i];
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, FIXTURE("nn_ops/%s_%s.npy"), name, part[i]);
+        *arr[i] = load_fixture(path);
     }
-    a.ceil_mode = (int)v[11], a.count_include_pad = (int)v[12];
-    es_op_type op = v[13] != 0 ? ES_OP_MAXPOOL : ES_OP_AVGPOOL;
-    one u = unary(op, &a, x.ndim, x.dims, x.data);
-    if (u.node < 0)
-        fail_msg("%s: %s", name, es_error());
-    assert_shape(u.g, u.y, y.ndim, y.dims);
-    assert_int_equal(es_forward(u.g, ES_TEST), 0);
-    size_t ny = es_array_size(&y), nx = es_array_size(&x);
-    if (abs_err_max(es_tensor_data(u.g, u.y), y.data, ny) > 1e-5)
-        fail_msg("%s: forward differs from PyTorch", name);
-    assert_int_equal(es_backward(u.g, u.y, dy.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-    if (abs_err_max(es_tensor_grad(u.g, u.x), dx.data, nx) > 1e-5)
-        fail_msg("%s: backward differs from PyTorch", name);
+    return c;
+}
+
+/* The case's last check, backward against finite differences; frees u's graph and the case. */
+static void finish_case(one u, torch_case *c, const char *name)
+{
     double e = fd_check(u.g, u.y, ES_TEST, 1e-2);
     if (!(e <= 1e-3))
         fail_msg("%s: backward vs finite differences: %.3g", name, e);
     es_graph_free(u.g);
-    es_array_free(&at), es_array_free(&x), es_array_free(&y);
-    es_array_free(&dy), es_array_free(&dx);
+    es_array_free(&c->at), es_array_free(&c->x), es_array_free(&c->y);
+    es_array_free(&c->dy), es_array_free(&c->dx);
+}
+
+/* A PyTorch pool case: attrs (see gen_nn_ops.py), forward and backward against torch, then
+ * backward against finite differences. */
+static void pool_fixture(const char *name)
+{
+    torch_case c = load_case(name);
+    const float *v = c.at.data;
+    int nsp = (int)v[0];
+    es_attrs a = defaults(ES_OP_MAXPOOL);
+    es_window *w = &a.pool.w;
+    if (nsp == 1) {
+        w->kernel[0] = (int)v[2], w->stride[0] = (int)v[4], w->dilation[0] = (int)v[6];
+        w->pads[0] = (int)v[8], w->pads[1] = (int)v[10];
+    } else {
+        w->kernel[0] = (int)v[1], w->kernel[1] = (int)v[2];
+        w->stride[0] = (int)v[3], w->stride[1] = (int)v[4];
+        w->dilation[0] = (int)v[5], w->dilation[1] = (int)v[6];
+        for (int i = 0; i < 4; i++)
+            w->pads[i] = (int)v[7 + i];
+    }
+    a.pool.ceil_mode = (int)v[11], a.pool.count_include_pad = (int)v[12];
+    es_op_type op = v[13] != 0 ? ES_OP_MAXPOOL : ES_OP_AVGPOOL;
+    one u = unary(op, &a, c.x.ndim, c.x.dims, c.x.data);
+    if (u.node < 0)
+        fail_msg("%s: %s", name, es_error());
+    assert_shape(u.g, u.y, c.y.ndim, c.y.dims);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    size_t ny = es_array_size(&c.y), nx = es_array_size(&c.x);
+    if (abs_err_max(es_tensor_data(u.g, u.y), c.y.data, ny) > 1e-5)
+        fail_msg("%s: forward differs from PyTorch", name);
+    assert_int_equal(es_backward(u.g, u.y, c.dy.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    if (abs_err_max(es_tensor_grad(u.g, u.x), c.dx.data, nx) > 1e-5)
+        fail_msg("%s: backward differs from PyTorch", name);
+    finish_case(u, &c, name);
 }
 
 static void maxpool_vs_pytorch(void **state)
@@ -228,8 +243,8 @@ static void maxpool_ties_and_padding(void **state)
     float x[9] = {3, 1, 3,
                   3, 2, 0,
                   -1, 3, -4};
-    es_attrs a = defaults();
-    a.kernel[0] = a.kernel[1] = 2;
+    es_attrs a = defaults(ES_OP_MAXPOOL);
+    a.pool.w.kernel[0] = a.pool.w.kernel[1] = 2;
     one u = unary(ES_OP_MAXPOOL, &a, 4, (int[]){1, 1, 3, 3}, x);
     assert_true(u.node >= 0);
     assert_shape(u.g, u.y, 4, (int[]){1, 1, 2, 2});
@@ -244,8 +259,8 @@ static void maxpool_ties_and_padding(void **state)
     es_graph_free(u.g);
 
     float neg[4] = {-5, -6, -7, -8};
-    a.kernel[0] = a.kernel[1] = 3;
-    a.pads[0] = a.pads[1] = a.pads[2] = a.pads[3] = 1;
+    a.pool.w.kernel[0] = a.pool.w.kernel[1] = 3;
+    a.pool.w.pads[0] = a.pool.w.pads[1] = a.pool.w.pads[2] = a.pool.w.pads[3] = 1;
     u = unary(ES_OP_MAXPOOL, &a, 4, (int[]){1, 1, 2, 2}, neg);
     assert_true(u.node >= 0);
     assert_int_equal(es_forward(u.g, ES_TEST), 0);
@@ -254,8 +269,8 @@ static void maxpool_ties_and_padding(void **state)
     es_graph_free(u.g);
 
     float nan_x[4] = {1, NAN, 2, 0};
-    a = defaults();
-    a.kernel[0] = 4;
+    a = defaults(ES_OP_MAXPOOL);
+    a.pool.w.kernel[0] = 4;
     u = unary(ES_OP_MAXPOOL, &a, 3, (int[]){1, 1, 4}, nan_x);
     assert_int_equal(es_forward(u.g, ES_TEST), 0);
     assert_true(isnan(es_tensor_data(u.g, u.y)[0])); /* as PyTorch: NaN propagates */
@@ -266,13 +281,13 @@ static void maxpool_ties_and_padding(void **state)
 static void avgpool_divisors(void **state)
 {
     float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
-    es_attrs a = defaults();
-    a.kernel[0] = a.kernel[1] = 2;
-    a.stride[0] = a.stride[1] = 2;
-    a.pads[0] = a.pads[1] = a.pads[2] = a.pads[3] = 1;
-    a.ceil_mode = 1; /* a third window would start in the end padding: dropped */
+    es_attrs a = defaults(ES_OP_AVGPOOL);
+    a.pool.w.kernel[0] = a.pool.w.kernel[1] = 2;
+    a.pool.w.stride[0] = a.pool.w.stride[1] = 2;
+    a.pool.w.pads[0] = a.pool.w.pads[1] = a.pool.w.pads[2] = a.pool.w.pads[3] = 1;
+    a.pool.ceil_mode = 1; /* a third window would start in the end padding: dropped */
     for (int cip = 0; cip < 2; cip++) {
-        a.count_include_pad = cip;
+        a.pool.count_include_pad = cip;
         one u = unary(ES_OP_AVGPOOL, &a, 4, (int[]){1, 1, 3, 3}, x);
         assert_shape(u.g, u.y, 4, (int[]){1, 1, 2, 2});
         assert_int_equal(es_forward(u.g, ES_TEST), 0);
@@ -310,20 +325,20 @@ static void pool_errors(void **state)
     es_graph *g = es_graph_new();
     int x2 = es_tensor_add(g, "x2", ES_T_INPUT, 2, (int[]){4, 5}, NULL);
     int x4 = es_tensor_add(g, "x4", ES_T_INPUT, 4, (int[]){1, 2, 4, 4}, NULL);
-    es_attrs a = defaults();
-    a.kernel[0] = a.kernel[1] = 2;
+    es_attrs a = defaults(ES_OP_MAXPOOL);
+    a.pool.w.kernel[0] = a.pool.w.kernel[1] = 2;
     assert_node_fails(g, ES_OP_MAXPOOL, "mp_rank", &a, 1, &x2);
     assert_node_fails(g, ES_OP_GAP, "gap_rank", NULL, 1, &x2);
     es_attrs big = a;
-    big.kernel[0] = 5;
+    big.pool.w.kernel[0] = 5;
     assert_node_fails(g, ES_OP_AVGPOOL, "ap_big", &big, 1, &x4);
     es_attrs pad = a;
-    pad.pads[0] = 2;
+    pad.pool.w.pads[0] = 2;
     assert_node_fails(g, ES_OP_MAXPOOL, "mp_pad", &pad, 1, &x4);
-    es_attrs nok = defaults();
+    es_attrs nok = defaults(ES_OP_MAXPOOL);
     assert_node_fails(g, ES_OP_MAXPOOL, "mp_nokernel", &nok, 1, &x4);
     es_attrs dil = a;
-    dil.dilation[0] = 2;
+    dil.pool.w.dilation[0] = 2;
     assert_node_fails(g, ES_OP_AVGPOOL, "ap_dil", &dil, 1, &x4);
     assert_true(es_node_add(g, ES_OP_MAXPOOL, "mp_ok", &dil, 1, &x4, 1, NULL) >= 0);
     assert_int_equal(es_graph_n_nodes(g), 1);
@@ -334,10 +349,10 @@ static void pool_errors(void **state)
 static void pad_constant(void **state)
 {
     float x[6] = {1, 2, 3, 4, 5, 6};
-    es_attrs a = defaults();
+    es_attrs a = defaults(ES_OP_PAD);
     /* (2,3) padded: dim 0 by 1 before, dim 1 by 2 after */
-    a.pads[0] = 1, a.pads[1] = 0, a.pads[2] = 0, a.pads[3] = 2;
-    a.value = -1.5f;
+    a.pad.pads[0] = 1, a.pad.pads[1] = 0, a.pad.pads[2] = 0, a.pad.pads[3] = 2;
+    a.pad.value = -1.5f;
     one u = unary(ES_OP_PAD, &a, 2, (int[]){2, 3}, x);
     assert_true(u.node >= 0);
     assert_shape(u.g, u.y, 2, (int[]){3, 5});
@@ -348,9 +363,9 @@ static void pad_constant(void **state)
     assert_memory_equal(es_tensor_data(u.g, u.y), want, sizeof want);
     es_graph_free(u.g);
 
-    es_attrs b = defaults(); /* (1,2,3,2), pads on every dim */
+    es_attrs b = defaults(ES_OP_PAD); /* (1,2,3,2), pads on every dim */
     int pb[8] = {0, 1, 2, 0, 1, 0, 1, 3};
-    memcpy(b.pads, pb, sizeof pb);
+    memcpy(b.pad.pads, pb, sizeof pb);
     u = unary(ES_OP_PAD, &b, 4, (int[]){1, 2, 3, 2}, NULL);
     assert_shape(u.g, u.y, 4, (int[]){2, 3, 6, 5});
     assert_int_equal(es_forward(u.g, ES_TEST), 0);
@@ -371,8 +386,8 @@ static void pad_constant(void **state)
 
     es_graph *g = es_graph_new();
     int t = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){2, 3}, NULL);
-    es_attrs c = defaults();
-    c.pads[1] = -1;
+    es_attrs c = defaults(ES_OP_PAD);
+    c.pad.pads[1] = -1;
     assert_node_fails(g, ES_OP_PAD, "crop", &c, 1, &t);
     es_graph_free(g);
 }
@@ -392,8 +407,8 @@ static void concat_axes(void **state)
             for (size_t i = 0; i < count(3, d[k]); i++)
                 p[i] = 100 * k + (float)i;
         }
-        es_attrs a = defaults();
-        a.axis = axis;
+        es_attrs a = defaults(ES_OP_CONCAT);
+        a.axis.axis = axis;
         int n = es_node_add(g, ES_OP_CONCAT, "cat", &a, 3, in, 1, NULL), y = es_tensor_find(g, "cat");
         assert_true(n >= 0);
         int od[3] = {2, 3, 4};
@@ -425,12 +440,12 @@ static void concat_errors(void **state)
     int a = es_tensor_add(g, "a", ES_T_INPUT, 4, (int[]){1, 2, 3, 4}, NULL);
     int b = es_tensor_add(g, "b", ES_T_INPUT, 4, (int[]){1, 2, 3, 5}, NULL);
     int c = es_tensor_add(g, "c", ES_T_INPUT, 3, (int[]){1, 2, 3}, NULL);
-    es_attrs at = defaults(); /* axis 1: the last dims differ */
+    es_attrs at = defaults(ES_OP_CONCAT); /* axis 1: the last dims differ */
     assert_node_fails(g, ES_OP_CONCAT, "cat_dims", &at, 2, (int[]){a, b});
     assert_node_fails(g, ES_OP_CONCAT, "cat_rank", &at, 2, (int[]){a, c});
-    at.axis = 4;
+    at.axis.axis = 4;
     assert_node_fails(g, ES_OP_CONCAT, "cat_axis", &at, 2, (int[]){a, a});
-    at.axis = -1;
+    at.axis.axis = -1;
     assert_true(es_node_add(g, ES_OP_CONCAT, "cat_ok", &at, 3, (int[]){a, b, a}, 1, NULL) >= 0);
     assert_shape(g, es_tensor_find(g, "cat_ok"), 4, (int[]){1, 2, 3, 13});
     es_graph_free(g);
@@ -459,9 +474,11 @@ static void views(void **state)
         {ES_OP_UNSQUEEZE, 0, 1, {2}, 5, {2, 3, 1, 1, 4}},
     };
     for (size_t k = 0; k < sizeof c / sizeof *c; k++) {
-        es_attrs a = defaults();
-        a.axis = c[k].axis, a.n_list = c[k].n_list;
-        memcpy(a.list, c[k].list, sizeof c[k].list);
+        es_attrs a = defaults(c[k].op);
+        if (c[k].op == ES_OP_FLATTEN)
+            a.axis.axis = c[k].axis;
+        else
+            a.dims.n_list = c[k].n_list, memcpy(a.dims.list, c[k].list, sizeof c[k].list);
         one u = unary(c[k].op, &a, 4, dims, NULL);
         if (u.node < 0)
             fail_msg("case %zu: %s", k, es_error());
@@ -477,30 +494,30 @@ static void view_errors(void **state)
 {
     es_graph *g = es_graph_new();
     int x = es_tensor_add(g, "x", ES_T_INPUT, 3, (int[]){2, 3, 4}, NULL);
-    es_attrs a = defaults();
-    a.n_list = 2, a.list[0] = 5, a.list[1] = -1; /* 24 is not a multiple of 5 */
+    es_attrs a = defaults(ES_OP_RESHAPE);
+    a.dims.n_list = 2, a.dims.list[0] = 5, a.dims.list[1] = -1; /* 24 is not a multiple of 5 */
     assert_node_fails(g, ES_OP_RESHAPE, "rs_infer", &a, 1, &x);
-    a.list[0] = -1;
+    a.dims.list[0] = -1;
     assert_node_fails(g, ES_OP_RESHAPE, "rs_two", &a, 1, &x);
-    a.list[0] = 5, a.list[1] = 5;
+    a.dims.list[0] = 5, a.dims.list[1] = 5;
     assert_node_fails(g, ES_OP_RESHAPE, "rs_size", &a, 1, &x);
-    a.n_list = 4, a.list[0] = 0, a.list[1] = 0, a.list[2] = 0, a.list[3] = 0;
+    a.dims.n_list = 4, a.dims.list[0] = 0, a.dims.list[1] = 0, a.dims.list[2] = 0, a.dims.list[3] = 0;
     assert_node_fails(g, ES_OP_RESHAPE, "rs_zero", &a, 1, &x);
-    a = defaults();
-    a.axis = 4;
+    a = defaults(ES_OP_FLATTEN);
+    a.axis.axis = 4;
     assert_node_fails(g, ES_OP_FLATTEN, "fl_axis", &a, 1, &x);
-    a = defaults();
-    a.n_list = 1, a.list[0] = 1;
+    a = defaults(ES_OP_SQUEEZE);
+    a.dims.n_list = 1, a.dims.list[0] = 1;
     assert_node_fails(g, ES_OP_SQUEEZE, "sq_notone", &a, 1, &x);
-    a.list[0] = 3;
+    a.dims.list[0] = 3;
     assert_node_fails(g, ES_OP_SQUEEZE, "sq_range", &a, 1, &x);
-    a.list[0] = 4; /* output rank 4: axes in [-4, 3] */
+    a.dims.list[0] = 4; /* output rank 4: axes in [-4, 3] */
     assert_node_fails(g, ES_OP_UNSQUEEZE, "usq_range", &a, 1, &x);
-    a.n_list = 2, a.list[0] = 1, a.list[1] = -4; /* the same place twice (rank 5) */
+    a.dims.n_list = 2, a.dims.list[0] = 1, a.dims.list[1] = -4; /* the same place twice (rank 5) */
     assert_node_fails(g, ES_OP_UNSQUEEZE, "usq_twice", &a, 1, &x);
-    a.n_list = 3, a.list[0] = 0, a.list[1] = 2, a.list[2] = 2;
+    a.dims.n_list = 3, a.dims.list[0] = 0, a.dims.list[1] = 2, a.dims.list[2] = 2;
     assert_node_fails(g, ES_OP_TRANSPOSE, "tr_perm", &a, 1, &x);
-    a.n_list = 2, a.list[0] = 1, a.list[1] = 0;
+    a.dims.n_list = 2, a.dims.list[0] = 1, a.dims.list[1] = 0;
     assert_node_fails(g, ES_OP_TRANSPOSE, "tr_len", &a, 1, &x);
     assert_int_equal(es_graph_n_nodes(g), 0);
     es_graph_free(g);
@@ -511,9 +528,9 @@ static void transpose_perms(void **state)
     const int dims[4] = {2, 3, 4, 5};
     int perms[3][4] = {{0, 2, 3, 1}, {3, 2, 1, 0}, {1, 0, 3, 2}};
     for (int k = 0; k < 4; k++) { /* k == 3: no perm, reversed */
-        es_attrs a = defaults();
+        es_attrs a = defaults(ES_OP_TRANSPOSE);
         if (k < 3)
-            a.n_list = 4, memcpy(a.list, perms[k], sizeof perms[k]);
+            a.dims.n_list = 4, memcpy(a.dims.list, perms[k], sizeof perms[k]);
         const int *pm = perms[k < 3 ? k : 1];
         one u = unary(ES_OP_TRANSPOSE, &a, 4, dims, NULL);
         assert_true(u.node >= 0);
@@ -653,33 +670,21 @@ static void sigmoid_values(void **state)
 /* ---- softmax ------------------------------------------------------------------------------ */
 static void softmax_fixture(const char *name)
 {
-    char path[256];
-    es_array at, x, y, dy, dx;
-    const char *part[5] = {"attrs", "x", "y", "dy", "dx"};
-    es_array *arr[5] = {&at, &x, &y, &dy, &dx};
-    for (int i = 0; i < 5; i++) {
-        snprintf(path, sizeof path, FIXTURE("nn_ops/%s_%s.npy"), name, part[i]);
-        *arr[i] = load_fixture(path);
-    }
-    es_attrs a = defaults();
-    a.axis = (int)at.data[0];
-    es_op_type op = at.data[1] != 0 ? ES_OP_LOGSOFTMAX : ES_OP_SOFTMAX;
-    one u = unary(op, &a, x.ndim, x.dims, x.data);
+    torch_case c = load_case(name);
+    es_attrs a = defaults(ES_OP_SOFTMAX);
+    a.axis.axis = (int)c.at.data[0];
+    es_op_type op = c.at.data[1] != 0 ? ES_OP_LOGSOFTMAX : ES_OP_SOFTMAX;
+    one u = unary(op, &a, c.x.ndim, c.x.dims, c.x.data);
     assert_true(u.node >= 0);
     assert_int_equal(es_forward(u.g, ES_TEST), 0);
-    size_t n = es_array_size(&x);
-    if (abs_err_max(es_tensor_data(u.g, u.y), y.data, n) > 2e-6)
+    size_t n = es_array_size(&c.x);
+    if (abs_err_max(es_tensor_data(u.g, u.y), c.y.data, n) > 2e-6)
         fail_msg("%s: forward differs from PyTorch by %g", name,
-                 abs_err_max(es_tensor_data(u.g, u.y), y.data, n));
-    assert_int_equal(es_backward(u.g, u.y, dy.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-    if (rel_err_max(es_tensor_grad(u.g, u.x), dx.data, n, 1e-6) > 1e-5)
+                 abs_err_max(es_tensor_data(u.g, u.y), c.y.data, n));
+    assert_int_equal(es_backward(u.g, u.y, c.dy.data, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    if (rel_err_max(es_tensor_grad(u.g, u.x), c.dx.data, n, 1e-6) > 1e-5)
         fail_msg("%s: backward differs from PyTorch", name);
-    double e = fd_check(u.g, u.y, ES_TEST, 1e-2);
-    if (!(e <= 1e-3))
-        fail_msg("%s: backward vs finite differences: %.3g", name, e);
-    es_graph_free(u.g);
-    for (int i = 0; i < 5; i++)
-        es_array_free(arr[i]);
+    finish_case(u, &c, name);
 }
 
 static void softmax_vs_pytorch(void **state)
@@ -693,8 +698,8 @@ static void softmax_vs_pytorch(void **state)
 static void softmax_stable(void **state)
 {
     float x[4] = {1000, 1001, 1002, -1000};
-    es_attrs a = defaults();
-    a.axis = -1;
+    es_attrs a = defaults(ES_OP_SOFTMAX);
+    a.axis.axis = -1;
     for (int lg = 0; lg < 2; lg++) {
         one u = unary(lg ? ES_OP_LOGSOFTMAX : ES_OP_SOFTMAX, &a, 2, (int[]){1, 4}, x);
         assert_int_equal(es_forward(u.g, ES_TEST), 0);
@@ -710,9 +715,9 @@ static void softmax_stable(void **state)
     }
     es_graph *g = es_graph_new();
     int t = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){2, 3}, NULL);
-    a.axis = 2;
+    a.axis.axis = 2;
     assert_node_fails(g, ES_OP_SOFTMAX, "sm_axis", &a, 1, &t);
-    a.axis = -3;
+    a.axis.axis = -3;
     assert_node_fails(g, ES_OP_LOGSOFTMAX, "lsm_axis", &a, 1, &t);
     es_graph_free(g);
 }
@@ -724,8 +729,8 @@ static void dropout_train_test(void **state)
     float *x = malloc(N * sizeof(float));
     for (int i = 0; i < N; i++)
         x[i] = 1.0f + (i % 7) * 0.25f;
-    es_attrs a = defaults();
-    a.ratio = 0.3f;
+    es_attrs a = defaults(ES_OP_DROPOUT);
+    a.dropout.ratio = 0.3f;
     one u = unary(ES_OP_DROPOUT, &a, 2, (int[]){4, N / 4}, x);
     assert_true(u.node >= 0);
 
@@ -781,8 +786,8 @@ static void dropout_mask_output_and_errors(void **state)
     es_graph *g = es_graph_new();
     int x = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){10, 10}, NULL);
     fill_uniform(es_tensor_data(g, x), 100, 1, 2);
-    es_attrs a = defaults();
-    a.ratio = 0.5f;
+    es_attrs a = defaults(ES_OP_DROPOUT);
+    a.dropout.ratio = 0.5f;
     const char *names[2] = {"y", "mask"};
     assert_true(es_node_add(g, ES_OP_DROPOUT, "drop", &a, 1, &x, 2, names) >= 0);
     assert_int_equal(es_forward(g, ES_TRAIN), 0);
@@ -792,7 +797,7 @@ static void dropout_mask_output_and_errors(void **state)
     for (int i = 0; i < 100; i++)
         ok &= (m[i] == 1.0f && y[i] != 0) || (m[i] == 0.0f && y[i] == 0);
     assert_true(ok);
-    a.ratio = 1.5f;
+    a.dropout.ratio = 1.5f;
     assert_node_fails(g, ES_OP_DROPOUT, "drop_bad", &a, 1, &x);
     es_graph_free(g);
 }
@@ -805,14 +810,14 @@ static void chain_of_ops(void **state)
     int bias = es_tensor_add(g, "bias", ES_T_PARAM, 3, (int[]){2, 1, 1}, NULL);
     fill_distinct(es_tensor_data(g, x), 120);
     fill_uniform(es_tensor_data(g, bias), 2, -1, 1);
-    es_attrs pa = defaults();
-    pa.value = -10; /* below every input: padding never ties with a maximum */
-    pa.pads[2] = 1, pa.pads[3] = 1, pa.pads[6] = 0, pa.pads[7] = 1; /* H, W begin; W end */
-    es_attrs mp = defaults();
-    mp.kernel[0] = mp.kernel[1] = 2, mp.stride[0] = mp.stride[1] = 2, mp.ceil_mode = 1;
+    es_attrs pa = defaults(ES_OP_PAD);
+    pa.pad.value = -10; /* below every input: padding never ties with a maximum */
+    pa.pad.pads[2] = 1, pa.pad.pads[3] = 1, pa.pad.pads[6] = 0, pa.pad.pads[7] = 1; /* H, W begin; W end */
+    es_attrs mp = defaults(ES_OP_MAXPOOL);
+    mp.pool.w.kernel[0] = mp.pool.w.kernel[1] = 2, mp.pool.w.stride[0] = mp.pool.w.stride[1] = 2, mp.pool.ceil_mode = 1;
     es_attrs ap = mp;
-    ap.ceil_mode = 0, ap.stride[0] = ap.stride[1] = 1, ap.count_include_pad = 1;
-    es_attrs sm = defaults();
+    ap.pool.ceil_mode = 0, ap.pool.w.stride[0] = ap.pool.w.stride[1] = 1, ap.pool.count_include_pad = 1;
+    es_attrs sm = defaults(ES_OP_SOFTMAX);
     int n = 0;
     n |= es_node_add(g, ES_OP_ADD, "add", NULL, 2, (int[]){x, bias}, 1, NULL);
     n |= es_node_add(g, ES_OP_PAD, "pad", &pa, 1, (int[]){es_tensor_find(g, "add")}, 1, NULL);
@@ -837,10 +842,10 @@ static void batch_resize(void **state)
 {
     es_graph *g = es_graph_new();
     int x = es_tensor_add(g, "x", ES_T_INPUT, 4, (int[]){1, 2, 4, 6}, NULL);
-    es_attrs mp = defaults(), rs = defaults(), dr = defaults();
-    mp.kernel[0] = mp.kernel[1] = 2, mp.stride[0] = mp.stride[1] = 2;
-    rs.n_list = 2, rs.list[0] = 0, rs.list[1] = -1;
-    dr.ratio = 0.25f;
+    es_attrs mp = defaults(ES_OP_MAXPOOL), rs = defaults(ES_OP_RESHAPE), dr = defaults(ES_OP_DROPOUT);
+    mp.pool.w.kernel[0] = mp.pool.w.kernel[1] = 2, mp.pool.w.stride[0] = mp.pool.w.stride[1] = 2;
+    rs.dims.n_list = 2, rs.dims.list[0] = 0, rs.dims.list[1] = -1;
+    dr.dropout.ratio = 0.25f;
     int n = 0;
     n |= es_node_add(g, ES_OP_MAXPOOL, "mp", &mp, 1, &x, 1, NULL);
     n |= es_node_add(g, ES_OP_CONCAT, "cat", NULL, 2, (int[]){es_tensor_find(g, "mp"), es_tensor_find(g, "mp")}, 1, NULL);
@@ -860,9 +865,9 @@ static void batch_resize(void **state)
 /* The OpenMP paths (large tensors) give the same bits with 1 thread and with 2. */
 static void threads_agree(void **state)
 {
-    es_attrs pool = defaults(), sm = defaults();
-    pool.kernel[0] = pool.kernel[1] = 3, pool.stride[0] = pool.stride[1] = 2;
-    pool.pads[0] = pool.pads[1] = pool.pads[2] = pool.pads[3] = 1, pool.ceil_mode = 1;
+    es_attrs pool = defaults(ES_OP_MAXPOOL), sm = defaults(ES_OP_SOFTMAX);
+    pool.pool.w.kernel[0] = pool.pool.w.kernel[1] = 3, pool.pool.w.stride[0] = pool.pool.w.stride[1] = 2;
+    pool.pool.w.pads[0] = pool.pool.w.pads[1] = pool.pool.w.pads[2] = pool.pool.w.pads[3] = 1, pool.pool.ceil_mode = 1;
     struct {
         es_op_type op;
         const es_attrs *a;

@@ -3,6 +3,7 @@
  * must give a one-line error naming the file, never a crash (run under ASan by make asan). */
 #include "tests/testutil.h"
 #include "nn/onnx.h"
+#include "nn/graph.h" /* white-box: the attributes of imported nodes */
 #include "onnx.pb-c.h"
 #include <unistd.h>
 
@@ -110,7 +111,7 @@ static void densenet_structure(void **state)
     assert_int_equal(count_op(g, ES_OP_PAD), 2);
     for (int k = 0; k < es_graph_n_nodes(g); k++)
         if (es_node_op(g, k) == ES_OP_AVGPOOL)
-            assert_int_equal(es_node_attrs(g, k)->ceil_mode, 1);
+            assert_int_equal(es_node_attrs(g, k)->pool.ceil_mode, 1);
     /* ReduceMean over H, W with keepdims=0 became GlobalAveragePool + Flatten */
     assert_int_equal(count_op(g, ES_OP_GAP), 1);
     int bn = es_tensor_find(g, "stages.0.0.bn.running_var");
@@ -135,7 +136,7 @@ static void folded_batchnorm_and_view(void **state)
     assert_int_equal(count_op(g, ES_OP_RESHAPE), 1);
     for (int k = 0; k < es_graph_n_nodes(g); k++)
         if (es_node_op(g, k) == ES_OP_RESHAPE) {
-            const es_attrs *a = es_node_attrs(g, k);
+            const es_dims_attrs *a = &es_node_attrs(g, k)->dims;
             assert_int_equal(a->n_list, 2);
             assert_int_equal(a->list[0], 0);
             assert_int_equal(a->list[1], -1);
@@ -165,6 +166,21 @@ static void assert_same_run(es_graph *a, es_graph *b, const float *x)
     assert_memory_equal(ya, yb, na * sizeof(float)); /* identical, not merely close */
     free(ya);
     free(yb);
+}
+
+/* The model at path computes what captum_one_conv.onnx computes, bit for bit. */
+static void assert_same_as_captum(const char *path)
+{
+    es_graph *a, *b;
+    assert_int_equal(es_onnx_load(OX("captum_one_conv.onnx"), &a, NULL), 0);
+    if (es_onnx_load(path, &b, NULL) != 0)
+        fail_msg("%s", es_error());
+    float x[16];
+    for (int i = 0; i < 16; i++)
+        x[i] = (float)i;
+    assert_same_run(a, b, x);
+    es_graph_free(a);
+    es_graph_free(b);
 }
 
 static void fill(float *x, size_t n, unsigned seed)
@@ -301,16 +317,91 @@ static void metadata_and_annotate(void **state)
     assert_string_equal(es_meta_get(got, "j"), "2");
     es_meta_free(got);
     es_meta_free(m);
-    /* the model itself is unchanged */
-    es_graph *a, *b;
-    assert_int_equal(es_onnx_load(OX("captum_one_conv.onnx"), &a, NULL), 0);
-    assert_int_equal(es_onnx_load(out, &b, NULL), 0);
-    float x[16];
-    for (int i = 0; i < 16; i++)
-        x[i] = (float)i;
-    assert_same_run(a, b, x);
-    es_graph_free(a);
-    es_graph_free(b);
+    assert_same_as_captum(out); /* the model itself is unchanged */
+}
+
+/* One node of `op` on x (1,2,4,4) or (1,6) and the PARAM operands it needs, with attributes
+ * other than the defaults wherever the op has them; NULL when op has no case here. */
+static es_graph *one_op_graph(es_op_type op)
+{
+    es_graph *g = es_graph_new();
+    int flat = op == ES_OP_GEMM || op == ES_OP_MATMUL || op == ES_OP_SOFTMAX ||
+               op == ES_OP_LOGSOFTMAX || (op >= ES_OP_ADD && op <= ES_OP_DIV);
+    int x = es_tensor_add(g, "x", ES_T_INPUT, flat ? 2 : 4, flat ? (int[]){1, 6} : (int[]){1, 2, 4, 4},
+                          NULL);
+    int in[5] = {x, -1, -1, -1, -1}, n_in = 1;
+    es_attrs a;
+    es_op_defaults(op, &a);
+#define PARAM(name, nd, ...) (in[n_in++] = es_tensor_add(g, name, ES_T_PARAM, nd, (int[]){__VA_ARGS__}, NULL))
+    switch (op) {
+    case ES_OP_CONV:
+        PARAM("w", 4, 3, 2, 3, 3), PARAM("b", 1, 3);
+        a.conv.w.kernel[0] = a.conv.w.kernel[1] = 3;
+        a.conv.w.stride[0] = 2, a.conv.w.pads[0] = a.conv.w.pads[3] = 1, a.conv.w.dilation[1] = 1;
+        break;
+    case ES_OP_GEMM:
+        PARAM("w", 2, 3, 6), PARAM("b", 1, 3);
+        a.gemm.trans_b = 1, a.gemm.alpha = 0.5f, a.gemm.beta = 2.0f;
+        break;
+    case ES_OP_MATMUL: PARAM("w", 2, 6, 3); break;
+    case ES_OP_BATCHNORM:
+        PARAM("s", 1, 2), PARAM("b", 1, 2), PARAM("m", 1, 2), PARAM("v", 1, 2);
+        a.bn.epsilon = 1e-3f, a.bn.momentum = 0.8f;
+        break;
+    case ES_OP_LEAKYRELU: a.leaky.alpha = 0.2f; break;
+    case ES_OP_SOFTMAX: case ES_OP_LOGSOFTMAX: a.axis.axis = 1; break;
+    case ES_OP_MAXPOOL: case ES_OP_AVGPOOL:
+        a.pool.w.kernel[0] = a.pool.w.kernel[1] = 3, a.pool.w.stride[0] = a.pool.w.stride[1] = 2;
+        a.pool.w.pads[1] = 1, a.pool.ceil_mode = 1, a.pool.count_include_pad = op == ES_OP_AVGPOOL;
+        break;
+    case ES_OP_PAD: a.pad.pads[2] = 1, a.pad.pads[7] = 2, a.pad.value = 1.5f; break;
+    case ES_OP_CONCAT: PARAM("c", 4, 1, 3, 4, 4); a.axis.axis = 1; break;
+    case ES_OP_ADD: case ES_OP_SUB: case ES_OP_MUL: case ES_OP_DIV: PARAM("c", 1, 6); break;
+    case ES_OP_DROPOUT: a.dropout.ratio = 0.3f; break;
+    case ES_OP_FLATTEN: a.axis.axis = 2; break;
+    case ES_OP_RESHAPE:
+        a.dims = (es_dims_attrs){.list = {0, 8, -1}, .n_list = 3};
+        break;
+    case ES_OP_TRANSPOSE:
+        a.dims = (es_dims_attrs){.list = {0, 3, 1, 2}, .n_list = 4};
+        break;
+    case ES_OP_SQUEEZE: a.dims.n_list = 1, a.dims.list[0] = 0; break;
+    case ES_OP_UNSQUEEZE: a.dims.n_list = 2, a.dims.list[0] = 1, a.dims.list[1] = 4; break;
+    default: break; /* Relu, Sigmoid, GlobalAveragePool, Identity: no attributes */
+    }
+#undef PARAM
+    for (int k = 1; k < n_in; k++) { /* nonzero operands: Div divides by them, BN's variance */
+        float *d = es_tensor_data(g, in[k]);
+        for (size_t i = 0; i < es_tensor_size(g, in[k]); i++)
+            d[i] = 0.5f + 0.25f * (float)(i % 5);
+    }
+    if (es_node_add(g, op, "node", &a, n_in, in, 1, (const char *const[]){"y"}) < 0)
+        fail_msg("%s: %s", es_op_name(op), es_error());
+    return g;
+}
+
+/* Every op of the table survives export and import: the same op with the same attributes (the
+ * import and export hooks of its row agree) computing the same output. */
+static void every_op_round_trips(void **state)
+{
+    const char *path = tmp_path("one_op.onnx");
+    float x[32];
+    for (int i = 0; i < 32; i++)
+        x[i] = (float)(i % 7) - 2.5f;
+    for (int op = 0; op < ES_OP_COUNT; op++) {
+        assert_int_equal(es_op_find(es_op_name(op)), op); /* one row per ONNX name */
+        es_graph *g = one_op_graph(op), *back;
+        if (es_onnx_save(g, NULL, path) != 0 || es_onnx_load(path, &back, NULL) != 0)
+            fail_msg("%s: %s", es_op_name(op), es_error());
+        int k = es_graph_n_nodes(back) - 1;
+        assert_int_equal(es_graph_n_nodes(back), 1);
+        assert_int_equal(es_node_op(back, k), op);
+        if (memcmp(es_node_attrs(back, k), es_node_attrs(g, 0), sizeof(es_attrs)) != 0)
+            fail_msg("%s: the attributes changed on the way", es_op_name(op));
+        assert_same_run(g, back, x);
+        es_graph_free(g);
+        es_graph_free(back);
+    }
 }
 
 /* ---- broken files ------------------------------------------------------------------------ */
@@ -482,17 +573,7 @@ static void to_float_data(Onnx__ModelProto *mp)
 
 static void float_data_initializers(void **state)
 {
-    const char *p = edited(OX("captum_one_conv.onnx"), to_float_data);
-    es_graph *a, *b;
-    assert_int_equal(es_onnx_load(OX("captum_one_conv.onnx"), &a, NULL), 0);
-    if (es_onnx_load(p, &b, NULL) != 0)
-        fail_msg("%s", es_error());
-    float x[16];
-    for (int i = 0; i < 16; i++)
-        x[i] = (float)i;
-    assert_same_run(a, b, x);
-    es_graph_free(a);
-    es_graph_free(b);
+    assert_same_as_captum(edited(OX("captum_one_conv.onnx"), to_float_data));
 }
 
 static void bad_op_errors(void **state)
@@ -529,6 +610,7 @@ int main(void)
         cmocka_unit_test(pytorch_exports_match),
         cmocka_unit_test(other_batch_sizes),
         cmocka_unit_test(densenet_structure),
+        cmocka_unit_test(every_op_round_trips),
         cmocka_unit_test(folded_batchnorm_and_view),
         cmocka_unit_test(trained_graph_round_trip),
         cmocka_unit_test(densenet_builder_round_trip),

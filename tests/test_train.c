@@ -124,40 +124,32 @@ static void train_is_deterministic(void **state)
     assert_int_equal(system(args), 0);
 }
 
+/* With CSV file p holding csv, the command in args fails (exit 1) with one line
+ * "earsight: P<what>", left in want for further checks. */
+static void csv_fails(const char *p, const char *csv, const char *args, const char *what,
+                      char *want, size_t cap)
+{
+    char err[4096];
+    FILE *f = fopen(p, "w");
+    fputs(csv, f);
+    fclose(f);
+    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
+    snprintf(want, cap, "earsight: %s%s", p, what);
+    assert_one_line(err, want);
+}
+
 static void csv_errors(void **state)
 {
     char p[700], args[4096], err[4096];
-    /* no label column */
     snprintf(p, sizeof p, "%s/nolabel.csv", dir);
-    FILE *f = fopen(p, "w");
-    fprintf(f, "itemid,x\nclip00,1\n");
-    fclose(f);
     snprintf(args, sizeof args, "train --data %s --root %s -o %s/bad.onnx", p, dir, dir);
-    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
     char want[2048];
-    snprintf(want, sizeof want, "earsight: %s: no hasbird/label column", p);
-    assert_one_line(err, want);
-    /* no path column */
-    f = fopen(p, "w");
-    fprintf(f, "file,hasbird\nclip00,1\n");
-    fclose(f);
-    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
-    snprintf(want, sizeof want, "earsight: %s: no path/itemid column", p);
-    assert_one_line(err, want);
-    /* a missing file, on line 3 */
-    f = fopen(p, "w");
-    fprintf(f, "itemid,hasbird\nclip00,0\nnothere,1\n");
-    fclose(f);
-    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
-    snprintf(want, sizeof want, "earsight: %s:3: nothere: no such file", p);
-    assert_one_line(err, want);
-    /* a bad hasbird value */
-    f = fopen(p, "w");
-    fprintf(f, "path,hasbird\nclip00.wav,2\n");
-    fclose(f);
-    assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
-    snprintf(want, sizeof want, "earsight: %s:2: hasbird is '2'", p);
-    assert_one_line(err, want);
+    /* no label column; no path column; a missing file, on line 3; a bad hasbird value */
+    csv_fails(p, "itemid,x\nclip00,1\n", args, ": no hasbird/label column", want, sizeof want);
+    csv_fails(p, "file,hasbird\nclip00,1\n", args, ": no path/itemid column", want, sizeof want);
+    csv_fails(p, "itemid,hasbird\nclip00,0\nnothere,1\n", args, ":3: nothere: no such file", want,
+              sizeof want);
+    csv_fails(p, "path,hasbird\nclip00.wav,2\n", args, ":2: hasbird is '2'", want, sizeof want);
     snprintf(args, sizeof args, "eval -m %s/a.onnx --data %s --root %s", dir, p, dir);
     assert_int_equal(run(args, NULL, 0, err, sizeof err), 1);
     assert_one_line(err, want);
