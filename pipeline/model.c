@@ -1,6 +1,5 @@
 /* Loading -m MODEL for the verbs, and turning an input file into the model's input tensor. */
-#include "apps/model.h"
-#include "audio/es_audio.h"
+#include "pipeline/es_pipeline.h"
 #include <cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -10,7 +9,7 @@
 
 #define DEFAULT_MODEL "assets/models/bird-detector.onnx"
 
-const char *app_default_model(void)
+const char *es_model_default_path(void)
 {
     static char buf[PATH_MAX + 64];
     const char *env = getenv("EARSIGHT_MODEL");
@@ -40,7 +39,7 @@ const char *app_default_model(void)
 }
 
 /* earsight.labels: a JSON array of names. */
-static int read_labels(app_model *m)
+static int read_labels(es_model *m)
 {
     const char *js = es_meta_get(m->meta, ES_META_LABELS);
     if (!js)
@@ -69,7 +68,7 @@ static int read_labels(app_model *m)
     return m->labels && m->n_labels == n ? 0 : es_fail("out of memory");
 }
 
-static int finish_load(app_model *m)
+static int finish_load(es_model *m)
 {
     int ids[2];
     if (es_graph_inputs(m->g, ids, 2) != 1)
@@ -82,25 +81,25 @@ static int finish_load(app_model *m)
     return read_labels(m);
 }
 
-static int load(app_model *m, const char *path, int ndim, const int *dims)
+static int load(es_model *m, const char *path, int ndim, const int *dims)
 {
     memset(m, 0, sizeof *m);
-    if (!path && !(path = app_default_model()))
+    if (!path && !(path = es_model_default_path()))
         return -1;
     if (!(m->path = strdup(path)))
         return es_fail("out of memory");
     int r = ndim > 0 ? es_onnx_load_shaped(path, ndim, dims, &m->g, &m->meta)
                      : es_onnx_load(path, &m->g, &m->meta);
     if (r != 0 || finish_load(m) != 0) {
-        app_model_free(m);
+        es_model_free(m);
         return -1;
     }
     return 0;
 }
 
-int app_model_load(app_model *m, const char *path) { return load(m, path, 0, NULL); }
+int es_model_load(es_model *m, const char *path) { return load(m, path, 0, NULL); }
 
-void app_model_free(app_model *m)
+void es_model_free(es_model *m)
 {
     es_graph_free(m->g);
     es_meta_free(m->meta);
@@ -111,12 +110,12 @@ void app_model_free(app_model *m)
     memset(m, 0, sizeof *m);
 }
 
-const char *app_model_label(const app_model *m, int i)
+const char *es_model_label(const es_model *m, int i)
 {
     return i >= 0 && i < m->n_labels ? m->labels[i] : NULL;
 }
 
-int app_is_audio(const char *path)
+int es_is_sound(const char *path)
 {
     size_t n = strlen(path);
     return !(n >= 4 && strcasecmp(path + n - 4, ".npy") == 0);
@@ -224,16 +223,16 @@ static int audio_input(const char *model, const char *in, int hop, int *frames, 
     return r;
 }
 
-int app_model_load_for(app_model *m, const char *path, const char *in, es_array *x,
+int es_model_load_for(es_model *m, const char *path, const char *in, es_array *x,
                        int *had_batch)
 {
-    return app_model_load_windows(m, path, in, 0, x, had_batch, NULL);
+    return es_model_load_windows(m, path, in, 0, x, had_batch, NULL);
 }
 
-int app_input_read(const char *path, const char *in, int hop, es_array *x, int *frames)
+int es_model_read_input(const char *path, const char *in, int hop, es_array *x, int *frames)
 {
     memset(x, 0, sizeof *x);
-    if (app_is_audio(in) ? audio_input(path, in, hop, frames, x) != 0 : es_npy_load(in, x) != 0)
+    if (es_is_sound(in) ? audio_input(path, in, hop, frames, x) != 0 : es_npy_load(in, x) != 0)
         return -1;
     if (x->ndim < 1) {
         es_array_free(x);
@@ -242,15 +241,15 @@ int app_input_read(const char *path, const char *in, int hop, es_array *x, int *
     return 0;
 }
 
-int app_model_load_windows(app_model *m, const char *path, const char *in, int hop, es_array *x,
+int es_model_load_windows(es_model *m, const char *path, const char *in, int hop, es_array *x,
                            int *had_batch, int *frames)
 {
     memset(x, 0, sizeof *x);
     memset(m, 0, sizeof *m);
     *had_batch = 1;
-    if (!path && !(path = app_default_model()))
+    if (!path && !(path = es_model_default_path()))
         return -1;
-    if (app_input_read(path, in, hop, x, frames) != 0)
+    if (es_model_read_input(path, in, hop, x, frames) != 0)
         return -1;
     if (load(m, path, x->ndim, x->dims) != 0) {
         es_array_free(x);

@@ -1,14 +1,14 @@
-/* The saliency figure (apps/figure.h): the one composition both the PNG writer and the SDL
+/* The saliency figure (pipeline/es_pipeline.h): the one composition both the PNG writer and the SDL
  * viewer draw. */
-#include "apps/figure.h"
+#include "pipeline/es_pipeline.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Whether a tensor input is time-first (frames_mels), so its picture is turned to
- * (mels × frames) (as sal_picture_matrix does). */
-static int turned(const sal_input *in)
+ * (mels × frames) (as es_clip_picture does). */
+static int turned(const es_clip *in)
 {
     const char *js = es_meta_get(in->m.meta, ES_META_FEATURES);
     es_feature_config cfg;
@@ -17,9 +17,9 @@ static int turned(const sal_input *in)
            cfg.layout == ES_LAYOUT_FRAMES_MELS;
 }
 
-int fig_columns(const sal_input *in)
+int es_figure_columns(const es_clip *in)
 {
-    int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
+    int d[ES_MAX_DIMS], nd = es_clip_map_shape(in, d);
     return turned(in) && nd >= 2 ? d[nd - 2] : d[nd - 1];
 }
 
@@ -51,7 +51,7 @@ static float *prob_part(const float *prob, int n, double f0, double f1, int *len
 }
 
 /* P(target) per window of a sound (NULL for a single row), and the mean in *mean. */
-static float *window_probs(const sal_input *in, int target, float *mean)
+static float *window_probs(const es_clip *in, int target, float *mean)
 {
     int W = in->x.dims[0];
     float *pr = malloc((size_t)in->classes * sizeof *pr), *prob = malloc((size_t)W * sizeof *prob);
@@ -61,7 +61,7 @@ static float *window_probs(const sal_input *in, int target, float *mean)
     }
     double s = 0;
     for (int w = 0; w < W; w++) {
-        sal_probabilities(in, in->scores + (size_t)w * in->classes, pr);
+        es_clip_probabilities(in, in->scores + (size_t)w * in->classes, pr);
         s += prob[w] = pr[target];
     }
     *mean = (float)(s / W);
@@ -69,20 +69,20 @@ static float *window_probs(const sal_input *in, int target, float *mean)
     return prob;
 }
 
-int fig_render(const fig_opts *o, const sal_input *in, const char *file, es_sal_method method,
+int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *file, es_sal_method method,
                const float *map, const es_sal_info *info, es_canvas *cv)
 {
-    size_t n = sal_map_size(in);
+    size_t n = es_clip_map_size(in);
     float *base = NULL, *sal = NULL, *stitched = NULL, *prob = NULL, *part = NULL, pmean = NAN;
     int rows, cols, rc = -1;
     const float *inp = in->x.data;
     if (in->audio) {
-        if (!(stitched = malloc(n * sizeof *stitched)) || sal_stitch(in, in->x.data, stitched) != 0)
+        if (!(stitched = malloc(n * sizeof *stitched)) || es_clip_stitch(in, in->x.data, stitched) != 0)
             goto done;
         inp = stitched;
     }
-    if (sal_picture_matrix(in, inp, &rows, &cols, &base) != 0 ||
-        sal_picture_matrix(in, map, &rows, &cols, &sal) != 0)
+    if (es_clip_picture(in, inp, &rows, &cols, &base) != 0 ||
+        es_clip_picture(in, map, &rows, &cols, &sal) != 0)
         goto done;
     es_spec_plot p = {0};
     p.overlay = (es_overlay)ES_OVERLAY_DEFAULTS;
@@ -121,7 +121,7 @@ int fig_render(const fig_opts *o, const sal_input *in, const char *file, es_sal_
             p.prob = prob, p.prob_len = W;
             if (c1 - c0 < cols && (part = prob_part(prob, W, f0, f1, &p.prob_len)))
                 p.prob = part;
-            p.prob_label = app_model_label(&in->m, info->target);
+            p.prob_label = es_model_label(&in->m, info->target);
         }
     } else {
         p.x = (es_axis){c0, c1, ES_SCALE_LINEAR, "frame", 1};
@@ -129,7 +129,7 @@ int fig_render(const fig_opts *o, const sal_input *in, const char *file, es_sal_
         p.cbar_label = "value";
     }
     char title[512], pstr[32] = "";
-    const char *label = app_model_label(&in->m, info->target);
+    const char *label = es_model_label(&in->m, info->target);
     const char *bn = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
     if (isfinite(pmean))
         snprintf(pstr, sizeof pstr, ", %s %.2f", in->x.dims[0] > 1 ? "mean P" : "P", pmean);

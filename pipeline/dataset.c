@@ -1,5 +1,5 @@
 /* Labelled sound files: CSV, features once, augmented training windows, file-level scores. */
-#include "apps/dataset.h"
+#include "pipeline/es_pipeline.h"
 #include <cJSON.h>
 #include <math.h>
 #include <omp.h>
@@ -77,7 +77,7 @@ static int class_index(char **classes, int n, const char *name)
     return -1;
 }
 
-void ds_list_free(ds_list *d)
+void es_dataset_free(es_dataset *d)
 {
     for (int i = 0; i < d->n; i++) {
         free(d->item[i]);
@@ -93,7 +93,7 @@ void ds_list_free(ds_list *d)
 }
 
 /* Reads the rows; class names go to names[i] (label column) or label[i] (hasbird). */
-static int read_rows(ds_list *d, const char *csv, const char *root, char ***names)
+static int read_rows(es_dataset *d, const char *csv, const char *root, char ***names)
 {
     FILE *f = fopen(csv, "r");
     if (!f)
@@ -179,7 +179,7 @@ out:
     return r;
 }
 
-int ds_read_csv_for(ds_list *d, const char *csv, const char *root, char **classes, int n)
+int es_dataset_read_for(es_dataset *d, const char *csv, const char *root, char **classes, int n)
 {
     memset(d, 0, sizeof *d);
     char **names = NULL;
@@ -218,16 +218,16 @@ int ds_read_csv_for(ds_list *d, const char *csv, const char *root, char **classe
         free(names[i]);
     free(names);
     if (r != 0)
-        ds_list_free(d);
+        es_dataset_free(d);
     return r;
 }
 
-int ds_read_csv(ds_list *d, const char *csv, const char *root)
+int es_dataset_read(es_dataset *d, const char *csv, const char *root)
 {
-    return ds_read_csv_for(d, csv, root, NULL, 0);
+    return es_dataset_read_for(d, csv, root, NULL, 0);
 }
 
-char *ds_classes_json(const ds_list *d)
+char *es_dataset_classes_json(const es_dataset *d)
 {
     cJSON *a = cJSON_CreateArray();
     for (int k = 0; k < d->n_classes; k++)
@@ -239,14 +239,14 @@ char *ds_classes_json(const ds_list *d)
 
 /* ---- features, once -------------------------------------------------------------------- */
 
-void ds_features_free(es_array *feat, int n)
+void es_dataset_features_free(es_array *feat, int n)
 {
     for (int i = 0; feat && i < n; i++)
         es_array_free(&feat[i]);
     free(feat);
 }
 
-int ds_features(const ds_list *d, const es_feature_config *c, es_array **out)
+int es_dataset_features(const es_dataset *d, const es_feature_config *c, es_array **out)
 {
     es_feature_config fc = *c;
     fc.standardize = ES_STANDARDIZE_NONE;
@@ -273,7 +273,7 @@ int ds_features(const ds_list *d, const es_feature_config *c, es_array **out)
     }
     es_features_free(f);
     if (bad < d->n || !feat) {
-        ds_features_free(feat, d->n);
+        es_dataset_features_free(feat, d->n);
         return es_fail("%s", msg);
     }
     *out = feat;
@@ -282,7 +282,7 @@ int ds_features(const ds_list *d, const es_feature_config *c, es_array **out)
 
 /* ---- random numbers -------------------------------------------------------------------- */
 
-uint64_t ds_next(ds_rng *r)
+uint64_t es_dataset_rng_next(es_dataset_rng *r)
 {
     uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -290,13 +290,13 @@ uint64_t ds_next(ds_rng *r)
     return z ^ (z >> 31);
 }
 
-double ds_uniform(ds_rng *r) { return (ds_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+double es_dataset_rng_uniform(es_dataset_rng *r) { return (es_dataset_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
 
-int ds_below(ds_rng *r, int n) { return n > 0 ? (int)(ds_uniform(r) * n) : 0; }
+int es_dataset_rng_below(es_dataset_rng *r, int n) { return n > 0 ? (int)(es_dataset_rng_uniform(r) * n) : 0; }
 
-void ds_split(const ds_list *d, double frac, uint64_t seed, int *is_val)
+void es_dataset_split(const es_dataset *d, double frac, uint64_t seed, int *is_val)
 {
-    ds_rng r = {seed ^ 0x5EED5EED5EEDull};
+    es_dataset_rng r = {seed ^ 0x5EED5EED5EEDull};
     int *idx = malloc((d->n ? d->n : 1) * sizeof *idx);
     memset(is_val, 0, d->n * sizeof *is_val);
     for (int k = 0; idx && k < d->n_classes; k++) {
@@ -305,7 +305,7 @@ void ds_split(const ds_list *d, double frac, uint64_t seed, int *is_val)
             if (d->label[i] == k)
                 idx[m++] = i;
         for (int i = m - 1; i > 0; i--) { /* Fisher–Yates */
-            int j = ds_below(&r, i + 1), t = idx[i];
+            int j = es_dataset_rng_below(&r, i + 1), t = idx[i];
             idx[i] = idx[j], idx[j] = t;
         }
         int nv = (int)floor(frac * m + 0.5);
@@ -321,7 +321,7 @@ void ds_split(const ds_list *d, double frac, uint64_t seed, int *is_val)
 
 /* ---- training windows ------------------------------------------------------------------ */
 
-/* x (bands × T) standardised as the model's config says, in place (apps/model.c's rule). */
+/* x (bands × T) standardised as the model's config says, in place (pipeline/model.c's rule). */
 static void standardize(float *x, int bands, int T, es_standardize how)
 {
     if (how == ES_STANDARDIZE_NONE)
@@ -374,19 +374,19 @@ static double mean_power(const float *db, int bands, int T, int t0, int t1, int 
     return s / ((double)bands * (t1 - t0 > 0 ? t1 - t0 : 1));
 }
 
-int ds_example(const es_feature_config *c, const ds_augment *a, es_array *feat, int i,
-               const ds_list *d, const int *train, int n_train, ds_rng *r, float *out)
+int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array *feat, int i,
+               const es_dataset *d, const int *train, int n_train, es_dataset_rng *r, float *out)
 {
     const es_array *src = &feat[i];
     int bands = src->dims[0], T = src->dims[1], F = c->frames > 0 ? c->frames : T;
     int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
     int bg = -1;
     double p_mix = d->label[i] != a->background ? a->p_mix : a->p_mix_bg;
-    if (a->background >= 0 && p_mix > 0 && ds_uniform(r) < p_mix) {
+    if (a->background >= 0 && p_mix > 0 && es_dataset_rng_uniform(r) < p_mix) {
         int m = 0;
         for (int k = 0; k < n_train; k++)
             m += d->label[train[k]] == a->background && train[k] != i;
-        int pick = ds_below(r, m);
+        int pick = es_dataset_rng_below(r, m);
         for (int k = 0; k < n_train && bg < 0 && m > 0; k++)
             if (d->label[train[k]] == a->background && train[k] != i && pick-- == 0)
                 bg = train[k];
@@ -400,8 +400,8 @@ int ds_example(const es_feature_config *c, const ds_augment *a, es_array *feat, 
         /* The clip's power added to the background's (phases ignored): a crop of the clip at
          * a random place, scaled to a random SNR over the background's mean power. */
         const float *b = feat[bg].data, *s = src->data;
-        int len = T < TT ? T : TT, cs = ds_below(r, T - len + 1), off = ds_below(r, TT - len + 1);
-        double snr = a->snr_min + (a->snr_max - a->snr_min) * ds_uniform(r);
+        int len = T < TT ? T : TT, cs = es_dataset_rng_below(r, T - len + 1), off = es_dataset_rng_below(r, TT - len + 1);
+        double snr = a->snr_min + (a->snr_max - a->snr_min) * es_dataset_rng_uniform(r);
         double pb = mean_power(b, bands, TT, 0, TT, log_db);
         double ps = mean_power(s, bands, T, cs, cs + len, log_db);
         double k = ps > 0 ? pb / ps * pow(10.0, snr / 10.0) : 0;
@@ -427,7 +427,7 @@ int ds_example(const es_feature_config *c, const ds_augment *a, es_array *feat, 
         memcpy(x, src->data, (size_t)bands * T * sizeof *x);
     }
     if (a->gain_db > 0 && logged) {
-        double gdb = a->gain_db * (2 * ds_uniform(r) - 1);
+        double gdb = a->gain_db * (2 * es_dataset_rng_uniform(r) - 1);
         float add = (float)(log_db ? gdb : gdb * log(10.0) / 10.0);
         for (size_t j = 0; j < (size_t)bands * TT; j++)
             x[j] += add;
@@ -439,15 +439,15 @@ int ds_example(const es_feature_config *c, const ds_augment *a, es_array *feat, 
         int lo = focus0 - F + 1, hi = focus1 - 1;
         lo = lo < 0 ? 0 : lo;
         hi = hi > TT - F ? TT - F : hi;
-        start = hi >= lo ? lo + ds_below(r, hi - lo + 1) : ds_below(r, TT - F + 1);
+        start = hi >= lo ? lo + es_dataset_rng_below(r, hi - lo + 1) : es_dataset_rng_below(r, TT - F + 1);
     }
-    int shift = a->band_shift > 0 ? ds_below(r, 2 * a->band_shift + 1) - a->band_shift : 0;
+    int shift = a->band_shift > 0 ? es_dataset_rng_below(r, 2 * a->band_shift + 1) - a->band_shift : 0;
     window(c, x, bands, TT, start, shift, out);
     free(x);
     return 0;
 }
 
-int ds_windows(const es_feature_config *c, const es_array *feat, float **xout, int *nw)
+int es_dataset_windows(const es_feature_config *c, const es_array *feat, float **xout, int *nw)
 {
     int bands = feat->dims[0], T = feat->dims[1];
     int F = c->frames > 0 ? c->frames : T;
@@ -470,7 +470,7 @@ int ds_windows(const es_feature_config *c, const es_array *feat, float **xout, i
 
 /* ---- scoring files ----------------------------------------------------------------------- */
 
-int ds_score(es_graph *g, int input, int output, const es_feature_config *c, es_array *feat,
+int es_dataset_score(es_graph *g, int input, int output, const es_feature_config *c, es_array *feat,
              const int *idx, int n_idx, int n_classes, float *probs)
 {
     enum { BATCH = 32 };
@@ -488,7 +488,7 @@ int ds_score(es_graph *g, int input, int output, const es_feature_config *c, es_
     for (int j = 0; j <= n_idx && r == 0; j++) {
         float *w = NULL;
         int nw = 0;
-        if (j < n_idx && ds_windows(c, &feat[idx[j]], &w, &nw) != 0) {
+        if (j < n_idx && es_dataset_windows(c, &feat[idx[j]], &w, &nw) != 0) {
             r = -1;
             break;
         }
@@ -533,7 +533,7 @@ int ds_score(es_graph *g, int input, int output, const es_feature_config *c, es_
     return r;
 }
 
-double ds_auc(const float *probs, const int *labels, int n, int n_classes)
+double es_dataset_auc(const float *probs, const int *labels, int n, int n_classes)
 {
     float *s = malloc((n ? n : 1) * sizeof *s);
     int *pos = malloc((n ? n : 1) * sizeof *pos);
