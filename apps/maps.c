@@ -121,7 +121,10 @@ int cmd_maps(int argc, char **argv)
              c, rows, cols);
     es_grid_plot p = {maps, c, rows, cols, {0}, {0}, pa.cmap, sort, pa.title ? pa.title : title};
     es_clip_axes(&in, window, &p.x, &p.y, rows, cols);
-    const char *text[] = {"model", in.m.path, "layer", es_tensor_name(in.m.g, t), "input", input, NULL};
+    char axes[256];
+    es_axes_text(&p.x, &p.y, axes, sizeof axes);
+    const char *text[] = {"model", in.m.path, "layer", es_tensor_name(in.m.g, t), "input", input,
+                          "axes", axes, NULL};
     rc = es_picture_write(pa.w, pa.h, pa.level, out, text, draw_grid, &p) != 0;
 done:
     if (rc)

@@ -327,8 +327,14 @@ static int one_input(options *o, es_clip *in, const char *file, int many)
         char tgt[32], score[32];
         snprintf(tgt, sizeof tgt, "%d", info.target);
         snprintf(score, sizeof score, "%.9g", info.score);
+        char axes[256];
+        es_figure_opts fo = ES_FIGURE_OPTS_DEFAULTS;
+        es_axis ax, ay;
+        es_figure_axes(&fo, in, &ax, &ay);
+        es_axes_text(&ax, &ay, axes, sizeof axes);
         const char *text[] = {"model", in->m.path, "input", file, "method",
-                              es_sal_method_name(o->a.o.method), "target", tgt, "score", score, NULL};
+                              es_sal_method_name(o->a.o.method), "target", tgt, "score", score,
+                              "axes", axes, NULL};
         es_png_opts po = {-1, text};
         out_path(png, sizeof png, o->png, file, "png", many);
         if (es_png_write(png, &cv, &po) != 0) {

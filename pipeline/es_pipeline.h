@@ -65,6 +65,24 @@ const char *es_model_label(const es_model *m, int i);
 /* Whether a file is taken as a sound: any name not ending in .npy. */
 int es_is_sound(const char *path);
 
+/* ---- the axes of features ----------------------------------------------------------- */
+enum { ES_AXES_TIME = 1, ES_AXES_FREQ = 2 };
+/* The axes of a (rows × frames) matrix of features made with c, column 0 being frame `frame0`
+ * of the sound. Each cell sits at the middle of what it measured:
+ *   x  frame t at the centre of its window, ±hop/2, in seconds: t·hop with center (torch.stft
+ *      pads n_fft/2), t·hop + n_fft/2 without, t·hop + win/2 for Kaldi (snip_edges);
+ *   y  mel band i at its filter's peak, point i + 1 of rows + 2 evenly spaced in mel from f_min
+ *      to f_max (Kaldi's mel is the HTK scale), ± half a band, in Hz; a linear spectrogram's
+ *      bin k at k·sr/n_fft ± half a bin; MFCCs: the coefficient index ("MFCC").
+ * `which` (ES_AXES_TIME | ES_AXES_FREQ) says which axes c describes; the others are indices
+ * centred on whole numbers ("frame", "bin"), as they are when c does not resolve (then -1
+ * with es_error(); else 0). */
+int es_feature_axes(const es_feature_config *c, int rows, long frame0, int frames, int which,
+                    es_axis *x, es_axis *y);
+/* The axes as one line ("x LABEL SCALE LO HI; y …"), for a PNG's tEXt "axes" chunk: the
+ * pictures of the same features say the same. snprintf's return. */
+int es_axes_text(const es_axis *x, const es_axis *y, char *buf, size_t cap);
+
 /* ---- a model and one input in windows ------------------------------------------------- */
 typedef struct {
     es_model m;
@@ -119,8 +137,8 @@ void es_clip_probabilities(const es_clip *in, const float *scores, float *p);
  * frees it): a sound's (bands × frames) as is; a tensor's last two dims, channels summed,
  * frames_mels models turned to (mels × frames). */
 int es_clip_picture(const es_clip *in, const float *v, int *rows, int *cols, float **out);
-/* The axes of the input's picture: seconds and Hz on the mel scale for a sound (window k of
- * it), rows and columns of the tensor otherwise. */
+/* The axes of window k of the input (es_feature_axes of the model's features for a sound;
+ * the tensor's rows × cols, edges on whole numbers, otherwise). */
 void es_clip_axes(const es_clip *in, int k, es_axis *x, es_axis *y, int rows, int cols);
 
 /* ---- pictures --------------------------------------------------------------------------- */
@@ -154,6 +172,8 @@ typedef struct {
 int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *file,
                      es_sal_method method, const float *map, const es_sal_info *info,
                      es_canvas *cv);
+/* The figure's time and frequency axes (what es_figure_render draws; the shown part). */
+void es_figure_axes(const es_figure_opts *o, const es_clip *in, es_axis *x, es_axis *y);
 /* The number of time columns the figure has for this input (a sound's frames, a tensor's
  * last dim, or its mels × frames turned). */
 int es_figure_columns(const es_clip *in);

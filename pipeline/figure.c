@@ -17,12 +17,6 @@ static int turned(const es_clip *in)
            cfg.layout == ES_LAYOUT_FRAMES_MELS;
 }
 
-int es_figure_columns(const es_clip *in)
-{
-    int d[ES_MAX_DIMS], nd = es_clip_map_shape(in, d);
-    return turned(in) && nd >= 2 ? d[nd - 2] : d[nd - 1];
-}
-
 /* Keeps columns [c0, c1) of a rows × cols matrix, in place. */
 static void crop_cols(float *m, int rows, int cols, int c0, int c1)
 {
@@ -69,84 +63,140 @@ static float *window_probs(const es_clip *in, int target, float *mean)
     return prob;
 }
 
-int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *file, es_sal_method method,
-               const float *map, const es_sal_info *info, es_canvas *cv)
+/* The picture's rows and columns (es_clip_picture's orientation). */
+static void picture_size(const es_clip *in, int *rows, int *cols)
 {
-    size_t n = es_clip_map_size(in);
-    float *base = NULL, *sal = NULL, *stitched = NULL, *prob = NULL, *part = NULL, pmean = NAN;
-    int rows, cols, rc = -1;
+    int d[ES_MAX_DIMS], nd = es_clip_map_shape(in, d);
+    int r = nd >= 2 ? d[nd - 2] : 1, c = d[nd - 1];
+    *rows = turned(in) && nd >= 2 ? c : r, *cols = turned(in) && nd >= 2 ? r : c;
+}
+
+int es_figure_columns(const es_clip *in)
+{
+    int rows, cols;
+    picture_size(in, &rows, &cols);
+    return cols;
+}
+
+/* The columns shown, [*c0, *c1) of cols: all when o asks for none or an empty part. */
+static void shown(const es_figure_opts *o, int cols, int *c0, int *c1)
+{
+    *c0 = o->c0 > 0 ? o->c0 : 0, *c1 = o->c1 > 0 && o->c1 <= cols ? o->c1 : cols;
+    if (*c0 >= *c1)
+        *c0 = 0, *c1 = cols;
+}
+
+void es_figure_axes(const es_figure_opts *o, const es_clip *in, es_axis *x, es_axis *y)
+{
+    int rows, cols, c0, c1;
+    picture_size(in, &rows, &cols);
+    shown(o, cols, &c0, &c1);
+    if (in->audio) {
+        es_feature_axes(&in->cfg, rows, c0, c1 - c0, ES_AXES_TIME | ES_AXES_FREQ, x, y);
+    } else {
+        *x = (es_axis){c0, c1, ES_SCALE_LINEAR, "frame", 1};
+        *y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
+    }
+}
+
+/* The input (a sound's windows stitched) and the map as picture matrices (new arrays). */
+static int matrices(const es_clip *in, const float *map, float **base, float **sal, int *rows,
+                    int *cols)
+{
+    float *stitched = NULL;
     const float *inp = in->x.data;
     if (in->audio) {
-        if (!(stitched = malloc(n * sizeof *stitched)) || es_clip_stitch(in, in->x.data, stitched) != 0)
-            goto done;
+        size_t n = es_clip_map_size(in);
+        if (!(stitched = malloc(n * sizeof *stitched)))
+            return es_fail("out of memory");
+        if (es_clip_stitch(in, in->x.data, stitched) != 0)
+            return free(stitched), -1;
         inp = stitched;
     }
-    if (es_clip_picture(in, inp, &rows, &cols, &base) != 0 ||
-        es_clip_picture(in, map, &rows, &cols, &sal) != 0)
+    int rc = es_clip_picture(in, inp, rows, cols, base) != 0 ||
+             es_clip_picture(in, map, rows, cols, sal) != 0 ? -1 : 0;
+    free(stitched);
+    return rc;
+}
+
+/* A part of the columns: the whole input's colour range (so scrolling does not flicker),
+ * then the shown columns only. */
+static void crop_part(es_spec_plot *p, float *base, float *sal, int rows, int cols, int c0, int c1)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < (size_t)rows * cols; i++)
+        if (isfinite(base[i]))
+            lo = fminf(lo, base[i]), hi = fmaxf(hi, base[i]);
+    if (lo < hi)
+        p->vmin = lo, p->vmax = hi;
+    crop_cols(base, rows, cols, c0, c1), crop_cols(sal, rows, cols, c0, c1);
+}
+
+/* "FILE — METHOD, class K LABEL (score S, P p)" into buf. */
+static void title(const es_clip *in, const char *file, es_sal_method method,
+                  const es_sal_info *info, float pmean, char *buf, size_t cap)
+{
+    char pstr[32] = "";
+    const char *label = es_model_label(&in->m, info->target);
+    const char *bn = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    if (isfinite(pmean))
+        snprintf(pstr, sizeof pstr, ", %s %.2f", in->x.dims[0] > 1 ? "mean P" : "P", pmean);
+    snprintf(buf, cap, "%s — %s, class %d%s%s (score %.3g%s)", bn, es_sal_method_name(method),
+             info->target, label ? " " : "", label ? label : "", info->score, pstr);
+}
+
+static int draw(const es_figure_opts *o, const es_spec_plot *p, es_canvas *cv)
+{
+    es_font *font = o->font ? o->font : es_font_open(NULL);
+    if (!font)
+        return -1;
+    es_style st = {font};
+    es_rect all = {0, 0, o->w, o->h};
+    int rc = -1;
+    if (es_canvas_init(cv, o->w, o->h, ES_RGBA(255, 255, 255, 255)) == 0)
+        rc = o->quad ? es_plot_saliency_quad(cv, all, &st, p) : es_plot_spectrogram(cv, all, &st, p);
+    if (font != o->font)
+        es_font_close(font);
+    return rc;
+}
+
+int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *file,
+                     es_sal_method method, const float *map, const es_sal_info *info,
+                     es_canvas *cv)
+{
+    float *base = NULL, *sal = NULL, *prob = NULL, *part = NULL, pmean = NAN;
+    int rows, cols, c0, c1, rc = -1;
+    if (matrices(in, map, &base, &sal, &rows, &cols) != 0)
         goto done;
     es_spec_plot p = {0};
     p.overlay = (es_overlay)ES_OVERLAY_DEFAULTS;
     if (o->mode || o->sign)
         es_overlay_parse(&p.overlay, o->mode, o->sign);
     p.overlay.outlier_perc = o->outlier, p.overlay.alpha = o->alpha, p.overlay.cmap = o->cmap;
-    int c0 = o->c0 > 0 ? o->c0 : 0, c1 = o->c1 > 0 && o->c1 <= cols ? o->c1 : cols;
-    if (c0 >= c1)
-        c0 = 0, c1 = cols;
-    double f0 = (double)c0 / cols, f1 = (double)c1 / cols;
-    if (c1 - c0 < cols) { /* a part: the whole input's colour range, then the columns */
-        float lo = INFINITY, hi = -INFINITY;
-        for (size_t i = 0; i < (size_t)rows * cols; i++)
-            if (isfinite(base[i]))
-                lo = fminf(lo, base[i]), hi = fmaxf(hi, base[i]);
-        if (lo < hi)
-            p.vmin = lo, p.vmax = hi;
-        crop_cols(base, rows, cols, c0, c1), crop_cols(sal, rows, cols, c0, c1);
-    }
+    shown(o, cols, &c0, &c1);
+    if (c1 - c0 < cols)
+        crop_part(&p, base, sal, rows, cols, c0, c1);
     p.data = base, p.rows = rows, p.cols = c1 - c0, p.saliency = sal;
+    es_figure_axes(o, in, &p.x, &p.y);
     prob = window_probs(in, info->target, &pmean);
-    if (in->audio) {
-        double secs = (double)in->frames * in->cfg.hop_length / in->cfg.sample_rate;
-        double fmax = in->cfg.f_max > 0 ? in->cfg.f_max : in->cfg.sample_rate / 2.0 + in->cfg.f_max;
-        p.x = (es_axis){secs * f0, secs * f1, ES_SCALE_LINEAR, "Time (s)"};
-        p.y = (es_axis){in->cfg.f_min, fmax, in->cfg.mel_scale == ES_MEL_HTK ? ES_SCALE_MEL_HTK : ES_SCALE_MEL_SLANEY,
-                        "Frequency (Hz)"};
-        if (in->cfg.n_mfcc > 0 || in->cfg.n_mels <= 0)
-            p.y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
-        /* what the model sees: standardised features are no longer dB */
-        p.cbar_label = in->cfg.standardize != ES_STANDARDIZE_NONE ? "standardised"
-                       : in->cfg.log == ES_LOG_DB                 ? "dB"
-                                                                  : "value";
-        int W = in->x.dims[0];
-        if (W > 1 && prob) { /* P(target) per window */
-            p.prob = prob, p.prob_len = W;
-            if (c1 - c0 < cols && (part = prob_part(prob, W, f0, f1, &p.prob_len)))
-                p.prob = part;
-            p.prob_label = es_model_label(&in->m, info->target);
-        }
-    } else {
-        p.x = (es_axis){c0, c1, ES_SCALE_LINEAR, "frame", 1};
-        p.y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
-        p.cbar_label = "value";
+    /* what the model sees: standardised features are no longer dB */
+    p.cbar_label = !in->audio                                   ? "value"
+                   : in->cfg.standardize != ES_STANDARDIZE_NONE ? "standardised"
+                   : in->cfg.log == ES_LOG_DB                   ? "dB"
+                                                                : "value";
+    int W = in->x.dims[0];
+    if (in->audio && W > 1 && prob) { /* P(target) per window */
+        p.prob = prob, p.prob_len = W;
+        if (c1 - c0 < cols &&
+            (part = prob_part(prob, W, (double)c0 / cols, (double)c1 / cols, &p.prob_len)))
+            p.prob = part;
+        p.prob_label = es_model_label(&in->m, info->target);
     }
-    char title[512], pstr[32] = "";
-    const char *label = es_model_label(&in->m, info->target);
-    const char *bn = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-    if (isfinite(pmean))
-        snprintf(pstr, sizeof pstr, ", %s %.2f", in->x.dims[0] > 1 ? "mean P" : "P", pmean);
-    snprintf(title, sizeof title, "%s — %s, class %d%s%s (score %.3g%s)", bn,
-             es_sal_method_name(method), info->target, label ? " " : "", label ? label : "",
-             info->score, pstr);
-    p.title = o->title ? o->title : title;
-    es_font *font = o->font ? o->font : es_font_open(NULL);
-    if (!font)
-        goto done;
-    es_style st = {font};
-    es_rect all = {0, 0, o->w, o->h};
-    if (es_canvas_init(cv, o->w, o->h, ES_RGBA(255, 255, 255, 255)) == 0)
-        rc = o->quad ? es_plot_saliency_quad(cv, all, &st, &p) : es_plot_spectrogram(cv, all, &st, &p);
-    if (font != o->font)
-        es_font_close(font);
+    char t[512];
+    title(in, file, method, info, pmean, t, sizeof t);
+    p.title = o->title ? o->title : t;
+    rc = draw(o, &p, cv);
 done:
-    free(base), free(sal), free(stitched), free(prob), free(part);
+    free(base), free(sal), free(prob), free(part);
     return rc;
 }

@@ -3,17 +3,13 @@
 
 void es_clip_axes(const es_clip *in, int k, es_axis *x, es_axis *y, int rows, int cols)
 {
-    if (!in->audio) {
-        *x = (es_axis){0, cols, ES_SCALE_LINEAR, "column", 1};
-        *y = (es_axis){0, rows, ES_SCALE_LINEAR, "row", 1};
+    if (in->audio) {
+        es_feature_axes(&in->cfg, in->bands, (long)k * in->hop, in->F, ES_AXES_TIME | ES_AXES_FREQ,
+                        x, y);
         return;
     }
-    const es_feature_config *c = &in->cfg;
-    double frame_s = (double)c->hop_length / c->sample_rate, t0 = (double)k * in->hop * frame_s;
-    double fmax = c->f_max > 0 ? c->f_max : c->sample_rate / 2.0 + c->f_max;
-    *x = (es_axis){t0, t0 + in->F * frame_s, ES_SCALE_LINEAR, "Time (s)", 0};
-    *y = (es_axis){c->f_min, fmax, c->mel_scale == ES_MEL_HTK ? ES_SCALE_MEL_HTK : ES_SCALE_MEL_SLANEY,
-                   "Frequency (Hz)", 0};
+    *x = (es_axis){0, cols, ES_SCALE_LINEAR, "column", 1};
+    *y = (es_axis){0, rows, ES_SCALE_LINEAR, "row", 1};
 }
 
 int es_picture_write(int w, int h, int level, const char *out, const char *const *text,
