@@ -1,5 +1,5 @@
 /* Labelled sound files: CSV, features once, augmented training windows, file-level scores. */
-#include "pipeline/es_pipeline.h"
+#include "pipeline/internal.h"
 #include <cJSON.h>
 #include <math.h>
 #include <omp.h>
@@ -21,8 +21,9 @@ static int split(char *s, char **f, int max)
             char *w = s;
             for (; *s && !(*s == '"' && s[1] != '"'); s++)
                 *w++ = *s == '"' ? *++s : *s;
+            int closed = *s == '"'; /* before the terminator, which may land on that quote */
             *w = 0;
-            s = strchr(s + (*s == '"'), ',');
+            s = strchr(s + closed, ',');
         } else {
             f[n++] = s;
             s = strchr(s, ',');
@@ -321,48 +322,6 @@ void es_dataset_split(const es_dataset *d, double frac, uint64_t seed, int *is_v
 
 /* ---- training windows ------------------------------------------------------------------ */
 
-/* x (bands × T) standardised as the model's config says, in place (pipeline/model.c's rule). */
-static void standardize(float *x, int bands, int T, es_standardize how)
-{
-    if (how == ES_STANDARDIZE_NONE)
-        return;
-    int groups = how == ES_STANDARDIZE_GLOBAL ? 1 : bands;
-    for (int gi = 0; gi < groups; gi++) {
-        int b0 = groups == 1 ? 0 : gi, b1 = groups == 1 ? bands : gi + 1;
-        double s = 0, ss = 0;
-        long cnt = 0;
-        for (int b = b0; b < b1; b++)
-            for (int t = 0; t < T; t++) {
-                double v = x[(size_t)b * T + t];
-                s += v, ss += v * v, cnt++;
-            }
-        double mean = s / cnt, var = ss / cnt - mean * mean;
-        double inv = 1.0 / sqrt(var > 1e-12 ? var : 1e-12);
-        for (int b = b0; b < b1; b++)
-            for (int t = 0; t < T; t++)
-                x[(size_t)b * T + t] = (float)((x[(size_t)b * T + t] - mean) * inv);
-    }
-}
-
-/* Frames [start, start+F) of x (bands × T) into the model's layout, the frames past the end
- * repeated from the window's own (fit pad_repeat) or zero; bands shifted by `shift` (edge
- * bands repeated). */
-static void window(const es_feature_config *c, const float *x, int bands, int T, int start,
-                   int shift, float *out)
-{
-    int F = c->frames > 0 ? c->frames : T;
-    int have = T - start < F ? T - start : F;
-    int time_first = c->layout == ES_LAYOUT_FRAMES_MELS;
-    for (int t = 0; t < F; t++) {
-        int src = t < have ? t : c->fit == ES_FIT_PAD_REPEAT && have > 0 ? t % have : -1;
-        for (int b = 0; b < bands; b++) {
-            int sb = b - shift < 0 ? 0 : b - shift >= bands ? bands - 1 : b - shift;
-            float v = src < 0 ? 0.0f : x[(size_t)sb * T + start + src];
-            out[time_first ? (size_t)t * bands + b : (size_t)b * F + t] = v;
-        }
-    }
-}
-
 static double mean_power(const float *db, int bands, int T, int t0, int t1, int log_db)
 {
     double s = 0;
@@ -432,7 +391,7 @@ int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array
         for (size_t j = 0; j < (size_t)bands * TT; j++)
             x[j] += add;
     }
-    standardize(x, bands, TT, c->standardize);
+    es_pl_standardize(x, bands, TT, c->standardize);
     /* A random crop that overlaps the focus (the mixed-in clip) when there is one. */
     int start = 0;
     if (TT > F) {
@@ -442,7 +401,7 @@ int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array
         start = hi >= lo ? lo + es_dataset_rng_below(r, hi - lo + 1) : es_dataset_rng_below(r, TT - F + 1);
     }
     int shift = a->band_shift > 0 ? es_dataset_rng_below(r, 2 * a->band_shift + 1) - a->band_shift : 0;
-    window(c, x, bands, TT, start, shift, out);
+    es_pl_window(c, x, bands, TT, start, shift, out);
     free(x);
     return 0;
 }
@@ -460,9 +419,9 @@ int es_dataset_windows(const es_feature_config *c, const es_array *feat, float *
         return es_fail("out of memory");
     }
     memcpy(x, feat->data, (size_t)bands * T * sizeof *x);
-    standardize(x, bands, T, c->standardize);
+    es_pl_standardize(x, bands, T, c->standardize);
     for (int k = 0; k < n; k++)
-        window(c, x, bands, T, k * F, 0, w + k * per);
+        es_pl_window(c, x, bands, T, k * F, 0, w + k * per);
     free(x);
     *xout = w, *nw = n;
     return 0;

@@ -182,6 +182,7 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
     /* what the model sees: standardised features are no longer dB */
     p.cbar_label = !in->audio                                   ? "value"
                    : in->cfg.standardize != ES_STANDARDIZE_NONE ? "standardised"
+                   : in->cfg.n_mfcc > 0                         ? "coefficient"
                    : in->cfg.log == ES_LOG_DB                   ? "dB"
                                                                 : "value";
     int W = in->x.dims[0];

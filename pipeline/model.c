@@ -1,5 +1,5 @@
 /* Loading -m MODEL for the verbs, and turning an input file into the model's input tensor. */
-#include "pipeline/es_pipeline.h"
+#include "pipeline/internal.h"
 #include <cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -122,30 +122,6 @@ int es_is_sound(const char *path)
 }
 
 /* ---- sound → input tensor --------------------------------------------------------------- */
-/* Standardises a (rows × cols) matrix whose rows are bands when `rows_are_bands`. */
-static void standardize(float *x, int rows, int cols, es_standardize how, int rows_are_bands)
-{
-    if (how == ES_STANDARDIZE_NONE)
-        return;
-    int groups = how == ES_STANDARDIZE_GLOBAL ? 1 : rows_are_bands ? rows : cols;
-    for (int gi = 0; gi < groups; gi++) {
-        double s = 0, ss = 0;
-        long cnt = 0;
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-                if (groups == 1 || (rows_are_bands ? r : c) == gi) {
-                    double v = x[(size_t)r * cols + c];
-                    s += v, ss += v * v, cnt++;
-                }
-        double mean = s / cnt, var = ss / cnt - mean * mean;
-        double inv = 1.0 / sqrt(var > 1e-12 ? var : 1e-12);
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-                if (groups == 1 || (rows_are_bands ? r : c) == gi)
-                    x[(size_t)r * cols + c] = (float)((x[(size_t)r * cols + c] - mean) * inv);
-    }
-}
-
 /* feat (bands × T) → windows of `frames` frames in the model's layout, batch first. */
 static int arrange(const es_feature_config *c, const es_array *feat, int rank, const int *decl,
                    int hop, es_array *x)
@@ -175,17 +151,8 @@ static int arrange(const es_feature_config *c, const es_array *feat, int rank, c
     size_t per = (size_t)H * W;
     if (!(x->data = malloc(per * nw * sizeof(float))))
         return es_fail("out of memory");
-    for (int w = 0; w < nw; w++) {
-        int have = T - w * hop < F ? T - w * hop : F; /* frames of this window in the sound */
-        for (int t = 0; t < F; t++) {
-            int src = t < have ? t : c->fit == ES_FIT_PAD_REPEAT && have > 0 ? t % have : -1;
-            for (int b = 0; b < bands; b++) {
-                float v = src < 0 ? 0.0f : feat->data[(size_t)b * T + (size_t)w * hop + src];
-                size_t o = time_first ? (size_t)t * bands + b : (size_t)b * F + t;
-                x->data[w * per + o] = v;
-            }
-        }
-    }
+    for (int w = 0; w < nw; w++)
+        es_pl_window(c, feat->data, bands, T, w * hop, 0, x->data + w * per);
     return 0;
 }
 
@@ -206,7 +173,7 @@ static int audio_input(const char *model, const char *in, int hop, int *frames, 
                 "add it with `earsight annotate`)", model, ES_META_FEATURES);
     else if (es_config_from_json(&c, js, model) == 0 && (f = es_features_new(&c)) &&
              es_features_file(f, in, &feat) == 0) {
-        standardize(feat.data, feat.dims[0], feat.dims[1], c.standardize, 1);
+        es_pl_standardize(feat.data, feat.dims[0], feat.dims[1], c.standardize);
         if (frames)
             *frames = feat.dims[1];
         if (arrange(&c, &feat, rank, decl, hop, x) == 0)
