@@ -93,88 +93,93 @@ void es_dataset_free(es_dataset *d)
     memset(d, 0, sizeof *d);
 }
 
+/* The header: the item column (path or itemid) and the label column (label or hasbird). */
+static int read_header(es_dataset *d, const char *csv, char **fld, int nf, int *c_path, int *c_lab)
+{
+    if (nf && strncmp(fld[0], "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 BOM */
+        memmove(fld[0], fld[0] + 3, strlen(fld[0] + 3) + 1);
+    *c_path = find_col(fld, nf, "path");
+    if (*c_path < 0 && (*c_path = find_col(fld, nf, "itemid")) >= 0)
+        d->is_id = 1;
+    *c_lab = find_col(fld, nf, "label");
+    d->hasbird = *c_lab < 0;
+    if (*c_lab < 0)
+        *c_lab = find_col(fld, nf, "hasbird");
+    if (*c_path < 0 || *c_lab < 0)
+        return es_fail("%s: no %s column (the header needs path or itemid, and hasbird or label)",
+                       csv, *c_path < 0 ? "path/itemid" : "hasbird/label");
+    return 0;
+}
+
+/* Room for one more row (the arrays grow by doubling). */
+static int grow(es_dataset *d, char ***names, int *cap)
+{
+    if (d->n < *cap)
+        return 0;
+    *cap = *cap ? 2 * *cap : 256;
+    char **item = realloc(d->item, *cap * sizeof *item);
+    d->item = item ? item : d->item;
+    char **path = realloc(d->path, *cap * sizeof *path);
+    d->path = path ? path : d->path;
+    int *label = realloc(d->label, *cap * sizeof *label);
+    d->label = label ? label : d->label;
+    char **nm = realloc(*names, *cap * sizeof *nm);
+    *names = nm ? nm : *names;
+    return item && path && label && nm ? 0 : es_fail("out of memory");
+}
+
+/* One row: its file resolved under root, its class index (hasbird) or name (label). */
+static int add_row(es_dataset *d, const char *csv, int lineno, const char *root,
+                   const char *item, const char *lab, char **name)
+{
+    int i = d->n;
+    *name = NULL;
+    d->item[i] = strdup(item);
+    d->path[i] = resolve(root, item, d->is_id);
+    d->n++;
+    if (!d->path[i])
+        return es_fail("%s:%d: %s: no such file under %s", csv, lineno, item, root);
+    if (!d->hasbird)
+        return (*name = strdup(lab)) ? 0 : es_fail("out of memory");
+    char *end;
+    double v = strtod(lab, &end);
+    if (*end || (v != 0 && v != 1))
+        return es_fail("%s:%d: hasbird is '%s', not 0 or 1", csv, lineno, lab);
+    d->label[i] = (int)v;
+    return 0;
+}
+
 /* Reads the rows; class names go to names[i] (label column) or label[i] (hasbird). */
 static int read_rows(es_dataset *d, const char *csv, const char *root, char ***names)
 {
     FILE *f = fopen(csv, "r");
     if (!f)
         return es_fail("%s: cannot open", csv);
-    char *line = NULL, *fld[64];
+    char *line = NULL, *fld[64], rootbuf[4096];
     size_t cap = 0;
-    int lineno = 0, c_path = -1, c_lab = -1, is_id = 0, cap_rows = 0, r = -1;
-    char rootbuf[4096];
+    int lineno = 0, c_path = -1, c_lab = -1, cap_rows = 0, r = 0;
     if (!root) {
         const char *slash = strrchr(csv, '/');
         snprintf(rootbuf, sizeof rootbuf, "%.*s", slash ? (int)(slash - csv) : 1,
                  slash ? csv : ".");
         root = rootbuf;
     }
-    while (getline(&line, &cap, f) > 0) {
-        lineno++;
+    while (r == 0 && getline(&line, &cap, f) > 0) {
         int nf = split(line, fld, 64);
-        if (lineno == 1) {
-            if (nf && strncmp(fld[0], "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 BOM */
-                memmove(fld[0], fld[0] + 3, strlen(fld[0] + 3) + 1);
-            c_path = find_col(fld, nf, "path");
-            if (c_path < 0 && (c_path = find_col(fld, nf, "itemid")) >= 0)
-                is_id = d->is_id = 1;
-            c_lab = find_col(fld, nf, "label");
-            d->hasbird = c_lab < 0;
-            if (c_lab < 0)
-                c_lab = find_col(fld, nf, "hasbird");
-            if (c_path < 0 || c_lab < 0) {
-                es_fail("%s: no %s column (the header needs path or itemid, and hasbird or label)",
-                        csv, c_path < 0 ? "path/itemid" : "hasbird/label");
-                goto out;
-            }
-            continue;
-        }
-        if (nf == 1 && fld[0][0] == 0)
+        if (++lineno == 1)
+            r = read_header(d, csv, fld, nf, &c_path, &c_lab);
+        else if (nf == 1 && fld[0][0] == 0)
             continue; /* a blank line */
-        if (nf <= c_path || nf <= c_lab || !fld[c_path][0] || !fld[c_lab][0]) {
-            es_fail("%s:%d: missing %s", csv, lineno,
-                    nf <= c_path || !fld[c_path][0] ? "path" : "label");
-            goto out;
-        }
-        if (d->n == cap_rows) {
-            cap_rows = cap_rows ? 2 * cap_rows : 256;
-            d->item = realloc(d->item, cap_rows * sizeof *d->item);
-            d->path = realloc(d->path, cap_rows * sizeof *d->path);
-            d->label = realloc(d->label, cap_rows * sizeof *d->label);
-            *names = realloc(*names, cap_rows * sizeof **names);
-            if (!d->item || !d->path || !d->label || !*names) {
-                es_fail("out of memory");
-                goto out;
-            }
-        }
-        int i = d->n;
-        (*names)[i] = NULL;
-        d->item[i] = strdup(fld[c_path]);
-        d->path[i] = resolve(root, fld[c_path], is_id);
-        d->n++;
-        if (!d->path[i]) {
-            es_fail("%s:%d: %s: no such file under %s", csv, lineno, fld[c_path], root);
-            goto out;
-        }
-        if (d->hasbird) {
-            char *end;
-            double v = strtod(fld[c_lab], &end);
-            if (*end || (v != 0 && v != 1)) {
-                es_fail("%s:%d: hasbird is '%s', not 0 or 1", csv, lineno, fld[c_lab]);
-                goto out;
-            }
-            d->label[i] = (int)v;
-        } else {
-            (*names)[i] = strdup(fld[c_lab]);
-        }
+        else if (nf <= c_path || nf <= c_lab || !fld[c_path][0] || !fld[c_lab][0])
+            r = es_fail("%s:%d: missing %s", csv, lineno,
+                        nf <= c_path || !fld[c_path][0] ? "path" : "label");
+        else if ((r = grow(d, names, &cap_rows)) == 0)
+            r = add_row(d, csv, lineno, root, fld[c_path], fld[c_lab], &(*names)[d->n]);
     }
-    if (lineno == 0)
-        es_fail("%s: empty file", csv);
-    else if (d->n == 0)
-        es_fail("%s: no rows after the header", csv);
-    else
-        r = 0;
-out:
+    if (r == 0 && lineno == 0)
+        r = es_fail("%s: empty file", csv);
+    else if (r == 0 && d->n == 0)
+        r = es_fail("%s: no rows after the header", csv);
     free(line);
     fclose(f);
     return r;
@@ -333,12 +338,11 @@ static double mean_power(const float *db, int bands, int T, int t0, int t1, int 
     return s / ((double)bands * (t1 - t0 > 0 ? t1 - t0 : 1));
 }
 
-int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array *feat, int i,
-               const es_dataset *d, const int *train, int n_train, es_dataset_rng *r, float *out)
+/* The background file file i is mixed into this time (-1: none), drawn from the training
+ * files of the background class other than i. */
+static int pick_background(const es_augment *a, int i, const es_dataset *d, const int *train,
+                           int n_train, es_dataset_rng *r)
 {
-    const es_array *src = &feat[i];
-    int bands = src->dims[0], T = src->dims[1], F = c->frames > 0 ? c->frames : T;
-    int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
     int bg = -1;
     double p_mix = d->label[i] != a->background ? a->p_mix : a->p_mix_bg;
     if (a->background >= 0 && p_mix > 0 && es_dataset_rng_uniform(r) < p_mix) {
@@ -350,37 +354,59 @@ int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array
             if (d->label[train[k]] == a->background && train[k] != i && pick-- == 0)
                 bg = train[k];
     }
+    return bg;
+}
+
+/* x (bands × bg's frames) = the mixture of src into bg; *off, *len: where src's crop went. */
+static void mix(const es_feature_config *c, const es_augment *a, const es_array *src,
+                const es_array *bg, es_dataset_rng *r, float *x, int *off_out, int *len_out)
+{
+    /* The clip's power added to the background's (phases ignored): a crop of the clip at
+     * a random place, scaled to a random SNR over the background's mean power. */
+    int bands = src->dims[0], T = src->dims[1], TT = bg->dims[1];
+    int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
+    const float *b = bg->data, *s = src->data;
+    int len = T < TT ? T : TT, cs = es_dataset_rng_below(r, T - len + 1);
+    int off = es_dataset_rng_below(r, TT - len + 1);
+    double snr = a->snr_min + (a->snr_max - a->snr_min) * es_dataset_rng_uniform(r);
+    double pb = mean_power(b, bands, TT, 0, TT, log_db);
+    double ps = mean_power(s, bands, T, cs, cs + len, log_db);
+    double k = ps > 0 ? pb / ps * pow(10.0, snr / 10.0) : 0;
+    double mx = -HUGE_VAL;
+    for (int q = 0; q < bands; q++)
+        for (int t = 0; t < TT; t++) {
+            double v = b[(size_t)q * TT + t];
+            double p = !logged ? v : log_db ? pow(10.0, v / 10.0) : exp(v);
+            if (t >= off && t < off + len) {
+                double w = s[(size_t)q * T + cs + t - off];
+                p += k * (!logged ? w : log_db ? pow(10.0, w / 10.0) : exp(w));
+            }
+            v = !logged ? p : log_db ? 10.0 * log10(p > c->amin ? p : c->amin)
+                                      : log(p + c->amin);
+            x[(size_t)q * TT + t] = (float)v;
+            mx = v > mx ? v : mx;
+        }
+    if (log_db && c->top_db > 0) /* the mixture's own floor, as its features would have */
+        for (size_t j = 0; j < (size_t)bands * TT; j++)
+            x[j] = x[j] < mx - c->top_db ? (float)(mx - c->top_db) : x[j];
+    *off_out = off, *len_out = len;
+}
+
+int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array *feat, int i,
+               const es_dataset *d, const int *train, int n_train, es_dataset_rng *r, float *out)
+{
+    const es_array *src = &feat[i];
+    int bands = src->dims[0], T = src->dims[1], F = c->frames > 0 ? c->frames : T;
+    int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
+    int bg = pick_background(a, i, d, train, n_train, r);
     int TT = bg >= 0 ? feat[bg].dims[1] : T;
     float *x = malloc((size_t)bands * TT * sizeof *x);
     if (!x)
         return es_fail("out of memory");
     int focus0 = 0, focus1 = TT; /* the frames the window must overlap */
     if (bg >= 0) {
-        /* The clip's power added to the background's (phases ignored): a crop of the clip at
-         * a random place, scaled to a random SNR over the background's mean power. */
-        const float *b = feat[bg].data, *s = src->data;
-        int len = T < TT ? T : TT, cs = es_dataset_rng_below(r, T - len + 1), off = es_dataset_rng_below(r, TT - len + 1);
-        double snr = a->snr_min + (a->snr_max - a->snr_min) * es_dataset_rng_uniform(r);
-        double pb = mean_power(b, bands, TT, 0, TT, log_db);
-        double ps = mean_power(s, bands, T, cs, cs + len, log_db);
-        double k = ps > 0 ? pb / ps * pow(10.0, snr / 10.0) : 0;
-        double mx = -HUGE_VAL;
-        for (int q = 0; q < bands; q++)
-            for (int t = 0; t < TT; t++) {
-                double v = b[(size_t)q * TT + t];
-                double p = !logged ? v : log_db ? pow(10.0, v / 10.0) : exp(v);
-                if (t >= off && t < off + len) {
-                    double w = s[(size_t)q * T + cs + t - off];
-                    p += k * (!logged ? w : log_db ? pow(10.0, w / 10.0) : exp(w));
-                }
-                v = !logged ? p : log_db ? 10.0 * log10(p > c->amin ? p : c->amin)
-                                          : log(p + c->amin);
-                x[(size_t)q * TT + t] = (float)v;
-                mx = v > mx ? v : mx;
-            }
-        if (log_db && c->top_db > 0) /* the mixture's own floor, as its features would have */
-            for (size_t j = 0; j < (size_t)bands * TT; j++)
-                x[j] = x[j] < mx - c->top_db ? (float)(mx - c->top_db) : x[j];
+        int off, len;
+        mix(c, a, src, &feat[bg], r, x, &off, &len);
         focus0 = off, focus1 = off + len;
     } else {
         memcpy(x, src->data, (size_t)bands * T * sizeof *x);

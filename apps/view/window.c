@@ -93,10 +93,11 @@ static void draw_bar(view *v, int y)
     char state[256], range[64] = "";
     const char *label = es_model_label(&v->in.m, v->target);
     if (v->span < v->cols) {
-        if (v->in.audio) {
-            double spf = (double)v->in.cfg.hop_length / v->in.cfg.sample_rate;
-            snprintf(range, sizeof range, "   %.2f–%.2f s (%.3g×)", v->c0 * spf,
-                     (v->c0 + v->span) * spf, (double)v->cols / v->span);
+        if (v->in.audio) { /* the figure's own time axis */
+            es_axis x, y;
+            es_figure_axes(&v->fo, &v->in, &x, &y);
+            snprintf(range, sizeof range, "   %.2f–%.2f s (%.3g×)", x.lo, x.hi,
+                     (double)v->cols / v->span);
         } else {
             snprintf(range, sizeof range, "   frames %d–%d (%.3g×)", v->c0, v->c0 + v->span,
                      (double)v->cols / v->span);
