@@ -271,7 +271,7 @@ int es_dataset_features(const es_dataset *d, const es_feature_config *c, es_arra
         skip = bad;
         if (!feat || i > skip || es_features_file(f, d->path[i], &feat[i]) == 0)
             continue;
-#pragma omp critical(ds_features_err)
+#pragma omp critical(es_dataset_features_err)
         if (i < bad) {
             bad = i;
             snprintf(msg, sizeof msg, "%s", es_error());

@@ -5,22 +5,10 @@
  * (8 kHz, 8800 samples: 89 frames at hop 100 with center). */
 #include "tests/testutil.h"
 #include "pipeline/es_pipeline.h"
-#include <unistd.h>
 
 #define OX(f) FIXTURE("onnx/" f)
 #define CHIRP OX("chirp.wav")
 #define CHIRP_FRAMES 89
-
-static char tmpdir[64];
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
 
 /* small_cnn with `features` (JSON) and the labels bird, frog, noise, written to tmp/NAME. */
 static void annotate(const char *name, const char *features)
@@ -43,19 +31,13 @@ static void annotate(const char *name, const char *features)
 
 static int setup(void **state)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/es_test_pipeline_XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (tmp_setup("pipeline") != 0)
         return -1;
     annotate("mel.onnx", MEL_JSON);
     return 0;
 }
 
-static int teardown(void **state)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+static int teardown(void **state) { return tmp_teardown(); }
 
 static void write_file(const char *path, const char *text)
 {
