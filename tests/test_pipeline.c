@@ -37,7 +37,11 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state) { return tmp_teardown(); }
+static int teardown(void **state)
+{
+    es_viz_shutdown(); /* fontconfig's caches, which the figure's font filled */
+    return tmp_teardown();
+}
 
 static void write_file(const char *path, const char *text)
 {
