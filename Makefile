@@ -1,5 +1,5 @@
 # earsight — see README.md. `make` builds build/libearsight.a and build/earsight.
-# Sources are found by folder: a new .c file in nn/, audio/, saliency/, viz/, base/ joins the
+# Sources are found by folder: a new .c file in nn/, audio/, saliency/, viz/, base/, pipeline/ joins the
 # library, one in apps/ joins the binary, tests/test_NAME.c becomes build/tests/test_NAME.
 
 CC      ?= cc
@@ -24,7 +24,7 @@ B := build
 # The ONNX schema is the one Debian ships in libonnx-dev, compiled at build time (never copied).
 ONNX_PROTO := /usr/include/onnx/onnx.proto
 GEN_SRC := $(B)/gen/onnx.pb-c.c
-LIB_SRC := $(sort $(wildcard base/*.c nn/*.c audio/*.c saliency/*.c viz/*.c))
+LIB_SRC := $(sort $(wildcard base/*.c nn/*.c audio/*.c saliency/*.c viz/*.c pipeline/*.c))
 APP_SRC := $(sort $(wildcard apps/*.c apps/view/*.c))
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 EX_SRC  := $(sort $(wildcard examples/*.c))

@@ -1,7 +1,7 @@
 /* earsight annotate -m MODEL --features JSON|FILE --labels a,b -o NEW.onnx — the metadata that
  * lets a model exported elsewhere take sounds and name its classes. */
 #include "apps/cli.h"
-#include "apps/model.h"
+#include "pipeline/es_pipeline.h"
 #include "audio/es_audio.h"
 #include <cJSON.h>
 #include <stdio.h>
@@ -77,15 +77,15 @@ static char *features_json(const char *arg)
  * name every value of one output row. */
 static int check_model(const char *path, int n_labels)
 {
-    app_model m;
-    if (app_model_load(&m, path) != 0)
+    es_model m;
+    if (es_model_load(&m, path) != 0)
         return -1;
     int d[ES_MAX_DIMS], nd = es_tensor_shape(m.g, m.output, d);
     size_t per_row = es_tensor_size(m.g, m.output) / (nd > 1 ? (size_t)d[0] : 1);
     int r = 0;
     if (n_labels && (size_t)n_labels != per_row)
         r = es_fail("%s: %d labels for an output of %zu values", path, n_labels, per_row);
-    app_model_free(&m);
+    es_model_free(&m);
     return r;
 }
 

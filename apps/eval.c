@@ -1,8 +1,7 @@
 /* earsight eval -m MODEL --data LABELS.csv — how well a model separates labelled files:
  * ROC AUC, accuracy at 0.5, confusion matrix, P(class) of every file, the ROC curve as PNG. */
 #include "apps/cli.h"
-#include "apps/dataset.h"
-#include "apps/model.h"
+#include "pipeline/es_pipeline.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
 #include <omp.h>
@@ -123,9 +122,9 @@ static int roc_png(const char *path, const float *fpr, const float *tpr, int n, 
 /* ---- the verb ---------------------------------------------------------------------------- */
 
 typedef struct {
-    app_model m;
+    es_model m;
     es_feature_config fc;
-    ds_list d;
+    es_dataset d;
     es_array *feat;
     int *idx, *pos, *conf, n_pos;
     float *probs, *score, *fpr, *tpr;
@@ -133,16 +132,16 @@ typedef struct {
 
 static void run_free(run *r)
 {
-    ds_features_free(r->feat, r->d.n);
-    ds_list_free(&r->d);
-    app_model_free(&r->m);
+    es_dataset_features_free(r->feat, r->d.n);
+    es_dataset_free(&r->d);
+    es_model_free(&r->m);
     free(r->idx), free(r->pos), free(r->conf), free(r->probs), free(r->score);
     free(r->fpr), free(r->tpr);
 }
 
 static int score(run *r, const options *o)
 {
-    if (app_model_load(&r->m, o->model) != 0)
+    if (es_model_load(&r->m, o->model) != 0)
         return -1;
     const char *js = es_meta_get(r->m.meta, ES_META_FEATURES);
     if (!js)
@@ -161,8 +160,8 @@ static int score(run *r, const options *o)
     char **names = r->m.labels, *deflt[2] = {"nobird", "bird"};
     if (r->m.n_labels != K && !(names = K == 2 ? deflt : NULL))
         return es_fail("%s: the model has %d outputs and %d labels", r->m.path, K, r->m.n_labels);
-    if (ds_read_csv_for(&r->d, o->data, o->root, names, K) != 0 ||
-        ds_features(&r->d, &r->fc, &r->feat) != 0)
+    if (es_dataset_read_for(&r->d, o->data, o->root, names, K) != 0 ||
+        es_dataset_features(&r->d, &r->fc, &r->feat) != 0)
         return -1;
     int n = r->d.n;
     r->idx = malloc(n * sizeof(int)), r->pos = malloc(n * sizeof(int));
@@ -173,7 +172,7 @@ static int score(run *r, const options *o)
         return es_fail("out of memory");
     for (int i = 0; i < n; i++)
         r->idx[i] = i;
-    return ds_score(r->m.g, r->m.input, r->m.output, &r->fc, r->feat, r->idx, n, K, r->probs);
+    return es_dataset_score(r->m.g, r->m.input, r->m.output, &r->fc, r->feat, r->idx, n, K, r->probs);
 }
 
 static int predicted(const float *p, int K)
@@ -205,7 +204,7 @@ int cmd_eval(int argc, char **argv)
         r.conf[r.d.label[i] * K + p]++;
         right += p == r.d.label[i];
     }
-    double auc = ds_auc(r.probs, r.d.label, n, K), acc = (double)right / n;
+    double auc = es_dataset_auc(r.probs, r.d.label, n, K), acc = (double)right / n;
     /* the curve of the positive class (binary) or of class 1 against the rest */
     int np = -1, pc = 1;
     for (int i = 0; i < n; i++) {

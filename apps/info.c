@@ -1,6 +1,6 @@
 /* earsight info -m MODEL [--json] — what is inside a model. */
 #include "apps/cli.h"
-#include "apps/model.h"
+#include "pipeline/es_pipeline.h"
 #include "saliency/es_saliency.h"
 #include <cJSON.h>
 #include <stdio.h>
@@ -67,7 +67,7 @@ static void tensor_list_json(cJSON *parent, const char *key, const es_graph *g, 
     }
 }
 
-static void print_json(const app_model *m)
+static void print_json(const es_model *m)
 {
     const es_graph *g = m->g;
     int ids[64], n_out = es_graph_outputs(g, ids, 64);
@@ -110,7 +110,7 @@ static void print_json(const app_model *m)
     cJSON_Delete(j);
 }
 
-static void print_text(const app_model *m)
+static void print_text(const es_model *m)
 {
     const es_graph *g = m->g;
     char sh[128], num[40];
@@ -168,11 +168,11 @@ int cmd_info(int argc, char **argv)
             return cli_usage("info", "one model only");
         model = argv[optind];
     }
-    app_model m;
+    es_model m;
     es_array x;
     int had_batch;
-    if (input ? app_model_load_for(&m, model, input, &x, &had_batch) != 0
-              : app_model_load(&m, model) != 0)
+    if (input ? es_model_load_for(&m, model, input, &x, &had_batch) != 0
+              : es_model_load(&m, model) != 0)
         return cli_lib_fail();
     if (input)
         es_array_free(&x);
@@ -180,6 +180,6 @@ int cmd_info(int argc, char **argv)
         print_json(&m);
     else
         print_text(&m);
-    app_model_free(&m);
+    es_model_free(&m);
     return 0;
 }

@@ -26,7 +26,7 @@ const char usage_maps[] =
 
 /* The layer's first sample as (channels × rows × cols) with rows the frequency axis of a
  * sound (the model's frames_mels layout turned) or the tensor's H. */
-static float *layer_maps(const sal_input *in, int t, int *c, int *rows, int *cols)
+static float *layer_maps(const es_clip *in, int t, int *c, int *rows, int *cols)
 {
     int dims[ES_MAX_DIMS], nd = es_tensor_shape(in->m.g, t, dims);
     const float *a = es_tensor_data(in->m.g, t);
@@ -87,8 +87,8 @@ int cmd_maps(int argc, char **argv)
     if (!input || !out)
         return cli_usage("maps", "--input and -o are required");
 
-    sal_input in;
-    if (sal_input_load(&in, model, input, 0) != 0)
+    es_clip in;
+    if (es_clip_load(&in, model, input, 0) != 0)
         return cli_lib_fail();
     int rc = 1, t = layer ? es_sal_layer_find(in.m.g, layer) : es_sal_default_layer(in.m.g);
     float *maps = NULL;
@@ -120,13 +120,16 @@ int cmd_maps(int argc, char **argv)
     snprintf(title, sizeof title, "%s — %s: %d maps of %d × %d", input, es_tensor_name(in.m.g, t),
              c, rows, cols);
     es_grid_plot p = {maps, c, rows, cols, {0}, {0}, pa.cmap, sort, pa.title ? pa.title : title};
-    plot_input_axes(&in, window, &p.x, &p.y, rows, cols);
-    const char *text[] = {"model", in.m.path, "layer", es_tensor_name(in.m.g, t), "input", input, NULL};
-    rc = plot_write(&pa, out, text, draw_grid, &p) != 0;
+    es_clip_axes(&in, window, &p.x, &p.y, rows, cols);
+    char axes[256];
+    es_axes_text(&p.x, &p.y, axes, sizeof axes);
+    const char *text[] = {"model", in.m.path, "layer", es_tensor_name(in.m.g, t), "input", input,
+                          "axes", axes, NULL};
+    rc = es_picture_write(pa.w, pa.h, pa.level, out, text, draw_grid, &p) != 0;
 done:
     if (rc)
         cli_lib_fail();
     free(maps);
-    sal_input_free(&in);
+    es_clip_free(&in);
     return rc;
 }

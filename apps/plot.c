@@ -1,8 +1,7 @@
 /* earsight plot IN -o OUT.png — a spectrogram picture of a (mels × frames) .npy or of a sound,
  * optionally with a saliency map over it (Captum's overlay methods) or in the four-panel layout. */
 #include "apps/cli.h"
-#include "audio/es_audio.h"
-#include "viz/es_viz.h"
+#include "pipeline/es_pipeline.h"
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -128,38 +127,6 @@ static int is_npy(const char *path)
     return n >= 4 && !strcmp(path + n - 4, ".npy");
 }
 
-/* Time and frequency axes from the feature configuration, placing each cell at the middle
- * of what it measured: frame t at the centre of its window (t·hop with center, else
- * t·hop + win/2), mel band i at its filter's centre, point i + 1 of n_mels + 2 equally spaced
- * in mel between f_min and f_max; without a description, indices centred on whole numbers
- * (as matplotlib's imshow places them). */
-static void axes_from_config(const es_feature_config *c, int rows, int frames, int time_ok,
-                             int freq_ok, es_axis *x, es_axis *y)
-{
-    int kaldi = c->preset == ES_PRESET_KALDI_FBANK, sr = c->sample_rate;
-    int win = c->win_length ? c->win_length : kaldi ? sr * 25 / 1000 : c->n_fft;
-    int hop = c->hop_length ? c->hop_length : kaldi ? sr / 100 : win / 2;
-    double t0 = (c->center && !kaldi ? 0 : win / 2.0) - hop / 2.0;
-    if (time_ok)
-        *x = (es_axis){t0 / sr, (t0 + (double)frames * hop) / sr, ES_SCALE_LINEAR, "Time (s)"};
-    else
-        *x = (es_axis){-0.5, frames - 0.5, ES_SCALE_LINEAR, "frame", 1};
-    double nyq = sr / 2.0, fmax = c->f_max > 0 ? c->f_max : nyq + c->f_max;
-    if (freq_ok && c->n_mfcc <= 0 && c->n_mels > 0) {
-        /* Kaldi's 1127·ln(1 + f/700) is the HTK scale */
-        es_scale sc = c->mel_scale == ES_MEL_HTK || kaldi ? ES_SCALE_MEL_HTK : ES_SCALE_MEL_SLANEY;
-        double m0 = es_scale_apply(c->f_min, sc), m1 = es_scale_apply(fmax, sc);
-        double half = 0.5 * (m1 - m0) / (rows + 1); /* half a band: centres at (i + 1)/(n + 1) */
-        *y = (es_axis){es_scale_invert(m0 + half, sc), es_scale_invert(m1 - half, sc), sc,
-                       "Frequency (Hz)"};
-    } else if (freq_ok && c->n_mfcc <= 0) { /* bins k·sr/n_fft, k = 0 … n_fft/2 */
-        double bin = rows > 1 ? (double)sr / (2.0 * (rows - 1)) : nyq;
-        *y = (es_axis){-bin / 2, nyq + bin / 2, ES_SCALE_LINEAR, "Frequency (Hz)"};
-    } else {
-        *y = (es_axis){-0.5, rows - 0.5, ES_SCALE_LINEAR, c->n_mfcc > 0 ? "MFCC" : "bin", 1};
-    }
-}
-
 static int db_range(const char *s, const es_array *a, float *lo, float *hi)
 {
     float mx = -INFINITY;
@@ -251,7 +218,8 @@ int cmd_plot(int argc, char **argv)
         return cli_lib_fail();
     }
     int audio = !is_npy(o.in);
-    axes_from_config(&c, a.dims[0], a.dims[1], audio || o.time_given, audio || o.freq_given, &p.x, &p.y);
+    es_feature_axes(&c, a.dims[0], 0, a.dims[1], (audio || o.time_given ? ES_AXES_TIME : 0) |
+                    (audio || o.freq_given ? ES_AXES_FREQ : 0), &p.x, &p.y);
     const char *base = strrchr(o.in, '/') ? strrchr(o.in, '/') + 1 : o.in;
     p.data = a.data, p.rows = a.dims[0], p.cols = a.dims[1];
     p.cmap = o.cmap, p.title = o.title ? o.title : base;
@@ -261,7 +229,9 @@ int cmd_plot(int argc, char **argv)
     rc = es_canvas_init(&cv, o.w, o.h, ES_RGBA(255, 255, 255, 255));
     if (rc == 0 && (rc = draw(&o, &cv, &p)) == 0) {
         const char *method = o.quad ? "saliency quad" : s.data ? "saliency overlay" : "spectrogram";
-        const char *text[] = {"input", o.in, "method", method, NULL};
+        char axes[256];
+        es_axes_text(&p.x, &p.y, axes, sizeof axes);
+        const char *text[] = {"input", o.in, "method", method, "axes", axes, NULL};
         es_png_opts po = {o.level, text};
         rc = es_png_write(o.out, &cv, &po);
     }

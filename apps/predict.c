@@ -1,6 +1,6 @@
 /* earsight predict -m MODEL --input X.npy|SOUND [-o OUT.npy] [--json] — the model's raw output. */
 #include "apps/cli.h"
-#include "apps/model.h"
+#include "pipeline/es_pipeline.h"
 #include <cJSON.h>
 #include <omp.h>
 #include <math.h>
@@ -95,7 +95,7 @@ static int sound_verdict(const float *y, int rows, int cols, float *score, int *
     return best;
 }
 
-static void print_json(const app_model *m, const options *o, const float *y, int nd,
+static void print_json(const es_model *m, const options *o, const float *y, int nd,
                        const int *dims, int rows, int cols)
 {
     cJSON *j = cJSON_CreateObject();
@@ -114,18 +114,18 @@ static void print_json(const app_model *m, const options *o, const float *y, int
         int b = argmax(row, cols);
         cJSON *t = cJSON_CreateObject();
         cJSON_AddNumberToObject(t, "index", b);
-        if (app_model_label(m, b))
-            cJSON_AddStringToObject(t, "label", app_model_label(m, b));
+        if (es_model_label(m, b))
+            cJSON_AddStringToObject(t, "label", es_model_label(m, b));
         cJSON_AddNumberToObject(t, "score", row[b]);
         cJSON_AddItemToArray(top, t);
     }
-    if (rows > 1 && app_is_audio(o->input)) {
+    if (rows > 1 && es_is_sound(o->input)) {
         float score;
         int at, k = sound_verdict(y, rows, cols, &score, &at);
         cJSON *v = cJSON_AddObjectToObject(j, "sound");
         cJSON_AddNumberToObject(v, "index", k);
-        if (app_model_label(m, k))
-            cJSON_AddStringToObject(v, "label", app_model_label(m, k));
+        if (es_model_label(m, k))
+            cJSON_AddStringToObject(v, "label", es_model_label(m, k));
         cJSON_AddNumberToObject(v, "score", score);
         cJSON_AddStringToObject(v, "rule", at >= 0 ? "largest window" : "mean over windows");
     }
@@ -143,24 +143,24 @@ static void print_json(const app_model *m, const options *o, const float *y, int
     cJSON_Delete(j);
 }
 
-static void print_text(const app_model *m, const options *o, const float *y, int rows, int cols)
+static void print_text(const es_model *m, const options *o, const float *y, int rows, int cols)
 {
     for (int r = 0; r < rows; r++) {
         const float *row = y + (size_t)r * cols;
         int b = argmax(row, cols);
         if (rows > 1)
-            printf("%s %d:\n", app_is_audio(o->input) ? "window" : "row", r);
+            printf("%s %d:\n", es_is_sound(o->input) ? "window" : "row", r);
         for (int k = 0; k < cols && k < 50; k++) {
-            const char *l = app_model_label(m, k);
+            const char *l = es_model_label(m, k);
             printf("  %3d  %-20s %12.6g%s\n", k, l ? l : "", row[k], k == b ? "  <" : "");
         }
         if (cols > 50)
             printf("  … %d more; top: %d (%.6g)\n", cols - 50, b, row[b]);
     }
-    if (rows > 1 && app_is_audio(o->input)) {
+    if (rows > 1 && es_is_sound(o->input)) {
         float score;
         int at, k = sound_verdict(y, rows, cols, &score, &at);
-        const char *l = app_model_label(m, k);
+        const char *l = es_model_label(m, k);
         if (at >= 0)
             printf("sound: %s %.6g (the largest of %d windows: window %d)\n", l ? l : "class 1",
                    score, rows, at);
@@ -177,10 +177,10 @@ int cmd_predict(int argc, char **argv)
         return r;
     if (o.jobs)
         omp_set_num_threads(o.jobs);
-    app_model m;
+    es_model m;
     es_array x;
     int had_batch;
-    if (app_model_load_for(&m, o.model, o.input, &x, &had_batch) != 0)
+    if (es_model_load_for(&m, o.model, o.input, &x, &had_batch) != 0)
         return cli_lib_fail();
     memcpy(es_tensor_data(m.g, m.input), x.data, es_array_size(&x) * sizeof(float));
     es_array_free(&x);
@@ -207,6 +207,6 @@ int cmd_predict(int argc, char **argv)
         print_text(&m, &o, y, rows, cols);
     r = 0;
 done:
-    app_model_free(&m);
+    es_model_free(&m);
     return r;
 }

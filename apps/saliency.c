@@ -2,7 +2,6 @@
  * the network looked at for one class; and the pieces the sanity and sonify verbs share. */
 #include "apps/cli.h"
 #include "apps/saliency.h"
-#include "apps/figure.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
 #include <math.h>
@@ -82,125 +81,7 @@ int sal_flag(sal_args *a, const char *verb, const char *f, const char *v)
     return 0;
 }
 
-/* ---- shared: the input ------------------------------------------------------------------- */
-/* A sound's default hop: half the model's frames, so every frame is seen in two windows. */
-static int default_hop(const char *model, const char *file, int hop)
-{
-    if (!app_is_audio(file) || hop > 0)
-        return hop;
-    es_meta *meta = NULL;
-    int rank, d[ES_MAX_DIMS];
-    const char *mp = model ? model : app_default_model();
-    if (mp && es_onnx_peek(mp, &meta, &rank, d) == 0) {
-        const char *js = es_meta_get(meta, ES_META_FEATURES);
-        es_feature_config c;
-        es_config_default(&c);
-        if (js && es_config_from_json(&c, js, mp) == 0 && c.frames > 1)
-            hop = c.frames / 2;
-    }
-    es_meta_free(meta);
-    return hop;
-}
-
-static int finish_input(sal_input *in, int hop);
-
-int sal_input_load(sal_input *in, const char *model, const char *file, int hop)
-{
-    memset(in, 0, sizeof *in);
-    in->audio = app_is_audio(file);
-    hop = default_hop(model, file, hop);
-    if (app_model_load_windows(&in->m, model, file, hop, &in->x, &in->had_batch, &in->frames) != 0)
-        return -1;
-    return finish_input(in, hop);
-}
-
-int sal_input_next(sal_input *in, const char *file, int hop)
-{
-    int d[ES_MAX_DIMS], nd = es_tensor_shape(in->m.g, in->m.input, d);
-    es_array_free(&in->x);
-    free(in->scores), in->scores = NULL;
-    in->audio = app_is_audio(file);
-    hop = default_hop(in->m.path, file, hop);
-    if (app_input_read(in->m.path, file, hop, &in->x, &in->frames) != 0)
-        return -1;
-    in->had_batch = 1;
-    if (in->x.ndim == nd - 1) { /* no batch dim */
-        memmove(in->x.dims + 1, in->x.dims, in->x.ndim * sizeof *in->x.dims);
-        in->x.dims[0] = 1, in->x.ndim++, in->had_batch = 0;
-    }
-    int same = in->x.ndim == nd;
-    for (int k = 1; same && k < nd; k++)
-        same = in->x.dims[k] == d[k];
-    if (!same)
-        return 1;
-    if (es_graph_set_batch(in->m.g, in->x.dims[0]) != 0)
-        return -1;
-    return finish_input(in, hop);
-}
-
-/* The sound's layout and every row's scores. */
-static int finish_input(sal_input *in, int hop)
-{
-    in->st = es_sal_score_tensor(in->m.g);
-    es_config_default(&in->cfg);
-    if (in->audio) {
-        const char *js = es_meta_get(in->m.meta, ES_META_FEATURES);
-        if (es_config_from_json(&in->cfg, js, in->m.path) != 0)
-            return sal_input_free(in), -1;
-        in->F = in->cfg.frames > 0 ? in->cfg.frames : in->frames;
-        in->hop = in->cfg.frames > 0 && hop > 0 ? hop : in->F;
-        in->time_first = in->cfg.layout == ES_LAYOUT_FRAMES_MELS;
-        in->bands = (int)(es_array_size(&in->x) / in->x.dims[0] / in->F);
-    }
-    int rows = in->x.dims[0];
-    size_t per = es_array_size(&in->x) / rows;
-    int n = 0;
-    for (int r = 0; r < rows; r++) {
-        float tmp[1];
-        if (r == 0) {
-            if (es_sal_scores(in->m.g, in->m.input, in->x.data, tmp, 1, &n) != 0)
-                goto fail;
-            if (!(in->scores = malloc((size_t)rows * n * sizeof *in->scores))) {
-                es_fail("out of memory");
-                goto fail;
-            }
-        }
-        if (es_sal_scores(in->m.g, in->m.input, in->x.data + r * per, in->scores + (size_t)r * n, n, &n) != 0)
-            goto fail;
-    }
-    in->classes = n;
-    return 0;
-fail: {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", es_error());
-    es_fail("%s: %s", in->m.path, msg);
-    sal_input_free(in);
-    return -1;
-}
-}
-
-void sal_input_free(sal_input *in)
-{
-    app_model_free(&in->m);
-    es_array_free(&in->x);
-    free(in->scores);
-    memset(in, 0, sizeof *in);
-}
-
-/* The label, or the index: the class the user means by --target. */
-static int find_target(const sal_input *in, const char *t)
-{
-    char *end;
-    long k = strtol(t, &end, 10);
-    if (end != t && !*end)
-        return k >= 0 && k < in->classes ? (int)k : -2;
-    for (int i = 0; i < in->m.n_labels; i++)
-        if (strcmp(in->m.labels[i], t) == 0)
-            return i < in->classes ? i : -2;
-    return -1;
-}
-
-int sal_resolve(sal_args *a, sal_input *in, const char *verb)
+int sal_resolve(sal_args *a, es_clip *in, const char *verb)
 {
     es_sal_opts *o = &a->o;
     int k = 0;
@@ -214,149 +95,14 @@ int sal_resolve(sal_args *a, sal_input *in, const char *verb)
         return cli_usage(verb, "unknown --ig-method '%s'", a->ig_method);
     if (a->ig_method)
         o->ig_rule = k;
-    if (a->layer && (o->layer = es_sal_layer_find(in->m.g, a->layer)) < 0)
-        return cli_fail("%s: %s", in->m.path, es_error());
-    int rows = in->x.dims[0];
-    if (a->target) {
-        o->target = find_target(in, a->target);
-        if (o->target == -2)
-            return cli_fail("%s: target %s is out of range (the model scores %d classes)",
-                            in->m.path, a->target, in->classes);
-        if (o->target < 0)
-            return cli_fail("%s: no class named '%s'%s", in->m.path, a->target,
-                            in->m.n_labels ? "" : " (the model has no labels; give an index)");
-    } else { /* the class with the best mean score over the windows */
-        o->target = 0;
-        double best = -INFINITY;
-        for (int c = 0; c < in->classes; c++) {
-            double s = 0;
-            for (int r = 0; r < rows; r++)
-                s += in->scores[(size_t)r * in->classes + c];
-            if (s > best)
-                best = s, o->target = c;
-        }
-    }
-    if (a->baseline && strcmp(a->baseline, "zero") && strcmp(a->baseline, "min")) {
-        if (es_npy_load(a->baseline, &a->base) != 0)
-            return cli_lib_fail();
-        size_t per = es_array_size(&in->x) / rows;
-        if (es_array_size(&a->base) != per)
-            return cli_fail("%s: the baseline has %zu values, one input sample %zu", a->baseline,
-                            es_array_size(&a->base), per);
-        o->baseline = ES_BASE_ARRAY, o->baseline_data = a->base.data;
-    } else {
-        o->baseline = a->baseline && !strcmp(a->baseline, "min") ? ES_BASE_MIN : ES_BASE_ZERO;
-    }
+    if (a->layer && (o->layer = es_clip_layer(in, a->layer)) < 0)
+        return cli_lib_fail();
+    o->target = a->target ? es_clip_target(in, a->target) : es_clip_default_target(in);
+    if (o->target < 0)
+        return cli_lib_fail();
+    if (es_clip_baseline(in, a->baseline, &a->base, o) != 0)
+        return cli_lib_fail();
     return 0;
-}
-
-size_t sal_map_size(const sal_input *in)
-{
-    int d[ES_MAX_DIMS], n = sal_map_shape(in, d);
-    size_t s = 1;
-    for (int k = 0; k < n; k++)
-        s *= d[k];
-    return s;
-}
-
-int sal_map_shape(const sal_input *in, int *d)
-{
-    if (in->audio) {
-        d[0] = in->bands, d[1] = in->frames;
-        return 2;
-    }
-    int off = in->had_batch ? 0 : 1;
-    for (int k = off; k < in->x.ndim; k++)
-        d[k - off] = in->x.dims[k];
-    return in->x.ndim - off;
-}
-
-/* Adds window w of a sound's rows (model layout) into (bands × frames) sums and counts. */
-static void stitch(const sal_input *in, int w, const float *row, double *sum, int *cnt)
-{
-    int t0 = w * in->hop;
-    for (int t = 0; t < in->F && t0 + t < in->frames; t++)
-        for (int b = 0; b < in->bands; b++) {
-            size_t src = in->time_first ? (size_t)t * in->bands + b : (size_t)b * in->F + t;
-            size_t dst = (size_t)b * in->frames + t0 + t;
-            sum[dst] += row[src], cnt[dst]++;
-        }
-}
-
-int sal_stitch(const sal_input *in, const float *rows, float *map)
-{
-    size_t n = (size_t)in->bands * in->frames, per = es_array_size(&in->x) / in->x.dims[0];
-    double *sum = calloc(n, sizeof *sum);
-    int *cnt = calloc(n, sizeof *cnt);
-    if (!sum || !cnt) {
-        free(sum), free(cnt);
-        return es_fail("out of memory");
-    }
-    for (int w = 0; w < in->x.dims[0]; w++)
-        stitch(in, w, rows + w * per, sum, cnt);
-    for (size_t i = 0; i < n; i++)
-        map[i] = cnt[i] ? (float)(sum[i] / cnt[i]) : 0;
-    free(sum), free(cnt);
-    return 0;
-}
-
-int sal_compute_rows(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info)
-{
-    int rows = in->x.dims[0];
-    size_t per = es_array_size(&in->x) / rows;
-    float *all = in->audio ? malloc(per * rows * sizeof *all) : map;
-    if (!all)
-        return es_fail("out of memory");
-    es_sal_info ri;
-    int rc = 0;
-    for (int r = 0; r < rows && rc == 0; r++)
-        rc = es_saliency(in->m.g, in->m.input, in->x.data + r * per, o, all + r * per,
-                         info ? &info[r] : &ri);
-    if (rc != 0) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", es_error());
-        es_fail("%s: %s", in->m.path, msg);
-    } else if (in->audio) {
-        rc = sal_stitch(in, all, map);
-    }
-    if (all != map)
-        free(all);
-    return rc;
-}
-
-int sal_compute(sal_input *in, const es_sal_opts *o, float *map, es_sal_info *info)
-{
-    es_sal_info *ri = calloc(in->x.dims[0], sizeof *ri);
-    if (!ri)
-        return es_fail("out of memory");
-    int rc = sal_compute_rows(in, o, map, ri);
-    for (int r = 1; rc == 0 && r < in->x.dims[0]; r++)
-        if (fabsf(ri[r].delta) > fabsf(ri[0].delta))
-            ri[0].delta = ri[r].delta;
-    if (rc == 0 && info)
-        *info = ri[0];
-    free(ri);
-    return rc;
-}
-
-void sal_probabilities(const sal_input *in, const float *s, float *p)
-{
-    int out = in->m.output, C = in->classes;
-    int node = es_node_producing(in->m.g, out);
-    es_op_type op = node >= 0 && in->st != out ? es_node_op(in->m.g, node) : ES_OP_SOFTMAX;
-    if (op == ES_OP_SIGMOID || (in->st == out && C == 1)) {
-        for (int c = 0; c < C; c++)
-            p[c] = 1 / (1 + expf(-s[c]));
-        return;
-    }
-    float mx = -INFINITY;
-    double z = 0;
-    for (int c = 0; c < C; c++)
-        mx = s[c] > mx ? s[c] : mx;
-    for (int c = 0; c < C; c++)
-        z += exp(s[c] - mx);
-    for (int c = 0; c < C; c++)
-        p[c] = (float)(exp(s[c] - mx) / z);
 }
 
 /* ---- the verb ------------------------------------------------------------------------------ */
@@ -477,50 +223,18 @@ static void out_path(char *buf, size_t cap, const char *dir, const char *in, con
     snprintf(buf, cap, "%s/%.*s.%s", dir, n, base, ext);
 }
 
-/* The matrix a picture shows: a sound's (bands × frames) as is; a tensor's last two dims
- * (frames_mels models turned to mels × frames), channels summed. */
-int sal_picture_matrix(const sal_input *in, const float *v, int *rows, int *cols, float **out)
-{
-    int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
-    size_t n = sal_map_size(in);
-    int r = nd >= 2 ? d[nd - 2] : 1, c = d[nd - 1];
-    size_t plane = (size_t)r * c;
-    float *m = calloc(plane, sizeof *m);
-    if (!m)
-        return es_fail("out of memory");
-    for (size_t i = 0; i < n; i++)
-        m[i % plane] += v[i];
-    const char *js = es_meta_get(in->m.meta, ES_META_FEATURES);
-    es_feature_config cfg;
-    es_config_default(&cfg);
-    if (!in->audio && js && es_config_from_json(&cfg, js, "") == 0 &&
-        cfg.layout == ES_LAYOUT_FRAMES_MELS) {
-        float *t = malloc(plane * sizeof *t);
-        if (!t)
-            return free(m), es_fail("out of memory");
-        for (int i = 0; i < r; i++)
-            for (int j = 0; j < c; j++)
-                t[(size_t)j * r + i] = m[(size_t)i * c + j];
-        free(m), m = t;
-        int tmp = r;
-        r = c, c = tmp;
-    }
-    *rows = r, *cols = c, *out = m;
-    return 0;
-}
-
-/* The PNG is the figure `earsight view` shows: one function composes both (apps/figure.c). */
-static int render(const options *o, const sal_input *in, const char *file, const float *map,
+/* The PNG is the figure `earsight view` shows: one function composes both (pipeline/figure.c). */
+static int render(const options *o, const es_clip *in, const char *file, const float *map,
                   const es_sal_info *info, es_canvas *cv)
 {
-    fig_opts f = FIG_OPTS_DEFAULTS;
+    es_figure_opts f = ES_FIGURE_OPTS_DEFAULTS;
     f.w = o->w, f.h = o->h, f.mode = o->mode, f.sign = o->sign, f.cmap = o->cmap;
     f.title = o->title, f.outlier = o->outlier, f.alpha = o->alpha;
     f.quad = o->layout && !strcmp(o->layout, "quad");
-    return fig_render(&f, in, file, o->a.o.method, map, info, cv);
+    return es_figure_render(&f, in, file, o->a.o.method, map, info, cv);
 }
 
-static void print_json(const options *o, const sal_input *in, const char *file,
+static void print_json(const options *o, const es_clip *in, const char *file,
                        const es_sal_info *info)
 {
     cJSON *j = cJSON_CreateObject();
@@ -528,13 +242,13 @@ static void print_json(const options *o, const sal_input *in, const char *file,
     cJSON_AddStringToObject(j, "input", file);
     cJSON_AddStringToObject(j, "method", es_sal_method_name(o->a.o.method));
     cJSON_AddNumberToObject(j, "target", info->target);
-    const char *l = app_model_label(&in->m, info->target);
+    const char *l = es_model_label(&in->m, info->target);
     if (l)
         cJSON_AddStringToObject(j, "label", l);
     cJSON_AddNumberToObject(j, "score", info->score);
     float *p = malloc(in->classes * sizeof *p);
     if (p) {
-        sal_probabilities(in, in->scores, p);
+        es_clip_probabilities(in, in->scores, p);
         cJSON_AddItemToObject(j, "probabilities", cJSON_CreateFloatArray(p, in->classes));
     }
     if (o->a.o.method == ES_SAL_GRADCAM || o->a.o.method == ES_SAL_GUIDED_GRADCAM) {
@@ -554,13 +268,13 @@ static void print_json(const options *o, const sal_input *in, const char *file,
         cJSON_AddNumberToObject(j, "delta", info[worst].delta);
         cJSON_AddNumberToObject(j, "delta_relative", rel);
     }
-    int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
+    int d[ES_MAX_DIMS], nd = es_clip_map_shape(in, d);
     cJSON_AddItemToObject(j, "shape", cJSON_CreateIntArray(d, nd));
     if (in->audio) {
         cJSON *ws = cJSON_AddArrayToObject(j, "windows");
         for (int w = 0; p && w < in->x.dims[0]; w++) {
             cJSON *e = cJSON_CreateObject();
-            sal_probabilities(in, in->scores + (size_t)w * in->classes, p);
+            es_clip_probabilities(in, in->scores + (size_t)w * in->classes, p);
             cJSON_AddNumberToObject(e, "start_frame", w * in->hop);
             cJSON_AddNumberToObject(e, "score", in->scores[(size_t)w * in->classes + info->target]);
             cJSON_AddNumberToObject(e, "probability", p[info->target]);
@@ -577,12 +291,12 @@ static void print_json(const options *o, const sal_input *in, const char *file,
     cJSON_Delete(j);
 }
 
-static int one_input(options *o, sal_input *in, const char *file, int many)
+static int one_input(options *o, es_clip *in, const char *file, int many)
 {
     int rc = sal_resolve(&o->a, in, "saliency");
     if (rc)
         return rc;
-    size_t n = sal_map_size(in);
+    size_t n = es_clip_map_size(in);
     float *map = malloc(n * sizeof *map);
     es_sal_info info = {0}, *rows_info = NULL;
     es_canvas cv = {0};
@@ -594,7 +308,7 @@ static int one_input(options *o, sal_input *in, const char *file, int many)
         cli_fail("out of memory");
         goto done;
     }
-    if (sal_compute_rows(in, &o->a.o, map, rows_info) != 0) {
+    if (es_clip_saliency_rows(in, &o->a.o, map, rows_info) != 0) {
         cli_lib_fail();
         goto done;
     }
@@ -603,7 +317,7 @@ static int one_input(options *o, sal_input *in, const char *file, int many)
         cli_fail("%s: %s", o->png, es_error());
         goto done;
     }
-    int d[ES_MAX_DIMS], nd = sal_map_shape(in, d);
+    int d[ES_MAX_DIMS], nd = es_clip_map_shape(in, d);
     out_path(npy, sizeof npy, o->out ? o->out : "", file, "npy", many);
     if (o->out && es_npy_save(npy, map, nd, d) != 0) {
         cli_lib_fail();
@@ -613,8 +327,14 @@ static int one_input(options *o, sal_input *in, const char *file, int many)
         char tgt[32], score[32];
         snprintf(tgt, sizeof tgt, "%d", info.target);
         snprintf(score, sizeof score, "%.9g", info.score);
+        char axes[256];
+        es_figure_opts fo = ES_FIGURE_OPTS_DEFAULTS;
+        es_axis ax, ay;
+        es_figure_axes(&fo, in, &ax, &ay);
+        es_axes_text(&ax, &ay, axes, sizeof axes);
         const char *text[] = {"model", in->m.path, "input", file, "method",
-                              es_sal_method_name(o->a.o.method), "target", tgt, "score", score, NULL};
+                              es_sal_method_name(o->a.o.method), "target", tgt, "score", score,
+                              "axes", axes, NULL};
         es_png_opts po = {-1, text};
         out_path(png, sizeof png, o->png, file, "png", many);
         if (es_png_write(png, &cv, &po) != 0) {
@@ -646,18 +366,18 @@ int cmd_saliency(int argc, char **argv)
                  (o.png && (stat(o.png, &sb) != 0 || !S_ISDIR(sb.st_mode)))))
         return cli_usage("saliency", "with several inputs, -o and --png name existing folders");
     /* one loaded model for every input of the same shape: reload only when the shape changes */
-    sal_input in = {0};
+    es_clip in = {0};
     for (int i = 0; i < o.n_inputs && rc == 0; i++) {
-        int r = i ? sal_input_next(&in, o.inputs[i], o.a.hop_frames) : 1;
+        int r = i ? es_clip_next(&in, o.inputs[i], o.a.hop_frames) : 1;
         if (r == 1) { /* the first input, or one of another shape: (re)load */
-            sal_input_free(&in);
-            r = sal_input_load(&in, o.model, o.inputs[i], o.a.hop_frames);
+            es_clip_free(&in);
+            r = es_clip_load(&in, o.model, o.inputs[i], o.a.hop_frames);
         }
         rc = r != 0 ? cli_lib_fail() : one_input(&o, &in, o.inputs[i], many);
         sal_args_free(&o.a);
         o.a.o.layer = -1;
     }
-    sal_input_free(&in);
+    es_clip_free(&in);
     es_viz_shutdown();
     return rc;
 }

@@ -155,23 +155,23 @@ typedef struct {
     double rho, rho_abs, ssim;
 } row;
 
-static void compare(const sal_input *in, const float *orig, const float *map, row *r)
+static void compare(const es_clip *in, const float *orig, const float *map, row *r)
 {
-    size_t n = sal_map_size(in);
+    size_t n = es_clip_map_size(in);
     r->rho = es_spearman(orig, map, n, 0);
     r->rho_abs = es_spearman(orig, map, n, 1);
     int rows, cols;
     float *a = NULL, *b = NULL;
     r->ssim = NAN;
-    if (sal_picture_matrix(in, orig, &rows, &cols, &a) == 0 &&
-        sal_picture_matrix(in, map, &rows, &cols, &b) == 0)
+    if (es_clip_picture(in, orig, &rows, &cols, &a) == 0 &&
+        es_clip_picture(in, map, &rows, &cols, &b) == 0)
         r->ssim = es_ssim(a, b, rows, cols);
     free(a), free(b);
 }
 
 static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-static void print_rows(const options *o, const sal_input *in, const row *rows, int n, int target)
+static void print_rows(const options *o, const es_clip *in, const row *rows, int n, int target)
 {
     if (o->json) {
         cJSON *j = cJSON_CreateObject();
@@ -218,7 +218,7 @@ static const char *short_name(const char *node, char *buf)
 
 #define STRIP_TILES 10 /* at most: the original and evenly spaced steps, the last included */
 
-static int draw_strip(const options *o, const sal_input *in, float *const *all, const row *all_rows,
+static int draw_strip(const options *o, const es_clip *in, float *const *all, const row *all_rows,
                       int n_all, int target)
 {
     float *maps[STRIP_TILES];
@@ -238,7 +238,7 @@ static int draw_strip(const options *o, const sal_input *in, float *const *all, 
     if (!pm || !sp || !ss || !names)
         goto done;
     for (int i = 0; i <= n; i++) {
-        if (sal_picture_matrix(in, maps[i], &r, &c, &pm[i]) != 0)
+        if (es_clip_picture(in, maps[i], &r, &c, &pm[i]) != 0)
             goto done;
         names[i] = i ? short_name(rows[i - 1].layer, label[i]) : "original";
         sp[i] = i ? (float)rows[i - 1].rho_abs : NAN;
@@ -275,7 +275,7 @@ done:
     return rc;
 }
 
-static int run_checks(options *o, sal_input *in)
+static int run_checks(options *o, es_clip *in)
 {
     es_graph *g = in->m.g;
     int ids[1024], n = es_sanity_layers(g, ids, 1024), n_saved = 0, rc = 1, n_rows = 0;
@@ -284,7 +284,7 @@ static int run_checks(options *o, sal_input *in)
     if (n == 0)
         return cli_fail("%s: the model has no layers with weights to randomize", in->m.path);
     int casc = !o->mode || strcmp(o->mode, "independent"), indep = !o->mode || strcmp(o->mode, "cascading");
-    size_t sz = sal_map_size(in);
+    size_t sz = es_clip_map_size(in);
     float **maps = calloc(n + 1, sizeof *maps), *tmp = malloc(sz * sizeof *tmp);
     row *rows = calloc(2 * n, sizeof *rows);
     saved *sv = NULL;
@@ -298,13 +298,13 @@ static int run_checks(options *o, sal_input *in)
             cli_fail("out of memory");
             goto done;
         }
-    if (sal_compute(in, &o->a.o, maps[0], &info) != 0) {
+    if (es_clip_saliency(in, &o->a.o, maps[0], &info) != 0) {
         cli_lib_fail();
         goto done;
     }
     for (int k = 0; casc && k < n; k++) { /* layers k and above are random */
         es_sanity_randomize(g, ids[k], o->rseed + 1000003ull * k);
-        if (sal_compute(in, &o->a.o, maps[k + 1], NULL) != 0) {
+        if (es_clip_saliency(in, &o->a.o, maps[k + 1], NULL) != 0) {
             cli_lib_fail();
             goto done;
         }
@@ -315,7 +315,7 @@ static int run_checks(options *o, sal_input *in)
     restore_params(g, sv, n_saved);
     for (int k = 0; indep && k < n; k++) { /* only layer k is random */
         es_sanity_randomize(g, ids[k], o->rseed + 1000003ull * k);
-        int bad = sal_compute(in, &o->a.o, tmp, NULL);
+        int bad = es_clip_saliency(in, &o->a.o, tmp, NULL);
         restore_params(g, sv, n_saved);
         if (bad) {
             cli_lib_fail();
@@ -330,7 +330,7 @@ static int run_checks(options *o, sal_input *in)
         goto done;
     }
     if (o->out && casc) {
-        int d[ES_MAX_DIMS + 1], nd = sal_map_shape(in, d + 1);
+        int d[ES_MAX_DIMS + 1], nd = es_clip_map_shape(in, d + 1);
         float *all = malloc((n + 1) * sz * sizeof *all);
         d[0] = n + 1;
         for (int i = 0; all && i <= n; i++)
@@ -360,13 +360,13 @@ int cmd_sanity(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
-    sal_input in;
-    if (sal_input_load(&in, o.model, o.input, o.a.hop_frames) != 0)
+    es_clip in;
+    if (es_clip_load(&in, o.model, o.input, o.a.hop_frames) != 0)
         return cli_lib_fail();
     rc = sal_resolve(&o.a, &in, "sanity");
     if (rc == 0)
         rc = run_checks(&o, &in);
-    sal_input_free(&in);
+    es_clip_free(&in);
     sal_args_free(&o.a);
     es_viz_shutdown();
     return rc;

@@ -89,7 +89,7 @@ static int parse(int argc, char **argv, options *o)
     }
     if (!o->input)
         return cli_usage("sonify", "no input sound (--input SOUND)");
-    if (!app_is_audio(o->input))
+    if (!es_is_sound(o->input))
         return cli_usage("sonify", "the input must be a sound, not a .npy");
     if (!o->out)
         return cli_usage("sonify", "no output file (-o OUT.wav)");
@@ -103,7 +103,7 @@ static int parse(int argc, char **argv, options *o)
 }
 
 /* The (mels × frames) map at the model's rate, from --saliency or computed. */
-static int get_map(options *o, sal_input *in, es_array *map, int *target)
+static int get_map(options *o, es_clip *in, es_array *map, int *target)
 {
     *target = -1;
     if (o->sal) {
@@ -121,62 +121,10 @@ static int get_map(options *o, sal_input *in, es_array *map, int *target)
     if (!(map->data = malloc(es_array_size(map) * sizeof(float))))
         return cli_fail("out of memory");
     es_sal_info info;
-    if (sal_compute(in, &o->a.o, map->data, &info) != 0)
+    if (es_clip_saliency(in, &o->a.o, map->data, &info) != 0)
         return cli_lib_fail();
     *target = info.target;
     return 0;
-}
-
-/* Resynthesis at the sound's own rate r: the same n_fft and hop in samples; model frame
- * t·r_model/r for each native frame t (nearest), and the filter bank built for rate r, so each
- * native bin meets the mel rows of its own frequency. */
-int sal_resynth(const es_feature_config *c, const float *map, int mels, int mf, const float *x,
-                long n, int rate, float keep, float threshold, int invert, float *y,
-                double *kept, const char *what)
-{
-    int win = c->win_length ? c->win_length : c->n_fft, hop = c->hop_length ? c->hop_length : win / 2;
-    es_stft *s = es_stft_new(c->n_fft, win, hop, c->window, c->center, c->pad_mode);
-    if (!s)
-        return -1;
-    int nf = c->n_fft / 2 + 1;
-    long T = es_stft_frames(s, n);
-    /* the model's mel edges, even above this rate's Nyquist (those filters meet no bin) */
-    double fmax = c->f_max > 0 ? c->f_max : c->sample_rate / 2.0 + c->f_max;
-    float *spec = T > 0 ? malloc((size_t)nf * T * 2 * sizeof *spec) : NULL;
-    float *fb = malloc((size_t)mels * nf * sizeof *fb), *mask = malloc((size_t)nf * (T > 0 ? T : 1) * sizeof *mask);
-    float *tm = malloc((size_t)mels * (T > 0 ? T : 1) * sizeof *tm);
-    int rc = -1;
-    if (T <= 0) {
-        es_fail("%s: too short for a %d-point STFT", what, c->n_fft);
-        goto done;
-    }
-    if (!spec || !fb || !mask || !tm) {
-        es_fail("out of memory");
-        goto done;
-    }
-    if (es_mel_filterbank(nf, c->f_min, fmax, mels, rate, c->mel_scale, c->mel_norm, fb) != 0 ||
-        es_stft_forward(s, x, n, spec) != 0)
-        goto done;
-    for (long t = 0; t < T; t++) {
-        long src = lround((double)t * c->sample_rate / rate);
-        src = src < mf ? src : mf - 1;
-        for (int m = 0; m < mels; m++)
-            tm[(size_t)m * T + t] = map[(size_t)m * mf + src];
-    }
-    if (es_sonify_mask(tm, mels, (int)T, fb, nf, keep, threshold, invert, mask) != 0)
-        goto done;
-    double k = 0;
-    for (size_t i = 0; i < (size_t)nf * T; i++) {
-        spec[2 * i] *= mask[i], spec[2 * i + 1] *= mask[i];
-        k += mask[i];
-    }
-    if (kept)
-        *kept = k / ((double)nf * T);
-    rc = es_stft_inverse(s, spec, T, n, y);
-done:
-    es_stft_free(s);
-    free(spec), free(fb), free(mask), free(tm);
-    return rc;
 }
 
 int cmd_sonify(int argc, char **argv)
@@ -186,13 +134,13 @@ int cmd_sonify(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
-    sal_input in;
+    es_clip in;
     es_array map = {0};
     float *x = NULL, *y = NULL;
     long n = 0;
     int rate = 0, target = -1;
     double kept = 0;
-    if (sal_input_load(&in, o.model, o.input, o.a.hop_frames) != 0)
+    if (es_clip_load(&in, o.model, o.input, o.a.hop_frames) != 0)
         return cli_lib_fail();
     if (in.cfg.n_mfcc > 0 || in.cfg.n_mels <= 0 || in.cfg.preset != ES_PRESET_NONE) {
         rc = cli_fail("%s: sonify needs a log-mel model (its features are %s)", in.m.path,
@@ -210,7 +158,7 @@ int cmd_sonify(int argc, char **argv)
         cli_fail("out of memory");
         goto done;
     }
-    if (sal_resynth(&in.cfg, map.data, map.dims[0], map.dims[1], x, n, rate, o.thr_given ? -1 : o.keep,
+    if (es_resynth(&in.cfg, map.data, map.dims[0], map.dims[1], x, n, rate, o.thr_given ? -1 : o.keep,
                     o.threshold, o.invert, y, &kept, o.input) != 0 ||
         es_audio_save(o.out, y, n, rate) != 0) {
         cli_lib_fail();
@@ -222,7 +170,7 @@ int cmd_sonify(int argc, char **argv)
                o.input, o.out, o.sal ? "file" : es_sal_method_name(o.a.o.method), target, kept, rate, n);
     rc = 0;
 done:
-    sal_input_free(&in);
+    es_clip_free(&in);
     sal_args_free(&o.a);
     es_array_free(&map);
     free(x), free(y);

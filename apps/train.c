@@ -1,7 +1,7 @@
 /* earsight train --data LABELS.csv -o MODEL.onnx — trains a detector on labelled sound files:
  * features once, augmented windows, validation AUC on held-out files, the best model kept. */
 #include "apps/cli.h"
-#include "apps/dataset.h"
+#include "pipeline/es_pipeline.h"
 #include "nn/onnx.h"
 #include <math.h>
 #include <omp.h>
@@ -256,7 +256,7 @@ static void bar(int quiet, int epoch, int epochs, int step, int steps, double lo
     fflush(stderr);
 }
 
-static int write_val_csv(const char *path, const ds_list *d, const int *is_val)
+static int write_val_csv(const char *path, const es_dataset *d, const int *is_val)
 {
     es_atomic a;
     if (es_atomic_open(&a, path) != 0)
@@ -275,7 +275,7 @@ static int write_val_csv(const char *path, const ds_list *d, const int *is_val)
 }
 
 typedef struct {
-    ds_list d;
+    es_dataset d;
     es_array *feat;
     es_feature_config fc;
     net m;
@@ -290,17 +290,17 @@ static void run_free(run *r)
     for (int k = 0; r->by_class && k < r->d.n_classes; k++)
         free(r->by_class[k]);
     free(r->by_class), free(r->n_by_class);
-    ds_features_free(r->feat, r->d.n);
+    es_dataset_features_free(r->feat, r->d.n);
     es_optimizer_free(r->opt);
     es_graph_free(r->m.g);
     free(r->is_val), free(r->tr), free(r->va), free(r->x), free(r->best), free(r->probs);
     free(r->y), free(r->va_lab);
-    ds_list_free(&r->d);
+    es_dataset_free(&r->d);
 }
 
 static int setup(run *r, const options *o)
 {
-    if (ds_read_csv(&r->d, o->data, o->root) != 0)
+    if (es_dataset_read(&r->d, o->data, o->root) != 0)
         return -1;
     default_features(&r->fc);
     size_t al = strlen(o->arch);
@@ -328,7 +328,7 @@ static int setup(run *r, const options *o)
     r->by_class = calloc(K, sizeof *r->by_class), r->n_by_class = calloc(K, sizeof(int));
     if (!r->is_val || !r->tr || !r->va || !r->by_class || !r->n_by_class)
         return es_fail("out of memory");
-    ds_split(&r->d, o->val_split, o->seed, r->is_val);
+    es_dataset_split(&r->d, o->val_split, o->seed, r->is_val);
     for (int i = 0; i < n; i++)
         r->is_val[i] ? (r->va[r->n_va++] = i) : (r->tr[r->n_tr++] = i);
     for (int k = 0; k < K; k++) {
@@ -367,7 +367,7 @@ static int setup(run *r, const options *o)
 static int save(run *r, const options *o, double auc, int best_epoch)
 {
     es_meta *meta = es_meta_new();
-    char *fj = es_config_to_json(&r->fc), *lj = ds_classes_json(&r->d), info[512];
+    char *fj = es_config_to_json(&r->fc), *lj = es_dataset_classes_json(&r->d), info[512];
     snprintf(info, sizeof info,
              "{\"arch\":\"%s\",\"epochs\":%d,\"best_epoch\":%d,\"batch\":%d,\"seed\":%llu,"
              "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f}",
@@ -402,14 +402,14 @@ int cmd_train(int argc, char **argv)
         es_atomic_abort(&probe);
     }
     run r = {0};
-    if (setup(&r, &o) != 0 || ds_features(&r.d, &r.fc, &r.feat) != 0) {
+    if (setup(&r, &o) != 0 || es_dataset_features(&r.d, &r.fc, &r.feat) != 0) {
         run_free(&r);
         return cli_lib_fail();
     }
     if (!o.quiet)
         fprintf(stderr, "earsight train: %d files (%d held out), %d classes, features in %.1f s\n",
                 r.d.n, r.n_va, r.d.n_classes, omp_get_wtime() - t0);
-    ds_augment aug = {.p_mix = o.mix, .p_mix_bg = o.mix_neg, .background = -1, .snr_min = o.snr_lo,
+    es_augment aug = {.p_mix = o.mix, .p_mix_bg = o.mix_neg, .background = -1, .snr_min = o.snr_lo,
                       .snr_max = o.snr_hi, .gain_db = 6, .band_shift = 2};
     const char *bg = o.background ? o.background : r.d.hasbird ? "nobird" : NULL;
     for (int k = 0; bg && k < r.d.n_classes; k++)
@@ -421,7 +421,7 @@ int cmd_train(int argc, char **argv)
     }
     int steps = o.steps ? o.steps : (r.n_tr + o.batch - 1) / o.batch;
     size_t per = es_tensor_size(r.m.g, r.m.input) / o.batch;
-    ds_rng rng = {o.seed * 0x2545F4914F6CDD1Dull + 17};
+    es_dataset_rng rng = {o.seed * 0x2545F4914F6CDD1Dull + 17};
     double best_auc = -2, best_loss = HUGE_VAL;
     int best_epoch = 0, K = r.d.n_classes;
     for (int ep = 1; ep <= o.epochs; ep++) {
@@ -430,9 +430,9 @@ int cmd_train(int argc, char **argv)
         for (int s = 0; s < steps; s++) {
             for (int b = 0; b < o.batch; b++) { /* classes in turn, files at random */
                 int k = (s * o.batch + b) % K;
-                int i = r.by_class[k][ds_below(&rng, r.n_by_class[k])];
+                int i = r.by_class[k][es_dataset_rng_below(&rng, r.n_by_class[k])];
                 r.y[b] = k;
-                if (ds_example(&r.fc, &aug, r.feat, i, &r.d, r.tr, r.n_tr, &rng,
+                if (es_dataset_example(&r.fc, &aug, r.feat, i, &r.d, r.tr, r.n_tr, &rng,
                                r.x + per * b) != 0)
                     goto fail;
             }
@@ -451,10 +451,10 @@ int cmd_train(int argc, char **argv)
         }
         double auc = -1, vloss = 0, vacc = 0;
         if (r.n_va) {
-            if (ds_score(r.m.g, r.m.input, r.m.output, &r.fc, r.feat, r.va, r.n_va, K,
+            if (es_dataset_score(r.m.g, r.m.input, r.m.output, &r.fc, r.feat, r.va, r.n_va, K,
                          r.probs) != 0)
                 goto fail;
-            auc = ds_auc(r.probs, r.va_lab, r.n_va, K);
+            auc = es_dataset_auc(r.probs, r.va_lab, r.n_va, K);
             for (int j = 0; j < r.n_va; j++) {
                 const float *p = r.probs + (size_t)j * K;
                 int am = 0;

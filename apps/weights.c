@@ -2,7 +2,7 @@
  * conv kernels as tiles on a signed colour map, dense weights as an image beside their
  * histogram. */
 #include "apps/cli.h"
-#include "apps/model.h"
+#include "pipeline/es_pipeline.h"
 #include "apps/plotting.h"
 #include <stdio.h>
 #include <string.h>
@@ -90,8 +90,8 @@ int cmd_weights(int argc, char **argv)
         return cli_usage("weights", "unexpected argument '%s'", argv[optind]);
     if (!out)
         return cli_usage("weights", "-o OUT.png is required");
-    app_model m;
-    if (app_model_load(&m, model) != 0)
+    es_model m;
+    if (es_model_load(&m, model) != 0)
         return cli_lib_fail();
     const es_graph *g = m.g;
     int node = -1, rc = 1;
@@ -119,8 +119,8 @@ int cmd_weights(int argc, char **argv)
         p.title = title;
     }
     const char *text[] = {"model", m.path, "layer", es_node_name(g, node), NULL};
-    rc = plot_write(&pa, out, text, draw_weights, &p) != 0 ? cli_lib_fail() : 0;
+    rc = es_picture_write(pa.w, pa.h, pa.level, out, text, draw_weights, &p) != 0 ? cli_lib_fail() : 0;
 done:
-    app_model_free(&m);
+    es_model_free(&m);
     return rc;
 }

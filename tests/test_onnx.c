@@ -9,29 +9,9 @@
 
 #define OX(f) FIXTURE("onnx/" f)
 
-static char tmpdir[64];
+static int setup(void **state) { return tmp_setup("onnx"); }
 
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-static int setup(void **state)
-{
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/es_test_onnx_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+static int teardown(void **state) { return tmp_teardown(); }
 
 /* Loads NAME.onnx shaped for NAME.input.npy, runs it, compares with NAME.output.npy. */
 static double check_fixture(const char *name, int batch_copies)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/es_base.h"
+#include <unistd.h>
 
 /* Tests run from the repository root (make test). */
 #define FIXTURE(rel) ("tests/fixtures/" rel)
@@ -56,5 +57,35 @@ static inline es_array load_fixture(const char *path)
         if (!(e_ <= (tol)))                                                               \
             fail_msg("%s vs %s: relative error %.3g > %.3g", #got, #want, e_, (double)(tol)); \
     } while (0)
+
+/* A scratch folder for a test program: tmp_setup("NAME") makes /tmp/es_test_NAME_XXXXXX,
+ * tmp_path("file") names a file in it (four names live at once), tmp_teardown() removes it. */
+static inline char *tmp_dir(void)
+{
+    static char dir[64];
+    return dir;
+}
+
+static inline int tmp_setup(const char *name)
+{
+    snprintf(tmp_dir(), 64, "/tmp/es_test_%s_XXXXXX", name);
+    return mkdtemp(tmp_dir()) ? 0 : -1;
+}
+
+static inline int tmp_teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir());
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static inline const char *tmp_path(const char *name)
+{
+    static char buf[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmp_dir(), name);
+    return buf[k];
+}
 
 #endif

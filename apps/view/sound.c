@@ -67,7 +67,7 @@ static float *heard(view *v, const float *map)
     if (m && y) /* the sign the overlay shows decides what counts as salient */
         for (size_t i = 0; i < (size_t)M * F; i++)
             m[i] = v->sign == ES_SIGN_POSITIVE ? map[i] : v->sign == ES_SIGN_NEGATIVE ? -map[i] : fabsf(map[i]);
-    if (!m || !y || sal_resynth(c, m, M, F, v->wave, v->wave_n, c->sample_rate, HEARD_KEEP, -1, 0, y,
+    if (!m || !y || es_resynth(c, m, M, F, v->wave, v->wave_n, c->sample_rate, HEARD_KEEP, -1, 0, y,
                                 NULL, v->file) != 0) {
         snprintf(v->status, sizeof v->status, "resynthesis failed: %s", m && y ? es_error() : "out of memory");
         free(y), y = NULL;

@@ -163,8 +163,8 @@ static int SDLCALL work(void *user)
     view *v = user;
     es_sal_opts o = v->a.o;
     o.method = v->job / v->in.classes, o.target = v->job % v->in.classes;
-    float *map = malloc(sal_map_size(&v->in) * sizeof *map);
-    if (!map || sal_compute(&v->in, &o, map, &v->job_info) != 0) {
+    float *map = malloc(es_clip_map_size(&v->in) * sizeof *map);
+    if (!map || es_clip_saliency(&v->in, &o, map, &v->job_info) != 0) {
         snprintf(v->job_error, sizeof v->job_error, "%s", map ? es_error() : "out of memory");
         free(map), map = NULL;
     }
@@ -215,8 +215,8 @@ static view_map *current(view *v)
     view_flash(v, msg);
     es_sal_opts o = v->a.o;
     o.method = v->method, o.target = v->target;
-    if (!(m->map = malloc(sal_map_size(&v->in) * sizeof *m->map)) ||
-        sal_compute(&v->in, &o, m->map, &m->info) != 0) {
+    if (!(m->map = malloc(es_clip_map_size(&v->in) * sizeof *m->map)) ||
+        es_clip_saliency(&v->in, &o, m->map, &m->info) != 0) {
         snprintf(v->status, sizeof v->status, "%s: %s", es_sal_method_name(v->method),
                  m->map ? es_error() : "out of memory");
         free(m->map), m->map = NULL, m->failed = 1;
@@ -240,7 +240,7 @@ static int figure(view *v)
     v->fo.w = w, v->fo.h = h - (v->show_keys ? VIEW_BAR_H : 0);
     v->fo.mode = modes[v->mode], v->fo.sign = signs[v->sign];
     v->fo.c0 = v->c0, v->fo.c1 = v->c0 + v->span;
-    return fig_render(&v->fo, &v->in, v->file, v->method, m->map, &m->info, &v->fig);
+    return es_figure_render(&v->fo, &v->in, v->file, v->method, m->map, &m->info, &v->fig);
 }
 
 static void export_png(view *v)
@@ -419,18 +419,18 @@ int cmd_view(int argc, char **argv)
 {
     view v = {0};
     options o = {.w = 1000, .h = 450};
-    v.fo = (fig_opts)FIG_OPTS_DEFAULTS;
+    v.fo = (es_figure_opts)ES_FIGURE_OPTS_DEFAULTS;
     v.mode = 1, v.show_keys = 1, v.job = -1;
     sal_args_init(&v.a);
     int rc = parse(argc, argv, &o, &v);
     if (rc)
         return rc;
-    if (sal_input_load(&v.in, o.model, v.file, v.a.hop_frames) != 0)
+    if (es_clip_load(&v.in, o.model, v.file, v.a.hop_frames) != 0)
         return sal_args_free(&v.a), cli_lib_fail();
     if ((rc = sal_resolve(&v.a, &v.in, "view")) != 0)
         goto done;
     v.method = v.a.o.method, v.target = v.a.o.target;
-    v.cols = v.span = fig_columns(&v.in);
+    v.cols = v.span = es_figure_columns(&v.in);
     rc = 1;
     if (!(v.cache = calloc((size_t)ES_SAL_COUNT * v.in.classes, sizeof *v.cache))) {
         cli_fail("out of memory");
@@ -464,7 +464,7 @@ done:
     for (size_t i = 0; v.cache && i < (size_t)ES_SAL_COUNT * v.in.classes; i++)
         free(v.cache[i].map);
     free(v.cache);
-    sal_input_free(&v.in);
+    es_clip_free(&v.in);
     sal_args_free(&v.a);
     es_viz_shutdown();
     return rc;

@@ -6,13 +6,13 @@
  *             resynthesised with its own phase) */
 #ifndef ES_APP_VIEW_H
 #define ES_APP_VIEW_H
-#include "apps/figure.h"
+#include "apps/saliency.h"
 #include <SDL.h>
 
 #define VIEW_BAR_H 40 /* the key bar under the figure: two lines of text */
 
 typedef struct {
-    float *map;       /* sal_map_size floats; NULL until computed */
+    float *map;       /* es_clip_map_size floats; NULL until computed */
     es_sal_info info;
     int failed;       /* the method cannot explain this model (message shown once) */
 } view_map;
@@ -20,9 +20,9 @@ typedef struct {
 typedef struct {
     /* what is shown */
     sal_args a;
-    sal_input in;
+    es_clip in;
     const char *file, *export_path;
-    fig_opts fo;
+    es_figure_opts fo;
     int method, target, mode, sign; /* mode: index into heat, blended, masked, alpha */
     int cols, c0, span;             /* time columns: all, first shown, shown */
     int show_keys;

@@ -1,4 +1,4 @@
-/* The viewer's window: the figure (apps/figure.c, the same pixels `saliency --png` writes) and
+/* The viewer's window: the figure (pipeline/figure.c, the same pixels `saliency --png` writes) and
  * the key bar on one RGBA8 canvas, uploaded as a streaming texture and copied 1:1. */
 #include "apps/view/view.h"
 #include <stdio.h>
@@ -91,12 +91,13 @@ static void draw_bar(view *v, int y)
     es_fill_rect(c, (es_rect){0, y, c->w, c->h - y}, ES_RGBA(244, 244, 246, 255));
     es_fill_rect(c, (es_rect){0, y, c->w, 1}, ES_RGBA(205, 205, 210, 255));
     char state[256], range[64] = "";
-    const char *label = app_model_label(&v->in.m, v->target);
+    const char *label = es_model_label(&v->in.m, v->target);
     if (v->span < v->cols) {
-        if (v->in.audio) {
-            double spf = (double)v->in.cfg.hop_length / v->in.cfg.sample_rate;
-            snprintf(range, sizeof range, "   %.2f–%.2f s (%.3g×)", v->c0 * spf,
-                     (v->c0 + v->span) * spf, (double)v->cols / v->span);
+        if (v->in.audio) { /* the figure's own time axis */
+            es_axis x, y;
+            es_figure_axes(&v->fo, &v->in, &x, &y);
+            snprintf(range, sizeof range, "   %.2f–%.2f s (%.3g×)", x.lo, x.hi,
+                     (double)v->cols / v->span);
         } else {
             snprintf(range, sizeof range, "   frames %d–%d (%.3g×)", v->c0, v->c0 + v->span,
                      (double)v->cols / v->span);

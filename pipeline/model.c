@@ -1,6 +1,5 @@
 /* Loading -m MODEL for the verbs, and turning an input file into the model's input tensor. */
-#include "apps/model.h"
-#include "audio/es_audio.h"
+#include "pipeline/internal.h"
 #include <cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -10,7 +9,7 @@
 
 #define DEFAULT_MODEL "assets/models/bird-detector.onnx"
 
-const char *app_default_model(void)
+const char *es_model_default_path(void)
 {
     static char buf[PATH_MAX + 64];
     const char *env = getenv("EARSIGHT_MODEL");
@@ -40,7 +39,7 @@ const char *app_default_model(void)
 }
 
 /* earsight.labels: a JSON array of names. */
-static int read_labels(app_model *m)
+static int read_labels(es_model *m)
 {
     const char *js = es_meta_get(m->meta, ES_META_LABELS);
     if (!js)
@@ -69,7 +68,7 @@ static int read_labels(app_model *m)
     return m->labels && m->n_labels == n ? 0 : es_fail("out of memory");
 }
 
-static int finish_load(app_model *m)
+static int finish_load(es_model *m)
 {
     int ids[2];
     if (es_graph_inputs(m->g, ids, 2) != 1)
@@ -82,25 +81,25 @@ static int finish_load(app_model *m)
     return read_labels(m);
 }
 
-static int load(app_model *m, const char *path, int ndim, const int *dims)
+static int load(es_model *m, const char *path, int ndim, const int *dims)
 {
     memset(m, 0, sizeof *m);
-    if (!path && !(path = app_default_model()))
+    if (!path && !(path = es_model_default_path()))
         return -1;
     if (!(m->path = strdup(path)))
         return es_fail("out of memory");
     int r = ndim > 0 ? es_onnx_load_shaped(path, ndim, dims, &m->g, &m->meta)
                      : es_onnx_load(path, &m->g, &m->meta);
     if (r != 0 || finish_load(m) != 0) {
-        app_model_free(m);
+        es_model_free(m);
         return -1;
     }
     return 0;
 }
 
-int app_model_load(app_model *m, const char *path) { return load(m, path, 0, NULL); }
+int es_model_load(es_model *m, const char *path) { return load(m, path, 0, NULL); }
 
-void app_model_free(app_model *m)
+void es_model_free(es_model *m)
 {
     es_graph_free(m->g);
     es_meta_free(m->meta);
@@ -111,42 +110,18 @@ void app_model_free(app_model *m)
     memset(m, 0, sizeof *m);
 }
 
-const char *app_model_label(const app_model *m, int i)
+const char *es_model_label(const es_model *m, int i)
 {
     return i >= 0 && i < m->n_labels ? m->labels[i] : NULL;
 }
 
-int app_is_audio(const char *path)
+int es_is_sound(const char *path)
 {
     size_t n = strlen(path);
     return !(n >= 4 && strcasecmp(path + n - 4, ".npy") == 0);
 }
 
 /* ---- sound → input tensor --------------------------------------------------------------- */
-/* Standardises a (rows × cols) matrix whose rows are bands when `rows_are_bands`. */
-static void standardize(float *x, int rows, int cols, es_standardize how, int rows_are_bands)
-{
-    if (how == ES_STANDARDIZE_NONE)
-        return;
-    int groups = how == ES_STANDARDIZE_GLOBAL ? 1 : rows_are_bands ? rows : cols;
-    for (int gi = 0; gi < groups; gi++) {
-        double s = 0, ss = 0;
-        long cnt = 0;
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-                if (groups == 1 || (rows_are_bands ? r : c) == gi) {
-                    double v = x[(size_t)r * cols + c];
-                    s += v, ss += v * v, cnt++;
-                }
-        double mean = s / cnt, var = ss / cnt - mean * mean;
-        double inv = 1.0 / sqrt(var > 1e-12 ? var : 1e-12);
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-                if (groups == 1 || (rows_are_bands ? r : c) == gi)
-                    x[(size_t)r * cols + c] = (float)((x[(size_t)r * cols + c] - mean) * inv);
-    }
-}
-
 /* feat (bands × T) → windows of `frames` frames in the model's layout, batch first. */
 static int arrange(const es_feature_config *c, const es_array *feat, int rank, const int *decl,
                    int hop, es_array *x)
@@ -176,17 +151,8 @@ static int arrange(const es_feature_config *c, const es_array *feat, int rank, c
     size_t per = (size_t)H * W;
     if (!(x->data = malloc(per * nw * sizeof(float))))
         return es_fail("out of memory");
-    for (int w = 0; w < nw; w++) {
-        int have = T - w * hop < F ? T - w * hop : F; /* frames of this window in the sound */
-        for (int t = 0; t < F; t++) {
-            int src = t < have ? t : c->fit == ES_FIT_PAD_REPEAT && have > 0 ? t % have : -1;
-            for (int b = 0; b < bands; b++) {
-                float v = src < 0 ? 0.0f : feat->data[(size_t)b * T + (size_t)w * hop + src];
-                size_t o = time_first ? (size_t)t * bands + b : (size_t)b * F + t;
-                x->data[w * per + o] = v;
-            }
-        }
-    }
+    for (int w = 0; w < nw; w++)
+        es_pl_window(c, feat->data, bands, T, w * hop, 0, x->data + w * per);
     return 0;
 }
 
@@ -207,7 +173,7 @@ static int audio_input(const char *model, const char *in, int hop, int *frames, 
                 "add it with `earsight annotate`)", model, ES_META_FEATURES);
     else if (es_config_from_json(&c, js, model) == 0 && (f = es_features_new(&c)) &&
              es_features_file(f, in, &feat) == 0) {
-        standardize(feat.data, feat.dims[0], feat.dims[1], c.standardize, 1);
+        es_pl_standardize(feat.data, feat.dims[0], feat.dims[1], c.standardize);
         if (frames)
             *frames = feat.dims[1];
         if (arrange(&c, &feat, rank, decl, hop, x) == 0)
@@ -224,16 +190,16 @@ static int audio_input(const char *model, const char *in, int hop, int *frames, 
     return r;
 }
 
-int app_model_load_for(app_model *m, const char *path, const char *in, es_array *x,
+int es_model_load_for(es_model *m, const char *path, const char *in, es_array *x,
                        int *had_batch)
 {
-    return app_model_load_windows(m, path, in, 0, x, had_batch, NULL);
+    return es_model_load_windows(m, path, in, 0, x, had_batch, NULL);
 }
 
-int app_input_read(const char *path, const char *in, int hop, es_array *x, int *frames)
+int es_model_read_input(const char *path, const char *in, int hop, es_array *x, int *frames)
 {
     memset(x, 0, sizeof *x);
-    if (app_is_audio(in) ? audio_input(path, in, hop, frames, x) != 0 : es_npy_load(in, x) != 0)
+    if (es_is_sound(in) ? audio_input(path, in, hop, frames, x) != 0 : es_npy_load(in, x) != 0)
         return -1;
     if (x->ndim < 1) {
         es_array_free(x);
@@ -242,15 +208,15 @@ int app_input_read(const char *path, const char *in, int hop, es_array *x, int *
     return 0;
 }
 
-int app_model_load_windows(app_model *m, const char *path, const char *in, int hop, es_array *x,
+int es_model_load_windows(es_model *m, const char *path, const char *in, int hop, es_array *x,
                            int *had_batch, int *frames)
 {
     memset(x, 0, sizeof *x);
     memset(m, 0, sizeof *m);
     *had_batch = 1;
-    if (!path && !(path = app_default_model()))
+    if (!path && !(path = es_model_default_path()))
         return -1;
-    if (app_input_read(path, in, hop, x, frames) != 0)
+    if (es_model_read_input(path, in, hop, x, frames) != 0)
         return -1;
     if (load(m, path, x->ndim, x->dims) != 0) {
         es_array_free(x);

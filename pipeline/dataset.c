@@ -1,5 +1,5 @@
 /* Labelled sound files: CSV, features once, augmented training windows, file-level scores. */
-#include "apps/dataset.h"
+#include "pipeline/internal.h"
 #include <cJSON.h>
 #include <math.h>
 #include <omp.h>
@@ -21,8 +21,9 @@ static int split(char *s, char **f, int max)
             char *w = s;
             for (; *s && !(*s == '"' && s[1] != '"'); s++)
                 *w++ = *s == '"' ? *++s : *s;
+            int closed = *s == '"'; /* before the terminator, which may land on that quote */
             *w = 0;
-            s = strchr(s + (*s == '"'), ',');
+            s = strchr(s + closed, ',');
         } else {
             f[n++] = s;
             s = strchr(s, ',');
@@ -77,7 +78,7 @@ static int class_index(char **classes, int n, const char *name)
     return -1;
 }
 
-void ds_list_free(ds_list *d)
+void es_dataset_free(es_dataset *d)
 {
     for (int i = 0; i < d->n; i++) {
         free(d->item[i]);
@@ -92,94 +93,99 @@ void ds_list_free(ds_list *d)
     memset(d, 0, sizeof *d);
 }
 
+/* The header: the item column (path or itemid) and the label column (label or hasbird). */
+static int read_header(es_dataset *d, const char *csv, char **fld, int nf, int *c_path, int *c_lab)
+{
+    if (nf && strncmp(fld[0], "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 BOM */
+        memmove(fld[0], fld[0] + 3, strlen(fld[0] + 3) + 1);
+    *c_path = find_col(fld, nf, "path");
+    if (*c_path < 0 && (*c_path = find_col(fld, nf, "itemid")) >= 0)
+        d->is_id = 1;
+    *c_lab = find_col(fld, nf, "label");
+    d->hasbird = *c_lab < 0;
+    if (*c_lab < 0)
+        *c_lab = find_col(fld, nf, "hasbird");
+    if (*c_path < 0 || *c_lab < 0)
+        return es_fail("%s: no %s column (the header needs path or itemid, and hasbird or label)",
+                       csv, *c_path < 0 ? "path/itemid" : "hasbird/label");
+    return 0;
+}
+
+/* Room for one more row (the arrays grow by doubling). */
+static int grow(es_dataset *d, char ***names, int *cap)
+{
+    if (d->n < *cap)
+        return 0;
+    *cap = *cap ? 2 * *cap : 256;
+    char **item = realloc(d->item, *cap * sizeof *item);
+    d->item = item ? item : d->item;
+    char **path = realloc(d->path, *cap * sizeof *path);
+    d->path = path ? path : d->path;
+    int *label = realloc(d->label, *cap * sizeof *label);
+    d->label = label ? label : d->label;
+    char **nm = realloc(*names, *cap * sizeof *nm);
+    *names = nm ? nm : *names;
+    return item && path && label && nm ? 0 : es_fail("out of memory");
+}
+
+/* One row: its file resolved under root, its class index (hasbird) or name (label). */
+static int add_row(es_dataset *d, const char *csv, int lineno, const char *root,
+                   const char *item, const char *lab, char **name)
+{
+    int i = d->n;
+    *name = NULL;
+    d->item[i] = strdup(item);
+    d->path[i] = resolve(root, item, d->is_id);
+    d->n++;
+    if (!d->path[i])
+        return es_fail("%s:%d: %s: no such file under %s", csv, lineno, item, root);
+    if (!d->hasbird)
+        return (*name = strdup(lab)) ? 0 : es_fail("out of memory");
+    char *end;
+    double v = strtod(lab, &end);
+    if (*end || (v != 0 && v != 1))
+        return es_fail("%s:%d: hasbird is '%s', not 0 or 1", csv, lineno, lab);
+    d->label[i] = (int)v;
+    return 0;
+}
+
 /* Reads the rows; class names go to names[i] (label column) or label[i] (hasbird). */
-static int read_rows(ds_list *d, const char *csv, const char *root, char ***names)
+static int read_rows(es_dataset *d, const char *csv, const char *root, char ***names)
 {
     FILE *f = fopen(csv, "r");
     if (!f)
         return es_fail("%s: cannot open", csv);
-    char *line = NULL, *fld[64];
+    char *line = NULL, *fld[64], rootbuf[4096];
     size_t cap = 0;
-    int lineno = 0, c_path = -1, c_lab = -1, is_id = 0, cap_rows = 0, r = -1;
-    char rootbuf[4096];
+    int lineno = 0, c_path = -1, c_lab = -1, cap_rows = 0, r = 0;
     if (!root) {
         const char *slash = strrchr(csv, '/');
         snprintf(rootbuf, sizeof rootbuf, "%.*s", slash ? (int)(slash - csv) : 1,
                  slash ? csv : ".");
         root = rootbuf;
     }
-    while (getline(&line, &cap, f) > 0) {
-        lineno++;
+    while (r == 0 && getline(&line, &cap, f) > 0) {
         int nf = split(line, fld, 64);
-        if (lineno == 1) {
-            if (nf && strncmp(fld[0], "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 BOM */
-                memmove(fld[0], fld[0] + 3, strlen(fld[0] + 3) + 1);
-            c_path = find_col(fld, nf, "path");
-            if (c_path < 0 && (c_path = find_col(fld, nf, "itemid")) >= 0)
-                is_id = d->is_id = 1;
-            c_lab = find_col(fld, nf, "label");
-            d->hasbird = c_lab < 0;
-            if (c_lab < 0)
-                c_lab = find_col(fld, nf, "hasbird");
-            if (c_path < 0 || c_lab < 0) {
-                es_fail("%s: no %s column (the header needs path or itemid, and hasbird or label)",
-                        csv, c_path < 0 ? "path/itemid" : "hasbird/label");
-                goto out;
-            }
-            continue;
-        }
-        if (nf == 1 && fld[0][0] == 0)
+        if (++lineno == 1)
+            r = read_header(d, csv, fld, nf, &c_path, &c_lab);
+        else if (nf == 1 && fld[0][0] == 0)
             continue; /* a blank line */
-        if (nf <= c_path || nf <= c_lab || !fld[c_path][0] || !fld[c_lab][0]) {
-            es_fail("%s:%d: missing %s", csv, lineno,
-                    nf <= c_path || !fld[c_path][0] ? "path" : "label");
-            goto out;
-        }
-        if (d->n == cap_rows) {
-            cap_rows = cap_rows ? 2 * cap_rows : 256;
-            d->item = realloc(d->item, cap_rows * sizeof *d->item);
-            d->path = realloc(d->path, cap_rows * sizeof *d->path);
-            d->label = realloc(d->label, cap_rows * sizeof *d->label);
-            *names = realloc(*names, cap_rows * sizeof **names);
-            if (!d->item || !d->path || !d->label || !*names) {
-                es_fail("out of memory");
-                goto out;
-            }
-        }
-        int i = d->n;
-        (*names)[i] = NULL;
-        d->item[i] = strdup(fld[c_path]);
-        d->path[i] = resolve(root, fld[c_path], is_id);
-        d->n++;
-        if (!d->path[i]) {
-            es_fail("%s:%d: %s: no such file under %s", csv, lineno, fld[c_path], root);
-            goto out;
-        }
-        if (d->hasbird) {
-            char *end;
-            double v = strtod(fld[c_lab], &end);
-            if (*end || (v != 0 && v != 1)) {
-                es_fail("%s:%d: hasbird is '%s', not 0 or 1", csv, lineno, fld[c_lab]);
-                goto out;
-            }
-            d->label[i] = (int)v;
-        } else {
-            (*names)[i] = strdup(fld[c_lab]);
-        }
+        else if (nf <= c_path || nf <= c_lab || !fld[c_path][0] || !fld[c_lab][0])
+            r = es_fail("%s:%d: missing %s", csv, lineno,
+                        nf <= c_path || !fld[c_path][0] ? "path" : "label");
+        else if ((r = grow(d, names, &cap_rows)) == 0)
+            r = add_row(d, csv, lineno, root, fld[c_path], fld[c_lab], &(*names)[d->n]);
     }
-    if (lineno == 0)
-        es_fail("%s: empty file", csv);
-    else if (d->n == 0)
-        es_fail("%s: no rows after the header", csv);
-    else
-        r = 0;
-out:
+    if (r == 0 && lineno == 0)
+        r = es_fail("%s: empty file", csv);
+    else if (r == 0 && d->n == 0)
+        r = es_fail("%s: no rows after the header", csv);
     free(line);
     fclose(f);
     return r;
 }
 
-int ds_read_csv_for(ds_list *d, const char *csv, const char *root, char **classes, int n)
+int es_dataset_read_for(es_dataset *d, const char *csv, const char *root, char **classes, int n)
 {
     memset(d, 0, sizeof *d);
     char **names = NULL;
@@ -218,16 +224,16 @@ int ds_read_csv_for(ds_list *d, const char *csv, const char *root, char **classe
         free(names[i]);
     free(names);
     if (r != 0)
-        ds_list_free(d);
+        es_dataset_free(d);
     return r;
 }
 
-int ds_read_csv(ds_list *d, const char *csv, const char *root)
+int es_dataset_read(es_dataset *d, const char *csv, const char *root)
 {
-    return ds_read_csv_for(d, csv, root, NULL, 0);
+    return es_dataset_read_for(d, csv, root, NULL, 0);
 }
 
-char *ds_classes_json(const ds_list *d)
+char *es_dataset_classes_json(const es_dataset *d)
 {
     cJSON *a = cJSON_CreateArray();
     for (int k = 0; k < d->n_classes; k++)
@@ -239,14 +245,14 @@ char *ds_classes_json(const ds_list *d)
 
 /* ---- features, once -------------------------------------------------------------------- */
 
-void ds_features_free(es_array *feat, int n)
+void es_dataset_features_free(es_array *feat, int n)
 {
     for (int i = 0; feat && i < n; i++)
         es_array_free(&feat[i]);
     free(feat);
 }
 
-int ds_features(const ds_list *d, const es_feature_config *c, es_array **out)
+int es_dataset_features(const es_dataset *d, const es_feature_config *c, es_array **out)
 {
     es_feature_config fc = *c;
     fc.standardize = ES_STANDARDIZE_NONE;
@@ -265,7 +271,7 @@ int ds_features(const ds_list *d, const es_feature_config *c, es_array **out)
         skip = bad;
         if (!feat || i > skip || es_features_file(f, d->path[i], &feat[i]) == 0)
             continue;
-#pragma omp critical(ds_features_err)
+#pragma omp critical(es_dataset_features_err)
         if (i < bad) {
             bad = i;
             snprintf(msg, sizeof msg, "%s", es_error());
@@ -273,7 +279,7 @@ int ds_features(const ds_list *d, const es_feature_config *c, es_array **out)
     }
     es_features_free(f);
     if (bad < d->n || !feat) {
-        ds_features_free(feat, d->n);
+        es_dataset_features_free(feat, d->n);
         return es_fail("%s", msg);
     }
     *out = feat;
@@ -282,7 +288,7 @@ int ds_features(const ds_list *d, const es_feature_config *c, es_array **out)
 
 /* ---- random numbers -------------------------------------------------------------------- */
 
-uint64_t ds_next(ds_rng *r)
+uint64_t es_dataset_rng_next(es_dataset_rng *r)
 {
     uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -290,13 +296,13 @@ uint64_t ds_next(ds_rng *r)
     return z ^ (z >> 31);
 }
 
-double ds_uniform(ds_rng *r) { return (ds_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+double es_dataset_rng_uniform(es_dataset_rng *r) { return (es_dataset_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
 
-int ds_below(ds_rng *r, int n) { return n > 0 ? (int)(ds_uniform(r) * n) : 0; }
+int es_dataset_rng_below(es_dataset_rng *r, int n) { return n > 0 ? (int)(es_dataset_rng_uniform(r) * n) : 0; }
 
-void ds_split(const ds_list *d, double frac, uint64_t seed, int *is_val)
+void es_dataset_split(const es_dataset *d, double frac, uint64_t seed, int *is_val)
 {
-    ds_rng r = {seed ^ 0x5EED5EED5EEDull};
+    es_dataset_rng r = {seed ^ 0x5EED5EED5EEDull};
     int *idx = malloc((d->n ? d->n : 1) * sizeof *idx);
     memset(is_val, 0, d->n * sizeof *is_val);
     for (int k = 0; idx && k < d->n_classes; k++) {
@@ -305,7 +311,7 @@ void ds_split(const ds_list *d, double frac, uint64_t seed, int *is_val)
             if (d->label[i] == k)
                 idx[m++] = i;
         for (int i = m - 1; i > 0; i--) { /* Fisher–Yates */
-            int j = ds_below(&r, i + 1), t = idx[i];
+            int j = es_dataset_rng_below(&r, i + 1), t = idx[i];
             idx[i] = idx[j], idx[j] = t;
         }
         int nv = (int)floor(frac * m + 0.5);
@@ -321,48 +327,6 @@ void ds_split(const ds_list *d, double frac, uint64_t seed, int *is_val)
 
 /* ---- training windows ------------------------------------------------------------------ */
 
-/* x (bands × T) standardised as the model's config says, in place (apps/model.c's rule). */
-static void standardize(float *x, int bands, int T, es_standardize how)
-{
-    if (how == ES_STANDARDIZE_NONE)
-        return;
-    int groups = how == ES_STANDARDIZE_GLOBAL ? 1 : bands;
-    for (int gi = 0; gi < groups; gi++) {
-        int b0 = groups == 1 ? 0 : gi, b1 = groups == 1 ? bands : gi + 1;
-        double s = 0, ss = 0;
-        long cnt = 0;
-        for (int b = b0; b < b1; b++)
-            for (int t = 0; t < T; t++) {
-                double v = x[(size_t)b * T + t];
-                s += v, ss += v * v, cnt++;
-            }
-        double mean = s / cnt, var = ss / cnt - mean * mean;
-        double inv = 1.0 / sqrt(var > 1e-12 ? var : 1e-12);
-        for (int b = b0; b < b1; b++)
-            for (int t = 0; t < T; t++)
-                x[(size_t)b * T + t] = (float)((x[(size_t)b * T + t] - mean) * inv);
-    }
-}
-
-/* Frames [start, start+F) of x (bands × T) into the model's layout, the frames past the end
- * repeated from the window's own (fit pad_repeat) or zero; bands shifted by `shift` (edge
- * bands repeated). */
-static void window(const es_feature_config *c, const float *x, int bands, int T, int start,
-                   int shift, float *out)
-{
-    int F = c->frames > 0 ? c->frames : T;
-    int have = T - start < F ? T - start : F;
-    int time_first = c->layout == ES_LAYOUT_FRAMES_MELS;
-    for (int t = 0; t < F; t++) {
-        int src = t < have ? t : c->fit == ES_FIT_PAD_REPEAT && have > 0 ? t % have : -1;
-        for (int b = 0; b < bands; b++) {
-            int sb = b - shift < 0 ? 0 : b - shift >= bands ? bands - 1 : b - shift;
-            float v = src < 0 ? 0.0f : x[(size_t)sb * T + start + src];
-            out[time_first ? (size_t)t * bands + b : (size_t)b * F + t] = v;
-        }
-    }
-}
-
 static double mean_power(const float *db, int bands, int T, int t0, int t1, int log_db)
 {
     double s = 0;
@@ -374,80 +338,101 @@ static double mean_power(const float *db, int bands, int T, int t0, int t1, int 
     return s / ((double)bands * (t1 - t0 > 0 ? t1 - t0 : 1));
 }
 
-int ds_example(const es_feature_config *c, const ds_augment *a, es_array *feat, int i,
-               const ds_list *d, const int *train, int n_train, ds_rng *r, float *out)
+/* The background file file i is mixed into this time (-1: none), drawn from the training
+ * files of the background class other than i. */
+static int pick_background(const es_augment *a, int i, const es_dataset *d, const int *train,
+                           int n_train, es_dataset_rng *r)
 {
-    const es_array *src = &feat[i];
-    int bands = src->dims[0], T = src->dims[1], F = c->frames > 0 ? c->frames : T;
-    int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
     int bg = -1;
     double p_mix = d->label[i] != a->background ? a->p_mix : a->p_mix_bg;
-    if (a->background >= 0 && p_mix > 0 && ds_uniform(r) < p_mix) {
+    if (a->background >= 0 && p_mix > 0 && es_dataset_rng_uniform(r) < p_mix) {
         int m = 0;
         for (int k = 0; k < n_train; k++)
             m += d->label[train[k]] == a->background && train[k] != i;
-        int pick = ds_below(r, m);
+        int pick = es_dataset_rng_below(r, m);
         for (int k = 0; k < n_train && bg < 0 && m > 0; k++)
             if (d->label[train[k]] == a->background && train[k] != i && pick-- == 0)
                 bg = train[k];
     }
+    return bg;
+}
+
+/* x (bands × bg's frames) = the mixture of src into bg; *off, *len: where src's crop went. */
+static void mix(const es_feature_config *c, const es_augment *a, const es_array *src,
+                const es_array *bg, es_dataset_rng *r, float *x, int *off_out, int *len_out)
+{
+    /* The clip's power added to the background's (phases ignored): a crop of the clip at
+     * a random place, scaled to a random SNR over the background's mean power. */
+    int bands = src->dims[0], T = src->dims[1], TT = bg->dims[1];
+    int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
+    const float *b = bg->data, *s = src->data;
+    int len = T < TT ? T : TT, cs = es_dataset_rng_below(r, T - len + 1);
+    int off = es_dataset_rng_below(r, TT - len + 1);
+    double snr = a->snr_min + (a->snr_max - a->snr_min) * es_dataset_rng_uniform(r);
+    double pb = mean_power(b, bands, TT, 0, TT, log_db);
+    double ps = mean_power(s, bands, T, cs, cs + len, log_db);
+    double k = ps > 0 ? pb / ps * pow(10.0, snr / 10.0) : 0;
+    double mx = -HUGE_VAL;
+    for (int q = 0; q < bands; q++)
+        for (int t = 0; t < TT; t++) {
+            double v = b[(size_t)q * TT + t];
+            double p = !logged ? v : log_db ? pow(10.0, v / 10.0) : exp(v);
+            if (t >= off && t < off + len) {
+                double w = s[(size_t)q * T + cs + t - off];
+                p += k * (!logged ? w : log_db ? pow(10.0, w / 10.0) : exp(w));
+            }
+            v = !logged ? p : log_db ? 10.0 * log10(p > c->amin ? p : c->amin)
+                                      : log(p + c->amin);
+            x[(size_t)q * TT + t] = (float)v;
+            mx = v > mx ? v : mx;
+        }
+    if (log_db && c->top_db > 0) /* the mixture's own floor, as its features would have */
+        for (size_t j = 0; j < (size_t)bands * TT; j++)
+            x[j] = x[j] < mx - c->top_db ? (float)(mx - c->top_db) : x[j];
+    *off_out = off, *len_out = len;
+}
+
+int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array *feat, int i,
+               const es_dataset *d, const int *train, int n_train, es_dataset_rng *r, float *out)
+{
+    const es_array *src = &feat[i];
+    int bands = src->dims[0], T = src->dims[1], F = c->frames > 0 ? c->frames : T;
+    int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
+    int bg = pick_background(a, i, d, train, n_train, r);
     int TT = bg >= 0 ? feat[bg].dims[1] : T;
     float *x = malloc((size_t)bands * TT * sizeof *x);
     if (!x)
         return es_fail("out of memory");
     int focus0 = 0, focus1 = TT; /* the frames the window must overlap */
     if (bg >= 0) {
-        /* The clip's power added to the background's (phases ignored): a crop of the clip at
-         * a random place, scaled to a random SNR over the background's mean power. */
-        const float *b = feat[bg].data, *s = src->data;
-        int len = T < TT ? T : TT, cs = ds_below(r, T - len + 1), off = ds_below(r, TT - len + 1);
-        double snr = a->snr_min + (a->snr_max - a->snr_min) * ds_uniform(r);
-        double pb = mean_power(b, bands, TT, 0, TT, log_db);
-        double ps = mean_power(s, bands, T, cs, cs + len, log_db);
-        double k = ps > 0 ? pb / ps * pow(10.0, snr / 10.0) : 0;
-        double mx = -HUGE_VAL;
-        for (int q = 0; q < bands; q++)
-            for (int t = 0; t < TT; t++) {
-                double v = b[(size_t)q * TT + t];
-                double p = !logged ? v : log_db ? pow(10.0, v / 10.0) : exp(v);
-                if (t >= off && t < off + len) {
-                    double w = s[(size_t)q * T + cs + t - off];
-                    p += k * (!logged ? w : log_db ? pow(10.0, w / 10.0) : exp(w));
-                }
-                v = !logged ? p : log_db ? 10.0 * log10(p > c->amin ? p : c->amin)
-                                          : log(p + c->amin);
-                x[(size_t)q * TT + t] = (float)v;
-                mx = v > mx ? v : mx;
-            }
-        if (log_db && c->top_db > 0) /* the mixture's own floor, as its features would have */
-            for (size_t j = 0; j < (size_t)bands * TT; j++)
-                x[j] = x[j] < mx - c->top_db ? (float)(mx - c->top_db) : x[j];
+        int off, len;
+        mix(c, a, src, &feat[bg], r, x, &off, &len);
         focus0 = off, focus1 = off + len;
     } else {
         memcpy(x, src->data, (size_t)bands * T * sizeof *x);
     }
     if (a->gain_db > 0 && logged) {
-        double gdb = a->gain_db * (2 * ds_uniform(r) - 1);
+        double gdb = a->gain_db * (2 * es_dataset_rng_uniform(r) - 1);
         float add = (float)(log_db ? gdb : gdb * log(10.0) / 10.0);
         for (size_t j = 0; j < (size_t)bands * TT; j++)
             x[j] += add;
     }
-    standardize(x, bands, TT, c->standardize);
+    es_pl_standardize(x, bands, TT, c->standardize);
     /* A random crop that overlaps the focus (the mixed-in clip) when there is one. */
     int start = 0;
     if (TT > F) {
         int lo = focus0 - F + 1, hi = focus1 - 1;
         lo = lo < 0 ? 0 : lo;
         hi = hi > TT - F ? TT - F : hi;
-        start = hi >= lo ? lo + ds_below(r, hi - lo + 1) : ds_below(r, TT - F + 1);
+        start = hi >= lo ? lo + es_dataset_rng_below(r, hi - lo + 1) : es_dataset_rng_below(r, TT - F + 1);
     }
-    int shift = a->band_shift > 0 ? ds_below(r, 2 * a->band_shift + 1) - a->band_shift : 0;
-    window(c, x, bands, TT, start, shift, out);
+    int shift = a->band_shift > 0 ? es_dataset_rng_below(r, 2 * a->band_shift + 1) - a->band_shift : 0;
+    es_pl_window(c, x, bands, TT, start, shift, out);
     free(x);
     return 0;
 }
 
-int ds_windows(const es_feature_config *c, const es_array *feat, float **xout, int *nw)
+int es_dataset_windows(const es_feature_config *c, const es_array *feat, float **xout, int *nw)
 {
     int bands = feat->dims[0], T = feat->dims[1];
     int F = c->frames > 0 ? c->frames : T;
@@ -460,9 +445,9 @@ int ds_windows(const es_feature_config *c, const es_array *feat, float **xout, i
         return es_fail("out of memory");
     }
     memcpy(x, feat->data, (size_t)bands * T * sizeof *x);
-    standardize(x, bands, T, c->standardize);
+    es_pl_standardize(x, bands, T, c->standardize);
     for (int k = 0; k < n; k++)
-        window(c, x, bands, T, k * F, 0, w + k * per);
+        es_pl_window(c, x, bands, T, k * F, 0, w + k * per);
     free(x);
     *xout = w, *nw = n;
     return 0;
@@ -470,7 +455,7 @@ int ds_windows(const es_feature_config *c, const es_array *feat, float **xout, i
 
 /* ---- scoring files ----------------------------------------------------------------------- */
 
-int ds_score(es_graph *g, int input, int output, const es_feature_config *c, es_array *feat,
+int es_dataset_score(es_graph *g, int input, int output, const es_feature_config *c, es_array *feat,
              const int *idx, int n_idx, int n_classes, float *probs)
 {
     enum { BATCH = 32 };
@@ -488,7 +473,7 @@ int ds_score(es_graph *g, int input, int output, const es_feature_config *c, es_
     for (int j = 0; j <= n_idx && r == 0; j++) {
         float *w = NULL;
         int nw = 0;
-        if (j < n_idx && ds_windows(c, &feat[idx[j]], &w, &nw) != 0) {
+        if (j < n_idx && es_dataset_windows(c, &feat[idx[j]], &w, &nw) != 0) {
             r = -1;
             break;
         }
@@ -533,7 +518,7 @@ int ds_score(es_graph *g, int input, int output, const es_feature_config *c, es_
     return r;
 }
 
-double ds_auc(const float *probs, const int *labels, int n, int n_classes)
+double es_dataset_auc(const float *probs, const int *labels, int n, int n_classes)
 {
     float *s = malloc((n ? n : 1) * sizeof *s);
     int *pos = malloc((n ? n : 1) * sizeof *pos);

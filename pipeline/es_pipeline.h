@@ -1,0 +1,264 @@
+/* earsight pipeline: what the verbs share, between the libraries (nn, audio, saliency, viz)
+ * and the earsight binary.
+ *
+ *   es_model     an ONNX model with its metadata: the feature pipeline (earsight.features)
+ *                and the class labels (earsight.labels); the default model's path.
+ *   es_clip      a model and one input (.npy tensor, or a sound cut into the model's windows)
+ *                with every window's scores: targets, saliency maps stitched back to the
+ *                whole input, probabilities, the picture matrix.
+ *   es_figure    the saliency figure both `saliency --png` and the viewer draw.
+ *   es_resynth   a saliency map back to sound ("what the network heard").
+ *   es_dataset   a labels CSV, the features of every file once, splits, augmented windows,
+ *                file scores, AUC (train, eval).
+ *
+ * Conventions: functions return 0 (or an index >= 0) on success and -1 with es_error() set
+ * on failure; messages name the file they concern. Nothing here prints or exits. Structures
+ * a function fills (es_model, es_clip, es_dataset) are freed with their *_free, which also
+ * accepts a zeroed or already freed structure. Times are in frames (the model's hop) unless
+ * said; a sound's map is (bands × frames), row-major, band 0 first. */
+#ifndef ES_PIPELINE_H
+#define ES_PIPELINE_H
+#include "audio/es_audio.h"
+#include "nn/es_nn.h"
+#include "nn/onnx.h"
+#include "saliency/es_saliency.h"
+#include "viz/es_viz.h"
+#include <stdint.h>
+
+/* ---- the model ------------------------------------------------------------------------- */
+typedef struct {
+    char *path;    /* the file loaded (owned) */
+    es_graph *g;
+    es_meta *meta; /* never NULL after a successful load */
+    int input;     /* the graph's (single) input tensor */
+    int output;    /* its first output tensor */
+    char **labels; /* from earsight.labels (NULL, 0 when absent) */
+    int n_labels;
+} es_model;
+
+/* The default model's path: $EARSIGHT_MODEL, else assets/models/bird-detector.onnx in the
+ * source tree the running binary was built in, or in the current folder. NULL with
+ * es_error() when none is there. The string is static (do not free). */
+const char *es_model_default_path(void);
+/* Loads `path` (NULL: the default) with the input shaped as the file declares it. 0, or -1
+ * with es_error() naming the file. */
+int es_model_load(es_model *m, const char *path);
+/* Loads the model for the input file `in` and reads that input into *x (batch dim first,
+ * owned by the caller: es_array_free):
+ *  .npy    the array is the input tensor, batch dim optional (*had_batch: whether it had it);
+ *  sound   the model's earsight.features (DESIGN.md §4): layout, fit to `frames`,
+ *          standardize; a sound longer than `frames` gives one batch row per window.
+ * The model's input is shaped to fit x. */
+int es_model_load_for(es_model *m, const char *path, const char *in, es_array *x,
+                      int *had_batch);
+/* The same, a sound cut into windows `hop` frames apart (0: `frames`, side by side; the
+ * last window reaches the end, filled by the `fit` rule); *frames (may be NULL) gets the
+ * sound's frame count (.npy: untouched). */
+int es_model_load_windows(es_model *m, const char *path, const char *in, int hop, es_array *x,
+                          int *had_batch, int *frames);
+/* Only the input, read for the model at `path` as above (no batch dim added, the graph not
+ * loaded): for a second input to a model already loaded. */
+int es_model_read_input(const char *path, const char *in, int hop, es_array *x, int *frames);
+void es_model_free(es_model *m);
+/* Label i, or NULL when the model has no label for it. */
+const char *es_model_label(const es_model *m, int i);
+/* Whether a file is taken as a sound: any name not ending in .npy. */
+int es_is_sound(const char *path);
+
+/* ---- the axes of features ----------------------------------------------------------- */
+enum { ES_AXES_TIME = 1, ES_AXES_FREQ = 2 };
+/* The axes of a (rows × frames) matrix of features made with c, column 0 being frame `frame0`
+ * of the sound. Each cell sits at the middle of what it measured:
+ *   x  frame t at the centre of its window, ±hop/2, in seconds: t·hop with center (torch.stft
+ *      pads n_fft/2), t·hop + n_fft/2 without, t·hop + win/2 for Kaldi (snip_edges);
+ *   y  mel band i at its filter's peak, point i + 1 of rows + 2 evenly spaced in mel from f_min
+ *      to f_max (Kaldi's mel is the HTK scale), ± half a band, in Hz; a linear spectrogram's
+ *      bin k at k·sr/n_fft ± half a bin; MFCCs: the coefficient index ("MFCC").
+ * `which` (ES_AXES_TIME | ES_AXES_FREQ) says which axes c describes; the others are indices
+ * centred on whole numbers ("frame", "bin"), as they are when c does not resolve (then -1
+ * with es_error(); else 0). */
+int es_feature_axes(const es_feature_config *c, int rows, long frame0, int frames, int which,
+                    es_axis *x, es_axis *y);
+/* The axes as one line ("x LABEL SCALE LO HI; y …"), for a PNG's tEXt "axes" chunk: the
+ * pictures of the same features say the same. snprintf's return. */
+int es_axes_text(const es_axis *x, const es_axis *y, char *buf, size_t cap);
+
+/* ---- a model and one input in windows ------------------------------------------------- */
+typedef struct {
+    es_model m;
+    es_array x;       /* the input tensor, batch first (one row per window for a sound) */
+    int had_batch;    /* a .npy: whether it had the batch dim */
+    int audio;        /* the input is a sound */
+    es_feature_config cfg; /* a sound: the model's feature settings */
+    int frames;       /* a sound: its frame count; the map is (bands × frames) */
+    int bands, F, hop, time_first; /* a sound: bands, frames per window, hop, frames_mels */
+    int st, classes;  /* score tensor (before a final softmax/sigmoid), its row length */
+    float *scores;    /* rows × classes (owned) */
+} es_clip;
+
+/* Loads model and input; a sound's windows are `hop` frames apart (0: half the model's
+ * frames, so every frame is seen twice). 0, or -1 with es_error(). */
+int es_clip_load(es_clip *in, const char *model, const char *file, int hop);
+/* The next input for the model already loaded: 0, 1 when its shape needs the model loaded
+ * anew (es_clip_free + es_clip_load), -1 with es_error(). */
+int es_clip_next(es_clip *in, const char *file, int hop);
+void es_clip_free(es_clip *in);
+
+/* The class a user names: an index or a label. The index, or -1 with es_error() (out of
+ * range, or no class of that name). */
+int es_clip_target(const es_clip *in, const char *name);
+/* The class with the best mean score over the windows: what the explanation defaults to. */
+int es_clip_default_target(const es_clip *in);
+/* A layer by ONNX node or tensor name: its tensor, or -1 with es_error() naming the model. */
+int es_clip_layer(const es_clip *in, const char *name);
+/* The IG baseline: NULL or "zero", "min", or a .npy of one input sample's size (loaded into
+ * *base, which the caller frees and keeps alive while o is used). Sets o->baseline (and
+ * o->baseline_data). 0, or -1 with es_error(). */
+int es_clip_baseline(const es_clip *in, const char *name, es_array *base, es_sal_opts *o);
+
+/* The shape of the map for the whole input: the input's (a .npy, without the batch dim when
+ * it had none) or (bands × frames) for a sound. Returns the rank. */
+int es_clip_map_shape(const es_clip *in, int *dims);
+/* Its number of floats. */
+size_t es_clip_map_size(const es_clip *in);
+/* A sound's rows in the model's layout (one per window, e.g. in->x.data or their maps) as one
+ * (bands × frames) matrix, overlaps averaged; out holds es_clip_map_size floats. */
+int es_clip_stitch(const es_clip *in, const float *rows, float *out);
+/* The map for the whole input (es_clip_map_size floats into map), windows stitched with
+ * overlaps averaged; info (may be NULL) gets the first row's, with delta the largest |delta|
+ * of all rows. */
+int es_clip_saliency(es_clip *in, const es_sal_opts *o, float *map, es_sal_info *info);
+/* The same with every row's info (info: NULL or x.dims[0] entries). */
+int es_clip_saliency_rows(es_clip *in, const es_sal_opts *o, float *map, es_sal_info *info);
+/* The probabilities of a score row (in->classes floats into p): the squashing the model ends
+ * in, else softmax (sigmoid for one class). */
+void es_clip_probabilities(const es_clip *in, const float *scores, float *p);
+/* The matrix a picture shows of a map or input (a new rows × cols array in *out, the caller
+ * frees it): a sound's (bands × frames) as is; a tensor's last two dims, channels summed,
+ * frames_mels models turned to (mels × frames). */
+int es_clip_picture(const es_clip *in, const float *v, int *rows, int *cols, float **out);
+/* The axes of window k of the input (es_feature_axes of the model's features for a sound;
+ * the tensor's rows × cols, edges on whole numbers, otherwise). */
+void es_clip_axes(const es_clip *in, int k, es_axis *x, es_axis *y, int rows, int cols);
+
+/* ---- pictures --------------------------------------------------------------------------- */
+/* Draws `draw(canvas, rect, style, plot)` over a white w × h canvas and writes it to `out`
+ * atomically (PNG compression `level`, -1 default), with tEXt pairs `text` (key, value, …,
+ * NULL). 0, or -1 with es_error(). Releases fontconfig's caches: one picture per run. */
+typedef int (*es_picture_draw_fn)(es_canvas *, es_rect, const es_style *, const void *);
+int es_picture_write(int w, int h, int level, const char *out, const char *const *text,
+                     es_picture_draw_fn draw, const void *plot);
+
+/* The saliency figure: an input and its attribution map composed into one canvas —
+ * spectrogram with time / Hz axes (bins for a tensor), colorbars, a title naming the file,
+ * method, class, score and P(class), the saliency overlay, and the P(class)-over-time strip of
+ * a sound analysed in several windows. */
+typedef struct {
+    int w, h;                /* canvas size in pixels */
+    const char *mode, *sign; /* overlay names (es_overlay_parse); NULL: blended, absolute */
+    const char *cmap;        /* overlay colour map; NULL: Captum's for the sign */
+    const char *title;       /* NULL: "FILE — METHOD, class K LABEL (score S, P p)" */
+    float outlier, alpha;    /* Captum's outlier_perc and alpha_overlay (2, 0.5) */
+    int quad;                /* 1: the four panels (input, |saliency|, positive, negative) */
+    int c0, c1;              /* time columns shown, [c0, c1); c1 <= 0: all. A part keeps the
+                              * whole input's colour range so scrolling does not flicker */
+    es_font *font;           /* NULL: opened and closed for this call */
+} es_figure_opts;
+#define ES_FIGURE_OPTS_DEFAULTS {1000, 450, NULL, NULL, NULL, NULL, 2.0f, 0.5f, 0, 0, 0, NULL}
+
+/* Draws the figure for `map` (es_clip_map_size floats, from es_clip_saliency with `method`;
+ * info from the same call) into a new canvas *cv (the caller frees it). `file` names the
+ * input in the title. 0, or -1 with es_error(). */
+int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *file,
+                     es_sal_method method, const float *map, const es_sal_info *info,
+                     es_canvas *cv);
+/* The figure's time and frequency axes (what es_figure_render draws; the shown part). */
+void es_figure_axes(const es_figure_opts *o, const es_clip *in, es_axis *x, es_axis *y);
+/* The number of time columns the figure has for this input (a sound's frames, a tensor's
+ * last dim, or its mels × frames turned). */
+int es_figure_columns(const es_clip *in);
+
+/* ---- resynthesis ------------------------------------------------------------------------ */
+/* "What the network heard": x (n samples at `rate` Hz) through the STFT bins a (mels × mf)
+ * map keeps (es_sonify_mask: the top `keep` fraction, or with keep < 0 those >= threshold ×
+ * max; invert swaps), with the sound's own phase, at its own rate (the model's n_fft and hop
+ * in samples, the filter bank built for `rate`). y (caller's, n floats) gets the sound,
+ * *kept (may be NULL) the fraction of bins kept. `what` names the sound in messages. */
+int es_resynth(const es_feature_config *c, const float *map, int mels, int mf, const float *x,
+               long n, int rate, float keep, float threshold, int invert, float *y,
+               double *kept, const char *what);
+
+/* ---- labelled sound files (train, eval) ------------------------------------------------ */
+/* LABELS.csv: a header row with `path` (a file, relative to root) or `itemid` (a name
+ * without extension: ROOT/ITEMID, .wav, .flac or .ogg), and `hasbird` (0/1: classes
+ * "nobird", "bird") or `label` (any names: classes sorted by name). Other columns are
+ * ignored. Every file must exist. All strings are owned (es_dataset_free). */
+typedef struct {
+    int n;
+    char **item;  /* as written in the CSV */
+    char **path;  /* resolved */
+    int *label;   /* class index */
+    int n_classes;
+    char **classes;
+    int hasbird;  /* the classes came from `hasbird` */
+    int is_id;    /* items are `itemid`s (else `path`s) */
+} es_dataset;
+
+/* root NULL: the CSV's folder. 0, or -1 with es_error() "CSV:LINE: reason". */
+int es_dataset_read(es_dataset *d, const char *csv, const char *root);
+/* Uses `classes` (a model's labels) instead of the CSV's own: `hasbird` maps 0/1 to the
+ * first two, `label` names must be among them. */
+int es_dataset_read_for(es_dataset *d, const char *csv, const char *root, char **classes, int n);
+void es_dataset_free(es_dataset *d);
+/* The classes as a JSON array (malloc'd). */
+char *es_dataset_classes_json(const es_dataset *d);
+
+/* Features (bands × frames, log as configured, no standardisation) of every file, computed
+ * once, files in parallel on OpenMP's threads. (*feat)[i] belongs to d->path[i]; free with
+ * es_dataset_features_free(*feat, d->n). */
+int es_dataset_features(const es_dataset *d, const es_feature_config *c, es_array **feat);
+void es_dataset_features_free(es_array *feat, int n);
+
+/* A small deterministic generator (splitmix64), one stream per use. */
+typedef struct {
+    uint64_t s;
+} es_dataset_rng;
+uint64_t es_dataset_rng_next(es_dataset_rng *r);
+double es_dataset_rng_uniform(es_dataset_rng *r); /* [0, 1) */
+int es_dataset_rng_below(es_dataset_rng *r, int n); /* 0 .. n-1 */
+
+/* Stratified split by file: about `frac` of each class (at least one when the class has two
+ * files or more, never all of them) goes to validation. is_val (d->n ints) set to 1 for
+ * those. */
+void es_dataset_split(const es_dataset *d, double frac, uint64_t seed, int *is_val);
+
+typedef struct {
+    double p_mix;          /* a clip of another class is mixed into a background file */
+    double p_mix_bg;       /* a background clip is mixed into another background file, so
+                            * that being a mixture tells nothing of the class */
+    int background;        /* the class mixed into (-1: no mixing) */
+    double snr_min, snr_max; /* dB of the clip's mean power over the background's */
+    double gain_db;        /* random gain in ±gain_db (before standardisation) */
+    int band_shift;        /* frequency shift by up to ±band_shift bands */
+} es_augment;
+
+/* One training window (the model's input layout, 1 × H × W floats into out) of file `i`: its
+ * features, or mixed into a random background file of `train` (indices, n_train), gained,
+ * standardised as the model's config says, cropped in time to c->frames, shifted in
+ * frequency. */
+int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array *feat, int i,
+                       const es_dataset *d, const int *train, int n_train, es_dataset_rng *r,
+                       float *out);
+/* A file's windows in the model's input layout, exactly as es_model_load_for makes them from
+ * a sound: standardised over the file, cut into c->frames, the last fitted. *nw windows of
+ * H·W floats, malloc'd into *x. */
+int es_dataset_windows(const es_feature_config *c, const es_array *feat, float **x, int *nw);
+/* P(class) of each listed file (probs: n_idx × n_classes): the graph's softmax output over
+ * the file's windows, the largest per class for the positive class of a binary model and
+ * the mean otherwise. Runs in TEST mode in batches. */
+int es_dataset_score(es_graph *g, int input, int output, const es_feature_config *c,
+                     es_array *feat, const int *idx, int n_idx, int n_classes, float *probs);
+/* One-vs-rest ROC AUC averaged over classes (binary: of class 1); -1 when undefined. */
+double es_dataset_auc(const float *probs, const int *labels, int n, int n_classes);
+
+#endif

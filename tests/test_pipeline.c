@@ -1,0 +1,458 @@
+/* The pipeline layer (pipeline/es_pipeline.h): a model and its metadata → input windows,
+ * targets, stitching, probabilities, the axes of features, the figure, resynthesis, and the
+ * labelled datasets of train / eval. The model is tests/fixtures/onnx/small_cnn.onnx
+ * (1×1×20×16 → 3 scores) annotated here with feature pipelines; the sound is chirp.wav
+ * (8 kHz, 8800 samples: 89 frames at hop 100 with center). */
+#include "tests/testutil.h"
+#include "pipeline/es_pipeline.h"
+
+#define OX(f) FIXTURE("onnx/" f)
+#define CHIRP OX("chirp.wav")
+#define CHIRP_FRAMES 89
+
+/* small_cnn with `features` (JSON) and the labels bird, frog, noise, written to tmp/NAME. */
+static void annotate(const char *name, const char *features)
+{
+    es_meta *m = es_meta_new();
+    assert_non_null(m);
+    assert_int_equal(es_meta_set(m, ES_META_FEATURES, features), 0);
+    assert_int_equal(es_meta_set(m, ES_META_LABELS, "[\"bird\", \"frog\", \"noise\"]"), 0);
+    if (es_onnx_annotate(OX("small_cnn.onnx"), m, tmp_path(name)) != 0)
+        fail_msg("%s", es_error());
+    es_meta_free(m);
+}
+
+/* The model's own pipeline (tests/fixtures/onnx/small_cnn.features.json): 20 HTK mels of
+ * 8 kHz, hop 100, 16 frames, standardised over the file. */
+#define MEL_JSON                                                                              \
+    "{\"sample_rate\": 8000, \"n_fft\": 256, \"hop_length\": 100, \"n_mels\": 20, "          \
+    "\"f_min\": 0, \"f_max\": 4000, \"mel_scale\": \"htk\", \"mel_norm\": \"none\", "         \
+    "\"frames\": 16, \"standardize\": \"global\"}"
+
+static int setup(void **state)
+{
+    if (tmp_setup("pipeline") != 0)
+        return -1;
+    annotate("mel.onnx", MEL_JSON);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    es_viz_shutdown(); /* fontconfig's caches, which the figure's font filled */
+    return tmp_teardown();
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* ---- the model ------------------------------------------------------------------------- */
+
+static void model_explicit_path(void **state)
+{
+    es_model m;
+    assert_int_equal(es_model_load(&m, tmp_path("mel.onnx")), 0);
+    assert_string_equal(m.path, tmp_path("mel.onnx"));
+    assert_int_equal(m.n_labels, 3);
+    assert_string_equal(es_model_label(&m, 1), "frog");
+    assert_null(es_model_label(&m, 3));
+    assert_null(es_model_label(&m, -1));
+    assert_non_null(es_meta_get(m.meta, ES_META_FEATURES));
+    int d[ES_MAX_DIMS];
+    assert_int_equal(es_tensor_shape(m.g, m.input, d), 4);
+    assert_int_equal(d[2], 20);
+    es_model_free(&m);
+    es_model_free(&m); /* a freed model frees again */
+}
+
+static void model_default(void **state)
+{
+    setenv("EARSIGHT_MODEL", tmp_path("mel.onnx"), 1);
+    assert_string_equal(es_model_default_path(), tmp_path("mel.onnx"));
+    es_model m;
+    assert_int_equal(es_model_load(&m, NULL), 0);
+    assert_string_equal(m.path, tmp_path("mel.onnx"));
+    es_model_free(&m);
+    unsetenv("EARSIGHT_MODEL");
+    /* tests run from the repository root, where the shipped model lives */
+    const char *p = es_model_default_path();
+    assert_non_null(p);
+    size_t n = strlen(p), k = strlen("assets/models/bird-detector.onnx");
+    assert_true(n >= k && strcmp(p + n - k, "assets/models/bird-detector.onnx") == 0);
+}
+
+static void model_bad_path(void **state)
+{
+    es_model m;
+    assert_int_equal(es_model_load(&m, "/no/such/model.onnx"), -1);
+    assert_non_null(strstr(es_error(), "/no/such/model.onnx"));
+    assert_null(strchr(es_error(), '\n'));
+    assert_null(m.g);
+    es_model_free(&m);
+    /* a sound through a model without a feature pipeline */
+    es_array x;
+    int had;
+    assert_int_equal(es_model_load_for(&m, OX("small_cnn.onnx"), CHIRP, &x, &had), -1);
+    assert_non_null(strstr(es_error(), "earsight.features"));
+    assert_true(es_is_sound("a.wav") && es_is_sound("a.npy.ogg") && !es_is_sound("x.NPY"));
+}
+
+/* ---- a sound → windows ------------------------------------------------------------------- */
+
+static void sound_windows(void **state)
+{
+    es_model m;
+    es_array x;
+    int had = -1, frames = 0, hop = 6;
+    assert_int_equal(es_model_load_windows(&m, tmp_path("mel.onnx"), CHIRP, hop, &x, &had,
+                                           &frames), 0);
+    assert_int_equal(frames, CHIRP_FRAMES);
+    int nw = (CHIRP_FRAMES - 16 + hop - 1) / hop + 1; /* the last window reaches the end */
+    assert_int_equal(x.ndim, 4);
+    assert_int_equal(x.dims[0], nw);
+    assert_int_equal(x.dims[2], 20);
+    assert_int_equal(x.dims[3], 16);
+    size_t per = 20 * 16;
+    /* window w, column t is frame w·hop + t: equal to window 0's where they overlap */
+    for (int b = 0; b < 20; b++)
+        for (int t = 0; t + hop < 16; t++)
+            assert_float_equal(x.data[per + b * 16 + t], x.data[b * 16 + t + hop], 0);
+    /* the last window: frames past the end repeat its own (fit pad_repeat) */
+    int have = CHIRP_FRAMES - (nw - 1) * hop;
+    assert_true(have > 0 && have < 16);
+    const float *last = x.data + (size_t)(nw - 1) * per;
+    for (int b = 0; b < 20; b++)
+        for (int t = have; t < 16; t++)
+            assert_float_equal(last[b * 16 + t], last[b * 16 + t % have], 0);
+    es_array_free(&x);
+    es_model_free(&m);
+    /* hop 0: side by side */
+    assert_int_equal(es_model_load_windows(&m, tmp_path("mel.onnx"), CHIRP, 0, &x, &had, NULL), 0);
+    assert_int_equal(x.dims[0], (CHIRP_FRAMES + 15) / 16);
+    es_array_free(&x);
+    es_model_free(&m);
+}
+
+static void npy_input_batch_optional(void **state)
+{
+    es_model m;
+    es_array x, a = load_fixture(OX("small_cnn.input.npy"));
+    int had = -1;
+    assert_int_equal(es_model_load_for(&m, OX("small_cnn.onnx"), OX("small_cnn.input.npy"), &x,
+                                       &had), 0);
+    assert_int_equal(had, 1);
+    assert_int_equal(x.ndim, 4);
+    es_array_free(&x);
+    es_model_free(&m);
+    int d[3] = {1, 20, 16}; /* the same without the batch dim */
+    assert_int_equal(es_npy_save(tmp_path("nobatch.npy"), a.data, 3, d), 0);
+    assert_int_equal(es_model_load_for(&m, OX("small_cnn.onnx"), tmp_path("nobatch.npy"), &x,
+                                       &had), 0);
+    assert_int_equal(had, 0);
+    assert_int_equal(x.ndim, 4);
+    assert_int_equal(x.dims[0], 1);
+    assert_memory_equal(x.data, a.data, 320 * sizeof(float));
+    es_array_free(&x);
+    es_model_free(&m);
+    es_array_free(&a);
+}
+
+/* ---- targets, shapes, probabilities -------------------------------------------------- */
+
+static void targets(void **state)
+{
+    es_clip in;
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), OX("small_cnn.input.npy"), 0), 0);
+    assert_int_equal(in.classes, 3);
+    assert_int_equal(es_clip_target(&in, "2"), 2);
+    assert_int_equal(es_clip_target(&in, "frog"), 1);
+    assert_int_equal(es_clip_target(&in, "3"), -1);
+    assert_non_null(strstr(es_error(), "out of range"));
+    assert_int_equal(es_clip_target(&in, "owl"), -1);
+    assert_non_null(strstr(es_error(), "no class named 'owl'"));
+    int best = 0;
+    for (int c = 1; c < 3; c++)
+        best = in.scores[c] > in.scores[best] ? c : best;
+    assert_int_equal(es_clip_default_target(&in), best);
+    assert_true(es_clip_layer(&in, "/conv1/Conv") >= 0);
+    assert_int_equal(es_clip_layer(&in, "nope"), -1);
+    assert_non_null(strstr(es_error(), "mel.onnx"));
+    es_clip_free(&in);
+}
+
+static void map_shapes(void **state)
+{
+    es_clip in;
+    int d[ES_MAX_DIMS];
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), OX("small_cnn.input.npy"), 0), 0);
+    assert_int_equal(es_clip_map_shape(&in, d), 4); /* the .npy had its batch dim */
+    assert_int_equal(es_clip_map_size(&in), 320);
+    es_clip_free(&in);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    assert_int_equal(in.hop, 8); /* default: half the model's frames */
+    assert_int_equal(es_clip_map_shape(&in, d), 2);
+    assert_int_equal(d[0], 20);
+    assert_int_equal(d[1], CHIRP_FRAMES);
+    es_clip_free(&in);
+}
+
+static void probabilities(void **state)
+{
+    es_clip in;
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), OX("small_cnn.input.npy"), 0), 0);
+    float s[3] = {1, 2, 3}, p[3]; /* the model ends in Gemm: softmax */
+    es_clip_probabilities(&in, s, p);
+    double z = exp(1) + exp(2) + exp(3);
+    assert_float_equal(p[0], exp(1) / z, 1e-6);
+    assert_float_equal(p[2], exp(3) / z, 1e-6);
+    es_clip_free(&in);
+}
+
+/* Stitching: hand-made rows, overlapping windows averaged exactly. 7 frames, windows of 4
+ * frames 2 apart (starts 0, 2, 4; the last one's fourth frame is past the end). */
+static void stitching(void **state)
+{
+    for (int tf = 0; tf < 2; tf++) {
+        es_clip in = {0};
+        in.audio = 1, in.bands = 2, in.F = 4, in.hop = 2, in.frames = 7, in.time_first = tf;
+        in.x.ndim = 3, in.x.dims[0] = 3, in.x.dims[1] = tf ? 4 : 2, in.x.dims[2] = tf ? 2 : 4;
+        float rows[3 * 8], out[14];
+        for (int w = 0; w < 3; w++) /* window w, band b, its frame t: 100w + 10b + t */
+            for (int b = 0; b < 2; b++)
+                for (int t = 0; t < 4; t++)
+                    rows[w * 8 + (tf ? t * 2 + b : b * 4 + t)] = 100.0f * w + 10 * b + t;
+        assert_int_equal(es_clip_stitch(&in, rows, out), 0);
+        /* frame f of band b: the mean over the windows covering it of 100w + 10b + (f - 2w) */
+        static const float want0[7] = {0, 1, 51, 52, 151, 152, 202};
+        for (int b = 0; b < 2; b++)
+            for (int f = 0; f < 7; f++)
+                assert_float_equal(out[b * 7 + f], want0[f] + 10 * b, 0);
+    }
+}
+
+/* ---- the axes of features ------------------------------------------------------------- */
+
+static void feature_axes(void **state)
+{
+    es_feature_config c;
+    es_axis x, y;
+    es_config_default(&c);
+    assert_int_equal(es_config_from_json(&c, MEL_JSON, "test"), 0);
+    assert_int_equal(es_feature_axes(&c, 20, 0, 16, ES_AXES_TIME | ES_AXES_FREQ, &x, &y), 0);
+    /* center: frame t at t·hop, ±hop/2 */
+    assert_float_equal(x.lo, -50.0 / 8000, 1e-12);
+    assert_float_equal(x.hi, 1550.0 / 8000, 1e-12);
+    assert_string_equal(x.label, "Time (s)");
+    /* HTK mels from 0 to 4000 Hz: band 0 peaks at point 1 of 22, edges half a band beyond */
+    double m1 = 2595 * log10(1 + 4000 / 700.0), step = m1 / 21;
+    assert_int_equal(y.scale, ES_SCALE_MEL_HTK);
+    assert_float_equal(es_scale_apply(y.lo, y.scale), 0.5 * step, 1e-6);
+    assert_float_equal(es_scale_apply(y.hi, y.scale), 20.5 * step, 1e-6);
+    /* a later window: frame0 shifts it */
+    assert_int_equal(es_feature_axes(&c, 20, 8, 16, ES_AXES_TIME, &x, &y), 0);
+    assert_float_equal(x.lo, 750.0 / 8000, 1e-12);
+    assert_string_equal(y.label, "bin");
+    assert_float_equal(y.lo, -0.5, 0);
+    /* no center: the n_fft frame starts at t·hop */
+    c.center = 0;
+    es_feature_axes(&c, 20, 0, 16, ES_AXES_TIME, &x, &y);
+    assert_float_equal(x.lo, (128 - 50) / 8000.0, 1e-12);
+    /* Kaldi: 25 ms window, 10 ms hop, snip edges: frame t centred at t·80 + 100 */
+    es_config_default(&c);
+    assert_int_equal(es_config_flag(&c, "--kaldi", NULL), 1);
+    c.sample_rate = 8000, c.n_mels = 20;
+    assert_int_equal(es_feature_axes(&c, 20, 0, 10, ES_AXES_TIME | ES_AXES_FREQ, &x, &y), 0);
+    assert_float_equal(x.lo, 60.0 / 8000, 1e-12);
+    assert_float_equal(x.hi, 860.0 / 8000, 1e-12);
+    assert_int_equal(y.scale, ES_SCALE_MEL_HTK);
+    /* MFCC: the coefficient index */
+    es_config_default(&c);
+    c.n_mfcc = 13;
+    assert_int_equal(es_feature_axes(&c, 13, 0, 10, ES_AXES_TIME | ES_AXES_FREQ, &x, &y), 0);
+    assert_string_equal(y.label, "MFCC");
+    assert_float_equal(y.lo, -0.5, 0);
+    assert_float_equal(y.hi, 12.5, 0);
+    assert_int_equal(y.integer, 1);
+    /* a linear spectrogram: bin k at k·sr/n_fft */
+    es_config_default(&c);
+    c.n_mels = 0;
+    es_feature_axes(&c, 513, 0, 10, ES_AXES_FREQ, &x, &y);
+    assert_float_equal(y.lo, -22050.0 / 2048, 1e-9);
+    assert_float_equal(y.hi, 11025 + 22050.0 / 2048, 1e-9);
+    assert_string_equal(x.label, "frame");
+    /* a configuration that does not resolve: indices, and -1 */
+    c.n_fft = 1;
+    assert_int_equal(es_feature_axes(&c, 4, 0, 10, ES_AXES_TIME | ES_AXES_FREQ, &x, &y), -1);
+    assert_string_equal(x.label, "frame");
+}
+
+/* ---- the figure, resynthesis ------------------------------------------------------------- */
+
+static void figure_size_and_axes(void **state)
+{
+    es_clip in;
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    float *map = malloc(es_clip_map_size(&in) * sizeof *map);
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    o.target = 0;
+    es_sal_info info;
+    assert_int_equal(es_clip_saliency(&in, &o, map, &info), 0);
+    es_figure_opts fo = ES_FIGURE_OPTS_DEFAULTS;
+    fo.w = 320, fo.h = 200;
+    es_canvas cv;
+    if (es_figure_render(&fo, &in, CHIRP, ES_SAL_GRAD, map, &info, &cv) != 0)
+        fail_msg("%s", es_error());
+    assert_int_equal(cv.w, 320);
+    assert_int_equal(cv.h, 200);
+    es_canvas_free(&cv);
+    assert_int_equal(es_figure_columns(&in), CHIRP_FRAMES);
+    es_axis x, y, px, py;
+    es_figure_axes(&fo, &in, &x, &y);
+    es_feature_axes(&in.cfg, 20, 0, CHIRP_FRAMES, ES_AXES_TIME | ES_AXES_FREQ, &px, &py);
+    assert_float_equal(x.lo, px.lo, 0);
+    assert_float_equal(x.hi, px.hi, 0);
+    assert_float_equal(y.lo, py.lo, 0);
+    assert_float_equal(y.hi, py.hi, 0);
+    assert_int_equal(y.scale, ES_SCALE_MEL_HTK);
+    assert_float_equal(x.lo, -50.0 / 8000, 1e-12); /* frame 0 centred on 0 s */
+    free(map);
+    es_clip_free(&in);
+}
+
+static void resynth_keep_all_and_none(void **state)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    assert_int_equal(es_config_from_json(&c, MEL_JSON, "test"), 0);
+    float *x;
+    long n;
+    int rate;
+    assert_int_equal(es_audio_load(CHIRP, 0, &x, &n, &rate), 0);
+    int mf = CHIRP_FRAMES;
+    float *map = malloc(20 * mf * sizeof *map), *y = malloc(n * sizeof *y);
+    for (int i = 0; i < 20 * mf; i++)
+        map[i] = 1.0f + (i % 7); /* any positive map */
+    double kept = -1;
+    assert_int_equal(es_resynth(&c, map, 20, mf, x, n, rate, 1.0f, 0, 0, y, &kept, "chirp"), 0);
+    assert_float_equal(kept, 1.0, 1e-12);
+    assert_true(abs_err_max(y, x, n) < 1e-5);
+    assert_int_equal(es_resynth(&c, map, 20, mf, x, n, rate, 0.0f, 0, 0, y, &kept, "chirp"), 0);
+    assert_float_equal(kept, 0.0, 0);
+    for (long i = 0; i < n; i++)
+        assert_float_equal(y[i], 0, 0);
+    assert_int_equal(es_resynth(&c, map, 20, mf, x, 100, rate, 1.0f, 0, 0, y, NULL, "tiny"), -1);
+    assert_non_null(strstr(es_error(), "tiny"));
+    free(x), free(map), free(y);
+}
+
+/* ---- labelled datasets -------------------------------------------------------------------- */
+
+static void dataset_csv(void **state)
+{
+    char abs[512], text[1200];
+    assert_non_null(realpath(CHIRP, abs));
+    es_dataset d;
+    /* path + hasbird, a BOM and a blank line */
+    snprintf(text, sizeof text, "\xEF\xBB\xBFpath,hasbird\n%s,1\n\n%s,0\n", abs, abs);
+    write_file(tmp_path("a.csv"), text);
+    assert_int_equal(es_dataset_read(&d, tmp_path("a.csv"), NULL), 0);
+    assert_int_equal(d.n, 2);
+    assert_int_equal(d.n_classes, 2);
+    assert_string_equal(d.classes[1], "bird");
+    assert_int_equal(d.label[0], 1);
+    assert_int_equal(d.label[1], 0);
+    assert_true(d.hasbird && !d.is_id);
+    char *js = es_dataset_classes_json(&d);
+    assert_string_equal(js, "[\"nobird\",\"bird\"]");
+    free(js);
+    es_dataset_free(&d);
+    /* itemid (no extension, under root) + label names, sorted into classes */
+    write_file(tmp_path("b.csv"), "itemid,label,other\nchirp,whistle,x\n\"chirp\",\"a, b\",y\n");
+    if (es_dataset_read(&d, tmp_path("b.csv"), OX("")) != 0)
+        fail_msg("%s", es_error());
+    assert_true(d.is_id && !d.hasbird);
+    assert_string_equal(d.path[0], OX("/chirp.wav"));
+    assert_string_equal(d.classes[0], "a, b");
+    assert_int_equal(d.label[0], 1);
+    es_dataset_free(&d);
+    /* a model's classes: names must be among them */
+    char *cls[] = {"whistle", "a, b", "zzz"};
+    assert_int_equal(es_dataset_read_for(&d, tmp_path("b.csv"), OX(""), cls, 3), 0);
+    assert_int_equal(d.label[0], 0);
+    assert_int_equal(d.n_classes, 3);
+    es_dataset_free(&d);
+    /* bad rows: a hasbird of 2, a missing file, no label column */
+    snprintf(text, sizeof text, "path,hasbird\n%s,1\n%s,2\n", abs, abs);
+    write_file(tmp_path("c.csv"), text);
+    assert_int_equal(es_dataset_read(&d, tmp_path("c.csv"), NULL), -1);
+    assert_non_null(strstr(es_error(), "c.csv:3: hasbird is '2'"));
+    write_file(tmp_path("d.csv"), "path,hasbird\nnothere.wav,1\n");
+    assert_int_equal(es_dataset_read(&d, tmp_path("d.csv"), NULL), -1);
+    assert_non_null(strstr(es_error(), "d.csv:2: nothere.wav: no such file"));
+    write_file(tmp_path("e.csv"), "path,score\nx.wav,1\n");
+    assert_int_equal(es_dataset_read(&d, tmp_path("e.csv"), NULL), -1);
+    assert_non_null(strstr(es_error(), "no hasbird/label column"));
+}
+
+static void split_stratified(void **state)
+{
+    int label[10] = {0, 1, 0, 0, 1, 0, 1, 0, 0, 1}, is_val[10];
+    es_dataset d = {.n = 10, .label = label, .n_classes = 2};
+    for (uint64_t seed = 0; seed < 5; seed++) {
+        es_dataset_split(&d, 0.25, seed, is_val);
+        int v[2] = {0, 0};
+        for (int i = 0; i < 10; i++)
+            v[label[i]] += is_val[i];
+        assert_int_equal(v[0], 2); /* round(0.25 · 6) */
+        assert_int_equal(v[1], 1); /* round(0.25 · 4) */
+    }
+    es_dataset_split(&d, 0.01, 1, is_val); /* at least one of each class */
+    int v1 = 0, v0 = 0;
+    for (int i = 0; i < 10; i++)
+        v1 += is_val[i] && label[i], v0 += is_val[i] && !label[i];
+    assert_int_equal(v0, 1);
+    assert_int_equal(v1, 1);
+    es_dataset_split(&d, 1.0, 1, is_val); /* never all of a class */
+    v1 = 0;
+    for (int i = 0; i < 10; i++)
+        v1 += is_val[i] && label[i];
+    assert_int_equal(v1, 3);
+}
+
+static void auc_known(void **state)
+{
+    /* positives 0.35, 0.8 against negatives 0.1, 0.4: 3 of 4 pairs ranked right */
+    float p[8] = {0.9f, 0.1f, 0.6f, 0.4f, 0.65f, 0.35f, 0.2f, 0.8f};
+    int lab[4] = {0, 0, 1, 1};
+    assert_float_equal(es_dataset_auc(p, lab, 4, 2), 0.75, 1e-12);
+    int one[4] = {1, 1, 1, 1};
+    assert_float_equal(es_dataset_auc(p, one, 4, 2), -1, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(model_explicit_path),
+        cmocka_unit_test(model_default),
+        cmocka_unit_test(model_bad_path),
+        cmocka_unit_test(sound_windows),
+        cmocka_unit_test(npy_input_batch_optional),
+        cmocka_unit_test(targets),
+        cmocka_unit_test(map_shapes),
+        cmocka_unit_test(probabilities),
+        cmocka_unit_test(stitching),
+        cmocka_unit_test(feature_axes),
+        cmocka_unit_test(figure_size_and_axes),
+        cmocka_unit_test(resynth_keep_all_and_none),
+        cmocka_unit_test(dataset_csv),
+        cmocka_unit_test(split_stratified),
+        cmocka_unit_test(auc_known),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
