@@ -168,8 +168,13 @@ static void against_pytorch(const char *name, int n_rules)
                  {ES_SAL_GRADCAM, "gradcam"}, {ES_SAL_SMOOTHGRAD, "smoothgrad"},
                  {ES_SAL_SMOOTHGRAD_SQ, "smoothgrad-sq"}, {ES_SAL_VARGRAD, "vargrad"},
                  {ES_SAL_OCCLUSION, "occlusion"}};
+    /* Occlusion's values are differences of two float32 scores of the whole net (the DenseNet:
+     * scores near 9 that differ by 1e-3), so the order of each sum shows: another CPU's BLAS
+     * kernel or an -O1 build moves them by ~1e-4 of the map's maximum. The others are one
+     * backward pass each. */
     for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
-        check(&f, name, plain[i].m, plain[i].file, NULL, 1e-4, NULL);
+        check(&f, name, plain[i].m, plain[i].file, NULL,
+              plain[i].m == ES_SAL_OCCLUSION ? 5e-4 : 1e-4, NULL);
     check(&f, name, ES_SAL_GRADCAM, "gradcam_nearest", nearest, 1e-4, NULL);
     check(&f, name, ES_SAL_GUIDED_GRADCAM, "guided-gradcam", nearest, 1e-4, NULL);
     static const char *rules[] = {"gausslegendre", "riemann-trapezoid", "riemann-left",
