@@ -140,7 +140,7 @@ int es_axis_ticks(const es_axis *a, int length, int gap, double *ticks, char (*l
     return mel_ticks(a, length, gap, ticks, labels, max);
 }
 
-int style_resolve(plot_style *ps, const es_style *s, es_rect r)
+int es_viz_style_resolve(plot_style *ps, const es_style *s, es_rect r)
 {
     if (!s || !s->font)
         return es_fail("plot: no font given (es_font_open)");
@@ -181,7 +181,7 @@ static int max_label_w(const plot_style *ps, const es_axis *a, int length, int g
 static int xgap(const plot_style *ps) { return (int)(ps->tick * 7.0f); }
 static int ygap(const plot_style *ps) { return (int)(ps->tick * 3.6f); }
 
-margins axes_margins(const plot_style *ps, const es_axis *x, const es_axis *y, int which)
+margins es_viz_axes_margins(const plot_style *ps, const es_axis *x, const es_axis *y, int which)
 {
     margins m = {ps->pad, ps->pad, ps->pad, ps->pad};
     if ((which & AX_Y) && y) {
@@ -221,8 +221,8 @@ static const char *fitting_label(const plot_style *ps, const char *label, int ro
     return es_text_width(ps->font, ps->label, buf) <= room ? buf : NULL;
 }
 
-void axes_draw(es_canvas *c, const plot_style *ps, es_rect p, const es_axis *x,
-               const es_axis *y, int which)
+void es_viz_axes_draw(es_canvas *c, const plot_style *ps, es_rect p, const es_axis *x,
+                      const es_axis *y, int which)
 {
     double t[32];
     char lab[32][16];
@@ -268,7 +268,7 @@ void axes_draw(es_canvas *c, const plot_style *ps, es_rect p, const es_axis *x,
     }
 }
 
-int colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label, int length)
+int es_viz_colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label, int length)
 {
     es_axis a = {vmin, vmax, ES_SCALE_LINEAR, label};
     int bar = (int)(ps->tick * 1.4f);
@@ -278,8 +278,8 @@ int colorbar_width(const plot_style *ps, float vmin, float vmax, const char *lab
     return w + ps->pad;
 }
 
-void colorbar_draw(es_canvas *c, const plot_style *ps, es_rect r, const es_cmap *m, float vmin,
-                   float vmax, const char *label)
+void es_viz_colorbar_draw(es_canvas *c, const plot_style *ps, es_rect r, const es_cmap *m, float vmin,
+                          float vmax, const char *label)
 {
     int bar = (int)(ps->tick * 1.4f);
     es_rect b = {r.x + 2 * ps->pad, r.y, bar, r.h};
@@ -308,7 +308,7 @@ void colorbar_draw(es_canvas *c, const plot_style *ps, es_rect r, const es_cmap 
                         ES_CENTER | ES_TOP);
 }
 
-void title_draw(es_canvas *c, const plot_style *ps, es_rect r, const char *title)
+void es_viz_title_draw(es_canvas *c, const plot_style *ps, es_rect r, const char *title)
 {
     if (title)
         es_text_draw(c, ps->font, ps->title, r.x + r.w / 2, r.y - ps->pad - 1, title, ps->fg,

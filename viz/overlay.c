@@ -116,7 +116,7 @@ int es_overlay_parse(es_overlay *o, const char *mode, const char *sign)
 }
 
 /* Captum's default colormap for each sign. */
-const es_cmap *overlay_cmap(const es_overlay *o)
+const es_cmap *es_viz_overlay_cmap(const es_overlay *o)
 {
     static const char *names[] = {"Blues", "Greens", "Reds", "RdWhGn"};
     if ((unsigned)o->sign > ES_SIGN_ALL || (unsigned)o->mode > ES_OVERLAY_ALPHA) {
@@ -175,7 +175,7 @@ int es_draw_overlay(es_canvas *c, es_rect r, const float *base, const float *att
         return es_fail("overlay: empty matrix (%dx%d) or region (%dx%d)", rows, cols, r.w, r.h);
     if ((o->mode == ES_OVERLAY_MASKED || o->mode == ES_OVERLAY_ALPHA) && o->sign == ES_SIGN_ALL)
         return es_fail("overlay: masked and alpha cannot show sign all");
-    const es_cmap *heat = overlay_cmap(o);
+    const es_cmap *heat = es_viz_overlay_cmap(o);
     if (!heat)
         return -1;
     size_t n = (size_t)rows * cols;
@@ -184,16 +184,16 @@ int es_draw_overlay(es_canvas *c, es_rect r, const float *base, const float *att
         return es_fail("overlay: out of memory");
     resampled rb = {0}, ra = {0};
     int rc = es_saliency_normalize(attr, n, o->sign, o->outlier_perc, norm);
-    if (rc == 0 && (resample_init(&rb, base, rows, cols, r.w, r.h, flags) != 0 ||
-                    resample_init(&ra, norm, rows, cols, r.w, r.h, flags) != 0))
+    if (rc == 0 && (es_viz_resample_init(&rb, base, rows, cols, r.w, r.h, flags) != 0 ||
+                    es_viz_resample_init(&ra, norm, rows, cols, r.w, r.h, flags) != 0))
         rc = -1;
     free(norm);
-    overlay_ctx ctx = {cmap_lut(base_cmap), cmap_lut(heat), base_vmin,
+    overlay_ctx ctx = {es_viz_cmap_lut(base_cmap), es_viz_cmap_lut(heat), base_vmin,
                        base_vmax != base_vmin ? 1.0f / (base_vmax - base_vmin) : 0, o->mode,
                        o->sign == ES_SIGN_ALL,
                        o->mode == ES_OVERLAY_BLENDED ? (int)lroundf(o->alpha * 255) : 255};
     if (rc == 0)
-        rc = draw_resampled(c, r, &rb, &ra, overlay_colours, &ctx);
-    resample_free(&rb), resample_free(&ra);
+        rc = es_viz_draw_resampled(c, r, &rb, &ra, overlay_colours, &ctx);
+    es_viz_resample_free(&rb), es_viz_resample_free(&ra);
     return rc;
 }
