@@ -85,8 +85,8 @@ int es_saliency(es_graph *g, int input, const float *x, const es_sal_opts *o, fl
 /* The class scores (score row) for one sample; n gets the row length. 0 or -1. */
 int es_sal_scores(es_graph *g, int input, const float *x, float *scores, int max, int *n);
 
-/* The noise SmoothGrad adds: n standard normal numbers from splitmix64 + Box-Muller (in
- * double), so a peer in another language can draw the very same ones. */
+/* The noise SmoothGrad adds: n standard normal numbers, es_rng_normal from {seed}
+ * (splitmix64 + Box–Muller in double), so a peer in another language can draw the very same. */
 void es_sal_noise(uint64_t seed, float *z, size_t n);
 
 /* Nearest / bilinear (align_corners false) resize of a (h × w) map, torch's interpolate. */

@@ -386,25 +386,10 @@ done:
 }
 
 /* ---- SmoothGrad ------------------------------------------------------------------------- */
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 void es_sal_noise(uint64_t seed, float *z, size_t n)
 {
-    uint64_t s = seed;
-    for (size_t i = 0; i < n; i += 2) {
-        double u1 = ((splitmix64(&s) >> 11) + 0.5) * 0x1p-53;
-        double u2 = ((splitmix64(&s) >> 11) + 0.5) * 0x1p-53;
-        double r = sqrt(-2 * log(u1));
-        z[i] = (float)(r * cos(2 * M_PI * u2));
-        if (i + 1 < n)
-            z[i + 1] = (float)(r * sin(2 * M_PI * u2));
-    }
+    es_rng r = {seed};
+    es_rng_normal(&r, z, n);
 }
 
 static int smoothgrad(pass *p, const float *x, const es_sal_opts *o, int target, float *out)

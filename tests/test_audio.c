@@ -109,11 +109,6 @@ static void filterbank_matches_torchaudio(void **state)
     assert_close_rel(fb, want.data, 40 * 257, 1e-5);
     free(fb);
     es_array_free(&want);
-    /* the scales invert each other */
-    for (double hz = 10; hz < 20000; hz *= 1.7) {
-        assert_true(fabs(es_mel_to_hz(es_hz_to_mel(hz, ES_MEL_HTK), ES_MEL_HTK) - hz) < 1e-6 * hz);
-        assert_true(fabs(es_mel_to_hz(es_hz_to_mel(hz, ES_MEL_SLANEY), ES_MEL_SLANEY) - hz) < 1e-6 * hz);
-    }
 }
 
 static void stft_and_istft_match_torch(void **state)

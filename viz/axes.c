@@ -6,24 +6,19 @@
 #include <stdio.h>
 #include <string.h>
 
-/* HTK: 2595 log10(1 + f/700). Slaney (librosa's default): linear below 1 kHz (3 mel per
- * 200 Hz), logarithmic above with 27 steps per factor 6.4. */
+/* The mel curves are base's (es_hz_to_mel): one rule for filter banks and axes. */
 double es_scale_apply(double hz, es_scale s)
 {
-    if (s == ES_SCALE_MEL_HTK)
-        return 2595.0 * log10(1.0 + hz / 700.0);
-    if (s == ES_SCALE_MEL_SLANEY)
-        return hz < 1000 ? hz * 3 / 200 : 15 + log(hz / 1000) / (log(6.4) / 27);
-    return hz;
+    if (s == ES_SCALE_LINEAR)
+        return hz;
+    return es_hz_to_mel(hz, s == ES_SCALE_MEL_HTK ? ES_MEL_HTK : ES_MEL_SLANEY);
 }
 
 double es_scale_invert(double mel, es_scale s)
 {
-    if (s == ES_SCALE_MEL_HTK)
-        return 700.0 * (pow(10.0, mel / 2595.0) - 1.0);
-    if (s == ES_SCALE_MEL_SLANEY)
-        return mel < 15 ? mel * 200 / 3 : 1000 * exp((mel - 15) * (log(6.4) / 27));
-    return mel;
+    if (s == ES_SCALE_LINEAR)
+        return mel;
+    return es_mel_to_hz(mel, s == ES_SCALE_MEL_HTK ? ES_MEL_HTK : ES_MEL_SLANEY);
 }
 
 double es_axis_frac(const es_axis *a, double v)

@@ -113,7 +113,7 @@ typedef struct {
     const char *label; /* e.g. "Time (s)"; NULL for none */
     int integer;       /* 1: ticks on whole numbers only (bins, indices) */
 } es_axis;
-/* Hz → mel (HTK or Slaney); the identity for ES_SCALE_LINEAR. */
+/* Hz → mel by base's es_hz_to_mel (HTK or Slaney); the identity for ES_SCALE_LINEAR. */
 double es_scale_apply(double hz, es_scale s);
 double es_scale_invert(double mel, es_scale s); /* mel → Hz */
 /* Position of value v along the axis as a fraction 0 (lo) … 1 (hi). */
