@@ -111,9 +111,7 @@ static int open_resampler(es_reader *r, es_resampler how)
     if (how == ES_RESAMPLE_TORCHAUDIO) {
         if ((r->sinc = es_sinc_new(r->info.samplerate, r->rate)))
             return 0;
-        char why[512]; /* es_error()'s buffer is where es_fail writes */
-        snprintf(why, sizeof why, "%s", es_error());
-        return es_fail("%s: %s", r->path, why);
+        return es_error_prefix("%s", r->path);
     }
     soxr_error_t err = NULL;
     soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);

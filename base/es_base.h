@@ -18,6 +18,9 @@
 const char *es_error(void);
 /* Sets the message (printf format) and returns -1, so `return es_fail(...)` reads well. */
 int es_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Puts where it happened in front of the message a lower layer left: "PREFIX: <message>",
+ * the prefix formatted as printf does (es_error_prefix("%s", path)). Returns -1. */
+int es_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Files appear whole or not at all: es_atomic_open creates a temporary file beside `path`;
  * es_atomic_commit flushes, closes and renames it into place; es_atomic_abort removes it.

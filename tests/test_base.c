@@ -106,6 +106,20 @@ static void mel_scales(void **state)
     }
 }
 
+/* a lower layer's reason, then where it happened in front of it */
+static void error_prefix(void **state)
+{
+    es_fail("cannot decode frame %d", 3);
+    assert_int_equal(es_error_prefix("%s", "clip.wav"), -1);
+    assert_string_equal(es_error(), "clip.wav: cannot decode frame 3");
+    assert_int_equal(es_error_prefix("%s: cannot read", "b%s.ogg"), -1);
+    assert_string_equal(es_error(), "b%s.ogg: cannot read: clip.wav: cannot decode frame 3");
+    char long_path[1000];
+    memset(long_path, 'x', sizeof long_path - 1), long_path[sizeof long_path - 1] = 0;
+    es_error_prefix("%s", long_path); /* truncated, never overrun */
+    assert_true(strlen(es_error()) < 512 && es_error()[0] == 'x');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -114,6 +128,7 @@ int main(void)
         cmocka_unit_test(atomic_abort_leaves_nothing),
         cmocka_unit_test(rng_is_splitmix64),
         cmocka_unit_test(mel_scales),
+        cmocka_unit_test(error_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
