@@ -336,7 +336,7 @@ static int integrated_gradients(pass *p, const float *x, const es_sal_opts *o, i
 {
     int n = o->steps;
     if (n < 1 || (o->ig_rule == ES_IG_TRAPEZOID && n < 2))
-        return es_fail("--steps %d: integrated gradients need at least %d", n,
+        return es_fail("steps %d: integrated gradients need at least %d", n,
                        o->ig_rule == ES_IG_TRAPEZOID ? 2 : 1);
     if (o->baseline == ES_BASE_ARRAY && !o->baseline_data)
         return es_fail("no baseline array given");
@@ -396,7 +396,7 @@ static int smoothgrad(pass *p, const float *x, const es_sal_opts *o, int target,
 {
     int n = o->samples;
     if (n < 1)
-        return es_fail("--samples %d: SmoothGrad needs at least 1", n);
+        return es_fail("samples %d: SmoothGrad needs at least 1", n);
     float *xs = malloc(n * p->per * sizeof *xs), *gr = malloc(n * p->per * sizeof *gr);
     if (!xs || !gr) {
         free(xs), free(gr);
@@ -520,7 +520,7 @@ static int explain(pass *p, const float *x, const es_sal_opts *o, float *out, es
     case ES_SAL_GRADCAM: case ES_SAL_GUIDED_GRADCAM: {
         int layer = o->layer >= 0 ? o->layer : es_sal_default_layer(p->g);
         if (layer < 0)
-            return es_fail("the model has no spatial layer for Grad-CAM (give --layer)");
+            return es_fail("the model has no spatial layer for Grad-CAM (name a layer)");
         float *gb = NULL;
         if (o->method == ES_SAL_GUIDED_GRADCAM) {
             if (!(gb = malloc(p->per * sizeof *gb)))
