@@ -4,7 +4,6 @@
 #include "tests/testutil.h"
 #include "audio/es_audio.h"
 #include <cJSON.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define AF(name) FIXTURE("audio/" name)
@@ -358,20 +357,10 @@ static int run_verb(const char *args, char *err, size_t n)
 {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s features %s >/dev/null 2>build/t_verb.err", earsight, args);
-    int st = system(cmd);
-    FILE *f = fopen("build/t_verb.err", "r");
-    size_t got = f ? fread(err, 1, n - 1, f) : 0;
-    err[got] = 0;
-    if (f)
-        fclose(f);
+    int st = run_status(cmd);
+    read_text("build/t_verb.err", err, n);
     unlink("build/t_verb.err");
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void assert_one_line(const char *err, const char *start)
-{
-    if (strncmp(err, start, strlen(start)) != 0 || strchr(err, '\n') != err + strlen(err) - 1)
-        fail_msg("stderr '%s' should be one line starting '%s'", err, start);
+    return st;
 }
 
 static void features_verb(void **state)

@@ -7,7 +7,6 @@
 #include "saliency/es_saliency.h"
 #include "audio/es_audio.h"
 #include <cJSON.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define SFIX(name) FIXTURE("saliency/" name)
@@ -348,19 +347,9 @@ static int run(const char *args, char *err, size_t n)
 {
     char cmd[2048];
     snprintf(cmd, sizeof cmd, "%s %s >build/t_sal.out 2>build/t_sal.err", earsight, args);
-    int st = system(cmd);
-    FILE *f = fopen("build/t_sal.err", "r");
-    size_t got = f ? fread(err, 1, n - 1, f) : 0;
-    err[got] = 0;
-    if (f)
-        fclose(f);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static void assert_one_line(const char *err, const char *start)
-{
-    if (strncmp(err, start, strlen(start)) != 0 || strchr(err, '\n') != err + strlen(err) - 1)
-        fail_msg("stderr '%s' should be one line starting '%s'", err, start);
+    int st = run_status(cmd);
+    read_text("build/t_sal.err", err, n);
+    return st;
 }
 
 #define SM "tests/fixtures/saliency/salnet.onnx"

@@ -360,13 +360,11 @@ int es_text_draw_up(es_canvas *c, es_font *f, float size, int x, int y, const ch
     uint8_t *mask = text_mask(f, size, utf8, &mw, &mh, &asc);
     if (!mask)
         return -1;
-    int pad = (int)(size / 4) + 2, w = mw - 2 * pad, desc = mh - asc;
-    /* in the turned frame, the text's "left" is the canvas bottom and its "top" the left */
-    int h = align & 3, v = align & 12;
-    int bottom = h == ES_CENTER ? y + w / 2 : h == ES_RIGHT ? y + w : y;
-    int left = v == ES_TOP ? x : v == ES_MIDDLE ? x - (asc + desc) / 2
-                             : v == ES_BOTTOM ? x - asc - desc : x - asc;
-    blend_mask(c, mask, mw, mh, left, bottom - w - pad, 1, col);
+    int pad = (int)(size / 4) + 2, w = mw - 2 * pad, up, left;
+    /* in the turned frame the text runs up from the canvas bottom (−y grows along it) and its
+     * top is the canvas left */
+    anchor(align, -y, x, w, asc, mh - asc, &up, &left);
+    blend_mask(c, mask, mw, mh, left, -up - w - pad, 1, col);
     free(mask);
     return 0;
 }
