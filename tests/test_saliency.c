@@ -3,6 +3,7 @@
  * and the saliency / sanity / sonify verbs (exit codes, one-line errors, no partial output). */
 #define _GNU_SOURCE /* memmem */
 #include "testutil.h"
+#include "tests/captum_net.h"
 #include "nn/onnx.h"
 #include "saliency/es_saliency.h"
 #include "audio/es_audio.h"
@@ -13,29 +14,10 @@
 #define CHIRP "tests/fixtures/onnx/chirp.wav"
 #define SFIX_NET1D "tests/fixtures/saliency/net1d.input.npy"
 
-/* ---- Captum's BasicModel_ConvNet_One_Conv and its published attributions (class 0) ---- */
-static es_graph *captum_one_conv(int *x, int *relu1)
-{
-    es_graph *g = es_graph_new();
-    *x = es_input(g, "x", 3, (int[]){1, 4, 4});
-    int h = *relu1 = es_relu(g, "relu1", es_conv(g, "conv1", *x, 2, 3, 3, 1, 0, 1));
-    int y = es_relu(g, "relu2", es_dense(g, "fc1", h, 4));
-    assert_true(y >= 0);
-    float *cw = es_tensor_data(g, es_tensor_find(g, "conv1.weight"));
-    float *fw = es_tensor_data(g, es_tensor_find(g, "fc1.weight"));
-    for (int i = 0; i < 18; i++)
-        cw[i] = 1;
-    es_tensor_data(g, es_tensor_find(g, "conv1.bias"))[0] = -50;
-    es_tensor_data(g, es_tensor_find(g, "conv1.bias"))[1] = -75;
-    for (int i = 0; i < 32; i++)
-        fw[i] = i % 8 < 5 ? 1 : -1;
-    return g;
-}
-
 static void captum_golden(void **s)
 {
     int x, relu1;
-    es_graph *g = captum_one_conv(&x, &relu1);
+    es_graph *g = captum_one_conv(&x, &relu1, NULL);
     float in[16], out[16];
     for (int i = 0; i < 16; i++)
         in[i] = (float)i;

@@ -80,6 +80,18 @@ static int bbox_runs(const es_canvas *c, es_rgba col, es_rect *b, int min_run)
 }
 static int bbox(const es_canvas *c, es_rgba col, es_rect *b) { return bbox_runs(c, col, b, 1); }
 
+/* Two tiles side by side, {lo, hi} then {hi, lo}: across the middle of hi's bounding box the
+ * colours run lo, hi, hi, lo. The four run lengths go to len (8 ints). */
+static void assert_lo_hi_hi_lo(const es_canvas *c, es_rgba lo, es_rgba hi, int *len)
+{
+    es_rgba k[2] = {lo, hi};
+    es_rect b;
+    bbox(c, hi, &b);
+    int seq[8];
+    assert_int_equal(runs(c, b.y + b.h / 2, 0, k, 2, seq, len, 8), 4);
+    assert_true(seq[0] == 0 && seq[1] == 1 && seq[2] == 1 && seq[3] == 0);
+}
+
 /* Every plot test leaves its canvas in build/viz_png/ for a look. */
 static void save(const es_canvas *c, const char *name)
 {
@@ -531,15 +543,8 @@ static void activations_grid_golden(void **state)
     assert_int_equal(es_plot_activations(&c, (es_rect){0, 0, 400, 200}, &st, &p), 0);
     save(&c, "activations");
     /* sorted: channel 1 first ({0,1} → low, high), then channel 0 ({5,−5} → high, low) */
-    es_rgba k[2] = {entry("viridis", 0), entry("viridis", 255)};
-    es_rect b;
-    bbox(&c, k[1], &b);
-    int seq[8], len[8], n = runs(&c, b.y + b.h / 2, 0, k, 2, seq, len, 8);
-    assert_int_equal(n, 4);
-    assert_int_equal(seq[0], 0);
-    assert_int_equal(seq[1], 1);
-    assert_int_equal(seq[2], 1);
-    assert_int_equal(seq[3], 0);
+    int len[8];
+    assert_lo_hi_hi_lo(&c, entry("viridis", 0), entry("viridis", 255), len);
     assert_int_equal(len[0], len[1]);
     es_canvas_free(&c);
 }
@@ -603,15 +608,8 @@ static void sanity_strip_golden(void **state)
     assert_int_equal(es_plot_sanity_strip(&c, (es_rect){0, 0, 400, 200}, &st, maps, names, rho, ss,
                                           2, 1, 2, NULL, "sanity"), 0);
     save(&c, "sanity");
-    es_rgba k[2] = {entry("Blues", 0), entry("Blues", 255)}; /* |map| normalised */
-    es_rect b;
-    bbox(&c, k[1], &b);
-    int seq[8], len[8], n = runs(&c, b.y + b.h / 2, 0, k, 2, seq, len, 8);
-    assert_int_equal(n, 4);
-    assert_int_equal(seq[0], 0);
-    assert_int_equal(seq[1], 1);
-    assert_int_equal(seq[2], 1);
-    assert_int_equal(seq[3], 0);
+    int len[8];
+    assert_lo_hi_hi_lo(&c, entry("Blues", 0), entry("Blues", 255), len); /* |map| normalised */
     es_canvas_free(&c);
 }
 

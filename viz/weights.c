@@ -78,6 +78,14 @@ static void filter_captions(es_canvas *c, const plot_style *ps, es_rect tr, cons
     }
 }
 
+/* The plot style and the map of a signed weight picture (RdBu_r unless named); NULL on error. */
+static const es_cmap *weights_style(plot_style *ps, const es_style *s, es_rect r, const char *cmap)
+{
+    if (es_viz_style_resolve(ps, s, r) != 0)
+        return NULL;
+    return es_cmap_get(cmap ? cmap : "RdBu_r");
+}
+
 int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float *w, int out_c,
                          int in_c, int kh, int kw, int mean_inputs, const char *cmap,
                          const char *title)
@@ -85,9 +93,7 @@ int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float
     plot_style ps;
     if (!w || out_c <= 0 || in_c <= 0 || kh <= 0 || kw <= 0)
         return es_fail("conv filters: empty weight tensor");
-    if (es_viz_style_resolve(&ps, s, r) != 0)
-        return -1;
-    const es_cmap *cm = es_cmap_get(cmap ? cmap : "RdBu_r");
+    const es_cmap *cm = weights_style(&ps, s, r, cmap);
     if (!cm)
         return -1;
     if (in_c == 1) /* one input: its kernels are the filters; lay them out as a grid */
@@ -177,9 +183,7 @@ int es_plot_dense_weights(es_canvas *c, es_rect r, const es_style *s, const floa
     plot_style ps;
     if (!w || rows <= 0 || cols <= 0)
         return es_fail("dense weights: empty matrix");
-    if (es_viz_style_resolve(&ps, s, r) != 0)
-        return -1;
-    const es_cmap *cm = es_cmap_get(cmap ? cmap : "RdBu_r");
+    const es_cmap *cm = weights_style(&ps, s, r, cmap);
     if (!cm)
         return -1;
     es_fill_rect(c, r, ps.bg);
