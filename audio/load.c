@@ -74,9 +74,11 @@ static int open_whole(es_reader *r)
     return 0;
 }
 
-static es_reader *open_fail(es_reader *r, const char *fmt, const char *path, const char *why)
+/* Gives up an open: "PATH: why" (why NULL: the message set already stays), r closed. */
+static es_reader *open_fail(es_reader *r, const char *path, const char *why)
 {
-    es_fail(fmt, path, why);
+    if (why)
+        es_fail("%s: %s", path, why);
     es_reader_close(r);
     return NULL;
 }
@@ -125,22 +127,18 @@ es_reader *es_reader_open_resampler(const char *path, int sample_rate, es_resamp
 {
     es_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path)))
-        return open_fail(r, "%s: %s", path, "out of memory");
+        return open_fail(r, path, "out of memory");
     if (sample_rate < 0 || sample_rate > 1000000)
-        return open_fail(r, "%s: %s", path, "bad sample rate asked for");
-    if (open_source(r) != 0) {
-        es_reader_close(r);
-        return NULL;
-    }
+        return open_fail(r, path, "bad sample rate asked for");
+    if (open_source(r) != 0)
+        return open_fail(r, path, NULL);
     r->rate = sample_rate ? sample_rate : r->info.samplerate;
     r->inter = malloc(sizeof(float) * CHUNK * (size_t)r->info.channels);
     r->mono = malloc(sizeof(float) * CHUNK);
     if (!r->inter || !r->mono)
-        return open_fail(r, "%s: %s", path, "out of memory");
-    if (r->rate != r->info.samplerate && open_resampler(r, how) != 0) {
-        es_reader_close(r);
-        return NULL;
-    }
+        return open_fail(r, path, "out of memory");
+    if (r->rate != r->info.samplerate && open_resampler(r, how) != 0)
+        return open_fail(r, path, NULL);
     return r;
 }
 
