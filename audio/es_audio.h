@@ -52,7 +52,7 @@ int es_audio_save(const char *path, const float *x, long n, int sample_rate);
 
 typedef enum { ES_WINDOW_HANN, ES_WINDOW_HAMMING } es_window;          /* periodic, as torch */
 typedef enum { ES_PAD_REFLECT, ES_PAD_CONSTANT } es_pad_mode;         /* center padding */
-typedef enum { ES_MEL_HTK, ES_MEL_SLANEY } es_mel_scale;
+/* es_mel_scale (HTK, Slaney) is base's: the same scale draws viz's mel axes. */
 typedef enum { ES_MEL_NORM_NONE, ES_MEL_NORM_SLANEY } es_mel_norm;
 typedef enum { ES_LOG_DB, ES_LOG_LN, ES_LOG_NONE } es_log;
 typedef enum { ES_LAYOUT_MELS_FRAMES, ES_LAYOUT_FRAMES_MELS } es_layout;
@@ -161,8 +161,6 @@ int es_features_file(const es_features *f, const char *path, es_array *out);
 
 /* ---------------------------------------------------------------- building blocks */
 
-double es_hz_to_mel(double hz, es_mel_scale s);
-double es_mel_to_hz(double mel, es_mel_scale s);
 /* torchaudio.functional.melscale_fbanks transposed: fb is (n_mels × n_freqs), n_freqs = n_fft/2+1. */
 int es_mel_filterbank(int n_freqs, double f_min, double f_max, int n_mels, int sample_rate,
                       es_mel_scale scale, es_mel_norm norm, float *fb);

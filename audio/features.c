@@ -93,11 +93,10 @@ es_features *es_features_new(const es_feature_config *c)
         return NULL;
     }
     f->c = *c;
-    if (es_config_resolve(c, &f->r) != 0 || setup(f) != 0) {
-        es_features_free(f);
-        return NULL;
-    }
-    return f;
+    if (es_config_resolve(c, &f->r) == 0 && setup(f) == 0)
+        return f;
+    es_features_free(f);
+    return NULL;
 }
 
 void es_features_free(es_features *f)

@@ -134,9 +134,11 @@ static FILE *open_input(es_reader *r)
     return fmemopen(m, len ? len : 1, "rb");
 }
 
-static es_reader *open_fail(es_reader *r, const char *fmt, const char *path, const char *why)
+/* Gives up an open: "PATH: why" (why NULL: the message set already stays), r closed. */
+static es_reader *open_fail(es_reader *r, const char *path, const char *why)
 {
-    es_fail(fmt, path, why);
+    if (why)
+        es_fail("%s: %s", path, why);
     es_reader_close(r);
     return NULL;
 }
@@ -202,9 +204,7 @@ static int open_resampler(es_reader *r, es_resampler how)
     if (how == ES_RESAMPLE_TORCHAUDIO) {
         if ((r->sinc = es_sinc_new(r->info.samplerate, r->rate)))
             return 0;
-        char why[512]; /* es_error()'s buffer is where es_fail writes */
-        snprintf(why, sizeof why, "%s", es_error());
-        return es_fail("%s: %s", r->path, why);
+        return es_error_prefix("%s", r->path);
     }
     soxr_error_t err = NULL;
     soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
@@ -218,13 +218,11 @@ es_reader *es_reader_open_resampler(const char *path, int sample_rate, es_resamp
 {
     es_reader *r = calloc(1, sizeof *r);
     if (!r || !(r->path = strdup(path)))
-        return open_fail(r, "%s: %s", path, "out of memory");
+        return open_fail(r, path, "out of memory");
     if (sample_rate < 0 || sample_rate > 1000000)
-        return open_fail(r, "%s: %s", path, "bad sample rate asked for");
-    if (open_source(r) != 0) {
-        es_reader_close(r);
-        return NULL;
-    }
+        return open_fail(r, path, "bad sample rate asked for");
+    if (open_source(r) != 0)
+        return open_fail(r, path, NULL);
     r->rate = sample_rate ? sample_rate : r->info.samplerate;
     /* frames a decode call takes: no more than the file has, nor 4 M values over the channels */
     long most = (4L << 20) / r->info.channels;
@@ -233,11 +231,9 @@ es_reader *es_reader_open_resampler(const char *path, int sample_rate, es_resamp
     r->inter = malloc(sizeof(float) * (size_t)r->chunk * (size_t)r->info.channels);
     r->mono = malloc(sizeof(float) * (size_t)r->chunk);
     if (!r->inter || !r->mono)
-        return open_fail(r, "%s: %s", path, "out of memory");
-    if (r->rate != r->info.samplerate && open_resampler(r, how) != 0) {
-        es_reader_close(r);
-        return NULL;
-    }
+        return open_fail(r, path, "out of memory");
+    if (r->rate != r->info.samplerate && open_resampler(r, how) != 0)
+        return open_fail(r, path, NULL);
     return r;
 }
 

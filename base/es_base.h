@@ -1,6 +1,6 @@
 /* earsight base: what every module shares — the last error message, files written
- * atomically, and NumPy .npy arrays. Every other module may include this; it includes
- * nothing of ours.
+ * atomically, NumPy .npy arrays, a reproducible random generator and the mel scale. Every
+ * other module may include this; it includes nothing of ours.
  *
  * Errors: a function that fails returns -1 (or NULL) and leaves a one-line message, naming
  * the file when there is one ("clip.wav: not an audio file"), readable with es_error() in
@@ -9,6 +9,7 @@
 #define ES_BASE_H
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ES_VERSION "0.1.0"
 #define ES_MAX_DIMS 8
@@ -17,6 +18,9 @@
 const char *es_error(void);
 /* Sets the message (printf format) and returns -1, so `return es_fail(...)` reads well. */
 int es_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Puts where it happened in front of the message a lower layer left: "PREFIX: <message>",
+ * the prefix formatted as printf does (es_error_prefix("%s", path)). Returns -1. */
+int es_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Files appear whole or not at all: es_atomic_open creates a temporary file beside `path`;
  * es_atomic_commit flushes, closes and renames it into place; es_atomic_abort removes it.
@@ -59,5 +63,27 @@ int es_npy_load(const char *path, es_array *out);
 int es_npy_load_nonfinite(const char *path, es_array *out);
 /* Writes float32 little-endian, C order, atomically. */
 int es_npy_save(const char *path, const float *data, int ndim, const int *dims);
+
+/* Random numbers: splitmix64, chosen because its sequence is a few lines in any language
+ * (tests rebuild SmoothGrad's noise in Python from the same seed). The state is one word;
+ * seed it by value, `es_rng r = {seed};`. Not for cryptography; one state per thread. */
+typedef struct {
+    uint64_t s;
+} es_rng;
+uint64_t es_rng_next(es_rng *r);    /* the next 64 random bits */
+double es_rng_uniform(es_rng *r);   /* [0, 1): the top 53 bits · 2^-53 */
+int es_rng_below(es_rng *r, int n); /* [0, n) as floor(uniform · n); 0 when n <= 0 */
+/* Fills z[0..n) with standard normal values: Box–Muller on pairs of draws, both variates
+ * kept (u = (top 53 bits + 0.5) · 2^-53, never 0), computed in double. */
+void es_rng_normal(es_rng *r, float *z, size_t n);
+/* The Box–Muller pair for uniforms u1 ∈ (0, 1], u2: z = sqrt(−2 ln u1) · (cos, sin)(2π u2). */
+void es_box_muller(double u1, double u2, double z[2]);
+
+/* The mel scale in double: HTK (2595 log10(1 + f/700)) or Slaney (librosa's and
+ * torchaudio's default: linear below 1 kHz, logarithmic above). Kaldi's 1127 ln(1 + f/700)
+ * is not HTK's to the bit (2595 / ln 10 = 1127.01…); it stays in audio/, its one user. */
+typedef enum { ES_MEL_HTK, ES_MEL_SLANEY } es_mel_scale;
+double es_hz_to_mel(double hz, es_mel_scale s);
+double es_mel_to_hz(double mel, es_mel_scale s);
 
 #endif

@@ -85,8 +85,8 @@ int es_saliency(es_graph *g, int input, const float *x, const es_sal_opts *o, fl
 /* The class scores (score row) for one sample; n gets the row length. 0 or -1. */
 int es_sal_scores(es_graph *g, int input, const float *x, float *scores, int max, int *n);
 
-/* The noise SmoothGrad adds: n standard normal numbers from splitmix64 + Box-Muller (in
- * double), so a peer in another language can draw the very same ones. */
+/* The noise SmoothGrad adds: n standard normal numbers, es_rng_normal from {seed}
+ * (splitmix64 + Box–Muller in double), so a peer in another language can draw the very same. */
 void es_sal_noise(uint64_t seed, float *z, size_t n);
 
 /* Nearest / bilinear (align_corners false) resize of a (h × w) map, torch's interpolate. */
@@ -96,8 +96,9 @@ void es_sal_resize(const float *src, int h, int w, float *dst, int oh, int ow, i
 /* The layers the checks randomize: nodes with trainable weights, from the top (output)
  * down. Fills ids (node ids) up to max; returns the count. */
 int es_sanity_layers(const es_graph *g, int *ids, int max);
-/* Re-draws a node's trainable tensors: normal with each tensor's own std (N(0, 0.01) when
- * that is 0) — the learned structure goes, the scale stays. */
+/* Re-draws a node's trainable tensors: normal around each tensor's own mean with its own
+ * (population) std, 0.01 when the tensor is constant — the learned structure goes, the
+ * location and scale stay. The k-th input (from 0) draws es_sal_noise(seed + 0x9E37·(k+1)). */
 int es_sanity_randomize(es_graph *g, int node, uint64_t seed);
 /* Spearman rank correlation (ties get their average rank) of a and b. */
 double es_spearman(const float *a, const float *b, size_t n, int absolute);

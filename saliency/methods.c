@@ -336,7 +336,7 @@ static int integrated_gradients(pass *p, const float *x, const es_sal_opts *o, i
 {
     int n = o->steps;
     if (n < 1 || (o->ig_rule == ES_IG_TRAPEZOID && n < 2))
-        return es_fail("--steps %d: integrated gradients need at least %d", n,
+        return es_fail("steps %d: integrated gradients need at least %d", n,
                        o->ig_rule == ES_IG_TRAPEZOID ? 2 : 1);
     if (o->baseline == ES_BASE_ARRAY && !o->baseline_data)
         return es_fail("no baseline array given");
@@ -386,32 +386,17 @@ done:
 }
 
 /* ---- SmoothGrad ------------------------------------------------------------------------- */
-static uint64_t splitmix64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 void es_sal_noise(uint64_t seed, float *z, size_t n)
 {
-    uint64_t s = seed;
-    for (size_t i = 0; i < n; i += 2) {
-        double u1 = ((splitmix64(&s) >> 11) + 0.5) * 0x1p-53;
-        double u2 = ((splitmix64(&s) >> 11) + 0.5) * 0x1p-53;
-        double r = sqrt(-2 * log(u1));
-        z[i] = (float)(r * cos(2 * M_PI * u2));
-        if (i + 1 < n)
-            z[i + 1] = (float)(r * sin(2 * M_PI * u2));
-    }
+    es_rng r = {seed};
+    es_rng_normal(&r, z, n);
 }
 
 static int smoothgrad(pass *p, const float *x, const es_sal_opts *o, int target, float *out)
 {
     int n = o->samples;
     if (n < 1)
-        return es_fail("--samples %d: SmoothGrad needs at least 1", n);
+        return es_fail("samples %d: SmoothGrad needs at least 1", n);
     float *xs = malloc(n * p->per * sizeof *xs), *gr = malloc(n * p->per * sizeof *gr);
     if (!xs || !gr) {
         free(xs), free(gr);
@@ -535,7 +520,7 @@ static int explain(pass *p, const float *x, const es_sal_opts *o, float *out, es
     case ES_SAL_GRADCAM: case ES_SAL_GUIDED_GRADCAM: {
         int layer = o->layer >= 0 ? o->layer : es_sal_default_layer(p->g);
         if (layer < 0)
-            return es_fail("the model has no spatial layer for Grad-CAM (give --layer)");
+            return es_fail("the model has no spatial layer for Grad-CAM (name a layer)");
         float *gb = NULL;
         if (o->method == ES_SAL_GUIDED_GRADCAM) {
             if (!(gb = malloc(p->per * sizeof *gb)))

@@ -75,12 +75,6 @@ static int run(const char *args, char *out, size_t on, char *err, size_t en)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void assert_one_line(const char *err, const char *start)
-{
-    if (strncmp(err, start, strlen(start)) != 0 || strchr(err, '\n') != err + strlen(err) - 1)
-        fail_msg("stderr '%s' should be one line starting '%s'", err, start);
-}
-
 static int exists(const char *p) { return access(p, F_OK) == 0; }
 
 static void train_separable(void **state)

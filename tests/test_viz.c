@@ -80,6 +80,18 @@ static int bbox_runs(const es_canvas *c, es_rgba col, es_rect *b, int min_run)
 }
 static int bbox(const es_canvas *c, es_rgba col, es_rect *b) { return bbox_runs(c, col, b, 1); }
 
+/* Two tiles side by side, {lo, hi} then {hi, lo}: across the middle of hi's bounding box the
+ * colours run lo, hi, hi, lo. The four run lengths go to len (8 ints). */
+static void assert_lo_hi_hi_lo(const es_canvas *c, es_rgba lo, es_rgba hi, int *len)
+{
+    es_rgba k[2] = {lo, hi};
+    es_rect b;
+    bbox(c, hi, &b);
+    int seq[8];
+    assert_int_equal(runs(c, b.y + b.h / 2, 0, k, 2, seq, len, 8), 4);
+    assert_true(seq[0] == 0 && seq[1] == 1 && seq[2] == 1 && seq[3] == 0);
+}
+
 /* Every plot test leaves its canvas in build/viz_png/ for a look. */
 static void save(const es_canvas *c, const char *name)
 {
@@ -364,6 +376,18 @@ static void overlay_modes_golden(void **state)
     assert_int_equal(es_overlay_parse(&o, "masked", "all"), -1);
     assert_int_equal(es_overlay_parse(&o, "sparkle", "all"), -1);
     assert_non_null(strstr(es_error(), "sparkle"));
+    /* every name parses back to its value; the refused pairs are exactly the ones parse refuses */
+    assert_null(es_overlay_mode_name(ES_OVERLAY_N));
+    assert_null(es_sign_name(ES_SIGN_N));
+    assert_string_equal(es_overlay_mode_name(ES_OVERLAY_BLENDED), "blended");
+    for (int m = 0; m < ES_OVERLAY_N; m++)
+        for (int s = 0; s < ES_SIGN_N; s++) {
+            es_overlay p = ES_OVERLAY_DEFAULTS;
+            int rc = es_overlay_parse(&p, es_overlay_mode_name(m), es_sign_name(s));
+            assert_int_equal(rc, es_overlay_allows(m, s) ? 0 : -1);
+            assert_true(rc != 0 || (p.mode == (es_overlay_mode)m && p.sign == (es_sign)s));
+        }
+    assert_false(es_overlay_allows(ES_OVERLAY_ALPHA, ES_SIGN_ALL));
 }
 
 /* ---- text ---- */
@@ -401,15 +425,20 @@ static void text_metrics_and_placement(void **state)
 /* ---- plots ---- */
 
 static es_style style(void) { return (es_style){font, 10}; }
+/* A white w × h canvas for one plot, and the style the plots are drawn in. */
+static es_style plot_canvas(es_canvas *c, int w, int h)
+{
+    es_canvas_init(c, w, h, WHITE);
+    return style();
+}
 
 static void spectrogram_plot_golden(void **state)
 {
     es_canvas c;
-    es_canvas_init(&c, 320, 200, WHITE);
+    es_style st = plot_canvas(&c, 320, 200);
     float d[4] = {0, 1, 2, 3}; /* rows = frequency (row 0 lowest), cols = time */
     es_spec_plot p = {d, 2, 2, {0, 2, ES_SCALE_LINEAR, "Time (s)"},
                       {0, 8000, ES_SCALE_MEL_SLANEY, "Hz"}, "viridis", 0, 3, "t"};
-    es_style st = style();
     assert_int_equal(es_plot_spectrogram(&c, (es_rect){0, 0, 320, 200}, &st, &p), 0);
     save(&c, "spectrogram");
     es_rgba k[4] = {entry("viridis", 0), entry("viridis", 85), entry("viridis", 170),
@@ -449,7 +478,7 @@ static void spectrogram_plot_golden(void **state)
 static void spectrogram_strips_and_overlay(void **state)
 {
     es_canvas c;
-    es_canvas_init(&c, 400, 300, WHITE);
+    es_style st = plot_canvas(&c, 400, 300);
     float d[4] = {0, 0, 0, 0}, sal[4] = {0, 0, 0, 1}, wave[64], prob[4] = {0, 1, 0, 1};
     for (int i = 0; i < 64; i++)
         wave[i] = (i % 2) ? 1 : -1;
@@ -458,7 +487,6 @@ static void spectrogram_strips_and_overlay(void **state)
     p.wave = wave, p.wave_len = 64, p.prob = prob, p.prob_len = 4;
     p.saliency = sal;
     p.overlay = (es_overlay)ES_OVERLAY_DEFAULTS; /* blended, absolute, Blues over gray */
-    es_style st = style();
     assert_int_equal(es_plot_spectrogram(&c, (es_rect){0, 0, 400, 300}, &st, &p), 0);
     save(&c, "strips_overlay");
     /* the salient cell is high frequency (top), late (right): gray 0 + Blues 255 at 0.5 */
@@ -489,11 +517,10 @@ static void spectrogram_strips_and_overlay(void **state)
 static void saliency_quad_golden(void **state)
 {
     es_canvas c;
-    es_canvas_init(&c, 300, 400, WHITE);
+    es_style st = plot_canvas(&c, 300, 400);
     float d[2] = {0, 1}, sal[2] = {2, -1}; /* 1 × 2: early positive, late negative */
     es_spec_plot p = {d, 1, 2, {0, 1, ES_SCALE_LINEAR, "s"}, {0, 1, ES_SCALE_LINEAR, "bin"}};
     p.saliency = sal, p.overlay.outlier_perc = 0;
-    es_style st = style();
     assert_int_equal(es_plot_saliency_quad(&c, (es_rect){0, 0, 300, 400}, &st, &p), 0);
     save(&c, "quad");
     es_rect in, ab, po, ne;
@@ -509,23 +536,15 @@ static void saliency_quad_golden(void **state)
 static void activations_grid_golden(void **state)
 {
     es_canvas c;
-    es_canvas_init(&c, 400, 200, WHITE);
+    es_style st = plot_canvas(&c, 400, 200);
     float a[4] = {5, -5, 0, 1}; /* channel 0: mean 0, channel 1: mean 0.5 */
     es_grid_plot p = {a, 2, 1, 2, {0, 1, ES_SCALE_LINEAR, "s"}, {0, 1, ES_SCALE_LINEAR, "Hz"},
                       NULL, 1, "layer"};
-    es_style st = style();
     assert_int_equal(es_plot_activations(&c, (es_rect){0, 0, 400, 200}, &st, &p), 0);
     save(&c, "activations");
     /* sorted: channel 1 first ({0,1} → low, high), then channel 0 ({5,−5} → high, low) */
-    es_rgba k[2] = {entry("viridis", 0), entry("viridis", 255)};
-    es_rect b;
-    bbox(&c, k[1], &b);
-    int seq[8], len[8], n = runs(&c, b.y + b.h / 2, 0, k, 2, seq, len, 8);
-    assert_int_equal(n, 4);
-    assert_int_equal(seq[0], 0);
-    assert_int_equal(seq[1], 1);
-    assert_int_equal(seq[2], 1);
-    assert_int_equal(seq[3], 0);
+    int len[8];
+    assert_lo_hi_hi_lo(&c, entry("viridis", 0), entry("viridis", 255), len);
     assert_int_equal(len[0], len[1]);
     es_canvas_free(&c);
 }
@@ -581,24 +600,16 @@ static void weights_golden(void **state)
 static void sanity_strip_golden(void **state)
 {
     es_canvas c;
-    es_canvas_init(&c, 400, 200, WHITE);
+    es_style st = plot_canvas(&c, 400, 200);
     float m0[2] = {0, 1}, m1[2] = {-1, 0};
     const float *maps[2] = {m0, m1};
     const char *names[2] = {"original", "dense"};
     float rho[2] = {NAN, 0.25f}, ss[2] = {NAN, 0.5f};
-    es_style st = style();
     assert_int_equal(es_plot_sanity_strip(&c, (es_rect){0, 0, 400, 200}, &st, maps, names, rho, ss,
                                           2, 1, 2, NULL, "sanity"), 0);
     save(&c, "sanity");
-    es_rgba k[2] = {entry("Blues", 0), entry("Blues", 255)}; /* |map| normalised */
-    es_rect b;
-    bbox(&c, k[1], &b);
-    int seq[8], len[8], n = runs(&c, b.y + b.h / 2, 0, k, 2, seq, len, 8);
-    assert_int_equal(n, 4);
-    assert_int_equal(seq[0], 0);
-    assert_int_equal(seq[1], 1);
-    assert_int_equal(seq[2], 1);
-    assert_int_equal(seq[3], 0);
+    int len[8];
+    assert_lo_hi_hi_lo(&c, entry("Blues", 0), entry("Blues", 255), len); /* |map| normalised */
     es_canvas_free(&c);
 }
 

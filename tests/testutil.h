@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include "base/es_base.h"
 #include <unistd.h>
 
@@ -49,6 +50,31 @@ static inline es_array load_fixture(const char *path)
     if (es_npy_load_nonfinite(path, &a) != 0)
         fail_msg("%s", es_error());
     return a;
+}
+
+/* ---- running the earsight binary from a test ---- */
+/* A shell command line's exit status (-1 when it did not exit). */
+static inline int run_status(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The first n − 1 bytes of a (small) text file in buf, NUL-terminated; "" when unreadable. */
+static inline void read_text(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(buf, 1, n - 1, f) : 0;
+    buf[got] = 0;
+    if (f)
+        fclose(f);
+}
+
+/* The CLI's error contract: one line on stderr, starting as given. */
+static inline void assert_one_line(const char *err, const char *start)
+{
+    if (strncmp(err, start, strlen(start)) != 0 || strchr(err, '\n') != err + strlen(err) - 1)
+        fail_msg("stderr '%s' should be one line starting '%s'", err, start);
 }
 
 #define assert_close_rel(got, want, n, tol)                                               \

@@ -6,24 +6,19 @@
 #include <stdio.h>
 #include <string.h>
 
-/* HTK: 2595 log10(1 + f/700). Slaney (librosa's default): linear below 1 kHz (3 mel per
- * 200 Hz), logarithmic above with 27 steps per factor 6.4. */
+/* The mel curves are base's (es_hz_to_mel): one rule for filter banks and axes. */
 double es_scale_apply(double hz, es_scale s)
 {
-    if (s == ES_SCALE_MEL_HTK)
-        return 2595.0 * log10(1.0 + hz / 700.0);
-    if (s == ES_SCALE_MEL_SLANEY)
-        return hz < 1000 ? hz * 3 / 200 : 15 + log(hz / 1000) / (log(6.4) / 27);
-    return hz;
+    if (s == ES_SCALE_LINEAR)
+        return hz;
+    return es_hz_to_mel(hz, s == ES_SCALE_MEL_HTK ? ES_MEL_HTK : ES_MEL_SLANEY);
 }
 
 double es_scale_invert(double mel, es_scale s)
 {
-    if (s == ES_SCALE_MEL_HTK)
-        return 700.0 * (pow(10.0, mel / 2595.0) - 1.0);
-    if (s == ES_SCALE_MEL_SLANEY)
-        return mel < 15 ? mel * 200 / 3 : 1000 * exp((mel - 15) * (log(6.4) / 27));
-    return mel;
+    if (s == ES_SCALE_LINEAR)
+        return mel;
+    return es_mel_to_hz(mel, s == ES_SCALE_MEL_HTK ? ES_MEL_HTK : ES_MEL_SLANEY);
 }
 
 double es_axis_frac(const es_axis *a, double v)
@@ -140,7 +135,7 @@ int es_axis_ticks(const es_axis *a, int length, int gap, double *ticks, char (*l
     return mel_ticks(a, length, gap, ticks, labels, max);
 }
 
-int style_resolve(plot_style *ps, const es_style *s, es_rect r)
+int es_viz_style_resolve(plot_style *ps, const es_style *s, es_rect r)
 {
     if (!s || !s->font)
         return es_fail("plot: no font given (es_font_open)");
@@ -181,7 +176,7 @@ static int max_label_w(const plot_style *ps, const es_axis *a, int length, int g
 static int xgap(const plot_style *ps) { return (int)(ps->tick * 7.0f); }
 static int ygap(const plot_style *ps) { return (int)(ps->tick * 3.6f); }
 
-margins axes_margins(const plot_style *ps, const es_axis *x, const es_axis *y, int which)
+margins es_viz_axes_margins(const plot_style *ps, const es_axis *x, const es_axis *y, int which)
 {
     margins m = {ps->pad, ps->pad, ps->pad, ps->pad};
     if ((which & AX_Y) && y) {
@@ -221,8 +216,8 @@ static const char *fitting_label(const plot_style *ps, const char *label, int ro
     return es_text_width(ps->font, ps->label, buf) <= room ? buf : NULL;
 }
 
-void axes_draw(es_canvas *c, const plot_style *ps, es_rect p, const es_axis *x,
-               const es_axis *y, int which)
+void es_viz_axes_draw(es_canvas *c, const plot_style *ps, es_rect p, const es_axis *x,
+                      const es_axis *y, int which)
 {
     double t[32];
     char lab[32][16];
@@ -268,7 +263,7 @@ void axes_draw(es_canvas *c, const plot_style *ps, es_rect p, const es_axis *x,
     }
 }
 
-int colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label, int length)
+int es_viz_colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label, int length)
 {
     es_axis a = {vmin, vmax, ES_SCALE_LINEAR, label};
     int bar = (int)(ps->tick * 1.4f);
@@ -278,8 +273,8 @@ int colorbar_width(const plot_style *ps, float vmin, float vmax, const char *lab
     return w + ps->pad;
 }
 
-void colorbar_draw(es_canvas *c, const plot_style *ps, es_rect r, const es_cmap *m, float vmin,
-                   float vmax, const char *label)
+void es_viz_colorbar_draw(es_canvas *c, const plot_style *ps, es_rect r, const es_cmap *m, float vmin,
+                          float vmax, const char *label)
 {
     int bar = (int)(ps->tick * 1.4f);
     es_rect b = {r.x + 2 * ps->pad, r.y, bar, r.h};
@@ -308,7 +303,7 @@ void colorbar_draw(es_canvas *c, const plot_style *ps, es_rect r, const es_cmap 
                         ES_CENTER | ES_TOP);
 }
 
-void title_draw(es_canvas *c, const plot_style *ps, es_rect r, const char *title)
+void es_viz_title_draw(es_canvas *c, const plot_style *ps, es_rect r, const char *title)
 {
     if (title)
         es_text_draw(c, ps->font, ps->title, r.x + r.w / 2, r.y - ps->pad - 1, title, ps->fg,

@@ -45,4 +45,4 @@ es_rgba es_cmap_entry(const es_cmap *m, int i)
     return (es_rgba){e[0], e[1], e[2], e[3]};
 }
 
-const uint8_t (*cmap_lut(const es_cmap *m))[4] { return m->t.lut; }
+const uint8_t (*es_viz_cmap_lut(const es_cmap *m))[4] { return m->t.lut; }

@@ -113,7 +113,7 @@ typedef struct {
     const char *label; /* e.g. "Time (s)"; NULL for none */
     int integer;       /* 1: ticks on whole numbers only (bins, indices) */
 } es_axis;
-/* Hz → mel (HTK or Slaney); the identity for ES_SCALE_LINEAR. */
+/* Hz → mel by base's es_hz_to_mel (HTK or Slaney); the identity for ES_SCALE_LINEAR. */
 double es_scale_apply(double hz, es_scale s);
 double es_scale_invert(double mel, es_scale s); /* mel → Hz */
 /* Position of value v along the axis as a fraction 0 (lo) … 1 (hi). */
@@ -137,9 +137,10 @@ typedef enum {
     ES_OVERLAY_HEAT,    /* heat_map: the normalised map alone */
     ES_OVERLAY_BLENDED, /* blended_heat_map: base in gray, the heat map over it at alpha */
     ES_OVERLAY_MASKED,  /* masked_image: base colours × map (not for sign all) */
-    ES_OVERLAY_ALPHA    /* alpha_scaling: base colours with opacity = map (not sign all) */
+    ES_OVERLAY_ALPHA,   /* alpha_scaling: base colours with opacity = map (not sign all) */
+    ES_OVERLAY_N        /* the count, not a mode */
 } es_overlay_mode;
-typedef enum { ES_SIGN_ABSOLUTE, ES_SIGN_POSITIVE, ES_SIGN_NEGATIVE, ES_SIGN_ALL } es_sign;
+typedef enum { ES_SIGN_ABSOLUTE, ES_SIGN_POSITIVE, ES_SIGN_NEGATIVE, ES_SIGN_ALL, ES_SIGN_N } es_sign;
 typedef struct {
     es_overlay_mode mode;
     es_sign sign;
@@ -150,6 +151,13 @@ typedef struct {
 } es_overlay;
 #define ES_OVERLAY_DEFAULTS {ES_OVERLAY_BLENDED, ES_SIGN_ABSOLUTE, 2.0f, 0.5f, NULL, NULL}
 int es_overlay_parse(es_overlay *o, const char *mode, const char *sign); /* names as above */
+/* The names es_overlay_parse takes, by value ("none", "heat", "blended", "masked", "alpha";
+ * "absolute", "positive", "negative", "all"), NULL out of range; the values run from 0 to
+ * ES_OVERLAY_N − 1 and ES_SIGN_N − 1, so a picker can step through them. */
+const char *es_overlay_mode_name(es_overlay_mode m);
+const char *es_sign_name(es_sign s);
+/* 0 for the pairs Captum refuses (masked or alpha with sign all), else 1. */
+int es_overlay_allows(es_overlay_mode m, es_sign s);
 
 /* Captum's _cumulative_sum_threshold: the sorted value at which the running sum of the
  * (non-negative) values first reaches percentile % of their total. */

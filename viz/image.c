@@ -57,13 +57,13 @@ static int taps_make(taps *t, int n_src, int n_dst, int smooth)
     return 0;
 }
 
-void resample_free(resampled *r)
+void es_viz_resample_free(resampled *r)
 {
     free(r->xrows), free(r->first), free(r->count), free(r->w);
     memset(r, 0, sizeof *r);
 }
 
-int resample_init(resampled *r, const float *m, int rows, int cols, int dw, int dh, int flags)
+int es_viz_resample_init(resampled *r, const float *m, int rows, int cols, int dw, int dh, int flags)
 {
     memset(r, 0, sizeof *r);
     taps tx = {0}, ty = {0};
@@ -133,8 +133,8 @@ static void blend_row(uint8_t *p, const es_rgba *col, int n)
     }
 }
 
-int draw_resampled(es_canvas *c, es_rect r, const resampled *a, const resampled *b,
-                   row_colour_fn colour, const void *ctx)
+int es_viz_draw_resampled(es_canvas *c, es_rect r, const resampled *a, const resampled *b,
+                          row_colour_fn colour, const void *ctx)
 {
     es_rect vis = r;
     if (!clip_rect(c, &vis))
@@ -204,16 +204,16 @@ int es_draw_matrix(es_canvas *c, es_rect r, const float *m, int rows, int cols,
     if (!m || rows <= 0 || cols <= 0 || r.w <= 0 || r.h <= 0 || !cmap)
         return es_fail("image: empty matrix (%dx%d) or region (%dx%d)", rows, cols, r.w, r.h);
     resampled rs;
-    if (resample_init(&rs, m, rows, cols, r.w, r.h, flags) != 0)
+    if (es_viz_resample_init(&rs, m, rows, cols, r.w, r.h, flags) != 0)
         return -1;
-    matrix_ctx ctx = {cmap_lut(cmap), vmin, vmax != vmin ? 1.0f / (vmax - vmin) : 0,
+    matrix_ctx ctx = {es_viz_cmap_lut(cmap), vmin, vmax != vmin ? 1.0f / (vmax - vmin) : 0,
                       (int)lroundf((alpha < 0 ? 0 : alpha > 1 ? 1 : alpha) * 255)};
-    int rc = draw_resampled(c, r, &rs, NULL, matrix_colours, &ctx);
-    resample_free(&rs);
+    int rc = es_viz_draw_resampled(c, r, &rs, NULL, matrix_colours, &ctx);
+    es_viz_resample_free(&rs);
     return rc;
 }
 
-void finite_range(const float *v, size_t n, float *lo, float *hi)
+void es_viz_finite_range(const float *v, size_t n, float *lo, float *hi)
 {
     float a = INFINITY, b = -INFINITY;
     for (size_t i = 0; i < n; i++)

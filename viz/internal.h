@@ -55,7 +55,7 @@ typedef struct {
     float tick, label, title; /* text sizes in pixels */
     int tick_len, pad;
 } plot_style;
-int style_resolve(plot_style *ps, const es_style *s, es_rect r);
+int es_viz_style_resolve(plot_style *ps, const es_style *s, es_rect r);
 /* Height of a line of text (ascent + descent) at `size`. */
 static inline int text_h(const plot_style *ps, float size)
 {
@@ -70,16 +70,16 @@ typedef struct {
     int left, right, top, bottom;
 } margins;
 enum { AX_X = 1, AX_Y = 2, AX_NO_XLABELS = 4 };
-margins axes_margins(const plot_style *ps, const es_axis *x, const es_axis *y, int which);
-void axes_draw(es_canvas *c, const plot_style *ps, es_rect plot, const es_axis *x,
-               const es_axis *y, int which);
+margins es_viz_axes_margins(const plot_style *ps, const es_axis *x, const es_axis *y, int which);
+void es_viz_axes_draw(es_canvas *c, const plot_style *ps, es_rect plot, const es_axis *x,
+                      const es_axis *y, int which);
 /* A vertical colorbar in r: the map from vmin (bottom) to vmax, ticks and label on the right.
- * Width needed for its labels: colorbar_width(), for a bar `length` pixels high (0: any). */
-int colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label, int length);
-void colorbar_draw(es_canvas *c, const plot_style *ps, es_rect bar, const es_cmap *m,
-                   float vmin, float vmax, const char *label);
+ * Width needed for its labels: es_viz_colorbar_width(), for a bar `length` pixels high (0: any). */
+int es_viz_colorbar_width(const plot_style *ps, float vmin, float vmax, const char *label, int length);
+void es_viz_colorbar_draw(es_canvas *c, const plot_style *ps, es_rect bar, const es_cmap *m,
+                          float vmin, float vmax, const char *label);
 /* Title centred above r. */
-void title_draw(es_canvas *c, const plot_style *ps, es_rect r, const char *title);
+void es_viz_title_draw(es_canvas *c, const plot_style *ps, es_rect r, const char *title);
 
 /* A matrix resampled to a dw × dh display region, row by row (viz/image.c): the x pass is
  * done up front (rows × dw); each display row is then a source row (nearest) or a weighted
@@ -92,8 +92,8 @@ typedef struct {
     float *w;
     int max;
 } resampled;
-int resample_init(resampled *r, const float *m, int rows, int cols, int dw, int dh, int flags);
-void resample_free(resampled *r);
+int es_viz_resample_init(resampled *r, const float *m, int rows, int cols, int dw, int dh, int flags);
+void es_viz_resample_free(resampled *r);
 
 /* Colours one display row from the resampled rows of one or two matrices (a, b): n values
  * in, n colours out (straight alpha, blended over the canvas afterwards). */
@@ -101,12 +101,12 @@ typedef void (*row_colour_fn)(const void *ctx, const float *a, const float *b, i
                               es_rgba *out);
 /* Draws a (and b, may be NULL; same shape) into r through `colour`, computing each distinct
  * source row once when the rows are nearest-sampled. */
-int draw_resampled(es_canvas *c, es_rect r, const resampled *a, const resampled *b,
-                   row_colour_fn colour, const void *ctx);
+int es_viz_draw_resampled(es_canvas *c, es_rect r, const resampled *a, const resampled *b,
+                          row_colour_fn colour, const void *ctx);
 
 /* Fast colour lookup for the hot loops: the table of a map and the index of x on a
  * (x − lo)·scale ∈ [0, 1] range, by matplotlib's rule (es_cmap_index). */
-const uint8_t (*cmap_lut(const es_cmap *m))[4];
+const uint8_t (*es_viz_cmap_lut(const es_cmap *m))[4];
 static inline es_rgba lut_colour(const uint8_t (*lut)[4], float v)
 {
     int i = es_cmap_index(v);
@@ -116,7 +116,7 @@ static inline es_rgba lut_colour(const uint8_t (*lut)[4], float v)
 }
 
 /* Captum's default heat colormap for the overlay's sign, or its own (viz/overlay.c). */
-const es_cmap *overlay_cmap(const es_overlay *o);
+const es_cmap *es_viz_overlay_cmap(const es_overlay *o);
 
 /* Tiles in a grid (viz/grid.c): the column count (or `cols` when > 0) that gives the largest
  * tiles of the given aspect (width / height) in W × H, each with a caption band cap pixels
@@ -124,10 +124,10 @@ const es_cmap *overlay_cmap(const es_overlay *o);
 typedef struct {
     int cols, rows, tw, th, gap, cap;
 } tile_layout;
-int tile_fit(tile_layout *t, int n, int cols, int W, int H, double aspect, int cap, int gap);
-es_rect tile_rect(const tile_layout *t, es_rect area, int i); /* the image part of tile i */
-extern const es_rgba plot_c0; /* matplotlib's first line colour */
+int es_viz_tile_fit(tile_layout *t, int n, int cols, int W, int H, double aspect, int cap, int gap);
+es_rect es_viz_tile_rect(const tile_layout *t, es_rect area, int i); /* the image part of tile i */
+                         extern const es_rgba es_viz_plot_c0; /* matplotlib's first line colour */
 
 /* Min and max of the finite values (0, 1 when none). */
-void finite_range(const float *v, size_t n, float *lo, float *hi);
+void es_viz_finite_range(const float *v, size_t n, float *lo, float *hi);
 #endif

@@ -73,7 +73,7 @@ static inline float sign_part(float x, es_sign s)
 int es_saliency_normalize(const float *attr, size_t n, es_sign sign, float outlier_perc,
                           float *out)
 {
-    if ((unsigned)sign > ES_SIGN_ALL)
+    if ((unsigned)sign >= ES_SIGN_N)
         return es_fail("saliency: invalid sign %d", (int)sign);
     if (outlier_perc < 0 || outlier_perc > 100)
         return es_fail("saliency: outlier percentage %g is outside 0..100", outlier_perc);
@@ -95,31 +95,44 @@ int es_saliency_normalize(const float *attr, size_t n, es_sign sign, float outli
     return 0;
 }
 
+static const char *const mode_names[ES_OVERLAY_N] = {"none", "heat", "blended", "masked", "alpha"};
+static const char *const sign_names[ES_SIGN_N] = {"absolute", "positive", "negative", "all"};
+
+const char *es_overlay_mode_name(es_overlay_mode m)
+{
+    return (unsigned)m < ES_OVERLAY_N ? mode_names[m] : NULL;
+}
+
+const char *es_sign_name(es_sign s) { return (unsigned)s < ES_SIGN_N ? sign_names[s] : NULL; }
+
+int es_overlay_allows(es_overlay_mode m, es_sign s)
+{
+    return !((m == ES_OVERLAY_MASKED || m == ES_OVERLAY_ALPHA) && s == ES_SIGN_ALL);
+}
+
 int es_overlay_parse(es_overlay *o, const char *mode, const char *sign)
 {
-    static const char *modes[] = {"none", "heat", "blended", "masked", "alpha"};
-    static const char *signs[] = {"absolute", "positive", "negative", "all"};
-    for (int i = 0; mode && i < 5; i++)
-        if (strcmp(mode, modes[i]) == 0)
+    for (int i = 0; mode && i < ES_OVERLAY_N; i++)
+        if (strcmp(mode, mode_names[i]) == 0)
             o->mode = (es_overlay_mode)i, mode = NULL;
-    for (int i = 0; sign && i < 4; i++)
-        if (strcmp(sign, signs[i]) == 0)
+    for (int i = 0; sign && i < ES_SIGN_N; i++)
+        if (strcmp(sign, sign_names[i]) == 0)
             o->sign = (es_sign)i, sign = NULL;
     if (mode)
         return es_fail("unknown overlay mode '%s' (heat, blended, masked, alpha, none)", mode);
     if (sign)
         return es_fail("unknown sign '%s' (positive, negative, absolute, all)", sign);
-    if ((o->mode == ES_OVERLAY_MASKED || o->mode == ES_OVERLAY_ALPHA) && o->sign == ES_SIGN_ALL)
+    if (!es_overlay_allows(o->mode, o->sign))
         return es_fail("overlay %s cannot show sign all (Captum refuses it too): choose "
-                       "positive, negative or absolute", o->mode == ES_OVERLAY_MASKED ? "masked" : "alpha");
+                       "positive, negative or absolute", mode_names[o->mode]);
     return 0;
 }
 
 /* Captum's default colormap for each sign. */
-const es_cmap *overlay_cmap(const es_overlay *o)
+const es_cmap *es_viz_overlay_cmap(const es_overlay *o)
 {
     static const char *names[] = {"Blues", "Greens", "Reds", "RdWhGn"};
-    if ((unsigned)o->sign > ES_SIGN_ALL || (unsigned)o->mode > ES_OVERLAY_ALPHA) {
+    if ((unsigned)o->sign >= ES_SIGN_N || (unsigned)o->mode >= ES_OVERLAY_N) {
         es_fail("overlay: invalid mode %d or sign %d", (int)o->mode, (int)o->sign);
         return NULL;
     }
@@ -173,9 +186,9 @@ int es_draw_overlay(es_canvas *c, es_rect r, const float *base, const float *att
 {
     if (!base || !attr || rows <= 0 || cols <= 0 || r.w <= 0 || r.h <= 0 || !base_cmap)
         return es_fail("overlay: empty matrix (%dx%d) or region (%dx%d)", rows, cols, r.w, r.h);
-    if ((o->mode == ES_OVERLAY_MASKED || o->mode == ES_OVERLAY_ALPHA) && o->sign == ES_SIGN_ALL)
+    if (!es_overlay_allows(o->mode, o->sign))
         return es_fail("overlay: masked and alpha cannot show sign all");
-    const es_cmap *heat = overlay_cmap(o);
+    const es_cmap *heat = es_viz_overlay_cmap(o);
     if (!heat)
         return -1;
     size_t n = (size_t)rows * cols;
@@ -184,16 +197,16 @@ int es_draw_overlay(es_canvas *c, es_rect r, const float *base, const float *att
         return es_fail("overlay: out of memory");
     resampled rb = {0}, ra = {0};
     int rc = es_saliency_normalize(attr, n, o->sign, o->outlier_perc, norm);
-    if (rc == 0 && (resample_init(&rb, base, rows, cols, r.w, r.h, flags) != 0 ||
-                    resample_init(&ra, norm, rows, cols, r.w, r.h, flags) != 0))
+    if (rc == 0 && (es_viz_resample_init(&rb, base, rows, cols, r.w, r.h, flags) != 0 ||
+                    es_viz_resample_init(&ra, norm, rows, cols, r.w, r.h, flags) != 0))
         rc = -1;
     free(norm);
-    overlay_ctx ctx = {cmap_lut(base_cmap), cmap_lut(heat), base_vmin,
+    overlay_ctx ctx = {es_viz_cmap_lut(base_cmap), es_viz_cmap_lut(heat), base_vmin,
                        base_vmax != base_vmin ? 1.0f / (base_vmax - base_vmin) : 0, o->mode,
                        o->sign == ES_SIGN_ALL,
                        o->mode == ES_OVERLAY_BLENDED ? (int)lroundf(o->alpha * 255) : 255};
     if (rc == 0)
-        rc = draw_resampled(c, r, &rb, &ra, overlay_colours, &ctx);
-    resample_free(&rb), resample_free(&ra);
+        rc = es_viz_draw_resampled(c, r, &rb, &ra, overlay_colours, &ctx);
+    es_viz_resample_free(&rb), es_viz_resample_free(&ra);
     return rc;
 }

@@ -33,7 +33,7 @@ static void data_range(const es_spec_plot *p, float *lo, float *hi)
     if (p->vmin != p->vmax)
         *lo = p->vmin, *hi = p->vmax;
     else
-        finite_range(p->data, (size_t)p->rows * p->cols, lo, hi);
+        es_viz_finite_range(p->data, (size_t)p->rows * p->cols, lo, hi);
 }
 
 /* The colours of one panel's base: the spectrogram's map, or gray under a blended overlay
@@ -51,7 +51,7 @@ static int spec_bars(const es_spec_plot *p, const es_overlay *o, cbar *bars)
 {
     float lo, hi;
     data_range(p, &lo, &hi);
-    const es_cmap *cm = base_cmap(p, o), *heat = o && o->mode ? overlay_cmap(o) : NULL;
+    const es_cmap *cm = base_cmap(p, o), *heat = o && o->mode ? es_viz_overlay_cmap(o) : NULL;
     const char *dbl = p->cbar_label ? p->cbar_label : "dB";
     int n = 0;
     if (!cm || (o && o->mode && !heat))
@@ -84,7 +84,7 @@ static int cbars_width(const plot_style *ps, const cbar *b, int n, int length)
 {
     int w = 0;
     for (int i = 0; i < n; i++)
-        w += colorbar_width(ps, b[i].lo, b[i].hi, b[i].label, length);
+        w += es_viz_colorbar_width(ps, b[i].lo, b[i].hi, b[i].label, length);
     return w;
 }
 
@@ -92,8 +92,8 @@ static void cbars_draw(es_canvas *c, const plot_style *ps, es_rect plot, const c
 {
     int x = plot.x + plot.w;
     for (int i = 0; i < n; i++) {
-        colorbar_draw(c, ps, (es_rect){x, plot.y, 0, plot.h}, b[i].m, b[i].lo, b[i].hi, b[i].label);
-        x += colorbar_width(ps, b[i].lo, b[i].hi, b[i].label, plot.h);
+        es_viz_colorbar_draw(c, ps, (es_rect){x, plot.y, 0, plot.h}, b[i].m, b[i].lo, b[i].hi, b[i].label);
+        x += es_viz_colorbar_width(ps, b[i].lo, b[i].hi, b[i].label, plot.h);
     }
 }
 
@@ -103,7 +103,7 @@ static void cbars_draw(es_canvas *c, const plot_style *ps, es_rect plot, const c
 static void wave_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_spec_plot *p)
 {
     float lo, hi;
-    finite_range(p->wave, p->wave_len, &lo, &hi);
+    es_viz_finite_range(p->wave, p->wave_len, &lo, &hi);
     float amp = fmaxf(fabsf(lo), fabsf(hi));
     amp = amp > 0 ? amp : 1;
     es_axis y = {-amp, amp, ES_SCALE_LINEAR, "wave"};
@@ -114,7 +114,7 @@ static void wave_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_s
         for (size_t k = 1; k < n; k++)
             if (isfinite(p->wave[k - 1]) && isfinite(p->wave[k]))
                 es_draw_line(c, r.x + (k - 0.5f) * r.w / n - 0.5f, WAVE_Y(p->wave[k - 1]),
-                             r.x + (k + 0.5f) * r.w / n - 0.5f, WAVE_Y(p->wave[k]), 1, plot_c0);
+                             r.x + (k + 0.5f) * r.w / n - 0.5f, WAVE_Y(p->wave[k]), 1, es_viz_plot_c0);
     } else {
         for (int i = 0; i < r.w; i++) {
             size_t a = (size_t)((double)i * n / r.w), b = (size_t)((double)(i + 1) * n / r.w);
@@ -125,11 +125,11 @@ static void wave_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_s
             if (mn > mx)
                 continue;
             int y0 = (int)lroundf(WAVE_Y(mx)), y1 = (int)lroundf(WAVE_Y(mn));
-            es_fill_rect(c, (es_rect){r.x + i, y0, 1, y1 - y0 + 1}, plot_c0);
+            es_fill_rect(c, (es_rect){r.x + i, y0, 1, y1 - y0 + 1}, es_viz_plot_c0);
         }
     }
 #undef WAVE_Y
-    axes_draw(c, ps, r, &p->x, &y, AX_X | AX_Y | AX_NO_XLABELS);
+    es_viz_axes_draw(c, ps, r, &p->x, &y, AX_X | AX_Y | AX_NO_XLABELS);
 }
 
 /* P(class) over time: a line through the frame centres with a light fill below it, on a
@@ -146,7 +146,7 @@ static void prob_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_s
     es_axis y = {0, 1, ES_SCALE_LINEAR, p->prob_label ? p->prob_label : "P(class)"};
     es_fill_rect(c, (es_rect){r.x, r.y + r.h / 2, r.w, 1}, ps->grid);
     int n = p->prob_len;
-    es_rgba fill = {plot_c0.r, plot_c0.g, plot_c0.b, 50};
+    es_rgba fill = {es_viz_plot_c0.r, es_viz_plot_c0.g, es_viz_plot_c0.b, 50};
     for (int i = 0; i < r.w; i++) { /* the fill follows the same line, column by column */
         float f = (i + 0.5f) * n / r.w - 0.5f;
         int k = (int)floorf(f);
@@ -158,22 +158,22 @@ static void prob_strip(es_canvas *c, const plot_style *ps, es_rect r, const es_s
     for (int k = 0; k <= n; k++) {
         float x = k < n ? r.x + (k + 0.5f) * r.w / n - 0.5f : r.x + r.w - 1;
         float yy = r.y + (1 - prob_at(p, k)) * (r.h - 1);
-        es_draw_line(c, px, py, x, yy, 1.5f, plot_c0);
+        es_draw_line(c, px, py, x, yy, 1.5f, es_viz_plot_c0);
         px = x, py = yy;
     }
-    axes_draw(c, ps, r, &p->x, &y, AX_X | AX_Y | (xlabels ? 0 : AX_NO_XLABELS));
+    es_viz_axes_draw(c, ps, r, &p->x, &y, AX_X | AX_Y | (xlabels ? 0 : AX_NO_XLABELS));
 }
 
 int es_plot_spectrogram(es_canvas *c, es_rect r, const es_style *s, const es_spec_plot *p)
 {
     plot_style ps;
-    if (check_spec(p) != 0 || style_resolve(&ps, s, r) != 0)
+    if (check_spec(p) != 0 || es_viz_style_resolve(&ps, s, r) != 0)
         return -1;
     es_fill_rect(c, r, ps.bg);
     int has_wave = p->wave && p->wave_len > 0, has_prob = p->prob && p->prob_len > 0;
     es_axis wy = {-1, 1, ES_SCALE_LINEAR, "wave"}, py = {0, 1, ES_SCALE_LINEAR, "P(class)"};
-    margins m = axes_margins(&ps, &p->x, &p->y, AX_X | AX_Y);
-    margins mw = axes_margins(&ps, NULL, &wy, AX_Y), mp = axes_margins(&ps, NULL, &py, AX_Y);
+    margins m = es_viz_axes_margins(&ps, &p->x, &p->y, AX_X | AX_Y);
+    margins mw = es_viz_axes_margins(&ps, NULL, &wy, AX_Y), mp = es_viz_axes_margins(&ps, NULL, &py, AX_Y);
     int left = m.left;
     left = has_wave && mw.left > left ? mw.left : left;
     left = has_prob && mp.left > left ? mp.left : left;
@@ -197,20 +197,20 @@ int es_plot_spectrogram(es_canvas *c, es_rect r, const es_style *s, const es_spe
 
     if (spec_image(c, plot, p, o) != 0)
         return -1;
-    axes_draw(c, &ps, plot, &p->x, &p->y, AX_X | AX_Y | (has_prob ? AX_NO_XLABELS : 0));
+    es_viz_axes_draw(c, &ps, plot, &p->x, &p->y, AX_X | AX_Y | (has_prob ? AX_NO_XLABELS : 0));
     cbars_draw(c, &ps, plot, bars, nb);
     if (has_wave)
         wave_strip(c, &ps, (es_rect){plot.x, top, plot.w, wave_h}, p);
     if (has_prob)
         prob_strip(c, &ps, (es_rect){plot.x, plot.y + plot.h + gap, plot.w, prob_h}, p, 1);
-    title_draw(c, &ps, (es_rect){plot.x, top, plot.w, 0}, p->title);
+    es_viz_title_draw(c, &ps, (es_rect){plot.x, top, plot.w, 0}, p->title);
     return 0;
 }
 
 int es_plot_saliency_quad(es_canvas *c, es_rect r, const es_style *s, const es_spec_plot *p)
 {
     plot_style ps;
-    if (check_spec(p) != 0 || style_resolve(&ps, s, r) != 0)
+    if (check_spec(p) != 0 || es_viz_style_resolve(&ps, s, r) != 0)
         return -1;
     if (!p->saliency)
         return es_fail("saliency quad: no saliency map given");
@@ -218,7 +218,7 @@ int es_plot_saliency_quad(es_canvas *c, es_rect r, const es_style *s, const es_s
     static const char *titles[4] = {"input", "|saliency|", "positive", "negative"};
     es_overlay o[4] = {{ES_OVERLAY_NONE}, {ES_OVERLAY_HEAT, ES_SIGN_ABSOLUTE},
                        {ES_OVERLAY_HEAT, ES_SIGN_POSITIVE}, {ES_OVERLAY_HEAT, ES_SIGN_NEGATIVE}};
-    margins m = axes_margins(&ps, &p->x, &p->y, AX_X | AX_Y);
+    margins m = es_viz_axes_margins(&ps, &p->x, &p->y, AX_X | AX_Y);
     int tb = title_block(&ps, titles[0]), gap = ps.tick_len + ps.pad;
     int top0 = r.y + ps.pad + title_block(&ps, p->title);
     int each = (r.y + r.h - m.bottom - top0 - 4 * tb - 3 * gap) / 4;
@@ -240,7 +240,7 @@ int es_plot_saliency_quad(es_canvas *c, es_rect r, const es_style *s, const es_s
         es_rect plot = {r.x + m.left, top0 + tb + i * (each + tb + gap), r.w - m.left - right, each};
         if (spec_image(c, plot, p, i ? &o[i] : NULL) != 0)
             return -1;
-        axes_draw(c, &ps, plot, &p->x, &p->y, AX_X | AX_Y | (i < 3 ? AX_NO_XLABELS : 0));
+        es_viz_axes_draw(c, &ps, plot, &p->x, &p->y, AX_X | AX_Y | (i < 3 ? AX_NO_XLABELS : 0));
         cbars_draw(c, &ps, plot, bars[i], nb[i]);
         es_text_draw(c, ps.font, ps.label, plot.x + plot.w / 2, plot.y - ps.pad - 1, titles[i],
                      ps.fg, ES_CENTER | ES_BOTTOM);

@@ -93,10 +93,8 @@ int es_png_write(const char *path, const es_canvas *c, const es_png_opts *opts)
     png_destroy_write_struct(&png, &info);
     free(text), free(rows);
     if (rc != 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", es_error());
         es_atomic_abort(&a);
-        return es_fail("%s: cannot write PNG: %s", path, msg);
+        return es_error_prefix("%s: cannot write PNG", path);
     }
     return es_atomic_commit(&a);
 }

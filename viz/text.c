@@ -339,34 +339,34 @@ static void anchor(int align, int x, int y, int w, int asc, int desc, int *left,
                                                                                     : y - asc;
 }
 
-int es_text_draw(es_canvas *c, es_font *f, float size, int x, int y, const char *utf8,
-                 es_rgba col, int align)
+/* Text along x (turned = 0) or up along −y (turned = 1), anchored by the alignment flags. */
+static int text_draw(es_canvas *c, es_font *f, float size, int x, int y, const char *utf8,
+                     es_rgba col, int align, int turned)
 {
     int mw, mh, asc;
     uint8_t *mask = text_mask(f, size, utf8, &mw, &mh, &asc);
     if (!mask)
         return -1;
-    int pad = (int)(size / 4) + 2, w = mw - 2 * pad, left, top;
-    anchor(align, x, y, w, asc, mh - asc, &left, &top);
-    blend_mask(c, mask, mw, mh, left - pad, top, 0, col);
+    int pad = (int)(size / 4) + 2, w = mw - 2 * pad, along, top;
+    if (!turned) {
+        anchor(align, x, y, w, asc, mh - asc, &along, &top);
+        blend_mask(c, mask, mw, mh, along - pad, top, 0, col);
+    } else { /* the text runs up from the canvas bottom (−y grows along it); its top is the left */
+        anchor(align, -y, x, w, asc, mh - asc, &along, &top);
+        blend_mask(c, mask, mw, mh, top, -along - w - pad, 1, col);
+    }
     free(mask);
     return 0;
+}
+
+int es_text_draw(es_canvas *c, es_font *f, float size, int x, int y, const char *utf8,
+                 es_rgba col, int align)
+{
+    return text_draw(c, f, size, x, y, utf8, col, align, 0);
 }
 
 int es_text_draw_up(es_canvas *c, es_font *f, float size, int x, int y, const char *utf8,
                     es_rgba col, int align)
 {
-    int mw, mh, asc;
-    uint8_t *mask = text_mask(f, size, utf8, &mw, &mh, &asc);
-    if (!mask)
-        return -1;
-    int pad = (int)(size / 4) + 2, w = mw - 2 * pad, desc = mh - asc;
-    /* in the turned frame, the text's "left" is the canvas bottom and its "top" the left */
-    int h = align & 3, v = align & 12;
-    int bottom = h == ES_CENTER ? y + w / 2 : h == ES_RIGHT ? y + w : y;
-    int left = v == ES_TOP ? x : v == ES_MIDDLE ? x - (asc + desc) / 2
-                             : v == ES_BOTTOM ? x - asc - desc : x - asc;
-    blend_mask(c, mask, mw, mh, left, bottom - w - pad, 1, col);
-    free(mask);
-    return 0;
+    return text_draw(c, f, size, x, y, utf8, col, align, 1);
 }

@@ -28,7 +28,7 @@ static int filter_layout(tile_layout *t, const plot_style *ps, es_rect *area, in
 {
     int gap = ps->pad + 1; /* white space enough to tell one kernel from the next */
     if (mean_inputs)
-        return tile_fit(t, out_c, 0, area->w, area->h, (double)kw / kh, cap, gap);
+        return es_viz_tile_fit(t, out_c, 0, area->w, area->h, (double)kw / kh, cap, gap);
     int tw = (area->w - (in_c - 1) * gap) / in_c, th = (area->h - cap - (out_c - 1) * gap) / out_c;
     double sz = fmin(tw, th * (double)kw / kh);
     *t = (tile_layout){in_c, out_c, (int)sz, (int)(sz * kh / kw), gap, 0};
@@ -78,6 +78,14 @@ static void filter_captions(es_canvas *c, const plot_style *ps, es_rect tr, cons
     }
 }
 
+/* The plot style and the map of a signed weight picture (RdBu_r unless named); NULL on error. */
+static const es_cmap *weights_style(plot_style *ps, const es_style *s, es_rect r, const char *cmap)
+{
+    if (es_viz_style_resolve(ps, s, r) != 0)
+        return NULL;
+    return es_cmap_get(cmap ? cmap : "RdBu_r");
+}
+
 int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float *w, int out_c,
                          int in_c, int kh, int kw, int mean_inputs, const char *cmap,
                          const char *title)
@@ -85,9 +93,7 @@ int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float
     plot_style ps;
     if (!w || out_c <= 0 || in_c <= 0 || kh <= 0 || kw <= 0)
         return es_fail("conv filters: empty weight tensor");
-    if (style_resolve(&ps, s, r) != 0)
-        return -1;
-    const es_cmap *cm = es_cmap_get(cmap ? cmap : "RdBu_r");
+    const es_cmap *cm = weights_style(&ps, s, r, cmap);
     if (!cm)
         return -1;
     if (in_c == 1) /* one input: its kernels are the filters; lay them out as a grid */
@@ -101,8 +107,8 @@ int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float
     const char *cbl = "w / max|w| per filter";
     int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
     int capw = es_text_width(ps.font, cap_px, "f000") + ps.pad; /* row labels on the left */
-    es_rect area = {r.x + ps.pad + capw, top, r.w - 2 * ps.pad - capw - colorbar_width(&ps, -1, 1, cbl, 0),
-                    r.y + r.h - top - ps.pad};
+    int cbw = es_viz_colorbar_width(&ps, -1, 1, cbl, 0);
+    es_rect area = {r.x + ps.pad + capw, top, r.w - 2 * ps.pad - capw - cbw, r.y + r.h - top - ps.pad};
     tile_layout t;
     int n = mean_inputs ? out_c : out_c * in_c;
     int rc = filter_layout(&t, &ps, &area, out_c, in_c, kh, kw, mean_inputs, text_h(&ps, cap_px) + 1);
@@ -110,15 +116,16 @@ int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float
         int f = mean_inputs ? i : i / in_c, ch = mean_inputs ? -1 : i % in_c;
         float m;
         const float *tile = filter_tile(w, in_c, ksz, f, ch, mean, &m);
-        es_rect tr = tile_rect(&t, area, i);
+        es_rect tr = es_viz_tile_rect(&t, area, i);
         rc = es_draw_matrix(c, tr, tile, kh, kw, cm, -m, m, 1, 0);
         filter_captions(c, &ps, tr, &t, cap_px, f, ch);
     }
     if (rc == 0) {
-        es_rect first = tile_rect(&t, area, 0), last = tile_rect(&t, area, (t.rows - 1) * t.cols);
+        es_rect first = es_viz_tile_rect(&t, area, 0);
+        es_rect last = es_viz_tile_rect(&t, area, (t.rows - 1) * t.cols);
         int gw = t.cols * t.tw + (t.cols - 1) * t.gap;
-        colorbar_draw(c, &ps, (es_rect){first.x + gw, first.y, 0, last.y + last.h - first.y}, cm, -1,
-                      1, cbl);
+        es_viz_colorbar_draw(c, &ps, (es_rect){first.x + gw, first.y, 0, last.y + last.h - first.y}, cm, -1,
+                             1, cbl);
         title_top(c, &ps, r, title);
     }
     free(mean);
@@ -131,10 +138,10 @@ int es_plot_histogram(es_canvas *c, es_rect r, const es_style *s, const float *v
     plot_style ps;
     if (!v || n == 0 || bins <= 0)
         return es_fail("histogram: no values or no bins");
-    if (style_resolve(&ps, s, r) != 0)
+    if (es_viz_style_resolve(&ps, s, r) != 0)
         return -1;
     float lo, hi;
-    finite_range(v, n, &lo, &hi);
+    es_viz_finite_range(v, n, &lo, &hi);
     if (lo == hi)
         lo -= 0.5f, hi += 0.5f;
     size_t *count = calloc((size_t)bins, sizeof *count), top_count = 1;
@@ -150,7 +157,7 @@ int es_plot_histogram(es_canvas *c, es_rect r, const es_style *s, const float *v
         top_count = count[b] > top_count ? count[b] : top_count;
     es_fill_rect(c, r, ps.bg);
     es_axis x = {lo, hi, ES_SCALE_LINEAR, xlabel}, y = {0, top_count * 1.05, ES_SCALE_LINEAR, "count", 1};
-    margins m = axes_margins(&ps, &x, &y, AX_X | AX_Y);
+    margins m = es_viz_axes_margins(&ps, &x, &y, AX_X | AX_Y);
     int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
     es_rect p = {r.x + m.left, top, r.w - m.left - m.right, r.y + r.h - m.bottom - top};
     if (p.w < 8 || p.h < 8) {
@@ -160,12 +167,12 @@ int es_plot_histogram(es_canvas *c, es_rect r, const es_style *s, const float *v
     for (int b = 0; b < bins; b++) {
         int x0 = p.x + (int)((double)b * p.w / bins), x1 = p.x + (int)((double)(b + 1) * p.w / bins);
         int h = (int)lround(count[b] / y.hi * p.h);
-        es_fill_rect(c, (es_rect){x0, p.y + p.h - h, x1 - x0, h}, plot_c0);
+        es_fill_rect(c, (es_rect){x0, p.y + p.h - h, x1 - x0, h}, es_viz_plot_c0);
         if (x1 - x0 >= 4 && h > 0) /* white edges keep neighbouring bars apart */
             es_fill_rect(c, (es_rect){x1 - 1, p.y + p.h - h, 1, h}, ps.bg);
     }
-    axes_draw(c, &ps, p, &x, &y, AX_X | AX_Y);
-    title_draw(c, &ps, p, title);
+    es_viz_axes_draw(c, &ps, p, &x, &y, AX_X | AX_Y);
+    es_viz_title_draw(c, &ps, p, title);
     free(count);
     return 0;
 }
@@ -176,9 +183,7 @@ int es_plot_dense_weights(es_canvas *c, es_rect r, const es_style *s, const floa
     plot_style ps;
     if (!w || rows <= 0 || cols <= 0)
         return es_fail("dense weights: empty matrix");
-    if (style_resolve(&ps, s, r) != 0)
-        return -1;
-    const es_cmap *cm = es_cmap_get(cmap ? cmap : "RdBu_r");
+    const es_cmap *cm = weights_style(&ps, s, r, cmap);
     if (!cm)
         return -1;
     es_fill_rect(c, r, ps.bg);
@@ -188,18 +193,18 @@ int es_plot_dense_weights(es_canvas *c, es_rect r, const es_style *s, const floa
     /* cells centred on their index, as matplotlib's imshow places them */
     es_axis x = {-0.5, cols - 0.5, ES_SCALE_LINEAR, "input", 1};
     es_axis y = {rows - 0.5, -0.5, ES_SCALE_LINEAR, "output", 1};
-    margins mg = axes_margins(&ps, &x, &y, AX_X | AX_Y);
+    margins mg = es_viz_axes_margins(&ps, &x, &y, AX_X | AX_Y);
     int top = r.y + ps.pad + (title ? text_h(&ps, ps.title) + 2 * ps.pad : 0);
-    int cbw = colorbar_width(&ps, -m, m, "weight", 0);
+    int cbw = es_viz_colorbar_width(&ps, -m, m, "weight", 0);
     es_rect p = {left.x + mg.left, top, left.w - mg.left - cbw, r.y + r.h - mg.bottom - top};
     if (p.w < 8 || p.h < 8)
         return es_fail("dense weights: region %dx%d is too small", r.w, r.h);
     /* row 0 (the first output) at the top, as a matrix is read */
     if (es_draw_matrix(c, p, w, rows, cols, cm, -m, m, 1, 0) != 0)
         return -1;
-    axes_draw(c, &ps, p, &x, &y, AX_X | AX_Y);
-    colorbar_draw(c, &ps, (es_rect){p.x + p.w, p.y, 0, p.h}, cm, -m, m, "weight");
-    title_draw(c, &ps, p, title);
+    es_viz_axes_draw(c, &ps, p, &x, &y, AX_X | AX_Y);
+    es_viz_colorbar_draw(c, &ps, (es_rect){p.x + p.w, p.y, 0, p.h}, cm, -m, m, "weight");
+    es_viz_title_draw(c, &ps, p, title);
     es_style hs = *s;
     hs.font_px = ps.tick;
     int gap = 3 * ps.pad;
