@@ -5,39 +5,59 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- the CSV --------------------------------------------------------------------------- */
 
-/* Splits a line in place on commas; "quoted, fields" keep their commas. Returns the count. */
-static int split(char *s, char **f, int max)
+/* RFC 4180 records over the whole file, in place: fields separated by commas, records by LF
+ * or CRLF; a quoted field may hold commas, line breaks and "" for a quote. Leniencies: blanks
+ * around an unquoted field are trimmed, text after a closing quote is kept, a lone CR ends a
+ * record. */
+typedef struct {
+    char *at, *end;
+    int line; /* of the next record */
+} csv_text;
+
+/* The next record's fields (at most max, pointers into the text): 1, 0 at the end, -1 for an
+ * unterminated quote. *line gets the record's first line. */
+static int csv_record(csv_text *t, char **f, int max, int *nf, int *line)
 {
-    int n = 0;
-    while (n < max) {
-        while (*s == ' ')
+    if (t->at >= t->end)
+        return 0;
+    *line = t->line, *nf = 0;
+    char *s = t->at;
+    for (;;) {
+        char *w = s, *start = s, *kept = s; /* blanks before `kept` stay (a quoted field's) */
+        while (s < t->end && (*s == ' ' || *s == '\t'))
             s++;
-        if (*s == '"') {
-            f[n++] = ++s;
-            char *w = s;
-            for (; *s && !(*s == '"' && s[1] != '"'); s++)
-                *w++ = *s == '"' ? *++s : *s;
-            int closed = *s == '"'; /* before the terminator, which may land on that quote */
-            *w = 0;
-            s = strchr(s + closed, ',');
-        } else {
-            f[n++] = s;
-            s = strchr(s, ',');
+        if (s < t->end && *s == '"') {
+            for (s++;; s++) {
+                if (s >= t->end)
+                    return -1;
+                if (*s == '"' && (s + 1 >= t->end || s[1] != '"'))
+                    break;
+                t->line += *s == '\n';
+                *w++ = *s == '"' ? *++s : *s; /* "" is one quote */
+            }
+            s++, kept = w;
         }
-        if (!s)
-            break;
-        *s++ = 0;
+        while (s < t->end && *s != ',' && *s != '\n' && *s != '\r')
+            *w++ = *s++;
+        while (w > kept && (w[-1] == ' ' || w[-1] == '\t'))
+            w--;
+        char sep = s < t->end ? *s : '\n';
+        *w = '\0'; /* may land on the separator: read above */
+        if (*nf < max)
+            f[(*nf)++] = start;
+        s++;
+        if (sep == ',')
+            continue;
+        if (sep == '\r' && s < t->end && *s == '\n')
+            s++;
+        t->line++, t->at = s;
+        return 1;
     }
-    for (int i = 0; i < n; i++) { /* trim trailing blanks and \r */
-        size_t k = strlen(f[i]);
-        while (k && (f[i][k - 1] == ' ' || f[i][k - 1] == '\r' || f[i][k - 1] == '\n'))
-            f[i][--k] = 0;
-    }
-    return n;
 }
 
 static int find_col(char **f, int n, const char *name)
@@ -48,21 +68,23 @@ static int find_col(char **f, int n, const char *name)
     return -1;
 }
 
+/* The file an item names: ROOT/ITEM (an absolute item as it is), an itemid with the first
+ * extension that exists. A file that does not exist keeps the plain name: reading it fails
+ * later, for that file alone. */
 static char *resolve(const char *root, const char *item, int is_id)
 {
-    static const char *ext[] = {"", ".wav", ".flac", ".ogg"};
+    static const char *ext[] = {".wav", ".flac", ".ogg"};
     size_t len = strlen(root) + strlen(item) + 8;
     char *p = malloc(len);
-    for (int e = 0; p && e < (is_id ? 4 : 1); e++) {
-        if (item[0] == '/')
-            snprintf(p, len, "%s%s", item, ext[e]);
-        else
-            snprintf(p, len, "%s/%s%s", root, item, ext[e]);
-        if (access(p, R_OK) == 0)
+    for (int e = 0; p && is_id && e < 3; e++) {
+        snprintf(p, len, "%s%s%s%s", item[0] == '/' ? "" : root, item[0] == '/' ? "" : "/", item,
+                 ext[e]);
+        if (access(p, F_OK) == 0)
             return p;
     }
-    free(p);
-    return NULL;
+    if (p)
+        snprintf(p, len, "%s%s%s", item[0] == '/' ? "" : root, item[0] == '/' ? "" : "/", item);
+    return p;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -96,8 +118,6 @@ void es_dataset_free(es_dataset *d)
 /* The header: the item column (path or itemid) and the label column (label or hasbird). */
 static int read_header(es_dataset *d, const char *csv, char **fld, int nf, int *c_path, int *c_lab)
 {
-    if (nf && strncmp(fld[0], "\xEF\xBB\xBF", 3) == 0) /* a UTF-8 BOM */
-        memmove(fld[0], fld[0] + 3, strlen(fld[0] + 3) + 1);
     *c_path = find_col(fld, nf, "path");
     if (*c_path < 0 && (*c_path = find_col(fld, nf, "itemid")) >= 0)
         d->is_id = 1;
@@ -112,7 +132,7 @@ static int read_header(es_dataset *d, const char *csv, char **fld, int nf, int *
 }
 
 /* Room for one more row (the arrays grow by doubling). */
-static int grow(es_dataset *d, char ***names, int *cap)
+static int grow(es_dataset *d, char ***names, int **lines, int *cap)
 {
     if (d->n < *cap)
         return 0;
@@ -125,7 +145,9 @@ static int grow(es_dataset *d, char ***names, int *cap)
     d->label = label ? label : d->label;
     char **nm = realloc(*names, *cap * sizeof *nm);
     *names = nm ? nm : *names;
-    return item && path && label && nm ? 0 : es_fail("out of memory");
+    int *ln = realloc(*lines, *cap * sizeof *ln);
+    *lines = ln ? ln : *lines;
+    return item && path && label && nm && ln ? 0 : es_fail("out of memory");
 }
 
 /* One row: its file resolved under root, its class index (hasbird) or name (label). */
@@ -137,8 +159,8 @@ static int add_row(es_dataset *d, const char *csv, int lineno, const char *root,
     d->item[i] = strdup(item);
     d->path[i] = resolve(root, item, d->is_id);
     d->n++;
-    if (!d->path[i])
-        return es_fail("%s:%d: %s: no such file under %s", csv, lineno, item, root);
+    if (!d->item[i] || !d->path[i])
+        return es_fail("out of memory");
     if (!d->hasbird)
         return (*name = strdup(lab)) ? 0 : es_fail("out of memory");
     char *end;
@@ -149,39 +171,142 @@ static int add_row(es_dataset *d, const char *csv, int lineno, const char *root,
     return 0;
 }
 
-/* Reads the rows; class names go to names[i] (label column) or label[i] (hasbird). */
-static int read_rows(es_dataset *d, const char *csv, const char *root, char ***names)
+/* The whole file, NUL-terminated, a UTF-8 byte-order mark left out (*at). */
+static char *slurp(const char *csv, size_t *len, size_t *at)
 {
-    FILE *f = fopen(csv, "r");
+    FILE *f = fopen(csv, "rb");
     if (!f)
-        return es_fail("%s: cannot open", csv);
-    char *line = NULL, *fld[64], rootbuf[4096];
-    size_t cap = 0;
-    int lineno = 0, c_path = -1, c_lab = -1, cap_rows = 0, r = 0;
+        return es_fail("%s: cannot open", csv), NULL;
+    size_t cap = 1 << 16, n = 0, got;
+    char *buf = malloc(cap + 1);
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0)
+        if ((n += got) == cap) {
+            char *t = realloc(buf, (cap *= 2) + 1);
+            if (!t)
+                free(buf);
+            buf = t;
+        }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf || err) {
+        free(buf);
+        return es_fail("%s: %s", csv, buf ? "read error" : "out of memory"), NULL;
+    }
+    buf[n] = '\0';
+    *len = n, *at = n >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    return buf;
+}
+
+/* Reads the rows; class names go to names[i] (label column) or label[i] (hasbird); the
+ * first line of each row to lines[i]. */
+static int read_rows(es_dataset *d, const char *csv, const char *root, char ***names, int **lines)
+{
+    size_t len, at;
+    char *text = slurp(csv, &len, &at), *fld[64], rootbuf[4096];
+    if (!text)
+        return -1;
+    csv_text t = {text + at, text + len, 1};
+    int lineno = 0, nf, c_path = -1, c_lab = -1, cap_rows = 0, r = 0, got, first = 1;
     if (!root) {
         const char *slash = strrchr(csv, '/');
         snprintf(rootbuf, sizeof rootbuf, "%.*s", slash ? (int)(slash - csv) : 1,
                  slash ? csv : ".");
         root = rootbuf;
     }
-    while (r == 0 && getline(&line, &cap, f) > 0) {
-        int nf = split(line, fld, 64);
-        if (++lineno == 1)
-            r = read_header(d, csv, fld, nf, &c_path, &c_lab);
+    while (r == 0 && (got = csv_record(&t, fld, 64, &nf, &lineno)) > 0) {
+        if (first)
+            r = read_header(d, csv, fld, nf, &c_path, &c_lab), first = 0;
         else if (nf == 1 && fld[0][0] == 0)
             continue; /* a blank line */
         else if (nf <= c_path || nf <= c_lab || !fld[c_path][0] || !fld[c_lab][0])
             r = es_fail("%s:%d: missing %s", csv, lineno,
                         nf <= c_path || !fld[c_path][0] ? "path" : "label");
-        else if ((r = grow(d, names, &cap_rows)) == 0)
+        else if ((r = grow(d, names, lines, &cap_rows)) == 0) {
+            (*lines)[d->n] = lineno;
             r = add_row(d, csv, lineno, root, fld[c_path], fld[c_lab], &(*names)[d->n]);
+        }
     }
-    if (r == 0 && lineno == 0)
+    if (got < 0)
+        r = es_fail("%s:%d: a quoted field is never closed", csv, lineno);
+    if (r == 0 && first)
         r = es_fail("%s: empty file", csv);
     else if (r == 0 && d->n == 0)
         r = es_fail("%s: no rows after the header", csv);
-    free(line);
-    fclose(f);
+    free(text);
+    return r;
+}
+
+/* A file listed twice is one file: rows naming the same file (the same device and inode, or
+ * the same path when it does not exist) are merged into the first when their labels agree,
+ * refused when they do not. So a file is counted once and cannot fall on both sides of a
+ * split. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    int row;
+} file_id;
+
+static int cmp_file(const void *a, const void *b)
+{
+    const file_id *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return x->row - y->row;
+}
+
+static int same_file(const es_dataset *d, const file_id *a, const file_id *b)
+{
+    return a->dev || a->ino ? a->dev == b->dev && a->ino == b->ino
+                            : !b->dev && !b->ino && strcmp(d->path[a->row], d->path[b->row]) == 0;
+}
+
+static int merge_duplicates(es_dataset *d, const char *csv, char **names, const int *lines)
+{
+    file_id *id = malloc((size_t)d->n * sizeof *id);
+    int *drop = calloc((size_t)d->n, sizeof *drop), r = 0;
+    if (!id || !drop) {
+        free(id), free(drop);
+        return es_fail("out of memory");
+    }
+    for (int i = 0; i < d->n; i++) {
+        struct stat st;
+        int ok = stat(d->path[i], &st) == 0;
+        id[i] = (file_id){ok ? st.st_dev : 0, ok ? st.st_ino : 0, i};
+    }
+    qsort(id, (size_t)d->n, sizeof *id, cmp_file);
+    for (int i = 1; i < d->n && r == 0; i++) {
+        int j = i; /* the group's first row: rows of one file sort together, in CSV order */
+        while (j > 0 && same_file(d, &id[j - 1], &id[i]))
+            j--;
+        if (j == i)
+            continue;
+        int a = id[j].row, b = id[i].row;
+        int differ = names ? strcmp(names[a], names[b]) != 0 : d->label[a] != d->label[b];
+        if (differ)
+            r = es_fail("%s:%d: %s is listed again with another label (line %d: %s, line %d: %s)",
+                        csv, lines[b], d->item[b], lines[a], names ? names[a] : d->label[a] ? "1" : "0",
+                        lines[b], names ? names[b] : d->label[b] ? "1" : "0");
+        drop[b] = 1;
+    }
+    int k = 0;
+    for (int i = 0; i < d->n && r == 0; i++) {
+        if (drop[i]) {
+            free(d->item[i]), free(d->path[i]);
+            if (names)
+                free(names[i]);
+            d->merged++;
+            continue;
+        }
+        d->item[k] = d->item[i], d->path[k] = d->path[i], d->label[k] = d->label[i];
+        if (names)
+            names[k] = names[i];
+        k++;
+    }
+    if (r == 0)
+        d->n = k;
+    free(id), free(drop);
     return r;
 }
 
@@ -189,7 +314,11 @@ int es_dataset_read_for(es_dataset *d, const char *csv, const char *root, char *
 {
     memset(d, 0, sizeof *d);
     char **names = NULL;
-    int r = read_rows(d, csv, root, &names);
+    int *lines = NULL;
+    int r = read_rows(d, csv, root, &names, &lines);
+    if (r == 0)
+        r = merge_duplicates(d, csv, d->hasbird ? NULL : names, lines);
+    free(lines);
     if (r == 0 && classes) {
         d->classes = calloc(n, sizeof *d->classes);
         for (int k = 0; k < n; k++)
@@ -252,38 +381,68 @@ void es_dataset_features_free(es_array *feat, int n)
     free(feat);
 }
 
-int es_dataset_features(const es_dataset *d, const es_feature_config *c, es_array **out)
+int es_dataset_features_each(const es_dataset *d, const es_feature_config *c, es_array **out,
+                             char ***errors)
 {
+    *out = NULL, *errors = NULL;
     es_feature_config fc = *c;
     fc.standardize = ES_STANDARDIZE_NONE;
     es_features *f = es_features_new(&fc);
     if (!f)
         return -1;
-    es_array *feat = calloc(d->n, sizeof *feat);
-    int bad = d->n;
-    char msg[512] = "out of memory";
-    /* Files in parallel, each on one thread; the first failing file (in CSV order) is
-     * reported, whatever the schedule. */
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int i = 0; i < d->n; i++) {
-        int skip;
-#pragma omp atomic read
-        skip = bad;
-        if (!feat || i > skip || es_features_file(f, d->path[i], &feat[i]) == 0)
-            continue;
-#pragma omp critical(es_dataset_features_err)
-        if (i < bad) {
-            bad = i;
-            snprintf(msg, sizeof msg, "%s", es_error());
+    es_array *feat = calloc((size_t)d->n, sizeof *feat);
+    char **err = calloc((size_t)d->n, sizeof *err);
+    if (!feat || !err) {
+        es_features_free(f), free(feat), free(err);
+        return es_fail("out of memory");
+    }
+    int failed = 0;
+    /* files in parallel, each on one thread; every failure kept with its file */
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : failed)
+    for (int i = 0; i < d->n; i++)
+        if (es_features_file(f, d->path[i], &feat[i]) != 0) {
+            err[i] = strdup(es_error());
+            failed++;
         }
-    }
     es_features_free(f);
-    if (bad < d->n || !feat) {
-        es_dataset_features_free(feat, d->n);
-        return es_fail("%s", msg);
+    *out = feat, *errors = err;
+    return failed;
+}
+
+void es_dataset_drop_failed(es_dataset *d, es_array *feat, char **errors)
+{
+    int k = 0;
+    for (int i = 0; i < d->n; i++) {
+        if (errors[i]) {
+            free(d->item[i]), free(d->path[i]), free(errors[i]);
+            es_array_free(&feat[i]);
+            continue;
+        }
+        d->item[k] = d->item[i], d->path[k] = d->path[i], d->label[k] = d->label[i];
+        feat[k++] = feat[i];
     }
-    *out = feat;
-    return 0;
+    d->n = k;
+    free(errors);
+}
+
+int es_dataset_features(const es_dataset *d, const es_feature_config *c, es_array **out)
+{
+    char **err;
+    int failed = es_dataset_features_each(d, c, out, &err);
+    if (failed <= 0)
+        return free(err), failed;
+    char msg[512];
+    for (int i = 0; i < d->n; i++)
+        if (err[i]) {
+            snprintf(msg, sizeof msg, "%s", err[i]);
+            break;
+        }
+    for (int i = 0; i < d->n; i++)
+        free(err[i]);
+    free(err);
+    es_dataset_features_free(*out, d->n);
+    *out = NULL;
+    return es_fail("%s", msg);
 }
 
 /* ---- random numbers -------------------------------------------------------------------- */

@@ -189,10 +189,13 @@ int es_resynth(const es_feature_config *c, const float *map, int mels, int mf, c
                double *kept, const char *what);
 
 /* ---- labelled sound files (train, eval) ------------------------------------------------ */
-/* LABELS.csv: a header row with `path` (a file, relative to root) or `itemid` (a name
- * without extension: ROOT/ITEMID, .wav, .flac or .ogg), and `hasbird` (0/1: classes
- * "nobird", "bird") or `label` (any names: classes sorted by name). Other columns are
- * ignored. Every file must exist. All strings are owned (es_dataset_free). */
+/* LABELS.csv (RFC 4180: quoted fields, CRLF, a UTF-8 BOM): a header row with `path` (a file,
+ * relative to root) or `itemid` (a name without extension: ROOT/ITEMID, .wav, .flac or .ogg),
+ * and `hasbird` (0/1: classes "nobird", "bird") or `label` (any names: classes sorted by name).
+ * Other columns are ignored. Rows naming one file are merged when their labels agree (counted
+ * in `merged`) and refused when they do not. A file that is missing is kept: reading its
+ * features fails for it alone (es_dataset_features_each). All strings are owned
+ * (es_dataset_free). */
 typedef struct {
     int n;
     char **item;  /* as written in the CSV */
@@ -202,6 +205,7 @@ typedef struct {
     char **classes;
     int hasbird;  /* the classes came from `hasbird` */
     int is_id;    /* items are `itemid`s (else `path`s) */
+    int merged;   /* rows left out as repeats of an earlier row */
 } es_dataset;
 
 /* root NULL: the CSV's folder. 0, or -1 with es_error() "CSV:LINE: reason". */
@@ -218,6 +222,13 @@ char *es_dataset_classes_json(const es_dataset *d);
  * es_dataset_features_free(*feat, d->n). */
 int es_dataset_features(const es_dataset *d, const es_feature_config *c, es_array **feat);
 void es_dataset_features_free(es_array *feat, int n);
+/* The same, going on past files that fail: (*errors)[i] is file i's one-line message
+ * (malloc'd) or NULL, (*feat)[i] empty for it. The number of files that failed, or -1 (a bad
+ * configuration, out of memory: nothing allocated). */
+int es_dataset_features_each(const es_dataset *d, const es_feature_config *c, es_array **feat,
+                             char ***errors);
+/* Leaves out the rows whose file failed (errors[i] set), in order; frees errors. */
+void es_dataset_drop_failed(es_dataset *d, es_array *feat, char **errors);
 
 /* A small deterministic generator (splitmix64), one stream per use. */
 typedef struct {

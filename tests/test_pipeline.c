@@ -353,16 +353,22 @@ static void resynth_keep_all_and_none(void **state)
 
 /* ---- labelled datasets -------------------------------------------------------------------- */
 
+#define AUDIO(f) FIXTURE("audio/" f)
+
 static void dataset_csv(void **state)
 {
-    char abs[512], text[1200];
-    assert_non_null(realpath(CHIRP, abs));
+    char chirp[512], tone[512], text[2000];
+    assert_non_null(realpath(CHIRP, chirp));
+    assert_non_null(realpath(AUDIO("mono44k.wav"), tone));
     es_dataset d;
-    /* path + hasbird, a BOM and a blank line */
-    snprintf(text, sizeof text, "\xEF\xBB\xBFpath,hasbird\n%s,1\n\n%s,0\n", abs, abs);
+    /* path + hasbird, a BOM, CRLF ends, a blank line, a row repeated (merged) */
+    snprintf(text, sizeof text, "\xEF\xBB\xBFpath,hasbird\r\n%s,1\r\n\r\n%s,0\r\n%s,1\r\n", chirp,
+             tone, chirp);
     write_file(tmp_path("a.csv"), text);
-    assert_int_equal(es_dataset_read(&d, tmp_path("a.csv"), NULL), 0);
+    if (es_dataset_read(&d, tmp_path("a.csv"), NULL) != 0)
+        fail_msg("%s", es_error());
     assert_int_equal(d.n, 2);
+    assert_int_equal(d.merged, 1);
     assert_int_equal(d.n_classes, 2);
     assert_string_equal(d.classes[1], "bird");
     assert_int_equal(d.label[0], 1);
@@ -372,32 +378,72 @@ static void dataset_csv(void **state)
     assert_string_equal(js, "[\"nobird\",\"bird\"]");
     free(js);
     es_dataset_free(&d);
-    /* itemid (no extension, under root) + label names, sorted into classes */
-    write_file(tmp_path("b.csv"), "itemid,label,other\nchirp,whistle,x\n\"chirp\",\"a, b\",y\n");
-    if (es_dataset_read(&d, tmp_path("b.csv"), OX("")) != 0)
+    /* RFC 4180: itemid (no extension, under root) + label names sorted into classes; quoted
+     * fields in any column, with commas, a line break and "" inside; the same file again by
+     * another spelling of its name (./) with the same label is merged */
+    write_file(tmp_path("b.csv"), "itemid,label,other\nmono44k,whistle,x\n"
+                                  "\"stereo16\",\"a, b\",\"two\nlines, \"\"quoted\"\"\"\n"
+                                  "./mono44k,whistle,z\n");
+    if (es_dataset_read(&d, tmp_path("b.csv"), AUDIO("")) != 0)
         fail_msg("%s", es_error());
     assert_true(d.is_id && !d.hasbird);
-    assert_string_equal(d.path[0], OX("/chirp.wav"));
+    assert_int_equal(d.n, 2);
+    assert_int_equal(d.merged, 1);
+    assert_string_equal(d.path[0], AUDIO("/mono44k.wav"));
     assert_string_equal(d.classes[0], "a, b");
     assert_int_equal(d.label[0], 1);
+    assert_int_equal(d.label[1], 0);
     es_dataset_free(&d);
     /* a model's classes: names must be among them */
     char *cls[] = {"whistle", "a, b", "zzz"};
-    assert_int_equal(es_dataset_read_for(&d, tmp_path("b.csv"), OX(""), cls, 3), 0);
+    assert_int_equal(es_dataset_read_for(&d, tmp_path("b.csv"), AUDIO(""), cls, 3), 0);
     assert_int_equal(d.label[0], 0);
     assert_int_equal(d.n_classes, 3);
     es_dataset_free(&d);
-    /* bad rows: a hasbird of 2, a missing file, no label column */
-    snprintf(text, sizeof text, "path,hasbird\n%s,1\n%s,2\n", abs, abs);
+    /* one file with two labels cannot be on both sides of anything: refused, both lines named */
+    snprintf(text, sizeof text, "path,hasbird\n%s,1\n%s,0\n", chirp, chirp);
+    write_file(tmp_path("c.csv"), text);
+    assert_int_equal(es_dataset_read(&d, tmp_path("c.csv"), NULL), -1);
+    assert_non_null(strstr(es_error(), "c.csv:3: "));
+    assert_non_null(strstr(es_error(), "listed again with another label (line 2: 1, line 3: 0)"));
+    /* bad rows: a hasbird of 2, a quote never closed, no label column */
+    snprintf(text, sizeof text, "path,hasbird\n%s,1\n%s,2\n", chirp, tone);
     write_file(tmp_path("c.csv"), text);
     assert_int_equal(es_dataset_read(&d, tmp_path("c.csv"), NULL), -1);
     assert_non_null(strstr(es_error(), "c.csv:3: hasbird is '2'"));
-    write_file(tmp_path("d.csv"), "path,hasbird\nnothere.wav,1\n");
-    assert_int_equal(es_dataset_read(&d, tmp_path("d.csv"), NULL), -1);
-    assert_non_null(strstr(es_error(), "d.csv:2: nothere.wav: no such file"));
+    write_file(tmp_path("q.csv"), "path,hasbird\n\"x.wav,1\ny.wav,0\n");
+    assert_int_equal(es_dataset_read(&d, tmp_path("q.csv"), NULL), -1);
+    assert_non_null(strstr(es_error(), "q.csv:2: a quoted field is never closed"));
     write_file(tmp_path("e.csv"), "path,score\nx.wav,1\n");
     assert_int_equal(es_dataset_read(&d, tmp_path("e.csv"), NULL), -1);
     assert_non_null(strstr(es_error(), "no hasbird/label column"));
+    /* a missing file is read as a row; its features fail for it alone, the rest go on */
+    snprintf(text, sizeof text, "path,hasbird\nnothere.wav,1\n%s,1\n%s,0\n", chirp, tone);
+    write_file(tmp_path("d.csv"), text);
+    if (es_dataset_read(&d, tmp_path("d.csv"), NULL) != 0)
+        fail_msg("%s", es_error());
+    assert_int_equal(d.n, 3);
+    es_feature_config c;
+    es_config_default(&c);
+    es_array *feat;
+    char **err;
+    assert_int_equal(es_dataset_features_each(&d, &c, &feat, &err), 1);
+    assert_non_null(err[0]);
+    assert_non_null(strstr(err[0], "nothere.wav"));
+    assert_null(err[1]);
+    assert_true(feat[1].ndim == 2 && feat[2].ndim == 2);
+    es_dataset_drop_failed(&d, feat, err);
+    assert_int_equal(d.n, 2);
+    assert_string_equal(d.path[0], chirp);
+    assert_int_equal(feat[1].dims[0], 80);
+    es_dataset_features_free(feat, d.n);
+    /* the all-or-nothing form names the failing file */
+    es_dataset_free(&d);
+    assert_int_equal(es_dataset_read(&d, tmp_path("d.csv"), NULL), 0);
+    assert_int_equal(es_dataset_features(&d, &c, &feat), -1);
+    assert_non_null(strstr(es_error(), "nothere.wav"));
+    assert_null(feat);
+    es_dataset_free(&d);
 }
 
 static void split_stratified(void **state)
