@@ -182,18 +182,20 @@ int cmd_predict(int argc, char **argv)
     int had_batch;
     if (es_model_load_for(&m, o.model, o.input, &x, &had_batch) != 0)
         return cli_lib_fail();
-    memcpy(es_tensor_data(m.g, m.input), x.data, es_array_size(&x) * sizeof(float));
+    float *y = NULL;
+    size_t per;
+    int rows = x.dims[0];
+    r = es_model_forward_rows(&m, x.data, rows, &y, &per);
     es_array_free(&x);
-    r = 1;
-    if (es_forward(m.g, ES_TEST) != 0) {
-        cli_fail("%s: %s", m.path, es_error());
+    if (r != 0) {
+        r = cli_lib_fail();
         goto done;
     }
+    r = 1;
     int dims[ES_MAX_DIMS];
     int nd = es_tensor_shape(m.g, m.output, dims);
-    const float *y = es_tensor_data(m.g, m.output);
-    size_t n = es_tensor_size(m.g, m.output);
-    int rows = nd > 1 ? dims[0] : 1, cols = (int)(n / (rows ? rows : 1));
+    dims[0] = rows; /* the output of every row, batched as they ran */
+    int cols = (int)per;
     int *shape = dims, snd = nd;
     if (!had_batch && nd > 0 && dims[0] == 1) /* the input had no batch dim: nor has the output */
         shape = dims + 1, snd = nd - 1;
@@ -207,6 +209,7 @@ int cmd_predict(int argc, char **argv)
         print_text(&m, &o, y, rows, cols);
     r = 0;
 done:
+    free(y);
     es_model_free(&m);
     return r;
 }

@@ -56,7 +56,7 @@ int es_clip_next(es_clip *in, const char *file, int hop)
         same = in->x.dims[k] == d[k];
     if (!same)
         return 1;
-    if (es_graph_set_batch(in->m.g, in->x.dims[0]) != 0)
+    if (es_graph_set_batch(in->m.g, 1) != 0) /* rows run one at a time (memory stays flat) */
         return -1;
     return finish_input(in, hop);
 }

@@ -48,7 +48,8 @@ int es_model_load(es_model *m, const char *path);
  *  .npy    the array is the input tensor, batch dim optional (*had_batch: whether it had it);
  *  sound   the model's earsight.features (DESIGN.md §4): layout, fit to `frames`,
  *          standardize; a sound longer than `frames` gives one batch row per window.
- * The model's input is shaped to fit x. */
+ * The model's input is shaped for one row of x (batch 1): es_model_forward_rows runs them
+ * all, in memory-bounded batches. */
 int es_model_load_for(es_model *m, const char *path, const char *in, es_array *x,
                       int *had_batch);
 /* The same, a sound cut into windows `hop` frames apart (0: `frames`, side by side; the
@@ -56,6 +57,10 @@ int es_model_load_for(es_model *m, const char *path, const char *in, es_array *x
  * sound's frame count (.npy: untouched). */
 int es_model_load_windows(es_model *m, const char *path, const char *in, int hop, es_array *x,
                           int *had_batch, int *frames);
+/* The model's output for each of `rows` rows of x (each the input tensor's size at batch 1),
+ * run in batches whose activations stay within 256 MB, so a recording of any length runs in
+ * bounded memory. *y (malloc'd) gets rows × *per floats. */
+int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size_t *per);
 /* Only the input, read for the model at `path` as above (no batch dim added, the graph not
  * loaded): for a second input to a model already loaded. */
 int es_model_read_input(const char *path, const char *in, int hop, es_array *x, int *frames);

@@ -218,7 +218,17 @@ int es_model_load_windows(es_model *m, const char *path, const char *in, int hop
         return -1;
     if (es_model_read_input(path, in, hop, x, frames) != 0)
         return -1;
-    if (load(m, path, x->ndim, x->dims) != 0) {
+    /* the graph is shaped for one row whatever x holds (a recording's windows, a .npy batch):
+     * rows go through es_model_forward_rows in batches, so memory does not grow with them */
+    int rank = 0, decl[ES_MAX_DIMS], shape[ES_MAX_DIMS];
+    if (es_onnx_peek(path, NULL, &rank, decl) != 0) {
+        es_array_free(x);
+        return -1;
+    }
+    memcpy(shape, x->dims, sizeof shape);
+    if (x->ndim == rank)
+        shape[0] = 1;
+    if (load(m, path, x->ndim, shape) != 0) {
         es_array_free(x);
         return -1;
     }
@@ -230,5 +240,43 @@ int es_model_load_windows(es_model *m, const char *path, const char *in, int hop
         x->ndim++;
         *had_batch = 0;
     }
+    return 0;
+}
+
+/* Rows per batch: their activations (forward only) within 256 MB, 1 at least. */
+static int rows_per_batch(const es_graph *g, int rows)
+{
+    size_t bytes = 0;
+    for (int t = 0; t < es_graph_n_tensors(g); t++)
+        if (es_tensor_kind_of(g, t) == ES_T_ACT || es_tensor_kind_of(g, t) == ES_T_INPUT)
+            bytes += es_tensor_size(g, t) * sizeof(float);
+    size_t fit = bytes ? ((size_t)256 << 20) / bytes : (size_t)rows;
+    return fit < 1 ? 1 : fit < (size_t)rows ? (int)fit : rows;
+}
+
+int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size_t *per_out)
+{
+    *y = NULL, *per_out = 0;
+    if (es_graph_set_batch(m->g, 1) != 0)
+        return -1;
+    size_t per_in = es_tensor_size(m->g, m->input), per = es_tensor_size(m->g, m->output);
+    int b = rows_per_batch(m->g, rows);
+    float *out = malloc((size_t)rows * per * sizeof *out);
+    if (!out)
+        return es_fail("out of memory");
+    for (int r0 = 0; r0 < rows; r0 += b) {
+        int n = rows - r0 < b ? rows - r0 : b;
+        if (es_graph_set_batch(m->g, n) != 0) {
+            free(out);
+            return es_error_prefix("%s", m->path);
+        }
+        memcpy(es_tensor_data(m->g, m->input), x + (size_t)r0 * per_in, (size_t)n * per_in * sizeof *x);
+        if (es_forward(m->g, ES_TEST) != 0) {
+            free(out);
+            return es_error_prefix("%s", m->path);
+        }
+        memcpy(out + (size_t)r0 * per, es_tensor_data(m->g, m->output), (size_t)n * per * sizeof *out);
+    }
+    *y = out, *per_out = per;
     return 0;
 }
