@@ -54,7 +54,7 @@ $(B)/libearsight.a: $(LIB_OBJ)
 $(B)/earsight: $(APP_OBJ) $(B)/libearsight.a
 	$(CC) $(CFLAGS) $(APP_OBJ) $(B)/libearsight.a -o $@ $(LDLIBS) $(SDL_LIBS)
 
-$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libearsight.a
+$(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(B)/libearsight.a
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $< $(B)/libearsight.a -o $@ $(LDLIBS) $(TEST_LIBS)
 

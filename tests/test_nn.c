@@ -2,6 +2,7 @@
  * networks against PyTorch (tests/fixtures/gen_nn.py). Pooling, shape, elementwise, softmax
  * and dropout ops are in test_nn_ops.c. */
 #include "tests/testutil.h"
+#include "tests/captum_net.h"
 #include "nn/graph.h" /* white-box: conv, gemm, leaky ReLU nodes with their attributes */
 
 #define NNFIX(f) FIXTURE("nn/" f)
@@ -455,19 +456,8 @@ static void bad_densenet_matches_pytorch(void **s)
 /* Captum's BasicModel_ConvNet_One_Conv and its published attributions for class 0. */
 static void captum_one_conv_golden(void **s)
 {
-    es_graph *g = es_graph_new();
-    int x = es_input(g, "x", 3, (int[]){1, 4, 4});
-    int h = es_relu(g, "relu1", es_conv(g, "conv1", x, 2, 3, 3, 1, 0, 1));
-    int y = es_relu(g, "relu2", es_dense(g, "fc1", h, 4));
-    assert_true(y >= 0);
-    float *cw = es_tensor_data(g, es_tensor_find(g, "conv1.weight"));
-    float *fw = es_tensor_data(g, es_tensor_find(g, "fc1.weight"));
-    for (int i = 0; i < 18; i++)
-        cw[i] = 1;
-    es_tensor_data(g, es_tensor_find(g, "conv1.bias"))[0] = -50;
-    es_tensor_data(g, es_tensor_find(g, "conv1.bias"))[1] = -75;
-    for (int i = 0; i < 32; i++)
-        fw[i] = i % 8 < 5 ? 1 : -1;
+    int x, y;
+    es_graph *g = captum_one_conv(&x, NULL, &y);
     for (int i = 0; i < 16; i++)
         es_tensor_data(g, x)[i] = (float)i;
     float seed[4] = {1, 0, 0, 0};
