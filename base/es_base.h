@@ -86,4 +86,8 @@ typedef enum { ES_MEL_HTK, ES_MEL_SLANEY } es_mel_scale;
 double es_hz_to_mel(double hz, es_mel_scale s);
 double es_mel_to_hz(double mel, es_mel_scale s);
 
+/* order[0..n) gets the indices that sort v ascending (descend 0) or descending; equal values
+ * keep their index order (a stable sort). NaN is not allowed. 0, or -1 out of memory. */
+int es_argsort(const float *v, size_t n, int descend, size_t *order);
+
 #endif

@@ -2,44 +2,21 @@
 #include "nn/es_nn.h"
 #include <stdlib.h>
 
-typedef struct {
-    float s;
-    int pos;
-} scored;
-
-static int by_score_desc(const void *a, const void *b)
-{
-    float x = ((const scored *)a)->s, y = ((const scored *)b)->s;
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static scored *sorted(const float *score, const int *positive, int n, int *np, int *nn)
-{
-    scored *v = malloc((size_t)(n ? n : 1) * sizeof *v);
-    if (!v)
-        return NULL;
-    *np = *nn = 0;
-    for (int i = 0; i < n; i++) {
-        v[i].s = score[i], v[i].pos = positive[i] != 0;
-        *np += v[i].pos;
-    }
-    *nn = n - *np;
-    qsort(v, n, sizeof *v, by_score_desc);
-    return v;
-}
-
 /* Walks the scores from the highest down; tied scores move the curve diagonally, which is
  * the Mann–Whitney statistic with ties counted half (sklearn's roc_auc_score). */
 int es_roc_curve(const float *score, const int *positive, int n, float *fpr, float *tpr,
                  double *auc)
 {
-    int np, nn;
-    scored *v = sorted(score, positive, n, &np, &nn);
-    if (!v)
-        return es_fail("out of memory");
-    if (np == 0 || nn == 0) {
-        free(v);
+    int np = 0, nn;
+    for (int i = 0; i < n; i++)
+        np += positive[i] != 0;
+    nn = n - np;
+    if (np == 0 || nn == 0)
         return es_fail("ROC AUC needs positives and negatives (%d and %d)", np, nn);
+    size_t *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    if (!v || es_argsort(score, (size_t)n, 1, v) != 0) {
+        free(v);
+        return es_fail("out of memory");
     }
     double area = 0;
     int tp = 0, fp = 0, k = 0;
@@ -48,9 +25,9 @@ int es_roc_curve(const float *score, const int *positive, int n, float *fpr, flo
     k = 1;
     for (int i = 0; i < n;) {
         int tp0 = tp, fp0 = fp;
-        float s = v[i].s;
-        for (; i < n && v[i].s == s; i++)
-            v[i].pos ? tp++ : fp++;
+        float s = score[v[i]];
+        for (; i < n && score[v[i]] == s; i++)
+            positive[v[i]] ? tp++ : fp++;
         area += (double)(fp - fp0) * (tp + tp0) / 2.0;
         if (fpr)
             fpr[k] = (float)fp / nn, tpr[k] = (float)tp / np;

@@ -42,36 +42,28 @@ int es_sanity_randomize(es_graph *g, int node, uint64_t seed)
     return 0;
 }
 
-typedef struct {
-    float v;
-    size_t i;
-} keyed;
-
-static int cmp_keyed(const void *a, const void *b)
-{
-    float x = ((const keyed *)a)->v, y = ((const keyed *)b)->v;
-    return (x > y) - (x < y);
-}
-
 /* Ranks 1..n, ties sharing their average rank (scipy.stats.rankdata). */
 static int ranks(const float *v, size_t n, int absolute, double *r)
 {
-    keyed *k = malloc(n * sizeof *k);
-    if (!k)
+    float *a = calloc(n ? n : 1, sizeof *a);
+    size_t *k = malloc((n ? n : 1) * sizeof *k);
+    if (!a || !k) {
+        free(a), free(k);
         return -1;
+    }
     for (size_t i = 0; i < n; i++)
-        k[i].v = absolute ? fabsf(v[i]) : v[i], k[i].i = i;
-    qsort(k, n, sizeof *k, cmp_keyed);
-    for (size_t i = 0; i < n;) {
+        a[i] = absolute ? fabsf(v[i]) : v[i];
+    int rc = es_argsort(a, n, 0, k);
+    for (size_t i = 0; rc == 0 && i < n;) {
         size_t j = i;
-        while (j + 1 < n && k[j + 1].v == k[i].v)
+        while (j + 1 < n && a[k[j + 1]] == a[k[i]])
             j++;
         for (size_t t = i; t <= j; t++)
-            r[k[t].i] = 0.5 * (i + j) + 1;
+            r[k[t]] = 0.5 * (i + j) + 1;
         i = j + 1;
     }
-    free(k);
-    return 0;
+    free(a), free(k);
+    return rc;
 }
 
 double es_spearman(const float *a, const float *b, size_t n, int absolute)

@@ -5,25 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    float v;
-    size_t i;
-} keyed;
-
-static int cmp_desc(const void *a, const void *b)
-{
-    const keyed *x = a, *y = b;
-    if (x->v != y->v)
-        return (x->v < y->v) - (x->v > y->v);
-    return (x->i > y->i) - (x->i < y->i); /* ties: earlier bins first, so the count is exact */
-}
-
 int es_sonify_mask(const float *map, int n_mels, int frames, const float *fb, int n_freqs,
                    float keep, float threshold, int invert, float *mask)
 {
     size_t n = (size_t)n_freqs * frames;
     float *bin = malloc(n * sizeof *bin);
-    keyed *k = keep >= 0 ? malloc(n * sizeof *k) : NULL;
+    size_t *k = keep >= 0 ? malloc(n * sizeof *k) : NULL;
     if (!bin || (keep >= 0 && !k)) {
         free(bin), free(k);
         return es_fail("out of memory");
@@ -45,13 +32,15 @@ int es_sonify_mask(const float *map, int n_mels, int frames, const float *fb, in
         }
     }
     if (keep >= 0) {
+        /* the largest first, ties in bin order, so exactly `want` bins are kept */
         size_t want = (size_t)llround(keep * (double)n);
-        for (size_t i = 0; i < n; i++)
-            k[i].v = bin[i], k[i].i = i;
-        qsort(k, n, sizeof *k, cmp_desc);
+        if (es_argsort(bin, n, 1, k) != 0) {
+            free(bin), free(k);
+            return -1;
+        }
         memset(mask, 0, n * sizeof *mask);
         for (size_t i = 0; i < want; i++)
-            mask[k[i].i] = 1;
+            mask[k[i]] = 1;
     } else {
         float mx = 0;
         for (size_t i = 0; i < (size_t)n_mels * frames; i++)
