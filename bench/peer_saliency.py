@@ -5,7 +5,6 @@ one batch, as Captum's default internal_batch_size) and SmoothGrad (25 samples i
 Captum is not installed: each method is written out here with autograd."""
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -13,6 +12,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures"))
 from bad_densenet import BADDenseNet  # noqa: E402
+from peer_timing import med  # noqa: E402
 
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
 torch.manual_seed(0)
@@ -45,17 +45,6 @@ class Net(BADDenseNet):
             else:
                 x = F.avg_pool2d(s(x), 2, ceil_mode=self.ceil_mode)
         return F.relu(self.bn(x))
-
-
-def med(f, reps):
-    f()
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        f()
-        ts.append((time.perf_counter() - t0) * 1e3)
-    ts.sort()
-    return ts[len(ts) // 2] if len(ts) % 2 else 0.5 * (ts[len(ts) // 2 - 1] + ts[len(ts) // 2])
 
 
 m = Net().eval()
