@@ -1,10 +1,10 @@
 #!/usr/bin/python3
 """The peer of bench_audio.c: torchaudio MelSpectrogram + AmplitudeToDB(top_db=80) with the
 same settings on 10 minutes of 22.05 kHz audio, 2 threads, median of 7 runs (after a warm-up)."""
-import time
 import numpy as np
 import torch
 import torchaudio.transforms as T
+from peer_timing import med
 
 torch.set_num_threads(2)
 SR, SECONDS, RUNS = 22050, 600, 7
@@ -14,12 +14,8 @@ x = torch.from_numpy((x + 0.01 * (np.random.default_rng(1).random(x.size) - 0.5)
 mel = T.MelSpectrogram(SR, n_fft=1024, win_length=1024, hop_length=315, f_min=50.0, f_max=11025.0,
                        n_mels=80, power=2.0, norm="slaney", mel_scale="slaney")
 db = T.AmplitudeToDB("power", top_db=80.0)
-times = []
 with torch.inference_mode():
-    for r in range(RUNS + 1):
-        t0 = time.perf_counter()
-        y = db(mel(x))
-        if r:
-            times.append((time.perf_counter() - t0) * 1e3)
-print("torchaudio_median_ms %.1f" % sorted(times)[RUNS // 2])
+    ms = med(lambda: db(mel(x)), RUNS)
+    y = db(mel(x))
+print("torchaudio_median_ms %.1f" % ms)
 print("shape", tuple(y.shape))

@@ -6,9 +6,9 @@ with the Agg backend and saved as PNG, repeated; prints the median in ms.
 usage: peer_viz.py SPEC.npy SALIENCY_NORMALISED.npy OUT.png REPEATS
 """
 import sys
-import time
 import numpy as np
 import matplotlib
+from peer_timing import med
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
@@ -33,13 +33,8 @@ def main():
     spec = np.load(sys.argv[1])
     sal = np.load(sys.argv[2])
     out, reps = sys.argv[3], int(sys.argv[4])
-    render(spec, sal, out)  # warm-up: fonts and caches, as the C side opens its font once
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        render(spec, sal, out)
-        times.append((time.perf_counter() - t) * 1e3)
-    print("median_ms %.3f" % float(np.median(times)))
+    # med's first call warms up fonts and caches, as the C side opens its font once
+    print("median_ms %.3f" % med(lambda: render(spec, sal, out), reps))
 
 
 if __name__ == "__main__":
