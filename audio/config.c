@@ -14,23 +14,35 @@ typedef struct {
     const char *key;
     kind type;
     size_t off;
-    const char *names[4]; /* T_ENUM: the JSON names, in enum order */
-    int nullable;         /* JSON null reads as 0 */
+    const char *const *names; /* T_ENUM: the JSON names, in enum order, NULL-terminated */
+    int nullable;             /* JSON null reads as 0 */
 } field;
+
+static const char *const window_names[] = {"hann", "hamming", NULL};
+static const char *const pad_names[] = {"reflect", "constant", NULL};
+static const char *const scale_names[] = {"htk", "slaney", NULL};
+static const char *const norm_names[] = {"none", "slaney", NULL};
+static const char *const log_names[] = {"db", "ln", "none", NULL};
+static const char *const layout_names[] = {"mels_frames", "frames_mels", NULL};
+static const char *const fit_names[] = {"pad_repeat", "pad_zero", NULL};
+static const char *const std_names[] = {"none", "global", "per_band", NULL};
+static const char *const preset_names[] = {"none", "kaldi_fbank", NULL};
+static const char *const resample_names[] = {"soxr", "torchaudio", NULL};
+static const char *const bool_names[] = {"false", "true", NULL};
 
 #define F(k, t, ...) {#k, t, offsetof(es_feature_config, k), __VA_ARGS__}
 static const field fields[] = {
-    F(sample_rate, T_INT, {0}), F(n_fft, T_INT, {0}), F(win_length, T_INT, {0}),
-    F(hop_length, T_INT, {0}), F(window, T_ENUM, {"hann", "hamming"}), F(center, T_BOOL, {0}),
-    F(pad_mode, T_ENUM, {"reflect", "constant"}), F(n_mels, T_INT, {0}),
-    F(f_min, T_NUM, {0}), F(f_max, T_NUM, {0}, 1), F(mel_scale, T_ENUM, {"htk", "slaney"}),
-    F(mel_norm, T_ENUM, {"none", "slaney"}), F(power, T_NUM, {0}),
-    F(log, T_ENUM, {"db", "ln", "none"}), F(top_db, T_NUM, {0}, 1), F(amin, T_NUM, {0}),
-    F(n_mfcc, T_INT, {0}), F(layout, T_ENUM, {"mels_frames", "frames_mels"}),
-    F(frames, T_INT, {0}), F(fit, T_ENUM, {"pad_repeat", "pad_zero"}),
-    F(standardize, T_ENUM, {"none", "global", "per_band"}),
-    F(preset, T_ENUM, {"none", "kaldi_fbank"}),
-    F(resample, T_ENUM, {"soxr", "torchaudio"}),
+    F(sample_rate, T_INT, NULL), F(n_fft, T_INT, NULL), F(win_length, T_INT, NULL),
+    F(hop_length, T_INT, NULL), F(window, T_ENUM, window_names), F(center, T_BOOL, NULL),
+    F(pad_mode, T_ENUM, pad_names), F(n_mels, T_INT, NULL),
+    F(f_min, T_NUM, NULL), F(f_max, T_NUM, NULL, 1), F(mel_scale, T_ENUM, scale_names),
+    F(mel_norm, T_ENUM, norm_names), F(power, T_NUM, NULL),
+    F(log, T_ENUM, log_names), F(top_db, T_NUM, NULL, 1), F(amin, T_NUM, NULL),
+    F(n_mfcc, T_INT, NULL), F(layout, T_ENUM, layout_names),
+    F(frames, T_INT, NULL), F(fit, T_ENUM, fit_names),
+    F(standardize, T_ENUM, std_names),
+    F(preset, T_ENUM, preset_names),
+    F(resample, T_ENUM, resample_names),
 };
 #define N_FIELDS (int)(sizeof fields / sizeof fields[0])
 
@@ -56,16 +68,24 @@ static const field *find(const char *key)
 
 static int enum_index(const field *f, const char *name)
 {
-    for (int i = 0; i < 4 && f->names[i]; i++)
+    for (int i = 0; f->names[i]; i++)
         if (strcmp(f->names[i], name) == 0)
             return i;
     return -1;
 }
 
+static const char *enum_name(const field *f, int i)
+{
+    for (int k = 0; f->names[k]; k++)
+        if (k == i)
+            return f->names[k];
+    return "?";
+}
+
 static int enum_fail(const char *what, const field *f, const char *got)
 {
     char list[128] = "";
-    for (int i = 0; i < 4 && f->names[i]; i++)
+    for (int i = 0; f->names[i]; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? "|" : "", f->names[i]);
     return es_fail("%s: %s must be %s, not '%s'", what, f->key, list, got);
 }
@@ -224,7 +244,7 @@ char *es_config_to_json(const es_feature_config *in)
         const char *sep = i ? ", " : "";
         if (f->type == T_ENUM)
             n += snprintf(s + n, cap - n, "%s\"%s\": \"%s\"", sep, f->key,
-                          iv >= 0 && iv < 4 && f->names[iv] ? f->names[iv] : "?");
+                          enum_name(f, iv));
         else if (f->type == T_BOOL)
             n += snprintf(s + n, cap - n, "%s\"%s\": %s", sep, f->key, iv ? "true" : "false");
         else
@@ -234,11 +254,45 @@ char *es_config_to_json(const es_feature_config *in)
     return s;
 }
 
-/* Command-line flags (§4) that are not simply "--" + the key with '_' written '-'. */
-static const struct {
-    const char *flag, *key;
-} aliases[] = {{"sr", "sample_rate"}, {"hop", "hop_length"}, {"mels", "n_mels"},
-               {"fmin", "f_min"}, {"fmax", "f_max"}, {"mfcc", "n_mfcc"}};
+/* The command-line flags of §4, in the order the help lists them: a key's flag sets it from
+ * its text; the rows without help are the other spellings that work (--key-name of any key). */
+static const es_config_flag_info flags[] = {
+    {"sr", "sample_rate", "HZ", "sample rate the sound is resampled to (22050)"},
+    {"n-fft", "n_fft", "N", "FFT size (1024)"},
+    {"win-length", "win_length", "N", "window length <= n_fft, zero-padded to n_fft (n_fft)"},
+    {"hop", "hop_length", "N", "hop between frames in samples (315)"},
+    {"window", "window", NULL, "the analysis window (hann)", window_names},
+    {"no-center", NULL, NULL, "frames start at sample 0 instead of centred on hop multiples"},
+    {"pad-mode", "pad_mode", NULL, "padding of the centred frames (reflect)", pad_names},
+    {"mels", "n_mels", "N", "mel bands (80; 0: the linear spectrogram, n_fft/2+1 rows)"},
+    {"fmin", "f_min", "HZ", "lowest band edge (50)"},
+    {"fmax", "f_max", "HZ", "highest band edge (0 = Nyquist)"},
+    {"mel-scale", "mel_scale", NULL, "the mel scale (slaney)", scale_names},
+    {"mel-norm", "mel_norm", NULL, "filter normalisation (slaney)", norm_names},
+    {"power", "power", "P", "1 magnitude, 2 power (2)"},
+    {"log", "log", NULL, "10*log10(max(x,amin)) or ln(x+amin) (db)", log_names},
+    {"top-db", "top_db", "DB", "dB floor below the item's maximum, 0 = none (80)"},
+    {"amin", "amin", "A", "the floor of the log (1e-10)"},
+    {"mfcc", "n_mfcc", "N", "N MFCCs (DCT-II, orthonormal) of the log mel bands"},
+    {"resample", "resample", NULL, "torchaudio.functional.resample's filter (default: the same\n"
+                                   "numbers as torchaudio) or soxr's high-quality resampler",
+     resample_names},
+    {"kaldi", NULL, NULL, "torchaudio.compliance.kaldi.fbank (16 kHz, 23 mels, 25/10 ms)",
+     NULL, 1},
+    {"layout", "layout", NULL, "how (mels × frames) becomes the model's input", layout_names},
+    {"frames", "frames", "N", "the model's time length, 0 = any (0)"},
+    {"fit", "fit", NULL, "a shorter sound to `frames` (pad_repeat)", fit_names},
+    {"standardize", "standardize", NULL, "standardise the features (none)", std_names},
+    {"sample-rate", "sample_rate", "HZ"}, {"hop-length", "hop_length", "N"},
+    {"n-mels", "n_mels", "N"}, {"f-min", "f_min", "HZ"}, {"f-max", "f_max", "HZ"},
+    {"n-mfcc", "n_mfcc", "N"}, {"center", "center", NULL, NULL, bool_names},
+    {"preset", "preset", NULL, NULL, preset_names},
+};
+
+const es_config_flag_info *es_config_flag_at(int k)
+{
+    return k >= 0 && k < (int)(sizeof flags / sizeof flags[0]) ? &flags[k] : NULL;
+}
 
 /* torchaudio.compliance.kaldi.fbank's defaults. */
 static void kaldi_preset(es_feature_config *c)
@@ -249,41 +303,35 @@ static void kaldi_preset(es_feature_config *c)
     c->power = 2, c->log = ES_LOG_LN, c->top_db = 0, c->n_mfcc = 0;
 }
 
-int es_config_flag(es_feature_config *c, const char *flag, const char *value)
+int es_config_flag_find(const char *name)
 {
-    if (strncmp(flag, "--", 2) != 0)
-        return 0;
-    char key[64];
-    const char *eq = strchr(flag, '=');
-    size_t len = eq ? (size_t)(eq - flag - 2) : strlen(flag + 2);
-    if (len == 0 || len >= sizeof key)
-        return 0;
-    memcpy(key, flag + 2, len), key[len] = 0;
-    if (!eq && (!strcmp(key, "no-center") || !strcmp(key, "kaldi"))) {
-        if (key[0] == 'k')
+    for (int k = 0; es_config_flag_at(k); k++)
+        if (strcmp(flags[k].name, name) == 0)
+            return k;
+    return -1;
+}
+
+int es_config_flag_apply(es_feature_config *c, int k, const char *value)
+{
+    const es_config_flag_info *fl = es_config_flag_at(k);
+    if (!fl)
+        return es_fail("no feature flag %d", k);
+    if (!fl->key) {
+        if (fl->name[0] == 'k')
             kaldi_preset(c);
         else
             c->center = 0;
-        return 1;
-    }
-    for (char *p = key; *p; p++)
-        if (*p == '-')
-            *p = '_';
-    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        if (!strcmp(key, aliases[i].flag))
-            strcpy(key, aliases[i].key);
-    const field *f = find(key);
-    if (!f)
         return 0;
-    const char *v = eq ? eq + 1 : value;
-    if (!v)
-        return es_fail("%.*s needs a value", (int)(eq ? eq - flag : (long)strlen(flag)), flag);
+    }
     char name[72];
-    snprintf(name, sizeof name, "--%.*s", (int)len, flag + 2);
+    snprintf(name, sizeof name, "--%s", fl->name);
+    if (!value)
+        return es_fail("%s needs a value", name);
+    const field *f = find(fl->key);
     es_feature_config before = *c;
-    if (set_text(c, f, v, name) != 0)
+    if (set_text(c, f, value, name) != 0)
         return -1;
     if (f->off == offsetof(es_feature_config, n_fft))
         follow_n_fft(&before, c);
-    return eq ? 1 : 2;
+    return 0;
 }
