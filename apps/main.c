@@ -1,7 +1,6 @@
 /* earsight VERB [options] [files] — git-style entry point. */
 #include "apps/cli.h"
 #include "base/es_base.h"
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,30 +46,6 @@ static void overview(FILE *out)
                  "exit status: 0 done, 1 runtime error, 2 bad usage\n");
 }
 
-int cli_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("earsight: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
-}
-
-int cli_usage(const char *verb, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("earsight: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see `earsight help %s`)\n", verb);
-    va_end(ap);
-    return 2;
-}
-
-int cli_lib_fail(void) { return cli_fail("%s", es_error()); }
-
 /* A verb's help comes from its option table: the verb prints it when asked for --help. */
 int cli_help(const char *name)
 {
@@ -84,17 +59,6 @@ int cli_help(const char *name)
         return cli_usage("", "unknown verb '%s'", name);
     char *argv[] = {(char *)v->name, "--help", NULL};
     return v->run(2, argv);
-}
-
-int cli_wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return 0;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            return 1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)

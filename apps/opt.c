@@ -22,7 +22,7 @@ typedef struct {
 
 /* A flag as met on the command line, applied once the whole line is known to parse. */
 typedef struct {
-    int slot;
+    int slot, as_short; /* as_short: named by its short flag, as in messages */
     const char *value;
 } use;
 
@@ -93,8 +93,9 @@ static int operand_slot(const slot *slots, int n)
 
 static void range_text(char *buf, size_t cap, const opt *r)
 {
-    snprintf(buf, cap, "%c%.15g, %.15g%c", r->flags & OPT_OPEN_LO ? '(' : '[', r->lo, r->hi,
-             r->flags & OPT_OPEN_HI ? ')' : ']');
+    int whole = r->type == OPT_T_INT || r->type == OPT_T_U64 || r->type == OPT_T_SIZE;
+    snprintf(buf, cap, whole ? "%c%.0f, %.0f%c" : "%c%g, %g%c", r->flags & OPT_OPEN_LO ? '(' : '[',
+             r->lo, r->hi, r->flags & OPT_OPEN_HI ? ')' : ']');
 }
 
 static int in_range(const opt *r, double x)
@@ -236,11 +237,11 @@ static int getopt_error(const opt_cmd *cmd, int c, char **argv, const slot *slot
     return cli_usage(cmd->verb, "unknown option '%s'", flag);
 }
 
-/* "--name", or "-k" for a short-only row. */
-static const char *flag_text(const opt *r)
+/* The flag as the user wrote it: "--name", or "-k". */
+static const char *flag_text(const opt *r, int as_short)
 {
     static char buf[80];
-    if (r->name)
+    if (r->name && !as_short)
         snprintf(buf, sizeof buf, "--%s", r->name);
     else
         snprintf(buf, sizeof buf, "-%c", r->key);
@@ -264,7 +265,7 @@ static int apply_all(const opt_cmd *cmd, const slot *slots, const use *uses, int
                 continue;
             char why[512];
             if (apply(s, uses[i].value, why, sizeof why) != 0)
-                return usage_error(cmd, verbatim(s) ? NULL : flag_text(s->row), why);
+                return usage_error(cmd, verbatim(s) ? NULL : flag_text(s->row, uses[i].as_short), why);
             if (n_given < MAX_GIVEN)
                 given[n_given++] = slot_name(s);
         }
@@ -293,7 +294,7 @@ int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv,
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
         if (c == 1) {
             if (to >= 0)
-                uses[n_uses++] = (use){to, optarg};
+                uses[n_uses++] = (use){to, 0, optarg};
             else
                 ops[n_ops++] = optarg;
             continue;
@@ -303,11 +304,11 @@ int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv,
             free(uses), free(ops);
             return getopt_error(cmd, c, argv, slots);
         }
-        uses[n_uses++] = (use){k, optarg};
+        uses[n_uses++] = (use){k, c < 256, optarg};
     }
     for (int i = optind; i < argc; i++) /* after `--` */
         if (to >= 0)
-            uses[n_uses++] = (use){to, argv[i]};
+            uses[n_uses++] = (use){to, 0, argv[i]};
         else
             ops[n_ops++] = argv[i];
     memcpy(argv + argc - n_ops, ops, (size_t)n_ops * sizeof *ops); /* their values are saved */
@@ -399,7 +400,7 @@ void opt_help(const opt_cmd *cmd, const opt *rows)
             printf("%s\n", r->help);
         else if (r->type == OPT_T_FEATURES)
             help_features();
-        else if (!(r->flags & OPT_HIDDEN) && (r->name || r->key)) {
+        else if (!(r->flags & OPT_HIDDEN) && r->help && (r->name || r->key)) {
             if (!mv && r->type == OPT_T_ENUM)
                 join_names(list, sizeof list, r->aux), mv = list;
             help_row(r->key, r->name, mv, r->help);

@@ -51,7 +51,7 @@ struct opt {
     const char *name;     /* the long flag without "--", or NULL */
     void *dest;
     const char *metavar;  /* what the value looks like in the help ("FILE"); NULL for a switch */
-    const char *help;     /* '\n' starts an indented continuation line */
+    const char *help;     /* '\n' starts an indented continuation line; NULL: not listed */
     double lo, hi;
     const void *aux;      /* ENUM: the names; APPEND: int *count; SIZE: int *B */
     int ival;             /* SWITCH: the value stored; APPEND: the capacity */
