@@ -33,11 +33,10 @@ static int parse(int argc, char **argv, es_feature_config *c, options *o)
         OPT_OUTPUT(&o->out, "the .npy to write (required)"), OPT_JOBS,
         OPT_JSON(&o->json, "print {input, output, rows, frames, config} as JSON on stdout"),
         OPT_QUIET(&o->quiet),
-        OPT_HEADING("feature flags (applied after --config and --kaldi, whatever their order):"),
-        OPT_FEATURES(c),
         {OPT_T_CALL, 0, "config", c, "JSON|FILE", "a whole configuration (DESIGN.md §4 keys)",
          .flags = OPT_EARLY, .fn = config_arg},
-        OPT_END};
+        OPT_HEADING("feature flags (applied after --config and --kaldi, whatever their order):"),
+        OPT_FEATURES(c), OPT_END};
     int i = opt_parse(&cmd, rows, argc, argv);
     if (i < argc)
         o->in = argv[i];

@@ -56,7 +56,7 @@ static int build(const opt *rows, slot *slots, struct option *longs, char *short
             continue;
         for (int k = 0; r->type == OPT_T_FEATURES ? es_config_flag_at(k) != NULL : k == 0; k++) {
             if (n == MAX_SLOTS)
-                return n;
+                break; /* more flags than any verb has: the rest are unknown */
             slots[n] = (slot){r, r->type == OPT_T_FEATURES ? k : -1};
             int arg = slot_takes_value(&slots[n]) ? required_argument : no_argument;
             if (slot_name(&slots[n]))
@@ -118,9 +118,7 @@ static int convert_whole(const opt *r, const char *v, char *why, size_t cap)
     long long x;
     char range[80];
     range_text(range, sizeof range, r);
-    if (!whole(v, &x) || (r->type == OPT_T_U64 && v[strspn(v, " \t")] == '-'))
-        return snprintf(why, cap, "needs a whole number in %s, not '%s'", range, v), -1;
-    if (!in_range(r, (double)x))
+    if (!whole(v, &x) || !in_range(r, (double)x) || (r->type == OPT_T_U64 && v[strspn(v, " \t")] == '-'))
         return snprintf(why, cap, "needs a whole number in %s, not '%s'", range, v), -1;
     if (r->type == OPT_T_INT)
         *(int *)r->dest = (int)x;
@@ -400,7 +398,7 @@ void opt_help(const opt_cmd *cmd, const opt *rows)
             printf("%s\n", r->help);
         else if (r->type == OPT_T_FEATURES)
             help_features();
-        else if (!(r->flags & OPT_HIDDEN) && r->help && (r->name || r->key)) {
+        else if (r->help && (r->name || r->key)) {
             if (!mv && r->type == OPT_T_ENUM)
                 join_names(list, sizeof list, r->aux), mv = list;
             help_row(r->key, r->name, mv, r->help);

@@ -37,7 +37,6 @@ enum {
     OPT_OPEN_LO = 2,   /* the range excludes lo */
     OPT_OPEN_HI = 4,   /* the range excludes hi */
     OPT_EARLY = 8,     /* applied before the other flags whatever its place (--config) */
-    OPT_HIDDEN = 16,   /* accepted, not listed in the help */
 };
 
 typedef struct opt opt;

@@ -40,7 +40,7 @@ static int parse(int argc, char **argv, es_feature_config *c, options *o)
         OPT_FLOAT(0, "outlier-perc", &o->outlier, 0, 100, "P", "Captum's outlier percentage (2)"),
         OPT_SWITCH(0, "quad", &o->quad, "four panels: input, |saliency|, positive, negative"),
         OPT_INT(0, "png-level", &o->level, 0, 9, "N", "PNG compression level 0..9 (1: fast)"),
-        {OPT_T_INT, 0, "level", &o->level, "N", NULL, 0, 9, .flags = OPT_HIDDEN}, /* the older name */
+        OPT_INT(0, "level", &o->level, 0, 9, "N", NULL), /* the older name, not listed */
         OPT_JOBS, OPT_QUIET(&o->quiet), OPT_JSON(&o->json, "print {output, width, height} on stdout"),
         OPT_HEADING("feature flags (axes of a .npy; features of a sound):"), OPT_FEATURES(c), OPT_END};
     int first = opt_parse(&cmd, rows, argc, argv);
