@@ -3,7 +3,6 @@
 #include "apps/opt.h"
 #include "apps/cli.h"
 #include "audio/es_audio.h"
-#include "viz/es_viz.h"
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -334,14 +333,6 @@ int opt_given(const char *name)
     for (int i = 0; i < n_given; i++)
         if (given[i] && strcmp(given[i], name) == 0)
             return 1;
-    return 0;
-}
-
-int opt_cmap(const opt *row, const char *value, char *why, size_t cap)
-{
-    if (!es_cmap_get(value))
-        return snprintf(why, cap, "unknown colour map '%s' (one of: %s)", value, es_cmap_list()), -1;
-    *(const char **)row->dest = value;
     return 0;
 }
 

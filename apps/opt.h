@@ -10,7 +10,10 @@
  *     int first = opt_parse(&cmd, rows, argc, argv); // argv[first..argc) are the operands
  *
  * Every verb reads `--opt=value`, `--opt value`, bundled short flags (`-qj2`), `--` and
- * `-h/--help` the same way. */
+ * `-h/--help` the same way. Groups of rows several verbs share are macros: the common flags
+ * below (OPT_MODEL, OPT_OUTPUT, OPT_INPUT, OPT_JOBS, OPT_QUIET, OPT_JSON), OPT_SALIENCY
+ * (apps/saliency.h), OPT_PLOT (apps/plotting.h), and OPT_FEATURES, whose rows and help come
+ * from audio's own table (es_config_flag_at). */
 #ifndef ES_APP_OPT_H
 #define ES_APP_OPT_H
 #include <stddef.h>
@@ -72,7 +75,8 @@ typedef struct {
 #define OPT_FLOAT(s, l, d, lo_, hi_, mv, h) {OPT_T_FLOAT, s, l, d, mv, h, lo_, hi_}
 #define OPT_DOUBLE(s, l, d, lo_, hi_, mv, h) {OPT_T_DOUBLE, s, l, d, mv, h, lo_, hi_}
 #define OPT_STRING(s, l, d, mv, h) {OPT_T_STRING, s, l, d, mv, h}
-/* With neither short nor long name: the operands, in their place among the flags' values. */
+/* A list, one more each time; a row with neither short nor long name takes the operands, in
+ * their place among the flag's values (saliency: --input a b --input c). */
 #define OPT_APPEND(s, l, arr, count, mv, h)                                                     \
     {OPT_T_APPEND, s, l, arr, mv, h, .aux = count, .ival = (int)(sizeof(arr) / sizeof *(arr))}
 #define OPT_ENUM(s, l, d, names, mv, h) {OPT_T_ENUM, s, l, d, mv, h, .aux = names}
@@ -90,46 +94,6 @@ typedef struct {
 #define OPT_JOBS_MAX 256
 #define OPT_JOBS OPT_INT('j', "jobs", &opt_jobs, 1, OPT_JOBS_MAX, "N", "threads (default: OMP_NUM_THREADS or all cores)")
 extern int opt_jobs;
-
-/* The picture flags of maps and weights (a plot_args *a). */
-#define OPT_PLOT(a)                                                                             \
-    OPT_SIZE(0, "size", &(a)->w, &(a)->h, 1, 16384, "WxH", "picture size in pixels"),                     \
-    OPT_CALL(0, "cmap", &(a)->cmap, opt_cmap, "NAME",                                            \
-             "colour map (viridis magma inferno plasma cividis gray RdBu_r bwr …)"),             \
-    OPT_STRING(0, "title", &(a)->title, "TEXT", "the title (default: file and layer)"),         \
-    OPT_INT(0, "png-level", &(a)->level, 0, 9, "N", "PNG compression 0..9 (1: fast)")
-/* A colour map by name (viz's es_cmap_get), stored as the name. */
-int opt_cmap(const opt *row, const char *value, char *why, size_t cap);
-
-/* The saliency method flags of saliency, sanity, sonify and view (a sal_args *a); their names
- * are resolved with the model (sal_resolve). */
-#define OPT_SALIENCY(a)                                                                         \
-    OPT_HEADING("method options:"),                                                              \
-    OPT_STRING(0, "method", &(a)->method, "M",                                                   \
-               "grad | input-x-grad | deconvnet | guided | gradcam | guided-gradcam |\n"         \
-               "ig | smoothgrad | smoothgrad-sq | vargrad | occlusion"),                         \
-    OPT_STRING(0, "target", &(a)->target, "K|NAME",                                              \
-               "the class explained: index or label (default: the predicted class);\n"           \
-               "its score before a final softmax/sigmoid is explained"),                         \
-    OPT_STRING(0, "layer", &(a)->layer, "NAME",                                                  \
-               "Grad-CAM layer: ONNX node or tensor name (default: the last spatial\n"           \
-               "activation before pooling / flatten; `earsight info` shows it)"),                \
-    OPT_STRING(0, "upsample", &(a)->upsample, "MODE", "Grad-CAM upsampling: bilinear (default) | nearest"), \
-    OPT_INT(0, "steps", &(a)->o.steps, 1, 100000, "N", "IG steps (50)"),                         \
-    OPT_STRING(0, "ig-method", &(a)->ig_method, "M",                                             \
-               "gausslegendre (default) | riemann-trapezoid | riemann-left |\n"                  \
-               "riemann-right | riemann-middle"),                                                \
-    OPT_STRING(0, "baseline", &(a)->baseline, "B", "IG: zero (default) | min (the input's minimum) | FILE.npy"), \
-    OPT_INT(0, "samples", &(a)->o.samples, 1, 100000, "N", "SmoothGrad samples (25)"),           \
-    OPT_FLOAT(0, "sigma", &(a)->o.sigma, 0, 1e6, "S",                                            \
-              "SmoothGrad noise std as a fraction of the input's range (0.15)"),                 \
-    OPT_U64(0, "seed", &(a)->o.seed, 0, 1e18, "N", "SmoothGrad noise seed (0)"),                 \
-    OPT_SIZE(0, "window", &(a)->o.window[0], &(a)->o.window[1], 1, 1e9, "HxW", "occlusion window over the last two dims (3x3)"), \
-    OPT_SIZE(0, "stride", &(a)->o.stride[0], &(a)->o.stride[1], 1, 1e9, "HxW", "occlusion stride (1x1)"),               \
-    OPT_FLOAT(0, "occlusion-value", &(a)->o.occ_value, -1e30, 1e30, "V", "the value put in the window (0)"), \
-    OPT_INT(0, "hop-frames", &(a)->hop_frames, 1, 1e9, "N",                                      \
-            "a sound longer than the model's frames: windows N frames apart\n"                   \
-            "(default: half the model's frames), maps stitched (overlaps averaged)")
 
 /* Parses argv[1..argc) by `rows` (ended by OPT_END). Returns the index of the first operand:
  * the operands (arguments that are not flags) are argv[first..argc), in their order. Prints
