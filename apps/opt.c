@@ -231,6 +231,8 @@ static int getopt_error(const opt_cmd *cmd, int c, char **argv, const slot *slot
         snprintf(flag, sizeof flag, "%.*s", (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
     if (c == ':')
         return usage_error(cmd, flag, "needs a value");
+    if (optopt >= 256) /* a switch given "=value" */
+        return usage_error(cmd, flag, "takes no value");
     return cli_usage(cmd->verb, "unknown option '%s'", flag);
 }
 

@@ -117,6 +117,7 @@ static void bad_values(void **state)
         {"--frobnicate 3", "unknown option '--frobnicate'"},
         {"--frobnicate=3", "unknown option '--frobnicate'"},
         {"-qz", "unknown option '-z'"},
+        {"--quiet=1", "--quiet: takes no value"},
         {"-i a -i b -i c a", "at most 3"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
