@@ -188,6 +188,15 @@ static int convert_append(const opt *r, const char *v, char *why, size_t cap)
     return 0;
 }
 
+static int convert_string(const opt *r, const char *v, char *why, size_t cap)
+{
+    const char **s = r->dest;
+    if (!r->name && !r->key && *s) /* the operand row: one operand */
+        return snprintf(why, cap, "one input only ('%s' and '%s')", *s, v), -1;
+    *s = v;
+    return 0;
+}
+
 /* Stores one value; 0, or -1 with the reason in why. */
 static int apply(const slot *s, const char *v, char *why, size_t cap)
 {
@@ -203,7 +212,7 @@ static int apply(const slot *s, const char *v, char *why, size_t cap)
     case OPT_T_U64: return convert_whole(r, v, why, cap);
     case OPT_T_FLOAT:
     case OPT_T_DOUBLE: return convert_real(r, v, why, cap);
-    case OPT_T_STRING: *(const char **)r->dest = v; return 0;
+    case OPT_T_STRING: return convert_string(r, v, why, cap);
     case OPT_T_APPEND: return convert_append(r, v, why, cap);
     case OPT_T_ENUM: return convert_enum(r, v, why, cap);
     case OPT_T_SIZE: return convert_size(r, v, why, cap);

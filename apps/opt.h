@@ -75,6 +75,9 @@ typedef struct {
 #define OPT_FLOAT(s, l, d, lo_, hi_, mv, h) {OPT_T_FLOAT, s, l, d, mv, h, lo_, hi_}
 #define OPT_DOUBLE(s, l, d, lo_, hi_, mv, h) {OPT_T_DOUBLE, s, l, d, mv, h, lo_, hi_}
 #define OPT_STRING(s, l, d, mv, h) {OPT_T_STRING, s, l, d, mv, h}
+/* The one operand, into the const char * d (which a flag such as --input may also set, the
+ * later one winning); a second operand after it is refused. */
+#define OPT_OPERAND(d) {OPT_T_STRING, 0, NULL, d}
 /* A list, one more each time; a row with neither short nor long name takes the operands, in
  * their place among the flag's values (saliency: --input a b --input c). */
 #define OPT_APPEND(s, l, arr, count, mv, h)                                                     \

@@ -152,6 +152,14 @@ static void forms(void **state)
     assert_string_equal(argv[3], "x");
     assert_string_equal(argv[4], "y");
     assert_string_equal(argv[5], "-q");
+    /* one operand: a flag may set it too, the later one wins; a second operand is refused */
+    const char *in = NULL;
+    const opt one[] = {OPT_INPUT(&in, "input"), OPT_OPERAND(&in), OPT_END};
+    assert_int_equal(parse(one, "a --input b", NULL, NULL), 0);
+    assert_string_equal(in, "b");
+    in = NULL;
+    assert_int_equal(parse(one, "--input b a", NULL, NULL), 2);
+    one_line_error("one input only ('b' and 'a')");
 }
 
 static int count_calls;

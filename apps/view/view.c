@@ -65,12 +65,8 @@ static int parse(int argc, char **argv, options *o, view *v)
         OPT_JOBS, OPT_SALIENCY(&v->a),
         OPT_HEADING("\nNeeds a display (X11 or Wayland; Xvfb will do). Without a sound device the viewer\n"
                     "still runs and says so when p is pressed."),
-        OPT_END};
-    for (int i = opt_parse(&cmd, rows, argc, argv); i < argc; i++) {
-        if (v->file)
-            return cli_usage("view", "one input at a time ('%s' and '%s')", v->file, argv[i]);
-        v->file = argv[i];
-    }
+        OPT_OPERAND(&v->file), OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     if (!v->file)
         return cli_usage("view", "no input (a sound or X.npy)");
     if (o->layout && strcmp(o->layout, "quad") && strcmp(o->layout, "single"))
