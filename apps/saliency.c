@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- shared: flags ------------------------------------------------------------------------ */
+/* ---- shared: the method settings ---------------------------------------------------------- */
 
 void sal_args_init(sal_args *a)
 {
