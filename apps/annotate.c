@@ -94,9 +94,7 @@ int cmd_annotate(int argc, char **argv)
                    "class names, comma-separated (a,b,c) or a JSON array; one per\n"
                    "output value; stored as earsight.labels"),
         OPT_OUTPUT(&out, "the annotated model to write (required)"), OPT_QUIET(&quiet), OPT_END};
-    int first = opt_parse(&cmd, rows, argc, argv);
-    if (first < argc)
-        return cli_usage("annotate", "unexpected argument '%s'", argv[first]);
+    opt_parse(&cmd, rows, argc, argv);
     if (!model)
         return cli_usage("annotate", "no model (-m MODEL)");
     if (!out)

@@ -36,9 +36,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_JSON(&o->json, "{model, data, classes, auc, accuracy, confusion, files:[{path,\n"
                            "label, probs}]} on stdout"),
         OPT_JOBS, OPT_SWITCH('q', "quiet", &o->quiet, "only the summary, not every file"), OPT_END};
-    int first = opt_parse(&cmd, rows, argc, argv);
-    if (first < argc)
-        return cli_usage("eval", "unexpected argument '%s'", argv[first]);
+    opt_parse(&cmd, rows, argc, argv);
     if (!o->data)
         return cli_usage("eval", "no labels (--data LABELS.csv)");
     return 0;

@@ -36,7 +36,7 @@ static int parse(int argc, char **argv, es_feature_config *c, options *o)
         {OPT_T_CALL, 0, "config", c, "JSON|FILE", "a whole configuration (DESIGN.md §4 keys)",
          .flags = OPT_EARLY, .fn = config_arg},
         OPT_HEADING("feature flags (applied after --config and --kaldi, whatever their order):"),
-        OPT_FEATURES(c), OPT_OPERAND(&o->in), OPT_END};
+        OPT_FEATURES(c), OPT_OPERAND(&o->in, "input"), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
     if (!o->in)
         return cli_usage("features", "no input sound file");

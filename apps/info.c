@@ -149,13 +149,10 @@ int cmd_info(int argc, char **argv)
         OPT_MODEL(&model),
         OPT_INPUT(&input, "shape the model for this input (.npy or sound, as predict takes it):\n"
                           "needed when the model has symbolic dims other than the batch"),
-        OPT_JSON(&json, "the same as one JSON object on stdout"), OPT_END};
-    int first = opt_parse(&cmd, rows, argc, argv);
-    if (first < argc) { /* `earsight info MODEL` reads as well */
-        if (model || first + 1 < argc)
-            return cli_usage("info", "one model only");
-        model = argv[first];
-    }
+        OPT_JSON(&json, "the same as one JSON object on stdout"),
+        OPT_OPERAND(&model, "model"), /* `earsight info MODEL` reads as well */
+        OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     es_model m;
     es_array x;
     int had_batch;

@@ -60,9 +60,7 @@ int cmd_maps(int argc, char **argv)
         OPT_INT(0, "window", &window, 0, 1e9, "K", "which window of a long sound (0)"),
         OPT_SWITCH(0, "sort", &sort, "order the maps by mean activation, largest first"),
         OPT_OUTPUT(&out, "the PNG to write"), OPT_PLOT(&pa), OPT_END};
-    int first = opt_parse(&cmd, opts, argc, argv);
-    if (first < argc)
-        return cli_usage("maps", "unexpected argument '%s'", argv[first]);
+    opt_parse(&cmd, opts, argc, argv);
     if (!input || !out)
         return cli_usage("maps", "--input and -o are required");
 

@@ -81,7 +81,7 @@ static int short_slot(const slot *slots, int n, int key)
     return -1;
 }
 
-/* The row without a flag that takes the operands (an APPEND), or -1: they stay in argv. */
+/* The row without a flag that takes the operands, or -1: the verb takes none. */
 static int operand_slot(const slot *slots, int n)
 {
     for (int i = 0; i < n; i++)
@@ -183,7 +183,8 @@ static int convert_append(const opt *r, const char *v, char *why, size_t cap)
 {
     int *count = (int *)r->aux;
     if (*count >= r->ival)
-        return snprintf(why, cap, "at most %d %s", r->ival, r->name ? "times" : "operands"), -1;
+        return snprintf(why, cap, "at most %d %s%s", r->ival, r->name ? "values" : r->metavar,
+                        r->name ? "" : "s"), -1;
     ((const char **)r->dest)[(*count)++] = v;
     return 0;
 }
@@ -192,7 +193,7 @@ static int convert_string(const opt *r, const char *v, char *why, size_t cap)
 {
     const char **s = r->dest;
     if (!r->name && !r->key && *s) /* the operand row: one operand */
-        return snprintf(why, cap, "one input only ('%s' and '%s')", *s, v), -1;
+        return snprintf(why, cap, "one %s only ('%s' and '%s')", r->metavar, *s, v), -1;
     *s = v;
     return 0;
 }
@@ -280,7 +281,7 @@ static int apply_all(const opt_cmd *cmd, const slot *slots, const use *uses, int
     return 0;
 }
 
-int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv, int *first)
+int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv)
 {
     static slot slots[MAX_SLOTS];
     static struct option longs[MAX_SLOTS + 1];
@@ -290,38 +291,28 @@ int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv,
         opt_help(cmd, rows);
         return 3;
     }
-    int n = build(rows, slots, longs, shorts), n_uses = 0, n_ops = 0, c;
+    int n = build(rows, slots, longs, shorts), n_uses = 0, c;
     int to = operand_slot(slots, n);
     use *uses = malloc((size_t)argc * sizeof *uses);
-    char **ops = malloc((size_t)argc * sizeof *ops);
-    if (!uses || !ops) {
-        free(uses), free(ops);
+    if (!uses)
         return cli_usage(cmd->verb, "out of memory");
-    }
     optind = 0, opterr = 0; /* 0: glibc starts afresh, as for a new argv */
     while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
-        if (c == 1) {
-            if (to >= 0)
-                uses[n_uses++] = (use){to, 0, optarg};
-            else
-                ops[n_ops++] = optarg;
-            continue;
-        }
-        int k = c >= 256 ? c - 256 : c == '?' || c == ':' ? -1 : short_slot(slots, n, c);
+        int k = c == 1 ? to : c >= 256 ? c - 256 : c == '?' || c == ':' ? -1 : short_slot(slots, n, c);
         if (k < 0) {
-            free(uses), free(ops);
-            return getopt_error(cmd, c, argv, slots);
+            free(uses);
+            return c == 1 ? cli_usage(cmd->verb, "unexpected argument '%s'", optarg)
+                          : getopt_error(cmd, c, argv, slots);
         }
-        uses[n_uses++] = (use){k, c < 256, optarg};
+        uses[n_uses++] = (use){k, c > 1 && c < 256, optarg};
     }
-    for (int i = optind; i < argc; i++) /* after `--` */
-        if (to >= 0)
-            uses[n_uses++] = (use){to, 0, argv[i]};
-        else
-            ops[n_ops++] = argv[i];
-    memcpy(argv + argc - n_ops, ops, (size_t)n_ops * sizeof *ops); /* their values are saved */
-    free(ops);
-    *first = argc - n_ops;
+    for (int i = optind; i < argc; i++) { /* after `--` */
+        if (to < 0) {
+            free(uses);
+            return cli_usage(cmd->verb, "unexpected argument '%s'", argv[i]);
+        }
+        uses[n_uses++] = (use){to, 0, argv[i]};
+    }
     int rc = apply_all(cmd, slots, uses, n_uses);
     free(uses);
     if (rc)
@@ -331,12 +322,11 @@ int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv,
     return 0;
 }
 
-int opt_parse(const opt_cmd *cmd, const opt *rows, int argc, char **argv)
+void opt_parse(const opt_cmd *cmd, const opt *rows, int argc, char **argv)
 {
-    int first = argc, rc = opt_parse_status(cmd, rows, argc, argv, &first);
+    int rc = opt_parse_status(cmd, rows, argc, argv);
     if (rc)
         exit(rc == 3 ? 0 : rc);
-    return first;
 }
 
 int opt_given(const char *name)

@@ -7,7 +7,7 @@
  *     const opt rows[] = {OPT_MODEL(&model), OPT_INT(0, "steps", &steps, 1, 1000, "N", "steps (50)"),
  *                         OPT_JOBS, OPT_END};
  *     static const opt_cmd cmd = {"verb", "usage: earsight verb [options] FILE", "What it does.\n"};
- *     int first = opt_parse(&cmd, rows, argc, argv); // argv[first..argc) are the operands
+ *     opt_parse(&cmd, rows, argc, argv);
  *
  * Every verb reads `--opt=value`, `--opt value`, bundled short flags (`-qj2`), `--` and
  * `-h/--help` the same way. Groups of rows several verbs share are macros: the common flags
@@ -76,10 +76,11 @@ typedef struct {
 #define OPT_DOUBLE(s, l, d, lo_, hi_, mv, h) {OPT_T_DOUBLE, s, l, d, mv, h, lo_, hi_}
 #define OPT_STRING(s, l, d, mv, h) {OPT_T_STRING, s, l, d, mv, h}
 /* The one operand, into the const char * d (which a flag such as --input may also set, the
- * later one winning); a second operand after it is refused. */
-#define OPT_OPERAND(d) {OPT_T_STRING, 0, NULL, d}
+ * later one winning); a second operand after it is refused as "one WHAT only". */
+#define OPT_OPERAND(d, what) {OPT_T_STRING, 0, NULL, d, what}
 /* A list, one more each time; a row with neither short nor long name takes the operands, in
- * their place among the flag's values (saliency: --input a b --input c). */
+ * their place among the flag's values (saliency: --input a b --input c), its metavar naming
+ * them in messages ("at most 256 inputs"). */
 #define OPT_APPEND(s, l, arr, count, mv, h)                                                     \
     {OPT_T_APPEND, s, l, arr, mv, h, .aux = count, .ival = (int)(sizeof(arr) / sizeof *(arr))}
 #define OPT_ENUM(s, l, d, names, mv, h) {OPT_T_ENUM, s, l, d, mv, h, .aux = names}
@@ -98,15 +99,16 @@ typedef struct {
 #define OPT_JOBS OPT_INT('j', "jobs", &opt_jobs, 1, OPT_JOBS_MAX, "N", "threads (default: OMP_NUM_THREADS or all cores)")
 extern int opt_jobs;
 
-/* Parses argv[1..argc) by `rows` (ended by OPT_END). Returns the index of the first operand:
- * the operands (arguments that are not flags) are argv[first..argc), in their order. Prints
- * the help and exits 0 for -h/--help (anywhere before `--`); prints one line
- * `earsight: --flag: reason (see `earsight help VERB`)` and exits 2 for a bad flag or value.
- * Sets the OpenMP thread count when -j was given, once every value is known to be good. */
-int opt_parse(const opt_cmd *cmd, const opt *rows, int argc, char **argv);
-/* The same without exiting: 0 parsed (*first set), 2 after printing a usage error, 3 after
- * printing the help. */
-int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv, int *first);
+/* Parses argv[1..argc) by `rows` (ended by OPT_END). Operands (arguments that are not flags)
+ * go to the table's operand row (OPT_OPERAND, or an OPT_APPEND without names) in their order;
+ * a verb without one takes none. Prints the help and exits 0 for -h/--help (anywhere before
+ * `--`); prints one line `earsight: --flag: reason (see `earsight help VERB`)` and exits 2 for
+ * a bad flag, value or operand. Sets the OpenMP thread count when -j was given, once every
+ * value is known to be good. */
+void opt_parse(const opt_cmd *cmd, const opt *rows, int argc, char **argv);
+/* The same without exiting: 0 parsed, 2 after printing a usage error, 3 after printing the
+ * help. */
+int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv);
 /* True when the last parse saw the long flag `name` ("sr"). */
 int opt_given(const char *name);
 /* The help text of `rows` on stdout. */

@@ -43,7 +43,7 @@ static int parse(int argc, char **argv, es_feature_config *c, options *o)
         OPT_INT(0, "level", &o->level, 0, 9, "N", NULL), /* the older name, not listed */
         OPT_JOBS, OPT_QUIET(&o->quiet), OPT_JSON(&o->json, "print {output, width, height} on stdout"),
         OPT_HEADING("feature flags (axes of a .npy; features of a sound):"), OPT_FEATURES(c),
-        OPT_OPERAND(&o->in), OPT_END};
+        OPT_OPERAND(&o->in, "input"), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
     o->time_given = opt_given("sr") || opt_given("hop");
     o->freq_given = opt_given("sr") || opt_given("fmin") || opt_given("fmax") ||

@@ -28,7 +28,7 @@ static int parse(int argc, char **argv, options *o)
                              "(a sound longer than its `frames` gives one output row per window)"),
         OPT_OUTPUT(&o->out, "write the output as .npy (without the batch dim when the input had none)"),
         OPT_JSON(&o->json, "print {model, input, output, shape, values, labels, top} on stdout"),
-        OPT_JOBS, OPT_QUIET(&o->quiet), OPT_OPERAND(&o->input), OPT_END};
+        OPT_JOBS, OPT_QUIET(&o->quiet), OPT_OPERAND(&o->input, "input"), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
     if (!o->input)
         return cli_usage("predict", "no input (--input X.npy or a sound)");

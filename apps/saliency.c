@@ -68,7 +68,7 @@ static int parse(int argc, char **argv, options *o)
     const opt rows[] = {
         OPT_MODEL(&o->model),
         OPT_APPEND('i', "input", o->inputs, &o->n_inputs, "FILE", ".npy tensor (batch dim optional) or a sound"),
-        OPT_APPEND(0, NULL, o->inputs, &o->n_inputs, "FILE", NULL),
+        OPT_APPEND(0, NULL, o->inputs, &o->n_inputs, "input", NULL),
         OPT_OUTPUT(&o->out, "the map as .npy (written whole or not at all)"),
         OPT_JSON(&o->json, "{input, method, target, label, score, probabilities, delta (IG),\n"
                            "windows: [{start_frame, score, probability}]} on stdout"),

@@ -40,7 +40,8 @@ static int parse(int argc, char **argv, options *o)
         OPT_SIZE(0, "size", &o->w, &o->h, 1, 16384, "WxH", "the strip's size in pixels"),
         OPT_STRING(0, "title", &o->title, "TEXT", "the strip's title"),
         OPT_STRING(0, "cmap", &o->cmap, "NAME", "the maps' colour map"),
-        OPT_JOBS, OPT_QUIET(&o->quiet), OPT_SALIENCY(&o->a), OPT_OPERAND(&o->input), OPT_END};
+        OPT_JOBS, OPT_QUIET(&o->quiet), OPT_SALIENCY(&o->a), OPT_OPERAND(&o->input, "input"),
+        OPT_END};
     opt_parse(&cmd, rows, argc, argv);
     if (!o->input)
         return cli_usage("sanity", "no input (--input X.npy or a sound)");

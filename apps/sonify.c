@@ -37,7 +37,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_OUTPUT(&o->out, "the WAV to write (written whole or not at all)"),
         OPT_JSON(&o->json, "{input, output, method, target, kept, sample_rate, samples}"),
         OPT_JOBS, OPT_QUIET(&o->quiet),
-        OPT_SALIENCY(&o->a), OPT_OPERAND(&o->input), OPT_END};
+        OPT_SALIENCY(&o->a), OPT_OPERAND(&o->input, "input"), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
     o->keep_given = opt_given("keep"), o->thr_given = opt_given("threshold");
     if (!o->input)

@@ -78,9 +78,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_U64(0, "seed", &o->seed, 0, 9e18, "N", "split, initialisation and augmentation (1)"),
         OPT_OUTPUT(&o->out, "the model (required)"), OPT_JOBS,
         OPT_SWITCH('q', "quiet", &o->quiet, "no progress"), OPT_END};
-    int first = opt_parse(&cmd, rows, argc, argv);
-    if (first < argc)
-        return cli_usage("train", "unexpected argument '%s'", argv[first]);
+    opt_parse(&cmd, rows, argc, argv);
     if (!o->data)
         return cli_usage("train", "no labels (--data LABELS.csv)");
     if (!o->out)

@@ -70,9 +70,7 @@ int cmd_weights(int argc, char **argv)
                                             "when filters × inputs exceeds 1024 tiles)"),
         OPT_SET(0, "per-input", &mean, 0, "one tile per filter and input channel, however many"),
         OPT_OUTPUT(&out, "the PNG to write"), OPT_PLOT(&pa), OPT_END};
-    int first = opt_parse(&cmd, rows, argc, argv);
-    if (first < argc)
-        return cli_usage("weights", "unexpected argument '%s'", argv[first]);
+    opt_parse(&cmd, rows, argc, argv);
     if (!out)
         return cli_usage("weights", "-o OUT.png is required");
     es_model m;

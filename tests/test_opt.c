@@ -11,8 +11,8 @@ static const opt_cmd cmd = {"test", "usage: earsight test [options] FILE…", "W
 static char err[1024]; /* what the last parse printed on stderr */
 
 /* Parses the words of `line` (split at spaces; argv[0] is the verb) by rows, stderr caught in
- * err; returns opt_parse_status's value, *first the first operand's index. */
-static int parse(const opt *rows, const char *line, char ***argv_out, int *first)
+ * err; returns opt_parse_status's value. */
+static int parse(const opt *rows, const char *line)
 {
     static char buf[1024], *argv[64];
     int argc = 0;
@@ -24,17 +24,13 @@ static int parse(const opt *rows, const char *line, char ***argv_out, int *first
     FILE *cap = tmpfile();
     int saved = dup(2);
     dup2(fileno(cap), 2);
-    int f = -1, rc = opt_parse_status(&cmd, rows, argc, argv, &f);
+    int rc = opt_parse_status(&cmd, rows, argc, argv);
     fflush(stderr);
     dup2(saved, 2), close(saved);
     rewind(cap);
     size_t n = fread(err, 1, sizeof err - 1, cap);
     err[n] = 0;
     fclose(cap);
-    if (argv_out)
-        *argv_out = argv;
-    if (first)
-        *first = rc == 0 ? f : -1;
     return rc;
 }
 
@@ -78,9 +74,8 @@ static void values(void **state)
 {
     vals v = {0};
     ROWS(rows, v);
-    int first;
     assert_int_equal(parse(rows, "--steps=12 --sigma 0.5 --big inf --seed 123456789012 -o x "
-                                 "--mode=both --size 30x40 a", NULL, &first), 0);
+                                 "--mode=both --size 30x40 a"), 0);
     assert_int_equal(v.n, 12);
     assert_true(v.f == 0.5f && isinf(v.d) && v.seed == 123456789012ull);
     assert_string_equal(v.s, "x");
@@ -118,12 +113,12 @@ static void bad_values(void **state)
         {"--frobnicate=3", "unknown option '--frobnicate'"},
         {"-qz", "unknown option '-z'"},
         {"--quiet=1", "--quiet: takes no value"},
-        {"-i a -i b -i c a", "at most 3"},
+        {"-i a -i b -i c a", "at most 3 FILEs"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         vals v = {0};
         ROWS(rows, v);
-        if (parse(rows, cases[i].line, NULL, NULL) != 2)
+        if (parse(rows, cases[i].line) != 2)
             fail_msg("'%s' was taken", cases[i].line);
         one_line_error(cases[i].part);
         one_line_error("(see `earsight help test`)");
@@ -134,31 +129,28 @@ static void forms(void **state)
 {
     vals v = {0};
     ROWS(rows, v);
-    char **argv;
-    int first;
     /* bundles, attached values, operands between flags in their order, `--` */
-    assert_int_equal(parse(rows, "-qn7 a -ob --input=c -- -q", &argv, &first), 0);
+    assert_int_equal(parse(rows, "-qn7 a -ob --input=c -- -q"), 0);
     assert_true(v.quiet && v.n == 7);
     assert_string_equal(v.s, "b");
     assert_int_equal(v.n_files, 3);
     assert_string_equal(v.files[0], "a");
     assert_string_equal(v.files[1], "c");
     assert_string_equal(v.files[2], "-q");
-    vals w = {0};
-    /* without an operand row the operands stay in argv, in order, after `first` */
-    const opt plain[] = {OPT_QUIET(&w.quiet), OPT_END};
-    assert_int_equal(parse(plain, "x -q y -- -q", &argv, &first), 0);
-    assert_int_equal(first, 3); /* test x -q y -- -q: six words, three operands */
-    assert_string_equal(argv[3], "x");
-    assert_string_equal(argv[4], "y");
-    assert_string_equal(argv[5], "-q");
+    /* without an operand row, a verb takes no operand: not before `--`, nor after it */
+    int quiet = 0;
+    const opt plain[] = {OPT_QUIET(&quiet), OPT_END};
+    assert_int_equal(parse(plain, "-q x"), 2);
+    one_line_error("unexpected argument 'x'");
+    assert_int_equal(parse(plain, "-q -- -q"), 2);
+    one_line_error("unexpected argument '-q'");
     /* one operand: a flag may set it too, the later one wins; a second operand is refused */
     const char *in = NULL;
-    const opt one[] = {OPT_INPUT(&in, "input"), OPT_OPERAND(&in), OPT_END};
-    assert_int_equal(parse(one, "a --input b", NULL, NULL), 0);
+    const opt one[] = {OPT_INPUT(&in, "input"), OPT_OPERAND(&in, "input"), OPT_END};
+    assert_int_equal(parse(one, "a --input b"), 0);
     assert_string_equal(in, "b");
     in = NULL;
-    assert_int_equal(parse(one, "--input b a", NULL, NULL), 2);
+    assert_int_equal(parse(one, "--input b a"), 2);
     one_line_error("one input only ('b' and 'a')");
 }
 
@@ -177,18 +169,18 @@ static void early_and_features(void **state)
     const opt rows[] = {{OPT_T_CALL, 0, "early", &early, "N", "first", .flags = OPT_EARLY, .fn = record},
                         OPT_CALL(0, "late", &late, record, "N", "then"), OPT_FEATURES(&c), OPT_END};
     count_calls = 0;
-    assert_int_equal(parse(rows, "--late 1 --early 2", NULL, NULL), 0);
+    assert_int_equal(parse(rows, "--late 1 --early 2"), 0);
     assert_int_equal(early, 12); /* applied first */
     assert_int_equal(late, 21);
-    assert_int_equal(parse(rows, "--early 9", NULL, NULL), 2);
+    assert_int_equal(parse(rows, "--early 9"), 2);
     one_line_error("earsight: --early: no nines (see"); /* a CALL's message as it is */
     /* the feature flags of audio's table; --kaldi first, whatever its place */
-    assert_int_equal(parse(rows, "--mels=40 --kaldi --n-fft 2048 --no-center", NULL, NULL), 0);
+    assert_int_equal(parse(rows, "--mels=40 --kaldi --n-fft 2048 --no-center"), 0);
     assert_true(c.preset == ES_PRESET_KALDI_FBANK && c.n_mels == 40 && c.n_fft == 2048 && !c.center);
     assert_true(opt_given("mels") && opt_given("kaldi") && !opt_given("sr"));
-    assert_int_equal(parse(rows, "--hop ten", NULL, NULL), 2);
+    assert_int_equal(parse(rows, "--hop ten"), 2);
     one_line_error("--hop");
-    assert_int_equal(parse(rows, "--window kaiser", NULL, NULL), 2);
+    assert_int_equal(parse(rows, "--window kaiser"), 2);
     one_line_error("hann|hamming");
 }
 
@@ -200,7 +192,7 @@ static void help_and_jobs(void **state)
     FILE *cap = tmpfile();
     int saved = dup(1);
     dup2(fileno(cap), 1);
-    int rc = parse(rows, "--frobnicate --help", NULL, NULL); /* help wins */
+    int rc = parse(rows, "--frobnicate --help"); /* help wins */
     fflush(stdout);
     dup2(saved, 1), close(saved);
     char out[4096];
@@ -214,9 +206,9 @@ static void help_and_jobs(void **state)
     assert_null(strstr(out, "--big")); /* no help: not listed */
     /* -j sets the thread count once the whole line is good, and only then */
     omp_set_num_threads(1);
-    assert_int_equal(parse(rows, "-j 3 --steps 0", NULL, NULL), 2);
+    assert_int_equal(parse(rows, "-j 3 --steps 0"), 2);
     assert_int_equal(omp_get_max_threads(), 1);
-    assert_int_equal(parse(rows, "-qj3", NULL, NULL), 0);
+    assert_int_equal(parse(rows, "-qj3"), 0);
     assert_int_equal(omp_get_max_threads(), 3);
     assert_int_equal(opt_jobs, 3);
 }

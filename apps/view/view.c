@@ -65,7 +65,7 @@ static int parse(int argc, char **argv, options *o, view *v)
         OPT_JOBS, OPT_SALIENCY(&v->a),
         OPT_HEADING("\nNeeds a display (X11 or Wayland; Xvfb will do). Without a sound device the viewer\n"
                     "still runs and says so when p is pressed."),
-        OPT_OPERAND(&v->file), OPT_END};
+        OPT_OPERAND(&v->file, "input"), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
     if (!v->file)
         return cli_usage("view", "no input (a sound or X.npy)");
