@@ -27,7 +27,7 @@ typedef enum {
     OPT_T_U64,      /* uint64_t in [lo, hi] */
     OPT_T_FLOAT,    /* float in [lo, hi]; nan/inf refused unless OPT_NONFINITE */
     OPT_T_DOUBLE,   /* double, the same */
-    OPT_T_STRING,   /* const char *: the argument itself */
+    OPT_T_STRING,   /* const char *: the argument itself (the operand row: one operand) */
     OPT_T_APPEND,   /* const char *[ival]: one more each time; *count (aux) counts them */
     OPT_T_ENUM,     /* int: the index of the value in aux, a NULL-terminated list of names */
     OPT_T_SIZE,     /* "AxB" into int *dest (A) and int *aux (B), each in [lo, hi]: WxH, HxW */
@@ -52,7 +52,8 @@ struct opt {
     int key;              /* the short flag ('m'), or 0 */
     const char *name;     /* the long flag without "--", or NULL */
     void *dest;
-    const char *metavar;  /* what the value looks like in the help ("FILE"); NULL for a switch */
+    const char *metavar;  /* the value in the help ("FILE"); NULL for a switch; an operand
+                           * row's: what the operands are, for messages ("input") */
     const char *help;     /* '\n' starts an indented continuation line; NULL: not listed */
     double lo, hi;
     const void *aux;      /* ENUM: the names; APPEND: int *count; SIZE: int *B */
