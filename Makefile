@@ -58,6 +58,11 @@ $(B)/tests/%: tests/%.c $(wildcard tests/*.h) $(B)/libearsight.a
 	@mkdir -p $(B)/tests
 	$(CC) $(CFLAGS) $< $(B)/libearsight.a -o $@ $(LDLIBS) $(TEST_LIBS)
 
+# The option parser's test links the parser itself (apps/opt.c and the messages of apps/cli.c).
+$(B)/tests/test_opt: tests/test_opt.c apps/opt.c apps/opt.h apps/cli.c apps/cli.h tests/testutil.h $(B)/libearsight.a
+	@mkdir -p $(B)/tests
+	$(CC) $(CFLAGS) $< apps/opt.c apps/cli.c $(B)/libearsight.a -o $@ $(LDLIBS) $(TEST_LIBS)
+
 $(B)/examples/%: examples/%.c $(B)/libearsight.a
 	@mkdir -p $(B)/examples
 	$(CC) $(CFLAGS) $< $(B)/libearsight.a -o $@ $(LDLIBS)

@@ -1,6 +1,7 @@
 /* earsight annotate -m MODEL --features JSON|FILE --labels a,b -o NEW.onnx — the metadata that
  * lets a model exported elsewhere take sounds and name its classes. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "pipeline/es_pipeline.h"
 #include "audio/es_audio.h"
 #include <cJSON.h>
@@ -8,19 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char usage_annotate[] =
-    "usage: earsight annotate -m MODEL [--features JSON|FILE] [--labels a,b,…] -o NEW.onnx\n"
-    "\n"
+static const opt_cmd cmd = {
+    "annotate", "usage: earsight annotate -m MODEL [--features JSON|FILE] [--labels a,b,…] -o NEW.onnx",
     "Writes a copy of MODEL (exported by PyTorch or anything else) with earsight's metadata set\n"
-    "in its metadata_props; the graph and weights are copied unchanged. -o may name MODEL.\n"
-    "\n"
-    "  -m, --model FILE      the ONNX model to annotate\n"
-    "  --features JSON|FILE  the feature pipeline (DESIGN.md §4) as inline JSON or a JSON file;\n"
-    "                        stored complete (absent keys take their defaults) as earsight.features\n"
-    "  --labels LIST         class names, comma-separated (a,b,c) or a JSON array; one per\n"
-    "                        output value; stored as earsight.labels\n"
-    "  -o, --output FILE     the annotated model to write (required)\n"
-    "  -q, --quiet           print nothing on success\n";
+    "in its metadata_props; the graph and weights are copied unchanged. -o may name MODEL.\n"};
 
 /* "a,b,c" or a JSON array → a JSON array of strings (malloc'd). */
 static char *labels_json(const char *arg, int *count)
@@ -91,26 +83,18 @@ static int check_model(const char *path, int n_labels)
 
 int cmd_annotate(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"model", required_argument, 0, 'm'}, {"features", required_argument, 0, 'F'},
-        {"labels", required_argument, 0, 'L'}, {"output", required_argument, 0, 'o'},
-        {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
     const char *model = NULL, *feat = NULL, *labels = NULL, *out = NULL;
-    int quiet = 0, c;
-    optind = 1, opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:o:q", longs, NULL)) != -1) {
-        switch (c) {
-        case 'm': model = optarg; break;
-        case 'F': feat = optarg; break;
-        case 'L': labels = optarg; break;
-        case 'o': out = optarg; break;
-        case 'q': quiet = 1; break;
-        case ':': return cli_usage("annotate", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage("annotate", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage("annotate", "unexpected argument '%s'", argv[optind]);
+    int quiet = 0;
+    const opt rows[] = {
+        OPT_STRING('m', "model", &model, "FILE", "the ONNX model to annotate"),
+        OPT_STRING(0, "features", &feat, "JSON|FILE",
+                   "the feature pipeline (DESIGN.md §4) as inline JSON or a JSON file;\n"
+                   "stored complete (absent keys take their defaults) as earsight.features"),
+        OPT_STRING(0, "labels", &labels, "LIST",
+                   "class names, comma-separated (a,b,c) or a JSON array; one per\n"
+                   "output value; stored as earsight.labels"),
+        OPT_OUTPUT(&out, "the annotated model to write (required)"), OPT_QUIET(&quiet), OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     if (!model)
         return cli_usage("annotate", "no model (-m MODEL)");
     if (!out)

@@ -2,13 +2,11 @@
  * A verb returns the exit status: 0 done, 1 runtime error, 2 bad usage (DESIGN.md §3). */
 #ifndef ES_CLI_H
 #define ES_CLI_H
-#include <getopt.h>
 
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv); /* argv[0] is the verb */
     const char *summary;               /* one line for `earsight help` */
-    const char *usage;                 /* the full text for `earsight help VERB` */
 } cli_verb;
 
 /* Prints "earsight: MESSAGE" on stderr and returns 1 (runtime error). */
@@ -17,9 +15,11 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the last library error (es_error()) as "earsight: ..." and returns 1. */
 int cli_lib_fail(void);
-/* The verb's usage text on stdout; returns 0. */
+/* The verb's usage text on stdout (the verb prints it from its option table); returns 0, or
+ * 2 for an unknown verb. */
 int cli_help(const char *verb);
-/* True when argv has -h/--help (verbs call it before parsing). */
+/* True when -h or --help stands as an argument of its own before any `--` (argv[0] is the
+ * verb); opt_parse asks it first, so that help wins over any other flag, good or bad. */
 int cli_wants_help(int argc, char **argv);
 
 #endif

@@ -1,68 +1,42 @@
 /* earsight eval -m MODEL --data LABELS.csv — how well a model separates labelled files:
  * ROC AUC, accuracy at 0.5, confusion matrix, P(class) of every file, the ROC curve as PNG. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "pipeline/es_pipeline.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char usage_eval[] =
-    "usage: earsight eval [-m MODEL] --data LABELS.csv [--root DIR] [--json] [--png ROC.png]\n"
-    "\n"
+static const opt_cmd cmd = {
+    "eval",
+    "usage: earsight eval [-m MODEL] --data LABELS.csv [--root DIR] [--json] [--png ROC.png]",
     "Scores every file of a labels CSV (as `earsight train` reads it: path or itemid, and\n"
     "hasbird or label) with the model: features from its earsight.features, one window per\n"
     "`frames` as `predict` makes them; a file's P(positive class) is the largest over its windows\n"
     "(a binary model), its P(class) the mean over windows otherwise. Prints the ROC AUC (binary:\n"
     "of the second class, e.g. bird; else one-vs-rest, averaged), the accuracy at 0.5 (argmax\n"
     "for several classes), the confusion matrix (rows: truth, columns: prediction) and every\n"
-    "file's probabilities.\n"
-    "\n"
-    "  -m, --model FILE    ONNX model (default: the shipped bird detector)\n"
-    "  --data FILE         the labels CSV (required)\n"
-    "  --root DIR          folder the CSV's paths are relative to (default: the CSV's folder)\n"
-    "  --png FILE          the ROC curve as a PNG picture\n"
-    "  --json              {model, data, classes, auc, accuracy, confusion, files:[{path,\n"
-    "                      label, probs}]} on stdout\n"
-    "  -j, --jobs N        threads (default: OMP_NUM_THREADS or all cores)\n"
-    "  -q, --quiet         only the summary, not every file\n";
+    "file's probabilities.\n"};
 
 typedef struct {
     const char *model, *data, *root, *png;
-    int json, quiet, jobs;
+    int json, quiet;
 } options;
 
 static int parse(int argc, char **argv, options *o)
 {
-    enum { DATA = 256, ROOT, PNG, JSON };
-    static const struct option longs[] = {
-        {"model", required_argument, 0, 'm'}, {"data", required_argument, 0, DATA},
-        {"root", required_argument, 0, ROOT}, {"png", required_argument, 0, PNG},
-        {"json", no_argument, 0, JSON}, {"jobs", required_argument, 0, 'j'},
-        {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
-    int c;
     memset(o, 0, sizeof *o);
-    optind = 1, opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:j:q", longs, NULL)) != -1) {
-        switch (c) {
-        case 'm': o->model = optarg; break;
-        case DATA: o->data = optarg; break;
-        case ROOT: o->root = optarg; break;
-        case PNG: o->png = optarg; break;
-        case JSON: o->json = 1; break;
-        case 'q': o->quiet = 1; break;
-        case 'j':
-            if ((o->jobs = atoi(optarg)) < 1)
-                return cli_usage("eval", "--jobs needs a positive number");
-            break;
-        case ':': return cli_usage("eval", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage("eval", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage("eval", "unexpected argument '%s'", argv[optind]);
+    const opt rows[] = {
+        OPT_MODEL(&o->model),
+        OPT_STRING(0, "data", &o->data, "FILE", "the labels CSV (required)"),
+        OPT_STRING(0, "root", &o->root, "DIR", "folder the CSV's paths are relative to (default: the CSV's folder)"),
+        OPT_STRING(0, "png", &o->png, "FILE", "the ROC curve as a PNG picture"),
+        OPT_JSON(&o->json, "{model, data, classes, auc, accuracy, confusion, files:[{path,\n"
+                           "label, probs}]} on stdout"),
+        OPT_JOBS, OPT_SWITCH('q', "quiet", &o->quiet, "only the summary, not every file"), OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     if (!o->data)
         return cli_usage("eval", "no labels (--data LABELS.csv)");
     return 0;
@@ -191,8 +165,6 @@ int cmd_eval(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
-    if (o.jobs)
-        omp_set_num_threads(o.jobs);
     run r = {0};
     if (score(&r, &o) != 0) {
         run_free(&r);

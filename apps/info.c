@@ -1,5 +1,6 @@
 /* earsight info -m MODEL [--json] — what is inside a model. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "pipeline/es_pipeline.h"
 #include "saliency/es_saliency.h"
 #include <cJSON.h>
@@ -7,17 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char usage_info[] =
-    "usage: earsight info [-m MODEL] [--input FILE] [--json]\n"
-    "\n"
+static const opt_cmd cmd = {
+    "info", "usage: earsight info [-m MODEL] [--input FILE] [--json]",
     "Shows the model's inputs and outputs with their shapes, every node (name, operator,\n"
     "output tensor and its shape — the names `--layer` takes), the number of trainable\n"
-    "parameters, and the feature settings and class labels stored in its metadata.\n"
-    "\n"
-    "  -m, --model FILE   ONNX model (default: the shipped bird detector)\n"
-    "  -i, --input FILE   shape the model for this input (.npy or sound, as predict takes it):\n"
-    "                     needed when the model has symbolic dims other than the batch\n"
-    "  --json             the same as one JSON object on stdout\n";
+    "parameters, and the feature settings and class labels stored in its metadata.\n"};
 
 static void shape_text(char *buf, size_t cap, const es_graph *g, int t)
 {
@@ -148,26 +143,16 @@ static void print_text(const es_model *m)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option longs[] = {
-        {"model", required_argument, 0, 'm'}, {"input", required_argument, 0, 'i'},
-        {"json", no_argument, 0, 'J'}, {0, 0, 0, 0}};
     const char *model = NULL, *input = NULL;
-    int json = 0, c;
-    optind = 1, opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:i:", longs, NULL)) != -1) {
-        switch (c) {
-        case 'm': model = optarg; break;
-        case 'i': input = optarg; break;
-        case 'J': json = 1; break;
-        case ':': return cli_usage("info", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage("info", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc) { /* `earsight info MODEL` reads as well */
-        if (model || optind + 1 < argc)
-            return cli_usage("info", "one model only");
-        model = argv[optind];
-    }
+    int json = 0;
+    const opt rows[] = {
+        OPT_MODEL(&model),
+        OPT_INPUT(&input, "shape the model for this input (.npy or sound, as predict takes it):\n"
+                          "needed when the model has symbolic dims other than the batch"),
+        OPT_JSON(&json, "the same as one JSON object on stdout"),
+        OPT_OPERAND(&model, "model"), /* `earsight info MODEL` reads as well */
+        OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     es_model m;
     es_array x;
     int had_batch;

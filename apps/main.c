@@ -1,32 +1,31 @@
 /* earsight VERB [options] [files] — git-style entry point. */
 #include "apps/cli.h"
 #include "base/es_base.h"
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 /* Each verb lives in apps/VERB.c; add a line here when a verb joins. */
 #define VERBS(X) \
-    X("features", cmd_features, "a sound's features (log-mel, MFCC, Kaldi fbank) as .npy", usage_features) \
-    X("info", cmd_info, "a model's inputs, outputs, nodes, parameters and metadata", usage_info) \
-    X("predict", cmd_predict, "the model's raw output for one input (.npy or sound)", usage_predict) \
-    X("plot", cmd_plot, "a spectrogram picture (PNG), with a saliency overlay if given", usage_plot) \
-    X("annotate", cmd_annotate, "attach feature settings and labels to an ONNX model", usage_annotate) \
-    X("train", cmd_train, "train a detector on labelled sound files (ONNX out)", usage_train) \
-    X("eval", cmd_eval, "ROC AUC, accuracy, confusion matrix of a model on labelled files", usage_eval) \
-    X("saliency", cmd_saliency, "what the network looked at: attribution maps (.npy, PNG)", usage_saliency) \
-    X("sanity", cmd_sanity, "sanity checks of a saliency method: randomized layers (Adebayo)", usage_sanity) \
-    X("view", cmd_view, "the saliency figure in a window: keys to change method, overlay, zoom, play", usage_view) \
-    X("sonify", cmd_sonify, "listen to what the network heard: the salient part as WAV", usage_sonify) \
-    X("maps", cmd_maps, "a layer's activation maps for one input, as a grid (PNG)", usage_maps) \
-    X("weights", cmd_weights, "a layer's filters or weight matrix, with a histogram (PNG)", usage_weights)
+    X("features", cmd_features, "a sound's features (log-mel, MFCC, Kaldi fbank) as .npy") \
+    X("info", cmd_info, "a model's inputs, outputs, nodes, parameters and metadata") \
+    X("predict", cmd_predict, "the model's raw output for one input (.npy or sound)") \
+    X("plot", cmd_plot, "a spectrogram picture (PNG), with a saliency overlay if given") \
+    X("annotate", cmd_annotate, "attach feature settings and labels to an ONNX model") \
+    X("train", cmd_train, "train a detector on labelled sound files (ONNX out)") \
+    X("eval", cmd_eval, "ROC AUC, accuracy, confusion matrix of a model on labelled files") \
+    X("saliency", cmd_saliency, "what the network looked at: attribution maps (.npy, PNG)") \
+    X("sanity", cmd_sanity, "sanity checks of a saliency method: randomized layers (Adebayo)") \
+    X("view", cmd_view, "the saliency figure in a window: keys to change method, overlay, zoom, play") \
+    X("sonify", cmd_sonify, "listen to what the network heard: the salient part as WAV") \
+    X("maps", cmd_maps, "a layer's activation maps for one input, as a grid (PNG)") \
+    X("weights", cmd_weights, "a layer's filters or weight matrix, with a histogram (PNG)")
 
-#define DECLARE(name, fn, summary, usage) int fn(int argc, char **argv); extern const char usage[];
+#define DECLARE(name, fn, summary) int fn(int argc, char **argv);
 VERBS(DECLARE)
 static const cli_verb verbs[] = {
-#define ENTRY(name, fn, summary, usage) {name, fn, summary, usage},
+#define ENTRY(name, fn, summary) {name, fn, summary},
     VERBS(ENTRY)
-    {NULL, NULL, NULL, NULL}};
+    {NULL, NULL, NULL}};
 
 static const cli_verb *find_verb(const char *name)
 {
@@ -47,48 +46,19 @@ static void overview(FILE *out)
                  "exit status: 0 done, 1 runtime error, 2 bad usage\n");
 }
 
-int cli_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("earsight: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-    return 1;
-}
-
-int cli_usage(const char *verb, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("earsight: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see `earsight help %s`)\n", verb);
-    va_end(ap);
-    return 2;
-}
-
-int cli_lib_fail(void) { return cli_fail("%s", es_error()); }
-
+/* A verb's help comes from its option table: the verb prints it when asked for --help. */
 int cli_help(const char *name)
 {
+    if (strcmp(name, "help") == 0) {
+        fputs("usage: earsight help [VERB]\n\nThe verbs, or one verb's usage and flags (the same as"
+              " `earsight VERB --help`).\n", stdout);
+        return 0;
+    }
     const cli_verb *v = find_verb(name);
     if (!v)
         return cli_usage("", "unknown verb '%s'", name);
-    fputs(v->usage, stdout);
-    return 0;
-}
-
-int cli_wants_help(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return 0;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-            return 1;
-    }
-    return 0;
+    char *argv[] = {(char *)v->name, "--help", NULL};
+    return v->run(2, argv);
 }
 
 int main(int argc, char **argv)
@@ -113,7 +83,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "earsight: unknown verb '%s' (see `earsight help`)\n", verb);
         return 2;
     }
-    if (cli_wants_help(argc - 1, argv + 1))
-        return cli_help(verb);
     return v->run(argc - 1, argv + 1);
 }

@@ -2,27 +2,20 @@
  * every channel of its activation for the input, as a labelled grid on the input's time /
  * frequency extent. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "apps/saliency.h"
 #include "apps/plotting.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char usage_maps[] =
-    "usage: earsight maps [-m MODEL] --input X.npy|SOUND [--layer NAME] -o OUT.png [options]\n"
-    "\n"
+static const opt_cmd cmd = {
+    "maps",
+    "usage: earsight maps [-m MODEL] --input X.npy|SOUND [--layer NAME] -o OUT.png [options]",
     "Draws every channel of a layer's activation for one input as a labelled grid, each map\n"
     "normalised to its own range, on the input's time / frequency extent (low frequencies at\n"
     "the bottom). A sound longer than the model's frames is cut into windows; --window picks\n"
-    "one.\n"
-    "\n"
-    "  -m, --model MODEL   ONNX model (default: the shipped bird detector)\n"
-    "  --input FILE        the input: a .npy tensor (batch dim optional) or a sound\n"
-    "  --layer NAME        ONNX node or tensor name (default: the last spatial activation\n"
-    "                      before pooling, as `earsight info` shows)\n"
-    "  --window K          which window of a long sound (0)\n"
-    "  --sort              order the maps by mean activation, largest first\n"
-    "  -o, --output FILE   the PNG to write\n" PLOT_FLAGS_HELP;
+    "one.\n"};
 
 /* The layer's first sample as (channels × rows × cols) with rows the frequency axis of a
  * sound (the model's frames_mels layout turned) or the tensor's H. */
@@ -55,35 +48,19 @@ static int draw_grid(es_canvas *c, es_rect r, const es_style *s, const void *p)
 
 int cmd_maps(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'}, {"input", required_argument, 0, 'i'},
-        {"layer", required_argument, 0, 'l'}, {"window", required_argument, 0, 'k'},
-        {"sort", no_argument, 0, 's'},        {"output", required_argument, 0, 'o'},
-        PLOT_OPTIONS,                         {0, 0, 0, 0}};
     const char *model = NULL, *input = NULL, *layer = NULL, *out = NULL;
     int window = 0, sort = 0;
     plot_args pa;
     plot_args_init(&pa, 1200, 900);
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'm': model = optarg; break;
-        case 'i': input = optarg; break;
-        case 'l': layer = optarg; break;
-        case 's': sort = 1; break;
-        case 'o': out = optarg; break;
-        case 'k':
-            if (sscanf(optarg, "%d", &window) != 1 || window < 0)
-                return cli_usage("maps", "--window needs a window index >= 0, not '%s'", optarg);
-            break;
-        default:
-            if (plot_flag(&pa, "maps", ch, optarg) != 0)
-                return 2;
-        }
-    }
-    if (optind < argc)
-        return cli_usage("maps", "unexpected argument '%s'", argv[optind]);
+    const opt opts[] = {
+        OPT_STRING('m', "model", &model, "MODEL", "ONNX model (default: the shipped bird detector)"),
+        OPT_INPUT(&input, "the input: a .npy tensor (batch dim optional) or a sound"),
+        OPT_STRING(0, "layer", &layer, "NAME", "ONNX node or tensor name (default: the last spatial activation\n"
+                                               "before pooling, as `earsight info` shows)"),
+        OPT_INT(0, "window", &window, 0, 1e9, "K", "which window of a long sound (0)"),
+        OPT_SWITCH(0, "sort", &sort, "order the maps by mean activation, largest first"),
+        OPT_OUTPUT(&out, "the PNG to write"), OPT_PLOT(&pa), OPT_END};
+    opt_parse(&cmd, opts, argc, argv);
     if (!input || !out)
         return cli_usage("maps", "--input and -o are required");
 

@@ -1,117 +1,53 @@
 /* earsight plot IN -o OUT.png — a spectrogram picture of a (mels × frames) .npy or of a sound,
  * optionally with a saliency map over it (Captum's overlay methods) or in the four-panel layout. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "pipeline/es_pipeline.h"
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char usage_plot[] =
-    "usage: earsight plot IN.npy|SOUND -o OUT.png [options] [feature flags]\n"
-    "\n"
+static const opt_cmd cmd = {
+    "plot",
+    "usage: earsight plot IN.npy|SOUND -o OUT.png [options] [feature flags]",
     "Draws a spectrogram with time and frequency axes, a dB colorbar and a title, and writes\n"
     "it as PNG (written whole or not at all). IN is a 2-D .npy (rows × frames, row 0 the\n"
     "lowest frequency; leading dimensions of 1 are dropped) or any sound libsndfile reads,\n"
     "turned into a log-mel spectrogram with the feature flags (DESIGN.md §4 defaults).\n"
     "For a .npy the axes are frames and bins\n"
     "unless --sr/--hop (time in seconds) or --fmin/--fmax/--mel-scale (Hz on the mel scale)\n"
-    "describe how it was made.\n"
-    "\n"
-    "  -o, --output FILE     the PNG to write (required)\n"
-    "  --size WxH            picture size in pixels (1000x450)\n"
-    "  --cmap NAME           viridis magma inferno plasma cividis gray RdBu_r bwr … (magma)\n"
-    "  --db-range LO:HI|N    colour range in dB, or N dB below the maximum (data min..max)\n"
-    "  --title TEXT          title (default: the input's file name)\n"
-    "  --wave                a waveform strip above the spectrogram (sound input)\n"
-    "  --saliency S.npy      a saliency map of the same shape, drawn over the spectrogram\n"
-    "  --overlay MODE        heat|blended|masked|alpha (blended), as Captum's methods\n"
-    "  --sign SIGN           absolute|positive|negative|all (absolute)\n"
-    "  --outlier-perc P      Captum's outlier percentage (2)\n"
-    "  --quad                four panels: input, |saliency|, positive, negative\n"
-    "  --png-level N         PNG compression level 0..9 (1: fast)\n"
-    "  -j, --jobs N          threads for the features of a sound (OMP_NUM_THREADS)\n"
-    "  -q, --quiet           print nothing on success; --json: print {output, width, height}\n"
-    "feature flags (axes of a .npy; features of a sound):\n" ES_CONFIG_FLAGS_HELP;
+    "describe how it was made.\n"};
 
 typedef struct {
     const char *in, *out, *cmap, *title, *db, *sal, *mode, *sign;
-    int w, h, quad, wave, level, json, time_given, freq_given;
+    int w, h, quad, wave, level, json, quiet, time_given, freq_given;
     float outlier;
 } options;
 
-/* Flags of our own; 1 or 2 argv entries used, 0 when not ours, -1 on a bad value. */
-static int own_flag(options *o, const char *a, const char *v)
-{
-    const char **s = !strcmp(a, "-o") || !strcmp(a, "--output") ? &o->out
-                     : !strcmp(a, "--cmap")                      ? &o->cmap
-                     : !strcmp(a, "--title")                     ? &o->title
-                     : !strcmp(a, "--db-range")                  ? &o->db
-                     : !strcmp(a, "--saliency")                  ? &o->sal
-                     : !strcmp(a, "--overlay")                   ? &o->mode
-                     : !strcmp(a, "--sign")                      ? &o->sign
-                                                                 : NULL;
-    if (s) {
-        if (!v)
-            return cli_usage("plot", "%s needs a value", a), -1;
-        *s = v;
-        return 2;
-    }
-    if (!strcmp(a, "--size")) {
-        if (!v || sscanf(v, "%dx%d", &o->w, &o->h) != 2 || o->w <= 0 || o->h <= 0)
-            return cli_usage("plot", "--size needs WxH with positive numbers, e.g. 1000x450"), -1;
-        return 2;
-    }
-    if (!strcmp(a, "-j") || !strcmp(a, "--jobs")) {
-        if (!v || atoi(v) < 1)
-            return cli_usage("plot", "%s needs a positive number", a), -1;
-        omp_set_num_threads(atoi(v));
-        return 2;
-    }
-    if (!strcmp(a, "--png-level") || !strcmp(a, "--level") || !strcmp(a, "--outlier-perc")) {
-        char *end;
-        int level = strcmp(a, "--outlier-perc") != 0; /* --level: the older name */
-        double x = v ? strtod(v, &end) : 0;
-        if (!v || *end || x < 0 || x > (level ? 9 : 100))
-            return cli_usage("plot", "%s needs a number in %s", a, level ? "0..9" : "0..100"), -1;
-        if (level)
-            o->level = (int)x;
-        else
-            o->outlier = (float)x;
-        return 2;
-    }
-    int *flag = !strcmp(a, "--quad") ? &o->quad : !strcmp(a, "--wave") ? &o->wave
-                : !strcmp(a, "--json") ? &o->json : NULL;
-    if (flag)
-        return *flag = 1;
-    return !strcmp(a, "-q") || !strcmp(a, "--quiet");
-}
-
 static int parse(int argc, char **argv, es_feature_config *c, options *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
-        if (a[0] != '-' || !a[1]) {
-            if (o->in)
-                return cli_usage("plot", "one input only ('%s' and '%s')", o->in, a);
-            o->in = a;
-            continue;
-        }
-        int used = own_flag(o, a, next);
-        if (used < 0)
-            return 2;
-        if (used == 0) {
-            if ((used = es_config_flag(c, a, next)) < 0)
-                return cli_usage("plot", "%s", es_error());
-            if (used == 0)
-                return cli_usage("plot", "unknown option '%s'", a);
-            o->time_given |= !strcmp(a, "--sr") || !strcmp(a, "--hop");
-            o->freq_given |= !strcmp(a, "--sr") || !strcmp(a, "--fmin") || !strcmp(a, "--fmax") ||
-                             !strcmp(a, "--mel-scale") || !strcmp(a, "--mels");
-        }
-        i += used == 2;
-    }
+    const opt rows[] = {
+        OPT_OUTPUT(&o->out, "the PNG to write (required)"),
+        OPT_SIZE(0, "size", &o->w, &o->h, 1, 16384, "WxH", "picture size in pixels (1000x450)"),
+        OPT_STRING(0, "cmap", &o->cmap, "NAME", "viridis magma inferno plasma cividis gray RdBu_r bwr … (magma)"),
+        OPT_STRING(0, "db-range", &o->db, "LO:HI|N", "colour range in dB, or N dB below the maximum (data min..max)"),
+        OPT_STRING(0, "title", &o->title, "TEXT", "title (default: the input's file name)"),
+        OPT_SWITCH(0, "wave", &o->wave, "a waveform strip above the spectrogram (sound input)"),
+        OPT_STRING(0, "saliency", &o->sal, "S.npy", "a saliency map of the same shape, drawn over the spectrogram"),
+        OPT_STRING(0, "overlay", &o->mode, "MODE", "heat|blended|masked|alpha (blended), as Captum's methods"),
+        OPT_STRING(0, "sign", &o->sign, "SIGN", "absolute|positive|negative|all (absolute)"),
+        OPT_FLOAT(0, "outlier-perc", &o->outlier, 0, 100, "P", "Captum's outlier percentage (2)"),
+        OPT_SWITCH(0, "quad", &o->quad, "four panels: input, |saliency|, positive, negative"),
+        OPT_INT(0, "png-level", &o->level, 0, 9, "N", "PNG compression level 0..9 (1: fast)"),
+        OPT_INT(0, "level", &o->level, 0, 9, "N", NULL), /* the older name, not listed */
+        OPT_JOBS, OPT_QUIET(&o->quiet), OPT_JSON(&o->json, "print {output, width, height} on stdout"),
+        OPT_HEADING("feature flags (axes of a .npy; features of a sound):"), OPT_FEATURES(c),
+        OPT_OPERAND(&o->in, "input"), OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
+    o->time_given = opt_given("sr") || opt_given("hop");
+    o->freq_given = opt_given("sr") || opt_given("fmin") || opt_given("fmax") ||
+                    opt_given("mel-scale") || opt_given("mels");
     if (!o->in)
         return cli_usage("plot", "no input (.npy or sound file)");
     if (!o->out)

@@ -1,7 +1,8 @@
-/* The picture flags (--size, --cmap, --title, --png-level) the verbs without a saliency
- * figure (maps, weights) share; they draw with es_picture_write (pipeline/es_pipeline.h). */
+/* The picture settings the verbs without a saliency figure (maps, weights) share, and their
+ * flags; they draw with es_picture_write (pipeline/es_pipeline.h). */
 #ifndef ES_APP_PLOTTING_H
 #define ES_APP_PLOTTING_H
+#include "apps/opt.h"
 #include "pipeline/es_pipeline.h"
 
 typedef struct {
@@ -9,19 +10,16 @@ typedef struct {
     const char *cmap, *title;
 } plot_args;
 
-/* getopt_long codes of the picture flags, for a verb's option table. */
-enum { PLOT_SIZE = 1000, PLOT_CMAP, PLOT_TITLE, PLOT_LEVEL };
-#define PLOT_OPTIONS                                                                          \
-    {"size", required_argument, 0, PLOT_SIZE}, {"cmap", required_argument, 0, PLOT_CMAP},    \
-    {"title", required_argument, 0, PLOT_TITLE}, {"png-level", required_argument, 0, PLOT_LEVEL}
-#define PLOT_FLAGS_HELP                                                                       \
-    "  --size WxH          picture size in pixels\n"                                          \
-    "  --cmap NAME         colour map (viridis magma inferno plasma cividis gray RdBu_r bwr …)\n" \
-    "  --title TEXT        the title (default: file and layer)\n"                             \
-    "  --png-level N       PNG compression 0..9 (1: fast)\n"
-
 void plot_args_init(plot_args *a, int w, int h);
-/* Applies one picture flag (a PLOT_* code); 0, or 2 after printing a usage error. */
-int plot_flag(plot_args *a, const char *verb, int code, const char *value);
+
+/* The picture flags of maps and weights (a plot_args *a). */
+#define OPT_PLOT(a)                                                                             \
+    OPT_SIZE(0, "size", &(a)->w, &(a)->h, 1, 16384, "WxH", "picture size in pixels"),           \
+    OPT_CALL(0, "cmap", &(a)->cmap, plot_cmap, "NAME",                                          \
+             "colour map (viridis magma inferno plasma cividis gray RdBu_r bwr …)"),            \
+    OPT_STRING(0, "title", &(a)->title, "TEXT", "the title (default: file and layer)"),         \
+    OPT_INT(0, "png-level", &(a)->level, 0, 9, "N", "PNG compression 0..9 (1: fast)")
+/* --cmap: a colour map by name (viz's es_cmap_get), stored as the name. */
+int plot_cmap(const opt *row, const char *value, char *why, size_t cap);
 
 #endif

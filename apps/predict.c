@@ -1,62 +1,35 @@
 /* earsight predict -m MODEL --input X.npy|SOUND [-o OUT.npy] [--json] — the model's raw output. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "pipeline/es_pipeline.h"
 #include <cJSON.h>
-#include <omp.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char usage_predict[] =
-    "usage: earsight predict [-m MODEL] --input FILE [-o OUT.npy] [--json]\n"
-    "\n"
+static const opt_cmd cmd = {
+    "predict", "usage: earsight predict [-m MODEL] --input FILE [-o OUT.npy] [--json]",
     "Runs the model once (inference mode: batch-norm running statistics, no dropout) and gives\n"
     "its output tensor as the model computes it — the scores, or probabilities when the model\n"
-    "itself ends in a softmax.\n"
-    "\n"
-    "  -m, --model FILE    ONNX model (default: the shipped bird detector)\n"
-    "  -i, --input FILE    the input: a .npy tensor (float32, C order; batch dim optional), or a\n"
-    "                      sound, turned into features by the model's earsight.features metadata\n"
-    "                      (a sound longer than its `frames` gives one output row per window)\n"
-    "  -o, --output FILE   write the output as .npy (without the batch dim when the input had none)\n"
-    "  --json              print {model, input, output, shape, values, labels, top} on stdout\n"
-    "  -j, --jobs N        threads (default: OMP_NUM_THREADS or all cores)\n"
-    "  -q, --quiet         print nothing on success\n";
+    "itself ends in a softmax.\n"};
 
 typedef struct {
     const char *model, *input, *out;
-    int json, quiet, jobs;
+    int json, quiet;
 } options;
 
 static int parse(int argc, char **argv, options *o)
 {
-    static const struct option longs[] = {
-        {"model", required_argument, 0, 'm'}, {"input", required_argument, 0, 'i'},
-        {"output", required_argument, 0, 'o'}, {"json", no_argument, 0, 'J'},
-        {"jobs", required_argument, 0, 'j'}, {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
-    int c;
-    optind = 1, opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:i:o:j:q", longs, NULL)) != -1) {
-        switch (c) {
-        case 'm': o->model = optarg; break;
-        case 'i': o->input = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'J': o->json = 1; break;
-        case 'q': o->quiet = 1; break;
-        case 'j':
-            if ((o->jobs = atoi(optarg)) < 1)
-                return cli_usage("predict", "--jobs needs a positive number");
-            break;
-        case ':': return cli_usage("predict", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage("predict", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    for (; optind < argc; optind++) {
-        if (o->input)
-            return cli_usage("predict", "one input only ('%s' and '%s')", o->input, argv[optind]);
-        o->input = argv[optind];
-    }
+    const opt rows[] = {
+        OPT_MODEL(&o->model),
+        OPT_INPUT(&o->input, "the input: a .npy tensor (float32, C order; batch dim optional), or a\n"
+                             "sound, turned into features by the model's earsight.features metadata\n"
+                             "(a sound longer than its `frames` gives one output row per window)"),
+        OPT_OUTPUT(&o->out, "write the output as .npy (without the batch dim when the input had none)"),
+        OPT_JSON(&o->json, "print {model, input, output, shape, values, labels, top} on stdout"),
+        OPT_JOBS, OPT_QUIET(&o->quiet), OPT_OPERAND(&o->input, "input"), OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     if (!o->input)
         return cli_usage("predict", "no input (--input X.npy or a sound)");
     return 0;
@@ -175,8 +148,6 @@ int cmd_predict(int argc, char **argv)
     int r = parse(argc, argv, &o);
     if (r)
         return r;
-    if (o.jobs)
-        omp_set_num_threads(o.jobs);
     es_model m;
     es_array x;
     int had_batch;

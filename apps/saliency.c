@@ -1,18 +1,18 @@
 /* earsight saliency -m MODEL --input X.npy|SOUND --method M [-o OUT.npy] [--png OUT.png] — what
  * the network looked at for one class; and the pieces the sanity and sonify verbs share. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "apps/saliency.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---- shared: flags ------------------------------------------------------------------------ */
+/* ---- shared: the method settings ---------------------------------------------------------- */
 
 void sal_args_init(sal_args *a)
 {
@@ -21,65 +21,6 @@ void sal_args_init(sal_args *a)
 }
 
 void sal_args_free(sal_args *a) { es_array_free(&a->base); }
-
-static int num(const char *verb, const char *flag, const char *v, double lo, double hi, double *out)
-{
-    char *end;
-    if (!v)
-        return cli_usage(verb, "%s needs a value", flag), -1;
-    double x = strtod(v, &end);
-    if (end == v || *end || !(x >= lo && x <= hi))
-        return cli_usage(verb, "%s needs a number in [%g, %g], not '%s'", flag, lo, hi, v), -1;
-    *out = x;
-    return 2;
-}
-
-static int pair(const char *verb, const char *flag, const char *v, int *hw)
-{
-    char extra;
-    if (!v || sscanf(v, "%dx%d%c", &hw[0], &hw[1], &extra) != 2 || hw[0] < 1 || hw[1] < 1)
-        return cli_usage(verb, "%s needs HxW with positive numbers, e.g. 5x5", flag), -1;
-    return 2;
-}
-
-int sal_flag(sal_args *a, const char *verb, const char *f, const char *v)
-{
-    const char **s = !strcmp(f, "--method")      ? &a->method
-                     : !strcmp(f, "--target")    ? &a->target
-                     : !strcmp(f, "--layer")     ? &a->layer
-                     : !strcmp(f, "--upsample")  ? &a->upsample
-                     : !strcmp(f, "--ig-method") ? &a->ig_method
-                     : !strcmp(f, "--baseline")  ? &a->baseline
-                                                 : NULL;
-    if (s) {
-        if (!v)
-            return cli_usage(verb, "%s needs a value", f), -1;
-        *s = v;
-        return 2;
-    }
-    double x;
-    int r;
-    if (!strcmp(f, "--steps") && (r = num(verb, f, v, 1, 100000, &x)) > 0)
-        return a->o.steps = (int)x, r;
-    if (!strcmp(f, "--samples") && (r = num(verb, f, v, 1, 100000, &x)) > 0)
-        return a->o.samples = (int)x, r;
-    if (!strcmp(f, "--sigma") && (r = num(verb, f, v, 0, 1e6, &x)) > 0)
-        return a->o.sigma = (float)x, r;
-    if (!strcmp(f, "--seed") && (r = num(verb, f, v, 0, 1e18, &x)) > 0)
-        return a->o.seed = (uint64_t)x, r;
-    if (!strcmp(f, "--occlusion-value") && (r = num(verb, f, v, -1e30, 1e30, &x)) > 0)
-        return a->o.occ_value = (float)x, r;
-    if (!strcmp(f, "--hop-frames") && (r = num(verb, f, v, 1, 1e9, &x)) > 0)
-        return a->hop_frames = (int)x, r;
-    if (!strcmp(f, "--window"))
-        return pair(verb, f, v, a->o.window);
-    if (!strcmp(f, "--stride"))
-        return pair(verb, f, v, a->o.stride);
-    if (!strcmp(f, "--steps") || !strcmp(f, "--samples") || !strcmp(f, "--sigma") ||
-        !strcmp(f, "--seed") || !strcmp(f, "--occlusion-value") || !strcmp(f, "--hop-frames"))
-        return -1;
-    return 0;
-}
 
 int sal_resolve(sal_args *a, es_clip *in, const char *verb)
 {
@@ -106,26 +47,13 @@ int sal_resolve(sal_args *a, es_clip *in, const char *verb)
 }
 
 /* ---- the verb ------------------------------------------------------------------------------ */
-const char usage_saliency[] =
-    "usage: earsight saliency [-m MODEL] --input FILE [FILE…] --method M [options] -o OUT.npy\n"
-    "\n"
+static const opt_cmd cmd = {
+    "saliency",
+    "usage: earsight saliency [-m MODEL] --input FILE [FILE…] --method M [options] -o OUT.npy",
     "The signed attribution of one class score to every input value: a .npy map with exactly\n"
     "the input's shape (a .npy input), or (mels × frames) for a sound. A sound longer than\n"
     "the model's frames is explained window by window and the maps are stitched.\n"
-    "Several inputs share the loaded model; then -o and --png name folders.\n"
-    "\n"
-    "  -m, --model FILE    ONNX model (default: the shipped bird detector)\n"
-    "  -i, --input FILE    .npy tensor (batch dim optional) or a sound\n"
-    "  -o, --output FILE   the map as .npy (written whole or not at all)\n"
-    "  --json              {input, method, target, label, score, probabilities, delta (IG),\n"
-    "                      windows: [{start_frame, score, probability}]} on stdout\n"
-    "  --png FILE          a picture: the input with the map over it\n"
-    "  --overlay MODE      heat|blended|masked|alpha (blended)   --sign absolute|positive|\n"
-    "                      negative|all (absolute)   --outlier-perc P (2)   --alpha A (0.5)\n"
-    "  --layout quad       four panels: input, |map|, positive, negative\n"
-    "  --cmap NAME  --size WxH (1000x450)  --title TEXT\n"
-    "  -j, --jobs N        threads   -q, --quiet   print nothing on success\n"
-    "method options:\n" SAL_FLAGS_HELP;
+    "Several inputs share the loaded model; then -o and --png name folders.\n"};
 
 typedef struct {
     sal_args a;
@@ -137,61 +65,24 @@ typedef struct {
 
 static int parse(int argc, char **argv, options *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (f[0] != '-' || !f[1]) {
-            if (o->n_inputs == 256)
-                return cli_usage("saliency", "at most 256 inputs");
-            o->inputs[o->n_inputs++] = f;
-            continue;
-        }
-        int used = sal_flag(&o->a, "saliency", f, v);
-        if (used < 0)
-            return 2;
-        if (used == 0) {
-            const char **s = !strcmp(f, "-m") || !strcmp(f, "--model")    ? &o->model
-                             : !strcmp(f, "-o") || !strcmp(f, "--output") ? &o->out
-                             : !strcmp(f, "-i") || !strcmp(f, "--input")  ? &o->inputs[o->n_inputs]
-                             : !strcmp(f, "--png")                        ? &o->png
-                             : !strcmp(f, "--overlay")                    ? &o->mode
-                             : !strcmp(f, "--sign")                       ? &o->sign
-                             : !strcmp(f, "--cmap")                       ? &o->cmap
-                             : !strcmp(f, "--title")                      ? &o->title
-                             : !strcmp(f, "--layout")                     ? &o->layout
-                                                                          : NULL;
-            double x;
-            if (s) {
-                if (!v)
-                    return cli_usage("saliency", "%s needs a value", f);
-                if (s == &o->inputs[o->n_inputs]) {
-                    if (o->n_inputs == 256)
-                        return cli_usage("saliency", "at most 256 inputs");
-                    o->n_inputs++;
-                }
-                *s = v, used = 2;
-            } else if (!strcmp(f, "--json")) {
-                o->json = used = 1;
-            } else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) {
-                o->quiet = used = 1;
-            } else if (!strcmp(f, "--size")) {
-                int hw[2];
-                if (pair("saliency", f, v, hw) < 0)
-                    return 2;
-                o->w = hw[0], o->h = hw[1], used = 2;
-            } else if (!strcmp(f, "--outlier-perc") || !strcmp(f, "--alpha")) {
-                if (num("saliency", f, v, 0, f[2] == 'a' ? 1 : 100, &x) < 0)
-                    return 2;
-                *(f[2] == 'a' ? &o->alpha : &o->outlier) = (float)x, used = 2;
-            } else if (!strcmp(f, "-j") || !strcmp(f, "--jobs")) {
-                if (num("saliency", f, v, 1, 4096, &x) < 0)
-                    return 2;
-                omp_set_num_threads((int)x), used = 2;
-            } else {
-                return cli_usage("saliency", "unknown option '%s'", f);
-            }
-        }
-        i += used == 2;
-    }
+    const opt rows[] = {
+        OPT_MODEL(&o->model),
+        OPT_APPEND('i', "input", o->inputs, &o->n_inputs, "FILE", ".npy tensor (batch dim optional) or a sound"),
+        OPT_APPEND(0, NULL, o->inputs, &o->n_inputs, "input", NULL),
+        OPT_OUTPUT(&o->out, "the map as .npy (written whole or not at all)"),
+        OPT_JSON(&o->json, "{input, method, target, label, score, probabilities, delta (IG),\n"
+                           "windows: [{start_frame, score, probability}]} on stdout"),
+        OPT_STRING(0, "png", &o->png, "FILE", "a picture: the input with the map over it"),
+        OPT_STRING(0, "overlay", &o->mode, "MODE", "heat|blended|masked|alpha (blended)"),
+        OPT_STRING(0, "sign", &o->sign, "SIGN", "absolute|positive|negative|all (absolute)"),
+        OPT_FLOAT(0, "outlier-perc", &o->outlier, 0, 100, "P", "Captum's outlier percentage (2)"),
+        OPT_FLOAT(0, "alpha", &o->alpha, 0, 1, "A", "the overlay's opacity (0.5)"),
+        OPT_STRING(0, "layout", &o->layout, "quad", "four panels: input, |map|, positive, negative"),
+        OPT_STRING(0, "cmap", &o->cmap, "NAME", "colour map of the input"),
+        OPT_SIZE(0, "size", &o->w, &o->h, 1, 16384, "WxH", "picture size in pixels (1000x450)"),
+        OPT_STRING(0, "title", &o->title, "TEXT", "the title"),
+        OPT_JOBS, OPT_QUIET(&o->quiet), OPT_SALIENCY(&o->a), OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     if (!o->n_inputs)
         return cli_usage("saliency", "no input (--input X.npy or a sound)");
     if (!o->out && !o->png && !o->json)

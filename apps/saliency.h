@@ -1,9 +1,11 @@
-/* What the saliency, sanity, sonify and view verbs share: the method flags, and turning them
- * into es_sal_opts for an input (pipeline/es_pipeline.h's es_clip). */
+/* What the saliency, sanity, sonify and view verbs share: the method settings, and turning
+ * them into es_sal_opts for an input (pipeline/es_pipeline.h's es_clip). */
 #ifndef ES_APP_SALIENCY_H
 #define ES_APP_SALIENCY_H
+#include "apps/opt.h"
 #include "pipeline/es_pipeline.h"
 
+/* The method settings; their flags are OPT_SALIENCY below. */
 typedef struct {
     es_sal_opts o;
     const char *method, *target, *layer, *upsample, *ig_method, *baseline;
@@ -12,34 +14,39 @@ typedef struct {
 } sal_args;
 void sal_args_init(sal_args *a);
 void sal_args_free(sal_args *a);
-/* A method flag (name, its value): 2 when both were used, 1 for a switch, 0 when not ours,
- * -1 after printing a usage error for `verb`. */
-int sal_flag(sal_args *a, const char *verb, const char *flag, const char *value);
-/* The method flags' help, for the verbs' usage texts. */
-#define SAL_FLAGS_HELP \
-    "  --method M          grad | input-x-grad | deconvnet | guided | gradcam | guided-gradcam |\n" \
-    "                      ig | smoothgrad | smoothgrad-sq | vargrad | occlusion\n" \
-    "  --target K|NAME     the class explained: index or label (default: the predicted class);\n" \
-    "                      its score before a final softmax/sigmoid is explained\n" \
-    "  --layer NAME        Grad-CAM layer: ONNX node or tensor name (default: the last spatial\n" \
-    "                      activation before pooling / flatten; `earsight info` shows it)\n" \
-    "  --upsample MODE     Grad-CAM upsampling: bilinear (default) | nearest\n" \
-    "  --steps N           IG steps (50)\n" \
-    "  --ig-method M       gausslegendre (default) | riemann-trapezoid | riemann-left |\n" \
-    "                      riemann-right | riemann-middle\n" \
-    "  --baseline B        IG: zero (default) | min (the input's minimum) | FILE.npy\n" \
-    "  --samples N         SmoothGrad samples (25)\n" \
-    "  --sigma S           SmoothGrad noise std as a fraction of the input's range (0.15)\n" \
-    "  --seed N            SmoothGrad noise seed (0)\n" \
-    "  --window HxW        occlusion window over the last two dims (3x3)\n" \
-    "  --stride HxW        occlusion stride (1x1)\n" \
-    "  --occlusion-value V the value put in the window (0)\n" \
-    "  --hop-frames N      a sound longer than the model's frames: windows N frames apart\n" \
-    "                      (default: half the model's frames), maps stitched (overlaps averaged)\n"
-
 
 /* Resolves --method, --layer, --target, --baseline, --upsample, --ig-method into a->o.
  * Returns 0, 1 (runtime error printed, e.g. an unknown layer) or 2 (usage error printed). */
 int sal_resolve(sal_args *a, es_clip *in, const char *verb);
+
+/* The method flags of saliency, sanity, sonify and view, rows of an option table (apps/opt.h)
+ * for a sal_args *a; the names they give are resolved with the model (sal_resolve). */
+#define OPT_SALIENCY(a)                                                                         \
+    OPT_HEADING("method options:"),                                                             \
+    OPT_STRING(0, "method", &(a)->method, "M",                                                  \
+               "grad | input-x-grad | deconvnet | guided | gradcam | guided-gradcam |\n"        \
+               "ig | smoothgrad | smoothgrad-sq | vargrad | occlusion"),                        \
+    OPT_STRING(0, "target", &(a)->target, "K|NAME",                                             \
+               "the class explained: index or label (default: the predicted class);\n"          \
+               "its score before a final softmax/sigmoid is explained"),                        \
+    OPT_STRING(0, "layer", &(a)->layer, "NAME",                                                 \
+               "Grad-CAM layer: ONNX node or tensor name (default: the last spatial\n"          \
+               "activation before pooling / flatten; `earsight info` shows it)"),               \
+    OPT_STRING(0, "upsample", &(a)->upsample, "MODE", "Grad-CAM upsampling: bilinear (default) | nearest"), \
+    OPT_INT(0, "steps", &(a)->o.steps, 1, 100000, "N", "IG steps (50)"),                        \
+    OPT_STRING(0, "ig-method", &(a)->ig_method, "M",                                            \
+               "gausslegendre (default) | riemann-trapezoid | riemann-left |\n"                 \
+               "riemann-right | riemann-middle"),                                               \
+    OPT_STRING(0, "baseline", &(a)->baseline, "B", "IG: zero (default) | min (the input's minimum) | FILE.npy"), \
+    OPT_INT(0, "samples", &(a)->o.samples, 1, 100000, "N", "SmoothGrad samples (25)"),          \
+    OPT_FLOAT(0, "sigma", &(a)->o.sigma, 0, 1e6, "S",                                           \
+              "SmoothGrad noise std as a fraction of the input's range (0.15)"),                \
+    OPT_U64(0, "seed", &(a)->o.seed, 0, 1e18, "N", "SmoothGrad noise seed (0)"),                \
+    OPT_SIZE(0, "window", &(a)->o.window[0], &(a)->o.window[1], 1, 1e9, "HxW", "occlusion window over the last two dims (3x3)"), \
+    OPT_SIZE(0, "stride", &(a)->o.stride[0], &(a)->o.stride[1], 1, 1e9, "HxW", "occlusion stride (1x1)"), \
+    OPT_FLOAT(0, "occlusion-value", &(a)->o.occ_value, -1e30, 1e30, "V", "the value put in the window (0)"), \
+    OPT_INT(0, "hop-frames", &(a)->hop_frames, 1, 1e9, "N",                                     \
+            "a sound longer than the model's frames: windows N frames apart\n"                  \
+            "(default: half the model's frames), maps stitched (overlaps averaged)")
 
 #endif

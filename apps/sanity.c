@@ -2,35 +2,23 @@
  * randomize the layers from the top (cascading, and one at a time), and measure how much the
  * map still looks like the original. A method that explains the model should change. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "apps/saliency.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char usage_sanity[] =
-    "usage: earsight sanity [-m MODEL] --input FILE --method M [options] [--json] [--png OUT.png]\n"
-    "\n"
+static const opt_cmd cmd = {
+    "sanity",
+    "usage: earsight sanity [-m MODEL] --input FILE --method M [options] [--json] [--png OUT.png]",
     "Sanity checks for saliency maps (Adebayo et al. 2018): the layers with weights are\n"
     "re-drawn at random from the top (output) down — cascading (each step keeps the layers\n"
     "above random) and independent (one layer at a time) — and each new map is compared with\n"
     "the original: Spearman rank correlation (signed and of |map|) and SSIM of |map|.\n"
-    "Prints a table (or --json); --png draws the cascading maps as a strip.\n"
-    "\n"
-    "  -m, --model FILE    ONNX model (default: the shipped bird detector)\n"
-    "  -i, --input FILE    .npy tensor or a sound\n"
-    "  --mode M            cascading | independent | both (both)\n"
-    "  --layers N          randomize only the top N layers (all)\n"
-    "  --random-seed N     seed of the re-drawn weights (1)\n"
-    "  -o, --output FILE   the cascading maps as one .npy: (1 + layers) × the map's shape\n"
-    "  --json              {method, target, rows: [{mode, step, layer, spearman, spearman_abs, ssim}]}\n"
-    "  --png FILE          the sanity strip: the original, then up to 9 cascading steps\n"
-    "  --size WxH  --title TEXT  --cmap NAME\n"
-    "  -j, --jobs N        threads   -q, --quiet\n"
-    "method options:\n" SAL_FLAGS_HELP;
+    "Prints a table (or --json); --png draws the cascading maps as a strip.\n"};
 
 typedef struct {
     sal_args a;
@@ -41,57 +29,20 @@ typedef struct {
 
 static int parse(int argc, char **argv, options *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (f[0] != '-' || !f[1]) {
-            if (o->input)
-                return cli_usage("sanity", "one input only ('%s' and '%s')", o->input, f);
-            o->input = f;
-            continue;
-        }
-        int used = sal_flag(&o->a, "sanity", f, v);
-        if (used < 0)
-            return 2;
-        if (used == 0) {
-            const char **s = !strcmp(f, "-m") || !strcmp(f, "--model")    ? &o->model
-                             : !strcmp(f, "-i") || !strcmp(f, "--input")  ? &o->input
-                             : !strcmp(f, "-o") || !strcmp(f, "--output") ? &o->out
-                             : !strcmp(f, "--mode")                       ? &o->mode
-                             : !strcmp(f, "--png")                        ? &o->png
-                             : !strcmp(f, "--title")                      ? &o->title
-                             : !strcmp(f, "--cmap")                       ? &o->cmap
-                                                                          : NULL;
-            char *end;
-            if (s) {
-                if (!v)
-                    return cli_usage("sanity", "%s needs a value", f);
-                *s = v, used = 2;
-            } else if (!strcmp(f, "--json")) {
-                o->json = used = 1;
-            } else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) {
-                o->quiet = used = 1;
-            } else if (!strcmp(f, "--layers") || !strcmp(f, "--random-seed") || !strcmp(f, "-j") ||
-                       !strcmp(f, "--jobs")) {
-                long n = v ? strtol(v, &end, 10) : -1;
-                if (!v || *end || n < 1)
-                    return cli_usage("sanity", "%s needs a positive number", f);
-                if (f[2] == 'l')
-                    o->layers = (int)n;
-                else if (f[2] == 'r')
-                    o->rseed = (uint64_t)n;
-                else
-                    omp_set_num_threads((int)n);
-                used = 2;
-            } else if (!strcmp(f, "--size")) {
-                if (!v || sscanf(v, "%dx%d", &o->w, &o->h) != 2 || o->w < 1 || o->h < 1)
-                    return cli_usage("sanity", "--size needs WxH with positive numbers");
-                used = 2;
-            } else {
-                return cli_usage("sanity", "unknown option '%s'", f);
-            }
-        }
-        i += used == 2;
-    }
+    const opt rows[] = {
+        OPT_MODEL(&o->model), OPT_INPUT(&o->input, ".npy tensor or a sound"),
+        OPT_STRING(0, "mode", &o->mode, "M", "cascading | independent | both (both)"),
+        OPT_INT(0, "layers", &o->layers, 1, 1e9, "N", "randomize only the top N layers (all)"),
+        OPT_U64(0, "random-seed", &o->rseed, 1, 9e18, "N", "seed of the re-drawn weights (1)"),
+        OPT_OUTPUT(&o->out, "the cascading maps as one .npy: (1 + layers) × the map's shape"),
+        OPT_JSON(&o->json, "{method, target, rows: [{mode, step, layer, spearman, spearman_abs, ssim}]}"),
+        OPT_STRING(0, "png", &o->png, "FILE", "the sanity strip: the original, then up to 9 cascading steps"),
+        OPT_SIZE(0, "size", &o->w, &o->h, 1, 16384, "WxH", "the strip's size in pixels"),
+        OPT_STRING(0, "title", &o->title, "TEXT", "the strip's title"),
+        OPT_STRING(0, "cmap", &o->cmap, "NAME", "the maps' colour map"),
+        OPT_JOBS, OPT_QUIET(&o->quiet), OPT_SALIENCY(&o->a), OPT_OPERAND(&o->input, "input"),
+        OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     if (!o->input)
         return cli_usage("sanity", "no input (--input X.npy or a sound)");
     if (!o->a.method)

@@ -1,34 +1,22 @@
 /* earsight sonify -m MODEL --input SOUND --keep F -o OUT.wav — "listen to what the network
  * heard": the salient time-frequency bins of the sound, resynthesised with its own phase. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "apps/saliency.h"
 #include <cJSON.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-const char usage_sonify[] =
+static const opt_cmd cmd = {
+    "sonify",
     "usage: earsight sonify [-m MODEL] --input SOUND (--keep F | --threshold T) [--invert]\n"
-    "                       [--method M | --saliency S.npy] [options] -o OUT.wav\n"
-    "\n"
+    "                       [--method M | --saliency S.npy] [options] -o OUT.wav",
     "Computes a saliency map of the sound (mels × frames; or takes one from `earsight saliency`),\n"
     "maps it back to STFT bins through the mel filter bank (each bin: the filter-weighted mean\n"
     "of the mel rows touching it), keeps the most salient bins, and resynthesises them with\n"
-    "the sound's own phase by inverse STFT. The WAV has the input's rate and length (mono).\n"
-    "\n"
-    "  -m, --model FILE    ONNX model with earsight.features (default: the shipped bird detector)\n"
-    "  -i, --input FILE    the sound\n"
-    "  --keep F            keep the top fraction F in [0, 1] of the bins by saliency (0.1)\n"
-    "  --threshold T       instead: keep bins whose saliency >= T · max|map|\n"
-    "  --invert            keep the rest instead (what the network did not use)\n"
-    "  --saliency S.npy    use this (mels × frames) map instead of computing one\n"
-    "  --method M          the method for the map (default: gradcam)\n"
-    "  -o, --output FILE   the WAV to write (written whole or not at all)\n"
-    "  --json              {input, output, method, target, kept, sample_rate, samples}\n"
-    "  -j, --jobs N        threads   -q, --quiet\n"
-    "method options:\n" SAL_FLAGS_HELP;
+    "the sound's own phase by inverse STFT. The WAV has the input's rate and length (mono).\n"};
 
 typedef struct {
     sal_args a;
@@ -39,54 +27,19 @@ typedef struct {
 
 static int parse(int argc, char **argv, options *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (f[0] != '-' || !f[1]) {
-            if (o->input)
-                return cli_usage("sonify", "one input only ('%s' and '%s')", o->input, f);
-            o->input = f;
-            continue;
-        }
-        int used = sal_flag(&o->a, "sonify", f, v);
-        if (used < 0)
-            return 2;
-        if (used == 0) {
-            const char **s = !strcmp(f, "-m") || !strcmp(f, "--model")    ? &o->model
-                             : !strcmp(f, "-i") || !strcmp(f, "--input")  ? &o->input
-                             : !strcmp(f, "-o") || !strcmp(f, "--output") ? &o->out
-                             : !strcmp(f, "--saliency")                   ? &o->sal
-                                                                          : NULL;
-            char *end;
-            if (s) {
-                if (!v)
-                    return cli_usage("sonify", "%s needs a value", f);
-                *s = v, used = 2;
-            } else if (!strcmp(f, "--keep") || !strcmp(f, "--threshold")) {
-                double x = v ? strtod(v, &end) : -1;
-                if (!v || *end || end == v || x < 0 || (f[2] == 'k' && x > 1))
-                    return cli_usage("sonify", "%s needs a number in %s", f, f[2] == 'k' ? "[0, 1]" : "[0, ∞)");
-                if (f[2] == 'k')
-                    o->keep = (float)x, o->keep_given = 1;
-                else
-                    o->threshold = (float)x, o->thr_given = 1;
-                used = 2;
-            } else if (!strcmp(f, "-j") || !strcmp(f, "--jobs")) {
-                long n = v ? strtol(v, &end, 10) : 0;
-                if (!v || *end || n < 1)
-                    return cli_usage("sonify", "%s needs a positive number", f);
-                omp_set_num_threads((int)n), used = 2;
-            } else if (!strcmp(f, "--invert")) {
-                o->invert = used = 1;
-            } else if (!strcmp(f, "--json")) {
-                o->json = used = 1;
-            } else if (!strcmp(f, "-q") || !strcmp(f, "--quiet")) {
-                o->quiet = used = 1;
-            } else {
-                return cli_usage("sonify", "unknown option '%s'", f);
-            }
-        }
-        i += used == 2;
-    }
+    const opt rows[] = {
+        OPT_STRING('m', "model", &o->model, "FILE", "ONNX model with earsight.features (default: the shipped bird detector)"),
+        OPT_INPUT(&o->input, "the sound"),
+        OPT_FLOAT(0, "keep", &o->keep, 0, 1, "F", "keep the top fraction F in [0, 1] of the bins by saliency (0.1)"),
+        OPT_FLOAT(0, "threshold", &o->threshold, 0, INFINITY, "T", "instead: keep bins whose saliency >= T · max|map|"),
+        OPT_SWITCH(0, "invert", &o->invert, "keep the rest instead (what the network did not use)"),
+        OPT_STRING(0, "saliency", &o->sal, "S.npy", "use this (mels × frames) map instead of computing one"),
+        OPT_OUTPUT(&o->out, "the WAV to write (written whole or not at all)"),
+        OPT_JSON(&o->json, "{input, output, method, target, kept, sample_rate, samples}"),
+        OPT_JOBS, OPT_QUIET(&o->quiet),
+        OPT_SALIENCY(&o->a), OPT_OPERAND(&o->input, "input"), OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
+    o->keep_given = opt_given("keep"), o->thr_given = opt_given("threshold");
     if (!o->input)
         return cli_usage("sonify", "no input sound (--input SOUND)");
     if (!es_is_sound(o->input))

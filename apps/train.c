@@ -1,6 +1,7 @@
 /* earsight train --data LABELS.csv -o MODEL.onnx — trains a detector on labelled sound files:
  * features once, augmented windows, validation AUC on held-out files, the best model kept. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "pipeline/es_pipeline.h"
 #include "nn/onnx.h"
 #include <math.h>
@@ -10,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-const char usage_train[] =
-    "usage: earsight train --data LABELS.csv -o MODEL.onnx [options]\n"
-    "\n"
+static const opt_cmd cmd = {
+    "train",
+    "usage: earsight train --data LABELS.csv -o MODEL.onnx [options]",
     "Trains a classifier of sound files and writes it as ONNX with its feature settings\n"
     "(earsight.features) and class names (earsight.labels), ready for every verb's -m.\n"
     "LABELS.csv follows the Bird Audio Detection challenge: a header with `path` (or `itemid`,\n"
@@ -21,120 +22,63 @@ const char usage_train[] =
     "in time, shifts of up to ±2 bands in frequency, random gain, and clips of the other classes\n"
     "mixed into background files (hasbird 0) at a random SNR. Files are split by a seeded,\n"
     "stratified draw; the model with the best validation ROC AUC (by file) is kept.\n"
-    "Same data, options, seed and thread count give a byte-identical model.\n"
-    "\n"
-    "  --data FILE         the labels CSV (required)\n"
-    "  --root DIR          folder the CSV's paths are relative to (default: the CSV's folder)\n"
-    "  --arch A            bad-densenet (default: the BAD 2017 DenseNet), small-cnn (3 conv\n"
-    "                      layers, for quick tests) or INIT.onnx (fine-tune that model)\n"
-    "  --features JSON|FILE  feature settings (DESIGN.md §4); default 22.05 kHz, n_fft 1024,\n"
-    "                      hop 441, 40 mels 50 Hz-11 kHz, dB, 64 frames (1.28 s) time first,\n"
-    "                      pad_repeat, standardize global (fine-tuning: the model's own)\n"
-    "  --epochs N          passes (30); --steps N mini-batches per epoch (files / batch)\n"
-    "  --batch N           windows per mini-batch (32)\n"
-    "  --optimizer O       adam (default, lr 1e-3) or sgd-nesterov (lr 0.01, momentum 0.9)\n"
-    "  --lr X, --weight-decay X (1e-4)\n"
-    "  --mix P             probability that a positive window is mixed into a background (0.5)\n"
-    "  --mix-negatives P   the same for a background window mixed into another one, so that\n"
-    "                      being a mixture is no cue for the class (0.5)\n"
-    "  --snr LO:HI         SNR range of the mixing in dB (-5:15)\n"
-    "  --background NAME   the class mixed into (nobird with hasbird; none with label)\n"
-    "  --val-split F       fraction of each class's files held out (0.2; 0 keeps the last model)\n"
-    "  --val-csv FILE      write the held-out rows as a labels CSV (for `earsight eval`)\n"
-    "  --seed N            split, initialisation and augmentation (1)\n"
-    "  -o, --output FILE   the model (required)\n"
-    "  -j, --jobs N        threads (default: OMP_NUM_THREADS or all cores)\n"
-    "  -q, --quiet         no progress\n";
+    "Same data, options, seed and thread count give a byte-identical model.\n"};
 
 typedef struct {
     const char *data, *root, *arch, *features, *out, *val_csv, *background;
-    int epochs, batch, steps, quiet, jobs;
-    double lr, wd, val_split, mix, mix_neg, snr_lo, snr_hi;
-    int adam;
-    unsigned long long seed;
+    int epochs, batch, steps, quiet;
+    double lr, wd, val_split, mix, mix_neg, snr[2];
+    int optimizer; /* an index of optimizers */
+    uint64_t seed;
 } options;
 
-static int num(const char *s, double lo, double *v)
+static const char *const optimizers[] = {"sgd-nesterov", "adam", "sgd", NULL};
+enum { SGD_NESTEROV, ADAM };
+
+/* --snr LO:HI in dB. */
+static int snr_range(const opt *row, const char *v, char *why, size_t cap)
 {
-    char *end;
-    *v = strtod(s, &end);
-    return *s && !*end && *v >= lo && isfinite(*v);
+    double *r = row->dest;
+    char extra;
+    if (sscanf(v, "%lf:%lf%c", &r[0], &r[1], &extra) != 2 || !isfinite(r[0]) || !isfinite(r[1]) || r[1] < r[0])
+        return snprintf(why, cap, "--snr needs LO:HI in dB, not '%s'", v), -1;
+    return 0;
 }
 
 static int parse(int argc, char **argv, options *o)
 {
-    enum { DATA = 256, ROOT, ARCH, FEAT, EPOCHS, BATCH, STEPS, LR, OPT, WD, SPLIT, SEED, VALCSV,
-           MIX, SNR, BG, MIXNEG };
-    static const struct option longs[] = {
-        {"data", required_argument, 0, DATA}, {"root", required_argument, 0, ROOT},
-        {"arch", required_argument, 0, ARCH}, {"features", required_argument, 0, FEAT},
-        {"epochs", required_argument, 0, EPOCHS}, {"batch", required_argument, 0, BATCH},
-        {"steps", required_argument, 0, STEPS}, {"lr", required_argument, 0, LR},
-        {"optimizer", required_argument, 0, OPT}, {"weight-decay", required_argument, 0, WD},
-        {"val-split", required_argument, 0, SPLIT}, {"seed", required_argument, 0, SEED},
-        {"val-csv", required_argument, 0, VALCSV}, {"mix", required_argument, 0, MIX},
-        {"snr", required_argument, 0, SNR}, {"mix-negatives", required_argument, 0, MIXNEG}, {"background", required_argument, 0, BG},
-        {"output", required_argument, 0, 'o'}, {"jobs", required_argument, 0, 'j'},
-        {"quiet", no_argument, 0, 'q'}, {0, 0, 0, 0}};
     *o = (options){.arch = "bad-densenet", .epochs = 30, .batch = 32, .lr = -1, .wd = 1e-4,
-                   .val_split = 0.2, .seed = 1, .adam = 1, .mix = 0.5, .mix_neg = 0.5, .snr_lo = -5,
-                   .snr_hi = 15};
-    int c;
-    double v;
-    optind = 1, opterr = 0;
-    while ((c = getopt_long(argc, argv, ":o:j:q", longs, NULL)) != -1) {
-        switch (c) {
-        case DATA: o->data = optarg; break;
-        case ROOT: o->root = optarg; break;
-        case ARCH: o->arch = optarg; break;
-        case FEAT: o->features = optarg; break;
-        case VALCSV: o->val_csv = optarg; break;
-        case BG: o->background = optarg; break;
-        case 'o': o->out = optarg; break;
-        case 'q': o->quiet = 1; break;
-        case EPOCHS:
-        case BATCH:
-        case STEPS:
-        case 'j':
-            if (!num(optarg, 1, &v) || v != floor(v) || v > 1e7)
-                return cli_usage("train", "%s needs a positive whole number", argv[optind - 1]);
-            *(c == EPOCHS ? &o->epochs : c == BATCH ? &o->batch : c == STEPS ? &o->steps
-                                                                             : &o->jobs) = (int)v;
-            break;
-        case SEED:
-            if (!num(optarg, 0, &v) || v != floor(v))
-                return cli_usage("train", "--seed needs a whole number >= 0");
-            o->seed = (unsigned long long)v;
-            break;
-        case LR:
-        case WD:
-        case MIX:
-        case MIXNEG:
-        case SPLIT:
-            if (!num(optarg, 0, &v) || (c == SPLIT && v >= 1) || ((c == MIX || c == MIXNEG) && v > 1) ||
-                (c == LR && v == 0))
-                return cli_usage("train", "%s: bad value '%s'", argv[optind - 1], optarg);
-            *(c == LR ? &o->lr : c == WD ? &o->wd : c == MIX ? &o->mix : c == MIXNEG ? &o->mix_neg
-                                                                     : &o->val_split) = v;
-            break;
-        case SNR:
-            if (sscanf(optarg, "%lf:%lf", &o->snr_lo, &o->snr_hi) != 2 || o->snr_hi < o->snr_lo)
-                return cli_usage("train", "--snr needs LO:HI in dB");
-            break;
-        case OPT:
-            if (strcmp(optarg, "adam") == 0)
-                o->adam = 1;
-            else if (strcmp(optarg, "sgd-nesterov") == 0 || strcmp(optarg, "sgd") == 0)
-                o->adam = 0;
-            else
-                return cli_usage("train", "--optimizer is adam or sgd-nesterov, not '%s'", optarg);
-            break;
-        case ':': return cli_usage("train", "%s needs a value", argv[optind - 1]);
-        default: return cli_usage("train", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage("train", "unexpected argument '%s'", argv[optind]);
+                   .val_split = 0.2, .seed = 1, .optimizer = ADAM, .mix = 0.5, .mix_neg = 0.5,
+                   .snr = {-5, 15}};
+    const opt rows[] = {
+        OPT_STRING(0, "data", &o->data, "FILE", "the labels CSV (required)"),
+        OPT_STRING(0, "root", &o->root, "DIR", "folder the CSV's paths are relative to (default: the CSV's folder)"),
+        OPT_STRING(0, "arch", &o->arch, "A", "bad-densenet (default: the BAD 2017 DenseNet), small-cnn (3 conv\n"
+                                             "layers, for quick tests) or INIT.onnx (fine-tune that model)"),
+        OPT_STRING(0, "features", &o->features, "JSON|FILE",
+                   "feature settings (DESIGN.md §4); default 22.05 kHz, n_fft 1024,\n"
+                   "hop 441, 40 mels 50 Hz-11 kHz, dB, 64 frames (1.28 s) time first,\n"
+                   "pad_repeat, standardize global (fine-tuning: the model's own)"),
+        OPT_INT(0, "epochs", &o->epochs, 1, 1e7, "N", "passes (30)"),
+        OPT_INT(0, "steps", &o->steps, 1, 1e7, "N", "mini-batches per epoch (files / batch)"),
+        OPT_INT(0, "batch", &o->batch, 1, 1e7, "N", "windows per mini-batch (32)"),
+        OPT_ENUM(0, "optimizer", &o->optimizer, optimizers, "O",
+                 "adam (default, lr 1e-3) or sgd-nesterov (lr 0.01, momentum 0.9)"),
+        {OPT_T_DOUBLE, 0, "lr", &o->lr, "X", "learning rate (the optimizer's default)", 0, INFINITY, .flags = OPT_OPEN_LO},
+        OPT_DOUBLE(0, "weight-decay", &o->wd, 0, INFINITY, "X", "weight decay (1e-4)"),
+        OPT_DOUBLE(0, "mix", &o->mix, 0, 1, "P", "probability that a positive window is mixed into a background (0.5)"),
+        OPT_DOUBLE(0, "mix-negatives", &o->mix_neg, 0, 1, "P",
+                   "the same for a background window mixed into another one, so that\n"
+                   "being a mixture is no cue for the class (0.5)"),
+        OPT_CALL(0, "snr", o->snr, snr_range, "LO:HI", "SNR range of the mixing in dB (-5:15)"),
+        OPT_STRING(0, "background", &o->background, "NAME", "the class mixed into (nobird with hasbird; none with label)"),
+        {OPT_T_DOUBLE, 0, "val-split", &o->val_split, "F",
+         "fraction of each class's files held out (0.2; 0 keeps the last model)", 0, 1, .flags = OPT_OPEN_HI},
+        OPT_STRING(0, "val-csv", &o->val_csv, "FILE", "write the held-out rows as a labels CSV (for `earsight eval`)"),
+        OPT_U64(0, "seed", &o->seed, 0, 9e18, "N", "split, initialisation and augmentation (1)"),
+        OPT_OUTPUT(&o->out, "the model (required)"), OPT_JOBS,
+        OPT_SWITCH('q', "quiet", &o->quiet, "no progress"), OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     if (!o->data)
         return cli_usage("train", "no labels (--data LABELS.csv)");
     if (!o->out)
@@ -345,7 +289,7 @@ static int setup(run *r, const options *o)
         return -1;
     if (es_graph_init(r->m.g, ES_INIT_HE, o->seed) != 0 || es_graph_set_batch(r->m.g, o->batch))
         return -1;
-    es_optim_config oc = es_optim_default(o->adam ? ES_ADAM : ES_SGD);
+    es_optim_config oc = es_optim_default(o->optimizer == ADAM ? ES_ADAM : ES_SGD);
     if (o->lr > 0)
         oc.lr = (float)o->lr;
     oc.weight_decay = (float)o->wd;
@@ -371,7 +315,7 @@ static int save(run *r, const options *o, double auc, int best_epoch)
     snprintf(info, sizeof info,
              "{\"arch\":\"%s\",\"epochs\":%d,\"best_epoch\":%d,\"batch\":%d,\"seed\":%llu,"
              "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f}",
-             o->arch, o->epochs, best_epoch, o->batch, o->seed, r->d.n, r->n_va, auc);
+             o->arch, o->epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n, r->n_va, auc);
     int rc = -1;
     if (meta && fj && lj && es_meta_set(meta, ES_META_FEATURES, fj) == 0 &&
         es_meta_set(meta, ES_META_LABELS, lj) == 0 &&
@@ -388,8 +332,6 @@ int cmd_train(int argc, char **argv)
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
-    if (o.jobs)
-        omp_set_num_threads(o.jobs);
     double t0 = omp_get_wtime();
     /* an output that cannot be written fails now, not after the training */
     es_atomic probe;
@@ -409,8 +351,8 @@ int cmd_train(int argc, char **argv)
     if (!o.quiet)
         fprintf(stderr, "earsight train: %d files (%d held out), %d classes, features in %.1f s\n",
                 r.d.n, r.n_va, r.d.n_classes, omp_get_wtime() - t0);
-    es_augment aug = {.p_mix = o.mix, .p_mix_bg = o.mix_neg, .background = -1, .snr_min = o.snr_lo,
-                      .snr_max = o.snr_hi, .gain_db = 6, .band_shift = 2};
+    es_augment aug = {.p_mix = o.mix, .p_mix_bg = o.mix_neg, .background = -1, .snr_min = o.snr[0],
+                      .snr_max = o.snr[1], .gain_db = 6, .band_shift = 2};
     const char *bg = o.background ? o.background : r.d.hasbird ? "nobird" : NULL;
     for (int k = 0; bg && k < r.d.n_classes; k++)
         if (strcmp(r.d.classes[k], bg) == 0)

@@ -2,25 +2,18 @@
  * conv kernels as tiles on a signed colour map, dense weights as an image beside their
  * histogram. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "pipeline/es_pipeline.h"
 #include "apps/plotting.h"
 #include <stdio.h>
 #include <string.h>
 
-const char usage_weights[] =
-    "usage: earsight weights [-m MODEL] [--layer NAME] -o OUT.png [options]\n"
-    "\n"
+static const opt_cmd cmd = {
+    "weights",
+    "usage: earsight weights [-m MODEL] [--layer NAME] -o OUT.png [options]",
     "Draws a layer's weights: a Conv's filters as tiles (each filter on its own symmetric\n"
     "scale, signed colour map; one tile per input channel, or the mean over inputs), a\n"
-    "Gemm's / MatMul's matrix as an image beside the histogram of its values.\n"
-    "\n"
-    "  -m, --model MODEL   ONNX model (default: the shipped bird detector)\n"
-    "  --layer NAME        a Conv, Gemm or MatMul node, its output or its weight tensor\n"
-    "                      (default: the first Conv)\n"
-    "  --mean-inputs       one tile per filter: the mean over its input channels (the default\n"
-    "                      when filters × inputs exceeds 1024 tiles)\n"
-    "  --per-input         one tile per filter and input channel, however many\n"
-    "  -o, --output FILE   the PNG to write\n" PLOT_FLAGS_HELP;
+    "Gemm's / MatMul's matrix as an image beside the histogram of its values.\n"};
 
 static int has_weights(const es_graph *g, int node)
 {
@@ -65,29 +58,19 @@ static int draw_weights(es_canvas *c, es_rect r, const es_style *s, const void *
 
 int cmd_weights(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"model", required_argument, 0, 'm'}, {"layer", required_argument, 0, 'l'},
-        {"mean-inputs", no_argument, 0, 'a'}, {"per-input", no_argument, 0, 'p'},
-        {"output", required_argument, 0, 'o'}, PLOT_OPTIONS, {0, 0, 0, 0}};
     const char *model = NULL, *layer = NULL, *out = NULL;
-    int mean = -1, ch;
+    int mean = -1;
     plot_args pa;
     plot_args_init(&pa, 1200, 900);
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "m:o:", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'm': model = optarg; break;
-        case 'l': layer = optarg; break;
-        case 'a': mean = 1; break;
-        case 'p': mean = 0; break;
-        case 'o': out = optarg; break;
-        default:
-            if (plot_flag(&pa, "weights", ch, optarg) != 0)
-                return 2;
-        }
-    }
-    if (optind < argc)
-        return cli_usage("weights", "unexpected argument '%s'", argv[optind]);
+    const opt rows[] = {
+        OPT_STRING('m', "model", &model, "MODEL", "ONNX model (default: the shipped bird detector)"),
+        OPT_STRING(0, "layer", &layer, "NAME", "a Conv, Gemm or MatMul node, its output or its weight tensor\n"
+                                               "(default: the first Conv)"),
+        OPT_SET(0, "mean-inputs", &mean, 1, "one tile per filter: the mean over its input channels (the default\n"
+                                            "when filters × inputs exceeds 1024 tiles)"),
+        OPT_SET(0, "per-input", &mean, 0, "one tile per filter and input channel, however many"),
+        OPT_OUTPUT(&out, "the PNG to write"), OPT_PLOT(&pa), OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     if (!out)
         return cli_usage("weights", "-o OUT.png is required");
     es_model m;

@@ -10,27 +10,56 @@
 #include <string.h>
 
 typedef enum { T_INT, T_NUM, T_BOOL, T_ENUM } kind;
+/* A key: its JSON name (flag.key), type, place, and its command-line flag (flag.name, metavar,
+ * help; flag.choices: an enum's JSON names, in enum order). */
 typedef struct {
-    const char *key;
+    es_config_flag_info flag;
     kind type;
     size_t off;
-    const char *names[4]; /* T_ENUM: the JSON names, in enum order */
-    int nullable;         /* JSON null reads as 0 */
+    int nullable; /* JSON null reads as 0 */
 } field;
 
-#define F(k, t, ...) {#k, t, offsetof(es_feature_config, k), __VA_ARGS__}
+static const char *const window_names[] = {"hann", "hamming", NULL};
+static const char *const pad_names[] = {"reflect", "constant", NULL};
+static const char *const scale_names[] = {"htk", "slaney", NULL};
+static const char *const norm_names[] = {"none", "slaney", NULL};
+static const char *const log_names[] = {"db", "ln", "none", NULL};
+static const char *const layout_names[] = {"mels_frames", "frames_mels", NULL};
+static const char *const fit_names[] = {"pad_repeat", "pad_zero", NULL};
+static const char *const std_names[] = {"none", "global", "per_band", NULL};
+static const char *const preset_names[] = {"none", "kaldi_fbank", NULL};
+static const char *const resample_names[] = {"soxr", "torchaudio", NULL};
+static const char *const bool_names[] = {"false", "true", NULL};
+
+/* The keys in JSON order; a flag without help is accepted but not listed. */
+#define F(k, t, flag, metavar, names, help, ...)                                                   \
+    {{flag, #k, metavar, help, names}, t, offsetof(es_feature_config, k), __VA_ARGS__}
 static const field fields[] = {
-    F(sample_rate, T_INT, {0}), F(n_fft, T_INT, {0}), F(win_length, T_INT, {0}),
-    F(hop_length, T_INT, {0}), F(window, T_ENUM, {"hann", "hamming"}), F(center, T_BOOL, {0}),
-    F(pad_mode, T_ENUM, {"reflect", "constant"}), F(n_mels, T_INT, {0}),
-    F(f_min, T_NUM, {0}), F(f_max, T_NUM, {0}, 1), F(mel_scale, T_ENUM, {"htk", "slaney"}),
-    F(mel_norm, T_ENUM, {"none", "slaney"}), F(power, T_NUM, {0}),
-    F(log, T_ENUM, {"db", "ln", "none"}), F(top_db, T_NUM, {0}, 1), F(amin, T_NUM, {0}),
-    F(n_mfcc, T_INT, {0}), F(layout, T_ENUM, {"mels_frames", "frames_mels"}),
-    F(frames, T_INT, {0}), F(fit, T_ENUM, {"pad_repeat", "pad_zero"}),
-    F(standardize, T_ENUM, {"none", "global", "per_band"}),
-    F(preset, T_ENUM, {"none", "kaldi_fbank"}),
-    F(resample, T_ENUM, {"soxr", "torchaudio"}),
+    F(sample_rate, T_INT, "sr", "HZ", NULL, "sample rate the sound is resampled to (22050)"),
+    F(n_fft, T_INT, "n-fft", "N", NULL, "FFT size (1024)"),
+    F(win_length, T_INT, "win-length", "N", NULL, "window length <= n_fft, zero-padded to n_fft (n_fft)"),
+    F(hop_length, T_INT, "hop", "N", NULL, "hop between frames in samples (315)"),
+    F(window, T_ENUM, "window", NULL, window_names, "the analysis window (hann)"),
+    F(center, T_BOOL, "center", NULL, bool_names, NULL),
+    F(pad_mode, T_ENUM, "pad-mode", NULL, pad_names, "padding of the centred frames (reflect)"),
+    F(n_mels, T_INT, "mels", "N", NULL, "mel bands (80; 0: the linear spectrogram, n_fft/2+1 rows)"),
+    F(f_min, T_NUM, "fmin", "HZ", NULL, "lowest band edge (50)"),
+    F(f_max, T_NUM, "fmax", "HZ", NULL, "highest band edge (0 = Nyquist)", 1),
+    F(mel_scale, T_ENUM, "mel-scale", NULL, scale_names, "the mel scale (slaney)"),
+    F(mel_norm, T_ENUM, "mel-norm", NULL, norm_names, "filter normalisation (slaney)"),
+    F(power, T_NUM, "power", "P", NULL, "1 magnitude, 2 power (2)"),
+    F(log, T_ENUM, "log", NULL, log_names, "10*log10(max(x,amin)) or ln(x+amin) (db)"),
+    F(top_db, T_NUM, "top-db", "DB", NULL, "dB floor below the item's maximum, 0 = none (80)", 1),
+    F(amin, T_NUM, "amin", "A", NULL, "the floor of the log (1e-10)"),
+    F(n_mfcc, T_INT, "mfcc", "N", NULL, "N MFCCs (DCT-II, orthonormal) of the log mel bands"),
+    F(layout, T_ENUM, "layout", NULL, layout_names, "how (mels × frames) becomes the model's input"),
+    F(frames, T_INT, "frames", "N", NULL, "the model's time length, 0 = any (0)"),
+    F(fit, T_ENUM, "fit", NULL, fit_names, "a shorter sound to `frames` (pad_repeat)"),
+    F(standardize, T_ENUM, "standardize", NULL, std_names, "standardise the features (none)"),
+    F(preset, T_ENUM, "preset", NULL, preset_names, NULL),
+    F(resample, T_ENUM, "resample", NULL, resample_names,
+      "torchaudio.functional.resample's filter (default: the same\n"
+      "numbers as torchaudio) or soxr's high-quality resampler"),
 };
 #define N_FIELDS (int)(sizeof fields / sizeof fields[0])
 
@@ -49,25 +78,33 @@ void es_config_default(es_feature_config *c)
 static const field *find(const char *key)
 {
     for (int i = 0; i < N_FIELDS; i++)
-        if (strcmp(fields[i].key, key) == 0)
+        if (strcmp(fields[i].flag.key, key) == 0)
             return &fields[i];
     return NULL;
 }
 
 static int enum_index(const field *f, const char *name)
 {
-    for (int i = 0; i < 4 && f->names[i]; i++)
-        if (strcmp(f->names[i], name) == 0)
+    for (int i = 0; f->flag.choices[i]; i++)
+        if (strcmp(f->flag.choices[i], name) == 0)
             return i;
     return -1;
+}
+
+static const char *enum_name(const field *f, int i)
+{
+    for (int k = 0; f->flag.choices[k]; k++)
+        if (k == i)
+            return f->flag.choices[k];
+    return "?";
 }
 
 static int enum_fail(const char *what, const field *f, const char *got)
 {
     char list[128] = "";
-    for (int i = 0; i < 4 && f->names[i]; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? "|" : "", f->names[i]);
-    return es_fail("%s: %s must be %s, not '%s'", what, f->key, list, got);
+    for (int i = 0; f->flag.choices[i]; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? "|" : "", f->flag.choices[i]);
+    return es_fail("%s: %s must be %s, not '%s'", what, f->flag.key, list, got);
 }
 
 /* Stores a number into an int / double / bool / enum field. */
@@ -96,7 +133,7 @@ static int set_text(es_feature_config *c, const field *f, const char *v, const c
     if (f->type == T_BOOL) {
         int yes = !strcmp(v, "true") || !strcmp(v, "1"), no = !strcmp(v, "false") || !strcmp(v, "0");
         if (!yes && !no)
-            return es_fail("%s: %s must be true or false, not '%s'", what, f->key, v);
+            return es_fail("%s: %s must be true or false, not '%s'", what, f->flag.key, v);
         store(c, f, yes);
         return 0;
     }
@@ -104,9 +141,9 @@ static int set_text(es_feature_config *c, const field *f, const char *v, const c
     errno = 0;
     double d = strtod(v, &end);
     if (end == v || *end || errno || !isfinite(d))
-        return es_fail("%s: %s must be a number, not '%s'", what, f->key, v);
+        return es_fail("%s: %s must be a number, not '%s'", what, f->flag.key, v);
     if (f->type == T_INT && (d != floor(d) || fabs(d) > 1e9))
-        return es_fail("%s: %s must be an integer, not '%s'", what, f->key, v);
+        return es_fail("%s: %s must be an integer, not '%s'", what, f->flag.key, v);
     store(c, f, d);
     return 0;
 }
@@ -125,16 +162,16 @@ static int set_json(es_feature_config *c, const field *f, const cJSON *v, const 
         return store(c, f, 0), 0;
     if (f->type == T_ENUM)
         return cJSON_IsString(v) ? set_text(c, f, v->valuestring, what)
-                                 : es_fail("%s: %s must be a string", what, f->key);
+                                 : es_fail("%s: %s must be a string", what, f->flag.key);
     if (f->type == T_BOOL) {
         if (!cJSON_IsBool(v))
-            return es_fail("%s: %s must be true or false", what, f->key);
+            return es_fail("%s: %s must be true or false", what, f->flag.key);
         return store(c, f, cJSON_IsTrue(v)), 0;
     }
     if (!cJSON_IsNumber(v))
-        return es_fail("%s: %s must be a number", what, f->key);
+        return es_fail("%s: %s must be a number", what, f->flag.key);
     if (f->type == T_INT && (v->valuedouble != floor(v->valuedouble) || fabs(v->valuedouble) > 1e9))
-        return es_fail("%s: %s must be an integer", what, f->key);
+        return es_fail("%s: %s must be an integer", what, f->flag.key);
     return store(c, f, v->valuedouble), 0;
 }
 
@@ -223,22 +260,42 @@ char *es_config_to_json(const es_feature_config *in)
         int iv = (int)v;
         const char *sep = i ? ", " : "";
         if (f->type == T_ENUM)
-            n += snprintf(s + n, cap - n, "%s\"%s\": \"%s\"", sep, f->key,
-                          iv >= 0 && iv < 4 && f->names[iv] ? f->names[iv] : "?");
+            n += snprintf(s + n, cap - n, "%s\"%s\": \"%s\"", sep, f->flag.key,
+                          enum_name(f, iv));
         else if (f->type == T_BOOL)
-            n += snprintf(s + n, cap - n, "%s\"%s\": %s", sep, f->key, iv ? "true" : "false");
+            n += snprintf(s + n, cap - n, "%s\"%s\": %s", sep, f->flag.key, iv ? "true" : "false");
         else
-            n += snprintf(s + n, cap - n, "%s\"%s\": %.9g", sep, f->key, v);
+            n += snprintf(s + n, cap - n, "%s\"%s\": %.9g", sep, f->flag.key, v);
     }
     snprintf(s + n, cap - n, "}");
     return s;
 }
 
-/* Command-line flags (§4) that are not simply "--" + the key with '_' written '-'. */
-static const struct {
-    const char *flag, *key;
-} aliases[] = {{"sr", "sample_rate"}, {"hop", "hop_length"}, {"mels", "n_mels"},
-               {"fmin", "f_min"}, {"fmax", "f_max"}, {"mfcc", "n_mfcc"}};
+/* The flags that are not one key's: two switches, and the other spellings that work
+ * (--key-name for every key whose flag is shorter). */
+static const es_config_flag_info more_flags[] = {
+    {"no-center", NULL, NULL, "frames start at sample 0 instead of centred on hop multiples"},
+    {"kaldi", NULL, NULL, "torchaudio.compliance.kaldi.fbank (16 kHz, 23 mels, 25/10 ms)", NULL, 1},
+    {"sample-rate", "sample_rate", "HZ"}, {"hop-length", "hop_length", "N"},
+    {"n-mels", "n_mels", "N"}, {"f-min", "f_min", "HZ"}, {"f-max", "f_max", "HZ"},
+    {"n-mfcc", "n_mfcc", "N"},
+};
+
+const es_config_flag_info *es_config_flag_at(int k)
+{
+    if (k >= 0 && k < N_FIELDS)
+        return &fields[k].flag;
+    k -= N_FIELDS;
+    return k >= 0 && k < (int)(sizeof more_flags / sizeof more_flags[0]) ? &more_flags[k] : NULL;
+}
+
+int es_config_flag_find(const char *name)
+{
+    for (int k = 0; es_config_flag_at(k); k++)
+        if (strcmp(es_config_flag_at(k)->name, name) == 0)
+            return k;
+    return -1;
+}
 
 /* torchaudio.compliance.kaldi.fbank's defaults. */
 static void kaldi_preset(es_feature_config *c)
@@ -249,41 +306,27 @@ static void kaldi_preset(es_feature_config *c)
     c->power = 2, c->log = ES_LOG_LN, c->top_db = 0, c->n_mfcc = 0;
 }
 
-int es_config_flag(es_feature_config *c, const char *flag, const char *value)
+int es_config_flag_apply(es_feature_config *c, int k, const char *value)
 {
-    if (strncmp(flag, "--", 2) != 0)
-        return 0;
-    char key[64];
-    const char *eq = strchr(flag, '=');
-    size_t len = eq ? (size_t)(eq - flag - 2) : strlen(flag + 2);
-    if (len == 0 || len >= sizeof key)
-        return 0;
-    memcpy(key, flag + 2, len), key[len] = 0;
-    if (!eq && (!strcmp(key, "no-center") || !strcmp(key, "kaldi"))) {
-        if (key[0] == 'k')
+    const es_config_flag_info *fl = es_config_flag_at(k);
+    if (!fl)
+        return es_fail("no feature flag %d", k);
+    if (!fl->key) {
+        if (fl->name[0] == 'k')
             kaldi_preset(c);
         else
             c->center = 0;
-        return 1;
-    }
-    for (char *p = key; *p; p++)
-        if (*p == '-')
-            *p = '_';
-    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
-        if (!strcmp(key, aliases[i].flag))
-            strcpy(key, aliases[i].key);
-    const field *f = find(key);
-    if (!f)
         return 0;
-    const char *v = eq ? eq + 1 : value;
-    if (!v)
-        return es_fail("%.*s needs a value", (int)(eq ? eq - flag : (long)strlen(flag)), flag);
+    }
     char name[72];
-    snprintf(name, sizeof name, "--%.*s", (int)len, flag + 2);
+    snprintf(name, sizeof name, "--%s", fl->name);
+    if (!value)
+        return es_fail("%s needs a value", name);
+    const field *f = find(fl->key);
     es_feature_config before = *c;
-    if (set_text(c, f, v, name) != 0)
+    if (set_text(c, f, value, name) != 0)
         return -1;
     if (f->off == offsetof(es_feature_config, n_fft))
         follow_n_fft(&before, c);
-    return eq ? 1 : 2;
+    return 0;
 }

@@ -118,29 +118,24 @@ int es_config_from_arg(es_feature_config *c, const char *arg);
 char *es_config_to_json(const es_feature_config *c);
 /* Sets one key from text ("n_fft", "1024"); keys as in the JSON. Does not validate. */
 int es_config_set(es_feature_config *c, const char *key, const char *value);
-/* Applies one command-line flag of §4 ("--n-fft" with value "1024", "--no-center", "--kaldi",
- * also "--n-fft=1024"). Returns 0 when `flag` is not a feature flag, 1 when applied without
- * using `value`, 2 when `value` was used, -1 on a bad or missing value. */
-int es_config_flag(es_feature_config *c, const char *flag, const char *value);
-/* The flags, one per line, for usage texts (a string literal, to concatenate). */
-#define ES_CONFIG_FLAGS_HELP                                                                   \
-    "  --sr HZ             sample rate the sound is resampled to (22050)\n"                   \
-    "  --n-fft N           FFT size (1024)\n"                                                 \
-    "  --win-length N      window length <= n_fft, zero-padded to n_fft (n_fft)\n"            \
-    "  --hop N             hop between frames in samples (315)\n"                             \
-    "  --window hann|hamming, --no-center, --pad-mode reflect|constant\n"                     \
-    "  --mels N            mel bands (80; 0: the linear spectrogram, n_fft/2+1 rows)\n"       \
-    "  --fmin HZ, --fmax HZ  band limits (50, 0 = Nyquist)\n"                                 \
-    "  --mel-scale htk|slaney, --mel-norm none|slaney  (slaney, slaney)\n"                    \
-    "  --power P           1 magnitude, 2 power (2)\n"                                        \
-    "  --log db|ln|none    10*log10(max(x,amin)) or ln(x+amin) (db)\n"                        \
-    "  --top-db DB         dB floor below the item's maximum, 0 = none (80); --amin A (1e-10)\n" \
-    "  --mfcc N            N MFCCs (DCT-II, orthonormal) of the log mel bands\n"              \
-    "  --resample torchaudio|soxr  torchaudio.functional.resample's filter (default: the same\n" \
-    "                      numbers as torchaudio) or soxr's high-quality resampler\n"    \
-    "  --kaldi             torchaudio.compliance.kaldi.fbank (16 kHz, 23 mels, 25/10 ms)\n"   \
-    "  --config JSON|FILE  a whole configuration (DESIGN.md §4 keys)\n"                       \
-    "  any other key as --key-name VALUE (--layout, --frames, --fit, --standardize)\n"
+/* One command-line flag of §4 (`--n-fft 1024`, `--no-center`): what a CLI needs to declare,
+ * parse and list it. Strings are static. */
+typedef struct {
+    const char *name;    /* the flag without "--": "n-fft" */
+    const char *key;     /* the key it sets ("n_fft"); NULL for --no-center and --kaldi */
+    const char *metavar; /* what the value looks like ("N"); NULL for a switch or a name list */
+    const char *help;    /* one line ('\n' continues it); NULL: another spelling, not listed */
+    const char *const *choices; /* the accepted names, NULL-terminated; NULL for a number */
+    int preset;          /* sets many keys: a CLI applies it before the other flags */
+} es_config_flag_info;
+/* Flag k = 0, 1, … in the order a help text lists them; NULL past the last. A flag takes a
+ * value when it has a metavar or choices. */
+const es_config_flag_info *es_config_flag_at(int k);
+/* The k of the flag called `name` ("n-fft", without "--"), or -1. */
+int es_config_flag_find(const char *name);
+/* Applies flag k with its value (NULL for a switch) to c. --n-fft drags a win_length equal to
+ * the old n_fft along. Does not validate. 0, or -1 with es_error() naming the flag. */
+int es_config_flag_apply(es_feature_config *c, int k, const char *value);
 
 /* ---------------------------------------------------------------- feature extraction */
 

@@ -445,31 +445,52 @@ static void config_errors(void **state)
     free(jc), free(jd);
 }
 
+/* Applies the feature flag called `name`; -2 when there is none. */
+static int flag(es_feature_config *c, const char *name, const char *value)
+{
+    int k = es_config_flag_find(name);
+    return k < 0 ? -2 : es_config_flag_apply(c, k, value);
+}
+
 static void config_flags(void **state)
 {
     es_feature_config c;
     es_config_default(&c);
-    assert_int_equal(es_config_flag(&c, "--n-fft", "2048"), 2);
+    assert_int_equal(flag(&c, "n-fft", "2048"), 0);
     assert_int_equal(c.win_length, 2048); /* it was n_fft: it follows */
-    assert_int_equal(es_config_flag(&c, "--win-length", "1500"), 2);
-    assert_int_equal(es_config_flag(&c, "--n-fft", "4096"), 2);
+    assert_int_equal(flag(&c, "win-length", "1500"), 0);
+    assert_int_equal(flag(&c, "n-fft", "4096"), 0);
     assert_int_equal(c.win_length, 1500); /* set on its own: it stays */
-    assert_int_equal(es_config_flag(&c, "--n-fft", "2048"), 2);
-    assert_int_equal(es_config_flag(&c, "--fmax=8000", NULL), 1);
-    assert_int_equal(es_config_flag(&c, "--no-center", "x.wav"), 1);
-    assert_int_equal(es_config_flag(&c, "--mel-scale", "htk"), 2);
-    assert_int_equal(es_config_flag(&c, "--sr", "16000"), 2);
-    assert_int_equal(es_config_flag(&c, "--mfcc", "13"), 2);
+    assert_int_equal(flag(&c, "n-fft", "2048"), 0);
+    assert_int_equal(flag(&c, "fmax", "8000"), 0);
+    assert_int_equal(flag(&c, "no-center", NULL), 0);
+    assert_int_equal(flag(&c, "mel-scale", "htk"), 0);
+    assert_int_equal(flag(&c, "sr", "16000"), 0);
+    assert_int_equal(flag(&c, "mfcc", "13"), 0);
     assert_true(c.n_fft == 2048 && c.f_max == 8000 && !c.center && c.mel_scale == ES_MEL_HTK &&
                 c.sample_rate == 16000 && c.n_mfcc == 13);
-    assert_int_equal(es_config_flag(&c, "--output", "x"), 0);
-    assert_int_equal(es_config_flag(&c, "--hop", "ten"), -1);
+    assert_int_equal(flag(&c, "sample-rate", "8000"), 0); /* every key as --key-name too */
+    assert_int_equal(c.sample_rate, 8000);
+    assert_int_equal(flag(&c, "output", "x"), -2);
+    assert_int_equal(flag(&c, "hop", "ten"), -1);
     assert_error("--hop", "must be a number");
-    assert_int_equal(es_config_flag(&c, "--mels", NULL), -1);
+    assert_int_equal(flag(&c, "mels", NULL), -1);
     assert_error("--mels", "needs a value");
-    assert_int_equal(es_config_flag(&c, "--kaldi", NULL), 1);
+    assert_int_equal(flag(&c, "window", "kaiser"), -1);
+    assert_error("--window", "hann|hamming");
+    assert_int_equal(flag(&c, "kaldi", NULL), 0);
     assert_int_equal(c.preset, ES_PRESET_KALDI_FBANK);
     assert_int_equal(es_config_validate(&c), 0);
+    /* the table a CLI builds its flags and help from: every key has a flag, names are unique */
+    const es_config_flag_info *f, *g;
+    int listed = 0;
+    for (int k = 0; (f = es_config_flag_at(k)); k++) {
+        listed += f->help != NULL;
+        assert_true(!f->key || es_config_set(&c, f->key, f->choices ? f->choices[0] : "1") == 0);
+        for (int j = 0; j < k; j++)
+            assert_true(strcmp((g = es_config_flag_at(j))->name, f->name) != 0);
+    }
+    assert_true(listed >= 20);
 }
 
 /* ------------------------------------------------------------------ bad inputs */

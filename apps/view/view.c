@@ -1,16 +1,15 @@
 /* earsight view AUDIO|X.npy [-m MODEL] [--method M] — the saliency figure in a window, with
  * keys to change method, overlay, sign, layout, target and zoom, and to hear the sound. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "apps/view/view.h"
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-const char usage_view[] =
-    "usage: earsight view AUDIO|X.npy [-m MODEL] [--method M] [options]\n"
-    "\n"
+static const opt_cmd cmd = {
+    "view", "usage: earsight view AUDIO|X.npy [-m MODEL] [--method M] [options]",
     "A window showing the figure `earsight saliency --png` draws (the same pixels): the\n"
     "spectrogram with time and frequency axes, colorbars, the title with file, class and\n"
     "P(class), the saliency overlay, and P(class) over time for a recording analysed in\n"
@@ -28,111 +27,46 @@ const char usage_view[] =
     "              bins (by the current sign), resynthesised with the sound's own phase\n"
     "  e           export the figure as shown to PNG (-o, default NAME.METHOD.cK.png)\n"
     "  h           hide / show the key bar\n"
-    "  Esc, ctrl+q quit\n"
-    "\n"
-    "options:\n"
-    "  -m, --model MODEL   the ONNX model (default: the shipped bird detector)\n"
-    "  --size WxH          the figure's size in pixels (1000x450, as saliency --png); the\n"
-    "                      window adds the 40-pixel key bar below it. Resizing re-renders\n"
-    "  --overlay MODE      heat | blended (default) | masked | alpha\n"
-    "  --sign S            absolute (default) | positive | negative | all\n"
-    "  --cmap NAME, --title T, --outlier-perc P (2), --alpha A (0.5), --layout quad|single\n"
-    "  -o, --output FILE   where e exports (overwritten by each export)\n"
-    "  --screenshot FILE   render the first frame in the window, read it back from the\n"
-    "                      renderer, write it as PNG and exit\n"
-    "  --frames N          exit after N frames (with --screenshot: the last one is written)\n"
-    "  --keys KEYS         press these keys before the first frame: m M o O s S q t T + - 0\n"
-    "                      < > (scroll) h e p P — for scripts and tests\n"
-    "  -j, --jobs N        threads\n"
-    "  --method, --target, --layer, --steps, --samples, --sigma, --seed, --window, --stride,\n"
-    "  --occlusion-value, --baseline, --ig-method, --upsample, --hop-frames: as for\n"
-    "                      `earsight saliency` (see `earsight help saliency`)\n"
-    "\n"
-    "Needs a display (X11 or Wayland; Xvfb will do). Without a sound device the viewer\n"
-    "still runs and says so when p is pressed.\n";
+    "  Esc, ctrl+q quit\n"};
 
-static const char *const modes[] = {"heat", "blended", "masked", "alpha"};
-static const char *const signs[] = {"absolute", "positive", "negative", "all"};
+static const char *const modes[] = {"heat", "blended", "masked", "alpha", NULL};
+static const char *const signs[] = {"absolute", "positive", "negative", "all", NULL};
 const char *view_mode_name(int m) { return modes[m]; }
 const char *view_sign_name(int s) { return signs[s]; }
 
 typedef struct {
-    const char *model, *screenshot, *keys, *mode, *sign, *layout;
+    const char *model, *screenshot, *keys, *layout;
     int w, h, frames;
 } options;
 
-static int find_name(const char *const *names, int n, const char *s)
-{
-    for (int i = 0; i < n; i++)
-        if (!strcmp(names[i], s))
-            return i;
-    return -1;
-}
-
-static int number(const char *f, const char *v, double lo, double hi, double *out)
-{
-    char *end;
-    double x = v ? strtod(v, &end) : 0;
-    if (!v || end == v || *end || !(x >= lo && x <= hi))
-        return cli_usage("view", "%s needs a number in [%g, %g]", f, lo, hi);
-    *out = x;
-    return 0;
-}
-
 static int parse(int argc, char **argv, options *o, view *v)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *f = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-        if (f[0] != '-' || !f[1]) {
-            if (v->file)
-                return cli_usage("view", "one input at a time ('%s' and '%s')", v->file, f);
-            v->file = f;
-            continue;
-        }
-        int used = sal_flag(&v->a, "view", f, val);
-        if (used < 0)
-            return 2;
-        if (used == 0) {
-            const char **s = !strcmp(f, "-m") || !strcmp(f, "--model")    ? &o->model
-                             : !strcmp(f, "-o") || !strcmp(f, "--output") ? &v->export_path
-                             : !strcmp(f, "-i") || !strcmp(f, "--input")  ? &v->file
-                             : !strcmp(f, "--screenshot")                 ? &o->screenshot
-                             : !strcmp(f, "--keys")                       ? &o->keys
-                             : !strcmp(f, "--overlay")                    ? &o->mode
-                             : !strcmp(f, "--sign")                       ? &o->sign
-                             : !strcmp(f, "--cmap")                       ? &v->fo.cmap
-                             : !strcmp(f, "--title")                      ? &v->fo.title
-                             : !strcmp(f, "--layout")                     ? &o->layout
-                                                                          : NULL;
-            double x = 0;
-            char extra;
-            if (s) {
-                if (!val)
-                    return cli_usage("view", "%s needs a value", f);
-                *s = val;
-            } else if (!strcmp(f, "--size")) {
-                if (!val || sscanf(val, "%dx%d%c", &o->w, &o->h, &extra) != 2 || o->w < 64 ||
-                    o->h < 64 || o->w > 16384 || o->h > 16384)
-                    return cli_usage("view", "--size needs WxH from 64 to 16384, e.g. 1000x450");
-            } else if (!strcmp(f, "--frames")) {
-                if (number(f, val, 1, 1e9, &x))
-                    return 2;
-                o->frames = (int)x;
-            } else if (!strcmp(f, "--outlier-perc") || !strcmp(f, "--alpha")) {
-                if (number(f, val, 0, f[2] == 'a' ? 1 : 100, &x))
-                    return 2;
-                *(f[2] == 'a' ? &v->fo.alpha : &v->fo.outlier) = (float)x;
-            } else if (!strcmp(f, "-j") || !strcmp(f, "--jobs")) {
-                if (number(f, val, 1, 4096, &x))
-                    return 2;
-                omp_set_num_threads((int)x);
-            } else {
-                return cli_usage("view", "unknown option '%s'", f);
-            }
-            used = 2;
-        }
-        i += used == 2;
-    }
+    const opt rows[] = {
+        OPT_HEADING("options:"), OPT_MODEL(&o->model),
+        OPT_SIZE(0, "size", &o->w, &o->h, 64, 16384, "WxH",
+                 "the figure's size in pixels (1000x450, as saliency --png); the\n"
+                 "window adds the 40-pixel key bar below it. Resizing re-renders"),
+        OPT_ENUM(0, "overlay", &v->mode, modes, "MODE", "heat | blended (default) | masked | alpha"),
+        OPT_ENUM(0, "sign", &v->sign, signs, "S", "absolute (default) | positive | negative | all"),
+        OPT_STRING(0, "cmap", &v->fo.cmap, "NAME", "the overlay's colour map"),
+        OPT_STRING(0, "title", &v->fo.title, "T", "the title"),
+        OPT_FLOAT(0, "outlier-perc", &v->fo.outlier, 0, 100, "P", "Captum's outlier percentage (2)"),
+        OPT_FLOAT(0, "alpha", &v->fo.alpha, 0, 1, "A", "the overlay's opacity (0.5)"),
+        OPT_STRING(0, "layout", &o->layout, "quad|single", "the four panels or one (single)"),
+        OPT_INPUT(&v->file, "the sound or X.npy (or give it as the operand)"),
+        OPT_OUTPUT(&v->export_path, "where e exports (overwritten by each export)"),
+        OPT_STRING(0, "screenshot", &o->screenshot, "FILE",
+                   "render the first frame in the window, read it back from the\n"
+                   "renderer, write it as PNG and exit"),
+        OPT_INT(0, "frames", &o->frames, 1, 1e9, "N", "exit after N frames (with --screenshot: the last one is written)"),
+        OPT_STRING(0, "keys", &o->keys, "KEYS",
+                   "press these keys before the first frame: m M o O s S q t T + - 0\n"
+                   "< > (scroll) h e p P — for scripts and tests"),
+        OPT_JOBS, OPT_SALIENCY(&v->a),
+        OPT_HEADING("\nNeeds a display (X11 or Wayland; Xvfb will do). Without a sound device the viewer\n"
+                    "still runs and says so when p is pressed."),
+        OPT_OPERAND(&v->file, "input"), OPT_END};
+    opt_parse(&cmd, rows, argc, argv);
     if (!v->file)
         return cli_usage("view", "no input (a sound or X.npy)");
     if (o->layout && strcmp(o->layout, "quad") && strcmp(o->layout, "single"))
@@ -140,10 +74,6 @@ static int parse(int argc, char **argv, options *o, view *v)
     v->fo.quad = o->layout && !strcmp(o->layout, "quad");
     if (v->fo.cmap && !es_cmap_get(v->fo.cmap))
         return cli_usage("view", "%s", es_error());
-    if (o->mode && (v->mode = find_name(modes, 4, o->mode)) < 0)
-        return cli_usage("view", "--overlay takes heat, blended, masked or alpha, not '%s'", o->mode);
-    if (o->sign && (v->sign = find_name(signs, 4, o->sign)) < 0)
-        return cli_usage("view", "--sign takes absolute, positive, negative or all, not '%s'", o->sign);
     es_overlay ov;
     if (es_overlay_parse(&ov, modes[v->mode], signs[v->sign]) != 0)
         return cli_usage("view", "%s", es_error());

@@ -1,0 +1,42 @@
+/* The one-line messages every verb prints (DESIGN.md §3), apart from the verb table in
+ * apps/main.c so that the option parser's test links them alone. */
+#include "apps/cli.h"
+#include "base/es_base.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("earsight: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+int cli_usage(const char *verb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("earsight: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see `earsight help %s`)\n", verb);
+    va_end(ap);
+    return 2;
+}
+
+int cli_lib_fail(void) { return cli_fail("%s", es_error()); }
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
