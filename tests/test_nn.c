@@ -586,51 +586,8 @@ static void builder_chain_reports_first_error(void **s)
     es_graph_free(g);
 }
 
-/* The library this test was linked with: BUILD/libearsight.a for BUILD/tests/test_nn. */
-static char lib_path[512] = "build/libearsight.a";
-
-/* Every global symbol the nn objects of the library define starts with es_ (the generated
- * onnx__ protobuf code is not ours). The members are the object files of nn/'s sources. */
-static void nn_symbols_are_prefixed(void **state)
-{
-    FILE *ls = popen("ls nn/*.c", "r");
-    assert_non_null(ls);
-    char objs[64][64], line[512];
-    int n_objs = 0;
-    while (n_objs < 64 && fgets(line, sizeof line, ls)) {
-        char *base = strrchr(line, '/') + 1;
-        snprintf(objs[n_objs++], sizeof objs[0], "%.*s.o:", (int)(strcspn(base, "\n") - 2), base);
-    }
-    pclose(ls);
-    assert_true(n_objs > 20);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "nm -g --defined-only '%s'", lib_path);
-    FILE *nm = popen(cmd, "r");
-    assert_non_null(nm);
-    int ours = 0, seen = 0;
-    while (fgets(line, sizeof line, nm)) {
-        line[strcspn(line, "\n")] = 0;
-        char addr[64], type[8], sym[256];
-        if (strchr(line, ':')) { /* "member.o:" opens a member's symbols */
-            ours = 0;
-            for (int k = 0; k < n_objs; k++)
-                ours |= strcmp(line, objs[k]) == 0;
-        } else if (ours && sscanf(line, "%63s %7s %255s", addr, type, sym) == 3 &&
-                   strncmp(sym, "__", 2) != 0) { /* reserved: the compiler's (ASan's __odr_asan.*) */
-            seen++;
-            if (strncmp(sym, "es_", 3) != 0)
-                fail_msg("nn defines the global symbol %s without the es_ prefix", sym);
-        }
-    }
-    assert_int_equal(pclose(nm), 0);
-    assert_true(seen > 100);
-}
-
 int main(int argc, char **argv)
 {
-    const char *t = strstr(argv[0], "/tests/");
-    if (t)
-        snprintf(lib_path, sizeof lib_path, "%.*s/libearsight.a", (int)(t - argv[0]), argv[0]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(conv2d_matches_direct_and_gradients),
         cmocka_unit_test(conv1d_matches_direct_and_gradients),
@@ -649,7 +606,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(training_learns_bars_deterministically),
         cmocka_unit_test(backward_stops_at_wanted_layer),
         cmocka_unit_test(builder_chain_reports_first_error),
-        cmocka_unit_test(nn_symbols_are_prefixed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
