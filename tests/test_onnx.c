@@ -587,6 +587,71 @@ static void bad_op_errors(void **state)
     expect_fail(edited(OX("captum_one_conv.onnx"), no_graph_output), "output 'nothing'");
 }
 
+/* ---- non-finite weights, impossible statistics, old opsets (issue 14) ----------------- */
+static Onnx__TensorProto *initializer_named(Onnx__ModelProto *mp, const char *name)
+{
+    for (size_t k = 0; k < mp->graph->n_initializer; k++)
+        if (strcmp(mp->graph->initializer[k]->name, name) == 0)
+            return mp->graph->initializer[k];
+    fail_msg("no initializer %s", name);
+    return NULL;
+}
+
+static void set_raw(Onnx__TensorProto *t, size_t k, float v)
+{
+    assert_true(t->has_raw_data && (k + 1) * 4 <= t->raw_data.len);
+    memcpy(t->raw_data.data + 4 * k, &v, 4);
+}
+
+static void nan_weight(Onnx__ModelProto *mp) { set_raw(initializer_named(mp, "conv1.weight"), 17, NAN); }
+static void inf_weight(Onnx__ModelProto *mp) { set_raw(initializer_named(mp, "fc1.weight"), 3, -INFINITY); }
+
+/* The running variance of the first BatchNormalization: index 2 negative, or NaN. */
+static Onnx__TensorProto *bn_var(Onnx__ModelProto *mp)
+{
+    for (size_t k = 0; k < mp->graph->n_node; k++)
+        if (strcmp(mp->graph->node[k]->op_type, "BatchNormalization") == 0)
+            return initializer_named(mp, mp->graph->node[k]->input[4]);
+    fail_msg("no BatchNormalization");
+    return NULL;
+}
+static void negative_var(Onnx__ModelProto *mp) { set_raw(bn_var(mp), 2, -0.5f); }
+static void nan_var(Onnx__ModelProto *mp) { set_raw(bn_var(mp), 1, NAN); }
+static void bad_epsilon(Onnx__ModelProto *mp)
+{
+    for (size_t k = 0; k < mp->graph->n_node; k++)
+        if (strcmp(mp->graph->node[k]->op_type, "BatchNormalization") == 0)
+            for (size_t j = 0; j < mp->graph->node[k]->n_attribute; j++)
+                if (strcmp(mp->graph->node[k]->attribute[j]->name, "epsilon") == 0)
+                    mp->graph->node[k]->attribute[j]->f = -1e-5f;
+}
+static void opset5(Onnx__ModelProto *mp) { mp->opset_import[0]->version = 5; }
+
+static void nonfinite_weights_refused(void **state)
+{
+    expect_fail(edited(OX("captum_one_conv.onnx"), nan_weight),
+                ": initializer conv1.weight holds NaN at index 17");
+    expect_fail(edited(OX("captum_one_conv.onnx"), inf_weight),
+                ": initializer fc1.weight holds -Inf at index 3");
+    char want[200];
+    Onnx__ModelProto *mp;
+    size_t n;
+    uint8_t *b = slurp(OX("panns_att.onnx"), &n);
+    assert_non_null(mp = onnx__model_proto__unpack(NULL, n, b));
+    snprintf(want, sizeof want, ": running variance %s holds -0.5 at index 2", bn_var(mp)->name);
+    expect_fail(edited(OX("panns_att.onnx"), negative_var), want);
+    snprintf(want, sizeof want, ": initializer %s holds NaN at index 1", bn_var(mp)->name);
+    expect_fail(edited(OX("panns_att.onnx"), nan_var), want);
+    onnx__model_proto__free_unpacked(mp, NULL);
+    free(b);
+    expect_fail(edited(OX("panns_att.onnx"), bad_epsilon), "epsilon and momentum must be finite");
+}
+
+static void old_opset_named(void **state)
+{
+    expect_fail(edited(OX("captum_one_conv.onnx"), opset5), ": opset 5 is older than 7, which earsight reads");
+}
+
 static void wrong_input_shape(void **state)
 {
     es_graph *g = (es_graph *)1;
@@ -620,6 +685,8 @@ int main(void)
         cmocka_unit_test(float_data_initializers),
         cmocka_unit_test(bad_op_errors),
         cmocka_unit_test(wrong_input_shape),
+        cmocka_unit_test(nonfinite_weights_refused),
+        cmocka_unit_test(old_opset_named),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
