@@ -4,6 +4,7 @@
 #include "tests/testutil.h"
 #include "nn/onnx.h"
 #include "nn/graph.h" /* white-box: the attributes of imported nodes */
+#include "nn/onnx_internal.h" /* white-box: the constant folder */
 #include "onnx.pb-c.h"
 #include <unistd.h>
 
@@ -652,6 +653,63 @@ static void old_opset_named(void **state)
     expect_fail(edited(OX("captum_one_conv.onnx"), opset5), ": opset 5 is older than 7, which earsight reads");
 }
 
+/* ---- the folder's integer arithmetic at the int64 edges (UBSan found overflows) -------- */
+static es_onnx_const *int_const(es_onnx_const *c, int64_t v)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(es_onnx_const_alloc(c, 1, 1, (int64_t[]){1}), 0);
+    c->i[0] = v;
+    return c;
+}
+
+/* Folds op over in[0..n_in) at opset 13; returns what es_onnx_fold returns. */
+static int fold(const char *op, es_onnx_const *const *in, int n_in, es_onnx_const *out)
+{
+    Onnx__NodeProto nd = ONNX__NODE_PROTO__INIT;
+    char *names[5] = {"a", "b", "c", "d", "e"}, *outs[1] = {"y"};
+    nd.op_type = (char *)op, nd.n_input = n_in, nd.input = names;
+    nd.n_output = 1, nd.output = outs;
+    memset(out, 0, sizeof *out);
+    return es_onnx_fold(&nd, 13, in, n_in, out);
+}
+
+static void fold_int64_edges(void **state)
+{
+    es_onnx_const a, b, c, d, e, y;
+    /* Div stays exact: INT64_MAX went through double as 2^63, whose cast back is UB */
+    assert_int_equal(fold("Div", (es_onnx_const *[]){int_const(&a, INT64_MAX), int_const(&b, 1)}, 2, &y), 1);
+    assert_true(y.i[0] == INT64_MAX);
+    es_onnx_const_clear(&y), es_onnx_const_clear(&b);
+    assert_int_equal(fold("Div", (es_onnx_const *[]){int_const(&a, INT64_MIN), int_const(&b, -1)}, 2, &y), 1);
+    assert_true(y.i[0] == INT64_MIN); /* wraps, as the int64 hardware does */
+    es_onnx_const_clear(&y);
+    assert_int_equal(fold("Neg", (es_onnx_const *[]){&a}, 1, &y), 1);
+    assert_true(y.i[0] == INT64_MIN);
+    es_onnx_const_clear(&y), es_onnx_const_clear(&a), es_onnx_const_clear(&b);
+    /* Slice with a step of INT64_MAX / INT64_MIN: one value, no overflow in the count */
+    es_onnx_const x = {0};
+    assert_int_equal(es_onnx_const_alloc(&x, 1, 1, (int64_t[]){5}), 0);
+    for (int k = 0; k < 5; k++)
+        x.i[k] = 10 + k;
+    int64_t steps[2][3] = {{0, 5, INT64_MAX}, {4, -6, INT64_MIN}};
+    for (int t = 0; t < 2; t++) {
+        es_onnx_const *in[5] = {&x, int_const(&a, steps[t][0]), int_const(&b, steps[t][1]),
+                                int_const(&c, 0), int_const(&d, steps[t][2])};
+        assert_int_equal(fold("Slice", in, 5, &y), 1);
+        assert_true(y.n == 1 && y.i[0] == (t ? 14 : 10));
+        es_onnx_const_clear(&y), es_onnx_const_clear(&a), es_onnx_const_clear(&b);
+        es_onnx_const_clear(&c), es_onnx_const_clear(&d);
+    }
+    es_onnx_const_clear(&x);
+    /* Range of 1e30 values: refused as a count, not cast to int64 first */
+    memset(&e, 0, sizeof e);
+    assert_int_equal(es_onnx_const_alloc(&e, 0, 0, NULL), 0);
+    e.f[0] = 1e30f;
+    assert_int_equal(fold("Range", (es_onnx_const *[]){int_const(&a, 0), &e, int_const(&b, 1)}, 3, &y), -1);
+    assert_non_null(strstr(es_error(), "Range of"));
+    es_onnx_const_clear(&y), es_onnx_const_clear(&a), es_onnx_const_clear(&b), es_onnx_const_clear(&e);
+}
+
 static void wrong_input_shape(void **state)
 {
     es_graph *g = (es_graph *)1;
@@ -687,6 +745,7 @@ int main(void)
         cmocka_unit_test(wrong_input_shape),
         cmocka_unit_test(nonfinite_weights_refused),
         cmocka_unit_test(old_opset_named),
+        cmocka_unit_test(fold_int64_edges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
