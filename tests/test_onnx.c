@@ -627,6 +627,14 @@ static void bad_epsilon(Onnx__ModelProto *mp)
                     mp->graph->node[k]->attribute[j]->f = -1e-5f;
 }
 static void opset5(Onnx__ModelProto *mp) { mp->opset_import[0]->version = 5; }
+static void inf_constant(Onnx__ModelProto *mp) { set_raw(node_named(mp, "/Constant")->attribute[0]->t, 0, INFINITY); }
+static void nan_clip(Onnx__ModelProto *mp)
+{
+    Onnx__NodeProto *n = node_named(mp, "/Clip_1");
+    for (size_t k = 0; k < n->n_attribute; k++)
+        if (strcmp(n->attribute[k]->name, "min") == 0)
+            n->attribute[k]->f = NAN;
+}
 
 static void nonfinite_weights_refused(void **state)
 {
@@ -646,6 +654,8 @@ static void nonfinite_weights_refused(void **state)
     onnx__model_proto__free_unpacked(mp, NULL);
     free(b);
     expect_fail(edited(OX("panns_att.onnx"), bad_epsilon), "epsilon and momentum must be finite");
+    expect_fail(edited(OX("clip_net.onnx"), inf_constant), ": constant /Constant_output_0 holds +Inf at index 0");
+    expect_fail(edited(OX("clip_net.onnx"), nan_clip), ": node /Clip_1 (Clip): a NaN min or max");
 }
 
 static void old_opset_named(void **state)
@@ -679,7 +689,7 @@ static void fold_int64_edges(void **state)
     /* Div stays exact: INT64_MAX went through double as 2^63, whose cast back is UB */
     assert_int_equal(fold("Div", (es_onnx_const *[]){int_const(&a, INT64_MAX), int_const(&b, 1)}, 2, &y), 1);
     assert_true(y.i[0] == INT64_MAX);
-    es_onnx_const_clear(&y), es_onnx_const_clear(&b);
+    es_onnx_const_clear(&y), es_onnx_const_clear(&a), es_onnx_const_clear(&b);
     assert_int_equal(fold("Div", (es_onnx_const *[]){int_const(&a, INT64_MIN), int_const(&b, -1)}, 2, &y), 1);
     assert_true(y.i[0] == INT64_MIN); /* wraps, as the int64 hardware does */
     es_onnx_const_clear(&y);
