@@ -658,6 +658,24 @@ static void nonfinite_weights_refused(void **state)
     expect_fail(edited(OX("clip_net.onnx"), nan_clip), ": node /Clip_1 (Clip): a NaN min or max");
 }
 
+/* Issue 14: an all-NaN input through the BAD DenseNet was "bird" at P 0.9999 (ReLU made the
+ * NaNs 0); as in PyTorch, every output is NaN now. */
+static void nan_input_gives_nan(void **state)
+{
+    es_graph *g;
+    if (es_onnx_load(OX("bad_densenet.onnx"), &g, NULL) != 0)
+        fail_msg("%s", es_error());
+    int in, out;
+    es_graph_inputs(g, &in, 1);
+    es_graph_outputs(g, &out, 1);
+    for (size_t k = 0; k < es_tensor_size(g, in); k++)
+        es_tensor_data(g, in)[k] = NAN;
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    for (size_t k = 0; k < es_tensor_size(g, out); k++)
+        assert_true(isnan(es_tensor_data(g, out)[k]));
+    es_graph_free(g);
+}
+
 static void old_opset_named(void **state)
 {
     expect_fail(edited(OX("captum_one_conv.onnx"), opset5), ": opset 5 is older than 7, which earsight reads");
@@ -755,6 +773,7 @@ int main(void)
         cmocka_unit_test(wrong_input_shape),
         cmocka_unit_test(nonfinite_weights_refused),
         cmocka_unit_test(old_opset_named),
+        cmocka_unit_test(nan_input_gives_nan),
         cmocka_unit_test(fold_int64_edges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
