@@ -148,6 +148,15 @@ int es_batchnorm_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op
     es_attrs a = es_batchnorm_defaults;
     a.bn.epsilon = es_onnx_attr_float(nd, "epsilon", 1e-5f);
     a.bn.momentum = es_onnx_attr_float(nd, "momentum", 0.9f);
+    if (!(a.bn.epsilon >= 0 && a.bn.epsilon < INFINITY) || !isfinite(a.bn.momentum))
+        return es_import_fail(nd, "epsilon and momentum must be finite, epsilon >= 0", NULL);
+    /* a negative variance has no square root: the output would be NaN, or (var + eps > 0)
+     * a plausible wrong scale */
+    const es_tensor *var = es_import_tensor(m, in[4]);
+    for (size_t k = 0; var->data && k < var->size; k++)
+        if (!(var->data[k] >= 0))
+            return es_fail("running variance %s holds %g at index %zu: a variance is >= 0 "
+                           "(node %s)", var->name, var->data[k], k, es_import_out(nd));
     return es_import_add(m, nd, NULL, op, &a, 5, in, es_import_out(nd));
 }
 

@@ -62,12 +62,16 @@ static int conv_geom(es_graph *g, es_node *nd, geom *q)
     /* sizes a hand-built graph might give: keep every product below in int range */
     const long long lim = 1 << 24;
     if (q->dh > lim || q->dw > lim || q->pt > lim || q->pl > lim || pb > lim || pr > lim ||
-        (long long)q->kh * q->kw * q->c > lim * 64)
+        (long long)q->kh * q->kw * q->c > lim * 64 || (long long)q->dh * (q->kh - 1) > lim ||
+        (long long)q->dw * (q->kw - 1) > lim)
         return es_node_fail(nd, "kernel, dilation or padding too large");
     q->ho = (q->h + q->pt + pb - q->dh * (q->kh - 1) - 1) / q->sh + 1;
     q->wo = (q->w + q->pl + pr - q->dw * (q->kw - 1) - 1) / q->sw + 1;
     if (q->h + q->pt + pb < q->dh * (q->kh - 1) + 1 || q->w + q->pl + pr < q->dw * (q->kw - 1) + 1)
         return es_node_fail(nd, "kernel larger than the padded input");
+    /* the products below are ints: a padded 1x1 input can ask for 2^25 x 2^25 outputs */
+    if ((long long)q->ho * q->wo * q->m > INT_MAX)
+        return es_node_fail(nd, "output of %d maps of %d x %d is too large", q->m, q->ho, q->wo);
     q->cg = q->c / q->g, q->mg = q->m / q->g;
     q->k = q->cg * q->kh * q->kw, q->p = q->ho * q->wo;
     q->direct = q->kh == 1 && q->kw == 1 && q->sh == 1 && q->sw == 1 && !q->pt && !q->pl && !pb && !pr;

@@ -23,7 +23,9 @@ typedef enum {
 /* How backward passes through ReLU (DESIGN.md §2). With d_out the incoming gradient:
  * STANDARD  d_in = d_out·[x>0]            — the true gradient
  * GUIDED    d_in = d_out·[x>0]·[d_out>0]  — guided backprop (Springenberg et al.)
- * DECONVNET d_in = max(d_out, 0)          — deconvnet (Zeiler & Fergus) */
+ * DECONVNET d_in = max(d_out, 0)          — deconvnet (Zeiler & Fergus)
+ * NaN as PyTorch and captum: relu(NaN) = NaN, [x>0] is read "not x <= 0" (so a NaN x passes
+ * d_out) and max(NaN, 0) = NaN. */
 typedef enum { ES_RELU_STANDARD, ES_RELU_GUIDED, ES_RELU_DECONVNET } es_relu_rule;
 
 typedef enum { ES_TEST = 0, ES_TRAIN = 1 } es_mode;

@@ -323,7 +323,7 @@ static int prepare(es_graph *g)
         if (t->kind == ES_T_ACT && (t->size > t->cap || !t->data)) {
             size_t cap = t->cap;
             if (grow(&t->data, &cap, t->size) != 0)
-                return -1;
+                return es_fail("tensor %s: out of memory (%zu floats)", t->name, t->size);
             free(t->grad), t->grad = NULL;
             t->cap = cap;
         }
@@ -339,7 +339,7 @@ static int prepare(es_graph *g)
     }
     size_t ws = g->ws_size;
     if (grow(&g->ws, &ws, g->ws_need) != 0)
-        return -1;
+        return es_fail("workspace: out of memory (%zu floats)", g->ws_need);
     g->ws_size = ws;
     return 0;
 }

@@ -26,6 +26,9 @@
  * Initializers become PARAM tensors (weights, biases, batch-norm scale and shift, vector
  * operands of Add/Sub/Mul/Div) or STATE tensors (batch-norm running statistics, scalar and
  * Constant-node operands).
+ * Refused at load: initializers and constants holding NaN or ±Inf, batch-norm running
+ * variances below 0, activations past 2^28 values one or 2^29 all (the message names the
+ * tensor and index, or the node).
  * Errors: -1 (or NULL) and a one-line es_error() that starts with the file's path; an
  * unsupported operator names the op and the node. Nothing is printed. */
 #ifndef ES_ONNX_H

@@ -193,6 +193,11 @@ static int fold_binary(const Onnx__NodeProto *n, es_onnx_const *const *in, es_on
             case 'A': out->i[k] = (int64_t)((uint64_t)in[0]->i[a] + (uint64_t)in[1]->i[b]); continue;
             case 'S': out->i[k] = (int64_t)((uint64_t)in[0]->i[a] - (uint64_t)in[1]->i[b]); continue;
             case 'E': out->i[k] = in[0]->i[a] == in[1]->i[b]; continue;
+            case 'D': /* exact too: through double, INT64_MAX would become 2^63 */
+                out->i[k] = in[1]->i[b] == 0 ? 0
+                            : in[1]->i[b] == -1 ? (int64_t)(0 - (uint64_t)in[0]->i[a])
+                                                : in[0]->i[a] / in[1]->i[b];
+                continue;
             }
         es_onnx_const_set(out, k, binop(op, es_onnx_const_get(in[0], a), es_onnx_const_get(in[1], b), ints));
     }
@@ -224,7 +229,8 @@ static int fold_unary(const Onnx__NodeProto *n, const es_onnx_const *x, es_onnx_
         return -1;
     for (size_t k = 0; k < x->n; k++) {
         if (to_int && x->is_int) {
-            out->i[k] = is_op(n, "Neg") ? -x->i[k] : is_op(n, "Not") ? !x->i[k] : x->i[k];
+            out->i[k] = is_op(n, "Neg") ? (int64_t)(0 - (uint64_t)x->i[k]) /* wraps at INT64_MIN */
+                        : is_op(n, "Not") ? !x->i[k] : x->i[k];
             continue;
         }
         double v = es_onnx_const_get(x, k);
@@ -422,14 +428,16 @@ static int fold_slice(const Onnx__NodeProto *n, int opset, es_onnx_const *const 
             return es_fail("slice step 0");
         s = s < 0 ? (s < -dim ? -dim : s) + dim : s; /* clamp as the spec says */
         e = e < 0 ? (e < -dim ? -dim - 1 : e) + dim : e;
+        /* |p| unsigned: a step of INT64_MIN has no int64 negation */
+        uint64_t up = p > 0 ? (uint64_t)p : 0 - (uint64_t)p;
         if (p > 0) {
             s = s > dim ? dim : s;
             e = e > dim ? dim : e;
-            dims[a] = e > s ? (e - s + p - 1) / p : 0;
+            dims[a] = e > s ? (int64_t)((uint64_t)(e - s - 1) / up + 1) : 0;
         } else {
             s = s > dim - 1 ? dim - 1 : s;
             e = e > dim - 1 ? dim - 1 : e < -1 ? -1 : e;
-            dims[a] = s > e ? (s - e - p - 1) / -p : 0;
+            dims[a] = s > e ? (int64_t)((uint64_t)(s - e - 1) / up + 1) : 0;
         }
         lo[a] = s, step[a] = p;
     }
@@ -476,12 +484,14 @@ static int fold_constant(const Onnx__NodeProto *n, es_onnx_const *out)
         int64_t len = (int64_t)a->n_floats;
         if (fold_alloc(out, 0, 1, &len) != 0)
             return -1;
-        memcpy(out->f, a->floats, a->n_floats * sizeof(float));
+        if (a->n_floats) /* an empty list has no array */
+            memcpy(out->f, a->floats, a->n_floats * sizeof(float));
     } else if ((a = es_onnx_attr(n, "value_ints"))) {
         int64_t len = (int64_t)a->n_ints;
         if (fold_alloc(out, 1, 1, &len) != 0)
             return -1;
-        memcpy(out->i, a->ints, a->n_ints * sizeof(int64_t));
+        if (a->n_ints)
+            memcpy(out->i, a->ints, a->n_ints * sizeof(int64_t));
     } else {
         return es_fail("Constant without a value this importer reads");
     }
@@ -521,9 +531,9 @@ static int fold_range(es_onnx_const *const *in, es_onnx_const *out)
     if (d == 0 || in[0]->n != 1 || in[1]->n != 1 || in[2]->n != 1)
         return es_fail("bad Range");
     double cnt = ceil((l - s) / d);
+    if (!(cnt <= FOLD_MAX_ELEMS)) /* checked as a double: a huge count is no int64 */
+        return es_fail("Range of %.0f values", cnt);
     int64_t len = cnt > 0 ? (int64_t)cnt : 0;
-    if (len > FOLD_MAX_ELEMS)
-        return es_fail("Range of %lld values", (long long)len);
     if (fold_alloc(out, in[0]->is_int, 1, &len) != 0)
         return -1;
     for (int64_t k = 0; k < len; k++)

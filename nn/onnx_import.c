@@ -6,10 +6,12 @@
  * skipped. The functions an import hook calls (nn/onnx_hooks.h) are here too. */
 #include "nn/onnx_hooks.h"
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_TENSOR_VALUES (1UL << 28) /* values in one activation or the workspace (1 GB) */
+#define MAX_GRAPH_VALUES (1UL << 29)  /* values in all activations together (2 GB) */
 
 struct es_importer {
     int opset;
@@ -17,9 +19,8 @@ struct es_importer {
     es_onnx_const *c; /* every constant known so far, by name */
     int nc, cap_c;
     int node;         /* index of the ONNX node being imported, for unnamed nodes */
+    size_t values;    /* the activations' values so far: a forward pass allocates them all */
 };
-
-/* ---- constants ------------------------------------------------------------------------- */
 
 /* ---- constants ------------------------------------------------------------------------- */
 static es_onnx_const *find_const(es_importer *m, const char *name)
@@ -55,6 +56,18 @@ static int add_const(es_importer *m, es_onnx_const *c, const char *name)
     return 0;
 }
 
+/* Weights, statistics and constants are numbers: a NaN or an infinity in one would make
+ * every answer NaN, or worse, plausible (a NaN turned to 0 by a comparison). `what` says
+ * which kind of constant it is in the message. */
+static int check_finite(const es_onnx_const *c, const char *what)
+{
+    for (size_t k = 0; !c->is_int && k < c->n; k++)
+        if (!isfinite(c->f[k]))
+            return es_fail("%s %s holds %s at index %zu", what, c->name,
+                           isnan(c->f[k]) ? "NaN" : c->f[k] > 0 ? "+Inf" : "-Inf", k);
+    return 0;
+}
+
 /* The graph tensor holding constant c, made on first use with the kind its role says. */
 static int materialize(es_importer *m, es_onnx_const *c, es_tensor_kind kind)
 {
@@ -66,6 +79,8 @@ static int materialize(es_importer *m, es_onnx_const *c, es_tensor_kind kind)
             return es_fail("tensor %s: dimension %lld", c->name, (long long)c->dims[d]);
         dims[d] = (int)c->dims[d];
     }
+    if (!c->initializer && check_finite(c, "constant") != 0) /* initializers: checked when read */
+        return -1;
     float *data = c->f;
     if (c->is_int) { /* an integer tensor read as data: convert (rare: an index used as a value) */
         if (!(data = malloc((c->n ? c->n : 1) * sizeof *data)))
@@ -78,8 +93,6 @@ static int materialize(es_importer *m, es_onnx_const *c, es_tensor_kind kind)
         free(data);
     return c->tensor;
 }
-
-/* ---- names and nodes ----------------------------------------------------------------------- */
 
 /* ---- names and nodes ----------------------------------------------------------------------- */
 static const char *node_label(const Onnx__NodeProto *nd)
@@ -153,6 +166,10 @@ int es_import_add(es_importer *m, const Onnx__NodeProto *nd, const char *suffix,
     if (m->g->t[out].size > MAX_TENSOR_VALUES || m->g->ws_need > MAX_TENSOR_VALUES)
         return es_fail("node %s (%s): needs %zu values, too many", name, es_op_name(op),
                        m->g->t[out].size > m->g->ws_need ? m->g->t[out].size : m->g->ws_need);
+    /* many tensors each under the limit can still add up to more than a machine holds */
+    if ((m->values += m->g->t[out].size) > MAX_GRAPH_VALUES)
+        return es_fail("node %s (%s): the activations up to here need %zu values, too many",
+                       name, es_op_name(op), m->values);
     return out;
 }
 
@@ -189,7 +206,7 @@ int es_import_const_float(es_importer *m, const Onnx__NodeProto *nd, int k, floa
     if (!c || c->n != 1)
         return es_import_fail(nd, not_scalar, NULL);
     *v = (float)es_onnx_const_get(c, 0);
-    return 0;
+    return isnan(*v) ? es_import_fail(nd, "a NaN in ", nd->input[k]) : 0;
 }
 
 int es_import_data(es_importer *m, const Onnx__NodeProto *nd, int *x)
@@ -235,7 +252,8 @@ int es_import_ints(es_importer *m, const Onnx__NodeProto *nd, int k, const char 
         return 0;
     if (na > (size_t)max)
         return es_import_fail(nd, "too many values in ", attr);
-    memcpy(v, a, na * sizeof *v);
+    if (na) /* an attribute without ints has no array */
+        memcpy(v, a, na * sizeof *v);
     *n = (int)na, *present = 1;
     return 0;
 }
@@ -403,8 +421,6 @@ static int import_node(es_importer *m, const Onnx__NodeProto *nd)
 }
 
 /* ---- inputs, outputs, model ------------------------------------------------------------- */
-
-/* ---- inputs, outputs, model ------------------------------------------------------------- */
 static void shape_str(char *buf, size_t cap, int n, const int64_t *d, const char *const *sym)
 {
     size_t o = snprintf(buf, cap, "(");
@@ -560,6 +576,8 @@ static int import_graph(es_importer *m, const Onnx__GraphProto *gp, int ndim_ove
             return -1;
         }
         m->c[m->nc - 1].initializer = 1;
+        if (check_finite(&m->c[m->nc - 1], "initializer") != 0)
+            return -1;
     }
     int n_inputs = 0;
     for (size_t k = 0; k < gp->n_input; k++)
@@ -615,11 +633,13 @@ static int load(const char *path, int ndim_over, const int *over, es_graph **g, 
     es_importer m = {0};
     Onnx__ModelProto *mp = es_onnx_read_model(path);
     int r = -1;
-    if (mp && es_onnx_model_opset(mp, &m.opset) == 0 && (m.g = es_graph_new()) &&
-        import_graph(&m, mp->graph, ndim_over, over) == 0 && (!meta || es_onnx_read_meta(mp, meta) == 0))
-        r = 0;
-    else if (mp && !m.g && m.opset > 0)
-        es_fail("out of memory");
+    if (mp && es_onnx_model_opset(mp, &m.opset) == 0) {
+        if (!(m.g = es_graph_new()))
+            es_fail("out of memory");
+        else if (import_graph(&m, mp->graph, ndim_over, over) == 0 &&
+                 (!meta || es_onnx_read_meta(mp, meta) == 0))
+            r = 0;
+    }
     for (int k = 0; k < m.nc; k++)
         es_onnx_const_clear(&m.c[k]);
     free(m.c);

@@ -176,6 +176,8 @@ static int lower_clip(es_importer *m, const Onnx__NodeProto *nd)
     for (int k = 1; k < 3; k++)
         if (es_import_const_float(m, nd, k, k == 1 ? &lo : &hi, "min and max must be constant scalars") != 0)
             return -1;
+    if (isnan(lo) || isnan(hi)) /* a NaN bound would read as none */
+        return es_import_fail(nd, "a NaN min or max", NULL);
     int has_lo = lo > -1e30f, has_hi = hi < 1e30f;
     if (!has_lo && !has_hi)
         return es_unary_import(m, nd, ES_OP_IDENTITY);

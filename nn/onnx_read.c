@@ -78,7 +78,7 @@ int es_onnx_model_opset(const Onnx__ModelProto *mp, int *opset)
     if (*opset < 0)
         return es_fail("no ONNX opset in opset_import");
     if (*opset < 7)
-        return es_fail("opset %d is too old (7 or later)", *opset);
+        return es_fail("opset %d is older than 7, which earsight reads", *opset);
     return 0;
 }
 
@@ -254,7 +254,8 @@ const char *es_onnx_attr_str(const Onnx__NodeProto *n, const char *name, char *b
     if (!a || !a->has_s)
         return dflt;
     size_t len = a->s.len < cap - 1 ? a->s.len : cap - 1;
-    memcpy(buf, a->s.data, len);
+    if (len) /* an empty string has no data */
+        memcpy(buf, a->s.data, len);
     buf[len] = 0;
     return buf;
 }

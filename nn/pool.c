@@ -88,6 +88,19 @@ int es_maxpool_shape(es_graph *g, es_node *nd)
     return 0;
 }
 
+/* The taps [*lo, *hi) of a window starting at `start` (k taps `d` apart) that fall inside
+ * [0, n): a kernel far wider than the padded input (2^24 taps, 1 inside) costs what is
+ * inside, not 2^48 skipped steps. */
+static void taps_inside(int start, int k, int d, int n, int *lo, int *hi)
+{
+    long first = start < 0 ? ((long)-start + d - 1) / d : 0;
+    long last = start >= n ? 0 : ((long)n - 1 - start) / d + 1;
+    *lo = (int)(first < k ? first : k);
+    *hi = (int)(last < k ? last : k);
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
 void es_maxpool_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     pgeom q;
@@ -105,14 +118,13 @@ void es_maxpool_forward(es_graph *g, es_node *nd, const es_pass *p)
                 int hs = oy * q.sh - q.pt, ws = ox * q.sw - q.pl;
                 float best = -INFINITY;
                 int32_t bi = -1;
-                for (int i = 0; i < q.kh; i++) {
+                int i0, i1, j0, j1;
+                taps_inside(hs, q.kh, q.dh, q.h, &i0, &i1);
+                taps_inside(ws, q.kw, q.dw, q.w, &j0, &j1);
+                for (int i = i0; i < i1; i++) {
                     int iy = hs + i * q.dh;
-                    if (iy < 0 || iy >= q.h)
-                        continue;
-                    for (int j = 0; j < q.kw; j++) {
+                    for (int j = j0; j < j1; j++) {
                         int ix = ws + j * q.dw;
-                        if (ix < 0 || ix >= q.w)
-                            continue;
                         float v = xp[iy * q.w + ix];
                         if (bi < 0 || v > best || isnan(v))
                             best = v, bi = iy * q.w + ix;

@@ -1,5 +1,9 @@
 /* Relu and LeakyRelu. Relu's backward follows the pass's rule (es_nn.h): the true gradient,
- * guided backprop, or deconvnet — the one switch all gradient explanations turn. */
+ * guided backprop, or deconvnet — the one switch all gradient explanations turn.
+ * A NaN goes through as in PyTorch: relu(NaN) = NaN (a comparison `x > 0` would make it 0, a
+ * plausible activation from garbage), and relu's backward keeps the gradient where x is not
+ * <= 0 (torch's threshold_backward), so at a NaN too. Guided backprop and deconvnet clip the
+ * incoming gradient with that same relu (captum's rules), so a NaN gradient stays NaN. */
 #include "nn/graph.h"
 #include "nn/onnx_hooks.h"
 
@@ -18,7 +22,7 @@ void es_relu_forward(es_graph *g, es_node *nd, const es_pass *p)
     float *y = out_t(g, nd, 0)->data;
 #pragma omp parallel for schedule(static) if (x->size > 65536)
     for (size_t i = 0; i < x->size; i++)
-        y[i] = x->data[i] > 0 ? x->data[i] : 0.0f;
+        y[i] = x->data[i] <= 0 ? 0.0f : x->data[i];
 }
 
 void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
@@ -35,17 +39,17 @@ void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
     case ES_RELU_STANDARD:
 #pragma omp parallel for schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++)
-            dx[i] += xv[i] > 0 ? dy[i] : 0.0f;
+            dx[i] += xv[i] <= 0 ? 0.0f : dy[i];
         break;
     case ES_RELU_GUIDED:
 #pragma omp parallel for schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++)
-            dx[i] += xv[i] > 0 && dy[i] > 0 ? dy[i] : 0.0f;
+            dx[i] += xv[i] <= 0 || dy[i] <= 0 ? 0.0f : dy[i];
         break;
     case ES_RELU_DECONVNET:
 #pragma omp parallel for schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++)
-            dx[i] += dy[i] > 0 ? dy[i] : 0.0f;
+            dx[i] += dy[i] <= 0 ? 0.0f : dy[i];
         break;
     }
 }

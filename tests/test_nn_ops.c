@@ -667,6 +667,99 @@ static void sigmoid_values(void **state)
     es_graph_free(u.g);
 }
 
+/* A NaN computed inside a net goes on as in PyTorch (issue 14: ReLU made it 0, so an all-NaN
+ * input read as "bird" at P 0.9999): torch.relu(nan) = nan and relu's backward is
+ * threshold_backward(dy, y, 0) = y <= 0 ? 0 : dy, so dy passes at a NaN; captum's guided
+ * backprop and deconvnet clip dy with relu, a NaN dy staying NaN. leaky_relu(nan) = nan, its
+ * backward x > 0 ? dy : slope·dy. sigmoid(nan) = nan; softmax of a row holding a NaN is NaN
+ * throughout, other rows untouched. */
+static void nan_propagates_as_pytorch(void **state)
+{
+    float x[4] = {NAN, -1, 2, 0};
+    one u = unary(ES_OP_RELU, NULL, 2, (int[]){1, 4}, x);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    const float *y = es_tensor_data(u.g, u.y);
+    assert_true(isnan(y[0]) && y[1] == 0 && y[2] == 2 && y[3] == 0);
+    float dy[4] = {5, 6, 7, 8}, dyn[4] = {NAN, NAN, NAN, -1};
+    assert_int_equal(es_backward(u.g, u.y, dy, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    const float *dx = es_tensor_grad(u.g, u.x);
+    assert_true(dx[0] == 5 && dx[1] == 0 && dx[2] == 7 && dx[3] == 0);
+    assert_int_equal(es_backward(u.g, u.y, dyn, ES_RELU_GUIDED, ES_GRAD_INPUTS), 0);
+    dx = es_tensor_grad(u.g, u.x); /* x <= 0 masks even a NaN dy; x = NaN or > 0 passes it */
+    assert_true(isnan(dx[0]) && dx[1] == 0 && isnan(dx[2]) && dx[3] == 0);
+    assert_int_equal(es_backward(u.g, u.y, dyn, ES_RELU_DECONVNET, ES_GRAD_INPUTS), 0);
+    dx = es_tensor_grad(u.g, u.x); /* relu(dy), x unread */
+    assert_true(isnan(dx[0]) && isnan(dx[1]) && isnan(dx[2]) && dx[3] == 0);
+    es_graph_free(u.g);
+
+    u = unary(ES_OP_LEAKYRELU, NULL, 2, (int[]){1, 4}, x);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    y = es_tensor_data(u.g, u.y);
+    assert_true(isnan(y[0]) && y[1] == -0.01f && y[2] == 2 && y[3] == 0);
+    assert_int_equal(es_backward(u.g, u.y, dy, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    dx = es_tensor_grad(u.g, u.x);
+    assert_true(dx[0] == 0.01f * 5 && dx[1] == 0.01f * 6 && dx[2] == 7 && dx[3] == 0.01f * 8);
+    es_graph_free(u.g);
+
+    u = unary(ES_OP_SIGMOID, NULL, 2, (int[]){1, 4}, x);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    y = es_tensor_data(u.g, u.y);
+    assert_true(isnan(y[0]) && y[3] == 0.5f);
+    es_graph_free(u.g);
+
+    float rows[6] = {1, NAN, 2, 0, 0, 0};
+    u = unary(ES_OP_SOFTMAX, NULL, 2, (int[]){2, 3}, rows);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    y = es_tensor_data(u.g, u.y);
+    for (int i = 0; i < 3; i++)
+        assert_true(isnan(y[i]) && fabsf(y[3 + i] - 1.0f / 3) < 1e-7f);
+    es_graph_free(u.g);
+
+    /* max_pool2d's backward sends dy to the NaN it returned (the last NaN in scan order) */
+    float px[4] = {1, NAN, 2, NAN};
+    es_attrs a = defaults(ES_OP_MAXPOOL);
+    a.pool.w.kernel[0] = 4;
+    u = unary(ES_OP_MAXPOOL, &a, 3, (int[]){1, 1, 4}, px);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    assert_true(isnan(es_tensor_data(u.g, u.y)[0]));
+    assert_int_equal(es_backward(u.g, u.y, (float[]){3}, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    assert_memory_equal(es_tensor_grad(u.g, u.x), ((float[]){0, 0, 0, 3}), 4 * sizeof(float));
+    es_graph_free(u.g);
+}
+
+/* A kernel far wider than its input costs the taps inside: 2^24 x 2^24 with pads just below
+ * it and a stride as long, on a 1x1 input, is one output read from one value (before: 2^48
+ * steps skipped one by one, a hang). */
+static void maxpool_huge_kernel(void **state)
+{
+    es_attrs a = defaults(ES_OP_MAXPOOL);
+    int k = 1 << 24;
+    for (int i = 0; i < 2; i++)
+        a.pool.w.kernel[i] = a.pool.w.stride[i] = k;
+    for (int i = 0; i < 4; i++)
+        a.pool.w.pads[i] = k - 1;
+    one u = unary(ES_OP_MAXPOOL, &a, 4, (int[]){1, 1, 1, 1}, (float[]){-3});
+    assert_true(u.node >= 0);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    assert_true(es_tensor_size(u.g, u.y) == 1 && es_tensor_data(u.g, u.y)[0] == -3);
+    es_graph_free(u.g);
+}
+
+/* A 1x1 conv on a 1x1 input padded by 2^24 on every side wants 2^25+1 squared outputs: refused
+ * with the node's name (before, ho·wo overflowed int: UB, then a 2^50-value tensor). */
+static void conv_output_overflow(void **state)
+{
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 4, (int[]){1, 1, 1, 1}, NULL);
+    int w = es_tensor_add(g, "w", ES_T_PARAM, 4, (int[]){1, 1, 1, 1}, NULL);
+    es_attrs a = defaults(ES_OP_CONV);
+    for (int i = 0; i < 4; i++)
+        a.conv.w.pads[i] = 1 << 24;
+    assert_node_fails(g, ES_OP_CONV, "wide", &a, 2, (int[]){x, w});
+    assert_non_null(strstr(es_error(), "too large"));
+    es_graph_free(g);
+}
+
 /* ---- softmax ------------------------------------------------------------------------------ */
 static void softmax_fixture(const char *name)
 {
@@ -906,6 +999,9 @@ int main(void)
         cmocka_unit_test(maxpool_vs_pytorch),
         cmocka_unit_test(avgpool_vs_pytorch),
         cmocka_unit_test(maxpool_ties_and_padding),
+        cmocka_unit_test(nan_propagates_as_pytorch),
+        cmocka_unit_test(maxpool_huge_kernel),
+        cmocka_unit_test(conv_output_overflow),
         cmocka_unit_test(avgpool_divisors),
         cmocka_unit_test(gap_forward_backward),
         cmocka_unit_test(pool_errors),

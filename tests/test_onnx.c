@@ -4,6 +4,7 @@
 #include "tests/testutil.h"
 #include "nn/onnx.h"
 #include "nn/graph.h" /* white-box: the attributes of imported nodes */
+#include "nn/onnx_internal.h" /* white-box: the constant folder */
 #include "onnx.pb-c.h"
 #include <unistd.h>
 
@@ -567,6 +568,156 @@ static void bad_op_errors(void **state)
     expect_fail(edited(OX("captum_one_conv.onnx"), no_graph_output), "output 'nothing'");
 }
 
+/* ---- non-finite weights, impossible statistics, old opsets (issue 14) ----------------- */
+static Onnx__TensorProto *initializer_named(Onnx__ModelProto *mp, const char *name)
+{
+    for (size_t k = 0; k < mp->graph->n_initializer; k++)
+        if (strcmp(mp->graph->initializer[k]->name, name) == 0)
+            return mp->graph->initializer[k];
+    fail_msg("no initializer %s", name);
+    return NULL;
+}
+
+static void set_raw(Onnx__TensorProto *t, size_t k, float v)
+{
+    assert_true(t->has_raw_data && (k + 1) * 4 <= t->raw_data.len);
+    memcpy(t->raw_data.data + 4 * k, &v, 4);
+}
+
+static void nan_weight(Onnx__ModelProto *mp) { set_raw(initializer_named(mp, "conv1.weight"), 17, NAN); }
+static void inf_weight(Onnx__ModelProto *mp) { set_raw(initializer_named(mp, "fc1.weight"), 3, -INFINITY); }
+
+/* The running variance of the first BatchNormalization: index 2 negative, or NaN. */
+static Onnx__TensorProto *bn_var(Onnx__ModelProto *mp)
+{
+    for (size_t k = 0; k < mp->graph->n_node; k++)
+        if (strcmp(mp->graph->node[k]->op_type, "BatchNormalization") == 0)
+            return initializer_named(mp, mp->graph->node[k]->input[4]);
+    fail_msg("no BatchNormalization");
+    return NULL;
+}
+static void negative_var(Onnx__ModelProto *mp) { set_raw(bn_var(mp), 2, -0.5f); }
+static void nan_var(Onnx__ModelProto *mp) { set_raw(bn_var(mp), 1, NAN); }
+static void bad_epsilon(Onnx__ModelProto *mp)
+{
+    for (size_t k = 0; k < mp->graph->n_node; k++)
+        if (strcmp(mp->graph->node[k]->op_type, "BatchNormalization") == 0)
+            for (size_t j = 0; j < mp->graph->node[k]->n_attribute; j++)
+                if (strcmp(mp->graph->node[k]->attribute[j]->name, "epsilon") == 0)
+                    mp->graph->node[k]->attribute[j]->f = -1e-5f;
+}
+static void opset5(Onnx__ModelProto *mp) { mp->opset_import[0]->version = 5; }
+static void inf_constant(Onnx__ModelProto *mp) { set_raw(node_named(mp, "/Constant")->attribute[0]->t, 0, INFINITY); }
+static void nan_clip(Onnx__ModelProto *mp)
+{
+    Onnx__NodeProto *n = node_named(mp, "/Clip_1");
+    for (size_t k = 0; k < n->n_attribute; k++)
+        if (strcmp(n->attribute[k]->name, "min") == 0)
+            n->attribute[k]->f = NAN;
+}
+
+static void nonfinite_weights_refused(void **state)
+{
+    expect_fail(edited(OX("captum_one_conv.onnx"), nan_weight),
+                ": initializer conv1.weight holds NaN at index 17");
+    expect_fail(edited(OX("captum_one_conv.onnx"), inf_weight),
+                ": initializer fc1.weight holds -Inf at index 3");
+    char want[200];
+    Onnx__ModelProto *mp;
+    size_t n;
+    uint8_t *b = slurp(OX("panns_att.onnx"), &n);
+    assert_non_null(mp = onnx__model_proto__unpack(NULL, n, b));
+    snprintf(want, sizeof want, ": running variance %s holds -0.5 at index 2", bn_var(mp)->name);
+    expect_fail(edited(OX("panns_att.onnx"), negative_var), want);
+    snprintf(want, sizeof want, ": initializer %s holds NaN at index 1", bn_var(mp)->name);
+    expect_fail(edited(OX("panns_att.onnx"), nan_var), want);
+    onnx__model_proto__free_unpacked(mp, NULL);
+    free(b);
+    expect_fail(edited(OX("panns_att.onnx"), bad_epsilon), "epsilon and momentum must be finite");
+    expect_fail(edited(OX("clip_net.onnx"), inf_constant), ": constant /Constant_output_0 holds +Inf at index 0");
+    expect_fail(edited(OX("clip_net.onnx"), nan_clip), ": node /Clip_1 (Clip): a NaN min or max");
+}
+
+/* Issue 14: an all-NaN input through the BAD DenseNet was "bird" at P 0.9999 (ReLU made the
+ * NaNs 0); as in PyTorch, every output is NaN now. */
+static void nan_input_gives_nan(void **state)
+{
+    es_graph *g;
+    if (es_onnx_load(OX("bad_densenet.onnx"), &g, NULL) != 0)
+        fail_msg("%s", es_error());
+    int in, out;
+    es_graph_inputs(g, &in, 1);
+    es_graph_outputs(g, &out, 1);
+    for (size_t k = 0; k < es_tensor_size(g, in); k++)
+        es_tensor_data(g, in)[k] = NAN;
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    for (size_t k = 0; k < es_tensor_size(g, out); k++)
+        assert_true(isnan(es_tensor_data(g, out)[k]));
+    es_graph_free(g);
+}
+
+static void old_opset_named(void **state)
+{
+    expect_fail(edited(OX("captum_one_conv.onnx"), opset5), ": opset 5 is older than 7, which earsight reads");
+}
+
+/* ---- the folder's integer arithmetic at the int64 edges (UBSan found overflows) -------- */
+static es_onnx_const *int_const(es_onnx_const *c, int64_t v)
+{
+    memset(c, 0, sizeof *c);
+    assert_int_equal(es_onnx_const_alloc(c, 1, 1, (int64_t[]){1}), 0);
+    c->i[0] = v;
+    return c;
+}
+
+/* Folds op over in[0..n_in) at opset 13; returns what es_onnx_fold returns. */
+static int fold(const char *op, es_onnx_const *const *in, int n_in, es_onnx_const *out)
+{
+    Onnx__NodeProto nd = ONNX__NODE_PROTO__INIT;
+    char *names[5] = {"a", "b", "c", "d", "e"}, *outs[1] = {"y"};
+    nd.op_type = (char *)op, nd.n_input = n_in, nd.input = names;
+    nd.n_output = 1, nd.output = outs;
+    memset(out, 0, sizeof *out);
+    return es_onnx_fold(&nd, 13, in, n_in, out);
+}
+
+static void fold_int64_edges(void **state)
+{
+    es_onnx_const a, b, c, d, e, y;
+    /* Div stays exact: INT64_MAX went through double as 2^63, whose cast back is UB */
+    assert_int_equal(fold("Div", (es_onnx_const *[]){int_const(&a, INT64_MAX), int_const(&b, 1)}, 2, &y), 1);
+    assert_true(y.i[0] == INT64_MAX);
+    es_onnx_const_clear(&y), es_onnx_const_clear(&a), es_onnx_const_clear(&b);
+    assert_int_equal(fold("Div", (es_onnx_const *[]){int_const(&a, INT64_MIN), int_const(&b, -1)}, 2, &y), 1);
+    assert_true(y.i[0] == INT64_MIN); /* wraps, as the int64 hardware does */
+    es_onnx_const_clear(&y);
+    assert_int_equal(fold("Neg", (es_onnx_const *[]){&a}, 1, &y), 1);
+    assert_true(y.i[0] == INT64_MIN);
+    es_onnx_const_clear(&y), es_onnx_const_clear(&a), es_onnx_const_clear(&b);
+    /* Slice with a step of INT64_MAX / INT64_MIN: one value, no overflow in the count */
+    es_onnx_const x = {0};
+    assert_int_equal(es_onnx_const_alloc(&x, 1, 1, (int64_t[]){5}), 0);
+    for (int k = 0; k < 5; k++)
+        x.i[k] = 10 + k;
+    int64_t steps[2][3] = {{0, 5, INT64_MAX}, {4, -6, INT64_MIN}};
+    for (int t = 0; t < 2; t++) {
+        es_onnx_const *in[5] = {&x, int_const(&a, steps[t][0]), int_const(&b, steps[t][1]),
+                                int_const(&c, 0), int_const(&d, steps[t][2])};
+        assert_int_equal(fold("Slice", in, 5, &y), 1);
+        assert_true(y.n == 1 && y.i[0] == (t ? 14 : 10));
+        es_onnx_const_clear(&y), es_onnx_const_clear(&a), es_onnx_const_clear(&b);
+        es_onnx_const_clear(&c), es_onnx_const_clear(&d);
+    }
+    es_onnx_const_clear(&x);
+    /* Range of 1e30 values: refused as a count, not cast to int64 first */
+    memset(&e, 0, sizeof e);
+    assert_int_equal(es_onnx_const_alloc(&e, 0, 0, NULL), 0);
+    e.f[0] = 1e30f;
+    assert_int_equal(fold("Range", (es_onnx_const *[]){int_const(&a, 0), &e, int_const(&b, 1)}, 3, &y), -1);
+    assert_non_null(strstr(es_error(), "Range of"));
+    es_onnx_const_clear(&y), es_onnx_const_clear(&a), es_onnx_const_clear(&b), es_onnx_const_clear(&e);
+}
+
 static void wrong_input_shape(void **state)
 {
     es_graph *g = (es_graph *)1;
@@ -600,6 +751,10 @@ int main(void)
         cmocka_unit_test(float_data_initializers),
         cmocka_unit_test(bad_op_errors),
         cmocka_unit_test(wrong_input_shape),
+        cmocka_unit_test(nonfinite_weights_refused),
+        cmocka_unit_test(old_opset_named),
+        cmocka_unit_test(nan_input_gives_nan),
+        cmocka_unit_test(fold_int64_edges),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
