@@ -169,23 +169,6 @@ static int make_net(const options *o, es_feature_config *c, int n_classes, net *
     return 0;
 }
 
-/* Copies every parameter and running statistic out of (save) or into (!save) buf. */
-static size_t snapshot(es_graph *g, float *buf, int save)
-{
-    size_t off = 0;
-    for (int t = 0; t < es_graph_n_tensors(g); t++) {
-        es_tensor_kind k = es_tensor_kind_of(g, t);
-        if (k != ES_T_PARAM && k != ES_T_STATE)
-            continue;
-        size_t n = es_tensor_size(g, t);
-        if (buf)
-            save ? memcpy(buf + off, es_tensor_data(g, t), n * sizeof *buf)
-                 : memcpy(es_tensor_data(g, t), buf + off, n * sizeof *buf);
-        off += n;
-    }
-    return off;
-}
-
 static void bar(int quiet, int epoch, int epochs, int step, int steps, double loss, double acc)
 {
     if (quiet || !isatty(2))
@@ -298,7 +281,7 @@ static int setup(run *r, const options *o)
     size_t per = es_tensor_size(r->m.g, r->m.input) / o->batch;
     r->x = malloc(per * o->batch * sizeof *r->x);
     r->y = malloc(o->batch * sizeof *r->y);
-    r->best = malloc((snapshot(r->m.g, NULL, 1) + 1) * sizeof *r->best);
+    r->best = malloc((es_graph_state_copy(r->m.g, NULL, 1) + 1) * sizeof *r->best);
     r->probs = malloc(((size_t)r->n_va * K + 1) * sizeof *r->probs);
     r->va_lab = malloc((r->n_va + 1) * sizeof *r->va_lab);
     if (!r->x || !r->y || !r->best || !r->probs || !r->va_lab)
@@ -411,7 +394,7 @@ int cmd_train(int argc, char **argv)
         int better = !r.n_va || auc > best_auc || (auc == best_auc && vloss < best_loss);
         if (better) {
             best_auc = auc, best_loss = vloss, best_epoch = ep;
-            snapshot(r.m.g, r.best, 1);
+            es_graph_state_copy(r.m.g, r.best, 1);
         }
         if (!o.quiet) {
             if (isatty(2))
@@ -424,7 +407,7 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, " (%.0f s)\n", omp_get_wtime() - t0);
         }
     }
-    snapshot(r.m.g, r.best, 0);
+    es_graph_state_copy(r.m.g, r.best, 0);
     if (save(&r, &o, best_auc, best_epoch) != 0)
         goto fail;
     if (!o.quiet) {

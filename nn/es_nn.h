@@ -99,6 +99,10 @@ int es_node_outputs(const es_graph *g, int node, const int **ids); /* returns th
 int es_node_producing(const es_graph *g, int tensor); /* node id, or -1 for non-activations */
 /* Number of trainable parameters (the elements of all PARAM tensors). */
 size_t es_graph_n_params(const es_graph *g);
+/* Every parameter and running statistic (PARAM and STATE tensors, in graph order — a PyTorch
+ * state_dict's order for an imported model) copied into buf (save) or from buf into the graph
+ * (!save). buf NULL only counts. Returns the count of values. */
+size_t es_graph_state_copy(es_graph *g, float *buf, int save);
 
 /* ---- running ------------------------------------------------------------------------ */
 /* Sets the batch size (first dim of every input); re-infers shapes. */

@@ -276,6 +276,21 @@ size_t es_graph_n_params(const es_graph *g)
     return n;
 }
 
+size_t es_graph_state_copy(es_graph *g, float *buf, int save)
+{
+    size_t off = 0;
+    for (int i = 0; i < g->nt; i++) {
+        es_tensor *t = &g->t[i];
+        if (t->kind != ES_T_PARAM && t->kind != ES_T_STATE)
+            continue;
+        if (buf)
+            save ? memcpy(buf + off, t->data, t->size * sizeof *buf)
+                 : memcpy(t->data, buf + off, t->size * sizeof *buf);
+        off += t->size;
+    }
+    return off;
+}
+
 /* ---- running ----------------------------------------------------------------------------- */
 int es_graph_set_batch(es_graph *g, int batch)
 {

@@ -347,30 +347,25 @@ static void optimizers_match_torch(void **s)
 }
 
 /* ---- whole networks against PyTorch -------------------------------------------------------- */
-/* The PARAM and STATE tensors in state_dict order, as the flat vectors of gen_nn.py hold them:
- * copies in[0..cap) (may be NULL) into them and their gradients (0 for STATE) into out (may be
- * NULL). Returns the count of values. */
-static size_t flat_walk(es_graph *g, const float *in, float *out, size_t cap)
+/* The PARAM and STATE tensors in state_dict order are the flat vectors of gen_nn.py
+ * (es_graph_state_copy): their gradients, 0 for STATE, into out. */
+static void flat_grads(es_graph *g, float *out)
 {
     size_t off = 0;
     for (int t = 0; t < es_graph_n_tensors(g); t++) {
         es_tensor_kind k = es_tensor_kind_of(g, t);
-        if (k != ES_T_PARAM && k != ES_T_STATE)
-            continue;
-        size_t n = es_tensor_size(g, t);
-        assert_true(off + n <= cap);
-        if (in)
-            memcpy(es_tensor_data(g, t), in + off, n * sizeof(float));
-        for (size_t i = 0; out && i < n; i++)
-            out[off + i] = k == ES_T_PARAM && es_tensor_grad(g, t) ? es_tensor_grad(g, t)[i] : 0.0f;
+        size_t n = k == ES_T_PARAM || k == ES_T_STATE ? es_tensor_size(g, t) : 0;
+        const float *gr = k == ES_T_PARAM ? es_tensor_grad(g, t) : NULL;
+        for (size_t i = 0; i < n; i++)
+            out[off + i] = gr ? gr[i] : 0.0f;
         off += n;
     }
-    return off;
 }
 
 static void load_flat_params(es_graph *g, const es_array *p)
 {
-    assert_int_equal(flat_walk(g, p->data, NULL, es_array_size(p)), es_array_size(p));
+    assert_int_equal(es_graph_state_copy(g, NULL, 0), es_array_size(p));
+    es_graph_state_copy(g, p->data, 0);
 }
 
 static es_graph *small_cnn(int *x, int *y)
@@ -411,7 +406,8 @@ static void small_cnn_matches_pytorch(void **s)
     assert_int_equal(es_backward(g, y, seed.data, ES_RELU_STANDARD, ES_GRAD_PARAMS), 0);
     assert_close_rel(es_tensor_data(g, y), outt.data, 6, 1e-4);
     float *got = malloc(es_array_size(&dp) * sizeof(float));
-    flat_walk(g, NULL, got, es_array_size(&dp));
+    assert_int_equal(es_graph_state_copy(g, NULL, 0), es_array_size(&dp));
+    flat_grads(g, got);
     assert_close_rel(got, dp.data, es_array_size(&dp), 1e-4);
     size_t off = 0; /* running statistics after one training forward */
     for (int t = 0; t < es_graph_n_tensors(g); t++) {
