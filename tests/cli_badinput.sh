@@ -161,4 +161,6 @@ echo partial >"$o/y.npy.tmp.$dead.AbC123"
 if [ -s "$o/y.npy" ] && [ "$(ls -A "$o")" = y.npy ]; then ok "a rerun removes a killed run's temporary"
 else bad "stale temporary" "left $(ls -A "$o")"; fi
 rm -rf "$o"/*
+# `earsight help help` is the help of help, not an unknown verb
+expect "help help" 0 "usage: earsight help" "$es" help help
 summary
