@@ -86,8 +86,10 @@ int cmd_annotate(int argc, char **argv)
     const char *model = NULL, *feat = NULL, *labels = NULL, *out = NULL;
     int quiet = 0;
     const opt rows[] = {
+        /* not an input row: -o may name the model itself (edited in place: it is read whole
+         * before the new one is renamed over it) */
         OPT_STRING('m', "model", &model, "FILE", "the ONNX model to annotate"),
-        OPT_STRING(0, "features", &feat, "JSON|FILE",
+        OPT_INFILE(0, "features", &feat, "JSON|FILE",
                    "the feature pipeline (DESIGN.md §4) as inline JSON or a JSON file;\n"
                    "stored complete (absent keys take their defaults) as earsight.features"),
         OPT_STRING(0, "labels", &labels, "LIST",

@@ -2,6 +2,12 @@
  * A verb returns the exit status: 0 done, 1 runtime error, 2 bad usage (DESIGN.md §3). */
 #ifndef ES_CLI_H
 #define ES_CLI_H
+#include <signal.h>
+
+/* Set by the first SIGINT (apps/main.c): a verb working through items stops after the current
+ * one, reports what it did and exits 1. A second SIGINT, or SIGTERM/SIGHUP, removes the open
+ * temporaries (es_atomic_cleanup) and ends the process by the signal itself. */
+extern volatile sig_atomic_t cli_interrupted;
 
 typedef struct {
     const char *name;

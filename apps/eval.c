@@ -30,9 +30,9 @@ static int parse(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     const opt rows[] = {
         OPT_MODEL(&o->model),
-        OPT_STRING(0, "data", &o->data, "FILE", "the labels CSV (required)"),
+        OPT_INFILE(0, "data", &o->data, "FILE", "the labels CSV (required)"),
         OPT_STRING(0, "root", &o->root, "DIR", "folder the CSV's paths are relative to (default: the CSV's folder)"),
-        OPT_STRING(0, "png", &o->png, "FILE", "the ROC curve as a PNG picture"),
+        OPT_OUTFILE(0, "png", &o->png, "FILE", "the ROC curve as a PNG picture", 0),
         OPT_JSON(&o->json, "{model, data, classes, auc, accuracy, confusion, files:[{path,\n"
                            "label, probs}]} on stdout"),
         OPT_JOBS, OPT_SWITCH('q', "quiet", &o->quiet, "only the summary, not every file"), OPT_END};

@@ -1,8 +1,10 @@
 /* earsight VERB [options] [files] — git-style entry point. */
 #include "apps/cli.h"
 #include "base/es_base.h"
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Each verb lives in apps/VERB.c; add a line here when a verb joins. */
 #define VERBS(X) \
@@ -61,8 +63,49 @@ int cli_help(const char *name)
     return v->run(2, argv);
 }
 
+static int tell_interrupt; /* stderr is a terminal: say what the first Ctrl-C does */
+
+/* Async-signal-safe only: the first SIGINT asks the verb to stop after the current item; a
+ * second one, or SIGTERM/SIGHUP, removes the temporaries and dies of the signal, so that the
+ * exit status says which (130, 143) and no PATH.tmp.* file is left. */
+static void on_signal(int sig)
+{
+    if (sig == SIGINT && !cli_interrupted) {
+        static const char msg[] = "\nearsight: interrupted; stopping after the current item "
+                                  "(Ctrl-C again to stop now)\n";
+        cli_interrupted = 1;
+        if (tell_interrupt)
+            (void)!write(2, msg, sizeof msg - 1);
+        return;
+    }
+    es_atomic_cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig); /* delivered with the default action once the handler returns */
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* the first SIGINT must not fail a read or write in progress */
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGINT), sigaddset(&sa.sa_mask, SIGTERM), sigaddset(&sa.sa_mask, SIGHUP);
+    tell_interrupt = isatty(2);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) {
+        struct sigaction old;
+        /* a signal ignored when we start (a background job's SIGINT, nohup) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+    }
+    /* a file over `ulimit -f` is a write error (EFBIG) the atomic writer reports and removes,
+     * not a death that leaves the temporary behind */
+    signal(SIGXFSZ, SIG_IGN);
+}
+
 int main(int argc, char **argv)
 {
+    catch_signals();
     if (argc < 2) {
         overview(stderr);
         return 2;

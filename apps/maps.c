@@ -53,7 +53,7 @@ int cmd_maps(int argc, char **argv)
     plot_args pa;
     plot_args_init(&pa, 1200, 900);
     const opt opts[] = {
-        OPT_STRING('m', "model", &model, "MODEL", "ONNX model (default: the shipped bird detector)"),
+        OPT_MODEL_AS(&model, "MODEL", "ONNX model (default: the shipped bird detector)"),
         OPT_INPUT(&input, "the input: a .npy tensor (batch dim optional) or a sound"),
         OPT_STRING(0, "layer", &layer, "NAME", "ONNX node or tensor name (default: the last spatial activation\n"
                                                "before pooling, as `earsight info` shows)"),

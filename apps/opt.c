@@ -3,6 +3,7 @@
 #include "apps/opt.h"
 #include "apps/cli.h"
 #include "audio/es_audio.h"
+#include "pipeline/es_pipeline.h"
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int opt_jobs;
 
@@ -281,6 +283,77 @@ static int apply_all(const opt_cmd *cmd, const slot *slots, const use *uses, int
     return 0;
 }
 
+/* ---- the files a run reads and writes ------------------------------------------------------ */
+
+static int is_operand_row(const opt *r) { return !r->key && !r->name && r->type != OPT_T_FEATURES; }
+
+/* The file names a row holds after the parse: one (STRING) or *count (APPEND). */
+static int row_files(const opt *r, const char *const **files)
+{
+    static const char *model;
+    if (r->type == OPT_T_STRING && !*(const char **)r->dest && (r->flags & OPT_DEFAULT_MODEL)) {
+        model = es_model_default_path(); /* NULL when not installed: the verb will say so */
+        *files = &model;
+        return model != NULL;
+    }
+    if (r->type == OPT_T_STRING) {
+        *files = r->dest;
+        return *(const char **)r->dest != NULL;
+    }
+    if (r->type == OPT_T_APPEND) {
+        *files = r->dest;
+        return *(const int *)r->aux;
+    }
+    return 0;
+}
+
+/* An output's folder must exist: a run of minutes should not end in "cannot write". */
+static int folder_missing(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    char dir[4096];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    return stat(dir, &st) != 0 || !S_ISDIR(st.st_mode);
+}
+
+/* One output against the folder rule, every input and the outputs before it: 0, or the exit
+ * status after the one line (2: a bad name; 1: a folder that does not exist, a runtime error
+ * as when it is found at the write). */
+static int check_output(const opt *rows, const opt *out, const char *path)
+{
+    struct stat st;
+    int dir_ok = (out->flags & OPT_OUT_DIR) && lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!dir_ok && es_output_check(path) != 0)
+        return cli_fail("%s", es_error()), 2;
+    if (folder_missing(path))
+        return cli_fail("%s: cannot write: no such folder", path);
+    for (const opt *r = rows; r->type != OPT_T_END; r++) {
+        const char *const *files;
+        int n = row_files(r, &files), input = (r->flags & OPT_IN) || is_operand_row(r);
+        if (r == out || (!input && !((r->flags & OPT_OUT) && r < out)))
+            continue;
+        for (int i = 0; i < n; i++)
+            if (strcmp(files[i], path) == 0 || es_same_file(files[i], path))
+                return cli_fail("%s: %s; refusing to overwrite it", path,
+                                input ? "is also an input of this run" : "is named as two outputs"), 2;
+    }
+    return 0;
+}
+
+static int check_files(const opt *rows)
+{
+    for (const opt *r = rows; r->type != OPT_T_END; r++) {
+        const char *const *files;
+        int rc;
+        if ((r->flags & OPT_OUT) && row_files(r, &files) && (rc = check_output(rows, r, files[0])))
+            return rc;
+    }
+    return 0;
+}
+
 int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv)
 {
     static slot slots[MAX_SLOTS];
@@ -315,6 +388,8 @@ int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv)
     }
     int rc = apply_all(cmd, slots, uses, n_uses);
     free(uses);
+    if (!rc)
+        rc = check_files(rows);
     if (rc)
         return rc;
     if (opt_jobs)

@@ -40,6 +40,15 @@ enum {
     OPT_OPEN_LO = 2,   /* the range excludes lo */
     OPT_OPEN_HI = 4,   /* the range excludes hi */
     OPT_EARLY = 8,     /* applied before the other flags whatever its place (--config) */
+    /* Files, checked by the parser once every flag is read, before any work: an output must
+     * be absent or a regular file in an existing folder (never a link, device, pipe or
+     * folder: es_output_check), and no output may be an input of the same run or another
+     * output. Operand rows are inputs without the flag. */
+    OPT_IN = 16,      /* names a file the run reads (STRING or APPEND) */
+    OPT_OUT = 32,     /* names a file the run writes (STRING) */
+    OPT_OUT_DIR = 64, /* with OPT_OUT: an existing folder is accepted too (several inputs) */
+    OPT_DEFAULT_MODEL = 128, /* with OPT_IN: when not given, the run reads the shipped model
+                              * (es_model_default_path), an input all the same */
 };
 
 typedef struct opt opt;
@@ -76,23 +85,31 @@ typedef struct {
 #define OPT_FLOAT(s, l, d, lo_, hi_, mv, h) {OPT_T_FLOAT, s, l, d, mv, h, lo_, hi_}
 #define OPT_DOUBLE(s, l, d, lo_, hi_, mv, h) {OPT_T_DOUBLE, s, l, d, mv, h, lo_, hi_}
 #define OPT_STRING(s, l, d, mv, h) {OPT_T_STRING, s, l, d, mv, h}
+/* A file read or written: OPT_STRING with OPT_IN or OPT_OUT (f: more flags, or 0). */
+#define OPT_INFILE(s, l, d, mv, h) {OPT_T_STRING, s, l, d, mv, h, .flags = OPT_IN}
+#define OPT_OUTFILE(s, l, d, mv, h, f) {OPT_T_STRING, s, l, d, mv, h, .flags = OPT_OUT | (f)}
 /* The one operand, into the const char * d (which a flag such as --input may also set, the
  * later one winning); a second operand after it is refused as "one WHAT only". */
-#define OPT_OPERAND(d, what) {OPT_T_STRING, 0, NULL, d, what}
+#define OPT_OPERAND(d, what) {OPT_T_STRING, 0, NULL, d, what, .flags = OPT_IN}
 /* A list, one more each time; a row with neither short nor long name takes the operands, in
  * their place among the flag's values (saliency: --input a b --input c), its metavar naming
  * them in messages ("at most 256 inputs"). */
 #define OPT_APPEND(s, l, arr, count, mv, h)                                                     \
     {OPT_T_APPEND, s, l, arr, mv, h, .aux = count, .ival = (int)(sizeof(arr) / sizeof *(arr))}
+/* The same for a list of files read. */
+#define OPT_INFILES(s, l, arr, count, mv, h)                                                    \
+    {OPT_T_APPEND, s, l, arr, mv, h, .aux = count, .ival = (int)(sizeof(arr) / sizeof *(arr)),    \
+     .flags = OPT_IN}
 #define OPT_ENUM(s, l, d, names, mv, h) {OPT_T_ENUM, s, l, d, mv, h, .aux = names}
 #define OPT_SIZE(s, l, a, b, lo_, hi_, mv, h) {OPT_T_SIZE, s, l, a, mv, h, lo_, hi_, .aux = b}
 #define OPT_CALL(s, l, d, f, mv, h) {OPT_T_CALL, s, l, d, mv, h, .fn = f}
 #define OPT_FEATURES(cfg) {OPT_T_FEATURES, .dest = cfg}
 
 /* ---- the common groups (DESIGN.md §3) ---- */
-#define OPT_MODEL(d) OPT_STRING('m', "model", d, "FILE", "ONNX model (default: the shipped bird detector)")
-#define OPT_OUTPUT(d, h) OPT_STRING('o', "output", d, "FILE", h)
-#define OPT_INPUT(d, h) OPT_STRING('i', "input", d, "FILE", h)
+#define OPT_MODEL(d) OPT_MODEL_AS(d, "FILE", "ONNX model (default: the shipped bird detector)")
+#define OPT_MODEL_AS(d, mv, h) {OPT_T_STRING, 'm', "model", d, mv, h, .flags = OPT_IN | OPT_DEFAULT_MODEL}
+#define OPT_OUTPUT(d, h) OPT_OUTFILE('o', "output", d, "FILE", h, 0)
+#define OPT_INPUT(d, h) OPT_INFILE('i', "input", d, "FILE", h)
 #define OPT_QUIET(d) OPT_SWITCH('q', "quiet", d, "print nothing on success")
 #define OPT_JSON(d, h) OPT_SWITCH(0, "json", d, h)
 /* -j/--jobs N: the OpenMP threads, set by opt_parse once every flag is read. */
@@ -104,11 +121,13 @@ extern int opt_jobs;
  * go to the table's operand row (OPT_OPERAND, or an OPT_APPEND without names) in their order;
  * a verb without one takes none. Prints the help and exits 0 for -h/--help (anywhere before
  * `--`); prints one line `earsight: --flag: reason (see `earsight help VERB`)` and exits 2 for
- * a bad flag, value or operand. Sets the OpenMP thread count when -j was given, once every
+ * a bad flag, value or operand, and one line `earsight: PATH: reason` for an output refused
+ * (OPT_OUT: a link, device, pipe, folder, an input or another output; exit 1 when its folder
+ * does not exist, the runtime error the write would meet after the work). Sets the OpenMP thread count when -j was given, once every
  * value is known to be good. */
 void opt_parse(const opt_cmd *cmd, const opt *rows, int argc, char **argv);
-/* The same without exiting: 0 parsed, 2 after printing a usage error, 3 after printing the
- * help. */
+/* The same without exiting: 0 parsed, 2 after printing a usage error, 1 after printing that
+ * an output's folder does not exist, 3 after printing the help. */
 int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv);
 /* True when the last parse saw the long flag `name` ("sr"). */
 int opt_given(const char *name);

@@ -34,7 +34,7 @@ static int parse(int argc, char **argv, es_feature_config *c, options *o)
         OPT_STRING(0, "db-range", &o->db, "LO:HI|N", "colour range in dB, or N dB below the maximum (data min..max)"),
         OPT_STRING(0, "title", &o->title, "TEXT", "title (default: the input's file name)"),
         OPT_SWITCH(0, "wave", &o->wave, "a waveform strip above the spectrogram (sound input)"),
-        OPT_STRING(0, "saliency", &o->sal, "S.npy", "a saliency map of the same shape, drawn over the spectrogram"),
+        OPT_INFILE(0, "saliency", &o->sal, "S.npy", "a saliency map of the same shape, drawn over the spectrogram"),
         OPT_STRING(0, "overlay", &o->mode, "MODE", "heat|blended|masked|alpha (blended), as Captum's methods"),
         OPT_STRING(0, "sign", &o->sign, "SIGN", "absolute|positive|negative|all (absolute)"),
         OPT_FLOAT(0, "outlier-perc", &o->outlier, 0, 100, "P", "Captum's outlier percentage (2)"),

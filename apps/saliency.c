@@ -67,12 +67,12 @@ static int parse(int argc, char **argv, options *o)
 {
     const opt rows[] = {
         OPT_MODEL(&o->model),
-        OPT_APPEND('i', "input", o->inputs, &o->n_inputs, "FILE", ".npy tensor (batch dim optional) or a sound"),
+        OPT_INFILES('i', "input", o->inputs, &o->n_inputs, "FILE", ".npy tensor (batch dim optional) or a sound"),
         OPT_APPEND(0, NULL, o->inputs, &o->n_inputs, "input", NULL),
-        OPT_OUTPUT(&o->out, "the map as .npy (written whole or not at all)"),
+        OPT_OUTFILE('o', "output", &o->out, "FILE", "the map as .npy (written whole or not at all)", OPT_OUT_DIR),
         OPT_JSON(&o->json, "{input, method, target, label, score, probabilities, delta (IG),\n"
                            "windows: [{start_frame, score, probability}]} on stdout"),
-        OPT_STRING(0, "png", &o->png, "FILE", "a picture: the input with the map over it"),
+        OPT_OUTFILE(0, "png", &o->png, "FILE", "a picture: the input with the map over it", OPT_OUT_DIR),
         OPT_STRING(0, "overlay", &o->mode, "MODE", "heat|blended|masked|alpha (blended)"),
         OPT_STRING(0, "sign", &o->sign, "SIGN", "absolute|positive|negative|all (absolute)"),
         OPT_FLOAT(0, "outlier-perc", &o->outlier, 0, 100, "P", "Captum's outlier percentage (2)"),

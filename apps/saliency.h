@@ -37,7 +37,7 @@ int sal_resolve(sal_args *a, es_clip *in, const char *verb);
     OPT_STRING(0, "ig-method", &(a)->ig_method, "M",                                            \
                "gausslegendre (default) | riemann-trapezoid | riemann-left |\n"                 \
                "riemann-right | riemann-middle"),                                               \
-    OPT_STRING(0, "baseline", &(a)->baseline, "B", "IG: zero (default) | min (the input's minimum) | FILE.npy"), \
+    OPT_INFILE(0, "baseline", &(a)->baseline, "B", "IG: zero (default) | min (the input's minimum) | FILE.npy"), \
     OPT_INT(0, "samples", &(a)->o.samples, 1, 100000, "N", "SmoothGrad samples (25)"),          \
     OPT_FLOAT(0, "sigma", &(a)->o.sigma, 0, 1e6, "S",                                           \
               "SmoothGrad noise std as a fraction of the input's range (0.15)"),                \

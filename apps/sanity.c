@@ -36,7 +36,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_U64(0, "random-seed", &o->rseed, 1, 9e18, "N", "seed of the re-drawn weights (1)"),
         OPT_OUTPUT(&o->out, "the cascading maps as one .npy: (1 + layers) × the map's shape"),
         OPT_JSON(&o->json, "{method, target, rows: [{mode, step, layer, spearman, spearman_abs, ssim}]}"),
-        OPT_STRING(0, "png", &o->png, "FILE", "the sanity strip: the original, then up to 9 cascading steps"),
+        OPT_OUTFILE(0, "png", &o->png, "FILE", "the sanity strip: the original, then up to 9 cascading steps", 0),
         OPT_SIZE(0, "size", &o->w, &o->h, 1, 16384, "WxH", "the strip's size in pixels"),
         OPT_STRING(0, "title", &o->title, "TEXT", "the strip's title"),
         OPT_STRING(0, "cmap", &o->cmap, "NAME", "the maps' colour map"),

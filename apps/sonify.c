@@ -28,12 +28,12 @@ typedef struct {
 static int parse(int argc, char **argv, options *o)
 {
     const opt rows[] = {
-        OPT_STRING('m', "model", &o->model, "FILE", "ONNX model with earsight.features (default: the shipped bird detector)"),
+        OPT_MODEL_AS(&o->model, "FILE", "ONNX model with earsight.features (default: the shipped bird detector)"),
         OPT_INPUT(&o->input, "the sound"),
         OPT_FLOAT(0, "keep", &o->keep, 0, 1, "F", "keep the top fraction F in [0, 1] of the bins by saliency (0.1)"),
         OPT_FLOAT(0, "threshold", &o->threshold, 0, INFINITY, "T", "instead: keep bins whose saliency >= T · max|map|"),
         OPT_SWITCH(0, "invert", &o->invert, "keep the rest instead (what the network did not use)"),
-        OPT_STRING(0, "saliency", &o->sal, "S.npy", "use this (mels × frames) map instead of computing one"),
+        OPT_INFILE(0, "saliency", &o->sal, "S.npy", "use this (mels × frames) map instead of computing one"),
         OPT_OUTPUT(&o->out, "the WAV to write (written whole or not at all)"),
         OPT_JSON(&o->json, "{input, output, method, target, kept, sample_rate, samples}"),
         OPT_JOBS, OPT_QUIET(&o->quiet),

@@ -51,11 +51,11 @@ static int parse(int argc, char **argv, options *o)
                    .val_split = 0.2, .seed = 1, .optimizer = ADAM, .mix = 0.5, .mix_neg = 0.5,
                    .snr = {-5, 15}};
     const opt rows[] = {
-        OPT_STRING(0, "data", &o->data, "FILE", "the labels CSV (required)"),
+        OPT_INFILE(0, "data", &o->data, "FILE", "the labels CSV (required)"),
         OPT_STRING(0, "root", &o->root, "DIR", "folder the CSV's paths are relative to (default: the CSV's folder)"),
         OPT_STRING(0, "arch", &o->arch, "A", "bad-densenet (default: the BAD 2017 DenseNet), small-cnn (3 conv\n"
                                              "layers, for quick tests) or INIT.onnx (fine-tune that model)"),
-        OPT_STRING(0, "features", &o->features, "JSON|FILE",
+        OPT_INFILE(0, "features", &o->features, "JSON|FILE",
                    "feature settings (DESIGN.md §4); default 22.05 kHz, n_fft 1024,\n"
                    "hop 441, 40 mels 50 Hz-11 kHz, dB, 64 frames (1.28 s) time first,\n"
                    "pad_repeat, standardize global (fine-tuning: the model's own)"),
@@ -74,7 +74,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_STRING(0, "background", &o->background, "NAME", "the class mixed into (nobird with hasbird; none with label)"),
         {OPT_T_DOUBLE, 0, "val-split", &o->val_split, "F",
          "fraction of each class's files held out (0.2; 0 keeps the last model)", 0, 1, .flags = OPT_OPEN_HI},
-        OPT_STRING(0, "val-csv", &o->val_csv, "FILE", "write the held-out rows as a labels CSV (for `earsight eval`)"),
+        OPT_OUTFILE(0, "val-csv", &o->val_csv, "FILE", "write the held-out rows as a labels CSV (for `earsight eval`)", 0),
         OPT_U64(0, "seed", &o->seed, 0, 9e18, "N", "split, initialisation and augmentation (1)"),
         OPT_OUTPUT(&o->out, "the model (required)"), OPT_JOBS,
         OPT_SWITCH('q', "quiet", &o->quiet, "no progress"), OPT_END};

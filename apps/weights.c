@@ -63,7 +63,7 @@ int cmd_weights(int argc, char **argv)
     plot_args pa;
     plot_args_init(&pa, 1200, 900);
     const opt rows[] = {
-        OPT_STRING('m', "model", &model, "MODEL", "ONNX model (default: the shipped bird detector)"),
+        OPT_MODEL_AS(&model, "MODEL", "ONNX model (default: the shipped bird detector)"),
         OPT_STRING(0, "layer", &layer, "NAME", "a Conv, Gemm or MatMul node, its output or its weight tensor\n"
                                                "(default: the first Conv)"),
         OPT_SET(0, "mean-inputs", &mean, 1, "one tile per filter: the mean over its input channels (the default\n"

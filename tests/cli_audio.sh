@@ -64,14 +64,15 @@ else
   bad "an MP3 without a Xing tag" "lame is missing (scripts/deps.sh installs it)"
 fi
 
-# outputs that are not regular files are refused, and left as they were
-expect "-o /dev/null is refused" 1 "/dev/null: not a regular file" "$es" features "$bird" -o /dev/null
+# outputs that are not regular files are refused before any work (bad usage: exit 2), and left as
+# they were
+expect "-o /dev/null is refused" 2 "/dev/null: not a regular file" "$es" features "$bird" -o /dev/null
 [ -c /dev/null ] && ok "… /dev/null is still a device" || bad "… /dev/null" "replaced"
 echo keep >"$tmp/target.npy"; ln -s target.npy "$tmp/link.npy"
-expect "-o a symbolic link is refused" 1 "link.npy: is a symbolic link" "$es" features "$bird" -o "$tmp/link.npy"
+expect "-o a symbolic link is refused" 2 "link.npy: is a symbolic link" "$es" features "$bird" -o "$tmp/link.npy"
 [ -L "$tmp/link.npy" ] && [ "$(cat "$tmp/target.npy")" = keep ] && ok "… the link and its target are untouched" \
   || bad "… the link" "replaced"
 mkdir "$tmp/dir.npy"
-expect "-o a folder is refused" 1 "dir.npy: is a folder" "$es" features "$bird" -o "$tmp/dir.npy"
+expect "-o a folder is refused" 2 "dir.npy: is a folder" "$es" features "$bird" -o "$tmp/dir.npy"
 [ -z "$(ls "$tmp" | grep '\.tmp\.')" ] && ok "… no temporary file left" || bad "… temporaries" "$(ls "$tmp")"
 summary

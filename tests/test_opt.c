@@ -5,6 +5,7 @@
 #include "apps/opt.h"
 #include "audio/es_audio.h"
 #include <omp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const opt_cmd cmd = {"test", "usage: earsight test [options] FILE…", "What it does.\n"};
@@ -213,6 +214,48 @@ static void help_and_jobs(void **state)
     assert_int_equal(opt_jobs, 3);
 }
 
+/* Output rows are checked once parsed, before any work: never a device, a link or a folder
+ * (unless the row takes folders), never an input of the run nor another output. */
+static void files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_opt.XXXXXX", a[64], b[64], link[64], sub[64], line[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(a, sizeof a, "%s/a", dir), snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(link, sizeof link, "%s/link", dir), snprintf(sub, sizeof sub, "%s/sub", dir);
+    FILE *f = fopen(a, "w");
+    fputs("input", f), fclose(f);
+    assert_int_equal(symlink(a, link), 0);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    const char *in = NULL, *out = NULL, *png = NULL, *model = NULL, *ops[3];
+    int n_ops = 0;
+    const opt rows[] = {OPT_INPUT(&in, "in"), OPT_MODEL(&model), OPT_OUTPUT(&out, "out"),
+                        OPT_OUTFILE(0, "png", &png, "FILE", "picture", OPT_OUT_DIR),
+                        OPT_APPEND(0, NULL, ops, &n_ops, "input", NULL), OPT_END};
+#define PARSE(...) (snprintf(line, sizeof line, __VA_ARGS__), in = out = png = model = NULL, \
+                    n_ops = 0, parse(rows, line))
+    assert_int_equal(PARSE("-i %s -o %s --png %s", a, b, sub), 0); /* a folder where one is taken */
+    assert_int_equal(PARSE("-o /dev/null"), 2);
+    one_line_error("earsight: /dev/null: not a regular file");
+    assert_int_equal(PARSE("-o %s", link), 2);
+    one_line_error("is a symbolic link");
+    assert_int_equal(PARSE("-o %s", sub), 2);
+    one_line_error("is a folder");
+    assert_int_equal(PARSE("--png %s/nope/x.png", dir), 1);
+    one_line_error("nope/x.png: cannot write: no such folder");
+    assert_int_equal(PARSE("-i %s -o %s", a, a), 2);
+    one_line_error("is also an input of this run");
+    assert_int_equal(PARSE("-m %s/../%s -o %s", dir, a + 5, a), 2); /* the same file, another name */
+    one_line_error("is also an input of this run");
+    assert_int_equal(PARSE("%s -o %s", a, a), 2); /* an operand is an input too */
+    one_line_error("is also an input of this run");
+    assert_int_equal(PARSE("-o %s --png %s", b, b), 2);
+    one_line_error("is named as two outputs");
+    assert_int_equal(access(b, F_OK), -1); /* nothing written */
+#undef PARSE
+    unlink(link), unlink(a), rmdir(sub), rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +264,7 @@ int main(void)
         cmocka_unit_test(forms),
         cmocka_unit_test(early_and_features),
         cmocka_unit_test(help_and_jobs),
+        cmocka_unit_test(files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,9 +55,9 @@ static int parse(int argc, char **argv, options *o, view *v)
         OPT_STRING(0, "layout", &o->layout, "quad|single", "the four panels or one (single)"),
         OPT_INPUT(&v->file, "the sound or X.npy (or give it as the operand)"),
         OPT_OUTPUT(&v->export_path, "where e exports (overwritten by each export)"),
-        OPT_STRING(0, "screenshot", &o->screenshot, "FILE",
-                   "render the first frame in the window, read it back from the\n"
-                   "renderer, write it as PNG and exit"),
+        OPT_OUTFILE(0, "screenshot", &o->screenshot, "FILE",
+                    "render the first frame in the window, read it back from the\n"
+                    "renderer, write it as PNG and exit", 0),
         OPT_INT(0, "frames", &o->frames, 1, 1e9, "N", "exit after N frames (with --screenshot: the last one is written)"),
         OPT_STRING(0, "keys", &o->keys, "KEYS",
                    "press these keys before the first frame: m M o O s S q t T + - 0\n"
