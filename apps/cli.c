@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+volatile sig_atomic_t cli_interrupted;
+
 int cli_fail(const char *fmt, ...)
 {
     va_list ap;

@@ -2,6 +2,7 @@
  * A verb returns the exit status: 0 done, 1 runtime error, 2 bad usage (DESIGN.md §3). */
 #ifndef ES_CLI_H
 #define ES_CLI_H
+#include <signal.h>
 
 typedef struct {
     const char *name;
@@ -21,5 +22,8 @@ int cli_help(const char *verb);
 /* True when -h or --help stands as an argument of its own before any `--` (argv[0] is the
  * verb); opt_parse asks it first, so that help wins over any other flag, good or bad. */
 int cli_wants_help(int argc, char **argv);
+
+/* Set by the SIGINT handler (apps/main.c); batch loops check it between items. */
+extern volatile sig_atomic_t cli_interrupted;
 
 #endif

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Batches (DESIGN.md §8): one bad file among good ones is named in one line, the others are
+# done, "N of M files failed", exit 1; --strict stops at the first; outputs of inputs with the
+# same base name do not overwrite each other; -q prints no progress.
+# Run from the repository root; the binary is $EARSIGHT_BIN (default build/earsight).
+source tests/clitest.sh
+ex=assets/examples
+bird=$ex/animals__birds__blackbird.ogg
+duck=$ex/animals__birds__duck.ogg
+
+# a folder of the example clips, one of them truncated after its headers, in the labels CSV
+mkdir -p "$tmp/set"
+cp $ex/*.ogg "$tmp/set/"
+head -c 3000 "$duck" >"$tmp/set/bad.ogg"
+{ cat $ex/labels.csv; echo "bad.ogg,1"; } >"$tmp/set/labels.csv"
+n_good=$(($(wc -l <$ex/labels.csv) - 1)); n_all=$((n_good + 1))
+
+# lines NAME FILE WANT PATTERN — FILE has WANT lines matching PATTERN
+lines() {
+  local got; got=$(grep -c -- "$4" "$2")
+  [ "$got" = "$3" ] && ok "$1" || bad "$1" "$got lines match '$4', wanted $3: $(head -c 400 "$2")"
+}
+# status NAME WANT RC
+status() { [ "$3" = "$2" ] && ok "$1" || bad "$1" "exit $3, wanted $2: $(head -c 300 "$tmp/err")"; }
+
+# eval: the good clips scored, the bad one named once, the count of failures, exit 1
+"$es" eval --data "$tmp/set/labels.csv" >"$tmp/out" 2>"$tmp/err"; rc=$?
+status "eval with a corrupt file exits 1" 1 $rc
+lines "eval scores the good files" "$tmp/out" 1 "^files $n_good, ROC AUC [0-9.]*, accuracy"
+lines "eval names the corrupt file once" "$tmp/err" 1 "^earsight: .*bad.ogg: "
+lines "eval counts the failures" "$tmp/err" 1 "^earsight: 1 of $n_all files failed$"
+[ "$(wc -l <"$tmp/err")" = 2 ] && ok "eval prints nothing else on stderr" || bad "eval stderr" "$(cat "$tmp/err")"
+grep -q "bad.ogg" "$tmp/out" && bad "eval stdout" "lists the bad file" || ok "eval leaves the bad file out of its table"
+
+"$es" eval --data "$tmp/set/labels.csv" --json >"$tmp/out" 2>"$tmp/err"; rc=$?
+status "eval --json with a corrupt file exits 1" 1 $rc
+grep -q '"auc":' "$tmp/out" && ok "eval --json has the AUC" || bad "eval --json" "$(head -c 300 "$tmp/out")"
+
+expect "eval --strict stops at the corrupt file" 1 "bad.ogg: " "$es" eval --data "$tmp/set/labels.csv" --strict
+[ ! -s "$tmp/out" ] && ok "eval --strict prints no result" || bad "eval --strict" "$(head -c 300 "$tmp/out")"
+expect "eval of good files still exits 0" 0 "^files $n_good," "$es" eval --data $ex/labels.csv -q
+
+# a repeated row is said once
+{ cat $ex/labels.csv; tail -1 $ex/labels.csv; } >"$tmp/set/dup.csv"
+"$es" eval --data "$tmp/set/dup.csv" >"$tmp/out" 2>"$tmp/err"; rc=$?
+status "eval with a repeated row exits 0" 0 $rc
+lines "eval says the repeated row was merged" "$tmp/err" 1 "1 repeated row merged"
+"$es" eval --data "$tmp/set/dup.csv" -q >"$tmp/out" 2>"$tmp/err"
+[ ! -s "$tmp/err" ] && ok "eval -q says nothing of it" || bad "eval -q" "$(cat "$tmp/err")"
+
+# train: a tiny run with the corrupt file in the set finishes, writes its model, exits 1
+tiny=(--arch small-cnn --features '{"frames":32}' --epochs 1 --batch 4 --steps 1)
+"$es" train --data "$tmp/set/labels.csv" "${tiny[@]}" -q -o "$tmp/m.onnx" >"$tmp/out" 2>"$tmp/err"; rc=$?
+status "train with a corrupt file exits 1" 1 $rc
+[ -s "$tmp/m.onnx" ] && ok "train writes its model anyway" || bad "train" "no model"
+lines "train names the corrupt file once" "$tmp/err" 1 "^earsight: .*bad.ogg: "
+lines "train counts the failures" "$tmp/err" 1 "^earsight: 1 of $n_all files failed$"
+expect "train --strict stops at the corrupt file" 1 "bad.ogg: " \
+  "$es" train --data "$tmp/set/labels.csv" "${tiny[@]}" -q --strict -o "$tmp/s.onnx"
+[ ! -e "$tmp/s.onnx" ] && ok "train --strict writes no model" || bad "train --strict" "wrote a model"
+# the split of the good files does not depend on the bad one: the same held-out rows
+"$es" train --data "$tmp/set/labels.csv" "${tiny[@]}" -q -o "$tmp/m1.onnx" --val-csv "$tmp/v1.csv" 2>/dev/null
+"$es" train --data $ex/labels.csv --root "$tmp/set" "${tiny[@]}" -q -o "$tmp/m2.onnx" --val-csv "$tmp/v2.csv" 2>/dev/null
+cmp -s "$tmp/v1.csv" "$tmp/v2.csv" && ok "train holds out the same good files" || bad "train split" "$(cat "$tmp/v1.csv") vs $(cat "$tmp/v2.csv")"
+
+summary
