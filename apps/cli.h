@@ -25,5 +25,7 @@ int cli_wants_help(int argc, char **argv);
 
 /* Set by the SIGINT handler (apps/main.c); batch loops check it between items. */
 extern volatile sig_atomic_t cli_interrupted;
+/* Called (when set) before cli_fail and cli_usage print: a progress bar erases itself. */
+extern void (*cli_before_message)(void);
 
 #endif

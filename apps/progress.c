@@ -13,6 +13,14 @@ static double now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+static progress *shown; /* the bar on the terminal, erased before a message */
+
+static void clear_shown(void)
+{
+    if (shown)
+        progress_clear(shown);
+}
+
 void progress_start(progress *p, const char *verb, const char *what, long n, int quiet)
 {
     const char *e = getenv("EARSIGHT_PROGRESS_SECONDS");
@@ -49,6 +57,7 @@ static void draw(progress *p, double t)
         fprintf(stderr, "\r\033[K%s [%s] %ld/%ld %s, %.2f/s, ETA %s", p->verb, bar, p->done, p->n,
                 p->what, rate, eta);
         p->drawn = 1;
+        shown = p, cli_before_message = clear_shown;
     } else {
         fprintf(stderr, "earsight %s: %ld of %ld %s, %.2f/s, ETA %s\n", p->verb, p->done, p->n,
                 p->what, rate, eta);
@@ -80,6 +89,8 @@ void progress_end(progress *p)
 {
     progress_clear(p);
     p->on = 0;
+    if (shown == p)
+        shown = NULL;
 }
 
 /* ---- the batch contract ------------------------------------------------------------------ */

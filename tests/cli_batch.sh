@@ -63,4 +63,40 @@ expect "train --strict stops at the corrupt file" 1 "bad.ogg: " \
 "$es" train --data $ex/labels.csv --root "$tmp/set" "${tiny[@]}" -q -o "$tmp/m2.onnx" --val-csv "$tmp/v2.csv" 2>/dev/null
 cmp -s "$tmp/v1.csv" "$tmp/v2.csv" && ok "train holds out the same good files" || bad "train split" "$(cat "$tmp/v1.csv") vs $(cat "$tmp/v2.csv")"
 
+# saliency over several inputs: a bad one among them is named, the others' maps written
+fx=tests/fixtures/onnx; m=$fx/small_cnn.onnx
+mkdir -p "$tmp/p" "$tmp/q" "$tmp/o" "$tmp/o2"
+cp $fx/small_cnn.input.npy "$tmp/p/in.npy"
+"$es" saliency -m $m --method grad -i "$tmp/p/in.npy" -o "$tmp/q/in.npy" -q # another input, same name
+head -c 100 $fx/small_cnn.input.npy >"$tmp/q/bad.npy"
+"$es" saliency -m $m --method grad --input "$tmp/p/in.npy" "$tmp/q/bad.npy" "$tmp/q/in.npy" \
+  -o "$tmp/o" >"$tmp/out" 2>"$tmp/err"; rc=$?
+status "saliency with a bad input exits 1" 1 $rc
+lines "saliency names the bad input once" "$tmp/err" 1 "^earsight: .*bad.npy: "
+lines "saliency counts the failures" "$tmp/err" 1 "^earsight: 1 of 3 files failed$"
+[ -s "$tmp/o/in.npy" ] && [ -s "$tmp/o/in-2.npy" ] && ok "saliency writes the good inputs' maps" \
+  || bad "saliency outputs" "$(ls "$tmp/o")"
+# same base name, distinct outputs: each map is its own input's
+"$es" saliency -m $m --method grad -i "$tmp/p/in.npy" -o "$tmp/one.npy" -q
+"$es" saliency -m $m --method grad -i "$tmp/q/in.npy" -o "$tmp/two.npy" -q
+cmp -s "$tmp/o/in.npy" "$tmp/one.npy" && cmp -s "$tmp/o/in-2.npy" "$tmp/two.npy" \
+  && ok "inputs with one base name get distinct outputs" || bad "same base name" "the maps are not their inputs'"
+"$es" saliency -m $m --method grad --input "$tmp/p/in.npy" "$tmp/q/bad.npy" "$tmp/q/in.npy" \
+  -o "$tmp/o2" --strict >"$tmp/out" 2>"$tmp/err"; rc=$?
+status "saliency --strict stops at the bad input" 1 $rc
+[ "$(wc -l <"$tmp/err")" = 1 ] && [ ! -e "$tmp/o2/in-2.npy" ] && ok "saliency --strict does no more" \
+  || bad "saliency --strict" "$(cat "$tmp/err"; ls "$tmp/o2")"
+
+# progress: a line per item when asked every 0 s; nothing with -q
+export EARSIGHT_PROGRESS_SECONDS=0
+"$es" eval --data $ex/labels.csv >/dev/null 2>"$tmp/err"
+lines "eval reports progress" "$tmp/err" 1 "^earsight eval: $n_good of $n_good files, .*/s, ETA"
+"$es" eval --data $ex/labels.csv -q >/dev/null 2>"$tmp/err"
+[ ! -s "$tmp/err" ] && ok "eval -q prints no progress" || bad "eval -q" "$(cat "$tmp/err")"
+"$es" saliency -m $m --method grad --input "$tmp/p/in.npy" "$tmp/q/in.npy" -o "$tmp/o" 2>"$tmp/err"
+lines "saliency reports progress" "$tmp/err" 1 "^earsight saliency: 2 of 2 files"
+"$es" saliency -m $m --method grad --input "$tmp/p/in.npy" "$tmp/q/in.npy" -o "$tmp/o" -q 2>"$tmp/err"
+[ ! -s "$tmp/err" ] && ok "saliency -q prints no progress" || bad "saliency -q" "$(cat "$tmp/err")"
+unset EARSIGHT_PROGRESS_SECONDS
+
 summary
