@@ -97,6 +97,10 @@ lines "eval reports progress" "$tmp/err" 1 "^earsight eval: $n_good of $n_good f
 lines "saliency reports progress" "$tmp/err" 1 "^earsight saliency: 2 of 2 files"
 "$es" saliency -m $m --method grad --input "$tmp/p/in.npy" "$tmp/q/in.npy" -o "$tmp/o" -q 2>"$tmp/err"
 [ ! -s "$tmp/err" ] && ok "saliency -q prints no progress" || bad "saliency -q" "$(cat "$tmp/err")"
+"$es" sanity -m $m --method grad "$tmp/p/in.npy" >/dev/null 2>"$tmp/err"
+lines "sanity reports progress over its maps" "$tmp/err" 1 "^earsight sanity: 7 of 7 maps, .*ETA"
+"$es" sanity -m $m --method grad "$tmp/p/in.npy" -q >/dev/null 2>"$tmp/err"
+[ ! -s "$tmp/err" ] && ok "sanity -q prints no progress" || bad "sanity -q" "$(cat "$tmp/err")"
 unset EARSIGHT_PROGRESS_SECONDS
 
 summary
