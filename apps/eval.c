@@ -139,8 +139,8 @@ static int score(run *r, const options *o)
         return es_fail("%s: the model has %d outputs and %d labels", r->m.path, K, r->m.n_labels);
     if (es_dataset_read_for(&r->d, o->data, o->root, names, K) != 0)
         return -1;
-    int rc = batch_features(&r->d, &r->fc, &r->feat, "eval", o->strict, o->quiet, &r->total,
-                            &r->failed);
+    int rc = batch_features(&r->d, o->data, &r->fc, &r->feat, "eval", o->strict, o->quiet,
+                            &r->total, &r->failed);
     if (rc)
         return rc;
     int n = r->d.n;
@@ -154,8 +154,22 @@ static int score(run *r, const options *o)
         return es_fail("out of memory");
     for (int i = 0; i < n; i++)
         r->idx[i] = i;
-    return es_dataset_score(r->m.g, r->m.input, r->m.output, &r->fc, r->feat, r->idx, n, K, r->probs)
-               ? -1 : 0;
+    /* in chunks of files, so that progress shows and SIGINT stops between them */
+    enum { CHUNK = 32 };
+    progress bar;
+    progress_start(&bar, "eval", "files scored", n, o->quiet);
+    int rc1 = 0;
+    for (int i = 0; i < n && !rc1; i += CHUNK) {
+        int m = n - i < CHUNK ? n - i : CHUNK;
+        if (es_dataset_score(r->m.g, r->m.input, r->m.output, &r->fc, r->feat, r->idx + i, m, K,
+                             r->probs + (size_t)i * K) != 0)
+            rc1 = -1;
+        else if (cli_interrupted)
+            progress_end(&bar), rc1 = batch_interrupted(i + m, n);
+        progress_set(&bar, i + m);
+    }
+    progress_end(&bar);
+    return rc1;
 }
 
 static int predicted(const float *p, int K)

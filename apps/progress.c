@@ -108,13 +108,13 @@ static int on_file(void *ctx, int i, const char *error)
     return cli_interrupted || (w->strict && error);
 }
 
-int batch_features(es_dataset *d, const es_feature_config *c, es_array **feat, const char *verb,
-                   int strict, int quiet, int *total, int *failed)
+int batch_features(es_dataset *d, const char *csv, const es_feature_config *c, es_array **feat,
+                   const char *verb, int strict, int quiet, int *total, int *failed)
 {
     *total = d->n, *failed = 0;
     if (d->merged > 0 && !quiet)
-        fprintf(stderr, "earsight: %s: %d repeated row%s merged\n", verb, d->merged,
-                d->merged == 1 ? "" : "s");
+        fprintf(stderr, "earsight: %s: %d repeated row%s merged (same file, same label)\n", csv,
+                d->merged, d->merged == 1 ? "" : "s");
     watch w = {.strict = strict};
     progress_start(&w.bar, verb, "files", d->n, quiet);
     char **err = NULL;

@@ -30,8 +30,8 @@ void progress_end(progress *p);
  * *total is the number of files before, *failed those left out. Returns 0 to go on, or the
  * exit status to stop with: 1 (strict and a file failed, or a bad configuration), 130
  * (interrupted; "interrupted after N of M files" printed). */
-int batch_features(es_dataset *d, const es_feature_config *c, es_array **feat, const char *verb,
-                   int strict, int quiet, int *total, int *failed);
+int batch_features(es_dataset *d, const char *csv, const es_feature_config *c, es_array **feat,
+                   const char *verb, int strict, int quiet, int *total, int *failed);
 /* The end of a batch: "earsight: N of M files failed" and 1 when some failed, else 0. */
 int batch_end(int failed, int total);
 /* SIGINT seen: "earsight: interrupted after N of M files" and 130, else 0. */

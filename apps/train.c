@@ -356,7 +356,8 @@ int cmd_train(int argc, char **argv)
         run_free(&r);
         return cli_lib_fail();
     }
-    if ((rc = batch_features(&r.d, &r.fc, &r.feat, "train", o.strict, o.quiet, &total, &failed))) {
+    rc = batch_features(&r.d, o.data, &r.fc, &r.feat, "train", o.strict, o.quiet, &total, &failed);
+    if (rc) {
         run_free(&r);
         return rc;
     }
