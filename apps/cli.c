@@ -7,11 +7,14 @@
 #include <string.h>
 
 volatile sig_atomic_t cli_interrupted;
+void (*cli_before_message)(void);
 
 int cli_fail(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    if (cli_before_message)
+        cli_before_message();
     fputs("earsight: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
@@ -23,6 +26,8 @@ int cli_usage(const char *verb, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    if (cli_before_message)
+        cli_before_message();
     fputs("earsight: ", stderr);
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, " (see `earsight help %s`)\n", verb);

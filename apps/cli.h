@@ -5,7 +5,7 @@
 #include <signal.h>
 
 /* Set by the first SIGINT (apps/main.c): a verb working through items stops after the current
- * one, reports what it did and exits 1. A second SIGINT, or SIGTERM/SIGHUP, removes the open
+ * one, says how far it got and exits 130. A second SIGINT, or SIGTERM/SIGHUP, removes the open
  * temporaries (es_atomic_cleanup) and ends the process by the signal itself. */
 extern volatile sig_atomic_t cli_interrupted;
 
@@ -27,5 +27,8 @@ int cli_help(const char *verb);
 /* True when -h or --help stands as an argument of its own before any `--` (argv[0] is the
  * verb); opt_parse asks it first, so that help wins over any other flag, good or bad. */
 int cli_wants_help(int argc, char **argv);
+
+/* Called (when set) before cli_fail and cli_usage print: a progress bar erases itself. */
+extern void (*cli_before_message)(void);
 
 #endif

@@ -2,6 +2,7 @@
  * ROC AUC, accuracy at 0.5, confusion matrix, P(class) of every file, the ROC curve as PNG. */
 #include "apps/cli.h"
 #include "apps/opt.h"
+#include "apps/progress.h"
 #include "pipeline/es_pipeline.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
@@ -18,11 +19,12 @@ static const opt_cmd cmd = {
     "(a binary model), its P(class) the mean over windows otherwise. Prints the ROC AUC (binary:\n"
     "of the second class, e.g. bird; else one-vs-rest, averaged), the accuracy at 0.5 (argmax\n"
     "for several classes), the confusion matrix (rows: truth, columns: prediction) and every\n"
-    "file's probabilities.\n"};
+    "file's probabilities. A file that cannot be read is named on stderr and left out; the\n"
+    "others are scored and the exit status is 1.\n"};
 
 typedef struct {
     const char *model, *data, *root, *png;
-    int json, quiet;
+    int json, quiet, strict;
 } options;
 
 static int parse(int argc, char **argv, options *o)
@@ -35,6 +37,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_OUTFILE(0, "png", &o->png, "FILE", "the ROC curve as a PNG picture", 0),
         OPT_JSON(&o->json, "{model, data, classes, auc, accuracy, confusion, files:[{path,\n"
                            "label, probs}]} on stdout"),
+        OPT_SWITCH(0, "strict", &o->strict, "stop at the first file that cannot be read (exit 1)"),
         OPT_JOBS, OPT_SWITCH('q', "quiet", &o->quiet, "only the summary, not every file"), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
     if (!o->data)
@@ -100,7 +103,7 @@ typedef struct {
     es_feature_config fc;
     es_dataset d;
     es_array *feat;
-    int *idx, *pos, *conf, n_pos;
+    int *idx, *pos, *conf, n_pos, total, failed;
     float *probs, *score, *fpr, *tpr;
 } run;
 
@@ -134,10 +137,15 @@ static int score(run *r, const options *o)
     char **names = r->m.labels, *deflt[2] = {"nobird", "bird"};
     if (r->m.n_labels != K && !(names = K == 2 ? deflt : NULL))
         return es_fail("%s: the model has %d outputs and %d labels", r->m.path, K, r->m.n_labels);
-    if (es_dataset_read_for(&r->d, o->data, o->root, names, K) != 0 ||
-        es_dataset_features(&r->d, &r->fc, &r->feat) != 0)
+    if (es_dataset_read_for(&r->d, o->data, o->root, names, K) != 0)
         return -1;
+    int rc = batch_features(&r->d, o->data, &r->fc, &r->feat, "eval", o->strict, o->quiet,
+                            &r->total, &r->failed);
+    if (rc)
+        return rc;
     int n = r->d.n;
+    if (!n) /* every file failed, each one named */
+        return r->failed ? batch_end(r->failed, r->total) : es_fail("%s: no files", o->data);
     r->idx = malloc(n * sizeof(int)), r->pos = malloc(n * sizeof(int));
     r->probs = malloc((size_t)n * K * sizeof(float)), r->score = malloc(n * sizeof(float));
     r->conf = calloc((size_t)K * K, sizeof(int));
@@ -146,7 +154,22 @@ static int score(run *r, const options *o)
         return es_fail("out of memory");
     for (int i = 0; i < n; i++)
         r->idx[i] = i;
-    return es_dataset_score(r->m.g, r->m.input, r->m.output, &r->fc, r->feat, r->idx, n, K, r->probs);
+    /* in chunks of files, so that progress shows and SIGINT stops between them */
+    enum { CHUNK = 32 };
+    progress bar;
+    progress_start(&bar, "eval", "files scored", n, o->quiet);
+    int rc1 = 0;
+    for (int i = 0; i < n && !rc1; i += CHUNK) {
+        int m = n - i < CHUNK ? n - i : CHUNK;
+        if (es_dataset_score(r->m.g, r->m.input, r->m.output, &r->fc, r->feat, r->idx + i, m, K,
+                             r->probs + (size_t)i * K) != 0)
+            rc1 = -1;
+        else if (cli_interrupted)
+            progress_end(&bar), rc1 = batch_interrupted(i + m, n);
+        progress_set(&bar, i + m);
+    }
+    progress_end(&bar);
+    return rc1;
 }
 
 static int predicted(const float *p, int K)
@@ -166,9 +189,12 @@ int cmd_eval(int argc, char **argv)
     if (rc)
         return rc;
     run r = {0};
-    if (score(&r, &o) != 0) {
+    /* -1: a library failure to print; else the batch's own status (already printed) */
+    if ((rc = score(&r, &o)) != 0) {
+        if (rc < 0)
+            rc = cli_lib_fail();
         run_free(&r);
-        return cli_lib_fail();
+        return rc;
     }
     int n = r.d.n, K = r.d.n_classes, right = 0;
     for (int i = 0; i < n; i++) {
@@ -246,5 +272,6 @@ int cmd_eval(int argc, char **argv)
         }
     }
     run_free(&r);
-    return 0;
+    fflush(stdout);
+    return batch_end(r.failed, r.total);
 }

@@ -2,6 +2,7 @@
  * the network looked at for one class; and the pieces the sanity and sonify verbs share. */
 #include "apps/cli.h"
 #include "apps/opt.h"
+#include "apps/progress.h"
 #include "apps/saliency.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
@@ -59,7 +60,7 @@ typedef struct {
     sal_args a;
     const char *model, *out, *png, *mode, *sign, *cmap, *title, *layout;
     const char *inputs[256];
-    int n_inputs, json, quiet, w, h;
+    int n_inputs, json, quiet, strict, w, h;
     float outlier, alpha;
 } options;
 
@@ -81,6 +82,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_STRING(0, "cmap", &o->cmap, "NAME", "colour map of the input"),
         OPT_SIZE(0, "size", &o->w, &o->h, 1, 16384, "WxH", "picture size in pixels (1000x450)"),
         OPT_STRING(0, "title", &o->title, "TEXT", "the title"),
+        OPT_SWITCH(0, "strict", &o->strict, "several inputs: stop at the first that fails (exit 1)"),
         OPT_JOBS, OPT_QUIET(&o->quiet), OPT_SALIENCY(&o->a), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
     if (!o->n_inputs)
@@ -101,17 +103,48 @@ static int parse(int argc, char **argv, options *o)
     return 0;
 }
 
-/* With several inputs, -o and --png are folders: DIR/NAME.npy, DIR/NAME.png. */
-static void out_path(char *buf, size_t cap, const char *dir, const char *in, const char *ext, int many)
+/* With several inputs, -o and --png are folders: DIR/STEM.npy, DIR/STEM.png. */
+static void out_path(char *buf, size_t cap, const char *dir, const char *stem, const char *ext)
 {
-    if (!many) {
+    if (!stem)
         snprintf(buf, cap, "%s", dir);
-        return;
+    else
+        snprintf(buf, cap, "%s/%s.%s", dir, stem, ext);
+}
+
+/* The output stems of n inputs: each one's base name without its extension, and for a name
+ * an earlier input took already, NAME-2, NAME-3, ... — two inputs never write one file. NULL
+ * when out of memory; free with stems_free. */
+static char **stems_new(const char *const *in, int n)
+{
+    char **s = calloc(n, sizeof *s);
+    for (int i = 0; s && i < n; i++) {
+        const char *base = strrchr(in[i], '/') ? strrchr(in[i], '/') + 1 : in[i];
+        const char *dot = strrchr(base, '.');
+        int len = dot && dot > base ? (int)(dot - base) : (int)strlen(base);
+        size_t cap = len + 16;
+        if (!(s[i] = malloc(cap)))
+            goto oom;
+        snprintf(s[i], cap, "%.*s", len, base);
+        for (int k = 2, j = 0; j < i; j++)
+            if (strcmp(s[i], s[j]) == 0) {
+                snprintf(s[i], cap, "%.*s-%d", len, base, k++);
+                j = -1; /* the new name against every earlier one again */
+            }
     }
-    const char *base = strrchr(in, '/') ? strrchr(in, '/') + 1 : in;
-    const char *dot = strrchr(base, '.');
-    int n = dot ? (int)(dot - base) : (int)strlen(base);
-    snprintf(buf, cap, "%s/%.*s.%s", dir, n, base, ext);
+    return s;
+oom:
+    for (int i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+    return NULL;
+}
+
+static void stems_free(char **s, int n)
+{
+    for (int i = 0; s && i < n; i++)
+        free(s[i]);
+    free(s);
 }
 
 /* The PNG is the figure `earsight view` shows: one function composes both (pipeline/figure.c). */
@@ -182,7 +215,7 @@ static void print_json(const options *o, const es_clip *in, const char *file,
     cJSON_Delete(j);
 }
 
-static int one_input(options *o, es_clip *in, const char *file, int many)
+static int one_input(options *o, es_clip *in, const char *file, const char *stem)
 {
     int rc = sal_resolve(&o->a, in, "saliency");
     if (rc)
@@ -209,7 +242,7 @@ static int one_input(options *o, es_clip *in, const char *file, int many)
         goto done;
     }
     int d[ES_MAX_DIMS], nd = es_clip_map_shape(in, d);
-    out_path(npy, sizeof npy, o->out ? o->out : "", file, "npy", many);
+    out_path(npy, sizeof npy, o->out ? o->out : "", stem, "npy");
     if (o->out && es_npy_save(npy, map, nd, d) != 0) {
         cli_lib_fail();
         goto done;
@@ -227,7 +260,7 @@ static int one_input(options *o, es_clip *in, const char *file, int many)
                               es_sal_method_name(o->a.o.method), "target", tgt, "score", score,
                               "axes", axes, NULL};
         es_png_opts po = {-1, text};
-        out_path(png, sizeof png, o->png, file, "png", many);
+        out_path(png, sizeof png, o->png, stem, "png");
         if (es_png_write(png, &cv, &po) != 0) {
             cli_lib_fail();
             if (o->out)
@@ -256,19 +289,37 @@ int cmd_saliency(int argc, char **argv)
     if (many && ((o.out && (stat(o.out, &sb) != 0 || !S_ISDIR(sb.st_mode))) ||
                  (o.png && (stat(o.png, &sb) != 0 || !S_ISDIR(sb.st_mode)))))
         return cli_usage("saliency", "with several inputs, -o and --png name existing folders");
-    /* one loaded model for every input of the same shape: reload only when the shape changes */
+    char **stems = many ? stems_new(o.inputs, o.n_inputs) : NULL;
+    if (many && !stems)
+        return cli_fail("out of memory");
+    /* one loaded model for every input of the same shape: reload only when the shape changes;
+     * an input that fails is named and the others go on (DESIGN.md §8) */
     es_clip in = {0};
-    for (int i = 0; i < o.n_inputs && rc == 0; i++) {
-        int r = i ? es_clip_next(&in, o.inputs[i], o.a.hop_frames) : 1;
+    progress bar;
+    progress_start(&bar, "saliency", "files", o.n_inputs, o.quiet || !many);
+    int loaded = 0, failed = 0, done = 0;
+    for (int i = 0; i < o.n_inputs && rc != 2 && !cli_interrupted; i++) {
+        int r = loaded ? es_clip_next(&in, o.inputs[i], o.a.hop_frames) : 1;
         if (r == 1) { /* the first input, or one of another shape: (re)load */
             es_clip_free(&in);
             r = es_clip_load(&in, o.model, o.inputs[i], o.a.hop_frames);
+            loaded = r == 0;
         }
-        rc = r != 0 ? cli_lib_fail() : one_input(&o, &in, o.inputs[i], many);
+        rc = r != 0 ? cli_lib_fail() : one_input(&o, &in, o.inputs[i], many ? stems[i] : NULL);
         sal_args_free(&o.a);
         o.a.o.layer = -1;
+        failed += rc == 1, done++;
+        progress_set(&bar, done);
+        if (rc == 1 && o.strict)
+            break;
     }
+    progress_end(&bar);
     es_clip_free(&in);
     es_viz_shutdown();
-    return rc;
+    stems_free(stems, o.n_inputs);
+    if (rc == 2 || !many)
+        return rc;
+    if (cli_interrupted)
+        return batch_interrupted(done, o.n_inputs);
+    return o.strict ? rc : batch_end(failed, o.n_inputs);
 }

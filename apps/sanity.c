@@ -3,6 +3,7 @@
  * map still looks like the original. A method that explains the model should change. */
 #include "apps/cli.h"
 #include "apps/opt.h"
+#include "apps/progress.h"
 #include "apps/saliency.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
@@ -240,6 +241,7 @@ static int run_checks(options *o, es_clip *in)
     row *rows = calloc(2 * n, sizeof *rows);
     saved *sv = NULL;
     es_sal_info info;
+    progress bar = {0};
     if (!maps || !tmp || !rows || save_params(g, ids, n, &sv, &n_saved) != 0) {
         cli_fail("out of memory");
         goto done;
@@ -249,10 +251,23 @@ static int run_checks(options *o, es_clip *in)
             cli_fail("out of memory");
             goto done;
         }
+    /* one map per step: the original's, then one per layer and mode */
+    progress_start(&bar, "sanity", "maps", 1 + (long)n * (casc + indep), o->quiet);
+    int done_maps = 0;
+#define STEP_DONE()                                                                             \
+    do {                                                                                       \
+        progress_set(&bar, ++done_maps);                                                       \
+        if (cli_interrupted) {                                                                 \
+            rc = 130;                                                                          \
+            cli_fail("interrupted after %d of %ld maps", done_maps, bar.n);                    \
+            goto done;                                                                         \
+        }                                                                                      \
+    } while (0)
     if (es_clip_saliency(in, &o->a.o, maps[0], &info) != 0) {
         cli_lib_fail();
         goto done;
     }
+    STEP_DONE();
     for (int k = 0; casc && k < n; k++) { /* layers k and above are random */
         es_sanity_randomize(g, ids[k], o->rseed + 1000003ull * k);
         if (es_clip_saliency(in, &o->a.o, maps[k + 1], NULL) != 0) {
@@ -262,6 +277,7 @@ static int run_checks(options *o, es_clip *in)
         row *r = &rows[n_rows++];
         r->mode = "cascading", r->step = k + 1, r->layer = es_node_name(g, ids[k]);
         compare(in, maps[0], maps[k + 1], r);
+        STEP_DONE();
     }
     restore_params(g, sv, n_saved);
     for (int k = 0; indep && k < n; k++) { /* only layer k is random */
@@ -275,7 +291,10 @@ static int run_checks(options *o, es_clip *in)
         row *r = &rows[n_rows++];
         r->mode = "independent", r->step = k + 1, r->layer = es_node_name(g, ids[k]);
         compare(in, maps[0], tmp, r);
+        STEP_DONE();
     }
+#undef STEP_DONE
+    progress_end(&bar);
     if (o->png && casc && draw_strip(o, in, maps, rows, n, info.target) != 0) {
         cli_fail("%s: %s", o->png, es_error());
         goto done;
@@ -296,6 +315,7 @@ static int run_checks(options *o, es_clip *in)
     print_rows(o, in, rows, n_rows, info.target);
     rc = 0;
 done:
+    progress_end(&bar);
     for (int i = 0; maps && i <= n; i++)
         free(maps[i]);
     for (int i = 0; i < n_saved; i++)

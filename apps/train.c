@@ -2,6 +2,7 @@
  * features once, augmented windows, validation AUC on held-out files, the best model kept. */
 #include "apps/cli.h"
 #include "apps/opt.h"
+#include "apps/progress.h"
 #include "pipeline/es_pipeline.h"
 #include "nn/onnx.h"
 #include <math.h>
@@ -26,7 +27,7 @@ static const opt_cmd cmd = {
 
 typedef struct {
     const char *data, *root, *arch, *features, *out, *val_csv, *background;
-    int epochs, batch, steps, quiet;
+    int epochs, batch, steps, quiet, strict;
     double lr, wd, val_split, mix, mix_neg, snr[2];
     int optimizer; /* an index of optimizers */
     uint64_t seed;
@@ -77,6 +78,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_OUTFILE(0, "val-csv", &o->val_csv, "FILE", "write the held-out rows as a labels CSV (for `earsight eval`)", 0),
         OPT_U64(0, "seed", &o->seed, 0, 9e18, "N", "split, initialisation and augmentation (1)"),
         OPT_OUTPUT(&o->out, "the model (required)"), OPT_JOBS,
+        OPT_SWITCH(0, "strict", &o->strict, "stop at the first file that cannot be read (exit 1)"),
         OPT_SWITCH('q', "quiet", &o->quiet, "no progress"), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
     if (!o->data)
@@ -247,8 +249,13 @@ static int setup(run *r, const options *o)
         return -1;
     if (r->fc.frames <= 0)
         return es_fail("--features: training needs a fixed time length (frames > 0)");
-    if (es_config_validate(&r->fc) != 0)
-        return -1;
+    return es_config_validate(&r->fc);
+}
+
+/* After the files that failed are left out: the split of the good files does not depend on
+ * which ones failed. */
+static int setup_training(run *r, const options *o)
+{
     int n = r->d.n, K = r->d.n_classes;
     r->is_val = calloc(n, sizeof *r->is_val);
     r->tr = malloc(n * sizeof *r->tr), r->va = malloc(n * sizeof *r->va);
@@ -327,9 +334,20 @@ int cmd_train(int argc, char **argv)
         es_atomic_abort(&probe);
     }
     run r = {0};
-    if (setup(&r, &o) != 0 || es_dataset_features(&r.d, &r.fc, &r.feat) != 0) {
+    int total = 0, failed = 0;
+    if (setup(&r, &o) != 0) {
         run_free(&r);
         return cli_lib_fail();
+    }
+    rc = batch_features(&r.d, o.data, &r.fc, &r.feat, "train", o.strict, o.quiet, &total, &failed);
+    if (rc) {
+        run_free(&r);
+        return rc;
+    }
+    if (setup_training(&r, &o) != 0) {
+        cli_lib_fail();
+        run_free(&r);
+        return failed ? batch_end(failed, total), 1 : 1;
     }
     if (!o.quiet)
         fprintf(stderr, "earsight train: %d files (%d held out), %d classes, features in %.1f s\n",
@@ -419,7 +437,8 @@ int cmd_train(int argc, char **argv)
     if (o.val_csv && write_val_csv(o.val_csv, &r.d, r.is_val) != 0)
         goto fail;
     run_free(&r);
-    return 0;
+    fflush(stdout);
+    return batch_end(failed, total);
 fail:
     cli_lib_fail();
     run_free(&r);

@@ -381,10 +381,12 @@ void es_dataset_features_free(es_array *feat, int n)
     free(feat);
 }
 
-int es_dataset_features_each(const es_dataset *d, const es_feature_config *c, es_array **out,
-                             char ***errors)
+int es_dataset_features_watch(const es_dataset *d, const es_feature_config *c, es_array **out,
+                              char ***errors, es_dataset_each_fn each, void *ctx, int *done)
 {
     *out = NULL, *errors = NULL;
+    if (done)
+        *done = 0;
     es_feature_config fc = *c;
     fc.standardize = ES_STANDARDIZE_NONE;
     es_features *f = es_features_new(&fc);
@@ -396,17 +398,39 @@ int es_dataset_features_each(const es_dataset *d, const es_feature_config *c, es
         es_features_free(f), free(feat), free(err);
         return es_fail("out of memory");
     }
-    int failed = 0;
+    int failed = 0, n_done = 0, stop = 0;
     /* files in parallel, each on one thread; every failure kept with its file */
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : failed)
-    for (int i = 0; i < d->n; i++)
+    for (int i = 0; i < d->n; i++) {
+        int halt;
+#pragma omp atomic read
+        halt = stop;
+        if (halt)
+            continue; /* a parallel loop cannot break: the files left are skipped */
         if (es_features_file(f, d->path[i], &feat[i]) != 0) {
             err[i] = strdup(es_error());
             failed++;
         }
+#pragma omp critical(es_dataset_each)
+        {
+            n_done++;
+            if (each && each(ctx, i, err[i] ? err[i] : NULL) != 0) {
+#pragma omp atomic write
+                stop = 1;
+            }
+        }
+    }
     es_features_free(f);
+    if (done)
+        *done = n_done;
     *out = feat, *errors = err;
     return failed;
+}
+
+int es_dataset_features_each(const es_dataset *d, const es_feature_config *c, es_array **out,
+                             char ***errors)
+{
+    return es_dataset_features_watch(d, c, out, errors, NULL, NULL, NULL);
 }
 
 void es_dataset_drop_failed(es_dataset *d, es_array *feat, char **errors)

@@ -232,6 +232,14 @@ void es_dataset_features_free(es_array *feat, int n);
  * configuration, out of memory: nothing allocated). */
 int es_dataset_features_each(const es_dataset *d, const es_feature_config *c, es_array **feat,
                              char ***errors);
+/* The same, telling `each` (when not NULL) of every file as it is done: its index and its
+ * message (NULL: it went well), one call at a time, from whichever thread read it. When
+ * `each` returns non-zero (a --strict batch, an interrupted run) no further file is started;
+ * the files not started have neither features nor message, and *done (when not NULL) counts
+ * the files read, good or bad. Returns as es_dataset_features_each. */
+typedef int (*es_dataset_each_fn)(void *ctx, int i, const char *error);
+int es_dataset_features_watch(const es_dataset *d, const es_feature_config *c, es_array **feat,
+                              char ***errors, es_dataset_each_fn each, void *ctx, int *done);
 /* Leaves out the rows whose file failed (errors[i] set), in order; frees errors. */
 void es_dataset_drop_failed(es_dataset *d, es_array *feat, char **errors);
 

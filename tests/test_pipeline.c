@@ -5,6 +5,7 @@
  * (8 kHz, 8800 samples: 89 frames at hop 100 with center). */
 #include "tests/testutil.h"
 #include "pipeline/es_pipeline.h"
+#include <omp.h>
 
 #define OX(f) FIXTURE("onnx/" f)
 #define CHIRP OX("chirp.wav")
@@ -355,6 +356,17 @@ static void resynth_keep_all_and_none(void **state)
 
 #define AUDIO(f) FIXTURE("audio/" f)
 
+typedef struct {
+    int calls, bad, stop;
+} seen;
+
+static int on_file(void *ctx, int i, const char *error)
+{
+    seen *s = ctx;
+    s->calls++, s->bad += error != NULL;
+    return s->stop && error;
+}
+
 static void dataset_csv(void **state)
 {
     char chirp[512], tone[512], text[2000];
@@ -443,6 +455,28 @@ static void dataset_csv(void **state)
     assert_int_equal(es_dataset_features(&d, &c, &feat), -1);
     assert_non_null(strstr(es_error(), "nothere.wav"));
     assert_null(feat);
+    /* watched: told of every file; a non-zero answer starts no further file (--strict) */
+    seen s = {0};
+    assert_int_equal(es_dataset_features_watch(&d, &c, &feat, &err, on_file, &s, NULL), 1);
+    assert_int_equal(s.calls, 3);
+    assert_int_equal(s.bad, 1);
+    for (int i = 0; i < d.n; i++)
+        free(err[i]);
+    free(err);
+    es_dataset_features_free(feat, d.n);
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1); /* in order: the first file fails and stops the rest */
+    int done = -1;
+    s = (seen){.stop = 1};
+    assert_int_equal(es_dataset_features_watch(&d, &c, &feat, &err, on_file, &s, &done), 1);
+    omp_set_num_threads(threads);
+    assert_int_equal(done, 1);
+    assert_int_equal(s.calls, 1);
+    assert_non_null(err[0]);
+    assert_null(err[1]);
+    assert_int_equal(feat[1].ndim, 0);
+    free(err[0]), free(err);
+    es_dataset_features_free(feat, d.n);
     es_dataset_free(&d);
 }
 
