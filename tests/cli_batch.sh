@@ -101,6 +101,27 @@ lines "saliency reports progress" "$tmp/err" 1 "^earsight saliency: 2 of 2 files
 lines "sanity reports progress over its maps" "$tmp/err" 1 "^earsight sanity: 7 of 7 maps, .*ETA"
 "$es" sanity -m $m --method grad "$tmp/p/in.npy" -q >/dev/null 2>"$tmp/err"
 [ ! -s "$tmp/err" ] && ok "sanity -q prints no progress" || bad "sanity -q" "$(cat "$tmp/err")"
+
+# SIGINT stops after the current item: 120 copies of the clips, interrupted once the first
+# progress line shows work under way (env --default-signal: a background job's SIGINT would
+# otherwise start ignored)
+mkdir -p "$tmp/many"
+echo "path,hasbird" >"$tmp/many/labels.csv"
+for k in $(seq 1 15); do
+  tail -n +2 $ex/labels.csv | while IFS=, read -r f l; do
+    cp "$ex/$f" "$tmp/many/$k-$f"; echo "$k-$f,$l" >>"$tmp/many/labels.csv"
+  done
+done
+env --default-signal=INT "$es" eval --data "$tmp/many/labels.csv" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+for _ in $(seq 1 100); do grep -q "files, " "$tmp/err" 2>/dev/null && break; sleep 0.05; done
+kill -INT $pid 2>/dev/null; wait $pid; rc=$?
+if [ "$rc" = 130 ]; then
+  lines "Ctrl-C: eval stops after the current file and says how far it got" "$tmp/err" 1 \
+    "^earsight: interrupted after [0-9]* of $((15 * n_good)) files$"
+else
+  bad "Ctrl-C stops eval (exit 130)" "exit $rc: $(tail -c 300 "$tmp/err")"
+fi
 unset EARSIGHT_PROGRESS_SECONDS
 
 summary
