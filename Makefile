@@ -126,9 +126,12 @@ fuzz:
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 fuzz-run: $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
 	@fuzz/run.sh $(B) $(FUZZ_SECONDS)
+# Targets of app code link those objects too, built with the same flags in $(B).
+FUZZ_APP_OBJ := $(B)/obj/apps/opt.o $(B)/obj/apps/cli.o
+$(B)/fuzz/fuzz_opt: $(FUZZ_APP_OBJ)
 $(B)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(B)/libearsight.a
 	@mkdir -p $(B)/fuzz
-	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(B)/libearsight.a -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(filter %.o,$^) $(B)/libearsight.a -o $@ $(LDLIBS)
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -366,7 +366,10 @@ int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv)
     }
     int n = build(rows, slots, longs, shorts), n_uses = 0, c;
     int to = operand_slot(slots, n);
-    use *uses = malloc((size_t)argc * sizeof *uses);
+    size_t cap = (size_t)argc; /* a bundle ("-qqq") is one argument but several uses */
+    for (int i = 1; i < argc; i++)
+        cap += strlen(argv[i]);
+    use *uses = malloc(cap * sizeof *uses);
     if (!uses)
         return cli_usage(cmd->verb, "out of memory");
     optind = 0, opterr = 0; /* 0: glibc starts afresh, as for a new argv */

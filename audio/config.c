@@ -257,7 +257,7 @@ char *es_config_to_json(const es_feature_config *in)
     for (int i = 0; i < N_FIELDS; i++) {
         const field *f = &fields[i];
         double v = load(c, f);
-        int iv = (int)v;
+        int iv = f->type == T_ENUM || f->type == T_BOOL ? (int)v : 0; /* a real may not fit */
         const char *sep = i ? ", " : "";
         if (f->type == T_ENUM)
             n += snprintf(s + n, cap - n, "%s\"%s\": \"%s\"", sep, f->flag.key,

@@ -416,6 +416,11 @@ static void config_json_round_trip(void **state)
     assert_int_equal(es_config_from_json(&b, "{\"top_db\": null, \"f_max\": null}", "x"), 0);
     assert_true(b.top_db == 0 && b.f_max == 0);
     free(j1), free(j2);
+    /* a real beyond int's range is written as it is (its cast to int was UB: fuzz_config) */
+    assert_int_equal(es_config_from_json(&b, "{\"power\": 7.5e62}", "x"), 0);
+    j1 = es_config_to_json(&b);
+    assert_non_null(strstr(j1, "\"power\": 7.5e+62"));
+    free(j1);
 }
 
 static void config_errors(void **state)
