@@ -21,6 +21,9 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the last library error (es_error()) as "earsight: ..." and returns 1. */
 int cli_lib_fail(void);
+/* Prints j as one line of JSON on stdout and frees it (--json output). */
+typedef struct cJSON cJSON;
+void cli_print_json(cJSON *j);
 /* The verb's usage text on stdout (the verb prints it from its option table); returns 0, or
  * 2 for an unknown verb. */
 int cli_help(const char *verb);

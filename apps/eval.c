@@ -241,11 +241,7 @@ int cmd_eval(int argc, char **argv)
             cJSON_AddItemToObject(e, "probs", cJSON_CreateFloatArray(r.probs + (size_t)i * K, K));
             cJSON_AddItemToArray(fl, e);
         }
-        char *s = cJSON_PrintUnformatted(j);
-        if (s)
-            puts(s);
-        free(s);
-        cJSON_Delete(j);
+        cli_print_json(j);
     } else {
         if (!o.quiet) {
             printf("%-8s %-10s %s\n", K == 2 ? "P(pos)" : "P(truth)", "truth", "file");

@@ -98,11 +98,7 @@ static void print_json(const es_model *m)
         cJSON_AddStringToObject(j, "gradcam_layer", es_tensor_name(g, cam));
     else
         cJSON_AddNullToObject(j, "gradcam_layer");
-    char *s = cJSON_PrintUnformatted(j);
-    if (s)
-        puts(s);
-    free(s);
-    cJSON_Delete(j);
+    cli_print_json(j);
 }
 
 static void print_text(const es_model *m)

@@ -109,11 +109,7 @@ static void print_json(const es_model *m, const options *o, const float *y, int 
     } else {
         cJSON_AddNullToObject(j, "labels"); /* as `info --json` says it */
     }
-    char *s = cJSON_PrintUnformatted(j);
-    if (s)
-        puts(s);
-    free(s);
-    cJSON_Delete(j);
+    cli_print_json(j);
 }
 
 static void print_text(const es_model *m, const options *o, const float *y, int rows, int cols)

@@ -208,11 +208,7 @@ static void print_json(const options *o, const es_clip *in, const char *file,
         }
     }
     free(p);
-    char *s = cJSON_PrintUnformatted(j);
-    if (s)
-        puts(s);
-    free(s);
-    cJSON_Delete(j);
+    cli_print_json(j);
 }
 
 static int one_input(options *o, es_clip *in, const char *file, const char *stem)

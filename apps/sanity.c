@@ -142,11 +142,7 @@ static void print_rows(const options *o, const es_clip *in, const row *rows, int
             cJSON_AddItemToObject(e, "ssim", num_or_null(rows[i].ssim));
             cJSON_AddItemToArray(arr, e);
         }
-        char *s = cJSON_PrintUnformatted(j);
-        if (s)
-            puts(s);
-        free(s);
-        cJSON_Delete(j);
+        cli_print_json(j);
         return;
     }
     if (o->quiet)
