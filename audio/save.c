@@ -3,6 +3,7 @@
 #include "audio/es_audio.h"
 #include <sndfile.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -40,8 +41,9 @@ int es_audio_save(const char *path, const float *x, long n, int sample_rate)
     sf_count_t put = sf_writef_float(sf, x, n);
     int bad = put != n || sf_close(sf) != 0;
     if (bad) {
+        int e = errno; /* EFBIG, ENOSPC: said, before the abort's calls change it */
         es_atomic_abort(&a);
-        return es_fail("%s: write failed", path);
+        return es_fail("%s: write failed: %s", path, strerror(e ? e : EIO));
     }
     return es_atomic_commit(&a);
 }

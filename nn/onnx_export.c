@@ -6,6 +6,7 @@
  * together after packing. */
 #include "nn/onnx_hooks.h"
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #define OPSET 13
@@ -337,8 +338,9 @@ static int write_model(const Onnx__ModelProto *mp, const char *path)
     int r = es_atomic_open(&f, path);
     if (r == 0) {
         if (fwrite(buf, 1, len, f.f) != len) {
+            int e = errno; /* EFBIG, ENOSPC: said, before the abort's calls change it */
             es_atomic_abort(&f);
-            r = es_fail("%s: write failed", path);
+            r = es_fail("%s: write failed: %s", path, strerror(e ? e : EIO));
         } else {
             r = es_atomic_commit(&f);
         }
