@@ -29,10 +29,21 @@ static const opt_cmd cmd = {
     "  h           hide / show the key bar\n"
     "  Esc, ctrl+q quit\n"};
 
-static const char *const modes[] = {"heat", "blended", "masked", "alpha", NULL};
-static const char *const signs[] = {"absolute", "positive", "negative", "all", NULL};
-const char *view_mode_name(int m) { return modes[m]; }
-const char *view_sign_name(int s) { return signs[s]; }
+/* The overlays a figure can show are viz's from heat on (v->mode counts from there) and its
+ * signs; their names, for the option rows, are viz's own (filled by name_lists). */
+#define N_MODES (ES_OVERLAY_N - ES_OVERLAY_HEAT)
+static const char *modes[N_MODES + 1], *signs[ES_SIGN_N + 1];
+static es_overlay_mode overlay_of(int mode) { return (es_overlay_mode)(ES_OVERLAY_HEAT + mode); }
+const char *view_mode_name(int m) { return es_overlay_mode_name(overlay_of(m)); }
+const char *view_sign_name(int s) { return es_sign_name((es_sign)s); }
+
+static void name_lists(void)
+{
+    for (int m = 0; m < N_MODES; m++)
+        modes[m] = view_mode_name(m);
+    for (int s = 0; s < ES_SIGN_N; s++)
+        signs[s] = view_sign_name(s);
+}
 
 typedef struct {
     const char *model, *screenshot, *keys, *layout;
@@ -41,6 +52,7 @@ typedef struct {
 
 static int parse(int argc, char **argv, options *o, view *v)
 {
+    name_lists();
     const opt rows[] = {
         OPT_HEADING("options:"), OPT_MODEL(&o->model),
         OPT_SIZE(0, "size", &o->w, &o->h, 64, 16384, "WxH",
@@ -208,8 +220,8 @@ static void export_png(view *v)
 /* ---- keys ------------------------------------------------------------------------------- */
 static int wrap(int i, int n) { return ((i % n) + n) % n; }
 
-/* Masked and alpha overlays have no "all" sign (Captum refuses it): skip those pairs. */
-static int valid(int mode, int sign) { return !(sign == ES_SIGN_ALL && mode >= 2); }
+/* Pairs viz does not draw (masked or alpha with sign all, as Captum refuses) are skipped. */
+static int valid(int mode, int sign) { return es_overlay_allows(overlay_of(mode), (es_sign)sign); }
 
 static void zoom(view *v, int in)
 {
@@ -246,12 +258,12 @@ static int key(view *v, SDL_Keycode k, int shift, int ctrl)
     case SDLK_m: v->method = wrap(v->method + d, ES_SAL_COUNT); break;
     case SDLK_o:
         do
-            v->mode = wrap(v->mode + d, 4);
+            v->mode = wrap(v->mode + d, N_MODES);
         while (!valid(v->mode, v->sign));
         break;
     case SDLK_s:
         do
-            v->sign = wrap(v->sign + d, 4);
+            v->sign = wrap(v->sign + d, ES_SIGN_N);
         while (!valid(v->mode, v->sign));
         break;
     case SDLK_t: v->target = wrap(v->target + d, v->in.classes); break;
