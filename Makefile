@@ -1,6 +1,6 @@
 # earsight — see README.md. `make` builds build/libearsight.a and build/earsight.
-# Sources are found by folder: a new .c file in nn/, audio/, saliency/, viz/, base/, pipeline/ joins the
-# library, one in apps/ joins the binary, tests/test_NAME.c becomes build/tests/test_NAME.
+# Sources are found by folder: a new .c file in nn/, audio/, saliency/, viz/, base/, pipeline/
+# joins the library, one in apps/ joins the binary, tests/test_NAME.c becomes build/tests/test_NAME.
 
 CC      ?= cc
 OPT     ?= -O3 -march=native
@@ -117,8 +117,8 @@ demo: all
 	@echo "demo: pictures and sound in $(DEMO)/"
 
 # libFuzzer targets (fuzz/fuzz_NAME.c) on the library built by clang with ASan + UBSan in
-# build-fuzz/ (clang's OpenMP, libomp, which also serves OpenBLAS's GOMP calls). `make fuzz FUZZ_SECONDS=N` runs
-# each for N seconds from its committed seeds; see fuzz/run.sh.
+# build-fuzz/ (clang's OpenMP, libomp, which also serves OpenBLAS's GOMP calls).
+# `make fuzz FUZZ_SECONDS=N` runs each for N seconds from its committed seeds (fuzz/run.sh).
 FUZZ_SECONDS ?= 10
 FUZZ_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 fuzz:
