@@ -219,9 +219,11 @@ int es_model_load_windows(es_model *m, const char *path, const char *in, int hop
     if (es_model_read_input(path, in, hop, x, frames) != 0)
         return -1;
     /* the graph is shaped for one row whatever x holds (a recording's windows, a .npy batch):
-     * rows go through es_model_forward_rows in batches, so memory does not grow with them */
-    int rank = 0, decl[ES_MAX_DIMS], shape[ES_MAX_DIMS];
-    if (es_onnx_peek(path, NULL, &rank, decl) != 0) {
+     * rows go through es_model_forward_rows in batches, so memory does not grow with them. A
+     * sound's x always has the batch dim; a .npy's may not, which the model's rank tells (read
+     * without building the graph, for .npy inputs only: a second parse of the file) */
+    int rank = x->ndim, decl[ES_MAX_DIMS], shape[ES_MAX_DIMS];
+    if (!es_is_sound(in) && es_onnx_peek(path, NULL, &rank, decl) != 0) {
         es_array_free(x);
         return -1;
     }
