@@ -364,7 +364,7 @@ int cmd_train(int argc, char **argv)
     }
     int steps = o.steps ? o.steps : (r.n_tr + o.batch - 1) / o.batch;
     size_t per = es_tensor_size(r.m.g, r.m.input) / o.batch;
-    es_dataset_rng rng = {o.seed * 0x2545F4914F6CDD1Dull + 17};
+    es_rng rng = {o.seed * 0x2545F4914F6CDD1Dull + 17};
     double best_auc = -2, best_loss = HUGE_VAL;
     int best_epoch = 0, K = r.d.n_classes;
     for (int ep = 1; ep <= o.epochs; ep++) {
@@ -373,7 +373,7 @@ int cmd_train(int argc, char **argv)
         for (int s = 0; s < steps; s++) {
             for (int b = 0; b < o.batch; b++) { /* classes in turn, files at random */
                 int k = (s * o.batch + b) % K;
-                int i = r.by_class[k][es_dataset_rng_below(&rng, r.n_by_class[k])];
+                int i = r.by_class[k][es_rng_below(&rng, r.n_by_class[k])];
                 r.y[b] = k;
                 if (es_dataset_example(&r.fc, &aug, r.feat, i, &r.d, r.tr, r.n_tr, &rng,
                                r.x + per * b) != 0)

@@ -469,23 +469,11 @@ int es_dataset_features(const es_dataset *d, const es_feature_config *c, es_arra
     return es_fail("%s", msg);
 }
 
-/* ---- random numbers -------------------------------------------------------------------- */
-
-uint64_t es_dataset_rng_next(es_dataset_rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-double es_dataset_rng_uniform(es_dataset_rng *r) { return (es_dataset_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
-
-int es_dataset_rng_below(es_dataset_rng *r, int n) { return n > 0 ? (int)(es_dataset_rng_uniform(r) * n) : 0; }
+/* ---- the split ------------------------------------------------------------------------- */
 
 void es_dataset_split(const es_dataset *d, double frac, uint64_t seed, int *is_val)
 {
-    es_dataset_rng r = {seed ^ 0x5EED5EED5EEDull};
+    es_rng r = {seed ^ 0x5EED5EED5EEDull};
     int *idx = malloc((d->n ? d->n : 1) * sizeof *idx);
     memset(is_val, 0, d->n * sizeof *is_val);
     for (int k = 0; idx && k < d->n_classes; k++) {
@@ -494,7 +482,7 @@ void es_dataset_split(const es_dataset *d, double frac, uint64_t seed, int *is_v
             if (d->label[i] == k)
                 idx[m++] = i;
         for (int i = m - 1; i > 0; i--) { /* Fisher–Yates */
-            int j = es_dataset_rng_below(&r, i + 1), t = idx[i];
+            int j = es_rng_below(&r, i + 1), t = idx[i];
             idx[i] = idx[j], idx[j] = t;
         }
         int nv = (int)floor(frac * m + 0.5);
@@ -524,15 +512,15 @@ static double mean_power(const float *db, int bands, int T, int t0, int t1, int 
 /* The background file file i is mixed into this time (-1: none), drawn from the training
  * files of the background class other than i. */
 static int pick_background(const es_augment *a, int i, const es_dataset *d, const int *train,
-                           int n_train, es_dataset_rng *r)
+                           int n_train, es_rng *r)
 {
     int bg = -1;
     double p_mix = d->label[i] != a->background ? a->p_mix : a->p_mix_bg;
-    if (a->background >= 0 && p_mix > 0 && es_dataset_rng_uniform(r) < p_mix) {
+    if (a->background >= 0 && p_mix > 0 && es_rng_uniform(r) < p_mix) {
         int m = 0;
         for (int k = 0; k < n_train; k++)
             m += d->label[train[k]] == a->background && train[k] != i;
-        int pick = es_dataset_rng_below(r, m);
+        int pick = es_rng_below(r, m);
         for (int k = 0; k < n_train && bg < 0 && m > 0; k++)
             if (d->label[train[k]] == a->background && train[k] != i && pick-- == 0)
                 bg = train[k];
@@ -542,16 +530,16 @@ static int pick_background(const es_augment *a, int i, const es_dataset *d, cons
 
 /* x (bands × bg's frames) = the mixture of src into bg; *off, *len: where src's crop went. */
 static void mix(const es_feature_config *c, const es_augment *a, const es_array *src,
-                const es_array *bg, es_dataset_rng *r, float *x, int *off_out, int *len_out)
+                const es_array *bg, es_rng *r, float *x, int *off_out, int *len_out)
 {
     /* The clip's power added to the background's (phases ignored): a crop of the clip at
      * a random place, scaled to a random SNR over the background's mean power. */
     int bands = src->dims[0], T = src->dims[1], TT = bg->dims[1];
     int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
     const float *b = bg->data, *s = src->data;
-    int len = T < TT ? T : TT, cs = es_dataset_rng_below(r, T - len + 1);
-    int off = es_dataset_rng_below(r, TT - len + 1);
-    double snr = a->snr_min + (a->snr_max - a->snr_min) * es_dataset_rng_uniform(r);
+    int len = T < TT ? T : TT, cs = es_rng_below(r, T - len + 1);
+    int off = es_rng_below(r, TT - len + 1);
+    double snr = a->snr_min + (a->snr_max - a->snr_min) * es_rng_uniform(r);
     double pb = mean_power(b, bands, TT, 0, TT, log_db);
     double ps = mean_power(s, bands, T, cs, cs + len, log_db);
     double k = ps > 0 ? pb / ps * pow(10.0, snr / 10.0) : 0;
@@ -576,7 +564,7 @@ static void mix(const es_feature_config *c, const es_augment *a, const es_array 
 }
 
 int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array *feat, int i,
-               const es_dataset *d, const int *train, int n_train, es_dataset_rng *r, float *out)
+               const es_dataset *d, const int *train, int n_train, es_rng *r, float *out)
 {
     const es_array *src = &feat[i];
     int bands = src->dims[0], T = src->dims[1], F = c->frames > 0 ? c->frames : T;
@@ -595,7 +583,7 @@ int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array
         memcpy(x, src->data, (size_t)bands * T * sizeof *x);
     }
     if (a->gain_db > 0 && logged) {
-        double gdb = a->gain_db * (2 * es_dataset_rng_uniform(r) - 1);
+        double gdb = a->gain_db * (2 * es_rng_uniform(r) - 1);
         float add = (float)(log_db ? gdb : gdb * log(10.0) / 10.0);
         for (size_t j = 0; j < (size_t)bands * TT; j++)
             x[j] += add;
@@ -607,9 +595,9 @@ int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array
         int lo = focus0 - F + 1, hi = focus1 - 1;
         lo = lo < 0 ? 0 : lo;
         hi = hi > TT - F ? TT - F : hi;
-        start = hi >= lo ? lo + es_dataset_rng_below(r, hi - lo + 1) : es_dataset_rng_below(r, TT - F + 1);
+        start = hi >= lo ? lo + es_rng_below(r, hi - lo + 1) : es_rng_below(r, TT - F + 1);
     }
-    int shift = a->band_shift > 0 ? es_dataset_rng_below(r, 2 * a->band_shift + 1) - a->band_shift : 0;
+    int shift = a->band_shift > 0 ? es_rng_below(r, 2 * a->band_shift + 1) - a->band_shift : 0;
     es_pl_window(c, x, bands, TT, start, shift, out);
     free(x);
     return 0;

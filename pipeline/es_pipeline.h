@@ -243,13 +243,7 @@ int es_dataset_features_watch(const es_dataset *d, const es_feature_config *c, e
 /* Leaves out the rows whose file failed (errors[i] set), in order; frees errors. */
 void es_dataset_drop_failed(es_dataset *d, es_array *feat, char **errors);
 
-/* A small deterministic generator (splitmix64), one stream per use. */
-typedef struct {
-    uint64_t s;
-} es_dataset_rng;
-uint64_t es_dataset_rng_next(es_dataset_rng *r);
-double es_dataset_rng_uniform(es_dataset_rng *r); /* [0, 1) */
-int es_dataset_rng_below(es_dataset_rng *r, int n); /* 0 .. n-1 */
+/* Random draws (splits, augmentation) come from base's es_rng (splitmix64), one stream per use. */
 
 /* Stratified split by file: about `frac` of each class (at least one when the class has two
  * files or more, never all of them) goes to validation. is_val (d->n ints) set to 1 for
@@ -271,7 +265,7 @@ typedef struct {
  * standardised as the model's config says, cropped in time to c->frames, shifted in
  * frequency. */
 int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array *feat, int i,
-                       const es_dataset *d, const int *train, int n_train, es_dataset_rng *r,
+                       const es_dataset *d, const int *train, int n_train, es_rng *r,
                        float *out);
 /* A file's windows in the model's input layout, exactly as es_model_load_for makes them from
  * a sound: standardised over the file, cut into c->frames, the last fitted. *nw windows of
