@@ -146,6 +146,44 @@ int es_clip_picture(const es_clip *in, const float *v, int *rows, int *cols, flo
  * the tensor's rows × cols, edges on whole numbers, otherwise). */
 void es_clip_axes(const es_clip *in, int k, es_axis *x, es_axis *y, int rows, int cols);
 
+/* ---- one verdict ----------------------------------------------------------------------- */
+/* How a recording's windows become one answer (DESIGN.md "one verdict"): `max` for detectors
+ * (a sound is a bird when any window is), `mean` for multi-class models. The model says which
+ * in its earsight.aggregate metadata (ES_META_AGGREGATE); a flag may override it. */
+typedef enum { ES_AGGREGATE_MAX, ES_AGGREGATE_MEAN } es_aggregate;
+#define ES_META_AGGREGATE "earsight.aggregate" /* "max" or "mean" */
+/* "max" / "mean" into *a: 0, or -1 with es_error(). */
+int es_aggregate_parse(const char *name, es_aggregate *a);
+const char *es_aggregate_name(es_aggregate a);
+/* The model's rule: its earsight.aggregate, else max for a detector (one output, or two
+ * classes) and mean for more classes. 0, or -1 with es_error() naming the model when the
+ * metadata names no rule. */
+int es_model_aggregate(const es_model *m, int classes, es_aggregate *a);
+
+typedef struct {
+    es_aggregate rule;
+    int cls;         /* the class decided */
+    float p;         /* the file's P(cls) */
+    int window;      /* the window that decided: the file's P is this window's P(cls) (max),
+                      * or the window with the largest P(cls) (mean) */
+    int windows, classes;
+    float *pc;       /* the file's P of each class under the rule (classes floats, owned) */
+} es_verdict;
+
+/* The verdict of `windows` rows of probabilities (windows × classes, each row the model's
+ * P(class) of one window).
+ *   max:  P(k) is the largest P_w(k) over windows; with two classes the file's P(1) is the
+ *         largest P_w(1) and P(0) = 1 - P(1) (class 1 is the detector's positive class), so
+ *         the deciding window is the same whichever class wins;
+ *   mean: P(k) is the mean of P_w(k).
+ * The class is the argmax of P (the first on ties). 0, or -1 with es_error() (out of memory,
+ * no windows). Free with es_verdict_free (which also takes a zeroed verdict). */
+int es_verdict_of(es_verdict *v, const float *p, int windows, int classes, es_aggregate rule);
+void es_verdict_free(es_verdict *v);
+/* The verdict of a clip: its windows' probabilities under `rule` (NULL: the model's,
+ * es_model_aggregate). 0, or -1 with es_error(). */
+int es_clip_verdict(const es_clip *in, const es_aggregate *rule, es_verdict *v);
+
 /* ---- pictures --------------------------------------------------------------------------- */
 /* Draws `draw(canvas, rect, style, plot)` over a white w × h canvas and writes it to `out`
  * atomically (PNG compression `level`, -1 default), with tEXt pairs `text` (key, value, …,

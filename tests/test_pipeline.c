@@ -515,6 +515,70 @@ static void auc_known(void **state)
     assert_float_equal(es_dataset_auc(p, one, 4, 2), -1, 0);
 }
 
+/* ---- one verdict ------------------------------------------------------------------------ */
+
+static void verdict_rules(void **state)
+{
+    /* three windows of a detector: P(bird) 0.3, 0.8, 0.6 */
+    const float det[6] = {0.7f, 0.3f, 0.2f, 0.8f, 0.4f, 0.6f};
+    es_verdict v;
+    assert_int_equal(es_verdict_of(&v, det, 3, 2, ES_AGGREGATE_MAX), 0);
+    assert_int_equal(v.cls, 1);
+    assert_int_equal(v.window, 1);
+    assert_float_equal(v.p, 0.8f, 0);
+    assert_float_equal(v.pc[0], 1 - 0.8f, 1e-7);
+    es_verdict_free(&v);
+    /* all windows below 0.5: "nobird", decided by the window nearest to a bird */
+    const float quiet[6] = {0.9f, 0.1f, 0.6f, 0.4f, 0.8f, 0.2f};
+    assert_int_equal(es_verdict_of(&v, quiet, 3, 2, ES_AGGREGATE_MAX), 0);
+    assert_int_equal(v.cls, 0);
+    assert_int_equal(v.window, 1);
+    assert_float_equal(v.p, 0.6f, 1e-7);
+    es_verdict_free(&v);
+    /* the mean of det: bird 0.5667 beats nobird 0.4333; the window with the best P(bird) */
+    assert_int_equal(es_verdict_of(&v, det, 3, 2, ES_AGGREGATE_MEAN), 0);
+    assert_int_equal(v.cls, 1);
+    assert_int_equal(v.window, 1);
+    assert_float_equal(v.p, (0.3f + 0.8f + 0.6f) / 3, 1e-6);
+    es_verdict_free(&v);
+    /* three classes, mean: class 0 (0.45) by one strong window over class 2 (0.4) */
+    const float multi[6] = {0.9f, 0.0f, 0.1f, 0.0f, 0.3f, 0.7f};
+    assert_int_equal(es_verdict_of(&v, multi, 2, 3, ES_AGGREGATE_MEAN), 0);
+    assert_int_equal(v.cls, 0);
+    assert_float_equal(v.p, 0.45f, 1e-6);
+    es_verdict_free(&v);
+    const float multi2[6] = {0.5f, 0.0f, 0.5f, 0.0f, 0.2f, 0.8f};
+    assert_int_equal(es_verdict_of(&v, multi2, 2, 3, ES_AGGREGATE_MEAN), 0);
+    assert_int_equal(v.cls, 2);
+    assert_int_equal(v.window, 1);
+    es_verdict_free(&v);
+    assert_int_equal(es_verdict_of(&v, det, 0, 2, ES_AGGREGATE_MAX), -1);
+    es_verdict_free(&v); /* a failed verdict frees as a zeroed one */
+}
+
+static void verdict_rule_of_model(void **state)
+{
+    es_aggregate a;
+    assert_int_equal(es_aggregate_parse("mean", &a), 0);
+    assert_int_equal(a, ES_AGGREGATE_MEAN);
+    assert_string_equal(es_aggregate_name(a), "mean");
+    assert_int_equal(es_aggregate_parse("median", &a), -1);
+    assert_non_null(strstr(es_error(), "median"));
+    es_model m;
+    assert_int_equal(es_model_load(&m, tmp_path("mel.onnx")), 0);
+    assert_int_equal(es_model_aggregate(&m, 3, &a), 0); /* no metadata: three classes → mean */
+    assert_int_equal(a, ES_AGGREGATE_MEAN);
+    assert_int_equal(es_model_aggregate(&m, 2, &a), 0); /* a detector → max */
+    assert_int_equal(a, ES_AGGREGATE_MAX);
+    assert_int_equal(es_meta_set(m.meta, ES_META_AGGREGATE, "max"), 0);
+    assert_int_equal(es_model_aggregate(&m, 3, &a), 0);
+    assert_int_equal(a, ES_AGGREGATE_MAX);
+    assert_int_equal(es_meta_set(m.meta, ES_META_AGGREGATE, "vote"), 0);
+    assert_int_equal(es_model_aggregate(&m, 3, &a), -1);
+    assert_non_null(strstr(es_error(), "mel.onnx"));
+    es_model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +597,8 @@ int main(void)
         cmocka_unit_test(dataset_csv),
         cmocka_unit_test(split_stratified),
         cmocka_unit_test(auc_known),
+        cmocka_unit_test(verdict_rules),
+        cmocka_unit_test(verdict_rule_of_model),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
