@@ -208,6 +208,34 @@ int es_model_read_input(const char *path, const char *in, int hop, es_array *x, 
     return 0;
 }
 
+/* "(a,b,c)" of n dims; -1 (symbolic) as "?". */
+static void shape_text(char *buf, size_t cap, int n, const int *d)
+{
+    size_t k = (size_t)snprintf(buf, cap, "(");
+    for (int i = 0; i < n && k < cap; i++)
+        k += d[i] < 0 ? (size_t)snprintf(buf + k, cap - k, "%s?", i ? "," : "")
+                      : (size_t)snprintf(buf + k, cap - k, "%s%d", i ? "," : "", d[i]);
+    if (k < cap)
+        snprintf(buf + k, cap - k, ")");
+}
+
+/* An array whose shape the model's input (rank, decl: -1 symbolic) cannot take is the array's
+ * fault: the message names it first. Dim 0 is the batch, free; it may be left out. */
+static int npy_fits(const es_array *x, int rank, const int *decl, const char *in,
+                    const char *model)
+{
+    int shift = x->ndim == rank - 1, ok = x->ndim == rank || shift;
+    for (int d = 1; ok && d < rank; d++)
+        ok = decl[d] < 0 || decl[d] == x->dims[d - shift];
+    if (ok)
+        return 0;
+    char got[160], want[160];
+    shape_text(got, sizeof got, x->ndim, x->dims);
+    shape_text(want, sizeof want, rank, decl);
+    return es_fail("%s: an array of shape %s does not fit the model's input %s (%s; the batch "
+                   "dim may be left out)", in, got, want, model);
+}
+
 int es_model_load_windows(es_model *m, const char *path, const char *in, int hop, es_array *x,
                            int *had_batch, int *frames)
 {
@@ -224,6 +252,10 @@ int es_model_load_windows(es_model *m, const char *path, const char *in, int hop
      * without building the graph, for .npy inputs only: a second parse of the file) */
     int rank = x->ndim, decl[ES_MAX_DIMS], shape[ES_MAX_DIMS];
     if (!es_is_sound(in) && es_onnx_peek(path, NULL, &rank, decl) != 0) {
+        es_array_free(x);
+        return -1;
+    }
+    if (!es_is_sound(in) && npy_fits(x, rank, decl, in, path) != 0) {
         es_array_free(x);
         return -1;
     }

@@ -64,8 +64,7 @@ bad_run() {
 
 # ---- inputs: every verb, every kind of bad file it reads --------------------------------------
 for k in empty trunc garbage huge nan shape; do
-  f=$in/$k.npy n=$f
-  [ $k = shape ] && n="$f|$m" # a wrong shape is the model's refusal: naming either file will do
+  f=$in/$k.npy n=$f # a wrong shape too: the array is named, then the model it does not fit
   bad_run "predict: $k .npy" "$n" "$es" predict -m $m -i "$f" -o "$o/y.npy"
   bad_run "saliency: $k .npy" "$n" "$es" saliency -m $m -i "$f" --method grad -o "$o/s.npy"
   bad_run "sanity: $k .npy" "$n" "$es" sanity -m $m -i "$f" --method grad --layers 1 -o "$o/r.npy"
