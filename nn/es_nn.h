@@ -88,7 +88,9 @@ es_tensor_kind es_tensor_kind_of(const es_graph *g, int t);
 int es_tensor_shape(const es_graph *g, int t, int *dims); /* returns ndim, fills dims */
 size_t es_tensor_size(const es_graph *g, int t);
 float *es_tensor_data(es_graph *g, int t);
-float *es_tensor_grad(es_graph *g, int t); /* NULL until a backward pass reached it */
+/* The gradient the last es_backward computed for t; NULL (and es_error) when that pass did not
+ * reach t, even if an earlier one did: a gradient is never stale. */
+float *es_tensor_grad(es_graph *g, int t);
 /* Graph inputs (kind INPUT) and outputs (marked, or the last node's first output). */
 int es_graph_inputs(const es_graph *g, int *ids, int max);
 int es_graph_outputs(const es_graph *g, int *ids, int max);

@@ -223,7 +223,17 @@ const char *es_tensor_name(const es_graph *g, int t) { return g->t[t].name; }
 es_tensor_kind es_tensor_kind_of(const es_graph *g, int t) { return g->t[t].kind; }
 size_t es_tensor_size(const es_graph *g, int t) { return g->t[t].size; }
 float *es_tensor_data(es_graph *g, int t) { return g->t[t].data; }
-float *es_tensor_grad(es_graph *g, int t) { return g->t[t].grad; }
+
+/* Only the last backward pass's gradient: a stale one from an earlier pass (another target,
+ * another branch) would look like an answer. */
+float *es_tensor_grad(es_graph *g, int t)
+{
+    if (!g->t[t].grad_fresh) {
+        es_fail("tensor %s: the last backward pass did not reach it", g->t[t].name);
+        return NULL;
+    }
+    return g->t[t].grad;
+}
 es_op_type es_node_op(const es_graph *g, int node) { return g->n[node].op; }
 const char *es_node_name(const es_graph *g, int node) { return g->n[node].name; }
 const es_attrs *es_node_attrs(const es_graph *g, int node) { return &g->n[node].a; }
@@ -292,6 +302,13 @@ size_t es_graph_state_copy(es_graph *g, float *buf, int save)
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
+/* No gradient of the graph is fresh any more (a new shape, a failed pass). */
+static void forget_grads(es_graph *g)
+{
+    for (int i = 0; i < g->nt; i++)
+        g->t[i].grad_fresh = 0;
+}
+
 int es_graph_set_batch(es_graph *g, int batch)
 {
     if (batch < 1)
@@ -311,6 +328,7 @@ int es_graph_set_batch(es_graph *g, int batch)
         }
     }
     g->ws_need = 0;
+    forget_grads(g);
     for (int i = 0; i < g->nn; i++)
         if (infer_node(g, &g->n[i]) != 0)
             return -1;
@@ -417,6 +435,7 @@ int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int
         return es_fail("backward without a forward pass");
     if (from < 0 || from >= g->nt)
         return es_fail("backward from tensor %d: no such tensor", from);
+    forget_grads(g);
     mark_needs_grad(g, from, what);
     g->t[from].needs_grad = 1;
     for (int i = 0; i < g->nt; i++) {
@@ -427,6 +446,8 @@ int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int
             return es_fail("tensor %s: out of memory", t->name);
         memset(t->grad, 0, t->size * sizeof(float));
     }
+    for (int i = 0; i < g->nt; i++)
+        g->t[i].grad_fresh = g->t[i].needs_grad;
     es_tensor *f = &g->t[from];
     for (size_t i = 0; i < f->size; i++)
         f->grad[i] = seed ? seed[i] : 1.0f;

@@ -47,6 +47,7 @@ typedef struct {
     int needs_grad;    /* set by es_backward: on the path of the current pass */
     int upstream;      /* scratch of es_backward: feeds the tensor it starts from */
     int want_grad;     /* es_graph_want_grad: a leaf of every backward pass */
+    int grad_fresh;    /* grad holds the last backward pass's gradient (it reached t) */
     int is_output;
 } es_tensor;
 

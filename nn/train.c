@@ -133,11 +133,16 @@ int es_optimizer_step(es_optimizer *o)
     const es_optim_config *c = &o->c;
     o->step++;
     double bc1 = 1 - pow(c->beta1, (double)o->step), bc2 = 1 - pow(c->beta2, (double)o->step);
+    int reached = 0;
+    for (int k = 0; k < o->np; k++)
+        reached |= o->g->t[o->params[k]].grad_fresh;
+    if (!reached)
+        return es_fail("optimizer: no parameter has a gradient (backward with ES_GRAD_PARAMS "
+                       "first)");
     for (int k = 0; k < o->np; k++) {
         es_tensor *t = &o->g->t[o->params[k]];
-        if (!t->grad)
-            return es_fail("optimizer: %s has no gradient (backward with ES_GRAD_PARAMS first)",
-                           t->name);
+        if (!t->grad_fresh) /* the loss does not depend on it: left alone, as torch.optim does */
+            continue;
         float *w = t->data, *m = o->m[k], *v = o->v ? o->v[k] : NULL;
         for (size_t i = 0; i < t->size; i++) {
             float gr = t->grad[i] + c->weight_decay * w[i];
