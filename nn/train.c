@@ -186,12 +186,7 @@ int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n
         o->dz = d, o->dz_cap = z->size;
     }
     float l = es_softmax_xent(z->data, labels, n, c, o->dz);
-    if (es_backward(g, logits, o->dz, ES_RELU_STANDARD, ES_GRAD_PARAMS) != 0 ||
-        es_optimizer_step(o) != 0)
-        return -1;
-    if (loss)
-        *loss = l;
-    if (correct) {
+    if (correct) { /* before backward, which may reuse the logits' memory (plan.c) */
         *correct = 0;
         for (int i = 0; i < n; i++) {
             int best = 0;
@@ -200,5 +195,10 @@ int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n
             *correct += best == labels[i];
         }
     }
+    if (es_backward(g, logits, o->dz, ES_RELU_STANDARD, ES_GRAD_PARAMS) != 0 ||
+        es_optimizer_step(o) != 0)
+        return -1;
+    if (loss)
+        *loss = l;
     return 0;
 }

@@ -261,6 +261,7 @@ int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size
     *y = NULL, *per_out = 0;
     if (es_graph_set_batch(m->g, 1) != 0)
         return -1;
+    int plan0 = es_graph_plan(m->g, 0); /* forward only: activations die after their reader */
     size_t per_in = es_tensor_size(m->g, m->input), per = es_tensor_size(m->g, m->output);
     int b = rows_per_batch(m->g, rows);
     float *out = malloc((size_t)rows * per * sizeof *out);
@@ -279,6 +280,7 @@ int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size
         }
         memcpy(out + (size_t)r0 * per, es_tensor_data(m->g, m->output), (size_t)n * per * sizeof *out);
     }
+    es_graph_plan(m->g, plan0);
     *y = out, *per_out = per;
     return 0;
 }
