@@ -245,14 +245,12 @@ int es_model_load_windows(es_model *m, const char *path, const char *in, int hop
     return 0;
 }
 
-/* Rows per batch: their activations (forward only) within 256 MB, 1 at least. */
-static int rows_per_batch(const es_graph *g, int rows)
+/* Rows per batch: the inference plan's bytes for them within ES_MODEL_BATCH_BYTES, 1 at
+ * least. */
+static int rows_per_batch(es_graph *g, int rows)
 {
-    size_t bytes = 0;
-    for (int t = 0; t < es_graph_n_tensors(g); t++)
-        if (es_tensor_kind_of(g, t) == ES_T_ACT || es_tensor_kind_of(g, t) == ES_T_INPUT)
-            bytes += es_tensor_size(g, t) * sizeof(float);
-    size_t fit = bytes ? ((size_t)256 << 20) / bytes : (size_t)rows;
+    size_t bytes = es_graph_bytes_per_sample(g, 0);
+    size_t fit = bytes ? ES_MODEL_BATCH_BYTES / bytes : 1;
     return fit < 1 ? 1 : fit < (size_t)rows ? (int)fit : rows;
 }
 

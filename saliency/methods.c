@@ -126,12 +126,9 @@ static int pass_open(pass *p, es_graph *g, int input, int chunk)
         return -1;
     p->per = es_tensor_size(g, input);
     p->classes = (int)es_tensor_size(g, p->st);
-    /* a batch's activations and their gradients stay within ES_SAL_BATCH_BYTES */
-    size_t bytes = 0;
-    for (int t = 0; t < es_graph_n_tensors(g); t++)
-        if (es_tensor_kind_of(g, t) == ES_T_ACT || es_tensor_kind_of(g, t) == ES_T_INPUT)
-            bytes += 2 * es_tensor_size(g, t) * sizeof(float);
-    size_t fit = bytes ? ES_SAL_BATCH_BYTES / bytes : (size_t)p->chunk;
+    /* a batch's arena stays within ES_SAL_BATCH_BYTES */
+    size_t bytes = es_graph_bytes_per_sample(g, ES_GRAD_INPUTS);
+    size_t fit = bytes ? ES_SAL_BATCH_BYTES / bytes : 1;
     if ((size_t)p->chunk > fit)
         p->chunk = fit > 1 ? (int)fit : 1;
     return 0;
