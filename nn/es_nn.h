@@ -3,7 +3,8 @@
  * explanations, losses, initialisation and optimizers.
  *
  * Ownership: the graph owns every tensor and node; pointers returned by accessors stay
- * valid until the graph is changed (a node added, the batch resized) or freed.
+ * valid until the graph is changed (a node added, the batch resized, a pin or the memory
+ * plan changed) or freed; an activation's or its gradient's contents, until the next pass.
  * Errors: functions return -1 (or NULL) and leave a one-line message in es_error().
  * Threads: one graph is used by one thread at a time; ops use OpenMP / OpenBLAS inside. */
 #ifndef ES_NN_H
