@@ -23,6 +23,8 @@ static float *layer_maps(const es_clip *in, int t, int *c, int *rows, int *cols)
 {
     int dims[ES_MAX_DIMS], nd = es_tensor_shape(in->m.g, t, dims);
     const float *a = es_tensor_data(in->m.g, t);
+    if (!a)
+        return NULL;
     *c = dims[1];
     int h = nd == 4 ? dims[2] : 1, w = dims[nd - 1], turn = in->audio && in->time_first && nd == 4;
     *rows = turn ? w : h, *cols = turn ? h : w;
@@ -85,8 +87,8 @@ int cmd_maps(int argc, char **argv)
         goto done;
     }
     size_t row = es_array_size(&in.x) / in.x.dims[0];
-    if (es_graph_set_batch(in.m.g, 1) != 0)
-        goto done;
+    if (es_graph_set_batch(in.m.g, 1) != 0 || es_graph_pin(in.m.g, t, 1) < 0)
+        goto done; /* pinned: the layer is read after the pass */
     memcpy(es_tensor_data(in.m.g, in.m.input), in.x.data + window * row, row * sizeof(float));
     if (es_forward(in.m.g, ES_TEST) != 0)
         goto done;

@@ -120,8 +120,12 @@ void es_batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
             size_t off = ((size_t)i * c + ch) * hw;
             const float *xp = x->data + off, *dp = dy + off;
             float *dx = x->grad + off;
-            for (size_t j = 0; j < hw; j++)
-                dx[j] += gi * (dp[j] - mdy - (xp[j] - m) * k);
+            if (!sums) /* x unread: the memory plan keeps it only when it is needed */
+                for (size_t j = 0; j < hw; j++)
+                    dx[j] += gi * dp[j];
+            else
+                for (size_t j = 0; j < hw; j++)
+                    dx[j] += gi * (dp[j] - mdy - (xp[j] - m) * k);
         }
     }
 }

@@ -3,7 +3,8 @@
  * explanations, losses, initialisation and optimizers.
  *
  * Ownership: the graph owns every tensor and node; pointers returned by accessors stay
- * valid until the graph is changed (a node added, the batch resized) or freed.
+ * valid until the graph is changed (a node added, the batch resized, a pin or the memory
+ * plan changed) or freed; an activation's or its gradient's contents, until the next pass.
  * Errors: functions return -1 (or NULL) and leave a one-line message in es_error().
  * Threads: one graph is used by one thread at a time; ops use OpenMP / OpenBLAS inside. */
 #ifndef ES_NN_H
@@ -88,7 +89,9 @@ es_tensor_kind es_tensor_kind_of(const es_graph *g, int t);
 int es_tensor_shape(const es_graph *g, int t, int *dims); /* returns ndim, fills dims */
 size_t es_tensor_size(const es_graph *g, int t);
 float *es_tensor_data(es_graph *g, int t);
-float *es_tensor_grad(es_graph *g, int t); /* NULL until a backward pass reached it */
+/* The gradient the last es_backward computed for t; NULL (and es_error) when that pass did not
+ * reach t, even if an earlier one did: a gradient is never stale. */
+float *es_tensor_grad(es_graph *g, int t);
 /* Graph inputs (kind INPUT) and outputs (marked, or the last node's first output). */
 int es_graph_inputs(const es_graph *g, int *ids, int max);
 int es_graph_outputs(const es_graph *g, int *ids, int max);
@@ -124,6 +127,32 @@ int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int
  * Such a tensor is a leaf like the inputs: with what = 0, es_backward computes the
  * gradients from `from` down to t and stops there (Grad-CAM's layer). */
 int es_graph_want_grad(es_graph *g, int t, int on);
+
+/* ---- the memory plan (nn/plan.c) -------------------------------------------------------- *
+ * Activations, their gradients and the ops' workspaces share one arena whose offsets come from
+ * liveness: a buffer is reused as soon as its last reader has run. What the plan keeps decides
+ * which passes the graph can run:
+ *   0                 forward only (inference): nothing is kept for backward;
+ *   ES_GRAD_INPUTS    forward, then backward to the inputs or wanted tensors (saliency);
+ *   ES_GRAD_PARAMS    forward, then any backward (training) — the default;
+ *   ES_PLAN_KEEP_ALL  nothing reused: every activation and gradient stays readable.
+ * After a pass, es_tensor_data of an activation whose memory was reused is NULL with an
+ * es_error: pin (before the pass) every inner tensor you read after it. Graph outputs are
+ * always kept. Changing the plan or a pin takes effect at the next pass. */
+enum { ES_PLAN_KEEP_ALL = 4 };
+/* Both return the previous setting (what, or 0/1 for a pin), so a caller can restore it; -1 on
+ * a bad argument. Pin on = 1: keep t's data readable after every pass; 0: no more. */
+int es_graph_plan(es_graph *g, int what);
+int es_graph_pin(es_graph *g, int t, int on);
+/* Bytes of the arena and the liveness lower bound (the most bytes live at one step, which no
+ * placement can beat) of the plan for the current batch: the last pass's, or one made now for
+ * ES_TEST. 0 on failure (es_error). */
+size_t es_graph_arena_bytes(es_graph *g);
+size_t es_graph_arena_lower_bound(es_graph *g);
+/* Bytes one more sample of the batch costs under plan `what` in ES_TEST: the arena's growth
+ * from batch 2 to 3, plus the sample's input (and its gradient). Leaves the batch as it was.
+ * 0 on failure (es_error). */
+size_t es_graph_bytes_per_sample(es_graph *g, int what);
 
 /* Seeds the graph's RNG (dropout masks, initialisation). */
 void es_graph_seed(es_graph *g, uint64_t seed);

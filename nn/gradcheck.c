@@ -37,7 +37,7 @@ double es_grad_check(es_graph *g, int wrt, int out, es_mode mode, int max_checks
         es_backward(g, out, seed, ES_RELU_STANDARD, what) != 0)
         goto done;
     for (size_t i = 0; i < w->size; i++)
-        ana[i] = w->grad ? w->grad[i] : 0.0f;
+        ana[i] = w->grad_fresh ? w->grad[i] : 0.0f;
     worst = 0;
     size_t step = w->size > (size_t)max_checks ? w->size / max_checks : 1;
     for (size_t i = step / 2; i < w->size; i += step) {

@@ -29,8 +29,10 @@ void es_set_shape(es_tensor *t, int ndim, const int *dims)
 es_graph *es_graph_new(void)
 {
     es_graph *g = calloc(1, sizeof *g);
-    if (g)
+    if (g) {
         es_graph_seed(g, 0x5eed);
+        g->plan_what = ES_GRAD_INPUTS | ES_GRAD_PARAMS;
+    }
     return g;
 }
 
@@ -40,8 +42,9 @@ void es_graph_free(es_graph *g)
         return;
     for (int i = 0; i < g->nt; i++) {
         free(g->t[i].name);
-        free(g->t[i].data);
-        free(g->t[i].grad);
+        if (g->t[i].kind != ES_T_ACT)
+            free(g->t[i].data);
+        free(g->t[i].gown);
     }
     for (int i = 0; i < g->nn; i++) {
         free(g->n[i].name);
@@ -51,7 +54,7 @@ void es_graph_free(es_graph *g)
     }
     free(g->t);
     free(g->n);
-    free(g->ws);
+    free(g->arena);
     free(g);
 }
 
@@ -140,14 +143,20 @@ int es_tensor_add(es_graph *g, const char *name, es_tensor_kind kind, int ndim, 
         if (data)
             memcpy(t->data, data, t->size * sizeof(float));
     }
-    g->forwarded = 0;
+    g->forwarded = g->planned = 0;
     return g->nt++;
 }
 
+/* Shapes, aux and the node's own workspace (shape() raises g->ws_need, kept as the largest). */
 static int infer_node(es_graph *g, es_node *n)
 {
-    n->aux_bytes = 0;
-    return es_ops[n->op].shape(g, n);
+    size_t most = g->ws_need;
+    n->aux_bytes = g->ws_need = 0;
+    int rc = es_ops[n->op].shape(g, n);
+    n->ws_need = g->ws_need;
+    g->ws_need = most > n->ws_need ? most : n->ws_need;
+    g->planned = 0;
+    return rc;
 }
 
 int es_node_add(es_graph *g, es_op_type op, const char *name, const es_attrs *a, int n_in,
@@ -222,8 +231,40 @@ int es_graph_n_nodes(const es_graph *g) { return g->nn; }
 const char *es_tensor_name(const es_graph *g, int t) { return g->t[t].name; }
 es_tensor_kind es_tensor_kind_of(const es_graph *g, int t) { return g->t[t].kind; }
 size_t es_tensor_size(const es_graph *g, int t) { return g->t[t].size; }
-float *es_tensor_data(es_graph *g, int t) { return g->t[t].data; }
-float *es_tensor_grad(es_graph *g, int t) { return g->t[t].grad; }
+/* An activation only while the plan has not given its memory to another buffer. */
+float *es_tensor_data(es_graph *g, int t)
+{
+    es_tensor *x = &g->t[t];
+    if (x->kind != ES_T_ACT)
+        return x->data;
+    if (!g->planned || g->step < x->producer) {
+        es_fail("tensor %s: not computed yet (es_forward first)", x->name);
+        return NULL;
+    }
+    if (x->data_until <= g->step) {
+        es_fail("tensor %s: its memory was reused after its last reader; pin it (es_graph_pin) "
+                "before the pass", x->name);
+        return NULL;
+    }
+    return x->data;
+}
+
+/* Only the last backward pass's gradient: a stale one from an earlier pass (another target,
+ * another branch) would look like an answer. */
+float *es_tensor_grad(es_graph *g, int t)
+{
+    es_tensor *x = &g->t[t];
+    if (!x->grad_fresh) {
+        es_fail("tensor %s: the last backward pass did not reach it", x->name);
+        return NULL;
+    }
+    if (x->grad != x->gown && x->grad_until <= g->step) {
+        es_fail("tensor %s: its gradient's memory was reused; ask for it with "
+                "es_graph_want_grad before the pass", x->name);
+        return NULL;
+    }
+    return x->grad;
+}
 es_op_type es_node_op(const es_graph *g, int node) { return g->n[node].op; }
 const char *es_node_name(const es_graph *g, int node) { return g->n[node].name; }
 const es_attrs *es_node_attrs(const es_graph *g, int node) { return &g->n[node].a; }
@@ -292,6 +333,13 @@ size_t es_graph_state_copy(es_graph *g, float *buf, int save)
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
+/* No gradient of the graph is fresh any more (a new shape, a failed pass). */
+static void forget_grads(es_graph *g)
+{
+    for (int i = 0; i < g->nt; i++)
+        g->t[i].grad_fresh = 0;
+}
+
 int es_graph_set_batch(es_graph *g, int batch)
 {
     if (batch < 1)
@@ -306,43 +354,24 @@ int es_graph_set_batch(es_graph *g, int batch)
                 if (!d)
                     return es_fail("tensor %s: out of memory", t->name);
                 t->data = d, t->cap = t->size;
-                free(t->grad), t->grad = NULL; /* es_backward reallocates it at the new cap */
             }
         }
     }
     g->ws_need = 0;
+    forget_grads(g);
     for (int i = 0; i < g->nn; i++)
         if (infer_node(g, &g->n[i]) != 0)
             return -1;
-    g->forwarded = 0;
+    g->forwarded = g->planned = 0;
     return 0;
 }
 
-static int grow(float **p, size_t *cap, size_t need)
+/* Plans the arena for the current shapes (when they, the pins or the mode changed) and
+ * sizes every aux. Repeated passes at one batch size allocate nothing. */
+static int prepare(es_graph *g, es_mode mode)
 {
-    if (need <= *cap && *p)
-        return 0;
-    float *q = realloc(*p, (need ? need : 1) * sizeof(float));
-    if (!q)
-        return es_fail("out of memory (%zu floats)", need);
-    *p = q, *cap = need;
-    return 0;
-}
-
-/* Sizes every activation, aux and the workspace to the current shapes. Buffers only grow,
- * so repeated passes at one batch size allocate nothing. */
-static int prepare(es_graph *g)
-{
-    for (int i = 0; i < g->nt; i++) {
-        es_tensor *t = &g->t[i];
-        if (t->kind == ES_T_ACT && (t->size > t->cap || !t->data)) {
-            size_t cap = t->cap;
-            if (grow(&t->data, &cap, t->size) != 0)
-                return es_fail("tensor %s: out of memory (%zu floats)", t->name, t->size);
-            free(t->grad), t->grad = NULL;
-            t->cap = cap;
-        }
-    }
+    if ((!g->planned || g->plan_mode != mode) && es_plan_make(g, mode) != 0)
+        return -1;
     for (int i = 0; i < g->nn; i++) {
         es_node *n = &g->n[i];
         if (n->aux_bytes > 0) {
@@ -352,20 +381,31 @@ static int prepare(es_graph *g)
             n->aux = a;
         }
     }
-    size_t ws = g->ws_size;
-    if (grow(&g->ws, &ws, g->ws_need) != 0)
-        return es_fail("workspace: out of memory (%zu floats)", g->ws_need);
-    g->ws_size = ws;
+    g->step = -1;
     return 0;
+}
+
+/* Runs node i forward or backward with its workspace in place. */
+static void run_node(es_graph *g, int i, int back, const es_pass *p)
+{
+    es_node *n = &g->n[i];
+    g->ws = n->ws_need ? g->arena + n->ws_off[back] : NULL;
+    g->ws_size = n->ws_need;
+    (back ? es_ops[n->op].backward : es_ops[n->op].forward)(g, n, p);
+    g->step = back ? 2 * g->nn - 1 - i : i;
 }
 
 int es_forward(es_graph *g, es_mode mode)
 {
-    if (prepare(g) != 0)
+    g->forwarded = 0;
+    if (prepare(g, mode) != 0)
         return -1;
     es_pass p = {.mode = mode, .rule = ES_RELU_STANDARD};
+    for (int i = 0; i < g->nt; i++) /* the arena's gradients are overwritten from now on */
+        if (g->t[i].grad != g->t[i].gown)
+            g->t[i].grad_fresh = 0;
     for (int i = 0; i < g->nn; i++)
-        es_ops[g->n[i].op].forward(g, &g->n[i], &p);
+        run_node(g, i, 0, &p);
     g->last_mode = mode;
     g->forwarded = 1;
     return 0;
@@ -403,6 +443,7 @@ static void mark_needs_grad(es_graph *g, int from, int what)
         g->t[i].needs_grad &= g->t[i].upstream;
 }
 
+
 int es_graph_want_grad(es_graph *g, int t, int on)
 {
     if (t < 0 || t >= g->nt)
@@ -411,22 +452,56 @@ int es_graph_want_grad(es_graph *g, int t, int on)
     return 0;
 }
 
+/* Where t's gradient goes in this pass: the plan's slot, or its own buffer for what the
+ * caller reads after the pass (inputs, parameters, wanted tensors) and for the seed. */
+static int place_grad(es_graph *g, es_tensor *t, int from_here)
+{
+    t->zeroed = 0;
+    if (t->grad_slot && t->kind == ES_T_ACT && !t->want_grad && !from_here) {
+        t->grad = t->grad_slot;
+        return 0;
+    }
+    if (t->size > t->gcap || !t->gown) {
+        float *q = realloc(t->gown, (t->size ? t->size : 1) * sizeof(float));
+        if (!q)
+            return es_fail("tensor %s: out of memory", t->name);
+        t->gown = q, t->gcap = t->size;
+    }
+    t->grad = t->gown;
+    memset(t->grad, 0, t->size * sizeof(float));
+    t->zeroed = 1;
+    return 0;
+}
+
+/* Before node n adds into its inputs' gradients: clears those the pass has not touched yet
+ * (a planned slot holds whatever the arena had there). */
+static void clear_input_grads(es_graph *g, const es_node *n)
+{
+    for (int k = 0; k < n->n_in; k++) {
+        es_tensor *t = n->in[k] >= 0 ? &g->t[n->in[k]] : NULL;
+        if (t && t->needs_grad && !t->zeroed) {
+            memset(t->grad, 0, t->size * sizeof(float));
+            t->zeroed = 1;
+        }
+    }
+}
+
 int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int what)
 {
     if (!g->forwarded)
         return es_fail("backward without a forward pass");
     if (from < 0 || from >= g->nt)
         return es_fail("backward from tensor %d: no such tensor", from);
+    int kept = g->plan_what & ES_PLAN_KEEP_ALL ? ~0 : g->plan_what;
+    if (!kept || ((what & ES_GRAD_PARAMS) && !(kept & ES_GRAD_PARAMS)))
+        return es_fail("backward%s: the memory plan keeps nothing for it (es_graph_plan)",
+                       what & ES_GRAD_PARAMS ? " to the parameters" : "");
+    forget_grads(g);
     mark_needs_grad(g, from, what);
     g->t[from].needs_grad = 1;
-    for (int i = 0; i < g->nt; i++) {
-        es_tensor *t = &g->t[i];
-        if (!t->needs_grad)
-            continue;
-        if (!t->grad && !(t->grad = malloc((t->cap ? t->cap : 1) * sizeof(float))))
-            return es_fail("tensor %s: out of memory", t->name);
-        memset(t->grad, 0, t->size * sizeof(float));
-    }
+    for (int i = 0; i < g->nt; i++)
+        if (g->t[i].needs_grad && place_grad(g, &g->t[i], i == from) != 0)
+            return -1;
     es_tensor *f = &g->t[from];
     for (size_t i = 0; i < f->size; i++)
         f->grad[i] = seed ? seed[i] : 1.0f;
@@ -438,8 +513,13 @@ int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int
             out |= g->t[n->out[k]].needs_grad;
         for (int k = 0; k < n->n_in; k++)
             in |= n->in[k] >= 0 && g->t[n->in[k]].needs_grad;
-        if (out && in)
-            es_ops[n->op].backward(g, n, &p);
+        if (out && in) {
+            clear_input_grads(g, n);
+            run_node(g, i, 1, &p);
+        }
     }
+    g->step = 2 * g->nn - 1;
+    for (int i = 0; i < g->nt; i++)
+        g->t[i].grad_fresh = g->t[i].needs_grad;
     return 0;
 }

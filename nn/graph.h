@@ -41,12 +41,19 @@ typedef struct {
     char *name;
     es_tensor_kind kind;
     int ndim, dims[ES_MAX_DIMS];
-    size_t size, cap;  /* elements now / allocated for data and grad */
-    float *data, *grad;
+    size_t size, cap;  /* elements now / allocated in data (not activations: the arena's) */
+    float *data, *grad; /* an activation's data, and any grad, may be in the arena (plan.c) */
+    float *grad_slot;  /* the plan's place for the gradient (NULL: gown is used) */
+    float *gown;       /* a gradient's own buffer (inputs, parameters, wanted, the seed), gcap */
+    size_t gcap;
+    int pinned;        /* es_graph_pin: the data stays readable after a pass */
+    int data_until, grad_until; /* the step at which the plan reuses data's / grad_slot's memory */
+    int zeroed;        /* scratch of es_backward: the gradient was cleared for this pass */
     int producer;      /* node id for activations, else -1 */
     int needs_grad;    /* set by es_backward: on the path of the current pass */
     int upstream;      /* scratch of es_backward: feeds the tensor it starts from */
     int want_grad;     /* es_graph_want_grad: a leaf of every backward pass */
+    int grad_fresh;    /* grad holds the last backward pass's gradient (it reached t) */
     int is_output;
 } es_tensor;
 
@@ -60,6 +67,8 @@ typedef struct {
      * mean / inverse std). Sized by the op's shape(); allocated once by the graph. */
     size_t aux_bytes;
     void *aux;
+    size_t ws_need;    /* workspace floats its op asks for (shape() raises g->ws_need) */
+    size_t ws_off[2];  /* the workspace's place in the arena, forward and backward */
 } es_node;
 
 /* What one forward/backward pass is asked to do. */
@@ -74,8 +83,15 @@ struct es_graph {
     int nt, cap_t;
     es_node *n;
     int nn, cap_n;
-    float *ws;          /* shared workspace (im2col columns), ws_size floats */
-    size_t ws_size, ws_need;
+    float *ws;          /* the running node's workspace (im2col columns), ws_size floats */
+    size_t ws_size, ws_need; /* ws_need: the largest of any node's */
+    /* the memory plan (plan.c): what it keeps (es_graph_plan), whether it fits the current
+     * shapes, pins and mode, its arena; step: the last step run (forward of node i is step i,
+     * backward of node i step 2·nn−1−i; -1: none since the plan was made) */
+    int plan_what, planned, step;
+    es_mode plan_mode;
+    float *arena;
+    size_t arena_cap, plan_bytes, plan_lower;
     uint64_t rng[2];    /* xorshift128+ state */
     es_mode last_mode;
     int forwarded;      /* a forward has run since the last change */
@@ -115,6 +131,10 @@ extern const es_op es_ops[ES_OP_COUNT];
     void es_##ini##_init(es_graph *g, es_node *n, es_init kind);
 #include "nn/ops.def"
 #undef ES_OP
+
+/* Makes the memory plan (plan.c) for the current shapes, pins and es_graph_plan, for passes in
+ * `mode`: points activations, planned gradients and workspaces into the arena. */
+int es_plan_make(es_graph *g, es_mode mode);
 
 /* ---- building nodes --------------------------------------------------------------------- */
 /* The defaults of op's attributes (ONNX's). */

@@ -6,6 +6,7 @@
  * incoming gradient with that same relu (captum's rules), so a NaN gradient stays NaN. */
 #include "nn/graph.h"
 #include "nn/onnx_hooks.h"
+#include <stdint.h>
 
 static int same_shape(es_graph *g, es_node *nd)
 {
@@ -14,15 +15,33 @@ static int same_shape(es_graph *g, es_node *nd)
     return 0;
 }
 
-int es_relu_shape(es_graph *g, es_node *nd) { return same_shape(g, nd); }
+/* Forward keeps which units passed, one bit each, in aux: backward needs nothing else, so
+ * the memory plan keeps no activation for it (a 32nd of the input's bytes). A bit is
+ * "not x <= 0", true at NaN too. */
+int es_relu_shape(es_graph *g, es_node *nd)
+{
+    nd->aux_bytes = (in_t(g, nd, 0)->size + 31) / 32 * sizeof(uint32_t);
+    return same_shape(g, nd);
+}
 
 void es_relu_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
     es_tensor *x = in_t(g, nd, 0);
+    const float *xv = x->data;
     float *y = out_t(g, nd, 0)->data;
-#pragma omp parallel for schedule(static) if (x->size > 65536)
-    for (size_t i = 0; i < x->size; i++)
-        y[i] = x->data[i] <= 0 ? 0.0f : x->data[i];
+    uint32_t *pass = nd->aux;
+    size_t n = x->size, words = (n + 31) / 32;
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t w = 0; w < words; w++) {
+        size_t end = w * 32 + 32 < n ? w * 32 + 32 : n;
+        uint32_t m = 0;
+        for (size_t i = w * 32; i < end; i++) {
+            int on = !(xv[i] <= 0);
+            y[i] = on ? xv[i] : 0.0f;
+            m |= (uint32_t)on << (i % 32);
+        }
+        pass[w] = m;
+    }
 }
 
 void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
@@ -31,20 +50,21 @@ void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
         return;
     es_tensor *x = in_t(g, nd, 0);
     const float *dy = out_t(g, nd, 0)->grad;
+    const uint32_t *pass = nd->aux;
     float *dx = x->grad;
     size_t n = x->size;
-    const float *xv = x->data;
+#define ON(i) (pass[(i) / 32] >> ((i) % 32) & 1)
     /* one branch-free loop per rule, so each vectorises */
     switch (p->rule) {
     case ES_RELU_STANDARD:
 #pragma omp parallel for schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++)
-            dx[i] += xv[i] <= 0 ? 0.0f : dy[i];
+            dx[i] += ON(i) ? dy[i] : 0.0f;
         break;
     case ES_RELU_GUIDED:
 #pragma omp parallel for schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++)
-            dx[i] += xv[i] <= 0 || dy[i] <= 0 ? 0.0f : dy[i];
+            dx[i] += !ON(i) || dy[i] <= 0 ? 0.0f : dy[i];
         break;
     case ES_RELU_DECONVNET:
 #pragma omp parallel for schedule(static) if (n > 65536)
@@ -52,6 +72,7 @@ void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
             dx[i] += dy[i] <= 0 ? 0.0f : dy[i];
         break;
     }
+#undef ON
 }
 
 int es_leakyrelu_shape(es_graph *g, es_node *nd) { return same_shape(g, nd); }

@@ -133,11 +133,16 @@ int es_optimizer_step(es_optimizer *o)
     const es_optim_config *c = &o->c;
     o->step++;
     double bc1 = 1 - pow(c->beta1, (double)o->step), bc2 = 1 - pow(c->beta2, (double)o->step);
+    int reached = 0;
+    for (int k = 0; k < o->np; k++)
+        reached |= o->g->t[o->params[k]].grad_fresh;
+    if (!reached)
+        return es_fail("optimizer: no parameter has a gradient (backward with ES_GRAD_PARAMS "
+                       "first)");
     for (int k = 0; k < o->np; k++) {
         es_tensor *t = &o->g->t[o->params[k]];
-        if (!t->grad)
-            return es_fail("optimizer: %s has no gradient (backward with ES_GRAD_PARAMS first)",
-                           t->name);
+        if (!t->grad_fresh) /* the loss does not depend on it: left alone, as torch.optim does */
+            continue;
         float *w = t->data, *m = o->m[k], *v = o->v ? o->v[k] : NULL;
         for (size_t i = 0; i < t->size; i++) {
             float gr = t->grad[i] + c->weight_decay * w[i];
@@ -181,12 +186,7 @@ int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n
         o->dz = d, o->dz_cap = z->size;
     }
     float l = es_softmax_xent(z->data, labels, n, c, o->dz);
-    if (es_backward(g, logits, o->dz, ES_RELU_STANDARD, ES_GRAD_PARAMS) != 0 ||
-        es_optimizer_step(o) != 0)
-        return -1;
-    if (loss)
-        *loss = l;
-    if (correct) {
+    if (correct) { /* before backward, which may reuse the logits' memory (plan.c) */
         *correct = 0;
         for (int i = 0; i < n; i++) {
             int best = 0;
@@ -195,5 +195,10 @@ int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n
             *correct += best == labels[i];
         }
     }
+    if (es_backward(g, logits, o->dz, ES_RELU_STANDARD, ES_GRAD_PARAMS) != 0 ||
+        es_optimizer_step(o) != 0)
+        return -1;
+    if (loss)
+        *loss = l;
     return 0;
 }

@@ -58,8 +58,10 @@ int es_model_load_for(es_model *m, const char *path, const char *in, es_array *x
 int es_model_load_windows(es_model *m, const char *path, const char *in, int hop, es_array *x,
                           int *had_batch, int *frames);
 /* The model's output for each of `rows` rows of x (each the input tensor's size at batch 1),
- * run in batches whose activations stay within 256 MB, so a recording of any length runs in
- * bounded memory. *y (malloc'd) gets rows × *per floats. */
+ * run in batches whose inference arena (nn's memory plan) stays within ES_MODEL_BATCH_BYTES,
+ * so a recording of any length runs in bounded memory. *y (malloc'd) gets rows × *per
+ * floats. */
+#define ES_MODEL_BATCH_BYTES ((size_t)32 << 20) /* a few samples: every thread busy, RSS low */
 int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size_t *per);
 /* Only the input, read for the model at `path` as above (no batch dim added, the graph not
  * loaded): for a second input to a model already loaded. */

@@ -277,14 +277,12 @@ int es_model_load_windows(es_model *m, const char *path, const char *in, int hop
     return 0;
 }
 
-/* Rows per batch: their activations (forward only) within 256 MB, 1 at least. */
-static int rows_per_batch(const es_graph *g, int rows)
+/* Rows per batch: the inference plan's bytes for them within ES_MODEL_BATCH_BYTES, 1 at
+ * least. */
+static int rows_per_batch(es_graph *g, int rows)
 {
-    size_t bytes = 0;
-    for (int t = 0; t < es_graph_n_tensors(g); t++)
-        if (es_tensor_kind_of(g, t) == ES_T_ACT || es_tensor_kind_of(g, t) == ES_T_INPUT)
-            bytes += es_tensor_size(g, t) * sizeof(float);
-    size_t fit = bytes ? ((size_t)256 << 20) / bytes : (size_t)rows;
+    size_t bytes = es_graph_bytes_per_sample(g, 0);
+    size_t fit = bytes ? ES_MODEL_BATCH_BYTES / bytes : 1;
     return fit < 1 ? 1 : fit < (size_t)rows ? (int)fit : rows;
 }
 
@@ -293,6 +291,7 @@ int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size
     *y = NULL, *per_out = 0;
     if (es_graph_set_batch(m->g, 1) != 0)
         return -1;
+    int plan0 = es_graph_plan(m->g, 0); /* forward only: activations die after their reader */
     size_t per_in = es_tensor_size(m->g, m->input), per = es_tensor_size(m->g, m->output);
     int b = rows_per_batch(m->g, rows);
     float *out = malloc((size_t)rows * per * sizeof *out);
@@ -311,6 +310,7 @@ int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size
         }
         memcpy(out + (size_t)r0 * per, es_tensor_data(m->g, m->output), (size_t)n * per * sizeof *out);
     }
+    es_graph_plan(m->g, plan0);
     *y = out, *per_out = per;
     return 0;
 }

@@ -51,8 +51,9 @@ typedef struct {
     int window[2], stride[2]; /* occlusion over the last two dims (or last one): 3x3, 1x1 */
     float occ_value;    /* occlusion: the value put in the window (0) */
     int batch;          /* samples per forward/backward in IG, SmoothGrad, occlusion: 16,
-                         * fewer when their activations and gradients would pass
-                         * ES_SAL_BATCH_BYTES (the BAD DenseNet at 200×56 takes ~170 MB a sample) */
+                         * fewer when the memory plan's bytes for them would pass
+                         * ES_SAL_BATCH_BYTES (es_graph_bytes_per_sample: the BAD DenseNet at
+                         * 200×56 takes ~15 MB a sample) */
 } es_sal_opts;
 void es_sal_defaults(es_sal_opts *o);
 

@@ -104,6 +104,7 @@ int es_sal_layer_find(const es_graph *g, const char *name)
 typedef struct {
     es_graph *g;
     int input, st, batch0; /* the caller's batch size, restored at the end */
+    int plan0, pin0;       /* the caller's memory plan and pin of st, restored at the end */
     size_t per;            /* input floats per sample */
     int chunk, classes;
 } pass;
@@ -113,21 +114,21 @@ static int pass_open(pass *p, es_graph *g, int input, int chunk)
     int d[ES_MAX_DIMS];
     memset(p, 0, sizeof *p);
     p->g = g, p->input = input, p->chunk = chunk > 0 ? chunk : 1;
+    p->plan0 = p->pin0 = -1;
     if (es_tensor_shape(g, input, d) < 1)
         return es_fail("the input tensor has no batch dim");
     p->batch0 = d[0];
     if ((p->st = es_sal_score_tensor(g)) < 0)
         return es_fail("the model has no output");
+    /* backward to the input only, and the scores read after every pass */
+    p->plan0 = es_graph_plan(g, ES_GRAD_INPUTS), p->pin0 = es_graph_pin(g, p->st, 1);
     if (es_graph_set_batch(g, 1) != 0)
         return -1;
     p->per = es_tensor_size(g, input);
     p->classes = (int)es_tensor_size(g, p->st);
-    /* a batch's activations and their gradients stay within ES_SAL_BATCH_BYTES */
-    size_t bytes = 0;
-    for (int t = 0; t < es_graph_n_tensors(g); t++)
-        if (es_tensor_kind_of(g, t) == ES_T_ACT || es_tensor_kind_of(g, t) == ES_T_INPUT)
-            bytes += 2 * es_tensor_size(g, t) * sizeof(float);
-    size_t fit = bytes ? ES_SAL_BATCH_BYTES / bytes : (size_t)p->chunk;
+    /* a batch's arena stays within ES_SAL_BATCH_BYTES */
+    size_t bytes = es_graph_bytes_per_sample(g, ES_GRAD_INPUTS);
+    size_t fit = bytes ? ES_SAL_BATCH_BYTES / bytes : 1;
     if ((size_t)p->chunk > fit)
         p->chunk = fit > 1 ? (int)fit : 1;
     return 0;
@@ -135,6 +136,10 @@ static int pass_open(pass *p, es_graph *g, int input, int chunk)
 
 static int pass_close(pass *p, int rc)
 {
+    if (p->pin0 == 0)
+        es_graph_pin(p->g, p->st, 0);
+    if (p->plan0 >= 0)
+        es_graph_plan(p->g, p->plan0);
     if (es_graph_set_batch(p->g, p->batch0) != 0)
         return -1;
     return rc;
@@ -254,6 +259,8 @@ static int gradcam(pass *p, int layer, int bilinear, float *out)
                        es_tensor_name(p->g, layer), lnd);
     if (!G)
         return es_fail("layer %s does not lead to the scores", es_tensor_name(p->g, layer));
+    if (!A)
+        return -1;
     int k = lnd - 2;
     if (xnd - 1 < k)
         return es_fail("layer %s has %d spatial dims, the input only %d",
@@ -556,5 +563,12 @@ int es_saliency(es_graph *g, int input, const float *x, const es_sal_opts *o, fl
     memset(info, 0, sizeof *info);
     if (pass_open(&p, g, input, o->batch) != 0)
         return -1;
-    return pass_close(&p, explain(&p, x, o, out, info));
+    /* Grad-CAM reads its layer after the backward pass: keep it */
+    int cam = o->method == ES_SAL_GRADCAM || o->method == ES_SAL_GUIDED_GRADCAM;
+    int layer = cam ? (o->layer >= 0 ? o->layer : es_sal_default_layer(g)) : -1;
+    int pinned = layer >= 0 ? es_graph_pin(g, layer, 1) : 1;
+    int rc = explain(&p, x, o, out, info);
+    if (pinned == 0)
+        es_graph_pin(g, layer, 0);
+    return pass_close(&p, rc);
 }

@@ -433,17 +433,21 @@ static void bad_densenet_matches_pytorch(void **s)
     load_flat_params(g, &params);
     int x = es_tensor_find(g, "input"), outs[1];
     assert_int_equal(es_graph_outputs(g, outs, 1), 1);
-    memcpy(es_tensor_data(g, x), xa.data, es_array_size(&xa) * sizeof(float));
-    assert_int_equal(es_forward(g, ES_TEST), 0);
-    assert_close_rel(es_tensor_data(g, outs[0]), out.data, 2, 1e-4);
-    int k = out.data[1] > out.data[0];
-    float seed[2] = {k == 0, k == 1};
-    const char *want[2] = {NNFIX("densenet_grad.npy"), NNFIX("densenet_guided.npy")};
-    for (int rule = 0; rule < 2; rule++) {
-        es_array w = load_fixture(want[rule]);
-        assert_int_equal(es_backward(g, outs[0], seed, rule ? ES_RELU_GUIDED : ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-        assert_close_rel(es_tensor_grad(g, x), w.data, es_array_size(&w), 1e-4);
-        es_array_free(&w);
+    const int plans[2] = {ES_GRAD_PARAMS, ES_GRAD_INPUTS}; /* the default, saliency's */
+    for (int pl = 0; pl < 2; pl++) {
+        es_graph_plan(g, plans[pl]);
+        memcpy(es_tensor_data(g, x), xa.data, es_array_size(&xa) * sizeof(float));
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        assert_close_rel(es_tensor_data(g, outs[0]), out.data, 2, 1e-4);
+        int k = out.data[1] > out.data[0];
+        float seed[2] = {k == 0, k == 1};
+        const char *want[2] = {NNFIX("densenet_grad.npy"), NNFIX("densenet_guided.npy")};
+        for (int rule = 0; rule < 2; rule++) {
+            es_array w = load_fixture(want[rule]);
+            assert_int_equal(es_backward(g, outs[0], seed, rule ? ES_RELU_GUIDED : ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+            assert_close_rel(es_tensor_grad(g, x), w.data, es_array_size(&w), 1e-4);
+            es_array_free(&w);
+        }
     }
     es_array_free(&params), es_array_free(&xa), es_array_free(&out);
     es_graph_free(g);
@@ -552,16 +556,164 @@ static void backward_stops_at_wanted_layer(void **s)
     fill_random(es_tensor_data(g, x), 60, 5, 1.0f);
     float seed[2] = {1, -0.5f}, full[90];
     assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_int_equal(es_graph_want_grad(g, a, 1), 0); /* kept: a is read after the pass */
     assert_int_equal(es_backward(g, y, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
     memcpy(full, es_tensor_grad(g, a), sizeof full);
-    float *gx = es_tensor_grad(g, x);
-    gx[0] = 12345; /* a pass that stops at `a` must not reach the input */
-    memset(es_tensor_grad(g, a), 0, sizeof full); /* and must compute a's gradient anew */
-    assert_int_equal(es_graph_want_grad(g, a, 1), 0);
+    assert_non_null(es_tensor_grad(g, x));
+    memset(es_tensor_grad(g, a), 0, sizeof full); /* a's gradient must be computed anew */
     assert_int_equal(es_backward(g, y, seed, ES_RELU_STANDARD, 0), 0);
     assert_memory_equal(es_tensor_grad(g, a), full, sizeof full);
-    assert_float_equal(es_tensor_grad(g, x)[0], 12345, 0);
+    assert_null(es_tensor_grad(g, x)); /* a pass that stops at `a` does not reach the input */
     es_graph_want_grad(g, a, 0);
+    es_graph_free(g);
+}
+
+/* A gradient is the last pass's or none: two independent branches, a backward pass from each
+ * in turn; the branch a pass did not reach has no gradient, not the earlier pass's. */
+static void gradients_are_fresh_or_null(void **s)
+{
+    es_graph *g = es_graph_new();
+    int x = es_input(g, "x", 1, (int[]){4}), y = es_input(g, "y", 1, (int[]){4});
+    int a = es_relu(g, "ra", es_dense(g, "a", x, 3)), b = es_dense(g, "b", y, 2);
+    assert_true(a >= 0 && b >= 0);
+    es_graph_mark_output(g, a), es_graph_mark_output(g, b);
+    es_graph_init(g, ES_INIT_HE, 7);
+    fill_random(es_tensor_data(g, x), 4, 1, 1.0f);
+    fill_random(es_tensor_data(g, y), 4, 2, 1.0f);
+    int aw = es_tensor_find(g, "a.weight"), bw = es_tensor_find(g, "b.weight");
+    const int all = ES_GRAD_INPUTS | ES_GRAD_PARAMS;
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_int_equal(es_backward(g, a, NULL, ES_RELU_STANDARD, all), 0);
+    assert_non_null(es_tensor_grad(g, x));
+    assert_non_null(es_tensor_grad(g, aw));
+    assert_null(es_tensor_grad(g, y));
+    assert_null(es_tensor_grad(g, bw));
+    assert_int_equal(es_backward(g, b, NULL, ES_RELU_STANDARD, all), 0);
+    assert_null(es_tensor_grad(g, x)); /* reached by the first pass only */
+    assert_null(es_tensor_grad(g, aw));
+    assert_non_null(strstr(es_error(), "did not reach"));
+    assert_non_null(es_tensor_grad(g, y));
+    assert_non_null(es_tensor_grad(g, bw));
+    assert_int_equal(es_backward(g, b, NULL, ES_RELU_STANDARD, ES_GRAD_PARAMS), 0);
+    assert_null(es_tensor_grad(g, y)); /* not asked for this time */
+    es_graph_free(g);
+}
+
+/* ---- the memory plan (nn/plan.c) ---------------------------------------------------------- */
+static es_graph *densenet_with_input(int frames, int mels, int *x)
+{
+    es_graph *g = es_build_bad_densenet(frames, mels, 2, 1);
+    assert_non_null(g);
+    es_graph_init(g, ES_INIT_HE, 11);
+    *x = es_tensor_find(g, "input");
+    fill_random(es_tensor_data(g, *x), (size_t)frames * mels, 3, 1.0f);
+    return g;
+}
+
+/* A pinned inner tensor after an inference pass holds what it holds when nothing is reused;
+ * an unpinned one whose memory was reused is refused, never garbage. */
+static void plan_pins_and_refuses(void **s)
+{
+    int x;
+    es_graph *g = densenet_with_input(48, 24, &x);
+    int inner = es_tensor_find(g, "block2.layer3.concat"), early = es_tensor_find(g, "conv0");
+    int out = es_tensor_find(g, "softmax");
+    size_t n = es_tensor_size(g, inner);
+    float *want = malloc(n * sizeof *want), want_out[2];
+    es_graph_plan(g, ES_PLAN_KEEP_ALL);
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    memcpy(want, es_tensor_data(g, inner), n * sizeof *want);
+    memcpy(want_out, es_tensor_data(g, out), sizeof want_out);
+    size_t all = es_graph_arena_bytes(g);
+
+    assert_int_equal(es_graph_plan(g, 0), ES_PLAN_KEEP_ALL); /* inference: reuse at once */
+    assert_int_equal(es_graph_pin(g, inner, 1), 0);
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_true(es_graph_arena_bytes(g) < all / 4);
+    assert_memory_equal(es_tensor_data(g, inner), want, n * sizeof *want);
+    assert_memory_equal(es_tensor_data(g, out), want_out, sizeof want_out); /* outputs kept */
+    assert_null(es_tensor_data(g, early));
+    assert_non_null(strstr(es_error(), "pin"));
+    assert_int_equal(es_backward(g, out, NULL, ES_RELU_STANDARD, ES_GRAD_INPUTS), -1);
+
+    assert_int_equal(es_graph_pin(g, inner, 0), 1); /* unpinned: its memory goes too */
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_null(es_tensor_data(g, inner));
+    free(want);
+    es_graph_free(g);
+}
+
+/* The BAD DenseNet at its study size: each plan within twice the liveness lower bound it
+ * reports, and inference and saliency far below keeping everything. */
+static void plan_arena_near_lower_bound(void **s)
+{
+    int x;
+    es_graph *g = densenet_with_input(200, 56, &x);
+    const int plans[4] = {0, ES_GRAD_INPUTS, ES_GRAD_PARAMS, ES_PLAN_KEEP_ALL};
+    size_t arena[4];
+    for (int k = 0; k < 4; k++) {
+        es_graph_plan(g, plans[k]);
+        arena[k] = es_graph_arena_bytes(g);
+        size_t low = es_graph_arena_lower_bound(g);
+        if (!(low > 0 && arena[k] >= low && arena[k] <= 2 * low))
+            fail_msg("plan %d: arena %zu bytes, lower bound %zu", plans[k], arena[k], low);
+    }
+    assert_true(arena[0] < arena[3] / 8 && arena[1] < arena[3] / 8);
+    size_t per = es_graph_bytes_per_sample(g, ES_GRAD_INPUTS);
+    assert_true(per > 0 && per <= (size_t)40 << 20); /* issue 15: saliency <= 40 MB a sample */
+    int d[4];
+    assert_int_equal(es_tensor_shape(g, x, d), 4);
+    assert_int_equal(d[0], 1); /* the batch is left as it was */
+    es_graph_free(g);
+}
+
+/* Gradients through the plan: the saliency plan gives the input gradient (every rule) of
+ * keeping everything, bit for bit, twice in a row from one forward pass; finite differences
+ * agree under the saliency and the training plans. */
+static void plan_gradients(void **s)
+{
+    int x;
+    es_graph *g = densenet_with_input(32, 16, &x);
+    int out = es_tensor_find(g, "fc"), layer = es_tensor_find(g, "block3.layer5.concat");
+    size_t n = es_tensor_size(g, x), nl = es_tensor_size(g, layer);
+    float *ref = malloc(3 * n * sizeof *ref), *lref = malloc(nl * sizeof *lref);
+    for (int pl = 0; pl < 2; pl++) {
+        es_graph_plan(g, pl ? ES_GRAD_INPUTS : ES_PLAN_KEEP_ALL);
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        for (int rule = 0; rule < 3; rule++) {
+            assert_int_equal(es_backward(g, out, (float[]){1, -1}, rule, ES_GRAD_INPUTS), 0);
+            if (!pl)
+                memcpy(ref + rule * n, es_tensor_grad(g, x), n * sizeof *ref);
+            else
+                assert_memory_equal(es_tensor_grad(g, x), ref + rule * n, n * sizeof *ref);
+        }
+        es_graph_want_grad(g, layer, 1); /* Grad-CAM's pass: stops at the layer */
+        assert_int_equal(es_backward(g, out, (float[]){1, 0}, ES_RELU_STANDARD, 0), 0);
+        if (!pl)
+            memcpy(lref, es_tensor_grad(g, layer), nl * sizeof *lref);
+        else
+            assert_memory_equal(es_tensor_grad(g, layer), lref, nl * sizeof *lref);
+        es_graph_want_grad(g, layer, 0);
+    }
+    /* finite differences on a smooth net (no ReLU kinks) with a concat, a view, a pinned
+     * inner tensor, through the saliency plan (the input) and the training plan (all) */
+    es_graph *h = es_graph_new();
+    int hx = es_input(h, "x", 3, (int[]){2, 6, 5});
+    int sg = es_sigmoid(h, "s1", es_batchnorm(h, "bn", es_conv(h, "c1", hx, 3, 3, 3, 1, -1, 1)));
+    int cat = es_concat(h, "cat", hx, sg);
+    int y = es_dense(h, "fc", es_sigmoid(h, "s2", es_conv(h, "c2", cat, 2, 3, 3, 1, -1, 0)), 2);
+    assert_true(y >= 0);
+    es_graph_init(h, ES_INIT_XAVIER, 5);
+    fill_random(es_tensor_data(h, hx), 60, 9, 1.0f);
+    es_graph_pin(h, sg, 1);
+    es_graph_plan(h, ES_GRAD_INPUTS);
+    double e = es_grad_check(h, hx, y, ES_TEST, 60, 0.05);
+    if (!(e >= 0 && e <= 1e-3))
+        fail_msg("saliency plan: input gradient error %g", e);
+    es_graph_plan(h, ES_GRAD_PARAMS);
+    check_all_grads(h, y, ES_TRAIN, 0.05, 2e-3);
+    es_graph_free(h);
+    free(ref), free(lref);
     es_graph_free(g);
 }
 
@@ -601,6 +753,10 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_densenet_matches_pytorch),
         cmocka_unit_test(training_learns_bars_deterministically),
         cmocka_unit_test(backward_stops_at_wanted_layer),
+        cmocka_unit_test(gradients_are_fresh_or_null),
+        cmocka_unit_test(plan_pins_and_refuses),
+        cmocka_unit_test(plan_arena_near_lower_bound),
+        cmocka_unit_test(plan_gradients),
         cmocka_unit_test(builder_chain_reports_first_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
