@@ -206,6 +206,8 @@ typedef struct {
     int c0, c1;              /* time columns shown, [c0, c1); c1 <= 0: all. A part keeps the
                               * whole input's colour range so scrolling does not flicker */
     es_font *font;           /* NULL: opened and closed for this call */
+    int r0, r1;              /* rows shown (frequency, row 0 the lowest), [r0, r1); r1 <= 0: all */
+    es_rect *area;           /* NULL, or gets where the image is drawn (es_spec_plot.area) */
 } es_figure_opts;
 #define ES_FIGURE_OPTS_DEFAULTS {1000, 450, NULL, NULL, NULL, NULL, 2.0f, 0.5f, 0, 0, 0, NULL}
 

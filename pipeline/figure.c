@@ -86,9 +86,17 @@ static void shown(const es_figure_opts *o, int cols, int *c0, int *c1)
         *c0 = 0, *c1 = cols;
 }
 
+/* The rows shown, [*r0, *r1) of rows (a frequency zoom): all when o asks for none. */
+static void shown_rows(const es_figure_opts *o, int rows, int *r0, int *r1)
+{
+    *r0 = o->r0 > 0 ? o->r0 : 0, *r1 = o->r1 > 0 && o->r1 <= rows ? o->r1 : rows;
+    if (*r0 >= *r1)
+        *r0 = 0, *r1 = rows;
+}
+
 void es_figure_axes(const es_figure_opts *o, const es_clip *in, es_axis *x, es_axis *y)
 {
-    int rows, cols, c0, c1;
+    int rows, cols, c0, c1, r0, r1;
     picture_size(in, &rows, &cols);
     shown(o, cols, &c0, &c1);
     if (in->audio) {
@@ -96,6 +104,12 @@ void es_figure_axes(const es_figure_opts *o, const es_clip *in, es_axis *x, es_a
     } else {
         *x = (es_axis){c0, c1, ES_SCALE_LINEAR, "frame", 1};
         *y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
+    }
+    shown_rows(o, rows, &r0, &r1);
+    if (r1 - r0 < rows) { /* rows are evenly spaced in the axis's scale (mel or linear) */
+        double lo = es_scale_apply(y->lo, y->scale), hi = es_scale_apply(y->hi, y->scale);
+        y->lo = es_scale_invert(lo + (hi - lo) * r0 / rows, y->scale);
+        y->hi = es_scale_invert(lo + (hi - lo) * r1 / rows, y->scale);
     }
 }
 
@@ -121,7 +135,8 @@ static int matrices(const es_clip *in, const float *map, float **base, float **s
 
 /* A part of the columns: the whole input's colour range (so scrolling does not flicker),
  * then the shown columns only. */
-static void crop_part(es_spec_plot *p, float *base, float *sal, int rows, int cols, int c0, int c1)
+static void crop_part(es_spec_plot *p, float *base, float *sal, int rows, int cols, int c0, int c1,
+                      int r0, int r1)
 {
     float lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < (size_t)rows * cols; i++)
@@ -130,6 +145,9 @@ static void crop_part(es_spec_plot *p, float *base, float *sal, int rows, int co
     if (lo < hi)
         p->vmin = lo, p->vmax = hi;
     crop_cols(base, rows, cols, c0, c1), crop_cols(sal, rows, cols, c0, c1);
+    size_t n = (size_t)(c1 - c0); /* then rows [r0, r1): one block */
+    memmove(base, base + r0 * n, (r1 - r0) * n * sizeof *base);
+    memmove(sal, sal + r0 * n, (r1 - r0) * n * sizeof *sal);
 }
 
 /* "FILE — METHOD, class K LABEL (score S, P p)" into buf. */
@@ -165,7 +183,7 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
                      es_canvas *cv)
 {
     float *base = NULL, *sal = NULL, *prob = NULL, *part = NULL, pmean = NAN;
-    int rows, cols, c0, c1, rc = -1;
+    int rows, cols, c0, c1, r0, r1, rc = -1;
     if (matrices(in, map, &base, &sal, &rows, &cols) != 0)
         goto done;
     es_spec_plot p = {0};
@@ -174,9 +192,10 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
         es_overlay_parse(&p.overlay, o->mode, o->sign);
     p.overlay.outlier_perc = o->outlier, p.overlay.alpha = o->alpha, p.overlay.cmap = o->cmap;
     shown(o, cols, &c0, &c1);
-    if (c1 - c0 < cols)
-        crop_part(&p, base, sal, rows, cols, c0, c1);
-    p.data = base, p.rows = rows, p.cols = c1 - c0, p.saliency = sal;
+    shown_rows(o, rows, &r0, &r1);
+    if (c1 - c0 < cols || r1 - r0 < rows)
+        crop_part(&p, base, sal, rows, cols, c0, c1, r0, r1);
+    p.data = base, p.rows = r1 - r0, p.cols = c1 - c0, p.saliency = sal, p.area = o->area;
     es_figure_axes(o, in, &p.x, &p.y);
     prob = window_probs(in, info->target, &pmean);
     /* what the model sees: standardised features are no longer dB */

@@ -53,6 +53,8 @@ typedef struct {
     int batch;          /* samples per forward/backward in IG, SmoothGrad, occlusion: 16,
                          * fewer when their activations and gradients would pass
                          * ES_SAL_BATCH_BYTES (the BAD DenseNet at 200×56 takes ~170 MB a sample) */
+    volatile int *cancel; /* NULL, or a flag another thread may set: IG, SmoothGrad and occlusion
+                           * look at it before each batch and fail with "cancelled" */
 } es_sal_opts;
 void es_sal_defaults(es_sal_opts *o);
 

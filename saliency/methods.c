@@ -106,6 +106,7 @@ typedef struct {
     int input, st, batch0; /* the caller's batch size, restored at the end */
     size_t per;            /* input floats per sample */
     int chunk, classes;
+    volatile int *cancel;  /* es_sal_opts's */
 } pass;
 
 static int pass_open(pass *p, es_graph *g, int input, int chunk)
@@ -156,6 +157,10 @@ static int run(pass *p, const float *xs, int n, int target, es_relu_rule rule, f
     float *seed = NULL;
     int rc = 0;
     for (int i = 0; i < n && rc == 0;) {
+        if (p->cancel && *p->cancel) {
+            rc = es_fail("cancelled");
+            break;
+        }
         int b = n - i < p->chunk ? n - i : p->chunk;
         if (es_graph_set_batch(p->g, b) != 0) {
             if (b == 1 || es_graph_set_batch(p->g, b = 1) != 0)
@@ -556,5 +561,6 @@ int es_saliency(es_graph *g, int input, const float *x, const es_sal_opts *o, fl
     memset(info, 0, sizeof *info);
     if (pass_open(&p, g, input, o->batch) != 0)
         return -1;
+    p.cancel = o->cancel;
     return pass_close(&p, explain(&p, x, o, out, info));
 }

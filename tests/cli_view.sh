@@ -32,7 +32,10 @@ export SDL_AUDIODRIVER=dummy   # no sound card here; p must still work (quietly)
 #   png size A.png         → "W H"
 #   png colours A.png      → the number of distinct colours
 #   png same A.png B.png   → differing pixels between B and A's top-left B-sized part
+#   png col A.png B.png X  → pixels of column X that differ between A and B
+#   png wav OUT.wav SECS   → a chirp with noise (8 kHz), a sound longer than the fixture's
 cat >"$tmp/png.c" <<'EOF'
+#include <math.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,18 @@ static int cmp(const void *a, const void *b) { unsigned x = *(const unsigned *)a
 int main(int argc, char **argv)
 {
     png_image a, b;
+    if (!strcmp(argv[1], "wav")) { /* wav OUT SECONDS: a chirp with noise, 8 kHz, 16-bit */
+        int sr = 8000, n = (int)(atof(argv[3]) * sr);
+        FILE *f = fopen(argv[2], "wb");
+        unsigned hdr[11] = {0x46464952, 36 + 2 * n, 0x45564157, 0x20746d66, 16, 0x10001, sr, 2 * sr, 0x100002, 0x61746164, 2 * n};
+        fwrite(hdr, 4, 11, f);
+        for (int i = 0; i < n; i++) {
+            double t = (double)(i % sr) / sr;
+            short s = (short)(8000 * __builtin_sin(6.2831853 * (300 + 1500 * t) * t) + (rand() % 2001 - 1000));
+            fwrite(&s, 2, 1, f);
+        }
+        return fclose(f) != 0;
+    }
     unsigned char *pa = load(argv[2], &a);
     if (!strcmp(argv[1], "size")) { printf("%u %u\n", a.width, a.height); return 0; }
     if (!strcmp(argv[1], "colours")) {
@@ -63,6 +78,20 @@ int main(int argc, char **argv)
         return 0;
     }
     unsigned char *pb = load(argv[3], &b);
+    if (!strcmp(argv[1], "col")) { /* col A.png B.png X: pixels of column X that differ */
+        size_t diff = 0;
+        for (unsigned y = 0; y < a.height && y < b.height; y++)
+            diff += memcmp(pa + 4 * ((size_t)y * a.width + atoi(argv[4])), pb + 4 * ((size_t)y * b.width + atoi(argv[4])), 3) != 0;
+        printf("%zu\n", diff);
+        return 0;
+    }
+    if (!strcmp(argv[1], "col")) { /* col A.png X: how many pixels of column X differ from B's */
+        size_t diff = 0;
+        for (unsigned y = 0; y < a.height && y < b.height; y++)
+            diff += memcmp(pa + 4 * ((size_t)y * a.width + atoi(argv[4])), pb + 4 * ((size_t)y * b.width + atoi(argv[4])), 3) != 0;
+        printf("%zu\n", diff);
+        return 0;
+    }
     if (b.width > a.width || b.height > a.height) { printf("%s is larger\n", argv[3]); return 1; }
     size_t diff = 0;
     for (unsigned y = 0; y < b.height; y++)
@@ -73,7 +102,7 @@ int main(int argc, char **argv)
 }
 EOF
 png="$tmp/png"
-${CC:-cc} -O1 -o "$png" "$tmp/png.c" $(pkg-config --cflags --libs libpng) 2>"$tmp/cc.err" ||
+${CC:-cc} -O1 -o "$png" "$tmp/png.c" $(pkg-config --cflags --libs libpng) -lm -lm 2>"$tmp/cc.err" ||
   { bad "png helper" "$(head -c 300 "$tmp/cc.err")"; finish; }
 
 # ---- an X server of our own ------------------------------------------------------------------
@@ -137,10 +166,10 @@ view_vs "tensor, Grad-CAM" "--method gradcam $T" "--method gradcam $T" $npy $fx/
 view_vs "sound, gradient, P(class) strip" "--method grad $T" "--method grad $T" $wav "$sc" 900 420
 view_vs "keys m m m: guided" "--method grad --keys mmm $T" "--method guided $T" $wav "$sc" 800 360
 view_vs "key M: previous method" "--method grad --keys M $T" "--method occlusion $T" $npy $fx/small_cnn.onnx 640 300
-view_vs "key o: masked" "--keys o $T" "--method grad --overlay masked $T" $wav "$sc" 800 360
-view_vs "keys o o: alpha" "--keys oo $T" "--method grad --overlay alpha $T" $wav "$sc" 800 360
+view_vs "default method guided, key o: masked" "--keys o $T" "--method guided --overlay masked $T" $wav "$sc" 800 360
+view_vs "keys o o: alpha" "--keys oo $T" "--method guided --overlay alpha $T" $wav "$sc" 800 360
 view_vs "keys s s s: all signs, heat" "--overlay heat --keys sss $T" \
-  "--method grad --overlay heat --sign all $T" $wav "$sc" 800 360
+  "--method guided --overlay heat --sign all $T" $wav "$sc" 800 360
 view_vs "key q: quad layout" "--method grad --keys q $T" "--method grad --layout quad $T" $wav "$sc" 800 700
 view_vs "key t: next class" "--method guided --keys t $T" "--method guided --target 1 $T" $wav "$sc" 800 360
 view_vs "default title (file, class, P)" "--method gradcam" "--method gradcam" $wav "$sc" 800 360
@@ -169,6 +198,72 @@ expect "key h hides the bar" 0 "" "$es" view -m "$sc" $wav --keys h --size 640x3
   --screenshot "$tmp/nobar.png"
 [ "$("$png" size "$tmp/nobar.png" 2>/dev/null)" = "640 340" ] && ok "no bar: the figure fills the window" ||
   bad "no bar" "size $("$png" size "$tmp/nobar.png" 2>&1)"
+
+# ---- --script: keys, waits and screenshots as a user gives them ----------------------------------
+"$png" wav "$tmp/long.wav" 4 || bad "wav helper" "failed"
+long="$tmp/long.wav"
+# view_script NAME FILE.txt VIEW-ARGS… — runs the script (stdout in $tmp/out), exit 0 wanted
+view_script() {
+  local name=$1 script=$2; shift 2
+  expect "$name" 0 "" "$es" view "$@" --script "$script"
+}
+cat >"$tmp/s1.txt" <<EOF
+# the next method, once computed, is the saliency PNG's
+print method
+key m
+idle
+print method
+screenshot $tmp/s1.png
+EOF
+view_script "script: key m, idle, screenshot" "$tmp/s1.txt" -m "$sc" $wav --size 800x360 $T
+grep -q "method guided class" "$tmp/out" && grep -q "method gradcam class" "$tmp/out" &&
+  ok "script: guided first (the default), gradcam after m" || bad "script: methods" "$(cat "$tmp/out")"
+"$es" saliency -m "$sc" $wav --method gradcam --size 800x360 $T --png "$tmp/s1.ref.png" -q
+same "script screenshot = saliency --png" "$tmp/s1.png" "$tmp/s1.ref.png" 800 360
+printf 'key m\nfrobnicate 3\n' >"$tmp/bad.txt"
+expect "script: a bad line is named" 1 "bad.txt:2: no step 'frobnicate'" "$es" view -m "$sc" $wav --script "$tmp/bad.txt"
+printf 'click 10\n' >"$tmp/bad.txt"
+expect "script: a step without its numbers" 1 "bad.txt:1: click needs 2 numbers" "$es" view -m "$sc" $wav --script "$tmp/bad.txt"
+printf 'key nosuchkey\n' >"$tmp/bad.txt"
+expect "script: an unknown key" 1 "bad.txt:1: no key 'nosuchkey'" "$es" view -m "$sc" $wav --script "$tmp/bad.txt"
+
+# ---- work off the UI thread: progress, Esc cancels, the viewer goes on ---------------------------
+cat >"$tmp/s2.txt" <<EOF
+wait 300
+print status
+screenshot $tmp/s2.png
+key Escape
+idle
+print status
+key m
+idle
+print method
+print status
+EOF
+start=$(date +%s)
+view_script "script: a slow method cancelled with Esc" "$tmp/s2.txt" -m "$sc" $long --method ig --steps 100000 --ig-method riemann-trapezoid --size 640x300
+took=$(( $(date +%s) - start ))
+if grep -q "status computing ig for class .* slow: 100000 passes" "$tmp/out" && grep -q "status ig cancelled" "$tmp/out" &&
+   grep -q "method smoothgrad class" "$tmp/out"; then ok "slow marked before it runs, Esc cancels, the viewer goes on (${took}s)"
+else bad "cancel" "$(cat "$tmp/out")"; fi
+[ "$took" -lt 20 ] && ok "cancel is prompt" || bad "cancel is prompt" "${took}s"
+[ "$("$png" colours "$tmp/s2.png" 2>/dev/null || echo 0)" -gt 20 ] && ok "progress frame drawn" || bad "progress frame" "blank or missing"
+
+# ---- listen: the playhead follows the audio clock (SDL's dummy driver) ---------------------------
+cat >"$tmp/s3.txt" <<EOF
+idle
+key p
+wait 700
+print playhead
+wait 700
+print playhead
+key ctrl+q
+EOF
+view_script "script: play, the playhead moves" "$tmp/s3.txt" -m "$sc" $long --method grad --size 640x300
+p1=$(awk '/^playhead/ {print $2; exit}' "$tmp/out"); p2=$(awk '/^playhead/ {v=$2} END {print v}' "$tmp/out")
+if awk -v a="$p1" -v b="$p2" 'BEGIN {exit !(a >= 0.3 && a <= 1.2 && b - a >= 0.4 && b - a <= 1.0)}'; then
+  ok "playhead at $p1 s then $p2 s (0.7 s apart by the clock)"
+else bad "playhead" "$p1 then $p2: $(cat "$tmp/out")"; fi
 
 # ---- errors: one line, exit 1; usage: exit 2 ---------------------------------------------------
 expect "no display" 1 "no display" env -u DISPLAY "$es" view -m $fx/small_cnn.onnx $npy --screenshot "$tmp/x.png"

@@ -194,6 +194,8 @@ typedef struct {
     const char *prob_label; /* NULL = "P(class)" */
     const float *saliency;  /* optional, rows × cols */
     es_overlay overlay;
+    es_rect *area;          /* optional: gets where the image went (the quad: the first panel),
+                             * so a viewer can place a cursor on it */
 } es_spec_plot;
 int es_plot_spectrogram(es_canvas *c, es_rect r, const es_style *s, const es_spec_plot *p);
 /* The reference study's panels stacked on one time axis: input, |saliency|, positive,

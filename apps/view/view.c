@@ -27,7 +27,17 @@ static const opt_cmd cmd = {
     "              bins (by the current sign), resynthesised with the sound's own phase\n"
     "  e           export the figure as shown to PNG (-o, default NAME.METHOD.cK.png)\n"
     "  h           hide / show the key bar\n"
-    "  Esc, ctrl+q quit\n"};
+    "  Esc         cancel the computation running, else quit;  ctrl+q quit\n"
+    "\n"
+    "scripts (--script FILE), one step a line, # comments:\n"
+    "  key NAME          a key as SDL names it (m, shift+m, Left, Escape, F11, ctrl+q)\n"
+    "  click X Y         a left click at window point (X, Y);  move X Y  the mouse there\n"
+    "  drag X0 Y0 X1 Y1  press, move, release;  wheel N [ctrl|shift]  N notches (+ is in)\n"
+    "  wait MS           let MS milliseconds pass (frames are drawn, sound plays)\n"
+    "  idle              wait until no computation runs\n"
+    "  screenshot PATH   the next frame, read back from the renderer, as PNG\n"
+    "  print WHAT        a line on stdout: playhead, status, method, view, readout\n"
+    "  resize W H;  drop PATH;  quit\n"};
 
 /* The overlays a figure can show are viz's from heat on (v->mode counts from there) and its
  * signs; their names, for the option rows, are viz's own (filled by name_lists). */
@@ -46,8 +56,8 @@ static void name_lists(void)
 }
 
 typedef struct {
-    const char *model, *screenshot, *keys, *layout;
-    int w, h, frames;
+    const char *model, *screenshot, *keys, *layout, *script;
+    int w, h, frames, bench;
 } options;
 
 static int parse(int argc, char **argv, options *o, view *v)
@@ -71,6 +81,12 @@ static int parse(int argc, char **argv, options *o, view *v)
                     "render the first frame in the window, read it back from the\n"
                     "renderer, write it as PNG and exit", 0),
         OPT_INT(0, "frames", &o->frames, 1, 1e9, "N", "exit after N frames (with --screenshot: the last one is written)"),
+        OPT_INFILE(0, "script", &o->script, "FILE",
+                   "play FILE's lines as a user would, then exit (with --screenshot:\n"
+                   "the last frame is written): see \"scripts\" below"),
+        OPT_SWITCH(0, "bench", &o->bench,
+                   "zoom to 30 s, scroll through the recording for 240 frames and print\n"
+                   "the frame times (median, p90) on stdout"),
         OPT_STRING(0, "keys", &o->keys, "KEYS",
                    "press these keys before the first frame: m M o O s S q t T + - 0\n"
                    "< > (scroll) h e p P — for scripts and tests"),
@@ -97,92 +113,29 @@ static int parse(int argc, char **argv, options *o, view *v)
     return 0;
 }
 
-/* ---- the maps, computed on demand and kept ------------------------------------------------ */
-/* The worker reads the graph and the input while the main thread draws cached maps; drawing
- * touches only the graph's structure (which op ends it), never its tensors. */
-static int SDLCALL work(void *user)
-{
-    view *v = user;
-    es_sal_opts o = v->a.o;
-    o.method = v->job / v->in.classes, o.target = v->job % v->in.classes;
-    float *map = malloc(es_clip_map_size(&v->in) * sizeof *map);
-    if (!map || es_clip_saliency(&v->in, &o, map, &v->job_info) != 0) {
-        snprintf(v->job_error, sizeof v->job_error, "%s", map ? es_error() : "out of memory");
-        free(map), map = NULL;
-    }
-    v->job_map = map;
-    SDL_Event e = {.type = v->done_event};
-    SDL_PushEvent(&e);
-    return 0;
-}
-
-/* The worker's map goes into the cache (on the main thread, after the worker ended). */
-static void publish(view *v)
-{
-    SDL_WaitThread(v->worker, NULL);
-    view_map *m = &v->cache[v->job];
-    m->map = v->job_map, m->info = v->job_info, m->failed = !m->map;
-    if (m->failed)
-        snprintf(v->status, sizeof v->status, "%s: %.200s", es_sal_method_name(v->job / v->in.classes),
-                 v->job_error);
-    else
-        v->status[0] = 0;
-    v->worker = NULL, v->job = -1, v->job_map = NULL;
-}
-
-/* The map of the current method and class: cached, or computed now (sync), or started on the
- * worker (map NULL until it is published). */
-static view_map *current(view *v)
-{
-    int idx = v->method * v->in.classes + v->target;
-    view_map *m = &v->cache[idx];
-    if (m->map || m->failed)
-        return m;
-    char msg[128];
-    snprintf(msg, sizeof msg, "computing %s for class %d…", es_sal_method_name(v->method), v->target);
-    if (!v->sync) {
-        if (!v->worker) {
-            v->job = idx;
-            if ((v->worker = SDL_CreateThread(work, "saliency", v)))
-                return snprintf(v->status, sizeof v->status, "%s", msg), m;
-            v->job = -1; /* no thread: compute here */
-        } else {
-            if (v->job != idx)
-                snprintf(msg, sizeof msg, "computing %s for class %d… (after %s)",
-                         es_sal_method_name(v->method), v->target,
-                         es_sal_method_name(v->job / v->in.classes));
-            return snprintf(v->status, sizeof v->status, "%s", msg), m;
-        }
-    }
-    view_flash(v, msg);
-    es_sal_opts o = v->a.o;
-    o.method = v->method, o.target = v->target;
-    if (!(m->map = malloc(es_clip_map_size(&v->in) * sizeof *m->map)) ||
-        es_clip_saliency(&v->in, &o, m->map, &m->info) != 0) {
-        snprintf(v->status, sizeof v->status, "%s: %s", es_sal_method_name(v->method),
-                 m->map ? es_error() : "out of memory");
-        free(m->map), m->map = NULL, m->failed = 1;
-        return m;
-    }
-    v->status[0] = 0;
-    return m;
-}
-
-/* The figure for the current state at the window's size into v->fig (empty on failure). */
-static int figure(view *v)
+/* ---- the figure ------------------------------------------------------------------------ */
+int view_figure(view *v)
 {
     int w, h;
-    SDL_GetRendererOutputSize(v->ren, &w, &h);
-    view_map *m = current(v);
+    view_output_size(v, &w, &h);
+    int fh = h - (v->show_keys ? VIEW_BAR_H : 0);
+    view_map *m = view_current(v);
     if (!m->map && !m->failed && v->fig.px && v->fig.w == w)
         return 0; /* being computed: the last figure stays, the bar says what runs */
+    if (!v->fig_dirty && v->fig.px && v->fig.w == w && v->fig.h == fh)
+        return 0;
     es_canvas_free(&v->fig);
+    v->fig_dirty = 0, v->area = (es_rect){0};
+    if (!m->map && !m->failed) /* the first map: the window says what runs */
+        return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", v->status), 0;
     if (!m->map)
-        return es_fail("%s", v->status);
-    v->fo.w = w, v->fo.h = h - (v->show_keys ? VIEW_BAR_H : 0);
+        return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", m->why), es_fail("%s", m->why);
+    v->fo.w = w, v->fo.h = fh;
     v->fo.mode = modes[v->mode], v->fo.sign = signs[v->sign];
-    v->fo.c0 = v->c0, v->fo.c1 = v->c0 + v->span;
-    return es_figure_render(&v->fo, &v->in, v->file, v->method, m->map, &m->info, &v->fig);
+    v->fo.c0 = v->c0, v->fo.c1 = v->c0 + v->span, v->fo.area = &v->area;
+    if (es_figure_render(&v->fo, &v->in, v->file, v->method, m->map, &m->info, &v->fig) != 0)
+        return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", es_error()), -1;
+    return 0;
 }
 
 static void export_png(view *v)
@@ -196,12 +149,12 @@ static void export_png(view *v)
         snprintf(path, sizeof path, "%.*s.%s.c%d.png", dot ? (int)(dot - bn) : (int)strlen(bn), bn,
                  es_sal_method_name(v->method), v->target);
     }
-    view_map *m = current(v);
+    view_map *m = view_current(v);
     if (!m->map) {
         snprintf(v->status, sizeof v->status, "export: %s", m->failed ? "no map" : "the map is not ready yet");
         return;
     }
-    if (figure(v) != 0) {
+    if (view_figure(v) != 0) {
         snprintf(v->status, sizeof v->status, "export failed: %s", es_error());
         return;
     }
@@ -249,7 +202,8 @@ static int key(view *v, SDL_Keycode k, int shift, int ctrl)
     int d = shift ? -1 : 1;
     v->status[0] = 0;
     switch (k) {
-    case SDLK_ESCAPE: return 1;
+    case SDLK_ESCAPE:
+        return !view_cancel(v); /* a computation running: it stops, the viewer stays */
     case SDLK_q:
         if (ctrl)
             return 1;
@@ -277,14 +231,15 @@ static int key(view *v, SDL_Keycode k, int shift, int ctrl)
     case SDLK_h: case SDLK_F1: v->show_keys = !v->show_keys; break;
     case SDLK_e: export_png(v); break;
     case SDLK_p:
-        if (shift && !current(v)->map)
+        if (shift && !view_current(v)->map)
             snprintf(v->status, sizeof v->status, "shift+p: the map is not ready yet");
         else
-            view_play(v, shift, current(v)->map);
-        break;
-    default: break;
+            view_play(v, shift, view_current(v)->map);
+        return 0;
+    default: return 0;
     }
     clamp(v);
+    v->fig_dirty = 1;
     return 0;
 }
 
@@ -302,58 +257,90 @@ static int script_key(view *v, char c)
 }
 
 /* ---- the loop ----------------------------------------------------------------------------- */
-static int draw(view *v, es_canvas *shot)
+int view_draw(view *v, es_canvas *shot)
 {
-    if (figure(v) != 0 && shot) /* a screenshot of an error is no screenshot */
+    /* --screenshot alone: a screenshot of an error is no screenshot (a script shows it) */
+    if (view_figure(v) != 0 && shot && v->sync)
         return -1;
     return view_present(v, shot);
 }
 
+/* One event; returns 1 to quit. */
+static int event(view *v, const SDL_Event *e, int *dirty)
+{
+    if (e->type == SDL_QUIT)
+        return 1;
+    if (v->worker && e->type == v->done_event)
+        view_publish(v), *dirty = 1;
+    if (e->type == SDL_WINDOWEVENT && (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
+                                       e->window.event == SDL_WINDOWEVENT_EXPOSED))
+        *dirty = 1;
+    if (e->type == SDL_MOUSEMOTION)
+        v->mx = (int)(e->motion.x * v->scale), v->my = (int)(e->motion.y * v->scale);
+    if (e->type == SDL_MOUSEWHEEL && e->wheel.y) { /* the wheel zooms in time too */
+        zoom(v, e->wheel.y > 0 ? 1 : -1), clamp(v);
+        v->status[0] = 0, v->fig_dirty = *dirty = 1;
+    }
+    if (e->type == SDL_KEYDOWN) {
+        int mod = e->key.keysym.mod;
+        if (key(v, e->key.keysym.sym, mod & KMOD_SHIFT, mod & KMOD_CTRL))
+            return 1;
+        *dirty = 1;
+    }
+    return 0;
+}
+
+/* Something moves on its own: a computation's progress, the playhead. */
+static int animated(view *v) { return v->worker || view_playhead(v) >= 0; }
+
+static int save_shot(es_canvas *shot, const char *path)
+{
+    int rc = es_png_write(path, shot, NULL);
+    es_canvas_free(shot);
+    return rc;
+}
+
 static int run(view *v, const options *o)
 {
-    int frames = 0, max = o->frames ? o->frames : o->screenshot ? 1 : 0, dirty = 1;
+    int frames = 0, max = o->frames ? o->frames : o->screenshot && !v->script ? 1 : 0, dirty = 1;
     es_canvas shot = {0};
     for (const char *k = o->keys; k && *k; k++)
         if (script_key(v, *k))
             return 0;
+    if (o->bench)
+        return view_bench(v, 240) != 0 ? cli_lib_fail() : 0;
     for (;;) {
-        if (dirty || max) {
-            int last = max && frames + 1 == max;
-            if (draw(v, last && o->screenshot ? &shot : NULL) != 0 && (last || !v->win))
-                return es_canvas_free(&shot), cli_fail("%s", es_error());
-            dirty = 0;
-            if (++frames == max)
+        const char *shot_path = NULL;
+        if (v->script) {
+            int r = view_script_step(v, &shot_path);
+            if (r < 0)
+                return cli_lib_fail();
+            if (r > 0)
                 break;
         }
         SDL_Event e;
-        if (!(max ? SDL_WaitEventTimeout(&e, 10) : SDL_WaitEvent(&e)))
-            continue;
-        do {
-            if (e.type == SDL_QUIT)
+        int waited = 0;
+        if (!dirty && !max && !shot_path) /* idle: sleep until something happens */
+            waited = v->script || animated(v) ? SDL_WaitEventTimeout(&e, 15) : SDL_WaitEvent(&e);
+        for (int got = waited; got || SDL_PollEvent(&e); got = 0)
+            if (event(v, &e, &dirty))
                 return 0;
-            if (v->worker && e.type == v->done_event)
-                publish(v), dirty = 1;
-            if (e.type == SDL_WINDOWEVENT && (e.window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
-                                              e.window.event == SDL_WINDOWEVENT_EXPOSED))
-                dirty = 1;
-            if (e.type == SDL_MOUSEWHEEL && e.wheel.y) { /* the wheel zooms in time too */
-                zoom(v, e.wheel.y > 0 ? 1 : -1), clamp(v);
-                v->status[0] = 0, dirty = 1;
-            }
-            if (e.type == SDL_KEYDOWN) {
-                int mod = e.key.keysym.mod;
-                if (key(v, e.key.keysym.sym, mod & KMOD_SHIFT, mod & KMOD_CTRL))
-                    return 0;
-                dirty = 1;
-            }
-        } while (SDL_PollEvent(&e));
+        if (dirty || max || shot_path || animated(v)) {
+            int last = max && frames + 1 == max;
+            es_canvas *want = shot_path || (last && o->screenshot) ? &shot : NULL;
+            if (view_draw(v, want) != 0 && (want || !v->win))
+                return es_canvas_free(&shot), cli_fail("%s", es_error());
+            dirty = 0;
+            if (shot_path && save_shot(&shot, shot_path) != 0)
+                return cli_lib_fail();
+            if (++frames == max)
+                break;
+        }
     }
-    if (o->screenshot) {
-        int rc = es_png_write(o->screenshot, &shot, NULL);
-        es_canvas_free(&shot);
-        if (rc != 0)
+    if (o->screenshot && (shot.px || view_draw(v, &shot) == 0))
+        if (save_shot(&shot, o->screenshot) != 0)
             return cli_lib_fail();
-    }
+    es_canvas_free(&shot);
     return 0;
 }
 
@@ -362,13 +349,19 @@ int cmd_view(int argc, char **argv)
     view v = {0};
     options o = {.w = 1000, .h = 450};
     v.fo = (es_figure_opts)ES_FIGURE_OPTS_DEFAULTS;
-    v.mode = 1, v.show_keys = 1, v.job = -1;
+    v.mode = 1, v.show_keys = 1, v.job = -1, v.mx = v.my = -1, v.scale = 1, v.fig_dirty = 1;
     sal_args_init(&v.a);
     int rc = parse(argc, argv, &o, &v);
     if (rc)
         return rc;
-    if (es_clip_load(&v.in, o.model, v.file, v.a.hop_frames) != 0)
+    if (!v.a.method) /* the README's first look: sharp, one backward pass per window */
+        v.a.method = "guided";
+    if (o.script && !(v.script = view_script_load(o.script)))
         return sal_args_free(&v.a), cli_lib_fail();
+    if (es_clip_load(&v.in, o.model, v.file, v.a.hop_frames) != 0) {
+        rc = cli_lib_fail();
+        goto done;
+    }
     if ((rc = sal_resolve(&v.a, &v.in, "view")) != 0)
         goto done;
     v.method = v.a.o.method, v.target = v.a.o.target;
@@ -382,30 +375,30 @@ int cmd_view(int argc, char **argv)
         cli_lib_fail();
         goto done;
     }
-    /* scripted runs draw every frame complete: maps are computed before they are drawn */
-    v.sync = o.frames > 0 || o.screenshot || (v.done_event = SDL_RegisterEvents(1)) == (Uint32)-1;
+    /* --screenshot and --frames alone draw every frame complete: maps are computed before
+     * they are drawn; a script waits for them as a user would (`idle`) */
+    v.sync = ((o.frames > 0 || o.screenshot) && !o.script) || o.bench ||
+             (v.done_event = SDL_RegisterEvents(1)) == (Uint32)-1;
     /* the first map: a method that cannot explain this model is an error, not a message */
-    if (v.sync && !current(&v)->map) {
-        cli_fail("%s: %s", v.in.m.path, v.status);
+    if (v.sync && !view_current(&v)->map) {
+        cli_fail("%s: %s", v.in.m.path, view_current(&v)->why);
         goto done;
     }
     rc = run(&v, &o);
 done:
-    if (v.worker) { /* quit during a long computation: it cannot be interrupted, so the
-                     * process ends without waiting for it (nothing is being written) */
-        view_sound_close(&v);
-        view_window_close(&v);
-        fflush(NULL);
-        _exit(rc);
+    if (v.worker) { /* quit during a computation: stop it, wait for its current batch */
+        v.cancel = 1;
+        SDL_WaitThread(v.worker, NULL);
+        free(v.job_map);
+        v.worker = NULL;
     }
     view_sound_close(&v);
     if (v.win || v.ren || v.font)
         view_window_close(&v);
     else
         view_sdl_quit();
-    for (size_t i = 0; v.cache && i < (size_t)ES_SAL_COUNT * v.in.classes; i++)
-        free(v.cache[i].map);
-    free(v.cache);
+    view_work_free(&v);
+    view_script_free(v.script);
     es_clip_free(&v.in);
     sal_args_free(&v.a);
     es_viz_shutdown();

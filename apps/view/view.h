@@ -1,9 +1,13 @@
-/* earsight view — the desktop viewer, shared by its three files:
+/* earsight view — the desktop viewer, shared by its files:
  *   view.c    the verb: flags, the state (method, overlay, sign, target, zoom), keys, the loop
+ *   work.c    the maps: computed on a worker thread, cached, cancelled with Esc, progress
  *   window.c  SDL: the window, the figure plus the key bar on one canvas, the texture upload,
- *             the read-back for --screenshot
+ *             the read-back for screenshots; the playhead, selection and progress over it
  *   sound.c   SDL audio: the original sound, and what the network heard (the salient part
- *             resynthesised with its own phase) */
+ *             resynthesised with its own phase); the playhead's clock
+ *   script.c  --script (keys, clicks, waits, screenshots as a user would) and --bench
+ * Coordinates: the canvas is in the renderer's output pixels (HiDPI: more than the window's
+ * points); mouse events come in points and are scaled by v->scale on arrival. */
 #ifndef ES_APP_VIEW_H
 #define ES_APP_VIEW_H
 #include "apps/saliency.h"
@@ -14,8 +18,11 @@
 typedef struct {
     float *map;       /* es_clip_map_size floats; NULL until computed */
     es_sal_info info;
-    int failed;       /* the method cannot explain this model (message shown once) */
+    int failed;       /* the method cannot explain this model, or it was cancelled */
+    char why[160];    /* why it failed */
 } view_map;
+
+typedef struct view_script view_script;
 
 typedef struct {
     /* what is shown */
@@ -29,47 +36,97 @@ typedef struct {
     view_map *cache;                /* ES_SAL_COUNT × classes, computed on demand */
     char status[256];               /* the bar's message (computing, exported, an error) */
     /* maps are computed on a worker thread so the window stays alive (occlusion can take
-     * minutes); --frames and --screenshot compute on the main thread (sync) */
+     * minutes); --screenshot alone computes on the main thread (sync) */
     int sync, job;                  /* job: the cache index being computed, -1 none */
     SDL_Thread *worker;
     Uint32 done_event;              /* pushed by the worker when its map is ready */
     float *job_map;                 /* the worker's result, published by the main thread */
     es_sal_info job_info;
     char job_error[256];
+    volatile int cancel;            /* Esc: the worker stops before its next batch or window */
+    volatile int job_rows;          /* windows the worker has finished */
+    Uint32 job_t0;                  /* SDL_GetTicks when it started */
     /* SDL */
     SDL_Window *win;
     SDL_Renderer *ren;
     SDL_Texture *tex;
     int tex_w, tex_h;
     es_canvas fig, screen;          /* the figure alone (exports), the window's pixels */
+    int fig_dirty;                  /* the figure must be rendered again (state changed) */
+    char fig_msg[256];              /* shown instead of a figure that is not there */
     es_font *font;
+    float scale;                    /* output pixels per window point (HiDPI) */
+    int mx, my;                     /* the mouse in output pixels; -1 outside */
+    es_rect area;                   /* where the figure's image is (w 0: none) */
+    double sel0, sel1;              /* the selection in columns (sel1 <= sel0: none) */
     /* sound */
     SDL_AudioDeviceID dev;
     float *wave;                    /* the original, mono at the features' rate */
     long wave_n;
     float *play;                    /* what the device plays (owned; swapped under its lock) */
-    long play_n, play_pos;
+    long play_n;
+    volatile long play_pos;         /* samples the device has taken: the audio clock */
+    long play_from;                 /* the recording's sample under play[0] */
+    int dev_samples;                /* the device's buffer: what it took but has not played */
     int audio_failed;
+    /* scripts and benchmarks */
+    view_script *script;
 } view;
 
 /* window.c */
 int view_window_open(view *v, int w, int h);       /* -1 with es_error() */
 void view_window_close(view *v);
-void view_sdl_quit(void); /* SDL_Quit (see window.c for the sanitizer builds) */
-/* Renders the figure for the current state into v->fig, composes the window canvas and
- * presents it; with `shot`, reads the frame back from the renderer into *shot first. */
+void view_sdl_quit(void); /* SDL_Quit (see window.c for the sanity builds) */
+/* Composes the window canvas from v->fig and the bar, and presents it; with `shot`, reads
+ * the frame back from the renderer into *shot first. */
 int view_present(view *v, es_canvas *shot);
 /* Shows `msg` in the bar at once, over the last frame (before a slow computation). */
 void view_flash(view *v, const char *msg);
+/* The renderer's output size, and v->scale from it (output pixels per window point). */
+void view_output_size(view *v, int *w, int *h);
+
+/* work.c */
+/* The map of the current method and class: cached, computed now (v->sync), or started on
+ * the worker (map NULL until published, v->status says what runs). */
+view_map *view_current(view *v);
+/* The worker's map into the cache: on its done event, on the main thread. */
+void view_publish(view *v);
+/* Esc while a map is computed: the worker stops; returns 0 when nothing was running. */
+int view_cancel(view *v);
+/* Whether a method runs many passes per window (IG, SmoothGrad, occlusion): it is marked
+ * slow in the bar before it starts. */
+int view_method_slow(const view *v, int method);
+/* What the worker did so far, 0 … 1 (windows finished), for the progress bar. */
+double view_progress(const view *v);
+void view_work_free(view *v);
 
 /* sound.c */
-/* Plays the shown part of the sound: the original, or with `heard` what the network heard
+/* Plays the selection, else the shown part of the sound: the original, or with `heard` what the network heard
  * under the current map and sign. Sets v->status; never fails the viewer. */
 void view_play(view *v, int heard, const float *map);
+/* The same for columns [c0, c1) of the recording (c1 >= cols: to its end). */
+void view_play_cols(view *v, int heard, const float *map, double c0, double c1);
+/* The playhead: the column being heard (the audio clock), or -1 when nothing plays. */
+double view_playhead(view *v);
 void view_sound_close(view *v);
+
+/* script.c */
+/* Reads a script (see view.c's help for its lines): NULL with es_error() "FILE:LINE: why". */
+view_script *view_script_load(const char *path);
+void view_script_free(view_script *s);
+/* Runs the script's lines that are due; *shot gets a screenshot path when the next frame
+ * must be read back (the loop draws it, then calls view_script_shot). Returns 0 to go on,
+ * 1 at the end of the script (or `quit`), -1 with es_error(). */
+int view_script_step(view *v, const char **shot);
+/* Frame times while scrolling the whole recording, printed on stdout: 0, or -1. */
+int view_bench(view *v, int frames);
 
 /* view.c */
 const char *view_mode_name(int mode);
 const char *view_sign_name(int sign);
+/* Renders the figure for the current state into v->fig when the state changed. */
+int view_figure(view *v);
+/* One frame: the figure (when needed) and the window; `shot` as view_present. */
+int view_draw(view *v, es_canvas *shot);
 
 #endif

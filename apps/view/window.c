@@ -11,7 +11,7 @@
 
 static const char keys_help[] =
     "m/M method   o overlay   s sign   q quad   t/T target   ←/→ scroll   +/− zoom   "
-    "p play   ⇧P heard   e export   h keys   Esc quit";
+    "p play   ⇧P heard   e export   h keys   Esc cancel/quit";
 
 /* Without a display SDL would fall back to its offscreen driver (and libwayland would print
  * to stderr on the way): a viewer with nothing to show is an error, unless SDL_VIDEODRIVER
@@ -37,8 +37,10 @@ int view_window_open(view *v, int w, int h)
     char title[512];
     const char *bn = strrchr(v->file, '/') ? strrchr(v->file, '/') + 1 : v->file;
     snprintf(title, sizeof title, "earsight view: %s", bn);
+    /* HiDPI: the renderer's output may have more pixels than the window has points; the
+     * canvas is drawn at the output's size (view_output_size), never scaled */
     v->win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w, h,
-                              SDL_WINDOW_RESIZABLE);
+                              SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
     if (!v->win)
         return es_fail("no window (SDL: %s)", SDL_GetError());
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "nearest"); /* a 1:1 copy, never filtered */
@@ -147,21 +149,81 @@ static int upload(view *v, es_canvas *shot)
     return 0;
 }
 
+void view_output_size(view *v, int *w, int *h)
+{
+    int ww, wh;
+    if (!v->ren || SDL_GetRendererOutputSize(v->ren, w, h) != 0)
+        *w = v->screen.w, *h = v->screen.h;
+    SDL_GetWindowSize(v->win, &ww, &wh);
+    v->scale = ww > 0 && *w > 0 ? (float)*w / ww : 1;
+}
+
+/* While a map is computed: what, how far (windows done, or a moving block when there is one
+ * window), for how long, and that Esc stops it — over the figure, which stays visible. */
+static void draw_progress(view *v)
+{
+    es_canvas *c = &v->screen;
+    int bw = c->w * 2 / 5 < 560 ? (c->w * 2 / 5 > 200 ? c->w * 2 / 5 : 200) : 560, bh = 54;
+    es_rect box = {(c->w - bw) / 2, (c->h - VIEW_BAR_H - bh) / 2, bw, bh};
+    es_fill_rect(c, box, ES_RGBA(250, 248, 240, 235));
+    es_stroke_rect(c, box, ES_RGBA(170, 160, 140, 255));
+    char line[200];
+    int rows = v->in.x.dims[0];
+    double secs = (SDL_GetTicks() - v->job_t0) / 1000.0;
+    snprintf(line, sizeof line, "%s%s · %d/%d window%s · %.0f s · Esc cancels",
+             v->cancel ? "cancelling " : "", es_sal_method_name(v->job / v->in.classes),
+             v->job_rows < rows ? v->job_rows : rows, rows, rows > 1 ? "s" : "", secs);
+    es_text_draw(c, v->font, 13, box.x + 12, box.y + 17, line, ES_RGBA(60, 50, 40, 255),
+                 ES_LEFT | ES_MIDDLE);
+    es_rect track = {box.x + 12, box.y + 32, box.w - 24, 10};
+    es_fill_rect(c, track, ES_RGBA(225, 220, 210, 255));
+    double f = view_progress(v);
+    if (rows > 1) {
+        es_fill_rect(c, (es_rect){track.x, track.y, (int)(track.w * f), track.h},
+                     ES_RGBA(200, 110, 40, 255));
+    } else { /* one window: a block going to and fro says it is alive */
+        int bwid = track.w / 5, span = track.w - bwid;
+        int t = (int)(SDL_GetTicks() / 4 % (2 * (Uint32)span));
+        es_fill_rect(c, (es_rect){track.x + (t < span ? t : 2 * span - t), track.y, bwid, track.h},
+                     ES_RGBA(200, 110, 40, 255));
+    }
+}
+
+/* The playhead: a line over the image where the sound being played is, when it is shown. */
+static void draw_playhead(view *v)
+{
+    double col = view_playhead(v);
+    es_rect a = v->area;
+    if (col < 0 || a.w <= 0 || col < v->c0 || col >= v->c0 + v->span || !v->fig.px)
+        return;
+    int x = a.x + (int)((col - v->c0) / v->span * a.w);
+    es_fill_rect(&v->screen, (es_rect){x - 1, a.y, 3, a.h}, ES_RGBA(255, 255, 255, 200));
+    es_fill_rect(&v->screen, (es_rect){x, a.y, 1, a.h}, ES_RGBA(220, 30, 30, 255));
+}
+
 int view_present(view *v, es_canvas *shot)
 {
     int w, h;
-    if (SDL_GetRendererOutputSize(v->ren, &w, &h) != 0)
-        return es_fail("no output size (SDL: %s)", SDL_GetError());
-    es_canvas_free(&v->screen);
-    if (es_canvas_init(&v->screen, w, h, ES_RGBA(255, 255, 255, 255)) != 0)
-        return -1;
+    view_output_size(v, &w, &h);
+    if (!v->screen.px || v->screen.w != w || v->screen.h != h) {
+        es_canvas_free(&v->screen);
+        if (es_canvas_init(&v->screen, w, h, ES_RGBA(255, 255, 255, 255)) != 0)
+            return -1;
+    }
     int fh = v->fig.px ? (v->fig.h < h ? v->fig.h : h) : 0;
     int fw = v->fig.px ? (v->fig.w < w ? v->fig.w : w) : 0;
-    for (int y = 0; y < fh; y++)
-        memcpy(es_canvas_row(&v->screen, y), es_canvas_row(&v->fig, y), (size_t)fw * 4);
+    for (int y = 0; y < h; y++) { /* the figure, white around it */
+        uint8_t *row = es_canvas_row(&v->screen, y);
+        if (y < fh)
+            memcpy(row, es_canvas_row(&v->fig, y), (size_t)fw * 4);
+        memset(row + (y < fh ? fw : 0) * 4, 255, (size_t)(w - (y < fh ? fw : 0)) * 4);
+    }
     if (!v->fig.px) /* the figure failed (a window too small): say why where it would be */
-        es_text_draw(&v->screen, v->font, 13, w / 2, (h - VIEW_BAR_H) / 2, es_error(),
+        es_text_draw(&v->screen, v->font, 13, w / 2, (h - VIEW_BAR_H) / 2, v->fig_msg,
                      ES_RGBA(170, 60, 20, 255), ES_CENTER | ES_MIDDLE);
+    draw_playhead(v);
+    if (v->worker)
+        draw_progress(v);
     if (v->show_keys)
         draw_bar(v, h - VIEW_BAR_H);
     return upload(v, shot);
