@@ -133,6 +133,7 @@ int view_figure(view *v)
     v->fo.w = w, v->fo.h = fh;
     v->fo.mode = modes[v->mode], v->fo.sign = signs[v->sign];
     v->fo.c0 = v->c0, v->fo.c1 = v->c0 + v->span, v->fo.area = &v->area;
+    v->figl.stale = 1;
     if (es_figure_render(&v->fo, &v->in, v->file, v->method, m->map, &m->info, &v->fig) != 0)
         return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", es_error()), -1;
     return 0;

@@ -24,6 +24,13 @@ typedef struct {
 
 typedef struct view_script view_script;
 
+/* A canvas shown through its own texture, uploaded when stale. */
+typedef struct {
+    es_canvas c;
+    SDL_Texture *t;
+    int tw, th, stale;
+} view_layer;
+
 typedef struct {
     /* what is shown */
     sal_args a;
@@ -49,9 +56,10 @@ typedef struct {
     /* SDL */
     SDL_Window *win;
     SDL_Renderer *ren;
-    SDL_Texture *tex;
-    int tex_w, tex_h;
-    es_canvas fig, screen;          /* the figure alone (exports), the window's pixels */
+    es_canvas fig;                  /* the figure (exports; the window shows it through figl) */
+    view_layer figl, bar, box;      /* the figure's texture, the key bar, the progress box */
+    int out_w, out_h;               /* the renderer's output size at the last frame */
+    char readout[256];              /* what is under the mouse (the bar's right side) */
     int fig_dirty;                  /* the figure must be rendered again (state changed) */
     char fig_msg[256];              /* shown instead of a figure that is not there */
     es_font *font;
