@@ -265,6 +265,65 @@ if awk -v a="$p1" -v b="$p2" 'BEGIN {exit !(a >= 0.3 && a <= 1.2 && b - a >= 0.4
   ok "playhead at $p1 s then $p2 s (0.7 s apart by the clock)"
 else bad "playhead" "$p1 then $p2: $(cat "$tmp/out")"; fi
 
+# ---- click to play, select and play, readout, zoom and pan in time and frequency ---------------
+cat >"$tmp/s4.txt" <<EOF
+idle
+move 300 120
+print readout
+click 300 120
+wait 300
+print playhead
+drag 200 120 400 120
+print view
+key p
+print status
+wheel 1 ctrl
+print view
+key PageUp
+print view
+key Up
+print view
+screenshot $tmp/s4.png
+key 0
+wheel 1
+print view
+drag 300 120 200 120 right
+print view
+resize 700 400
+wait 300
+print view
+screenshot $tmp/s4r.png
+EOF
+view_script "script: mouse and navigation" "$tmp/s4.txt" -m "$sc" $long --method grad --size 640x300
+out=$(cat "$tmp/out")
+t=$(awk '/^readout/ {print $2; exit}' "$tmp/out"); ph=$(awk '/^playhead/ {print $2; exit}' "$tmp/out")
+if grep -q "^readout [0-9.]* s · [0-9]* Hz · value [-0-9.e]* · grad [-0-9.e]* · window [0-9]* P(noise) 0\.[0-9]*" "$tmp/out"; then
+  ok "readout: time, Hz, value, attribution, the window's P ($(grep -m1 ^readout "$tmp/out"))"
+else bad "readout" "$out"; fi
+awk -v t="$t" -v p="$ph" 'BEGIN {exit !(p >= t && p <= t + 0.9)}' && ok "click plays from there ($t s → playhead $ph s)" ||
+  bad "click to play" "readout $t s, playhead $ph"
+sel=$(grep -m1 "selection" "$tmp/out" | sed 's/.*selection //'); st=$(grep -m1 "^status playing" "$tmp/out")
+[ -n "$st" ] && [ "${sel%-*}" != "0.0" ] && ok "drag selects ($sel columns), p plays it: $st" || bad "selection" "$out"
+v=$(grep "^view" "$tmp/out")
+echo "$v" | sed -n 2p | grep -q "rows 5+10 of 20" && ok "ctrl+wheel zooms in frequency at the mouse" || bad "ctrl+wheel" "$v"
+echo "$v" | sed -n 3p | grep -q "rows 6+8 of 20" && ok "PgUp zooms in frequency (to 8 bands at least)" || bad "PgUp" "$v"
+[ "$(echo "$v" | sed -n 4p | awk '{print $7}')" != "$(echo "$v" | sed -n 3p | awk '{print $7}')" ] &&
+  ok "↑ scrolls in frequency" || bad "up" "$v"
+echo "$v" | sed -n 5p | grep -q "columns [0-9]*+160 of 321, rows 0+20" && ok "0 shows all, the wheel zooms in time" || bad "wheel" "$v"
+[ "$(echo "$v" | sed -n 6p | awk '{print $3}')" != "$(echo "$v" | sed -n 5p | awk '{print $3}')" ] &&
+  ok "a right-button drag moves the view" || bad "right drag" "$v"
+echo "$v" | sed -n 7p | grep -q "output 700x400" && [ "$("$png" size "$tmp/s4r.png")" = "700 400" ] &&
+  ok "resize: the frame is drawn at the new size" || bad "resize" "$v $("$png" size "$tmp/s4r.png")"
+[ "$("$png" colours "$tmp/s4.png")" -gt 100 ] && ok "zoomed in frequency: drawn" || bad "zoomed frame" "blank"
+# fullscreen: Mesa's GL under Xvfb without a window manager keeps its old buffer size, so the
+# check runs on SDL's software renderer (a desktop's window manager resizes GL buffers)
+printf 'idle\nkey f\nwait 400\nprint view\nscreenshot %s\nkey F11\nwait 400\nprint view\n' "$tmp/full.png" >"$tmp/s5.txt"
+SDL_RENDER_DRIVER=software view_script "script: fullscreen" "$tmp/s5.txt" -m "$sc" $wav --method grad --size 640x300
+if grep -q "output 1280x1024" "$tmp/out" && [ "$("$png" size "$tmp/full.png")" = "1280 1024" ] &&
+   [ "$("$png" colours "$tmp/full.png")" -gt 100 ] && tail -1 "$tmp/out" | grep -q "output 640x340"; then
+  ok "f: fullscreen at the screen's size, F11: back"
+else bad "fullscreen" "$(cat "$tmp/out")"; fi
+
 # ---- errors: one line, exit 1; usage: exit 2 ---------------------------------------------------
 expect "no display" 1 "no display" env -u DISPLAY "$es" view -m $fx/small_cnn.onnx $npy --screenshot "$tmp/x.png"
 [ -e "$tmp/x.png" ] && bad "no display leaves nothing" "file written" || ok "no display leaves nothing"

@@ -91,6 +91,8 @@ static int parse_line(char *line, step *st, const char *path, int no)
             break;
         p = end;
     }
+    if (k == S_DRAG && rest && strstr(rest, "right"))
+        st->mod = SDL_BUTTON_RIGHT; /* the button, for a drag */
     if (k == S_WHEEL && rest && strstr(rest, "ctrl"))
         st->mod = KMOD_LCTRL;
     if (k == S_WHEEL && rest && strstr(rest, "shift"))
@@ -130,14 +132,14 @@ view_script *view_script_load(const char *path)
     return s;
 }
 
-static void push_mouse(view *v, Uint32 type, int x, int y, int buttons)
+static void push_mouse(view *v, Uint32 type, int x, int y, int buttons, int button)
 {
     SDL_Event e = {.type = type};
     Uint32 id = SDL_GetWindowID(v->win);
     if (type == SDL_MOUSEMOTION)
         e.motion.windowID = id, e.motion.x = x, e.motion.y = y, e.motion.state = buttons;
     else
-        e.button.windowID = id, e.button.x = x, e.button.y = y, e.button.button = SDL_BUTTON_LEFT,
+        e.button.windowID = id, e.button.x = x, e.button.y = y, e.button.button = (Uint8)button,
         e.button.state = type == SDL_MOUSEBUTTONDOWN, e.button.clicks = 1;
     SDL_PushEvent(&e);
 }
@@ -168,9 +170,11 @@ static void print_state(view *v, const char *what)
     } else if (!strcmp(what, "method")) {
         printf("method %s class %d\n", es_sal_method_name(v->method), v->target);
     } else if (!strcmp(what, "view")) {
-        printf("view columns %d+%d of %d, rows %d+%d of %d, output %dx%d\n", v->c0, v->span,
-               v->cols, v->fo.r0, (v->fo.r1 > 0 ? v->fo.r1 : v->in.bands) - v->fo.r0, v->in.bands,
-               v->out_w, v->out_h);
+        printf("view columns %d+%d of %d, rows %d+%d of %d, output %dx%d, scale %.2f, "
+               "selection %.1f-%.1f\n", v->c0, v->span, v->cols, v->r0, v->rspan, v->rows,
+               v->out_w, v->out_h, v->scale, v->sel0, v->sel1);
+    } else if (!strcmp(what, "readout")) {
+        printf("readout %s\n", v->readout);
     } else {
         printf("%s ?\n", what);
     }
@@ -189,26 +193,29 @@ int view_script_step(view *v, const char **shot)
             s->until = SDL_GetTicks() + (Uint32)st->n[0], s->waiting = 1;
         if (st->kind == S_WAIT && !SDL_TICKS_PASSED(SDL_GetTicks(), s->until))
             return 0;
-        if (st->kind == S_IDLE && v->worker)
-            return 0;
+        const view_map *m = &v->cache[v->method * v->in.classes + v->target];
+        if (st->kind == S_IDLE && (v->worker || !(m->map || m->failed)))
+            return 0; /* computing, or about to start at the next frame */
         s->waiting = 0, s->next++;
         if (st->kind <= S_WHEEL || st->kind == S_RESIZE || st->kind == S_DROP)
             defer = 1; /* what it pushed is handled before the next step */
         switch (st->kind) {
         case S_KEY: push_key(v, st->key, st->mod); break;
-        case S_MOVE: push_mouse(v, SDL_MOUSEMOTION, st->n[0], st->n[1], 0); break;
+        case S_MOVE: push_mouse(v, SDL_MOUSEMOTION, st->n[0], st->n[1], 0, 0); break;
         case S_CLICK:
-            push_mouse(v, SDL_MOUSEMOTION, st->n[0], st->n[1], 0);
-            push_mouse(v, SDL_MOUSEBUTTONDOWN, st->n[0], st->n[1], 0);
-            push_mouse(v, SDL_MOUSEBUTTONUP, st->n[0], st->n[1], 0);
+            push_mouse(v, SDL_MOUSEMOTION, st->n[0], st->n[1], 0, 0);
+            push_mouse(v, SDL_MOUSEBUTTONDOWN, st->n[0], st->n[1], 0, SDL_BUTTON_LEFT);
+            push_mouse(v, SDL_MOUSEBUTTONUP, st->n[0], st->n[1], 0, SDL_BUTTON_LEFT);
             break;
-        case S_DRAG:
-            push_mouse(v, SDL_MOUSEMOTION, st->n[0], st->n[1], 0);
-            push_mouse(v, SDL_MOUSEBUTTONDOWN, st->n[0], st->n[1], 0);
-            push_mouse(v, SDL_MOUSEMOTION, (st->n[0] + st->n[2]) / 2, (st->n[1] + st->n[3]) / 2, SDL_BUTTON_LMASK);
-            push_mouse(v, SDL_MOUSEMOTION, st->n[2], st->n[3], SDL_BUTTON_LMASK);
-            push_mouse(v, SDL_MOUSEBUTTONUP, st->n[2], st->n[3], 0);
+        case S_DRAG: {
+            int b = st->mod ? st->mod : SDL_BUTTON_LEFT, mask = SDL_BUTTON(b);
+            push_mouse(v, SDL_MOUSEMOTION, st->n[0], st->n[1], 0, 0);
+            push_mouse(v, SDL_MOUSEBUTTONDOWN, st->n[0], st->n[1], 0, b);
+            push_mouse(v, SDL_MOUSEMOTION, (st->n[0] + st->n[2]) / 2, (st->n[1] + st->n[3]) / 2, mask, 0);
+            push_mouse(v, SDL_MOUSEMOTION, st->n[2], st->n[3], mask, 0);
+            push_mouse(v, SDL_MOUSEBUTTONUP, st->n[2], st->n[3], 0, b);
             break;
+        }
         case S_WHEEL: {
             SDL_Event e = {.type = SDL_MOUSEWHEEL};
             e.wheel.windowID = SDL_GetWindowID(v->win), e.wheel.y = st->n[0];

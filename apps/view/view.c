@@ -21,18 +21,25 @@ static const opt_cmd cmd = {
     "  s / S       sign: absolute, positive, negative, all\n"
     "  q           the four-panel layout (input, |saliency|, positive, negative) on / off\n"
     "  t / T       next / previous target class\n"
-    "  + / -       zoom in / out in time (also the mouse wheel; 0: all);  ← / →  scroll\n"
-    "  p           play the shown part of the sound\n"
+    "  + / -       zoom in / out in time (also the wheel, at the mouse);  ← / →  scroll\n"
+    "  PgUp / PgDn zoom in / out in frequency (also ctrl+wheel);  ↑ / ↓  scroll;  0: all\n"
+    "  drag        with the right or middle button: move the view; shift+wheel: scroll\n"
+    "  click       play from there (a red playhead follows the sound);  drag: select\n"
+    "  f, F11      fullscreen on / off\n"
+    "  p           play the selection, else the shown part of the sound\n"
     "  shift+p     play what the network heard: the most salient tenth of the time-frequency\n"
     "              bins (by the current sign), resynthesised with the sound's own phase\n"
     "  e           export the figure as shown to PNG (-o, default NAME.METHOD.cK.png)\n"
     "  h           hide / show the key bar\n"
-    "  Esc         cancel the computation running, else quit;  ctrl+q quit\n"
+    "  Esc         cancel the computation running, else drop the selection, else quit\n"
+    "  ctrl+q      quit\n"
+    "the bar's right side reads out what is under the mouse: time, frequency, the feature's\n"
+    "value (dB), the attribution, and P(class) of the window nearest that time.\n"
     "\n"
     "scripts (--script FILE), one step a line, # comments:\n"
     "  key NAME          a key as SDL names it (m, shift+m, Left, Escape, F11, ctrl+q)\n"
     "  click X Y         a left click at window point (X, Y);  move X Y  the mouse there\n"
-    "  drag X0 Y0 X1 Y1  press, move, release;  wheel N [ctrl|shift]  N notches (+ is in)\n"
+    "  drag X0 Y0 X1 Y1 [right]  press, move, release;  wheel N [ctrl|shift]  (+N is in)\n"
     "  wait MS           let MS milliseconds pass (frames are drawn, sound plays)\n"
     "  idle              wait until no computation runs\n"
     "  screenshot PATH   the next frame, read back from the renderer, as PNG\n"
@@ -133,9 +140,11 @@ int view_figure(view *v)
     v->fo.w = w, v->fo.h = fh;
     v->fo.mode = modes[v->mode], v->fo.sign = signs[v->sign];
     v->fo.c0 = v->c0, v->fo.c1 = v->c0 + v->span, v->fo.area = &v->area;
+    v->fo.r0 = v->r0, v->fo.r1 = v->r0 + v->rspan;
     v->figl.stale = 1;
     if (es_figure_render(&v->fo, &v->in, v->file, v->method, m->map, &m->info, &v->fig) != 0)
         return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", es_error()), -1;
+    view_readout(v); /* the mouse is over other data now */
     return 0;
 }
 
@@ -177,34 +186,18 @@ static int wrap(int i, int n) { return ((i % n) + n) % n; }
 /* Pairs viz does not draw (masked or alpha with sign all, as Captum refuses) are skipped. */
 static int valid(int mode, int sign) { return es_overlay_allows(overlay_of(mode), (es_sign)sign); }
 
-static void zoom(view *v, int in)
-{
-    int lo = v->cols < 8 ? v->cols : 8, centre = v->c0 + v->span / 2;
-    v->span = in > 0 ? v->span / 2 : in < 0 ? v->span * 2 : v->cols;
-    v->span = v->span < lo ? lo : v->span > v->cols ? v->cols : v->span;
-    v->c0 = centre - v->span / 2;
-}
-
-static void scroll(view *v, int dir)
-{
-    int step = v->span / 4 > 0 ? v->span / 4 : 1;
-    v->c0 += dir * step;
-}
-
-static void clamp(view *v)
-{
-    v->c0 = v->c0 > v->cols - v->span ? v->cols - v->span : v->c0;
-    v->c0 = v->c0 < 0 ? 0 : v->c0;
-}
-
 /* Applies one key; returns 0 to go on, 1 to quit. */
 static int key(view *v, SDL_Keycode k, int shift, int ctrl)
 {
     int d = shift ? -1 : 1;
     v->status[0] = 0;
     switch (k) {
-    case SDLK_ESCAPE:
-        return !view_cancel(v); /* a computation running: it stops, the viewer stays */
+    case SDLK_ESCAPE: /* a computation running stops, a selection goes; else the viewer ends */
+        if (view_cancel(v))
+            return 0;
+        if (v->sel1 > v->sel0)
+            return v->sel0 = v->sel1 = 0, 0;
+        return 1;
     case SDLK_q:
         if (ctrl)
             return 1;
@@ -222,13 +215,27 @@ static int key(view *v, SDL_Keycode k, int shift, int ctrl)
         while (!valid(v->mode, v->sign));
         break;
     case SDLK_t: v->target = wrap(v->target + d, v->in.classes); break;
-    case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: zoom(v, 1); break;
-    case SDLK_MINUS: case SDLK_KP_MINUS: zoom(v, -1); break;
-    case SDLK_0: case SDLK_KP_0: zoom(v, 0); break;
-    case SDLK_LEFT: scroll(v, -1); break;
-    case SDLK_RIGHT: scroll(v, 1); break;
+    case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: view_zoom_time(v, 1, -1); break;
+    case SDLK_MINUS: case SDLK_KP_MINUS: view_zoom_time(v, -1, -1); break;
+    case SDLK_0: case SDLK_KP_0: view_zoom_time(v, 0, -1), view_zoom_freq(v, 0, -1); break;
+    case SDLK_PAGEUP: view_zoom_freq(v, 1, -1); break;
+    case SDLK_PAGEDOWN: view_zoom_freq(v, -1, -1); break;
+    case SDLK_LEFT: view_pan(v, -(v->span / 4 > 0 ? v->span / 4 : 1), 0); break;
+    case SDLK_RIGHT: view_pan(v, v->span / 4 > 0 ? v->span / 4 : 1, 0); break;
+    case SDLK_UP: view_pan(v, 0, v->rspan / 4 > 0 ? v->rspan / 4 : 1); break;
+    case SDLK_DOWN: view_pan(v, 0, -(v->rspan / 4 > 0 ? v->rspan / 4 : 1)); break;
     case SDLK_HOME: v->c0 = 0; break;
     case SDLK_END: v->c0 = v->cols; break;
+    case SDLK_f: case SDLK_F11: {
+        if (!(SDL_GetWindowFlags(v->win) & SDL_WINDOW_FULLSCREEN)) {
+            SDL_GetWindowSize(v->win, &v->win_w, &v->win_h);
+            SDL_SetWindowFullscreen(v->win, SDL_WINDOW_FULLSCREEN_DESKTOP);
+        } else { /* back to the window's size (without a window manager X would not) */
+            SDL_SetWindowFullscreen(v->win, 0);
+            SDL_SetWindowSize(v->win, v->win_w, v->win_h);
+        }
+        break;
+    }
     case SDLK_h: case SDLK_F1: v->show_keys = !v->show_keys; break;
     case SDLK_e: export_png(v); break;
     case SDLK_p:
@@ -239,7 +246,7 @@ static int key(view *v, SDL_Keycode k, int shift, int ctrl)
         return 0;
     default: return 0;
     }
-    clamp(v);
+    view_clamp(v);
     v->fig_dirty = 1;
     return 0;
 }
@@ -276,12 +283,8 @@ static int event(view *v, const SDL_Event *e, int *dirty)
     if (e->type == SDL_WINDOWEVENT && (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
                                        e->window.event == SDL_WINDOWEVENT_EXPOSED))
         *dirty = 1;
-    if (e->type == SDL_MOUSEMOTION)
-        v->mx = (int)(e->motion.x * v->scale), v->my = (int)(e->motion.y * v->scale);
-    if (e->type == SDL_MOUSEWHEEL && e->wheel.y) { /* the wheel zooms in time too */
-        zoom(v, e->wheel.y > 0 ? 1 : -1), clamp(v);
-        v->status[0] = 0, v->fig_dirty = *dirty = 1;
-    }
+    if (view_mouse(v, e))
+        *dirty = 1;
     if (e->type == SDL_KEYDOWN) {
         int mod = e->key.keysym.mod;
         if (key(v, e->key.keysym.sym, mod & KMOD_SHIFT, mod & KMOD_CTRL))
@@ -289,6 +292,19 @@ static int event(view *v, const SDL_Event *e, int *dirty)
         *dirty = 1;
     }
     return 0;
+}
+
+/* The input as the picture shows it (a sound's windows stitched), for the readout. */
+static int base_picture(view *v)
+{
+    size_t n = es_clip_map_size(&v->in);
+    float *st = v->in.audio ? malloc(n * sizeof *st) : NULL;
+    if (v->in.audio && (!st || es_clip_stitch(&v->in, v->in.x.data, st) != 0))
+        return free(st), es_fail("out of memory");
+    int rc = es_clip_picture(&v->in, st ? st : v->in.x.data, &v->rows, &v->cols, &v->base);
+    v->rspan = v->rows, v->press_col = -1;
+    free(st);
+    return rc;
 }
 
 /* Something moves on its own: a computation's progress, the playhead. */
@@ -368,6 +384,10 @@ int cmd_view(int argc, char **argv)
     v.method = v.a.o.method, v.target = v.a.o.target;
     v.cols = v.span = es_figure_columns(&v.in);
     rc = 1;
+    if (base_picture(&v) != 0) {
+        cli_lib_fail();
+        goto done;
+    }
     if (!(v.cache = calloc((size_t)ES_SAL_COUNT * v.in.classes, sizeof *v.cache))) {
         cli_fail("out of memory");
         goto done;
@@ -399,6 +419,7 @@ done:
     else
         view_sdl_quit();
     view_work_free(&v);
+    free(v.base);
     view_script_free(v.script);
     es_clip_free(&v.in);
     sal_args_free(&v.a);

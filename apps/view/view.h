@@ -39,6 +39,8 @@ typedef struct {
     es_figure_opts fo;
     int method, target, mode, sign; /* mode: index into heat, blended, masked, alpha */
     int cols, c0, span;             /* time columns: all, first shown, shown */
+    int rows, r0, rspan;            /* frequency rows (row 0 the lowest): all, first, shown */
+    float *base;                    /* the input as the picture shows it (rows × cols) */
     int show_keys;
     view_map *cache;                /* ES_SAL_COUNT × classes, computed on demand */
     char status[256];               /* the bar's message (computing, exported, an error) */
@@ -64,9 +66,12 @@ typedef struct {
     char fig_msg[256];              /* shown instead of a figure that is not there */
     es_font *font;
     float scale;                    /* output pixels per window point (HiDPI) */
+    int win_w, win_h;               /* the window's size before fullscreen, in points */
     int mx, my;                     /* the mouse in output pixels; -1 outside */
     es_rect area;                   /* where the figure's image is (w 0: none) */
     double sel0, sel1;              /* the selection in columns (sel1 <= sel0: none) */
+    int drag, press_x;              /* the button held (0 none), where it was pressed */
+    double press_col;               /* the column pressed on the image, -1 elsewhere */
     /* sound */
     SDL_AudioDeviceID dev;
     float *wave;                    /* the original, mono at the features' rate */
@@ -117,6 +122,18 @@ void view_play_cols(view *v, int heard, const float *map, double c0, double c1);
 /* The playhead: the column being heard (the audio clock), or -1 when nothing plays. */
 double view_playhead(view *v);
 void view_sound_close(view *v);
+
+/* nav.c */
+void view_clamp(view *v);
+/* Zooms in (in > 0), out (< 0) or to all (0) around a column / row (-1: the middle). */
+void view_zoom_time(view *v, int in, double anchor);
+void view_zoom_freq(view *v, int in, double anchor);
+void view_pan(view *v, int dcols, int drows);
+/* A mouse event (points scaled to pixels): readout, click to play, select, drag, wheel.
+ * 1 when the frame must be drawn again. */
+int view_mouse(view *v, const SDL_Event *e);
+/* v->readout for the pixel under the mouse (empty when it is not over the image). */
+void view_readout(view *v);
 
 /* script.c */
 /* Reads a script (see view.c's help for its lines): NULL with es_error() "FILE:LINE: why". */

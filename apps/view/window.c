@@ -27,6 +27,27 @@ static int no_display(void)
 #endif
 }
 
+static void drop_textures(view *v)
+{
+    view_layer *l[] = {&v->figl, &v->bar, &v->box};
+    for (int i = 0; i < 3; i++) {
+        if (l[i]->t)
+            SDL_DestroyTexture(l[i]->t);
+        l[i]->t = NULL;
+    }
+}
+
+static int new_renderer(view *v)
+{
+    drop_textures(v);
+    if (v->ren)
+        SDL_DestroyRenderer(v->ren);
+    v->ren = SDL_CreateRenderer(v->win, -1, 0);
+    if (!v->ren) /* no GL under some X servers: the software renderer always works */
+        v->ren = SDL_CreateRenderer(v->win, -1, SDL_RENDERER_SOFTWARE);
+    return v->ren ? 0 : es_fail("no renderer (SDL: %s)", SDL_GetError());
+}
+
 int view_window_open(view *v, int w, int h)
 {
     if (no_display())
@@ -46,11 +67,8 @@ int view_window_open(view *v, int w, int h)
     if (!v->win)
         return es_fail("no window (SDL: %s)", SDL_GetError());
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "nearest"); /* a 1:1 copy, never filtered */
-    v->ren = SDL_CreateRenderer(v->win, -1, 0);
-    if (!v->ren) /* no GL under some X servers: the software renderer always works */
-        v->ren = SDL_CreateRenderer(v->win, -1, SDL_RENDERER_SOFTWARE);
-    if (!v->ren)
-        return es_fail("no renderer (SDL: %s)", SDL_GetError());
+    if (new_renderer(v) != 0)
+        return -1;
     if (!(v->font = es_font_open(NULL)))
         return -1;
     v->fo.font = v->font;
@@ -59,13 +77,8 @@ int view_window_open(view *v, int w, int h)
 
 void view_window_close(view *v)
 {
-    view_layer *l[] = {&v->figl, &v->bar, &v->box};
-    for (int i = 0; i < 3; i++) {
-        if (l[i]->t)
-            SDL_DestroyTexture(l[i]->t);
-        es_canvas_free(&l[i]->c);
-        l[i]->t = NULL;
-    }
+    drop_textures(v);
+    es_canvas_free(&v->figl.c), es_canvas_free(&v->bar.c), es_canvas_free(&v->box.c);
     if (v->ren)
         SDL_DestroyRenderer(v->ren);
     if (v->win)
@@ -115,14 +128,15 @@ static void draw_bar(view *v, es_canvas *c)
              v->fo.quad ? "" : view_sign_name(v->sign), v->target, label ? " " : "",
              label ? label : "", range);
     es_text_draw(c, v->font, 12, 8, 12, state, fg, ES_LEFT | ES_MIDDLE);
-    const char *right = v->status[0] ? v->status : v->readout;
-    if (right[0])
-        es_text_draw(c, v->font, 12, c->w - 8, 12, right,
-                     v->status[0] ? ES_RGBA(170, 60, 20, 255) : fg, ES_RIGHT | ES_MIDDLE);
+    if (v->status[0])
+        es_text_draw(c, v->font, 12, c->w - 8, 12, v->status, ES_RGBA(170, 60, 20, 255),
+                     ES_RIGHT | ES_MIDDLE);
+    /* the second line: what is under the mouse, else the keys */
+    const char *line = v->readout[0] ? v->readout : keys_help;
     float size = 11; /* the whole line, smaller in a narrow window */
-    while (size > 7 && es_text_width(v->font, size, keys_help) > c->w - 16)
+    while (size > 7 && es_text_width(v->font, size, line) > c->w - 16)
         size -= 0.5f;
-    es_text_draw(c, v->font, size, 8, 30, keys_help, dim, ES_LEFT | ES_MIDDLE);
+    es_text_draw(c, v->font, size, 8, 30, line, v->readout[0] ? fg : dim, ES_LEFT | ES_MIDDLE);
 }
 
 /* A layer's canvas at w × h (white), its texture kept when the size is the same. */
@@ -246,8 +260,13 @@ static int read_back(view *v, es_canvas *shot, int w, int h)
 
 int view_present(view *v, es_canvas *shot)
 {
-    int w, h;
+    int w, h, ow = v->out_w, oh = v->out_h;
     view_output_size(v, &w, &h);
+    SDL_Rect vp;
+    SDL_RenderGetViewport(v->ren, &vp);
+    /* a size the renderer has not taken in yet (it does on SDL's resize event) */
+    if ((w != ow || h != oh || vp.w != w || vp.h != h) && SDL_RenderSetViewport(v->ren, NULL) != 0)
+        return es_fail("drawing failed (SDL: %s)", SDL_GetError());
     if (SDL_SetRenderDrawColor(v->ren, 255, 255, 255, 255) != 0 || SDL_RenderClear(v->ren) != 0)
         return es_fail("drawing failed (SDL: %s)", SDL_GetError());
     if (v->fig.px) {
