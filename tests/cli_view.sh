@@ -324,6 +324,48 @@ if grep -q "output 1280x1024" "$tmp/out" && [ "$("$png" size "$tmp/full.png")" =
   ok "f: fullscreen at the screen's size, F11: back"
 else bad "fullscreen" "$(cat "$tmp/out")"; fi
 
+# ---- browse: folders, summary.csv, next / previous, a corrupt file, drag-and-drop ----------------
+mkdir -p "$tmp/dir/sub"
+cp $wav "$tmp/dir/a.wav"; cp "$long" "$tmp/dir/sub/c.wav"; printf 'RIFFjunkjunkjunk' >"$tmp/dir/b.wav"
+echo "not a sound" >"$tmp/dir/notes.txt"
+cat >"$tmp/s6.txt" <<EOF
+idle
+print file
+key n
+print file
+screenshot $tmp/b6.png
+key m
+key n
+idle
+print file
+print method
+key l
+screenshot $tmp/c6.png
+key shift+n
+print file
+drop $wav
+idle
+print file
+EOF
+view_script "script: browse a folder" "$tmp/s6.txt" -m "$sc" "$tmp/dir" --method grad --size 640x300 $T
+f=$(grep "^file" "$tmp/out")
+echo "$f" | sed -n 1p | grep -q "^file 1/3 $tmp/dir/a.wav [a-z]* 0\.[0-9]*$" && ok "a folder: its sound files, sorted, the first opened with its verdict" || bad "folder" "$f"
+echo "$f" | sed -n 2p | grep -q "^file 2/3 $tmp/dir/b.wav error: .*b.wav" && ok "a corrupt file: its error" || bad "corrupt" "$f"
+echo "$f" | sed -n 3p | grep -q "^file 3/3 $tmp/dir/sub/c.wav " && grep -q "^method grad" "$tmp/out" &&
+  ok "the viewer goes on past it (recursive: sub/c.wav)" || bad "goes on" "$f"
+echo "$f" | sed -n 4p | grep -q "^file 2/3 .*b.wav error" && ok "N: the previous file" || bad "previous" "$f"
+echo "$f" | sed -n 5p | grep -q "^file 4/4 $wav " && ok "a dropped file joins the list and opens" || bad "drop" "$f"
+[ "$("$png" colours "$tmp/b6.png")" -gt 20 ] && [ "$("$png" col "$tmp/b6.png" "$tmp/c6.png" 600)" -gt 50 ] &&
+  ok "the error is drawn in the window, the list beside it" || bad "error frame" "blank, or no list"
+"$es" saliency -m "$sc" "$tmp/dir/sub/c.wav" --method grad --size 640x300 $T --png "$tmp/c6.ref.png" -q
+same "next file, list hidden = saliency --png" "$tmp/c6.png" "$tmp/c6.ref.png" 640 300
+printf 'path,duration,windows,label,p_max,p_mean,status\nsub/c.wav,4,40,noise,0.31,0.30,ok\n"a.wav",1.1,10,bird,0.90,0.5,ok\n' >"$tmp/dir/summary.csv"
+printf 'idle\nprint file\nkey n\nidle\nprint file\n' >"$tmp/s7.txt"
+view_script "script: an export's summary.csv" "$tmp/s7.txt" -m "$sc" "$tmp/dir/summary.csv" --method grad --size 640x300
+grep -q "^file 1/2 $tmp/dir/a.wav" "$tmp/out" && grep -q "^file 2/2 $tmp/dir/sub/c.wav" "$tmp/out" &&
+  ok "summary.csv: its paths, the largest P first" || bad "summary.csv" "$(cat "$tmp/out")"
+expect "only corrupt files: exit 1" 1 "b.wav" "$es" view -m "$sc" "$tmp/dir/b.wav" "$tmp/dir/notes.txt" --frames 1
+
 # ---- errors: one line, exit 1; usage: exit 2 ---------------------------------------------------
 expect "no display" 1 "no display" env -u DISPLAY "$es" view -m $fx/small_cnn.onnx $npy --screenshot "$tmp/x.png"
 [ -e "$tmp/x.png" ] && bad "no display leaves nothing" "file written" || ok "no display leaves nothing"

@@ -173,6 +173,10 @@ static void print_state(view *v, const char *what)
         printf("view columns %d+%d of %d, rows %d+%d of %d, output %dx%d, scale %.2f, "
                "selection %.1f-%.1f\n", v->c0, v->span, v->cols, v->r0, v->rspan, v->rows,
                v->out_w, v->out_h, v->scale, v->sel0, v->sel1);
+    } else if (!strcmp(what, "file")) {
+        const view_file *f = &v->files[v->cur];
+        printf("file %d/%d %s %s%s%s\n", v->cur + 1, v->n_files, f->path,
+               f->verdict[0] ? f->verdict : "-", v->file_error[0] ? ": " : "", v->file_error);
     } else if (!strcmp(what, "readout")) {
         printf("readout %s\n", v->readout);
     } else {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 static const opt_cmd cmd = {
-    "view", "usage: earsight view AUDIO|X.npy [-m MODEL] [--method M] [options]",
+    "view", "usage: earsight view AUDIO|X.npy|FOLDER|summary.csv… [-m MODEL] [--method M] [options]",
     "A window showing the figure `earsight saliency --png` draws (the same pixels): the\n"
     "spectrogram with time and frequency axes, colorbars, the title with file, class and\n"
     "P(class), the saliency overlay, and P(class) over time for a recording analysed in\n"
@@ -31,6 +31,9 @@ static const opt_cmd cmd = {
     "              bins (by the current sign), resynthesised with the sound's own phase\n"
     "  e           export the figure as shown to PNG (-o, default NAME.METHOD.cK.png)\n"
     "  h           hide / show the key bar\n"
+    "  n / N       next / previous file (operands: files, folders, an export's summary.csv;\n"
+    "              files and folders dropped on the window join the list)\n"
+    "  l           the file list (each file's verdict and P once opened) on / off\n"
     "  Esc         cancel the computation running, else drop the selection, else quit\n"
     "  ctrl+q      quit\n"
     "the bar's right side reads out what is under the mouse: time, frequency, the feature's\n"
@@ -43,7 +46,7 @@ static const opt_cmd cmd = {
     "  wait MS           let MS milliseconds pass (frames are drawn, sound plays)\n"
     "  idle              wait until no computation runs\n"
     "  screenshot PATH   the next frame, read back from the renderer, as PNG\n"
-    "  print WHAT        a line on stdout: playhead, status, method, view, readout\n"
+    "  print WHAT        a line on stdout: playhead, status, method, view, readout, file\n"
     "  resize W H;  drop PATH;  quit\n"};
 
 /* The overlays a figure can show are viz's from heat on (v->mode counts from there) and its
@@ -62,9 +65,11 @@ static void name_lists(void)
         signs[s] = view_sign_name(s);
 }
 
+#define MAX_PATHS 4096
 typedef struct {
     const char *model, *screenshot, *keys, *layout, *script;
-    int w, h, frames, bench;
+    int w, h, frames, bench, n_paths;
+    const char *paths[MAX_PATHS];
 } options;
 
 static int parse(int argc, char **argv, options *o, view *v)
@@ -100,9 +105,9 @@ static int parse(int argc, char **argv, options *o, view *v)
         OPT_JOBS, OPT_SALIENCY(&v->a),
         OPT_HEADING("\nNeeds a display (X11 or Wayland; Xvfb will do). Without a sound device the viewer\n"
                     "still runs and says so when p is pressed."),
-        OPT_OPERAND(&v->file, "input"), OPT_END};
+        OPT_INFILES(0, NULL, o->paths, &o->n_paths, "input", NULL), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
-    if (!v->file)
+    if (!v->file && !o->n_paths)
         return cli_usage("view", "no input (a sound or X.npy)");
     if (o->layout && strcmp(o->layout, "quad") && strcmp(o->layout, "single"))
         return cli_usage("view", "--layout takes quad or single, not '%s'", o->layout);
@@ -126,6 +131,12 @@ int view_figure(view *v)
     int w, h;
     view_output_size(v, &w, &h);
     int fh = h - (v->show_keys ? VIEW_BAR_H : 0);
+    w -= view_list_width(v);
+    if (v->file_error[0]) { /* the viewer goes on: n / N to another file */
+        es_canvas_free(&v->fig);
+        v->area = (es_rect){0}, v->readout[0] = 0;
+        return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", v->file_error), 0;
+    }
     view_map *m = view_current(v);
     if (!m->map && !m->failed && v->fig.px && v->fig.w == w)
         return 0; /* being computed: the last figure stays, the bar says what runs */
@@ -191,7 +202,12 @@ static int key(view *v, SDL_Keycode k, int shift, int ctrl)
 {
     int d = shift ? -1 : 1;
     v->status[0] = 0;
+    if (v->file_error[0] && k != SDLK_n && k != SDLK_l && k != SDLK_ESCAPE && k != SDLK_q &&
+        k != SDLK_h && k != SDLK_f && k != SDLK_F11)
+        return 0; /* nothing to act on but the other files */
     switch (k) {
+    case SDLK_n: view_browse_open(v, v->cur + d); break;
+    case SDLK_l: v->show_list = !v->show_list; break;
     case SDLK_ESCAPE: /* a computation running stops, a selection goes; else the viewer ends */
         if (view_cancel(v))
             return 0;
@@ -285,6 +301,11 @@ static int event(view *v, const SDL_Event *e, int *dirty)
         *dirty = 1;
     if (view_mouse(v, e))
         *dirty = 1;
+    if (e->type == SDL_DROPFILE) {
+        view_browse_drop(v, e->drop.file);
+        SDL_free(e->drop.file);
+        *dirty = 1;
+    }
     if (e->type == SDL_KEYDOWN) {
         int mod = e->key.keysym.mod;
         if (key(v, e->key.keysym.sym, mod & KMOD_SHIFT, mod & KMOD_CTRL))
@@ -295,14 +316,14 @@ static int event(view *v, const SDL_Event *e, int *dirty)
 }
 
 /* The input as the picture shows it (a sound's windows stitched), for the readout. */
-static int base_picture(view *v)
+int view_base_picture(view *v)
 {
     size_t n = es_clip_map_size(&v->in);
     float *st = v->in.audio ? malloc(n * sizeof *st) : NULL;
     if (v->in.audio && (!st || es_clip_stitch(&v->in, v->in.x.data, st) != 0))
         return free(st), es_fail("out of memory");
     int rc = es_clip_picture(&v->in, st ? st : v->in.x.data, &v->rows, &v->cols, &v->base);
-    v->rspan = v->rows, v->press_col = -1;
+    v->rspan = v->rows;
     free(st);
     return rc;
 }
@@ -361,6 +382,31 @@ static int run(view *v, const options *o)
     return 0;
 }
 
+/* The list from the operands (and -i), and the first file of it that can be read: 0, or 1
+ * with the error printed (no file at all can be read, as with one file that cannot). */
+static int open_first(view *v, const options *o)
+{
+    v->model_path = o->model;
+    if (v->file && view_browse_add(v, v->file) < 0)
+        return cli_lib_fail();
+    for (int i = 0; i < o->n_paths; i++)
+        if (view_browse_add(v, o->paths[i]) < 0)
+            return cli_lib_fail();
+    if (v->n_files == 0)
+        return cli_fail("%s: no sound files there", o->n_paths ? o->paths[0] : v->file);
+    char first_error[512] = "";
+    for (int k = 0; k < v->n_files; k++) {
+        if (view_browse_open(v, k) == 0)
+            break;
+        if (!first_error[0])
+            snprintf(first_error, sizeof first_error, "%s", v->file_error);
+    }
+    if (!v->in.m.g)
+        return cli_fail("%s", first_error);
+    v->show_list = v->n_files > 1;
+    return 0;
+}
+
 int cmd_view(int argc, char **argv)
 {
     view v = {0};
@@ -375,23 +421,12 @@ int cmd_view(int argc, char **argv)
         v.a.method = "guided";
     if (o.script && !(v.script = view_script_load(o.script)))
         return sal_args_free(&v.a), cli_lib_fail();
-    if (es_clip_load(&v.in, o.model, v.file, v.a.hop_frames) != 0) {
-        rc = cli_lib_fail();
+    if ((rc = open_first(&v, &o)) != 0)
         goto done;
-    }
     if ((rc = sal_resolve(&v.a, &v.in, "view")) != 0)
         goto done;
     v.method = v.a.o.method, v.target = v.a.o.target;
-    v.cols = v.span = es_figure_columns(&v.in);
     rc = 1;
-    if (base_picture(&v) != 0) {
-        cli_lib_fail();
-        goto done;
-    }
-    if (!(v.cache = calloc((size_t)ES_SAL_COUNT * v.in.classes, sizeof *v.cache))) {
-        cli_fail("out of memory");
-        goto done;
-    }
     if (view_window_open(&v, o.w, o.h + VIEW_BAR_H) != 0) {
         cli_lib_fail();
         goto done;
@@ -419,6 +454,7 @@ done:
     else
         view_sdl_quit();
     view_work_free(&v);
+    view_browse_free(&v);
     free(v.base);
     view_script_free(v.script);
     es_clip_free(&v.in);

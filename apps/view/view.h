@@ -24,6 +24,12 @@ typedef struct {
 
 typedef struct view_script view_script;
 
+typedef struct {
+    char *path;
+    char verdict[48]; /* "bird 0.93" once opened, "error" when it could not be */
+    float key;        /* a summary.csv's P, the order the gallery shows */
+} view_file;
+
 /* A canvas shown through its own texture, uploaded when stale. */
 typedef struct {
     es_canvas c;
@@ -82,6 +88,13 @@ typedef struct {
     long play_from;                 /* the recording's sample under play[0] */
     int dev_samples;                /* the device's buffer: what it took but has not played */
     int audio_failed;
+    /* browsing */
+    view_file *files;
+    int n_files, cap_files, cur;
+    const char *model_path;         /* -m, for the next file */
+    char file_error[256];           /* the file shown could not be read: why */
+    int show_list;                  /* the file list panel (with more than one file) */
+    view_layer list;
     /* scripts and benchmarks */
     view_script *script;
 } view;
@@ -135,6 +148,18 @@ int view_mouse(view *v, const SDL_Event *e);
 /* v->readout for the pixel under the mouse (empty when it is not over the image). */
 void view_readout(view *v);
 
+/* browse.c */
+/* Adds a file, a folder's sound files (recursive, sorted) or a summary.csv's paths (sorted by
+ * P, largest first) to the list: how many, or -1 with es_error(). */
+int view_browse_add(view *v, const char *path);
+/* Opens file k of the list (wrapping): 0; -1 when it cannot be read (v->file_error says why,
+ * the clip shown before stays loaded but hidden). */
+int view_browse_open(view *v, int k);
+void view_browse_drop(view *v, const char *path);
+void view_browse_free(view *v);
+int view_browse_draw(view *v, es_canvas *c);
+int view_list_width(const view *v); /* the panel's width in pixels, 0 when hidden */
+
 /* script.c */
 /* Reads a script (see view.c's help for its lines): NULL with es_error() "FILE:LINE: why". */
 view_script *view_script_load(const char *path);
@@ -149,6 +174,8 @@ int view_bench(view *v, int frames);
 /* view.c */
 const char *view_mode_name(int mode);
 const char *view_sign_name(int sign);
+/* v->base, v->rows, v->cols: the input as the picture shows it. 0, or -1 with es_error(). */
+int view_base_picture(view *v);
 /* Renders the figure for the current state into v->fig when the state changed. */
 int view_figure(view *v);
 /* One frame: the figure (when needed) and the window; `shot` as view_present. */

@@ -29,8 +29,8 @@ static int no_display(void)
 
 static void drop_textures(view *v)
 {
-    view_layer *l[] = {&v->figl, &v->bar, &v->box};
-    for (int i = 0; i < 3; i++) {
+    view_layer *l[] = {&v->figl, &v->bar, &v->box, &v->list};
+    for (int i = 0; i < 4; i++) {
         if (l[i]->t)
             SDL_DestroyTexture(l[i]->t);
         l[i]->t = NULL;
@@ -79,6 +79,7 @@ void view_window_close(view *v)
 {
     drop_textures(v);
     es_canvas_free(&v->figl.c), es_canvas_free(&v->bar.c), es_canvas_free(&v->box.c);
+    es_canvas_free(&v->list.c);
     if (v->ren)
         SDL_DestroyRenderer(v->ren);
     if (v->win)
@@ -273,13 +274,23 @@ int view_present(view *v, es_canvas *shot)
         if (layer_show(v, &v->figl, &v->fig, 0, 0) != 0)
             return -1;
     } else { /* no figure (being computed, a window too small): say why where it would be */
-        if (layer_size(v, &v->figl, w, h - VIEW_BAR_H) != 0)
+        int fw = w - view_list_width(v);
+        if (layer_size(v, &v->figl, fw, h - VIEW_BAR_H) != 0)
             return -1;
-        es_fill_rect(&v->figl.c, (es_rect){0, 0, w, h}, ES_RGBA(255, 255, 255, 255));
-        es_text_draw(&v->figl.c, v->font, 13, w / 2, (h - VIEW_BAR_H) / 2, v->fig_msg,
+        es_fill_rect(&v->figl.c, (es_rect){0, 0, fw, h}, ES_RGBA(255, 255, 255, 255));
+        es_text_draw(&v->figl.c, v->font, 13, fw / 2, (h - VIEW_BAR_H) / 2, v->fig_msg,
                      ES_RGBA(170, 60, 20, 255), ES_CENTER | ES_MIDDLE);
         v->figl.stale = 1;
         if (layer_show(v, &v->figl, &v->figl.c, 0, 0) != 0)
+            return -1;
+    }
+    int lw = view_list_width(v);
+    if (lw) { /* the file list, right of the figure */
+        if (layer_size(v, &v->list, lw, h - (v->show_keys ? VIEW_BAR_H : 0)) != 0 ||
+            view_browse_draw(v, &v->list.c) != 0)
+            return -1;
+        v->list.stale = 1;
+        if (layer_show(v, &v->list, &v->list.c, w - lw, 0) != 0)
             return -1;
     }
     draw_cursors(v);
