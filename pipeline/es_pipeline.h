@@ -146,6 +146,16 @@ int es_clip_picture(const es_clip *in, const float *v, int *rows, int *cols, flo
  * the tensor's rows × cols, edges on whole numbers, otherwise). */
 void es_clip_axes(const es_clip *in, int k, es_axis *x, es_axis *y, int rows, int cols);
 
+/* ---- layers (pipeline/layers.c) ---------------------------------------------------------- */
+/* Tensor t's activation for the sample last run through the graph, as (*c channels × *rows ×
+ * *cols) maps with rows the frequency axis of a sound (a frames_mels model's maps turned) or
+ * the tensor's H (1 for (N,C,L)). Malloc'd; NULL with es_error() for a tensor without spatial
+ * maps. */
+float *es_clip_layer_maps(const es_clip *in, int t, int *c, int *rows, int *cols);
+/* The weight tensor of a Conv, Gemm or MatMul node (its second input, when not an
+ * activation), or -1: what the weights verb and the viewer's filter pane draw. */
+int es_node_weights(const es_graph *g, int node);
+
 /* ---- one verdict ----------------------------------------------------------------------- */
 /* How a recording's windows become one answer (DESIGN.md "one verdict"): `max` for detectors
  * (a sound is a bird when any window is), `mean` for multi-class models. The model says which

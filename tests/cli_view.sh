@@ -366,6 +366,35 @@ grep -q "^file 1/2 $tmp/dir/a.wav" "$tmp/out" && grep -q "^file 2/2 $tmp/dir/sub
   ok "summary.csv: its paths, the largest P first" || bad "summary.csv" "$(cat "$tmp/out")"
 expect "only corrupt files: exit 1" 1 "b.wav" "$es" view -m "$sc" "$tmp/dir/b.wav" "$tmp/dir/notes.txt" --frames 1
 
+# ---- panes: a layer's activations and filters, the maps and weights verbs' pixels ---------------
+cat >"$tmp/s8.txt" <<EOF
+idle
+key Tab
+print pane
+screenshot $tmp/act.png
+key ]
+print pane
+key Tab
+print pane
+screenshot $tmp/filt.png
+key [
+print pane
+key Tab
+print pane
+EOF
+view_script "script: panes and layers" "$tmp/s8.txt" -m "$sc" $wav --size 800x500
+pn=$(grep "^pane" "$tmp/out")
+echo "$pn" | sed -n 1p | grep -q "^pane activations layer 6/6 /MaxPool_1_output_0: 12 × 5 × 4, window 5" &&
+  ok "Tab: activations of Grad-CAM's layer first, name and shape shown" || bad "activations pane" "$pn"
+echo "$pn" | sed -n 2p | grep -q "layer 1/6 /conv1/Conv_output_0: 8 × 20 × 16" && ok "]: the next layer (wrapping)" || bad "next layer" "$pn"
+echo "$pn" | sed -n 3p | grep -q "^pane filters layer 1/6 .*the filters of /conv1/Conv, 8 × 1 × 3 × 3" && ok "Tab: the layer's filters" || bad "filters" "$pn"
+echo "$pn" | sed -n 4p | grep -q "layer 6/6 .*the filters of /conv2/Conv" && ok "[: the previous layer; a pool's filters are the conv's before it" || bad "previous layer" "$pn"
+echo "$pn" | sed -n 5p | grep -q "^pane saliency" && ok "Tab: back to the saliency figure" || bad "panes cycle" "$pn"
+"$es" maps -m "$sc" --input $wav --layer /MaxPool_1_output_0 --window 5 --size 800x500 -o "$tmp/act.ref.png"
+same "activations pane = earsight maps" "$tmp/act.png" "$tmp/act.ref.png" 800 500
+"$es" weights -m "$sc" --layer /conv1/Conv --size 800x500 -o "$tmp/filt.ref.png"
+same "filters pane = earsight weights" "$tmp/filt.png" "$tmp/filt.ref.png" 800 500
+
 # ---- errors: one line, exit 1; usage: exit 2 ---------------------------------------------------
 expect "no display" 1 "no display" env -u DISPLAY "$es" view -m $fx/small_cnn.onnx $npy --screenshot "$tmp/x.png"
 [ -e "$tmp/x.png" ] && bad "no display leaves nothing" "file written" || ok "no display leaves nothing"

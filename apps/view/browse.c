@@ -243,6 +243,8 @@ int view_browse_open(view *v, int k)
     if (view_base_picture(v) != 0)
         return -1;
     v->r0 = 0, v->rspan = v->rows;
+    if (view_panes_init(v) != 0)
+        return -1;
     v->target = v->a.target ? (v->a.o.target < v->in.classes ? v->a.o.target : 0)
                             : es_clip_default_target(&v->in);
     note_verdict(v, f);

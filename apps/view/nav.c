@@ -62,7 +62,7 @@ static int under(const view *v, int x, int y, double *col, double *row)
 }
 
 /* The window whose centre is nearest column `col` (windows are in->F frames, in->hop apart). */
-static int window_of(const view *v, int col)
+int view_window_at(const view *v, int col)
 {
     int W = v->in.x.dims[0];
     if (!v->in.audio || W <= 1)
@@ -109,7 +109,7 @@ void view_readout(view *v)
     if (m->map)
         n += snprintf(v->readout + n, sizeof v->readout - n, " · %s %.3g",
                       es_sal_method_name(v->method), picture_at(v, m->map, r, c));
-    int k = window_of(v, c);
+    int k = view_window_at(v, c);
     float *p = malloc(v->in.classes * sizeof *p);
     if (p) {
         es_clip_probabilities(&v->in, v->in.scores + (size_t)k * v->in.classes, p);

@@ -177,6 +177,8 @@ static void print_state(view *v, const char *what)
         const view_file *f = &v->files[v->cur];
         printf("file %d/%d %s %s%s%s\n", v->cur + 1, v->n_files, f->path,
                f->verdict[0] ? f->verdict : "-", v->file_error[0] ? ": " : "", v->file_error);
+    } else if (!strcmp(what, "pane")) {
+        printf("pane %s %s\n", view_pane_names[v->pane], v->pane ? v->pane_info : "");
     } else if (!strcmp(what, "readout")) {
         printf("readout %s\n", v->readout);
     } else {

@@ -34,6 +34,9 @@ static const opt_cmd cmd = {
     "  n / N       next / previous file (operands: files, folders, an export's summary.csv;\n"
     "              files and folders dropped on the window join the list)\n"
     "  l           the file list (each file's verdict and P once opened) on / off\n"
+    "  Tab         the panes: saliency, a layer's activations (for the window at the view's\n"
+    "              centre, as `earsight maps` draws them), its filters (as `earsight weights`)\n"
+    "  [ / ]       the previous / next layer (its name and shape in the bar)\n"
     "  Esc         cancel the computation running, else drop the selection, else quit\n"
     "  ctrl+q      quit\n"
     "the bar's right side reads out what is under the mouse: time, frequency, the feature's\n"
@@ -46,7 +49,7 @@ static const opt_cmd cmd = {
     "  wait MS           let MS milliseconds pass (frames are drawn, sound plays)\n"
     "  idle              wait until no computation runs\n"
     "  screenshot PATH   the next frame, read back from the renderer, as PNG\n"
-    "  print WHAT        a line on stdout: playhead, status, method, view, readout, file\n"
+    "  print WHAT        a line on stdout: playhead, status, method, view, readout, file, pane\n"
     "  resize W H;  drop PATH;  quit\n"};
 
 /* The overlays a figure can show are viz's from heat on (v->mode counts from there) and its
@@ -137,6 +140,13 @@ int view_figure(view *v)
         v->area = (es_rect){0}, v->readout[0] = 0;
         return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", v->file_error), 0;
     }
+    if (v->pane) { /* activations or filters: drawn again when the layer, window or size changed */
+        if (!v->fig_dirty && v->fig.px && v->fig.w == w && v->fig.h == fh)
+            return 0;
+        es_canvas_free(&v->fig);
+        v->fig_dirty = 0, v->readout[0] = 0;
+        return view_pane_render(v, w, fh);
+    }
     view_map *m = view_current(v);
     if (!m->map && !m->failed && v->fig.px && v->fig.w == w)
         return 0; /* being computed: the last figure stays, the bar says what runs */
@@ -208,6 +218,7 @@ static int key(view *v, SDL_Keycode k, int shift, int ctrl)
     switch (k) {
     case SDLK_n: view_browse_open(v, v->cur + d); break;
     case SDLK_l: v->show_list = !v->show_list; break;
+    case SDLK_TAB: case SDLK_LEFTBRACKET: case SDLK_RIGHTBRACKET: view_pane_key(v, k, shift); break;
     case SDLK_ESCAPE: /* a computation running stops, a selection goes; else the viewer ends */
         if (view_cancel(v))
             return 0;
@@ -412,7 +423,7 @@ int cmd_view(int argc, char **argv)
     view v = {0};
     options o = {.w = 1000, .h = 450};
     v.fo = (es_figure_opts)ES_FIGURE_OPTS_DEFAULTS;
-    v.mode = 1, v.show_keys = 1, v.job = -1, v.mx = v.my = -1, v.scale = 1, v.fig_dirty = 1;
+    v.mode = 1, v.show_keys = 1, v.job = -1, v.layer = -1, v.mx = v.my = -1, v.scale = 1, v.fig_dirty = 1;
     sal_args_init(&v.a);
     int rc = parse(argc, argv, &o, &v);
     if (rc)
@@ -455,6 +466,7 @@ done:
         view_sdl_quit();
     view_work_free(&v);
     view_browse_free(&v);
+    free(v.layers);
     free(v.base);
     view_script_free(v.script);
     es_clip_free(&v.in);

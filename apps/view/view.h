@@ -14,6 +14,7 @@
 #include <SDL.h>
 
 #define VIEW_BAR_H 40 /* the key bar under the figure: two lines of text */
+#define VIEW_PANES 3  /* the saliency figure, a layer's activations, its filters */
 
 typedef struct {
     float *map;       /* es_clip_map_size floats; NULL until computed */
@@ -88,6 +89,10 @@ typedef struct {
     long play_from;                 /* the recording's sample under play[0] */
     int dev_samples;                /* the device's buffer: what it took but has not played */
     int audio_failed;
+    /* panes */
+    int pane, layer, n_layers;      /* layer: index into layers */
+    int *layers;                    /* tensors with spatial maps, in graph order */
+    char pane_info[256];            /* the layer's name and shape, for the bar */
     /* browsing */
     view_file *files;
     int n_files, cap_files, cur;
@@ -145,8 +150,17 @@ void view_pan(view *v, int dcols, int drows);
 /* A mouse event (points scaled to pixels): readout, click to play, select, drag, wheel.
  * 1 when the frame must be drawn again. */
 int view_mouse(view *v, const SDL_Event *e);
+/* The window whose centre is nearest column `col` (0 for a single input). */
+int view_window_at(const view *v, int col);
 /* v->readout for the pixel under the mouse (empty when it is not over the image). */
 void view_readout(view *v);
+
+/* panes.c */
+extern const char *const view_pane_names[VIEW_PANES];
+int view_panes_init(view *v); /* the layers of the model loaded: 0, or -1 */
+/* The pane v->pane (not the figure) into v->fig at w × h; v->fig_msg says why not. 0. */
+int view_pane_render(view *v, int w, int h);
+void view_pane_key(view *v, SDL_Keycode k, int shift); /* Tab, [ and ] */
 
 /* browse.c */
 /* Adds a file, a folder's sound files (recursive, sorted) or a summary.csv's paths (sorted by

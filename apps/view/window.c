@@ -128,7 +128,8 @@ static void draw_bar(view *v, es_canvas *c)
              v->fo.quad ? "quad" : view_mode_name(v->mode), v->fo.quad ? "" : " · ",
              v->fo.quad ? "" : view_sign_name(v->sign), v->target, label ? " " : "",
              label ? label : "", range);
-    es_text_draw(c, v->font, 12, 8, 12, state, fg, ES_LEFT | ES_MIDDLE);
+    es_text_draw(c, v->font, 12, 8, 12, v->pane && v->pane_info[0] ? v->pane_info : state, fg,
+                 ES_LEFT | ES_MIDDLE);
     if (v->status[0])
         es_text_draw(c, v->font, 12, c->w - 8, 12, v->status, ES_RGBA(170, 60, 20, 255),
                      ES_RIGHT | ES_MIDDLE);
