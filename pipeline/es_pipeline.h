@@ -218,6 +218,8 @@ typedef struct {
     es_font *font;           /* NULL: opened and closed for this call */
     int r0, r1;              /* rows shown (frequency, row 0 the lowest), [r0, r1); r1 <= 0: all */
     es_rect *area;           /* NULL, or gets where the image is drawn (es_spec_plot.area) */
+    const float *input_picture; /* NULL, or es_clip_picture of the (stitched) input and of */
+    const float *map_picture;   /* the map, kept by a caller that draws many parts of them */
 } es_figure_opts;
 #define ES_FIGURE_OPTS_DEFAULTS {1000, 450, NULL, NULL, NULL, NULL, 2.0f, 0.5f, 0, 0, 0, NULL}
 

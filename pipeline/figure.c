@@ -17,14 +17,6 @@ static int turned(const es_clip *in)
            cfg.layout == ES_LAYOUT_FRAMES_MELS;
 }
 
-/* Keeps columns [c0, c1) of a rows × cols matrix, in place. */
-static void crop_cols(float *m, int rows, int cols, int c0, int c1)
-{
-    int n = c1 - c0;
-    for (int i = 0; i < rows; i++)
-        memmove(m + (size_t)i * n, m + (size_t)i * cols + c0, (size_t)n * sizeof *m);
-}
-
 /* The P(class) curve over the shown part: the strip draws prob[k] at the centre of the k-th
  * of n equal slices, joined by lines; sampling that line finely over [f0, f1) (fractions of
  * the whole) draws the same curve on the part. */
@@ -133,10 +125,10 @@ static int matrices(const es_clip *in, const float *map, float **base, float **s
     return rc;
 }
 
-/* A part of the columns: the whole input's colour range (so scrolling does not flicker),
- * then the shown columns only. */
-static void crop_part(es_spec_plot *p, float *base, float *sal, int rows, int cols, int c0, int c1,
-                      int r0, int r1)
+/* A part: the whole input's colour range (so scrolling does not flicker), then rows [r0, r1)
+ * of columns [c0, c1) of base and sal into *pb and *ps (new arrays). */
+static int crop_part(es_spec_plot *p, const float *base, const float *sal, int rows, int cols,
+                     int c0, int c1, int r0, int r1, float **pb, float **ps)
 {
     float lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < (size_t)rows * cols; i++)
@@ -144,10 +136,14 @@ static void crop_part(es_spec_plot *p, float *base, float *sal, int rows, int co
             lo = fminf(lo, base[i]), hi = fmaxf(hi, base[i]);
     if (lo < hi)
         p->vmin = lo, p->vmax = hi;
-    crop_cols(base, rows, cols, c0, c1), crop_cols(sal, rows, cols, c0, c1);
-    size_t n = (size_t)(c1 - c0); /* then rows [r0, r1): one block */
-    memmove(base, base + r0 * n, (r1 - r0) * n * sizeof *base);
-    memmove(sal, sal + r0 * n, (r1 - r0) * n * sizeof *sal);
+    size_t w = (size_t)(c1 - c0), n = (size_t)(r1 - r0) * w;
+    if (!(*pb = malloc(n * sizeof **pb)) || !(*ps = malloc(n * sizeof **ps)))
+        return free(*pb), *pb = NULL, es_fail("out of memory");
+    for (int i = r0; i < r1; i++) {
+        memcpy(*pb + (i - r0) * w, base + (size_t)i * cols + c0, w * sizeof **pb);
+        memcpy(*ps + (i - r0) * w, sal + (size_t)i * cols + c0, w * sizeof **ps);
+    }
+    return 0;
 }
 
 /* "FILE — METHOD, class K LABEL (score S, P p)" into buf. */
@@ -182,10 +178,15 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
                      es_sal_method method, const float *map, const es_sal_info *info,
                      es_canvas *cv)
 {
-    float *base = NULL, *sal = NULL, *prob = NULL, *part = NULL, pmean = NAN;
+    float *base = NULL, *sal = NULL, *prob = NULL, *part = NULL, *pb = NULL, *ps = NULL, pmean = NAN;
     int rows, cols, c0, c1, r0, r1, rc = -1;
-    if (matrices(in, map, &base, &sal, &rows, &cols) != 0)
+    const float *wb = o->input_picture, *ws = o->map_picture; /* the whole pictures */
+    if (wb && ws) /* kept by the caller: no stitching for every part shown */
+        picture_size(in, &rows, &cols);
+    else if (matrices(in, map, &base, &sal, &rows, &cols) != 0)
         goto done;
+    else
+        wb = base, ws = sal;
     es_spec_plot p = {0};
     p.overlay = (es_overlay)ES_OVERLAY_DEFAULTS;
     if (o->mode || o->sign)
@@ -193,9 +194,11 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
     p.overlay.outlier_perc = o->outlier, p.overlay.alpha = o->alpha, p.overlay.cmap = o->cmap;
     shown(o, cols, &c0, &c1);
     shown_rows(o, rows, &r0, &r1);
-    if (c1 - c0 < cols || r1 - r0 < rows)
-        crop_part(&p, base, sal, rows, cols, c0, c1, r0, r1);
-    p.data = base, p.rows = r1 - r0, p.cols = c1 - c0, p.saliency = sal, p.area = o->area;
+    if ((c1 - c0 < cols || r1 - r0 < rows) &&
+        crop_part(&p, wb, ws, rows, cols, c0, c1, r0, r1, &pb, &ps) != 0)
+        goto done;
+    p.data = pb ? pb : wb, p.rows = r1 - r0, p.cols = c1 - c0, p.saliency = pb ? ps : ws;
+    p.area = o->area;
     es_figure_axes(o, in, &p.x, &p.y);
     prob = window_probs(in, info->target, &pmean);
     /* what the model sees: standardised features are no longer dB */
@@ -217,6 +220,6 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
     p.title = o->title ? o->title : t;
     rc = draw(o, &p, cv);
 done:
-    free(base), free(sal), free(prob), free(part);
+    free(base), free(sal), free(pb), free(ps), free(prob), free(part);
     return rc;
 }

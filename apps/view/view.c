@@ -162,6 +162,8 @@ int view_figure(view *v)
     v->fo.mode = modes[v->mode], v->fo.sign = signs[v->sign];
     v->fo.c0 = v->c0, v->fo.c1 = v->c0 + v->span, v->fo.area = &v->area;
     v->fo.r0 = v->r0, v->fo.r1 = v->r0 + v->rspan;
+    /* a sound's map is its picture, v->base the input's: nothing to stitch per frame */
+    v->fo.input_picture = v->in.audio ? v->base : NULL, v->fo.map_picture = v->in.audio ? m->map : NULL;
     v->figl.stale = 1;
     if (es_figure_render(&v->fo, &v->in, v->file, v->method, m->map, &m->info, &v->fig) != 0)
         return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", es_error()), -1;
