@@ -15,14 +15,6 @@ static const opt_cmd cmd = {
     "scale, signed colour map; one tile per input channel, or the mean over inputs), a\n"
     "Gemm's / MatMul's matrix as an image beside the histogram of its values.\n"};
 
-static int has_weights(const es_graph *g, int node)
-{
-    es_op_type op = es_node_op(g, node);
-    const int *in;
-    return (op == ES_OP_CONV || op == ES_OP_GEMM || op == ES_OP_MATMUL) &&
-           es_node_inputs(g, node, &in) >= 2 && es_tensor_kind_of(g, in[1]) != ES_T_ACT;
-}
-
 /* The node a name means: a node, the producer of a tensor, or the consumer of a weight. */
 static int find_layer(const es_graph *g, const char *name)
 {
@@ -49,11 +41,7 @@ typedef struct {
 static int draw_weights(es_canvas *c, es_rect r, const es_style *s, const void *v)
 {
     const weight_plot *p = v;
-    if (p->nd >= 3) /* (out, in, kh, kw) or 1-D (out, in, k) */
-        return es_plot_conv_filters(c, r, s, p->w, p->dims[0], p->dims[1], p->nd == 4 ? p->dims[2] : 1,
-                                    p->dims[p->nd - 1], p->mean_inputs, p->cmap, p->title);
-    return es_plot_dense_weights(c, r, s, p->w, p->dims[0], p->nd == 2 ? p->dims[1] : 1, p->cmap,
-                                 p->title);
+    return es_plot_weights(c, r, s, p->w, p->dims, p->nd, p->mean_inputs, p->cmap, p->title);
 }
 
 int cmd_weights(int argc, char **argv)
@@ -79,13 +67,13 @@ int cmd_weights(int argc, char **argv)
     const es_graph *g = m.g;
     int node = -1, rc = 1;
     for (int i = 0; !layer && node < 0 && i < es_graph_n_nodes(g); i++)
-        if (es_node_op(g, i) == ES_OP_CONV && has_weights(g, i))
+        if (es_node_op(g, i) == ES_OP_CONV && es_node_weights(g, i) >= 0)
             node = i;
     if (layer && (node = find_layer(g, layer)) < 0) {
         cli_fail("%s: no layer named '%s' (see `earsight info`)", m.path, layer);
         goto done;
     }
-    if (node < 0 || !has_weights(g, node)) {
+    if (node < 0 || es_node_weights(g, node) < 0) {
         cli_fail("%s: %s has no weights to draw (want a Conv, Gemm or MatMul; it is %s)", m.path,
                  node < 0 ? "the model" : es_node_name(g, node), node < 0 ? "without Conv" : es_op_name(es_node_op(g, node)));
         goto done;
@@ -94,7 +82,7 @@ int cmd_weights(int argc, char **argv)
     es_node_inputs(g, node, &in);
     weight_plot p = {es_tensor_data(m.g, in[1]), {0}, 0, 0, pa.cmap, pa.title};
     p.nd = es_tensor_shape(g, in[1], p.dims);
-    p.mean_inputs = mean >= 0 ? mean : p.nd >= 3 && (long)p.dims[0] * p.dims[1] > 1024;
+    p.mean_inputs = mean;
     char title[512];
     if (!p.title) {
         snprintf(title, sizeof title, "%s: %s %s", es_node_name(g, node), es_op_name(es_node_op(g, node)),

@@ -148,6 +148,16 @@ int es_clip_picture(const es_clip *in, const float *v, int *rows, int *cols, flo
  * the tensor's rows × cols, edges on whole numbers, otherwise). */
 void es_clip_axes(const es_clip *in, int k, es_axis *x, es_axis *y, int rows, int cols);
 
+/* ---- layers (pipeline/layers.c) ---------------------------------------------------------- */
+/* Tensor t's activation for window `window` of the clip (run through the graph at batch 1, t
+ * pinned for the pass), as (*c channels × *rows × *cols) maps with rows the frequency axis of a
+ * sound (a frames_mels model's maps turned) or the tensor's H (1 for (N,C,L)). Malloc'd; NULL
+ * with es_error() for a tensor without spatial maps, a window out of range, a failed pass. */
+float *es_clip_layer_maps(es_clip *in, int t, int window, int *c, int *rows, int *cols);
+/* The weight tensor of a Conv, Gemm or MatMul node (its second input, when not an
+ * activation), or -1: what the weights verb and the viewer's filter pane draw. */
+int es_node_weights(const es_graph *g, int node);
+
 /* ---- one verdict ----------------------------------------------------------------------- */
 /* How a recording's windows become one answer (DESIGN.md "one verdict"): `max` for detectors
  * (a sound is a bird when any window is), `mean` for multi-class models. The model says which
@@ -208,6 +218,10 @@ typedef struct {
     int c0, c1;              /* time columns shown, [c0, c1); c1 <= 0: all. A part keeps the
                               * whole input's colour range so scrolling does not flicker */
     es_font *font;           /* NULL: opened and closed for this call */
+    int r0, r1;              /* rows shown (frequency, row 0 the lowest), [r0, r1); r1 <= 0: all */
+    es_rect *area;           /* NULL, or gets where the image is drawn (es_spec_plot.area) */
+    const float *input_picture; /* NULL, or es_clip_picture of the (stitched) input and of */
+    const float *map_picture;   /* the map, kept by a caller that draws many parts of them */
 } es_figure_opts;
 #define ES_FIGURE_OPTS_DEFAULTS {1000, 450, NULL, NULL, NULL, NULL, 2.0f, 0.5f, 0, 0, 0, NULL}
 

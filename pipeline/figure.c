@@ -17,14 +17,6 @@ static int turned(const es_clip *in)
            cfg.layout == ES_LAYOUT_FRAMES_MELS;
 }
 
-/* Keeps columns [c0, c1) of a rows × cols matrix, in place. */
-static void crop_cols(float *m, int rows, int cols, int c0, int c1)
-{
-    int n = c1 - c0;
-    for (int i = 0; i < rows; i++)
-        memmove(m + (size_t)i * n, m + (size_t)i * cols + c0, (size_t)n * sizeof *m);
-}
-
 /* The P(class) curve over the shown part: the strip draws prob[k] at the centre of the k-th
  * of n equal slices, joined by lines; sampling that line finely over [f0, f1) (fractions of
  * the whole) draws the same curve on the part. */
@@ -86,9 +78,17 @@ static void shown(const es_figure_opts *o, int cols, int *c0, int *c1)
         *c0 = 0, *c1 = cols;
 }
 
+/* The rows shown, [*r0, *r1) of rows (a frequency zoom): all when o asks for none. */
+static void shown_rows(const es_figure_opts *o, int rows, int *r0, int *r1)
+{
+    *r0 = o->r0 > 0 ? o->r0 : 0, *r1 = o->r1 > 0 && o->r1 <= rows ? o->r1 : rows;
+    if (*r0 >= *r1)
+        *r0 = 0, *r1 = rows;
+}
+
 void es_figure_axes(const es_figure_opts *o, const es_clip *in, es_axis *x, es_axis *y)
 {
-    int rows, cols, c0, c1;
+    int rows, cols, c0, c1, r0, r1;
     picture_size(in, &rows, &cols);
     shown(o, cols, &c0, &c1);
     if (in->audio) {
@@ -96,6 +96,12 @@ void es_figure_axes(const es_figure_opts *o, const es_clip *in, es_axis *x, es_a
     } else {
         *x = (es_axis){c0, c1, ES_SCALE_LINEAR, "frame", 1};
         *y = (es_axis){0, rows, ES_SCALE_LINEAR, "bin", 1};
+    }
+    shown_rows(o, rows, &r0, &r1);
+    if (r1 - r0 < rows) { /* rows are evenly spaced in the axis's scale (mel or linear) */
+        double lo = es_scale_apply(y->lo, y->scale), hi = es_scale_apply(y->hi, y->scale);
+        y->lo = es_scale_invert(lo + (hi - lo) * r0 / rows, y->scale);
+        y->hi = es_scale_invert(lo + (hi - lo) * r1 / rows, y->scale);
     }
 }
 
@@ -119,9 +125,10 @@ static int matrices(const es_clip *in, const float *map, float **base, float **s
     return rc;
 }
 
-/* A part of the columns: the whole input's colour range (so scrolling does not flicker),
- * then the shown columns only. */
-static void crop_part(es_spec_plot *p, float *base, float *sal, int rows, int cols, int c0, int c1)
+/* A part: the whole input's colour range (so scrolling does not flicker), then rows [r0, r1)
+ * of columns [c0, c1) of base and sal into *pb and *ps (new arrays). */
+static int crop_part(es_spec_plot *p, const float *base, const float *sal, int rows, int cols,
+                     int c0, int c1, int r0, int r1, float **pb, float **ps)
 {
     float lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < (size_t)rows * cols; i++)
@@ -129,7 +136,14 @@ static void crop_part(es_spec_plot *p, float *base, float *sal, int rows, int co
             lo = fminf(lo, base[i]), hi = fmaxf(hi, base[i]);
     if (lo < hi)
         p->vmin = lo, p->vmax = hi;
-    crop_cols(base, rows, cols, c0, c1), crop_cols(sal, rows, cols, c0, c1);
+    size_t w = (size_t)(c1 - c0), n = (size_t)(r1 - r0) * w;
+    if (!(*pb = malloc(n * sizeof **pb)) || !(*ps = malloc(n * sizeof **ps)))
+        return free(*pb), *pb = NULL, es_fail("out of memory");
+    for (int i = r0; i < r1; i++) {
+        memcpy(*pb + (i - r0) * w, base + (size_t)i * cols + c0, w * sizeof **pb);
+        memcpy(*ps + (i - r0) * w, sal + (size_t)i * cols + c0, w * sizeof **ps);
+    }
+    return 0;
 }
 
 /* "FILE — METHOD, class K LABEL (score S, P p)" into buf. */
@@ -164,19 +178,27 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
                      es_sal_method method, const float *map, const es_sal_info *info,
                      es_canvas *cv)
 {
-    float *base = NULL, *sal = NULL, *prob = NULL, *part = NULL, pmean = NAN;
-    int rows, cols, c0, c1, rc = -1;
-    if (matrices(in, map, &base, &sal, &rows, &cols) != 0)
+    float *base = NULL, *sal = NULL, *prob = NULL, *part = NULL, *pb = NULL, *ps = NULL, pmean = NAN;
+    int rows, cols, c0, c1, r0, r1, rc = -1;
+    const float *wb = o->input_picture, *ws = o->map_picture; /* the whole pictures */
+    if (wb && ws) /* kept by the caller: no stitching for every part shown */
+        picture_size(in, &rows, &cols);
+    else if (matrices(in, map, &base, &sal, &rows, &cols) != 0)
         goto done;
+    else
+        wb = base, ws = sal;
     es_spec_plot p = {0};
     p.overlay = (es_overlay)ES_OVERLAY_DEFAULTS;
     if (o->mode || o->sign)
         es_overlay_parse(&p.overlay, o->mode, o->sign);
     p.overlay.outlier_perc = o->outlier, p.overlay.alpha = o->alpha, p.overlay.cmap = o->cmap;
     shown(o, cols, &c0, &c1);
-    if (c1 - c0 < cols)
-        crop_part(&p, base, sal, rows, cols, c0, c1);
-    p.data = base, p.rows = rows, p.cols = c1 - c0, p.saliency = sal;
+    shown_rows(o, rows, &r0, &r1);
+    if ((c1 - c0 < cols || r1 - r0 < rows) &&
+        crop_part(&p, wb, ws, rows, cols, c0, c1, r0, r1, &pb, &ps) != 0)
+        goto done;
+    p.data = pb ? pb : wb, p.rows = r1 - r0, p.cols = c1 - c0, p.saliency = pb ? ps : ws;
+    p.area = o->area;
     es_figure_axes(o, in, &p.x, &p.y);
     prob = window_probs(in, info->target, &pmean);
     /* what the model sees: standardised features are no longer dB */
@@ -198,6 +220,6 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
     p.title = o->title ? o->title : t;
     rc = draw(o, &p, cv);
 done:
-    free(base), free(sal), free(prob), free(part);
+    free(base), free(sal), free(pb), free(ps), free(prob), free(part);
     return rc;
 }

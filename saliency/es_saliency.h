@@ -54,6 +54,8 @@ typedef struct {
                          * fewer when the memory plan's bytes for them would pass
                          * ES_SAL_BATCH_BYTES (es_graph_bytes_per_sample: the BAD DenseNet at
                          * 200×56 takes ~15 MB a sample) */
+    volatile int *cancel; /* NULL, or a flag another thread may set: IG, SmoothGrad and occlusion
+                           * look at it before each batch and fail with "cancelled" */
 } es_sal_opts;
 void es_sal_defaults(es_sal_opts *o);
 

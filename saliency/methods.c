@@ -107,6 +107,7 @@ typedef struct {
     int plan0, pin0;       /* the caller's memory plan and pin of st, restored at the end */
     size_t per;            /* input floats per sample */
     int chunk, classes;
+    volatile int *cancel;  /* es_sal_opts's */
 } pass;
 
 static int pass_open(pass *p, es_graph *g, int input, int chunk)
@@ -161,6 +162,10 @@ static int run(pass *p, const float *xs, int n, int target, es_relu_rule rule, f
     float *seed = NULL;
     int rc = 0;
     for (int i = 0; i < n && rc == 0;) {
+        if (p->cancel && *p->cancel) {
+            rc = es_fail("cancelled");
+            break;
+        }
         int b = n - i < p->chunk ? n - i : p->chunk;
         if (es_graph_set_batch(p->g, b) != 0) {
             if (b == 1 || es_graph_set_batch(p->g, b = 1) != 0)
@@ -566,6 +571,7 @@ int es_saliency(es_graph *g, int input, const float *x, const es_sal_opts *o, fl
     /* Grad-CAM reads its layer after the backward pass: keep it */
     int cam = o->method == ES_SAL_GRADCAM || o->method == ES_SAL_GUIDED_GRADCAM;
     int layer = cam ? (o->layer >= 0 ? o->layer : es_sal_default_layer(g)) : -1;
+    p.cancel = o->cancel;
     int pinned = layer >= 0 ? es_graph_pin(g, layer, 1) : 1;
     int rc = explain(&p, x, o, out, info);
     if (pinned == 0)

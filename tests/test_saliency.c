@@ -235,6 +235,18 @@ static void targets_and_errors(void **s)
     assert_non_null(strstr(es_error(), "nope"));
     o.target = 0, o.method = ES_SAL_OCCLUSION, o.window[0] = 99;
     assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, NULL), -1);
+    /* a cancel flag set stops the batched methods before their first batch; unset, it
+     * changes nothing */
+    volatile int stop = 1;
+    o.window[0] = 3, o.cancel = &stop;
+    for (int k = 0; k < 3; k++) {
+        o.method = (es_sal_method[]){ES_SAL_OCCLUSION, ES_SAL_IG, ES_SAL_SMOOTHGRAD}[k];
+        assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, NULL), -1);
+        assert_non_null(strstr(es_error(), "cancelled"));
+    }
+    stop = 0;
+    assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, NULL), 0);
+    o.cancel = NULL;
     /* Grad-CAM on a non-spatial layer is refused with its name */
     o.method = ES_SAL_GRADCAM, o.layer = st;
     assert_int_equal(es_saliency(f.g, f.input, f.x.data, &o, out, NULL), -1);

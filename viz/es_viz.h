@@ -194,6 +194,8 @@ typedef struct {
     const char *prob_label; /* NULL = "P(class)" */
     const float *saliency;  /* optional, rows × cols */
     es_overlay overlay;
+    es_rect *area;          /* optional: gets where the image went (the quad: the first panel),
+                             * so a viewer can place a cursor on it */
 } es_spec_plot;
 int es_plot_spectrogram(es_canvas *c, es_rect r, const es_style *s, const es_spec_plot *p);
 /* The reference study's panels stacked on one time axis: input, |saliency|, positive,
@@ -218,6 +220,11 @@ int es_plot_activations(es_canvas *c, es_rect r, const es_style *s, const es_gri
 int es_plot_conv_filters(es_canvas *c, es_rect r, const es_style *s, const float *w, int out_c,
                          int in_c, int kh, int kw, int mean_inputs, const char *cmap,
                          const char *title);
+/* A layer's weights of shape dims (nd dims): conv filters (nd >= 3: (out, in, kh, kw) or
+ * (out, in, k)) by es_plot_conv_filters, with mean_inputs < 0 meaning "when out × in exceeds
+ * 1024 tiles"; a matrix by es_plot_dense_weights. (viz/weights_any.c) */
+int es_plot_weights(es_canvas *c, es_rect r, const es_style *s, const float *w, const int *dims,
+                    int nd, int mean_inputs, const char *cmap, const char *title);
 /* Dense weights (rows × cols) as a signed image with colorbar, beside their histogram. */
 int es_plot_dense_weights(es_canvas *c, es_rect r, const es_style *s, const float *w, int rows,
                           int cols, const char *cmap, const char *title);

@@ -197,6 +197,8 @@ int es_plot_spectrogram(es_canvas *c, es_rect r, const es_style *s, const es_spe
 
     if (spec_image(c, plot, p, o) != 0)
         return -1;
+    if (p->area)
+        *p->area = plot;
     es_viz_axes_draw(c, &ps, plot, &p->x, &p->y, AX_X | AX_Y | (has_prob ? AX_NO_XLABELS : 0));
     cbars_draw(c, &ps, plot, bars, nb);
     if (has_wave)
@@ -240,6 +242,8 @@ int es_plot_saliency_quad(es_canvas *c, es_rect r, const es_style *s, const es_s
         es_rect plot = {r.x + m.left, top0 + tb + i * (each + tb + gap), r.w - m.left - right, each};
         if (spec_image(c, plot, p, i ? &o[i] : NULL) != 0)
             return -1;
+        if (p->area && i == 0)
+            *p->area = plot;
         es_viz_axes_draw(c, &ps, plot, &p->x, &p->y, AX_X | AX_Y | (i < 3 ? AX_NO_XLABELS : 0));
         cbars_draw(c, &ps, plot, bars[i], nb[i]);
         es_text_draw(c, ps.font, ps.label, plot.x + plot.w / 2, plot.y - ps.pad - 1, titles[i],

@@ -20,7 +20,7 @@ static void SDLCALL feed(void *user, Uint8 *stream, int len)
     if (k)
         memcpy(stream, v->play + v->play_pos, (size_t)k * sizeof(float));
     memset(stream + k * sizeof(float), 0, (size_t)(want - k) * sizeof(float));
-    v->play_pos += k;
+    v->play_pos += want; /* the clock: silence after the end counts too */
 }
 
 static int open_device(view *v)
@@ -38,6 +38,7 @@ static int open_device(view *v)
         v->audio_failed = 1;
         return -1;
     }
+    v->dev_samples = have.samples;
     SDL_PauseAudioDevice(v->dev, 0);
     return 0;
 }
@@ -76,7 +77,23 @@ static float *heard(view *v, const float *map)
     return y;
 }
 
-void view_play(view *v, int heard_part, const float *map)
+/* A column's first sample, and back: through the figure's own time axis (frame t centred
+ * on its window), so the playhead sits where the axis says that time is. */
+static double col_seconds(const view *v, double col)
+{
+    es_axis x, y;
+    es_feature_axes(&v->in.cfg, v->in.bands, 0, v->cols, ES_AXES_TIME, &x, &y);
+    return x.lo + (x.hi - x.lo) * col / v->cols;
+}
+
+static double seconds_col(const view *v, double t)
+{
+    es_axis x, y;
+    es_feature_axes(&v->in.cfg, v->in.bands, 0, v->cols, ES_AXES_TIME, &x, &y);
+    return (t - x.lo) / (x.hi - x.lo) * v->cols;
+}
+
+void view_play_cols(view *v, int heard_part, const float *map, double c0, double c1)
 {
     if (!v->in.audio) {
         snprintf(v->status, sizeof v->status, "no sound to play: the input is a tensor");
@@ -87,25 +104,46 @@ void view_play(view *v, int heard_part, const float *map)
     float *y = heard_part ? heard(v, map) : v->wave;
     if (!y)
         return;
-    /* the shown columns as samples: frame t is centred on t·hop */
-    const es_feature_config *c = &v->in.cfg;
-    long win = c->win_length > 0 ? c->win_length : c->n_fft, hop = c->hop_length > 0 ? c->hop_length : win / 2;
-    long s0 = (long)v->c0 * hop, s1 = v->c0 + v->span >= v->cols ? v->wave_n : (long)(v->c0 + v->span) * hop;
-    s0 = s0 < v->wave_n ? s0 : v->wave_n, s1 = s1 < v->wave_n ? s1 : v->wave_n;
+    double sr = v->in.cfg.sample_rate;
+    long s0 = (long)(col_seconds(v, c0) * sr), s1 = c1 >= v->cols ? v->wave_n : (long)(col_seconds(v, c1) * sr);
+    s0 = s0 < 0 ? 0 : s0 < v->wave_n ? s0 : v->wave_n, s1 = s1 < v->wave_n ? s1 : v->wave_n;
+    s1 = s1 > s0 ? s1 : s0;
     float *part = malloc((size_t)(s1 > s0 ? s1 - s0 : 1) * sizeof *part), *old;
     if (!part) {
         snprintf(v->status, sizeof v->status, "sound: out of memory");
     } else {
         memcpy(part, y + s0, (size_t)(s1 - s0) * sizeof *part);
         SDL_LockAudioDevice(v->dev);
-        old = v->play, v->play = part, v->play_n = s1 - s0, v->play_pos = 0;
+        old = v->play, v->play = part, v->play_n = s1 - s0, v->play_pos = 0, v->play_from = s0;
         SDL_UnlockAudioDevice(v->dev);
         free(old);
-        snprintf(v->status, sizeof v->status, "playing %s, %.2f s",
-                 heard_part ? "what it heard" : "the sound", (double)(s1 - s0) / v->in.cfg.sample_rate);
+        snprintf(v->status, sizeof v->status, "playing %s, %.2f–%.2f s",
+                 heard_part ? "what it heard" : "the sound", s0 / sr, s1 / sr);
     }
     if (y != v->wave)
         free(y);
+}
+
+void view_play(view *v, int heard_part, const float *map)
+{
+    if (v->sel1 > v->sel0)
+        view_play_cols(v, heard_part, map, v->sel0, v->sel1);
+    else
+        view_play_cols(v, heard_part, map, v->c0, v->c0 + v->span);
+}
+
+double view_playhead(view *v)
+{
+    if (!v->dev || !v->play)
+        return -1;
+    SDL_LockAudioDevice(v->dev);
+    long pos = v->play_pos, n = v->play_n, from = v->play_from;
+    SDL_UnlockAudioDevice(v->dev);
+    /* the callback's count runs one device buffer ahead of what is heard */
+    pos = pos > v->dev_samples ? pos - v->dev_samples : 0;
+    if (pos >= n)
+        return -1;
+    return seconds_col(v, (double)(from + pos) / v->in.cfg.sample_rate);
 }
 
 void view_sound_close(view *v)

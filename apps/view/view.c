@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 static const opt_cmd cmd = {
-    "view", "usage: earsight view AUDIO|X.npy [-m MODEL] [--method M] [options]",
+    "view", "usage: earsight view AUDIO|X.npy|FOLDER|summary.csv… [-m MODEL] [--method M] [options]",
     "A window showing the figure `earsight saliency --png` draws (the same pixels): the\n"
     "spectrogram with time and frequency axes, colorbars, the title with file, class and\n"
     "P(class), the saliency overlay, and P(class) over time for a recording analysed in\n"
@@ -21,13 +21,36 @@ static const opt_cmd cmd = {
     "  s / S       sign: absolute, positive, negative, all\n"
     "  q           the four-panel layout (input, |saliency|, positive, negative) on / off\n"
     "  t / T       next / previous target class\n"
-    "  + / -       zoom in / out in time (also the mouse wheel; 0: all);  ← / →  scroll\n"
-    "  p           play the shown part of the sound\n"
+    "  + / -       zoom in / out in time (also the wheel, at the mouse);  ← / →  scroll\n"
+    "  PgUp / PgDn zoom in / out in frequency (also ctrl+wheel);  ↑ / ↓  scroll;  0: all\n"
+    "  drag        with the right or middle button: move the view; shift+wheel: scroll\n"
+    "  click       play from there (a red playhead follows the sound);  drag: select\n"
+    "  f, F11      fullscreen on / off\n"
+    "  p           play the selection, else the shown part of the sound\n"
     "  shift+p     play what the network heard: the most salient tenth of the time-frequency\n"
     "              bins (by the current sign), resynthesised with the sound's own phase\n"
     "  e           export the figure as shown to PNG (-o, default NAME.METHOD.cK.png)\n"
     "  h           hide / show the key bar\n"
-    "  Esc, ctrl+q quit\n"};
+    "  n / N       next / previous file (operands: files, folders, an export's summary.csv;\n"
+    "              files and folders dropped on the window join the list)\n"
+    "  l           the file list (each file's verdict and P once opened) on / off\n"
+    "  Tab         the panes: saliency, a layer's activations (for the window at the view's\n"
+    "              centre, as `earsight maps` draws them), its filters (as `earsight weights`)\n"
+    "  [ / ]       the previous / next layer (its name and shape in the bar)\n"
+    "  Esc         cancel the computation running, else drop the selection, else quit\n"
+    "  ctrl+q      quit\n"
+    "the bar's right side reads out what is under the mouse: time, frequency, the feature's\n"
+    "value (dB), the attribution, and P(class) of the window nearest that time.\n"
+    "\n"
+    "scripts (--script FILE), one step a line, # comments:\n"
+    "  key NAME          a key as SDL names it (m, shift+m, Left, Escape, F11, ctrl+q)\n"
+    "  click X Y         a left click at window point (X, Y);  move X Y  the mouse there\n"
+    "  drag X0 Y0 X1 Y1 [right]  press, move, release;  wheel N [ctrl|shift]  (+N is in)\n"
+    "  wait MS           let MS milliseconds pass (frames are drawn, sound plays)\n"
+    "  idle              wait until no computation runs\n"
+    "  screenshot PATH   the next frame, read back from the renderer, as PNG\n"
+    "  print WHAT        a line on stdout: playhead, status, method, view, readout, file, pane\n"
+    "  resize W H;  drop PATH;  quit\n"};
 
 /* The overlays a figure can show are viz's from heat on (v->mode counts from there) and its
  * signs; their names, for the option rows, are viz's own (filled by name_lists). */
@@ -45,9 +68,11 @@ static void name_lists(void)
         signs[s] = view_sign_name(s);
 }
 
+#define MAX_PATHS 4096
 typedef struct {
-    const char *model, *screenshot, *keys, *layout;
-    int w, h, frames;
+    const char *model, *screenshot, *keys, *layout, *script;
+    int w, h, frames, bench, n_paths;
+    const char *paths[MAX_PATHS];
 } options;
 
 static int parse(int argc, char **argv, options *o, view *v)
@@ -71,15 +96,21 @@ static int parse(int argc, char **argv, options *o, view *v)
                     "render the first frame in the window, read it back from the\n"
                     "renderer, write it as PNG and exit", 0),
         OPT_INT(0, "frames", &o->frames, 1, 1e9, "N", "exit after N frames (with --screenshot: the last one is written)"),
+        OPT_INFILE(0, "script", &o->script, "FILE",
+                   "play FILE's lines as a user would, then exit (with --screenshot:\n"
+                   "the last frame is written): see \"scripts\" below"),
+        OPT_SWITCH(0, "bench", &o->bench,
+                   "zoom to 30 s, scroll through the recording for 240 frames and print\n"
+                   "the frame times (median, p90) on stdout"),
         OPT_STRING(0, "keys", &o->keys, "KEYS",
                    "press these keys before the first frame: m M o O s S q t T + - 0\n"
                    "< > (scroll) h e p P — for scripts and tests"),
         OPT_JOBS, OPT_SALIENCY(&v->a),
         OPT_HEADING("\nNeeds a display (X11 or Wayland; Xvfb will do). Without a sound device the viewer\n"
                     "still runs and says so when p is pressed."),
-        OPT_OPERAND(&v->file, "input"), OPT_END};
+        OPT_INFILES(0, NULL, o->paths, &o->n_paths, "input", NULL), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
-    if (!v->file)
+    if (!v->file && !o->n_paths)
         return cli_usage("view", "no input (a sound or X.npy)");
     if (o->layout && strcmp(o->layout, "quad") && strcmp(o->layout, "single"))
         return cli_usage("view", "--layout takes quad or single, not '%s'", o->layout);
@@ -97,92 +128,47 @@ static int parse(int argc, char **argv, options *o, view *v)
     return 0;
 }
 
-/* ---- the maps, computed on demand and kept ------------------------------------------------ */
-/* The worker reads the graph and the input while the main thread draws cached maps; drawing
- * touches only the graph's structure (which op ends it), never its tensors. */
-static int SDLCALL work(void *user)
-{
-    view *v = user;
-    es_sal_opts o = v->a.o;
-    o.method = v->job / v->in.classes, o.target = v->job % v->in.classes;
-    float *map = malloc(es_clip_map_size(&v->in) * sizeof *map);
-    if (!map || es_clip_saliency(&v->in, &o, map, &v->job_info) != 0) {
-        snprintf(v->job_error, sizeof v->job_error, "%s", map ? es_error() : "out of memory");
-        free(map), map = NULL;
-    }
-    v->job_map = map;
-    SDL_Event e = {.type = v->done_event};
-    SDL_PushEvent(&e);
-    return 0;
-}
-
-/* The worker's map goes into the cache (on the main thread, after the worker ended). */
-static void publish(view *v)
-{
-    SDL_WaitThread(v->worker, NULL);
-    view_map *m = &v->cache[v->job];
-    m->map = v->job_map, m->info = v->job_info, m->failed = !m->map;
-    if (m->failed)
-        snprintf(v->status, sizeof v->status, "%s: %.200s", es_sal_method_name(v->job / v->in.classes),
-                 v->job_error);
-    else
-        v->status[0] = 0;
-    v->worker = NULL, v->job = -1, v->job_map = NULL;
-}
-
-/* The map of the current method and class: cached, or computed now (sync), or started on the
- * worker (map NULL until it is published). */
-static view_map *current(view *v)
-{
-    int idx = v->method * v->in.classes + v->target;
-    view_map *m = &v->cache[idx];
-    if (m->map || m->failed)
-        return m;
-    char msg[128];
-    snprintf(msg, sizeof msg, "computing %s for class %d…", es_sal_method_name(v->method), v->target);
-    if (!v->sync) {
-        if (!v->worker) {
-            v->job = idx;
-            if ((v->worker = SDL_CreateThread(work, "saliency", v)))
-                return snprintf(v->status, sizeof v->status, "%s", msg), m;
-            v->job = -1; /* no thread: compute here */
-        } else {
-            if (v->job != idx)
-                snprintf(msg, sizeof msg, "computing %s for class %d… (after %s)",
-                         es_sal_method_name(v->method), v->target,
-                         es_sal_method_name(v->job / v->in.classes));
-            return snprintf(v->status, sizeof v->status, "%s", msg), m;
-        }
-    }
-    view_flash(v, msg);
-    es_sal_opts o = v->a.o;
-    o.method = v->method, o.target = v->target;
-    if (!(m->map = malloc(es_clip_map_size(&v->in) * sizeof *m->map)) ||
-        es_clip_saliency(&v->in, &o, m->map, &m->info) != 0) {
-        snprintf(v->status, sizeof v->status, "%s: %s", es_sal_method_name(v->method),
-                 m->map ? es_error() : "out of memory");
-        free(m->map), m->map = NULL, m->failed = 1;
-        return m;
-    }
-    v->status[0] = 0;
-    return m;
-}
-
-/* The figure for the current state at the window's size into v->fig (empty on failure). */
-static int figure(view *v)
+/* ---- the figure ------------------------------------------------------------------------ */
+int view_figure(view *v)
 {
     int w, h;
-    SDL_GetRendererOutputSize(v->ren, &w, &h);
-    view_map *m = current(v);
+    view_output_size(v, &w, &h);
+    int fh = h - (v->show_keys ? VIEW_BAR_H : 0);
+    w -= view_list_width(v);
+    if (v->file_error[0]) { /* the viewer goes on: n / N to another file */
+        es_canvas_free(&v->fig);
+        v->area = (es_rect){0}, v->readout[0] = 0;
+        return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", v->file_error), 0;
+    }
+    if (v->pane) { /* activations or filters: drawn again when the layer, window or size changed */
+        if (!v->fig_dirty && v->fig.px && v->fig.w == w && v->fig.h == fh)
+            return 0;
+        es_canvas_free(&v->fig);
+        v->fig_dirty = 0, v->readout[0] = 0;
+        return view_pane_render(v, w, fh);
+    }
+    view_map *m = view_current(v);
     if (!m->map && !m->failed && v->fig.px && v->fig.w == w)
         return 0; /* being computed: the last figure stays, the bar says what runs */
+    if (!v->fig_dirty && v->fig.px && v->fig.w == w && v->fig.h == fh)
+        return 0;
     es_canvas_free(&v->fig);
+    v->fig_dirty = 0, v->area = (es_rect){0};
+    if (!m->map && !m->failed) /* the first map: the window says what runs */
+        return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", v->status), 0;
     if (!m->map)
-        return es_fail("%s", v->status);
-    v->fo.w = w, v->fo.h = h - (v->show_keys ? VIEW_BAR_H : 0);
+        return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", m->why), es_fail("%s", m->why);
+    v->fo.w = w, v->fo.h = fh;
     v->fo.mode = modes[v->mode], v->fo.sign = signs[v->sign];
-    v->fo.c0 = v->c0, v->fo.c1 = v->c0 + v->span;
-    return es_figure_render(&v->fo, &v->in, v->file, v->method, m->map, &m->info, &v->fig);
+    v->fo.c0 = v->c0, v->fo.c1 = v->c0 + v->span, v->fo.area = &v->area;
+    v->fo.r0 = v->r0, v->fo.r1 = v->r0 + v->rspan;
+    /* a sound's map is its picture, v->base the input's: nothing to stitch per frame */
+    v->fo.input_picture = v->in.audio ? v->base : NULL, v->fo.map_picture = v->in.audio ? m->map : NULL;
+    v->figl.stale = 1;
+    if (es_figure_render(&v->fo, &v->in, v->file, v->method, m->map, &m->info, &v->fig) != 0)
+        return snprintf(v->fig_msg, sizeof v->fig_msg, "%s", es_error()), -1;
+    view_readout(v); /* the mouse is over other data now */
+    return 0;
 }
 
 static void export_png(view *v)
@@ -196,12 +182,12 @@ static void export_png(view *v)
         snprintf(path, sizeof path, "%.*s.%s.c%d.png", dot ? (int)(dot - bn) : (int)strlen(bn), bn,
                  es_sal_method_name(v->method), v->target);
     }
-    view_map *m = current(v);
+    view_map *m = view_current(v);
     if (!m->map) {
         snprintf(v->status, sizeof v->status, "export: %s", m->failed ? "no map" : "the map is not ready yet");
         return;
     }
-    if (figure(v) != 0) {
+    if (view_figure(v) != 0) {
         snprintf(v->status, sizeof v->status, "export failed: %s", es_error());
         return;
     }
@@ -223,33 +209,24 @@ static int wrap(int i, int n) { return ((i % n) + n) % n; }
 /* Pairs viz does not draw (masked or alpha with sign all, as Captum refuses) are skipped. */
 static int valid(int mode, int sign) { return es_overlay_allows(overlay_of(mode), (es_sign)sign); }
 
-static void zoom(view *v, int in)
-{
-    int lo = v->cols < 8 ? v->cols : 8, centre = v->c0 + v->span / 2;
-    v->span = in > 0 ? v->span / 2 : in < 0 ? v->span * 2 : v->cols;
-    v->span = v->span < lo ? lo : v->span > v->cols ? v->cols : v->span;
-    v->c0 = centre - v->span / 2;
-}
-
-static void scroll(view *v, int dir)
-{
-    int step = v->span / 4 > 0 ? v->span / 4 : 1;
-    v->c0 += dir * step;
-}
-
-static void clamp(view *v)
-{
-    v->c0 = v->c0 > v->cols - v->span ? v->cols - v->span : v->c0;
-    v->c0 = v->c0 < 0 ? 0 : v->c0;
-}
-
 /* Applies one key; returns 0 to go on, 1 to quit. */
 static int key(view *v, SDL_Keycode k, int shift, int ctrl)
 {
     int d = shift ? -1 : 1;
     v->status[0] = 0;
+    if (v->file_error[0] && k != SDLK_n && k != SDLK_l && k != SDLK_ESCAPE && k != SDLK_q &&
+        k != SDLK_h && k != SDLK_f && k != SDLK_F11)
+        return 0; /* nothing to act on but the other files */
     switch (k) {
-    case SDLK_ESCAPE: return 1;
+    case SDLK_n: view_browse_open(v, v->cur + d); break;
+    case SDLK_l: v->show_list = !v->show_list; break;
+    case SDLK_TAB: case SDLK_LEFTBRACKET: case SDLK_RIGHTBRACKET: view_pane_key(v, k, shift); break;
+    case SDLK_ESCAPE: /* a computation running stops, a selection goes; else the viewer ends */
+        if (view_cancel(v))
+            return 0;
+        if (v->sel1 > v->sel0)
+            return v->sel0 = v->sel1 = 0, 0;
+        return 1;
     case SDLK_q:
         if (ctrl)
             return 1;
@@ -267,24 +244,39 @@ static int key(view *v, SDL_Keycode k, int shift, int ctrl)
         while (!valid(v->mode, v->sign));
         break;
     case SDLK_t: v->target = wrap(v->target + d, v->in.classes); break;
-    case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: zoom(v, 1); break;
-    case SDLK_MINUS: case SDLK_KP_MINUS: zoom(v, -1); break;
-    case SDLK_0: case SDLK_KP_0: zoom(v, 0); break;
-    case SDLK_LEFT: scroll(v, -1); break;
-    case SDLK_RIGHT: scroll(v, 1); break;
+    case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: view_zoom_time(v, 1, -1); break;
+    case SDLK_MINUS: case SDLK_KP_MINUS: view_zoom_time(v, -1, -1); break;
+    case SDLK_0: case SDLK_KP_0: view_zoom_time(v, 0, -1), view_zoom_freq(v, 0, -1); break;
+    case SDLK_PAGEUP: view_zoom_freq(v, 1, -1); break;
+    case SDLK_PAGEDOWN: view_zoom_freq(v, -1, -1); break;
+    case SDLK_LEFT: view_pan(v, -(v->span / 4 > 0 ? v->span / 4 : 1), 0); break;
+    case SDLK_RIGHT: view_pan(v, v->span / 4 > 0 ? v->span / 4 : 1, 0); break;
+    case SDLK_UP: view_pan(v, 0, v->rspan / 4 > 0 ? v->rspan / 4 : 1); break;
+    case SDLK_DOWN: view_pan(v, 0, -(v->rspan / 4 > 0 ? v->rspan / 4 : 1)); break;
     case SDLK_HOME: v->c0 = 0; break;
     case SDLK_END: v->c0 = v->cols; break;
+    case SDLK_f: case SDLK_F11: {
+        if (!(SDL_GetWindowFlags(v->win) & SDL_WINDOW_FULLSCREEN)) {
+            SDL_GetWindowSize(v->win, &v->win_w, &v->win_h);
+            SDL_SetWindowFullscreen(v->win, SDL_WINDOW_FULLSCREEN_DESKTOP);
+        } else { /* back to the window's size (without a window manager X would not) */
+            SDL_SetWindowFullscreen(v->win, 0);
+            SDL_SetWindowSize(v->win, v->win_w, v->win_h);
+        }
+        break;
+    }
     case SDLK_h: case SDLK_F1: v->show_keys = !v->show_keys; break;
     case SDLK_e: export_png(v); break;
     case SDLK_p:
-        if (shift && !current(v)->map)
+        if (shift && !view_current(v)->map)
             snprintf(v->status, sizeof v->status, "shift+p: the map is not ready yet");
         else
-            view_play(v, shift, current(v)->map);
-        break;
-    default: break;
+            view_play(v, shift, view_current(v)->map);
+        return 0;
+    default: return 0;
     }
-    clamp(v);
+    view_clamp(v);
+    v->fig_dirty = 1;
     return 0;
 }
 
@@ -302,58 +294,129 @@ static int script_key(view *v, char c)
 }
 
 /* ---- the loop ----------------------------------------------------------------------------- */
-static int draw(view *v, es_canvas *shot)
+int view_draw(view *v, es_canvas *shot)
 {
-    if (figure(v) != 0 && shot) /* a screenshot of an error is no screenshot */
+    /* --screenshot alone: a screenshot of an error is no screenshot (a script shows it) */
+    if (view_figure(v) != 0 && shot && v->sync)
         return -1;
     return view_present(v, shot);
 }
 
+/* One event; returns 1 to quit. */
+static int event(view *v, const SDL_Event *e, int *dirty)
+{
+    if (e->type == SDL_QUIT)
+        return 1;
+    if (v->worker && e->type == v->done_event)
+        view_publish(v), *dirty = 1;
+    if (e->type == SDL_WINDOWEVENT && (e->window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
+                                       e->window.event == SDL_WINDOWEVENT_EXPOSED))
+        *dirty = 1;
+    if (view_mouse(v, e))
+        *dirty = 1;
+    if (e->type == SDL_DROPFILE) {
+        view_browse_drop(v, e->drop.file);
+        SDL_free(e->drop.file);
+        *dirty = 1;
+    }
+    if (e->type == SDL_KEYDOWN) {
+        int mod = e->key.keysym.mod;
+        if (key(v, e->key.keysym.sym, mod & KMOD_SHIFT, mod & KMOD_CTRL))
+            return 1;
+        *dirty = 1;
+    }
+    return 0;
+}
+
+/* The input as the picture shows it (a sound's windows stitched), for the readout. */
+int view_base_picture(view *v)
+{
+    size_t n = es_clip_map_size(&v->in);
+    float *st = v->in.audio ? malloc(n * sizeof *st) : NULL;
+    if (v->in.audio && (!st || es_clip_stitch(&v->in, v->in.x.data, st) != 0))
+        return free(st), es_fail("out of memory");
+    int rc = es_clip_picture(&v->in, st ? st : v->in.x.data, &v->rows, &v->cols, &v->base);
+    v->rspan = v->rows;
+    free(st);
+    return rc;
+}
+
+/* Something moves on its own: a computation's progress, the playhead. */
+static int animated(view *v) { return v->worker || view_playhead(v) >= 0; }
+
+static int save_shot(es_canvas *shot, const char *path)
+{
+    int rc = es_png_write(path, shot, NULL);
+    es_canvas_free(shot);
+    return rc;
+}
+
 static int run(view *v, const options *o)
 {
-    int frames = 0, max = o->frames ? o->frames : o->screenshot ? 1 : 0, dirty = 1;
+    int frames = 0, max = o->frames ? o->frames : o->screenshot && !v->script ? 1 : 0, dirty = 1;
     es_canvas shot = {0};
     for (const char *k = o->keys; k && *k; k++)
         if (script_key(v, *k))
             return 0;
+    if (o->bench)
+        return view_bench(v, 240) != 0 ? cli_lib_fail() : 0;
     for (;;) {
-        if (dirty || max) {
-            int last = max && frames + 1 == max;
-            if (draw(v, last && o->screenshot ? &shot : NULL) != 0 && (last || !v->win))
-                return es_canvas_free(&shot), cli_fail("%s", es_error());
-            dirty = 0;
-            if (++frames == max)
+        const char *shot_path = NULL;
+        if (v->script) {
+            int r = view_script_step(v, &shot_path);
+            if (r < 0)
+                return cli_lib_fail();
+            if (r > 0)
                 break;
         }
         SDL_Event e;
-        if (!(max ? SDL_WaitEventTimeout(&e, 10) : SDL_WaitEvent(&e)))
-            continue;
-        do {
-            if (e.type == SDL_QUIT)
+        int waited = 0;
+        if (!dirty && !max && !shot_path) /* idle: sleep until something happens */
+            waited = v->script || animated(v) ? SDL_WaitEventTimeout(&e, 15) : SDL_WaitEvent(&e);
+        for (int got = waited; got || SDL_PollEvent(&e); got = 0)
+            if (event(v, &e, &dirty))
                 return 0;
-            if (v->worker && e.type == v->done_event)
-                publish(v), dirty = 1;
-            if (e.type == SDL_WINDOWEVENT && (e.window.event == SDL_WINDOWEVENT_SIZE_CHANGED ||
-                                              e.window.event == SDL_WINDOWEVENT_EXPOSED))
-                dirty = 1;
-            if (e.type == SDL_MOUSEWHEEL && e.wheel.y) { /* the wheel zooms in time too */
-                zoom(v, e.wheel.y > 0 ? 1 : -1), clamp(v);
-                v->status[0] = 0, dirty = 1;
-            }
-            if (e.type == SDL_KEYDOWN) {
-                int mod = e.key.keysym.mod;
-                if (key(v, e.key.keysym.sym, mod & KMOD_SHIFT, mod & KMOD_CTRL))
-                    return 0;
-                dirty = 1;
-            }
-        } while (SDL_PollEvent(&e));
+        if (dirty || max || shot_path || animated(v)) {
+            int last = max && frames + 1 == max;
+            es_canvas *want = shot_path || (last && o->screenshot) ? &shot : NULL;
+            if (view_draw(v, want) != 0 && (want || !v->win))
+                return es_canvas_free(&shot), cli_fail("%s", es_error());
+            dirty = 0;
+            if (shot_path && save_shot(&shot, shot_path) != 0)
+                return cli_lib_fail();
+            if (++frames == max)
+                break;
+        }
     }
-    if (o->screenshot) {
-        int rc = es_png_write(o->screenshot, &shot, NULL);
-        es_canvas_free(&shot);
-        if (rc != 0)
+    if (o->screenshot && (shot.px || view_draw(v, &shot) == 0))
+        if (save_shot(&shot, o->screenshot) != 0)
             return cli_lib_fail();
+    es_canvas_free(&shot);
+    return 0;
+}
+
+/* The list from the operands (and -i), and the first file of it that can be read: 0, or 1
+ * with the error printed (no file at all can be read, as with one file that cannot). */
+static int open_first(view *v, const options *o)
+{
+    v->model_path = o->model;
+    if (v->file && view_browse_add(v, v->file) < 0)
+        return cli_lib_fail();
+    for (int i = 0; i < o->n_paths; i++)
+        if (view_browse_add(v, o->paths[i]) < 0)
+            return cli_lib_fail();
+    if (v->n_files == 0)
+        return cli_fail("%s: no sound files there", o->n_paths ? o->paths[0] : v->file);
+    char first_error[512] = "";
+    for (int k = 0; k < v->n_files; k++) {
+        if (view_browse_open(v, k) == 0)
+            break;
+        if (!first_error[0])
+            snprintf(first_error, sizeof first_error, "%s", v->file_error);
     }
+    if (!v->in.m.g)
+        return cli_fail("%s", first_error);
+    v->show_list = v->n_files > 1;
     return 0;
 }
 
@@ -362,50 +425,52 @@ int cmd_view(int argc, char **argv)
     view v = {0};
     options o = {.w = 1000, .h = 450};
     v.fo = (es_figure_opts)ES_FIGURE_OPTS_DEFAULTS;
-    v.mode = 1, v.show_keys = 1, v.job = -1;
+    v.mode = 1, v.show_keys = 1, v.job = -1, v.layer = -1, v.mx = v.my = -1, v.scale = 1, v.fig_dirty = 1;
     sal_args_init(&v.a);
     int rc = parse(argc, argv, &o, &v);
     if (rc)
         return rc;
-    if (es_clip_load(&v.in, o.model, v.file, v.a.hop_frames) != 0)
+    if (!v.a.method) /* the README's first look: sharp, one backward pass per window */
+        v.a.method = "guided";
+    if (o.script && !(v.script = view_script_load(o.script)))
         return sal_args_free(&v.a), cli_lib_fail();
+    if ((rc = open_first(&v, &o)) != 0)
+        goto done;
     if ((rc = sal_resolve(&v.a, &v.in, "view")) != 0)
         goto done;
     v.method = v.a.o.method, v.target = v.a.o.target;
-    v.cols = v.span = es_figure_columns(&v.in);
     rc = 1;
-    if (!(v.cache = calloc((size_t)ES_SAL_COUNT * v.in.classes, sizeof *v.cache))) {
-        cli_fail("out of memory");
-        goto done;
-    }
     if (view_window_open(&v, o.w, o.h + VIEW_BAR_H) != 0) {
         cli_lib_fail();
         goto done;
     }
-    /* scripted runs draw every frame complete: maps are computed before they are drawn */
-    v.sync = o.frames > 0 || o.screenshot || (v.done_event = SDL_RegisterEvents(1)) == (Uint32)-1;
+    /* --screenshot and --frames alone draw every frame complete: maps are computed before
+     * they are drawn; a script waits for them as a user would (`idle`) */
+    v.sync = ((o.frames > 0 || o.screenshot) && !o.script) || o.bench ||
+             (v.done_event = SDL_RegisterEvents(1)) == (Uint32)-1;
     /* the first map: a method that cannot explain this model is an error, not a message */
-    if (v.sync && !current(&v)->map) {
-        cli_fail("%s: %s", v.in.m.path, v.status);
+    if (v.sync && !view_current(&v)->map) {
+        cli_fail("%s: %s", v.in.m.path, view_current(&v)->why);
         goto done;
     }
     rc = run(&v, &o);
 done:
-    if (v.worker) { /* quit during a long computation: it cannot be interrupted, so the
-                     * process ends without waiting for it (nothing is being written) */
-        view_sound_close(&v);
-        view_window_close(&v);
-        fflush(NULL);
-        _exit(rc);
+    if (v.worker) { /* quit during a computation: stop it, wait for its current batch */
+        v.cancel = 1;
+        SDL_WaitThread(v.worker, NULL);
+        free(v.job_map);
+        v.worker = NULL;
     }
     view_sound_close(&v);
     if (v.win || v.ren || v.font)
         view_window_close(&v);
     else
         view_sdl_quit();
-    for (size_t i = 0; v.cache && i < (size_t)ES_SAL_COUNT * v.in.classes; i++)
-        free(v.cache[i].map);
-    free(v.cache);
+    view_work_free(&v);
+    view_browse_free(&v);
+    free(v.layers);
+    free(v.base);
+    view_script_free(v.script);
     es_clip_free(&v.in);
     sal_args_free(&v.a);
     es_viz_shutdown();

@@ -1,5 +1,7 @@
-/* The viewer's window: the figure (pipeline/figure.c, the same pixels `saliency --png` writes) and
- * the key bar on one RGBA8 canvas, uploaded as a streaming texture and copied 1:1. */
+/* The viewer's window: the figure (pipeline/figure.c, the same pixels `saliency --png` writes),
+ * the key bar and the progress box, each an RGBA8 canvas in a streaming texture copied 1:1 —
+ * uploaded only when it changed, so a frame that only moves the playhead (SDL rectangles over
+ * the image) costs a copy on the GPU side, and a scrolled frame one upload of the figure. */
 #include "apps/view/view.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +13,7 @@
 
 static const char keys_help[] =
     "m/M method   o overlay   s sign   q quad   t/T target   ←/→ scroll   +/− zoom   "
-    "p play   ⇧P heard   e export   h keys   Esc quit";
+    "p play   ⇧P heard   e export   h keys   Esc cancel/quit";
 
 /* Without a display SDL would fall back to its offscreen driver (and libwayland would print
  * to stderr on the way): a viewer with nothing to show is an error, unless SDL_VIDEODRIVER
@@ -23,6 +25,27 @@ static int no_display(void)
 #else
     return !getenv("SDL_VIDEODRIVER") && !getenv("DISPLAY") && !getenv("WAYLAND_DISPLAY");
 #endif
+}
+
+static void drop_textures(view *v)
+{
+    view_layer *l[] = {&v->figl, &v->bar, &v->box, &v->list};
+    for (int i = 0; i < 4; i++) {
+        if (l[i]->t)
+            SDL_DestroyTexture(l[i]->t);
+        l[i]->t = NULL;
+    }
+}
+
+static int new_renderer(view *v)
+{
+    drop_textures(v);
+    if (v->ren)
+        SDL_DestroyRenderer(v->ren);
+    v->ren = SDL_CreateRenderer(v->win, -1, 0);
+    if (!v->ren) /* no GL under some X servers: the software renderer always works */
+        v->ren = SDL_CreateRenderer(v->win, -1, SDL_RENDERER_SOFTWARE);
+    return v->ren ? 0 : es_fail("no renderer (SDL: %s)", SDL_GetError());
 }
 
 int view_window_open(view *v, int w, int h)
@@ -37,16 +60,15 @@ int view_window_open(view *v, int w, int h)
     char title[512];
     const char *bn = strrchr(v->file, '/') ? strrchr(v->file, '/') + 1 : v->file;
     snprintf(title, sizeof title, "earsight view: %s", bn);
+    /* HiDPI: the renderer's output may have more pixels than the window has points; the
+     * canvas is drawn at the output's size (view_output_size), never scaled */
     v->win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w, h,
-                              SDL_WINDOW_RESIZABLE);
+                              SDL_WINDOW_RESIZABLE | SDL_WINDOW_ALLOW_HIGHDPI);
     if (!v->win)
         return es_fail("no window (SDL: %s)", SDL_GetError());
     SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "nearest"); /* a 1:1 copy, never filtered */
-    v->ren = SDL_CreateRenderer(v->win, -1, 0);
-    if (!v->ren) /* no GL under some X servers: the software renderer always works */
-        v->ren = SDL_CreateRenderer(v->win, -1, SDL_RENDERER_SOFTWARE);
-    if (!v->ren)
-        return es_fail("no renderer (SDL: %s)", SDL_GetError());
+    if (new_renderer(v) != 0)
+        return -1;
     if (!(v->font = es_font_open(NULL)))
         return -1;
     v->fo.font = v->font;
@@ -55,16 +77,16 @@ int view_window_open(view *v, int w, int h)
 
 void view_window_close(view *v)
 {
-    if (v->tex)
-        SDL_DestroyTexture(v->tex);
+    drop_textures(v);
+    es_canvas_free(&v->figl.c), es_canvas_free(&v->bar.c), es_canvas_free(&v->box.c);
+    es_canvas_free(&v->list.c);
     if (v->ren)
         SDL_DestroyRenderer(v->ren);
     if (v->win)
         SDL_DestroyWindow(v->win);
     es_font_close(v->font);
     es_canvas_free(&v->fig);
-    es_canvas_free(&v->screen);
-    v->tex = NULL, v->ren = NULL, v->win = NULL, v->font = NULL, v->fo.font = NULL;
+    v->ren = NULL, v->win = NULL, v->font = NULL, v->fo.font = NULL;
     view_sdl_quit();
 }
 
@@ -84,12 +106,11 @@ void view_sdl_quit(void)
 }
 
 /* The bar under the figure: the state on the left, the message on the right, the keys below. */
-static void draw_bar(view *v, int y)
+static void draw_bar(view *v, es_canvas *c)
 {
-    es_canvas *c = &v->screen;
     es_rgba fg = ES_RGBA(40, 40, 40, 255), dim = ES_RGBA(110, 110, 110, 255);
-    es_fill_rect(c, (es_rect){0, y, c->w, c->h - y}, ES_RGBA(244, 244, 246, 255));
-    es_fill_rect(c, (es_rect){0, y, c->w, 1}, ES_RGBA(205, 205, 210, 255));
+    es_fill_rect(c, (es_rect){0, 0, c->w, c->h}, ES_RGBA(244, 244, 246, 255));
+    es_fill_rect(c, (es_rect){0, 0, c->w, 1}, ES_RGBA(205, 205, 210, 255));
     char state[256], range[64] = "";
     const char *label = es_model_label(&v->in.m, v->target);
     if (v->span < v->cols) {
@@ -107,86 +128,194 @@ static void draw_bar(view *v, int y)
              v->fo.quad ? "quad" : view_mode_name(v->mode), v->fo.quad ? "" : " · ",
              v->fo.quad ? "" : view_sign_name(v->sign), v->target, label ? " " : "",
              label ? label : "", range);
-    es_text_draw(c, v->font, 12, 8, y + 12, state, fg, ES_LEFT | ES_MIDDLE);
+    es_text_draw(c, v->font, 12, 8, 12, v->pane && v->pane_info[0] ? v->pane_info : state, fg,
+                 ES_LEFT | ES_MIDDLE);
     if (v->status[0])
-        es_text_draw(c, v->font, 12, c->w - 8, y + 12, v->status, ES_RGBA(170, 60, 20, 255),
+        es_text_draw(c, v->font, 12, c->w - 8, 12, v->status, ES_RGBA(170, 60, 20, 255),
                      ES_RIGHT | ES_MIDDLE);
+    /* the second line: what is under the mouse, else the keys */
+    const char *line = v->readout[0] ? v->readout : keys_help;
     float size = 11; /* the whole line, smaller in a narrow window */
-    while (size > 7 && es_text_width(v->font, size, keys_help) > c->w - 16)
+    while (size > 7 && es_text_width(v->font, size, line) > c->w - 16)
         size -= 0.5f;
-    es_text_draw(c, v->font, size, 8, y + 30, keys_help, dim, ES_LEFT | ES_MIDDLE);
+    es_text_draw(c, v->font, size, 8, 30, line, v->readout[0] ? fg : dim, ES_LEFT | ES_MIDDLE);
 }
 
-/* Uploads v->screen and shows it; with `shot`, reads the frame back before presenting. */
-static int upload(view *v, es_canvas *shot)
+/* A layer's canvas at w × h (white), its texture kept when the size is the same. */
+static int layer_size(view *v, view_layer *l, int w, int h)
 {
-    es_canvas *c = &v->screen;
-    if (!v->tex || v->tex_w != c->w || v->tex_h != c->h) {
-        if (v->tex)
-            SDL_DestroyTexture(v->tex);
-        v->tex = SDL_CreateTexture(v->ren, VIEW_FORMAT, SDL_TEXTUREACCESS_STREAMING, c->w, c->h);
-        if (!v->tex)
+    if (l->c.px && l->c.w == w && l->c.h == h)
+        return 0;
+    es_canvas_free(&l->c);
+    return es_canvas_init(&l->c, w, h, ES_RGBA(255, 255, 255, 255));
+}
+
+/* Uploads a layer's canvas when it changed and copies it to (x, y), 1:1. */
+static int layer_show(view *v, view_layer *l, const es_canvas *c, int x, int y)
+{
+    if (!l->t || l->tw != c->w || l->th != c->h) {
+        if (l->t)
+            SDL_DestroyTexture(l->t);
+        if (!(l->t = SDL_CreateTexture(v->ren, VIEW_FORMAT, SDL_TEXTUREACCESS_STREAMING, c->w, c->h)))
             return es_fail("no texture (SDL: %s)", SDL_GetError());
-        v->tex_w = c->w, v->tex_h = c->h;
+        SDL_SetTextureBlendMode(l->t, SDL_BLENDMODE_BLEND);
+        l->tw = c->w, l->th = c->h, l->stale = 1;
     }
-    if (SDL_UpdateTexture(v->tex, NULL, c->px, c->stride) != 0 ||
-        SDL_SetRenderDrawColor(v->ren, 255, 255, 255, 255) != 0 || SDL_RenderClear(v->ren) != 0 ||
-        SDL_RenderCopy(v->ren, v->tex, NULL, &(SDL_Rect){0, 0, c->w, c->h}) != 0)
+    if (l->stale && SDL_UpdateTexture(l->t, NULL, c->px, c->stride) != 0)
         return es_fail("drawing failed (SDL: %s)", SDL_GetError());
-    if (shot) { /* what the renderer holds, not the canvas: this proves the SDL path */
-        if (es_canvas_init(shot, c->w, c->h, ES_RGBA(0, 0, 0, 0)) != 0)
-            return -1;
-        if (SDL_RenderReadPixels(v->ren, &(SDL_Rect){0, 0, c->w, c->h}, VIEW_FORMAT, shot->px,
-                                 shot->stride) != 0)
-            return es_fail("reading the frame back failed (SDL: %s)", SDL_GetError());
-        for (int y = 0; y < shot->h; y++) /* the window has no alpha: opaque, as shown */
-            for (int x = 0; x < shot->w; x++)
-                es_canvas_row(shot, y)[4 * x + 3] = 255;
+    l->stale = 0;
+    if (SDL_RenderCopy(v->ren, l->t, NULL, &(SDL_Rect){x, y, c->w, c->h}) != 0)
+        return es_fail("drawing failed (SDL: %s)", SDL_GetError());
+    return 0;
+}
+
+void view_output_size(view *v, int *w, int *h)
+{
+    int ww, wh;
+    if (!v->ren || SDL_GetRendererOutputSize(v->ren, w, h) != 0)
+        *w = v->out_w, *h = v->out_h;
+    SDL_GetWindowSize(v->win, &ww, &wh);
+    v->scale = ww > 0 && *w > 0 ? (float)*w / ww : 1;
+    v->out_w = *w, v->out_h = *h;
+}
+
+/* While a map is computed: what, how far (windows done, or a moving block when there is one
+ * window), for how long, and that Esc stops it — over the figure, which stays visible. */
+static int draw_progress(view *v, int w, int h)
+{
+    int bw = w * 2 / 5 < 560 ? (w * 2 / 5 > 200 ? w * 2 / 5 : 200) : 560, bh = 54;
+    if (layer_size(v, &v->box, bw, bh) != 0)
+        return -1;
+    es_canvas *c = &v->box.c;
+    es_rect box = {0, 0, bw, bh};
+    es_fill_rect(c, box, ES_RGBA(250, 248, 240, 255));
+    es_stroke_rect(c, box, ES_RGBA(170, 160, 140, 255));
+    char line[200];
+    int rows = v->in.x.dims[0];
+    double secs = (SDL_GetTicks() - v->job_t0) / 1000.0;
+    snprintf(line, sizeof line, "%s%s · %d/%d window%s · %.0f s · Esc cancels",
+             v->cancel ? "cancelling " : "", es_sal_method_name(v->job / v->in.classes),
+             v->job_rows < rows ? v->job_rows : rows, rows, rows > 1 ? "s" : "", secs);
+    es_text_draw(c, v->font, 13, 12, 17, line, ES_RGBA(60, 50, 40, 255), ES_LEFT | ES_MIDDLE);
+    es_rect track = {12, 32, bw - 24, 10};
+    es_fill_rect(c, track, ES_RGBA(225, 220, 210, 255));
+    if (rows > 1) {
+        es_fill_rect(c, (es_rect){track.x, track.y, (int)(track.w * view_progress(v)), track.h},
+                     ES_RGBA(200, 110, 40, 255));
+    } else { /* one window: a block going to and fro says it is alive */
+        int bwid = track.w / 5, span = track.w - bwid;
+        int t = (int)(SDL_GetTicks() / 4 % (2 * (Uint32)span));
+        es_fill_rect(c, (es_rect){track.x + (t < span ? t : 2 * span - t), track.y, bwid, track.h},
+                     ES_RGBA(200, 110, 40, 255));
     }
-    SDL_RenderPresent(v->ren);
+    v->box.stale = 1;
+    return layer_show(v, &v->box, c, (w - bw) / 2, (h - VIEW_BAR_H - bh) / 2);
+}
+
+static void fill(view *v, es_rect r, Uint8 cr, Uint8 cg, Uint8 cb, Uint8 ca)
+{
+    SDL_SetRenderDrawBlendMode(v->ren, SDL_BLENDMODE_BLEND);
+    SDL_SetRenderDrawColor(v->ren, cr, cg, cb, ca);
+    SDL_RenderFillRect(v->ren, &(SDL_Rect){r.x, r.y, r.w, r.h});
+}
+
+/* The x of column `col` over the image, or -1 when it is not shown. */
+static int col_x(const view *v, double col)
+{
+    es_rect a = v->area;
+    if (a.w <= 0 || col < v->c0 || col > v->c0 + v->span)
+        return -1;
+    return a.x + (int)((col - v->c0) / v->span * a.w);
+}
+
+/* The selection (shaded) and the playhead (a red line with a white edge) over the image. */
+static void draw_cursors(view *v)
+{
+    es_rect a = v->area;
+    if (a.w <= 0 || !v->fig.px)
+        return;
+    if (v->sel1 > v->sel0) {
+        double s0 = v->sel0 > v->c0 ? v->sel0 : v->c0, s1 = v->sel1 < v->c0 + v->span ? v->sel1 : v->c0 + v->span;
+        if (s1 > s0)
+            fill(v, (es_rect){col_x(v, s0), a.y, col_x(v, s1) - col_x(v, s0), a.h}, 255, 220, 60, 70);
+    }
+    int x = col_x(v, view_playhead(v));
+    if (x >= 0) {
+        fill(v, (es_rect){x - 1, a.y, 3, a.h}, 255, 255, 255, 200);
+        fill(v, (es_rect){x, a.y, 1, a.h}, 220, 30, 30, 255);
+    }
+}
+
+/* The window's pixels read back from the renderer (not the canvases: this proves the SDL
+ * path), opaque as shown. */
+static int read_back(view *v, es_canvas *shot, int w, int h)
+{
+    if (es_canvas_init(shot, w, h, ES_RGBA(0, 0, 0, 0)) != 0)
+        return -1;
+    if (SDL_RenderReadPixels(v->ren, &(SDL_Rect){0, 0, w, h}, VIEW_FORMAT, shot->px, shot->stride) != 0)
+        return es_fail("reading the frame back failed (SDL: %s)", SDL_GetError());
+    for (int y = 0; y < shot->h; y++)
+        for (int x = 0; x < shot->w; x++)
+            es_canvas_row(shot, y)[4 * x + 3] = 255;
     return 0;
 }
 
 int view_present(view *v, es_canvas *shot)
 {
-    int w, h;
-    if (SDL_GetRendererOutputSize(v->ren, &w, &h) != 0)
-        return es_fail("no output size (SDL: %s)", SDL_GetError());
-    es_canvas_free(&v->screen);
-    if (es_canvas_init(&v->screen, w, h, ES_RGBA(255, 255, 255, 255)) != 0)
-        return -1;
-    int fh = v->fig.px ? (v->fig.h < h ? v->fig.h : h) : 0;
-    int fw = v->fig.px ? (v->fig.w < w ? v->fig.w : w) : 0;
-    for (int y = 0; y < fh; y++)
-        memcpy(es_canvas_row(&v->screen, y), es_canvas_row(&v->fig, y), (size_t)fw * 4);
-    if (!v->fig.px) /* the figure failed (a window too small): say why where it would be */
-        es_text_draw(&v->screen, v->font, 13, w / 2, (h - VIEW_BAR_H) / 2, es_error(),
+    int w, h, ow = v->out_w, oh = v->out_h;
+    view_output_size(v, &w, &h);
+    SDL_Rect vp;
+    SDL_RenderGetViewport(v->ren, &vp);
+    /* a size the renderer has not taken in yet (it does on SDL's resize event) */
+    if ((w != ow || h != oh || vp.w != w || vp.h != h) && SDL_RenderSetViewport(v->ren, NULL) != 0)
+        return es_fail("drawing failed (SDL: %s)", SDL_GetError());
+    if (SDL_SetRenderDrawColor(v->ren, 255, 255, 255, 255) != 0 || SDL_RenderClear(v->ren) != 0)
+        return es_fail("drawing failed (SDL: %s)", SDL_GetError());
+    if (v->fig.px) {
+        if (layer_show(v, &v->figl, &v->fig, 0, 0) != 0)
+            return -1;
+    } else { /* no figure (being computed, a window too small): say why where it would be */
+        int fw = w - view_list_width(v);
+        if (layer_size(v, &v->figl, fw, h - VIEW_BAR_H) != 0)
+            return -1;
+        es_fill_rect(&v->figl.c, (es_rect){0, 0, fw, h}, ES_RGBA(255, 255, 255, 255));
+        es_text_draw(&v->figl.c, v->font, 13, fw / 2, (h - VIEW_BAR_H) / 2, v->fig_msg,
                      ES_RGBA(170, 60, 20, 255), ES_CENTER | ES_MIDDLE);
-    if (v->show_keys)
-        draw_bar(v, h - VIEW_BAR_H);
-    return upload(v, shot);
+        v->figl.stale = 1;
+        if (layer_show(v, &v->figl, &v->figl.c, 0, 0) != 0)
+            return -1;
+    }
+    int lw = view_list_width(v);
+    if (lw) { /* the file list, right of the figure */
+        if (layer_size(v, &v->list, lw, h - (v->show_keys ? VIEW_BAR_H : 0)) != 0 ||
+            view_browse_draw(v, &v->list.c) != 0)
+            return -1;
+        v->list.stale = 1;
+        if (layer_show(v, &v->list, &v->list.c, w - lw, 0) != 0)
+            return -1;
+    }
+    draw_cursors(v);
+    if (v->worker && draw_progress(v, w, h) != 0)
+        return -1;
+    if (v->show_keys) {
+        if (layer_size(v, &v->bar, w, VIEW_BAR_H) != 0)
+            return -1;
+        draw_bar(v, &v->bar.c);
+        v->bar.stale = 1;
+        if (layer_show(v, &v->bar, &v->bar.c, 0, h - VIEW_BAR_H) != 0)
+            return -1;
+    }
+    if (shot && read_back(v, shot, w, h) != 0)
+        return -1;
+    SDL_RenderPresent(v->ren);
+    return 0;
 }
 
 void view_flash(view *v, const char *msg)
 {
     snprintf(v->status, sizeof v->status, "%s", msg);
-    int w, h;
-    if (!v->ren || SDL_GetRendererOutputSize(v->ren, &w, &h) != 0)
-        return;
-    if (!v->screen.px || v->screen.w != w || v->screen.h != h) {
-        es_canvas_free(&v->screen);
-        if (es_canvas_init(&v->screen, w, h, ES_RGBA(255, 255, 255, 255)) != 0)
-            return;
-        es_text_draw(&v->screen, v->font, 15, w / 2, h / 2, msg, ES_RGBA(60, 60, 60, 255),
-                     ES_CENTER | ES_MIDDLE);
-    }
-    if (v->show_keys) {
-        draw_bar(v, h - VIEW_BAR_H);
-    } else {
-        int tw = es_text_width(v->font, 13, msg);
-        es_fill_rect(&v->screen, (es_rect){8, 8, tw + 16, 24}, ES_RGBA(250, 246, 230, 240));
-        es_text_draw(&v->screen, v->font, 13, 16, 20, msg, ES_RGBA(170, 60, 20, 255),
-                     ES_LEFT | ES_MIDDLE);
-    }
-    upload(v, NULL);
+    if (!v->fig.px)
+        snprintf(v->fig_msg, sizeof v->fig_msg, "%s", msg);
+    if (v->ren)
+        view_present(v, NULL);
 }
