@@ -14,6 +14,7 @@
 #define MAX_GRAPH_VALUES (1UL << 29)  /* values in all activations together (2 GB) */
 
 struct es_importer {
+    const es_onnx_file *file; /* the model, mapped: initializers' values stay in it */
     int opset;
     es_graph *g;
     es_onnx_const *c; /* every constant known so far, by name */
@@ -58,13 +59,25 @@ static int add_const(es_importer *m, es_onnx_const *c, const char *name)
 
 /* Weights, statistics and constants are numbers: a NaN or an infinity in one would make
  * every answer NaN, or worse, plausible (a NaN turned to 0 by a comparison). `what` says
- * which kind of constant it is in the message. */
+ * which kind of constant it is in the message. The first pass looks at exponent bits only,
+ * in a loop the compiler vectorises: a weight of 300 MB is checked at memory speed. */
 static int check_finite(const es_onnx_const *c, const char *what)
 {
-    for (size_t k = 0; !c->is_int && k < c->n; k++)
-        if (!isfinite(c->f[k]))
+    if (c->is_int)
+        return 0;
+    const uint8_t *p = c->raw ? c->raw : (const uint8_t *)c->f;
+    uint32_t bad = 0;
+    for (size_t k = 0; k < c->n; k++) {
+        uint32_t u;
+        memcpy(&u, p + 4 * k, 4);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    for (size_t k = 0; bad && k < c->n; k++) {
+        float v = (float)es_onnx_const_get(c, k);
+        if (!isfinite(v))
             return es_fail("%s %s holds %s at index %zu", what, c->name,
-                           isnan(c->f[k]) ? "NaN" : c->f[k] > 0 ? "+Inf" : "-Inf", k);
+                           isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", k);
+    }
     return 0;
 }
 
@@ -81,6 +94,11 @@ static int materialize(es_importer *m, es_onnx_const *c, es_tensor_kind kind)
     }
     if (!c->initializer && check_finite(c, "constant") != 0) /* initializers: checked when read */
         return -1;
+    if (c->raw) { /* one copy, from the mapped file into the tensor */
+        if ((c->tensor = es_tensor_add(m->g, c->name, kind, c->ndim, dims, NULL)) >= 0 && c->n)
+            es_onnx_copy_out(m->file, es_tensor_data(m->g, c->tensor), c->raw, c->n * sizeof(float));
+        return c->tensor;
+    }
     float *data = c->f;
     if (c->is_int) { /* an integer tensor read as data: convert (rare: an index used as a value) */
         if (!(data = malloc((c->n ? c->n : 1) * sizeof *data)))
@@ -571,13 +589,17 @@ static int import_graph(es_importer *m, const Onnx__GraphProto *gp, int ndim_ove
             return es_fail("an initializer without a name");
         if (find_const(m, t->name))
             return es_fail("initializer %s given twice", t->name);
-        if (es_onnx_tensor_read(t, &c) != 0 || add_const(m, &c, t->name) != 0) {
+        if (es_onnx_tensor_read(t, es_onnx_init_raw(m->file, k), &c) != 0 ||
+            add_const(m, &c, t->name) != 0) {
             es_onnx_const_clear(&c);
             return -1;
         }
-        m->c[m->nc - 1].initializer = 1;
-        if (check_finite(&m->c[m->nc - 1], "initializer") != 0)
+        es_onnx_const *c0 = &m->c[m->nc - 1];
+        c0->initializer = 1;
+        if (check_finite(c0, "initializer") != 0)
             return -1;
+        if (c0->raw) /* a whole model need not be resident at once: back to the page cache */
+            es_onnx_release(m->file, c0->raw, c0->n * sizeof(float));
     }
     int n_inputs = 0;
     for (size_t k = 0; k < gp->n_input; k++)
@@ -631,20 +653,20 @@ static int load(const char *path, int ndim_over, const int *over, es_graph **g, 
         return -1;
     }
     es_importer m = {0};
-    Onnx__ModelProto *mp = es_onnx_read_model(path);
+    es_onnx_file f;
     int r = -1;
-    if (mp && es_onnx_model_opset(mp, &m.opset) == 0) {
+    if (es_onnx_open(&f, path) == 0 && es_onnx_model_opset(f.mp, &m.opset) == 0) {
+        m.file = &f;
         if (!(m.g = es_graph_new()))
             es_fail("out of memory");
-        else if (import_graph(&m, mp->graph, ndim_over, over) == 0 &&
-                 (!meta || es_onnx_read_meta(mp, meta) == 0))
+        else if (import_graph(&m, f.mp->graph, ndim_over, over) == 0 &&
+                 (!meta || es_onnx_read_meta(f.mp, meta) == 0))
             r = 0;
     }
-    for (int k = 0; k < m.nc; k++)
+    for (int k = 0; k < m.nc; k++) /* before the file closes: constants may borrow from it */
         es_onnx_const_clear(&m.c[k]);
     free(m.c);
-    if (mp)
-        onnx__model_proto__free_unpacked(mp, NULL);
+    es_onnx_close(&f);
     if (r != 0) {
         es_graph_free(m.g);
         return es_onnx_fail_file(path, meta);
