@@ -65,6 +65,10 @@ int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size
  * loaded): for a second input to a model already loaded. */
 int es_model_read_input(const char *path, const char *in, int hop, es_array *x, int *frames);
 void es_model_free(es_model *m);
+/* The bytes the model's activations take now, with the gradients a backward pass left them:
+ * the sum of the activation tensors (what `earsight bench` reports as the arena). When the
+ * memory plan lands (issue 15) this returns its arena instead (es_graph_arena_bytes). */
+size_t es_model_arena_bytes(es_model *m);
 /* Label i, or NULL when the model has no label for it. */
 const char *es_model_label(const es_model *m, int i);
 /* Whether a file is taken as a sound: any name not ending in .npy. */

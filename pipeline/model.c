@@ -245,6 +245,15 @@ int es_model_load_windows(es_model *m, const char *path, const char *in, int hop
     return 0;
 }
 
+size_t es_model_arena_bytes(es_model *m)
+{
+    size_t bytes = 0;
+    for (int t = 0; t < es_graph_n_tensors(m->g); t++)
+        if (es_tensor_kind_of(m->g, t) == ES_T_ACT)
+            bytes += es_tensor_size(m->g, t) * sizeof(float) * (es_tensor_grad(m->g, t) ? 2 : 1);
+    return bytes;
+}
+
 /* Rows per batch: their activations (forward only) within 256 MB, 1 at least. */
 static int rows_per_batch(const es_graph *g, int rows)
 {
