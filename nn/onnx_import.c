@@ -58,26 +58,30 @@ static int add_const(es_importer *m, es_onnx_const *c, const char *name)
 }
 
 /* Weights, statistics and constants are numbers: a NaN or an infinity in one would make
- * every answer NaN, or worse, plausible (a NaN turned to 0 by a comparison). `what` says
- * which kind of constant it is in the message. The first pass looks at exponent bits only,
- * in a loop the compiler vectorises: a weight of 300 MB is checked at memory speed. */
-static int check_finite(const es_onnx_const *c, const char *what)
+ * every answer NaN, or worse, plausible (a NaN turned to 0 by a comparison). Checked once
+ * each: values borrowed from the file as they are copied into their tensor (materialize),
+ * or before a fold reads them, or at the end for those nothing read. */
+static int check_finite(es_onnx_const *c)
 {
-    if (c->is_int)
-        return 0;
-    const uint8_t *p = c->raw ? c->raw : (const uint8_t *)c->f;
-    uint32_t bad = 0;
-    for (size_t k = 0; k < c->n; k++) {
-        uint32_t u;
-        memcpy(&u, p + 4 * k, 4);
-        bad |= (u & 0x7f800000u) == 0x7f800000u;
-    }
-    for (size_t k = 0; bad && k < c->n; k++) {
+    for (size_t k = 0; !c->checked && !c->is_int && k < c->n; k++) {
         float v = (float)es_onnx_const_get(c, k);
         if (!isfinite(v))
-            return es_fail("%s %s holds %s at index %zu", what, c->name,
-                           isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", k);
+            return es_fail("%s %s holds %s at index %zu", c->initializer ? "initializer" : "constant",
+                           c->name, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", k);
     }
+    c->checked = 1;
+    return 0;
+}
+
+/* A constant whose values are borrowed from the file, checked where it lies (a fold reads it
+ * there, or nothing does); its pages then go back to the page cache. */
+static int check_in_file(es_importer *m, es_onnx_const *c)
+{
+    if (!c->raw || c->checked)
+        return 0;
+    if (check_finite(c) != 0)
+        return -1;
+    es_onnx_release(m->file, c->raw, c->n * sizeof(float));
     return 0;
 }
 
@@ -92,13 +96,18 @@ static int materialize(es_importer *m, es_onnx_const *c, es_tensor_kind kind)
             return es_fail("tensor %s: dimension %lld", c->name, (long long)c->dims[d]);
         dims[d] = (int)c->dims[d];
     }
-    if (!c->initializer && check_finite(c, "constant") != 0) /* initializers: checked when read */
-        return -1;
-    if (c->raw) { /* one copy, from the mapped file into the tensor */
-        if ((c->tensor = es_tensor_add(m->g, c->name, kind, c->ndim, dims, NULL)) >= 0 && c->n)
-            es_onnx_copy_out(m->file, es_tensor_data(m->g, c->tensor), c->raw, c->n * sizeof(float));
-        return c->tensor;
+    if (c->raw) { /* one copy, from the mapped file into the tensor, checked on the way */
+        int id = es_tensor_add(m->g, c->name, kind, c->ndim, dims, NULL);
+        if (id < 0)
+            return -1;
+        int bad = c->n && es_onnx_copy_floats(m->file, es_tensor_data(m->g, id), c->raw, c->n);
+        if (bad && check_finite(c) != 0)
+            return -1; /* the tensor stays in the graph, which the failed load frees */
+        c->checked = 1;
+        return c->tensor = id;
     }
+    if (check_finite(c) != 0)
+        return -1;
     float *data = c->f;
     if (c->is_int) { /* an integer tensor read as data: convert (rare: an index used as a value) */
         if (!(data = malloc((c->n ? c->n : 1) * sizeof *data)))
@@ -390,6 +399,9 @@ static int fold_node(es_importer *m, const Onnx__NodeProto *nd)
     }
     if (!all_const || (nd->n_input == 0 && strcmp(nd->op_type, "Constant") != 0))
         return 0;
+    for (size_t k = 0; k < nd->n_input; k++)
+        if (ci[k] && check_in_file(m, ci[k]) != 0)
+            return -1;
     es_onnx_const out = {0};
     out.tensor = -1;
     int r = es_onnx_fold(nd, m->opset, ci, (int)nd->n_input, &out);
@@ -594,12 +606,9 @@ static int import_graph(es_importer *m, const Onnx__GraphProto *gp, int ndim_ove
             es_onnx_const_clear(&c);
             return -1;
         }
-        es_onnx_const *c0 = &m->c[m->nc - 1];
-        c0->initializer = 1;
-        if (check_finite(c0, "initializer") != 0)
+        m->c[m->nc - 1].initializer = 1;
+        if (!m->c[m->nc - 1].raw && check_finite(&m->c[m->nc - 1]) != 0) /* raw: when copied */
             return -1;
-        if (c0->raw) /* a whole model need not be resident at once: back to the page cache */
-            es_onnx_release(m->file, c0->raw, c0->n * sizeof(float));
     }
     int n_inputs = 0;
     for (size_t k = 0; k < gp->n_input; k++)
@@ -627,6 +636,9 @@ static int import_graph(es_importer *m, const Onnx__GraphProto *gp, int ndim_ove
         }
     }
     free(live);
+    for (int k = 0; k < m->nc; k++) /* initializers no node read are numbers too */
+        if (check_in_file(m, &m->c[k]) != 0)
+            return -1;
     if (gp->n_output == 0)
         return es_fail("the model has no output");
     for (size_t k = 0; k < gp->n_output; k++) {

@@ -26,6 +26,7 @@ typedef struct {
                      * es_onnx_const_get, never as a float *); NULL when f holds them */
     int tensor;     /* the graph tensor made from it, -1 until a node reads it */
     int initializer; /* it is one of the model's initializers (not a Constant or a fold) */
+    int checked;    /* its values were found finite (raw ones are checked as they are copied) */
 } es_onnx_const;
 
 void es_onnx_const_clear(es_onnx_const *c);
@@ -88,10 +89,10 @@ const ProtobufCBinaryData *es_onnx_init_raw(const es_onnx_file *f, size_t k);
 /* Done with n bytes at p in f->data for now: their pages leave the process's resident set
  * (they stay in the page cache; reading them again is correct, and cheap). */
 void es_onnx_release(const es_onnx_file *f, const void *p, size_t n);
-/* Copies n bytes from src (in f->data) to dst, where they are used, page tables filled in
- * one call rather than a fault a page; then releases src. */
-void es_onnx_copy_out(const es_onnx_file *f, void *dst, const void *src, size_t n);
-/* Puts "path: " before the message in es_error() and, when meta is not NULL, frees *meta
+/* Copies n float32 from src (in f->data, perhaps unaligned) to dst, page tables filled in one
+ * call rather than a fault a page, src released as it goes. Returns 1 when a copied value
+ * is NaN or infinite (then look for it: es_onnx_const_get), else 0. */
+int es_onnx_copy_floats(const es_onnx_file *f, float *dst, const uint8_t *src, size_t n);/* Puts "path: " before the message in es_error() and, when meta is not NULL, frees *meta
  * (NULL after); returns -1. Every public ONNX function's failure goes through here. */
 int es_onnx_fail_file(const char *path, es_meta **meta);
 /* The model's ai.onnx opset (7 or later) into *opset; 0 or -1. */

@@ -618,12 +618,28 @@ static void nan_clip(Onnx__ModelProto *mp)
             n->attribute[k]->f = NAN;
 }
 
+/* An initializer no node reads: refused all the same (its values are checked in the file). */
+static void nan_unused(Onnx__ModelProto *mp)
+{
+    Onnx__GraphProto *g = mp->graph;
+    Onnx__TensorProto *t = malloc(sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = strdup("unused");
+    t->has_data_type = 1, t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    t->n_dims = 1, t->dims = malloc(sizeof *t->dims), t->dims[0] = 3;
+    t->has_raw_data = 1, t->raw_data.len = 12, t->raw_data.data = calloc(1, 12);
+    g->initializer = realloc(g->initializer, (g->n_initializer + 1) * sizeof *g->initializer);
+    g->initializer[g->n_initializer++] = t;
+    set_raw(t, 2, NAN);
+}
+
 static void nonfinite_weights_refused(void **state)
 {
     expect_fail(edited(OX("captum_one_conv.onnx"), nan_weight),
                 ": initializer conv1.weight holds NaN at index 17");
     expect_fail(edited(OX("captum_one_conv.onnx"), inf_weight),
                 ": initializer fc1.weight holds -Inf at index 3");
+    expect_fail(edited(OX("captum_one_conv.onnx"), nan_unused), ": initializer unused holds NaN at index 2");
     char want[200];
     Onnx__ModelProto *mp;
     size_t n;
