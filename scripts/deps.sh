@@ -2,8 +2,8 @@
 # Installs every Debian package that earsight's build, tests and demo need. Idempotent.
 #   scripts/deps.sh          build + test dependencies
 #   scripts/deps.sh --peers  also the peers `make bench` and the fixture scripts compare with
-#                            (python3-torch, torchaudio, onnx, matplotlib; Node.js and npm's
-#                            onnxruntime-node, into bench/node_modules — never committed)
+#                            (python3-torch, torchaudio, torchvision, onnx, matplotlib; Node.js
+#                            and npm's onnxruntime-node, into bench/node_modules — never committed)
 set -eu
 pkgs="build-essential pkg-config
   libopenblas-openmp-dev libfftw3-dev libsndfile1-dev libsoxr-dev
@@ -11,7 +11,8 @@ pkgs="build-essential pkg-config
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcjson-dev libcmocka-dev
   xvfb xauth lame
   clang libclang-rt-14-dev libomp-14-dev"
-peers="python3-numpy python3-torch python3-torchaudio python3-onnx python3-matplotlib nodejs"
+peers="python3-numpy python3-torch python3-torchaudio python3-torchvision python3-onnx python3-matplotlib
+  nodejs"
 [ "${1:-}" = "--peers" ] && pkgs="$pkgs $peers"
 # Debian's nodejs comes without npm (its own package); NodeSource's brings it along
 [ "${1:-}" = "--peers" ] && ! command -v npm >/dev/null && pkgs="$pkgs npm"
