@@ -83,22 +83,10 @@ def time(name, path, runs):
     import numpy as np
 
     sys.path.insert(0, os.path.dirname(__file__))
-    from peer_timing import med
+    from peer_timing import print_forward_and_grad
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-    m = build(name)
-    x = torch.from_numpy(np.load(path))
-
-    def forward():
-        with torch.no_grad():
-            m(x)
-
-    def grad():
-        xg = x.clone().requires_grad_(True)
-        m(xg)[0, 0].backward()
-
-    print("forward", med(forward, runs))
-    print("grad", med(grad, runs))
+    print_forward_and_grad(build(name), torch.from_numpy(np.load(path)), runs)
 
 
 if __name__ == "__main__":

@@ -15,27 +15,13 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures"))
 from bad_densenet import BADDenseNet  # noqa: E402
-from peer_timing import med  # noqa: E402
+from peer_timing import med, print_forward_and_grad  # noqa: E402
 
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
 torch.manual_seed(0)
 x = torch.from_numpy(np.load(sys.argv[1]))
 runs = int(sys.argv[2]) if len(sys.argv) > 2 else 21
-m = BADDenseNet().eval()
-
-
-def forward():
-    with torch.no_grad():
-        m(x)
-
-
-def grad():
-    xg = x.clone().requires_grad_(True)
-    m(xg)[0, 0].backward()
-
-
-print("forward", med(forward, runs))
-print("grad", med(grad, runs))
+print_forward_and_grad(BADDenseNet().eval(), x, runs)
 mt = BADDenseNet().train()
 opt = torch.optim.SGD(mt.parameters(), lr=0.01, momentum=0.9, nesterov=True)
 xb, yb = x.repeat(32, 1, 1, 1), torch.arange(32) % 2
