@@ -228,7 +228,7 @@ int cmd_bench(int argc, char **argv)
     options o = {.runs = 20, .batch = 1};
     parse(argc, argv, &o);
     bench b = {.how = (method)o.method, .batch = o.batch};
-    figures f = {.runs = o.runs, .threads = omp_get_max_threads()};
+    figures f = {.threads = omp_get_max_threads()};
     double t0 = now_ms(), *t = malloc(o.runs * sizeof *t);
     int r = 1;
     if (!t) {
@@ -244,11 +244,11 @@ int cmd_bench(int argc, char **argv)
         goto failed;
     double t2 = now_ms();
     f.load = t1 - t0, f.first_pass = t2 - t1, f.first = t2 - t_process;
-    for (int k = 0; k < o.runs && !cli_interrupted; k++, f.runs = k) {
+    for (f.runs = 0; f.runs < o.runs && !cli_interrupted; f.runs++) { /* Ctrl-C: what ran */
         double s = now_ms();
         if (one_call(&b) != 0)
             goto failed;
-        t[k] = now_ms() - s;
+        t[f.runs] = now_ms() - s;
     }
     if (f.runs < 1) {
         r = 130;

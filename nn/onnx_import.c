@@ -411,8 +411,10 @@ static int fold_node(es_importer *m, const Onnx__NodeProto *nd)
         es_onnx_const_clear(&out);
         return es_import_fail(nd, msg, NULL);
     }
-    if (r == 1)
+    if (r == 1) {
+        out.checked = out.raw != NULL; /* borrowed from inputs checked above */
         return add_const(m, &out, es_import_out(nd)) < 0 ? -1 : 1;
+    }
     es_onnx_const_clear(&out);
     return 0;
 }
