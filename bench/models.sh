@@ -9,10 +9,11 @@
 #   backbones     ResNet-18, MobileNet-V2, CNN14 (bench/backbones.py exports them once into
 #                 $b/bench/backbones, needs torch and torchvision): forward, + backward
 #   300 MB model  loading (bench/make_big_model.py writes it once into $b/bench/, needs torch)
-# BENCH_THREADS (2) and BENCH_RUNS (21) change the defaults.
+# BENCH_THREADS (2) and BENCH_RUNS (9: a 2-core machine shared with others takes minutes a
+# model) change the defaults.
 set -u
 b=${1:-build}
-es=$b/earsight j=${BENCH_THREADS:-2} runs=${BENCH_RUNS:-21}
+es=$b/earsight j=${BENCH_THREADS:-2} runs=${BENCH_RUNS:-9}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 export OMP_NUM_THREADS=$j
 
