@@ -5,7 +5,7 @@
 set -u
 b=${1:-build}
 for p in "$b"/bench/*; do
-  [ -x "$p" ] || continue
+  [ -f "$p" ] && [ -x "$p" ] || continue  # not the models bench/models.sh keeps there
   "$p" || echo "bench: $(basename "$p") failed"
 done
 bench/models.sh "$b" || echo "bench: models.sh failed"
