@@ -20,7 +20,8 @@
     X("view", cmd_view, "the saliency figure in a window: keys to change method, overlay, zoom, play") \
     X("sonify", cmd_sonify, "listen to what the network heard: the salient part as WAV") \
     X("maps", cmd_maps, "a layer's activation maps for one input, as a grid (PNG)") \
-    X("weights", cmd_weights, "a layer's filters or weight matrix, with a histogram (PNG)")
+    X("weights", cmd_weights, "a layer's filters or weight matrix, with a histogram (PNG)") \
+    X("bench", cmd_bench, "time a model here: first call, warm min/median/p90, peak RSS, arena")
 
 #define DECLARE(name, fn, summary) int fn(int argc, char **argv);
 VERBS(DECLARE)

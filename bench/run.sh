@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # make bench: runs every build/bench/* program (each prints its own medians and, when the
-# peer is installed, the peer's medians and the ratio), in one run on this machine.
+# peer is installed, the peer's medians and the ratio), then `earsight bench` on ONNX models
+# against ONNX Runtime and PyTorch (bench/models.sh), in one run on this machine.
 set -u
 b=${1:-build}
 for p in "$b"/bench/*; do
-  [ -x "$p" ] || continue
+  [ -f "$p" ] && [ -x "$p" ] || continue  # not the models bench/models.sh keeps there
   "$p" || echo "bench: $(basename "$p") failed"
 done
+bench/models.sh "$b" || echo "bench: models.sh failed"

@@ -2,8 +2,9 @@
  * with small integer sub-graphs (x.view(x.size(0), -1) becomes Shape→Gather→Unsqueeze→
  * Concat→Reshape; F.pad becomes ConstantOfShape→Concat→Reshape→Slice→Transpose→Cast). With
  * the input shape fixed at import these evaluate to constants, which the importer turns into
- * attributes of the node that consumes them. Only small tensors pass through here, so the
- * code favours plain loops over speed. */
+ * attributes of the node that consumes them. Mostly small tensors pass through here, so the
+ * code favours plain loops over speed; a weight that does (an Identity, a Reshape) keeps its
+ * values where they are, borrowed from the file, and only what changes values is copied. */
 #include "nn/onnx_internal.h"
 #include <math.h>
 #include <stdlib.h>
@@ -20,10 +21,11 @@ void es_onnx_const_clear(es_onnx_const *c)
     c->tensor = -1;
 }
 
-int es_onnx_const_alloc(es_onnx_const *c, int is_int, int ndim, const int64_t *dims)
+/* c's shape and type, its old values freed; 0, or -1 for a shape beyond ES_ONNX_CONST_MAX. */
+static int const_shape(es_onnx_const *c, int is_int, int ndim, const int64_t *dims)
 {
     free(c->i), free(c->f);
-    c->i = NULL, c->f = NULL;
+    c->i = NULL, c->f = NULL, c->raw = NULL;
     if (ndim < 0 || ndim > ES_MAX_DIMS)
         return es_fail("%d dimensions (at most %d)", ndim, ES_MAX_DIMS);
     size_t n = 1;
@@ -34,22 +36,47 @@ int es_onnx_const_alloc(es_onnx_const *c, int is_int, int ndim, const int64_t *d
         c->dims[k] = dims[k];
     }
     c->ndim = ndim, c->n = n, c->is_int = is_int;
-    if (is_int)
-        c->i = calloc(n ? n : 1, sizeof *c->i);
-    else
-        c->f = calloc(n ? n : 1, sizeof *c->f);
-    if (!c->i && !c->f)
-        return es_fail("out of memory (%zu values)", n);
     return 0;
 }
 
-double es_onnx_const_get(const es_onnx_const *c, size_t k) { return c->is_int ? (double)c->i[k] : c->f[k]; }
+int es_onnx_const_alloc(es_onnx_const *c, int is_int, int ndim, const int64_t *dims)
+{
+    if (const_shape(c, is_int, ndim, dims) != 0)
+        return -1;
+    if (is_int)
+        c->i = calloc(c->n ? c->n : 1, sizeof *c->i);
+    else
+        c->f = calloc(c->n ? c->n : 1, sizeof *c->f);
+    if (!c->i && !c->f)
+        return es_fail("out of memory (%zu values)", c->n);
+    return 0;
+}
+
+int es_onnx_const_borrow(es_onnx_const *c, int ndim, const int64_t *dims, const uint8_t *raw)
+{
+    if (const_shape(c, 0, ndim, dims) != 0)
+        return -1;
+    c->raw = raw;
+    return 0;
+}
+
+static float raw_float(const es_onnx_const *c, size_t k)
+{
+    float v;
+    memcpy(&v, c->raw + k * sizeof v, sizeof v);
+    return v;
+}
+
+double es_onnx_const_get(const es_onnx_const *c, size_t k)
+{
+    return c->is_int ? (double)c->i[k] : c->raw ? raw_float(c, k) : c->f[k];
+}
 
 int64_t es_onnx_const_int(const es_onnx_const *c, size_t k)
 {
     if (c->is_int)
         return c->i[k];
-    double v = c->f[k];
+    double v = es_onnx_const_get(c, k);
     if (!(v > -9.2e18 && v < 9.2e18)) /* NaN, or beyond int64: clamp like a saturating cast */
         return v > 0 ? INT64_MAX : INT64_MIN;
     return (int64_t)v;
@@ -68,6 +95,8 @@ static void put(es_onnx_const *out, size_t o, const es_onnx_const *x, size_t off
 {
     if (out->is_int && x->is_int)
         out->i[o] = x->i[off];
+    else if (!out->is_int && !x->is_int)
+        out->f[o] = x->raw ? raw_float(x, off) : x->f[off];
     else
         es_onnx_const_set(out, o, es_onnx_const_get(x, off));
 }
@@ -75,15 +104,27 @@ static void put(es_onnx_const *out, size_t o, const es_onnx_const *x, size_t off
 /* ---- the folder --------------------------------------------------------------------------- */
 static int is_op(const Onnx__NodeProto *n, const char *op) { return strcmp(n->op_type, op) == 0; }
 
-/* es_onnx_const_alloc for results, refused before allocating when too large to be a shape. */
-static int fold_alloc(es_onnx_const *c, int is_int, int ndim, const int64_t *dims)
+/* es_onnx_const_alloc for results, refused before allocating when over `max` values. */
+static int fold_alloc_max(es_onnx_const *c, int is_int, int ndim, const int64_t *dims, size_t max)
 {
     double n = 1;
     for (int k = 0; k < ndim && k < ES_MAX_DIMS; k++)
         n *= dims[k] > 0 ? (double)dims[k] : 1;
-    if (n > FOLD_MAX_ELEMS)
+    if (n > max)
         return es_fail("folded constant of %.0f values", n);
     return es_onnx_const_alloc(c, is_int, ndim, dims);
+}
+
+/* The bound of a result that only rearranges x: as large as x may be. */
+static size_t rearranged(const es_onnx_const *x)
+{
+    return x->n > FOLD_MAX_ELEMS ? x->n : FOLD_MAX_ELEMS;
+}
+
+/* The bound of results that can grow beyond their inputs: too large to be a shape. */
+static int fold_alloc(es_onnx_const *c, int is_int, int ndim, const int64_t *dims)
+{
+    return fold_alloc_max(c, is_int, ndim, dims, FOLD_MAX_ELEMS);
 }
 
 /* Normalises an axis against rank r (negative counts from the end). */
@@ -218,6 +259,26 @@ static int fold_where(es_onnx_const *const *in, es_onnx_const *out)
     return 1;
 }
 
+/* Reshape, Squeeze, Identity: the same values in another shape. Values borrowed from the
+ * file are borrowed again, not copied (a weight behind an Identity costs nothing). */
+static int copy_values(es_onnx_const *out, const es_onnx_const *x, int ndim, const int64_t *dims)
+{
+    double n = 1;
+    for (int k = 0; k < ndim && k < ES_MAX_DIMS; k++)
+        n *= dims[k] >= 0 ? (double)dims[k] : 1;
+    if (n != (double)x->n)
+        return es_fail("cannot reshape %zu values into %.0f", x->n, n);
+    if (x->raw)
+        return es_onnx_const_borrow(out, ndim, dims, x->raw) == 0 ? 1 : -1;
+    if (fold_alloc_max(out, x->is_int, ndim, dims, rearranged(x)) != 0)
+        return -1;
+    if (x->is_int)
+        memcpy(out->i, x->i, x->n * sizeof *x->i);
+    else
+        memcpy(out->f, x->f, x->n * sizeof *x->f);
+    return 1;
+}
+
 static int fold_unary(const Onnx__NodeProto *n, const es_onnx_const *x, es_onnx_const *out)
 {
     int to_int = x->is_int;
@@ -225,6 +286,8 @@ static int fold_unary(const Onnx__NodeProto *n, const es_onnx_const *x, es_onnx_
         int64_t to = es_onnx_attr_int(n, "to", T_F32);
         to_int = to != T_F32 && to != T_F64 && to != 10 && to != 16;
     }
+    if (is_op(n, "Identity") || (is_op(n, "Cast") && to_int == x->is_int)) /* values kept */
+        return copy_values(out, x, x->ndim, x->dims);
     if (fold_alloc(out, to_int, x->ndim, x->dims) != 0)
         return -1;
     for (size_t k = 0; k < x->n; k++) {
@@ -242,19 +305,6 @@ static int fold_unary(const Onnx__NodeProto *n, const es_onnx_const *x, es_onnx_
         else if (is_op(n, "Cast") && es_onnx_attr_int(n, "to", T_F32) == T_BOOL) v = v != 0;
         es_onnx_const_set(out, k, v);
     }
-    return 1;
-}
-
-static int copy_values(es_onnx_const *out, const es_onnx_const *x, int ndim, const int64_t *dims)
-{
-    if (fold_alloc(out, x->is_int, ndim, dims) != 0)
-        return -1;
-    if (out->n != x->n)
-        return es_fail("cannot reshape %zu values into %zu", x->n, out->n);
-    if (x->is_int)
-        memcpy(out->i, x->i, x->n * sizeof *x->i);
-    else
-        memcpy(out->f, x->f, x->n * sizeof *x->f);
     return 1;
 }
 
@@ -386,7 +436,7 @@ static int fold_gather(const Onnx__NodeProto *n, es_onnx_const *const *in, es_on
 static int gather_strided(es_onnx_const *out, const es_onnx_const *x, const int64_t *dims,
                           const int64_t *lo, const int64_t *step, const int64_t *src)
 {
-    if (fold_alloc(out, x->is_int, x->ndim, dims) != 0)
+    if (fold_alloc_max(out, x->is_int, x->ndim, dims, rearranged(x)) != 0)
         return -1;
     size_t xs[ES_MAX_DIMS];
     strides_of(x->dims, x->ndim, xs);
@@ -471,7 +521,7 @@ static int fold_constant(const Onnx__NodeProto *n, es_onnx_const *out)
 {
     const Onnx__AttributeProto *a;
     if ((a = es_onnx_attr(n, "value")) && a->t)
-        return es_onnx_tensor_read(a->t, out) == 0 ? 1 : -1;
+        return es_onnx_tensor_read(a->t, NULL, out) == 0 ? 1 : -1;
     if ((a = es_onnx_attr(n, "value_float")) && a->has_f) {
         if (fold_alloc(out, 0, 0, NULL) != 0)
             return -1;
@@ -584,7 +634,7 @@ int es_onnx_fold(const Onnx__NodeProto *n, int opset, es_onnx_const *const *in, 
         const Onnx__AttributeProto *a = es_onnx_attr(n, "value");
         es_onnx_const v = {0};
         v.tensor = -1;
-        if (fold_shape_from(in[0], dims, &nd) != 0 || (a && a->t && es_onnx_tensor_read(a->t, &v) != 0)) {
+        if (fold_shape_from(in[0], dims, &nd) != 0 || (a && a->t && es_onnx_tensor_read(a->t, NULL, &v) != 0)) {
             es_onnx_const_clear(&v);
             return -1;
         }
@@ -602,7 +652,10 @@ int es_onnx_fold(const Onnx__NodeProto *n, int opset, es_onnx_const *const *in, 
     } else { /* Shape is the importer's: its input is usually not a constant */
         return 0;
     }
-    if (r == 1 && out->n > FOLD_MAX_ELEMS)
+    size_t biggest = 0; /* what only rearranges its input may be as large as it */
+    for (int k = 0; k < n_in; k++)
+        biggest = in[k] && in[k]->n > biggest ? in[k]->n : biggest;
+    if (r == 1 && out->n > FOLD_MAX_ELEMS && out->n > biggest)
         return es_fail("folded constant of %zu values", out->n);
     return r;
 }

@@ -14,6 +14,7 @@
 #define MAX_GRAPH_VALUES (1UL << 29)  /* values in all activations together (2 GB) */
 
 struct es_importer {
+    const es_onnx_file *file; /* the model, mapped: initializers' values stay in it */
     int opset;
     es_graph *g;
     es_onnx_const *c; /* every constant known so far, by name */
@@ -57,14 +58,30 @@ static int add_const(es_importer *m, es_onnx_const *c, const char *name)
 }
 
 /* Weights, statistics and constants are numbers: a NaN or an infinity in one would make
- * every answer NaN, or worse, plausible (a NaN turned to 0 by a comparison). `what` says
- * which kind of constant it is in the message. */
-static int check_finite(const es_onnx_const *c, const char *what)
+ * every answer NaN, or worse, plausible (a NaN turned to 0 by a comparison). Checked once
+ * each: values borrowed from the file as they are copied into their tensor (materialize),
+ * or before a fold reads them, or at the end for those nothing read. */
+static int check_finite(es_onnx_const *c)
 {
-    for (size_t k = 0; !c->is_int && k < c->n; k++)
-        if (!isfinite(c->f[k]))
-            return es_fail("%s %s holds %s at index %zu", what, c->name,
-                           isnan(c->f[k]) ? "NaN" : c->f[k] > 0 ? "+Inf" : "-Inf", k);
+    for (size_t k = 0; !c->checked && !c->is_int && k < c->n; k++) {
+        float v = (float)es_onnx_const_get(c, k);
+        if (!isfinite(v))
+            return es_fail("%s %s holds %s at index %zu", c->initializer ? "initializer" : "constant",
+                           c->name, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", k);
+    }
+    c->checked = 1;
+    return 0;
+}
+
+/* A constant whose values are borrowed from the file, checked where it lies (a fold reads it
+ * there, or nothing does); its pages then go back to the page cache. */
+static int check_in_file(es_importer *m, es_onnx_const *c)
+{
+    if (!c->raw || c->checked)
+        return 0;
+    if (check_finite(c) != 0)
+        return -1;
+    es_onnx_release(m->file, c->raw, c->n * sizeof(float));
     return 0;
 }
 
@@ -79,7 +96,17 @@ static int materialize(es_importer *m, es_onnx_const *c, es_tensor_kind kind)
             return es_fail("tensor %s: dimension %lld", c->name, (long long)c->dims[d]);
         dims[d] = (int)c->dims[d];
     }
-    if (!c->initializer && check_finite(c, "constant") != 0) /* initializers: checked when read */
+    if (c->raw) { /* one copy, from the mapped file into the tensor, checked on the way */
+        int id = es_tensor_add(m->g, c->name, kind, c->ndim, dims, NULL);
+        if (id < 0)
+            return -1;
+        int bad = c->n && es_onnx_copy_floats(m->file, es_tensor_data(m->g, id), c->raw, c->n);
+        if (bad && check_finite(c) != 0)
+            return -1; /* the tensor stays in the graph, which the failed load frees */
+        c->checked = 1;
+        return c->tensor = id;
+    }
+    if (check_finite(c) != 0)
         return -1;
     float *data = c->f;
     if (c->is_int) { /* an integer tensor read as data: convert (rare: an index used as a value) */
@@ -372,6 +399,9 @@ static int fold_node(es_importer *m, const Onnx__NodeProto *nd)
     }
     if (!all_const || (nd->n_input == 0 && strcmp(nd->op_type, "Constant") != 0))
         return 0;
+    for (size_t k = 0; k < nd->n_input; k++)
+        if (ci[k] && check_in_file(m, ci[k]) != 0)
+            return -1;
     es_onnx_const out = {0};
     out.tensor = -1;
     int r = es_onnx_fold(nd, m->opset, ci, (int)nd->n_input, &out);
@@ -381,8 +411,10 @@ static int fold_node(es_importer *m, const Onnx__NodeProto *nd)
         es_onnx_const_clear(&out);
         return es_import_fail(nd, msg, NULL);
     }
-    if (r == 1)
+    if (r == 1) {
+        out.checked = out.raw != NULL; /* borrowed from inputs checked above */
         return add_const(m, &out, es_import_out(nd)) < 0 ? -1 : 1;
+    }
     es_onnx_const_clear(&out);
     return 0;
 }
@@ -571,12 +603,13 @@ static int import_graph(es_importer *m, const Onnx__GraphProto *gp, int ndim_ove
             return es_fail("an initializer without a name");
         if (find_const(m, t->name))
             return es_fail("initializer %s given twice", t->name);
-        if (es_onnx_tensor_read(t, &c) != 0 || add_const(m, &c, t->name) != 0) {
+        if (es_onnx_tensor_read(t, es_onnx_init_raw(m->file, k), &c) != 0 ||
+            add_const(m, &c, t->name) != 0) {
             es_onnx_const_clear(&c);
             return -1;
         }
         m->c[m->nc - 1].initializer = 1;
-        if (check_finite(&m->c[m->nc - 1], "initializer") != 0)
+        if (!m->c[m->nc - 1].raw && check_finite(&m->c[m->nc - 1]) != 0) /* raw: when copied */
             return -1;
     }
     int n_inputs = 0;
@@ -605,6 +638,9 @@ static int import_graph(es_importer *m, const Onnx__GraphProto *gp, int ndim_ove
         }
     }
     free(live);
+    for (int k = 0; k < m->nc; k++) /* initializers no node read are numbers too */
+        if (check_in_file(m, &m->c[k]) != 0)
+            return -1;
     if (gp->n_output == 0)
         return es_fail("the model has no output");
     for (size_t k = 0; k < gp->n_output; k++) {
@@ -631,20 +667,20 @@ static int load(const char *path, int ndim_over, const int *over, es_graph **g, 
         return -1;
     }
     es_importer m = {0};
-    Onnx__ModelProto *mp = es_onnx_read_model(path);
+    es_onnx_file f;
     int r = -1;
-    if (mp && es_onnx_model_opset(mp, &m.opset) == 0) {
+    if (es_onnx_open(&f, path) == 0 && es_onnx_model_opset(f.mp, &m.opset) == 0) {
+        m.file = &f;
         if (!(m.g = es_graph_new()))
             es_fail("out of memory");
-        else if (import_graph(&m, mp->graph, ndim_over, over) == 0 &&
-                 (!meta || es_onnx_read_meta(mp, meta) == 0))
+        else if (import_graph(&m, f.mp->graph, ndim_over, over) == 0 &&
+                 (!meta || es_onnx_read_meta(f.mp, meta) == 0))
             r = 0;
     }
-    for (int k = 0; k < m.nc; k++)
+    for (int k = 0; k < m.nc; k++) /* before the file closes: constants may borrow from it */
         es_onnx_const_clear(&m.c[k]);
     free(m.c);
-    if (mp)
-        onnx__model_proto__free_unpacked(mp, NULL);
+    es_onnx_close(&f);
     if (r != 0) {
         es_graph_free(m.g);
         return es_onnx_fail_file(path, meta);

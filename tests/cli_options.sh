@@ -56,6 +56,11 @@ refuses "annotate: -- ends the flags" "unexpected argument '-q'" \
   "$es" annotate -m $m --labels a,b,c -o "$o/a.onnx" -- -q
 usage_errors annotate "" "" --labels "$es" annotate -m $m --labels a,b,c -o "$o/a.onnx"
 
+# ---- bench ------------------------------------------------------------------------------------
+works "bench: --opt=value, bundle -qj1" "" "$es" bench --model=$m --runs=1 --method=grad -qj1
+refuses "bench: -- ends the flags" "unexpected argument '--json'" "$es" bench -m $m --runs 1 -- --json
+usage_errors bench "--runs 0" "--batch 1.5" --method "$es" bench -m $m --runs 1
+
 # ---- eval -------------------------------------------------------------------------------------
 works "eval: --opt=value, bundle -qj2" "$o/roc.png" \
   "$es" eval -m "$tmp/t.onnx" --data="$tmp/l.csv" -qj2 --png="$o/roc.png"
@@ -142,7 +147,7 @@ usage_errors view "--frames 0" "--frames 1.5" --keys \
   env -u DISPLAY -u WAYLAND_DISPLAY "$es" view -m $m $x --screenshot "$o/v.png"
 
 # ---- help -------------------------------------------------------------------------------------
-for v in annotate eval features info maps plot predict saliency sanity sonify train weights view; do
+for v in annotate bench eval features info maps plot predict saliency sanity sonify train weights view; do
   "$es" help $v >"$tmp/h1" 2>&1; r1=$?
   "$es" $v --help >"$tmp/h2" 2>&1; r2=$?
   "$es" $v -m nope --frobnicate -h >"$tmp/h3" 2>&1; r3=$?

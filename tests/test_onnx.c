@@ -6,6 +6,8 @@
 #include "nn/graph.h" /* white-box: the attributes of imported nodes */
 #include "nn/onnx_internal.h" /* white-box: the constant folder */
 #include "onnx.pb-c.h"
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define OX(f) FIXTURE("onnx/" f)
@@ -616,12 +618,28 @@ static void nan_clip(Onnx__ModelProto *mp)
             n->attribute[k]->f = NAN;
 }
 
+/* An initializer no node reads: refused all the same (its values are checked in the file). */
+static void nan_unused(Onnx__ModelProto *mp)
+{
+    Onnx__GraphProto *g = mp->graph;
+    Onnx__TensorProto *t = malloc(sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = strdup("unused");
+    t->has_data_type = 1, t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    t->n_dims = 1, t->dims = malloc(sizeof *t->dims), t->dims[0] = 3;
+    t->has_raw_data = 1, t->raw_data.len = 12, t->raw_data.data = calloc(1, 12);
+    g->initializer = realloc(g->initializer, (g->n_initializer + 1) * sizeof *g->initializer);
+    g->initializer[g->n_initializer++] = t;
+    set_raw(t, 2, NAN);
+}
+
 static void nonfinite_weights_refused(void **state)
 {
     expect_fail(edited(OX("captum_one_conv.onnx"), nan_weight),
                 ": initializer conv1.weight holds NaN at index 17");
     expect_fail(edited(OX("captum_one_conv.onnx"), inf_weight),
                 ": initializer fc1.weight holds -Inf at index 3");
+    expect_fail(edited(OX("captum_one_conv.onnx"), nan_unused), ": initializer unused holds NaN at index 2");
     char want[200];
     Onnx__ModelProto *mp;
     size_t n;
@@ -718,6 +736,106 @@ static void fold_int64_edges(void **state)
     es_onnx_const_clear(&y), es_onnx_const_clear(&a), es_onnx_const_clear(&b), es_onnx_const_clear(&e);
 }
 
+/* ---- loading at disk speed: the skeleton and borrowed weights -------------------------- */
+/* The skeleton leaves every float initializer's raw_data in the mapped file, at the bytes the
+ * whole unpack reads, and unpacks everything else as the whole unpack does. */
+static void skeleton_leaves_weights_in_file(void **state)
+{
+    const char *path = OX("bad_densenet.onnx");
+    es_onnx_file f;
+    assert_int_equal(es_onnx_open(&f, path), 0);
+    assert_true(f.mapped);
+    Onnx__ModelProto *whole = es_onnx_read_model(path);
+    assert_non_null(whole);
+    const Onnx__GraphProto *g = f.mp->graph, *w = whole->graph;
+    assert_int_equal(g->n_initializer, w->n_initializer);
+    assert_int_equal(g->n_node, w->n_node);
+    size_t left = 0;
+    for (size_t k = 0; k < g->n_initializer; k++) {
+        const Onnx__TensorProto *t = g->initializer[k], *u = w->initializer[k];
+        const ProtobufCBinaryData *raw = es_onnx_init_raw(&f, k);
+        assert_string_equal(t->name, u->name);
+        assert_int_equal(t->n_dims, u->n_dims);
+        assert_int_equal(raw != NULL, u->has_raw_data);
+        if (!raw)
+            continue;
+        assert_false(t->has_raw_data);
+        assert_true(raw->data >= f.data && raw->data + raw->len <= f.data + f.len);
+        assert_int_equal(raw->len, u->raw_data.len);
+        assert_memory_equal(raw->data, u->raw_data.data, raw->len);
+        left += raw->len;
+    }
+    assert_true(left > 1000000); /* the weights, 1.3 MB of them, were not unpacked */
+    onnx__model_proto__free_unpacked(whole, NULL);
+    es_onnx_close(&f);
+}
+
+/* A model whose graph comes in two pieces (protobuf merges them) is not what the skeleton
+ * walk follows: it is unpacked whole, and loads as before. A pipe cannot be mapped: read. */
+static void merged_graph_and_pipe(void **state)
+{
+    size_t n;
+    uint8_t *b = slurp(OX("captum_one_conv.onnx"), &n);
+    /* graph (field 7) again, holding only doc_string (field 10) "x": merged into the first */
+    static const uint8_t extra[] = {7 << 3 | 2, 3, 10 << 3 | 2, 1, 'x'};
+    b = realloc(b, n + sizeof extra);
+    memcpy(b + n, extra, sizeof extra);
+    const char *p = tmp_path("merged.onnx");
+    spill(p, b, n + sizeof extra);
+    es_onnx_file f;
+    assert_int_equal(es_onnx_open(&f, p), 0);
+    assert_int_equal(f.n_raw, 0); /* unpacked whole */
+    assert_string_equal(f.mp->graph->doc_string, "x");
+    es_onnx_close(&f);
+    assert_same_as_captum(p);
+    free(b);
+    p = tmp_path("model.fifo");
+    assert_int_equal(mkfifo(p, 0600), 0);
+    pid_t pid = fork();
+    if (pid == 0) { /* the writer */
+        size_t m;
+        uint8_t *c = slurp(OX("captum_one_conv.onnx"), &m);
+        FILE *w = fopen(p, "wb");
+        fwrite(c, 1, m, w);
+        fclose(w);
+        _exit(0);
+    }
+    assert_int_equal(es_onnx_open(&f, p), 0);
+    assert_false(f.mapped);
+    assert_true(f.n_raw > 0); /* the skeleton works on read bytes too */
+    es_onnx_close(&f);
+    waitpid(pid, NULL, 0);
+}
+
+/* Reshape, Identity and Cast to float of borrowed values borrow them again (no copy, and no
+ * size limit: a weight behind an Identity is as large as the weight); Transpose copies, right. */
+static void folds_keep_borrowed_values(void **state)
+{
+    float v[6] = {1, 2, 3, 4, 5, 6};
+    uint8_t bytes[1 + sizeof v];
+    memcpy(bytes + 1, v, sizeof v); /* unaligned, as raw_data in a file mostly is */
+    es_onnx_const x = {0}, s, y;
+    assert_int_equal(es_onnx_const_borrow(&x, 2, (int64_t[]){2, 3}, bytes + 1), 0);
+    assert_int_equal(fold("Identity", (es_onnx_const *[]){&x}, 1, &y), 1);
+    assert_ptr_equal(y.raw, x.raw);
+    assert_null(y.f);
+    es_onnx_const_clear(&y);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(es_onnx_const_alloc(&s, 1, 1, (int64_t[]){1}), 0);
+    s.i[0] = -1;
+    assert_int_equal(fold("Reshape", (es_onnx_const *[]){&x, &s}, 2, &y), 1);
+    assert_ptr_equal(y.raw, x.raw);
+    assert_true(y.ndim == 1 && y.dims[0] == 6);
+    assert_true(es_onnx_const_get(&y, 5) == 6);
+    es_onnx_const_clear(&y);
+    assert_int_equal(fold("Transpose", (es_onnx_const *[]){&x}, 1, &y), 1);
+    assert_non_null(y.f);
+    assert_true(y.dims[0] == 3 && y.dims[1] == 2);
+    float want[6] = {1, 4, 2, 5, 3, 6};
+    assert_memory_equal(y.f, want, sizeof want);
+    es_onnx_const_clear(&y), es_onnx_const_clear(&s), es_onnx_const_clear(&x);
+}
+
 static void wrong_input_shape(void **state)
 {
     es_graph *g = (es_graph *)1;
@@ -739,6 +857,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pytorch_exports_match),
+        cmocka_unit_test(skeleton_leaves_weights_in_file),
+        cmocka_unit_test(merged_graph_and_pipe),
+        cmocka_unit_test(folds_keep_borrowed_values),
         cmocka_unit_test(other_batch_sizes),
         cmocka_unit_test(densenet_structure),
         cmocka_unit_test(every_op_round_trips),
