@@ -19,6 +19,7 @@
     X("sanity", cmd_sanity, "sanity checks of a saliency method: randomized layers (Adebayo)") \
     X("view", cmd_view, "the saliency figure in a window: keys to change method, overlay, zoom, play") \
     X("sonify", cmd_sonify, "listen to what the network heard: the salient part as WAV") \
+    X("export", cmd_export, "a corpus at once: pictures of every clip, summary.csv, a gallery page") \
     X("maps", cmd_maps, "a layer's activation maps for one input, as a grid (PNG)") \
     X("weights", cmd_weights, "a layer's filters or weight matrix, with a histogram (PNG)")
 

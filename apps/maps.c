@@ -17,30 +17,6 @@ static const opt_cmd cmd = {
     "the bottom). A sound longer than the model's frames is cut into windows; --window picks\n"
     "one.\n"};
 
-/* The layer's first sample as (channels × rows × cols) with rows the frequency axis of a
- * sound (the model's frames_mels layout turned) or the tensor's H. */
-static float *layer_maps(const es_clip *in, int t, int *c, int *rows, int *cols)
-{
-    int dims[ES_MAX_DIMS], nd = es_tensor_shape(in->m.g, t, dims);
-    const float *a = es_tensor_data(in->m.g, t);
-    *c = dims[1];
-    int h = nd == 4 ? dims[2] : 1, w = dims[nd - 1], turn = in->audio && in->time_first && nd == 4;
-    *rows = turn ? w : h, *cols = turn ? h : w;
-    float *m = malloc((size_t)*c * h * w * sizeof(float));
-    if (!m)
-        return es_fail("out of memory"), NULL;
-    for (int k = 0; k < *c; k++)
-        for (int i = 0; i < h; i++)
-            for (int j = 0; j < w; j++) {
-                float v = a[((size_t)k * h + i) * w + j];
-                if (turn) /* (time, mel) -> (mel, time) */
-                    m[((size_t)k * w + j) * h + i] = v;
-                else
-                    m[((size_t)k * h + i) * w + j] = v;
-            }
-    return m;
-}
-
 static int draw_grid(es_canvas *c, es_rect r, const es_style *s, const void *p)
 {
     return es_plot_activations(c, r, s, p);
@@ -74,25 +50,15 @@ int cmd_maps(int argc, char **argv)
             es_fail("%s: no layer with spatial maps", in.m.path);
         goto done;
     }
-    int dims[ES_MAX_DIMS], nd = es_tensor_shape(in.m.g, t, dims);
-    if (nd != 3 && nd != 4) {
-        es_fail("%s: layer %s has no spatial maps (%d-D output; want (N,C,H,W) or (N,C,L))",
-                in.m.path, es_tensor_name(in.m.g, t), nd);
-        goto done;
-    }
+    es_array am = {0};
     if (window >= in.x.dims[0]) {
         es_fail("%s: window %d of %d", input, window, in.x.dims[0]);
         goto done;
     }
-    size_t row = es_array_size(&in.x) / in.x.dims[0];
-    if (es_graph_set_batch(in.m.g, 1) != 0)
+    if (es_clip_layer_maps(&in, t, window, &am) != 0)
         goto done;
-    memcpy(es_tensor_data(in.m.g, in.m.input), in.x.data + window * row, row * sizeof(float));
-    if (es_forward(in.m.g, ES_TEST) != 0)
-        goto done;
-    int c, rows, cols;
-    if (!(maps = layer_maps(&in, t, &c, &rows, &cols)))
-        goto done;
+    maps = am.data;
+    int c = am.dims[0], rows = am.dims[1], cols = am.dims[2];
     char title[512];
     snprintf(title, sizeof title, "%s — %s: %d maps of %d × %d", input, es_tensor_name(in.m.g, t),
              c, rows, cols);

@@ -114,7 +114,7 @@ static int matrices(const es_clip *in, const float *map, float **base, float **s
         inp = stitched;
     }
     int rc = es_clip_picture(in, inp, rows, cols, base) != 0 ||
-             es_clip_picture(in, map, rows, cols, sal) != 0 ? -1 : 0;
+             (map && es_clip_picture(in, map, rows, cols, sal) != 0) ? -1 : 0;
     free(stitched);
     return rc;
 }
@@ -129,7 +129,9 @@ static void crop_part(es_spec_plot *p, float *base, float *sal, int rows, int co
             lo = fminf(lo, base[i]), hi = fmaxf(hi, base[i]);
     if (lo < hi)
         p->vmin = lo, p->vmax = hi;
-    crop_cols(base, rows, cols, c0, c1), crop_cols(sal, rows, cols, c0, c1);
+    crop_cols(base, rows, cols, c0, c1);
+    if (sal) /* NULL: the input alone */
+        crop_cols(sal, rows, cols, c0, c1);
 }
 
 /* "FILE — METHOD, class K LABEL (score S, P p)" into buf. */
