@@ -558,9 +558,11 @@ static int write_summary(const options *o, const es_inputs *in)
         if (access(rec, F_OK) != 0 || es_table_read(&r, rec) != 0)
             continue; /* not done (interrupted) */
         const char *p = es_table_get(&r, 0, "path");
-        int k = p && !strcmp(p, in->path[i]) ? es_table_add_row(&s, &r, 0) : 0;
+        int k = p && !strcmp(p, in->path[i]) ? es_table_add_row(&s, &r, 0) : -2;
         es_table_free(&r);
-        if (k < 0)
+        if (k >= 0 && in->label[i]) /* the list's label, whichever run exported the clip */
+            k = es_table_set(&s, k, "label", in->label[i]) != 0 ? -1 : k;
+        if (k == -1)
             return es_table_free(&s), cli_lib_fail();
     }
     char title[4200];

@@ -255,7 +255,8 @@ void es_inputs_free(es_inputs *l);
 
 /* The time span of the most salient region of a map (es_clip_map_size floats) of the clip:
  * the column profile Σ|map| over frequency, its peak, and the run of columns around it at or
- * above half the peak, as [t[0], t[1]) in seconds for a sound (columns for a tensor). 0, or
+ * above half the peak, as [t[0], t[1]) in seconds for a sound (from 0: the first frame's
+ * half before the start left out), columns for a tensor. 0, or
  * -1 with es_error() (out of memory); an all-zero map gives the whole input. */
 int es_map_salient_span(const es_clip *in, const float *map, double t[2]);
 

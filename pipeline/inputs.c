@@ -265,6 +265,8 @@ int es_map_salient_span(const es_clip *in, const float *map, double t[2])
     es_axis x, y;
     es_figure_axes(&o, in, &x, &y);
     t[0] = x.lo + (x.hi - x.lo) * a / cols, t[1] = x.lo + (x.hi - x.lo) * b / cols;
+    if (in->audio) /* the first frame's half before the sound's start */
+        t[0] = t[0] < 0 ? 0 : t[0];
     free(prof), free(m);
     return 0;
 }
