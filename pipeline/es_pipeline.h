@@ -37,7 +37,8 @@ typedef struct {
 } es_model;
 
 /* The default model's path: $EARSIGHT_MODEL, else assets/models/bird-detector.onnx in the
- * source tree the running binary was built in, or in the current folder. NULL with
+ * source tree the running binary was built in, share/earsight/models/bird-detector.onnx of
+ * the prefix it was installed in (PREFIX/bin/earsight), or in the current folder. NULL with
  * es_error() when none is there. The string is static (do not free). */
 const char *es_model_default_path(void);
 /* Loads `path` (NULL: the default) with the input shaped as the file declares it. 0, or -1

@@ -3,6 +3,7 @@
 #   scripts/deps.sh          build + test dependencies
 #   scripts/deps.sh --peers  also the peers `make bench` and the fixture scripts compare with
 #                            (python3-torch, torchaudio, onnx, matplotlib)
+#   scripts/deps.sh --docs   also headless Chromium, for the README's screenshot of a gallery
 set -eu
 pkgs="build-essential pkg-config
   libopenblas-openmp-dev libfftw3-dev libsndfile1-dev libsoxr-dev
@@ -12,6 +13,7 @@ pkgs="build-essential pkg-config
   clang libclang-rt-14-dev libomp-14-dev"
 peers="python3-numpy python3-torch python3-torchaudio python3-onnx python3-matplotlib"
 [ "${1:-}" = "--peers" ] && pkgs="$pkgs $peers"
+[ "${1:-}" = "--docs" ] && pkgs="$pkgs chromium"
 sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
 missing=""
 for p in $pkgs; do
