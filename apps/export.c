@@ -598,17 +598,8 @@ static int gather(const options *o, const es_model *m, es_inputs *in)
             return cli_lib_fail();
     if (o->list && es_inputs_list(in, o->list, m->labels, m->n_labels) != 0)
         return cli_lib_fail();
-    if (!o->shard[1])
-        return 0;
-    int k = 0;
-    for (int i = 0; i < in->n; i++) {
-        if ((int)(es_path_hash(in->path[i]) % o->shard[1]) == o->shard[0] - 1) {
-            in->path[k] = in->path[i], in->label[k++] = in->label[i];
-            continue;
-        }
-        free(in->path[i]), free(in->label[i]);
-    }
-    in->n = k;
+    if (o->shard[1])
+        es_inputs_shard(in, o->shard[0], o->shard[1]);
     return 0;
 }
 

@@ -242,6 +242,7 @@ typedef struct {
     int n, cap;
     char **path;
     char **label; /* NULL entries: no label */
+    int *slot, n_slot; /* the paths' set (index + 1 by hash), for finding repeats */
 } es_inputs;
 /* A file as it is, or a folder: every sound under it (es_sound_name), recursively, in byte
  * order of the names, hidden names and links to folders skipped. A path already listed is
@@ -252,6 +253,9 @@ int es_inputs_add(es_inputs *l, const char *arg);
  * (names) or `hasbird` (0/1: classes[0] or classes[1] when given). Relative paths are taken
  * from the list's folder. */
 int es_inputs_list(es_inputs *l, const char *list, char **classes, int n_classes);
+/* Keeps the inputs of shard k of n (1 <= k <= n): those whose es_path_hash % n is k - 1, in
+ * order. Returns how many. */
+int es_inputs_shard(es_inputs *l, int k, int n);
 void es_inputs_free(es_inputs *l);
 
 /* The time span of the most salient region of a map (es_clip_map_size floats) of the clip:

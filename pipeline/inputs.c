@@ -87,15 +87,40 @@ void es_inputs_free(es_inputs *l)
 {
     for (int i = 0; i < l->n; i++)
         free(l->path[i]), free(l->label[i]);
-    free(l->path), free(l->label);
+    free(l->path), free(l->label), free(l->slot);
     memset(l, 0, sizeof *l);
+}
+
+/* The slot of `path` in the open-addressing set of indices + 1 (0: empty): where it is, or
+ * the empty slot where it goes. The set is kept at most half full. */
+static int *find_slot(const es_inputs *l, const char *path)
+{
+    size_t m = (size_t)l->n_slot - 1, h = es_path_hash(path) & m;
+    while (l->slot[h] && strcmp(l->path[l->slot[h] - 1], path) != 0)
+        h = (h + 1) & m;
+    return &l->slot[h];
+}
+
+static int grow_set(es_inputs *l)
+{
+    int n = l->n_slot ? 2 * l->n_slot : 256, *old = l->slot, old_n = l->n_slot;
+    if (!(l->slot = calloc(n, sizeof *l->slot)))
+        return l->slot = old, es_fail("out of memory");
+    l->n_slot = n;
+    for (int i = 0; i < old_n; i++)
+        if (old[i])
+            *find_slot(l, l->path[old[i] - 1]) = old[i];
+    free(old);
+    return 0;
 }
 
 static int push(es_inputs *l, const char *path, const char *label)
 {
-    for (int i = 0; i < l->n; i++) /* a file given twice is one input */
-        if (strcmp(l->path[i], path) == 0)
-            return 0;
+    if (2 * (l->n + 1) > l->n_slot && grow_set(l) != 0)
+        return -1;
+    int *slot = find_slot(l, path);
+    if (*slot) /* a file given twice is one input */
+        return 0;
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 64;
         char **p = realloc(l->path, cap * sizeof *p), **b = p ? realloc(l->label, cap * sizeof *b) : NULL;
@@ -109,8 +134,25 @@ static int push(es_inputs *l, const char *path, const char *label)
     l->label[l->n] = label && *label ? strdup(label) : NULL;
     if (!l->path[l->n] || (label && *label && !l->label[l->n]))
         return free(l->path[l->n]), free(l->label[l->n]), es_fail("out of memory");
-    l->n++;
+    *slot = ++l->n;
     return 0;
+}
+
+int es_inputs_shard(es_inputs *l, int k, int n)
+{
+    int kept = 0;
+    for (int i = 0; i < l->n; i++) {
+        if ((int)(es_path_hash(l->path[i]) % (uint64_t)n) == k - 1) {
+            l->path[kept] = l->path[i], l->label[kept++] = l->label[i];
+            continue;
+        }
+        free(l->path[i]), free(l->label[i]);
+    }
+    l->n = kept;
+    memset(l->slot, 0, l->n_slot * sizeof *l->slot);
+    for (int i = 0; i < l->n; i++)
+        *find_slot(l, l->path[i]) = i + 1;
+    return l->n;
 }
 
 static int by_name(const struct dirent **a, const struct dirent **b)
