@@ -86,7 +86,7 @@ grep -v '/bad-' "$tmp/m1" | diff - "$tmp/m2" >/dev/null && grep -q "6 done befor
   bad "export: resume" "$(cat "$tmp/o"; diff "$tmp/m1" "$tmp/m2" | head -4)"
 touch "$c/a.wav"
 ex "$c/a.wav" -o "$tmp/x1" -q 2>/dev/null
-[ "$tmp/x1/clips/$(ls "$tmp/x1/clips" | grep '^a-.*spec.png' | head -1)" -nt "$c/a.wav" ] &&
+[ "$(find "$tmp/x1/clips" -name 'a-*.spec.png' -newer "$c/a.wav" | wc -l)" = 1 ] &&
   ok "export: a clip newer than its outputs is exported again" || bad "export: newer clip" ""
 
 # ---- --list: paths and a CSV with labels; --save-npy, --maps ----
