@@ -67,7 +67,7 @@ static const char *style =
     "h1{font-size:1.3em;margin:0 0 .3em}#bar{position:sticky;top:0;background:#fafafa;"
     "padding:.5em 0;border-bottom:1px solid #ddd;z-index:1}#bar label{margin-right:1.2em}"
     "#cards{display:flex;flex-wrap:wrap;gap:12px;margin-top:12px}"
-    ".card{background:#fff;border:1px solid #ccc;border-radius:6px;padding:8px;width:420px}"
+    ".card{background:#fff;border:1px solid #ccc;border-radius:6px;padding:8px;width:400px}"
     ".card.bad{border-color:#c33}.card.dis{border-color:#e90;box-shadow:0 0 0 2px #fc6}"
     ".card img{display:block;max-width:100%}.thumbs{display:flex;gap:4px;margin-top:4px}"
     ".thumbs a{flex:1}.path{font-weight:600;word-break:break-all}.meta{color:#555}"
