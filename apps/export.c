@@ -37,7 +37,7 @@ static const opt_cmd cmd = {
 
 typedef struct {
     const char *model, *out, *list, *methods, *layout, *maps, *target;
-    const char **inputs;
+    const char **inputs, *target_name; /* --target as the summary names it */
     int n_inputs, save_npy, force, quiet, merge, jobs, shard[2], w, h;
     /* resolved */
     int method[MAX_METHODS], n_methods, n_maps;
@@ -395,8 +395,9 @@ static int done_before(const options *o, const char *path, const struct stat *mo
     es_table t;
     if (es_table_read(&t, f) != 0)
         return 0;
-    const char *s = es_table_get(&t, 0, "status");
-    int ok = s && !strcmp(s, "ok");
+    const char *s = es_table_get(&t, 0, "status"), *tg = es_table_get(&t, 0, "target");
+    const char *want = o->target_name ? o->target_name : es_table_get(&t, 0, "predicted");
+    int ok = s && !strcmp(s, "ok") && tg && want && !strcmp(tg, want); /* the class explained */
     es_table_free(&t);
     clip_file(o, path, "spec", "png", f, sizeof f);
     ok = ok && fresh(f, since);
@@ -603,6 +604,24 @@ static int gather(const options *o, const es_model *m, es_inputs *in)
     return 0;
 }
 
+/* --target against the model's labels, before any clip: a name it has, or an index (a label
+ * when it has one, as the summary writes it). */
+static int check_target(options *o, const es_model *m)
+{
+    char *end;
+    if (!o->target)
+        return 0;
+    long k = strtol(o->target, &end, 10);
+    if (end != o->target && !*end && k >= 0) {
+        o->target_name = k < m->n_labels ? m->labels[k] : o->target;
+        return 0;
+    }
+    for (int i = 0; i < m->n_labels; i++)
+        if (!strcmp(m->labels[i], o->target))
+            return o->target_name = m->labels[i], 0;
+    return cli_usage("export", "--target: %s has no class named '%s'", m->path, o->target);
+}
+
 static int export_all(options *o)
 {
     es_inputs in = {0};
@@ -614,7 +633,8 @@ static int export_all(options *o)
         omp_set_num_threads(1); /* before any parallel region: workers are processes */
     if (es_model_load(&w.model, o->model) != 0)
         return cli_lib_fail();
-    if ((rc = gather(o, &w.model, &in)) != 0 || (rc = make_dirs(o)) != 0)
+    if ((rc = check_target(o, &w.model)) != 0 || (rc = gather(o, &w.model, &in)) != 0 ||
+        (rc = make_dirs(o)) != 0)
         goto done;
     rc = 1;
     if (stat(w.model.path, &mst) != 0 || !(todo = malloc((in.n + 1) * sizeof *todo))) {

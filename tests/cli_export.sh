@@ -152,6 +152,11 @@ done
 expect "export: no output folder" 2 "no output folder" "$es" export "$c/a.wav"
 expect "export: bad --shard" 2 "K/N" "$es" export "$c/a.wav" -o "$tmp/x" --shard 4/3
 expect "export: unknown method" 2 "unknown method" "$es" export "$c/a.wav" -o "$tmp/x" --method nope
+expect "export: --target the model lacks" 2 "no class named 'nope'" "$es" export "$c/a.wav" -o "$tmp/x" --target nope
+ex "$c/sub/b.wav" -o "$tmp/tg" --target bird -q && ex "$c/sub/b.wav" -o "$tmp/tg" --target 1 >"$tmp/o" &&
+  grep -q "1 done before" "$tmp/o" && ex "$c/sub/b.wav" -o "$tmp/tg" >"$tmp/o" && grep -q "0 done before" "$tmp/o" &&
+  [ "$(col target "$tmp/tg/summary.csv")" = "$(col predicted "$tmp/tg/summary.csv")" ] &&
+  ok "export: another class explained is exported again (--target 1 is bird: not)" || bad "target" "$(cat "$tmp/o")"
 ex "$c/sub/b.wav" -o "$tmp/pr" --force 2>"$tmp/e" >/dev/null
 grep -q "export: 1 of 1 clips" "$tmp/e" && ok "export: plain progress lines when stderr is no terminal" ||
   bad "progress" "$(cat "$tmp/e")"
