@@ -7,3 +7,5 @@ for p in "$b"/bench/*; do
   [ -x "$p" ] || continue
   "$p" || echo "bench: $(basename "$p") failed"
 done
+# export's clips per second against the Python pipeline (bench/export.sh)
+bench/export.sh "$b" || echo "bench: export.sh failed"
