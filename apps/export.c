@@ -688,7 +688,7 @@ static int merge_folder(const char *dir, es_table *all, const char ***dirs)
         rc = cli_fail("%s: no summary.csv nor shard summaries in it", dir);
     for (int f = 0; f < n; f++) {
         char file[4400];
-        es_table t;
+        es_table t = {0};
         snprintf(file, sizeof file, "%s/%s", dir, e[f]->d_name);
         if (rc == 0 && es_table_read(&t, file) != 0)
             rc = cli_lib_fail();
@@ -712,8 +712,7 @@ static int merge_folder(const char *dir, es_table *all, const char ***dirs)
         }
         if (rc == 0 && !d)
             rc = cli_fail("out of memory");
-        if (!rc || t.cols)
-            es_table_free(&t);
+        es_table_free(&t);
         free(e[f]);
     }
     free(e);

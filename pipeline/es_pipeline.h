@@ -203,7 +203,7 @@ typedef struct {
 } es_table;
 int es_table_init(es_table *t, const char *const *cols, int n);
 /* The CSV at `path` (RFC 4180, a UTF-8 BOM skipped): the first record names the columns;
- * missing cells are "", cells past the header's columns dropped. */
+ * missing cells are "", cells past the header's columns dropped. On failure *t is empty. */
 int es_table_read(es_table *t, const char *path);
 /* Writes the table atomically (fields quoted as RFC 4180 needs). */
 int es_table_write(const es_table *t, const char *path);

@@ -87,12 +87,12 @@ int es_table_add(es_table *t) { return new_row(t); }
 int es_table_read(es_table *t, const char *path)
 {
     size_t len, at;
+    memset(t, 0, sizeof *t);
     char *text = es_pl_slurp(path, &len, &at), *f[256];
     if (!text)
         return -1;
     es_pl_csv c = {text + at, text + len, 1};
     int nf, line, got, r = -1;
-    memset(t, 0, sizeof *t);
     if ((got = es_pl_csv_record(&c, f, 256, &nf, &line)) <= 0) {
         es_fail("%s: %s", path, got < 0 ? "a quoted field is never closed" : "empty file");
         goto done;
