@@ -171,6 +171,8 @@ static int by_col(const void *a, const void *b, void *ctx)
 
 int es_table_sort(es_table *t, const char *name, int *order)
 {
+    if (t->n == 0) /* an empty shard */
+        return es_table_find(t, name) < 0 ? es_fail("no column %s", name) : 0;
     int j = es_table_find(t, name), *ord = malloc((t->n ? t->n : 1) * sizeof *ord);
     char **cells = malloc(((size_t)t->n * t->cols + 1) * sizeof *cells);
     if (j < 0 || !ord || !cells) {

@@ -147,6 +147,11 @@ static void table_round_trip(void **state)
         es_table_set(&t, k, "status", i == 1 ? "error: x" : "ok");
     }
     assert_int_equal(es_table_set(&t, 0, "nope", "x"), -1);
+    es_table e;
+    assert_int_equal(es_table_init(&e, cols, 3), 0);
+    assert_int_equal(es_table_sort(&e, "path", NULL), 0); /* an empty shard's summary */
+    assert_int_equal(es_table_sort(&e, "nope", NULL), -1);
+    es_table_free(&e);
     int order[3];
     assert_int_equal(es_table_sort(&t, "path", order), 0);
     assert_int_equal(order[0], 2), assert_int_equal(order[1], 1), assert_int_equal(order[2], 0);
