@@ -13,8 +13,9 @@ MULTIARCH := $(shell gcc -dumpmachine)
 BLAS_DIR := /usr/lib/$(MULTIARCH)/openblas-openmp
 BLAS_LIBS := -L$(BLAS_DIR) -Wl,-rpath,$(BLAS_DIR) -lopenblas
 OMP     ?= -fopenmp
+# -fPIC: the same objects make libearsight.a and libearsight.so (no interposition within it).
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-           $(OMP) -I. -I$(B)/gen -I/usr/include/$(MULTIARCH)/openblas-openmp \
+           -fPIC -fno-semantic-interposition $(OMP) -I. -I$(B)/gen -I/usr/include/$(MULTIARCH)/openblas-openmp \
            $(shell pkg-config --cflags $(PKGS) sdl2)
 LDLIBS  := $(BLAS_LIBS) $(shell pkg-config --libs $(PKGS)) -lm $(OMP)
 SDL_LIBS := $(shell pkg-config --libs sdl2)
@@ -33,7 +34,7 @@ APP_OBJ := $(APP_SRC:%.c=$(B)/obj/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 EXAMPLES := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
-all: $(B)/libearsight.a $(B)/earsight $(EXAMPLES)
+all: $(B)/libearsight.a $(B)/libearsight.so $(B)/earsight $(EXAMPLES)
 
 $(B)/gen/onnx.pb-c.c $(B)/gen/onnx.pb-c.h: $(ONNX_PROTO)
 	@mkdir -p $(B)/gen
@@ -50,6 +51,11 @@ $(B)/obj/%.o: %.c $(B)/gen/onnx.pb-c.h
 $(B)/libearsight.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+VERSION := $(shell sed -n 's/^\#define ES_VERSION "\(.*\)"/\1/p' base/es_base.h)
+SOVER   := 0
+$(B)/libearsight.so: $(LIB_OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libearsight.so.$(SOVER) $^ -o $@ $(LDLIBS)
 
 $(B)/earsight: $(APP_OBJ) $(B)/libearsight.a
 	$(CC) $(CFLAGS) $(APP_OBJ) $(B)/libearsight.a -o $@ $(LDLIBS) $(SDL_LIBS)
@@ -73,8 +79,17 @@ $(B)/bench/%: bench/%.c $(B)/libearsight.a
 
 # CLI checks (tests/cli_*.sh) run the binary of this build tree and print cmocka-style lines.
 CLI_TESTS := $(sort $(wildcard tests/cli_*.sh))
-test: all $(TESTS)
+# test and demo install what is missing first (scripts/deps.sh, when a cheap check fails),
+# then build in a make of their own, which reads the flags pkg-config gives once installed.
+test: deps
+	@$(MAKE) --no-print-directory run-tests
+run-tests: all $(TESTS)
 	@EARSIGHT_BIN=$(B)/earsight tests/run.sh $(TESTS) $(CLI_TESTS)
+
+deps:
+	@pkg-config --exists $(PKGS) sdl2 cmocka 2>/dev/null && \
+	  command -v protoc-c >/dev/null && command -v Xvfb >/dev/null && command -v lame >/dev/null && \
+	  [ -f $(ONNX_PROTO) ] && [ -d $(BLAS_DIR) ] || scripts/deps.sh
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, in a build tree of their own.
 asan:
@@ -99,11 +114,12 @@ model: $(B)/earsight
 	$(B)/earsight eval -m $(MODEL_OUT) --data $(B)/model/val.csv --root "$$root" -q \
 	  --png $(B)/model/roc.png
 
-# The shipped bird detector at work on the example clips: its verdicts, then pictures and a
-# sound of what it heard, in build/demo/.
+# The shipped bird detector at work on the example clips: its verdicts, pictures and a sound of
+# what it heard, and the gallery of every example (earsight export) in build/demo/.
 DEMO := $(B)/demo
 BIRD := assets/examples/animals__birds__blackbird.ogg
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@mkdir -p $(DEMO)
 	$(B)/earsight eval --data assets/examples/labels.csv --png $(DEMO)/roc.png
 	$(B)/earsight plot $(BIRD) --wave -o $(DEMO)/blackbird.png
@@ -114,7 +130,47 @@ demo: all
 	$(B)/earsight maps --input assets/examples/animals__birds__duck.ogg --window 1 --sort \
 	  -o $(DEMO)/duck-maps.png
 	$(B)/earsight weights -o $(DEMO)/conv0-filters.png
-	@echo "demo: pictures and sound in $(DEMO)/"
+	$(B)/earsight export -m assets/models/bird-detector.onnx --list assets/examples/labels.csv \
+	  --method guided,gradcam -o $(DEMO)
+	@echo "demo: pictures and sound in $(DEMO)/; the gallery:"
+	@echo "$(abspath $(DEMO))/index.html"
+
+# make install PREFIX=… (DESTDIR=… for packaging): the binary, both libraries, the public
+# headers, earsight.pc, the shipped model and examples in share/earsight/ (where the installed
+# binary looks: es_model_default_path), man pages and bash completion made from the option
+# rows by the binary itself. make uninstall removes exactly those.
+PREFIX  ?= /usr/local
+HEADERS := base/es_base.h nn/es_nn.h nn/ops.def nn/onnx.h audio/es_audio.h \
+           saliency/es_saliency.h viz/es_viz.h pipeline/es_pipeline.h
+I_BIN   := $(DESTDIR)$(PREFIX)/bin
+I_LIB   := $(DESTDIR)$(PREFIX)/lib
+I_INC   := $(DESTDIR)$(PREFIX)/include/earsight
+I_SHARE := $(DESTDIR)$(PREFIX)/share/earsight
+I_MAN   := $(DESTDIR)$(PREFIX)/share/man/man1
+I_COMP  := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+install: all
+	install -d $(I_BIN) $(I_LIB)/pkgconfig $(I_INC) $(I_SHARE)/models $(I_SHARE)/examples \
+	  $(I_MAN) $(I_COMP)
+	install -m 755 $(B)/earsight $(I_BIN)/earsight
+	install -m 644 $(B)/libearsight.a $(I_LIB)/libearsight.a
+	install -m 755 $(B)/libearsight.so $(I_LIB)/libearsight.so.$(VERSION)
+	ln -sf libearsight.so.$(VERSION) $(I_LIB)/libearsight.so.$(SOVER)
+	ln -sf libearsight.so.$(SOVER) $(I_LIB)/libearsight.so
+	for h in $(HEADERS); do install -D -m 644 $$h $(I_INC)/$$h || exit 1; done
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@REQUIRES@|$(PKGS)|g' \
+	  -e 's|@LIBS@|$(BLAS_LIBS) -lm $(OMP)|g' earsight.pc.in >$(I_LIB)/pkgconfig/earsight.pc
+	install -m 644 assets/models/bird-detector.onnx $(I_SHARE)/models/
+	install -m 644 assets/examples/* assets/LICENSE.clips $(I_SHARE)/examples/
+	$(B)/earsight help --man >$(I_MAN)/earsight.1
+	for v in $$($(B)/earsight help --words); do [ $$v = help ] || \
+	  $(B)/earsight help --man $$v >$(I_MAN)/earsight-$$v.1 || exit 1; done
+	$(B)/earsight completion bash >$(I_COMP)/earsight
+
+uninstall:
+	rm -f $(I_BIN)/earsight $(I_LIB)/libearsight.a $(I_LIB)/libearsight.so \
+	  $(I_LIB)/libearsight.so.$(SOVER) $(I_LIB)/libearsight.so.$(VERSION) \
+	  $(I_LIB)/pkgconfig/earsight.pc $(I_MAN)/earsight.1 $(I_MAN)/earsight-*.1 $(I_COMP)/earsight
+	rm -rf $(I_INC) $(I_SHARE)
 
 # libFuzzer targets (fuzz/fuzz_NAME.c) on the library built by clang with ASan + UBSan in
 # build-fuzz/ (clang's OpenMP, libomp, which also serves OpenBLAS's GOMP calls).
@@ -136,6 +192,6 @@ $(B)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(B)/libearsight.a
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all test asan bench clean model demo fuzz fuzz-run
+.PHONY: all test run-tests deps asan bench clean model demo install uninstall fuzz fuzz-run
 .SECONDARY:
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

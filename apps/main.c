@@ -1,5 +1,6 @@
 /* earsight VERB [options] [files] — git-style entry point. */
 #include "apps/cli.h"
+#include "apps/opt.h"
 #include "base/es_base.h"
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
     X("sanity", cmd_sanity, "sanity checks of a saliency method: randomized layers (Adebayo)") \
     X("view", cmd_view, "the saliency figure in a window: keys to change method, overlay, zoom, play") \
     X("sonify", cmd_sonify, "listen to what the network heard: the salient part as WAV") \
+    X("export", cmd_export, "a corpus at once: pictures of every clip, summary.csv, a gallery page") \
     X("maps", cmd_maps, "a layer's activation maps for one input, as a grid (PNG)") \
     X("weights", cmd_weights, "a layer's filters or weight matrix, with a histogram (PNG)") \
     X("bench", cmd_bench, "time a model here: first call, warm min/median/p90, peak RSS, arena")
@@ -48,6 +50,62 @@ static void overview(FILE *out)
     fprintf(out, "common flags: -o/--output, -m/--model, -j/--jobs, -q/--quiet, --json, --version\n"
                  "exit status: 0 done, 1 runtime error, 2 bad usage\n");
 }
+
+/* earsight(1): what the binary is, its verbs (each has its page, earsight-VERB(1)). */
+static void overview_man(void)
+{
+    printf(".TH EARSIGHT 1 \"\" \"earsight %s\" \"earsight manual\"\n.SH NAME\n"
+           "earsight \\- shows what a trained audio network hears\n.SH SYNOPSIS\n"
+           ".B earsight\n.I VERB\n[options] [files]\n.SH DESCRIPTION\n"
+           "One binary, git-style verbs; \\fBearsight help VERB\\fR or \\fBearsight-VERB\\fR(1) "
+           "tells of each.\n.SH VERBS\n", ES_VERSION);
+    for (const cli_verb *v = verbs; v->name; v++)
+        printf(".TP\n.B %s\n%s (\\fBearsight-%s\\fR(1))\n", v->name, v->summary, v->name);
+    printf(".SH ENVIRONMENT\n.TP\n.B EARSIGHT_MODEL\nThe model the verbs use without \\-m: by "
+           "default the shipped bird detector, found beside the binary (PREFIX/share/earsight/"
+           "models/bird-detector.onnx, or assets/models/ of the source tree it was built in).\n"
+           ".TP\n.B OMP_NUM_THREADS\nThreads, unless \\-j says.\n"
+           ".TP\n.B EARSIGHT_PROGRESS_SECONDS\nSeconds between progress lines when stderr is no "
+           "terminal (5).\n.SH EXIT STATUS\n0 done, 1 a runtime error, 2 bad usage, 130 "
+           "interrupted.\n");
+}
+
+/* `earsight help --man [VERB]`, `earsight help --words [VERB]`: a verb's page or its flags
+ * (the verb prints them from its option rows), or the overview page or the verbs' names. */
+static int help_as(int format, const char *name)
+{
+    if (!name) {
+        if (format == OPT_HELP_MAN)
+            overview_man();
+        for (const cli_verb *v = verbs; format == OPT_HELP_WORDS && v->name; v++)
+            printf("%s ", v->name);
+        if (format == OPT_HELP_WORDS)
+            printf("help\n");
+        return 0;
+    }
+    const cli_verb *v = find_verb(name);
+    if (!v)
+        return cli_usage("", "unknown verb '%s'", name);
+    opt_help_format = format, opt_help_name = v->summary;
+    char *argv[] = {(char *)v->name, "--help", NULL};
+    return v->run(2, argv);
+}
+
+/* `earsight completion bash`: a script that asks the binary for its verbs and flags when
+ * TAB is pressed, so that it is always the option rows of the binary installed. */
+static const char completion_bash[] =
+    "# bash completion for earsight (earsight completion bash)\n"
+    "_earsight() {\n"
+    "  local cur=${COMP_WORDS[COMP_CWORD]} verb=${COMP_WORDS[1]}\n"
+    "  if [ \"$COMP_CWORD\" = 1 ]; then\n"
+    "    COMPREPLY=($(compgen -W \"$(earsight help --words 2>/dev/null)\" -- \"$cur\"))\n"
+    "  elif [[ $cur == -* ]]; then\n"
+    "    COMPREPLY=($(compgen -W \"$(earsight help --words \"$verb\" 2>/dev/null)\" -- \"$cur\"))\n"
+    "  else\n"
+    "    COMPREPLY=($(compgen -f -- \"$cur\"))\n"
+    "  fi\n"
+    "}\n"
+    "complete -o filenames -F _earsight earsight\n";
 
 /* A verb's help comes from its option table: the verb prints it when asked for --help. */
 int cli_help(const char *name)
@@ -116,6 +174,15 @@ int main(int argc, char **argv)
         printf("earsight %s\n", ES_VERSION);
         return 0;
     }
+    if (strcmp(verb, "completion") == 0) { /* hidden: make install writes it */
+        if (argc != 3 || strcmp(argv[2], "bash") != 0)
+            return cli_usage("", "completion takes bash");
+        fputs(completion_bash, stdout);
+        return 0;
+    }
+    if (strcmp(verb, "help") == 0 && argc > 2 &&
+        (strcmp(argv[2], "--man") == 0 || strcmp(argv[2], "--words") == 0)) /* hidden */
+        return help_as(argv[2][2] == 'm' ? OPT_HELP_MAN : OPT_HELP_WORDS, argc > 3 ? argv[3] : NULL);
     if (strcmp(verb, "help") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
         if (argc > 2)
             return cli_help(argv[2]);

@@ -50,13 +50,15 @@ int cmd_maps(int argc, char **argv)
             es_fail("%s: no layer with spatial maps", in.m.path);
         goto done;
     }
-    if (window >= in.x.dims[0]) { /* the input's fault: named */
+    es_array am = {0};
+    if (window >= in.x.dims[0]) {
         es_fail("%s: window %d of %d", input, window, in.x.dims[0]);
         goto done;
     }
-    int c, rows, cols;
-    if (!(maps = es_clip_layer_maps(&in, t, window, &c, &rows, &cols)))
+    if (es_clip_layer_maps(&in, t, window, &am) != 0)
         goto done;
+    maps = am.data;
+    int c = am.dims[0], rows = am.dims[1], cols = am.dims[2];
     char title[512];
     snprintf(title, sizeof title, "%s — %s: %d maps of %d × %d", input, es_tensor_name(in.m.g, t),
              c, rows, cols);

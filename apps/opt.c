@@ -419,9 +419,58 @@ int opt_given(const char *name)
 
 #define HELP_COLUMN 22
 
+int opt_help_format;
+const char *opt_help_name;
+
+/* roff text: a backslash doubled, a line's leading '.' or '\'' made literal. */
+static void man_text(const char *s, int line_start)
+{
+    for (; *s; s++) {
+        if (line_start && (*s == '.' || *s == '\''))
+            fputs("\\&", stdout);
+        if (*s == '\\')
+            fputs("\\e", stdout);
+        else if (*s == '-')
+            fputs("\\-", stdout);
+        else
+            putchar(*s);
+        line_start = *s == '\n';
+    }
+}
+
+/* A row as a man page's tagged paragraph, or as the words a shell completes. */
+static void help_row_as(int key, const char *name, const char *metavar, const char *help)
+{
+    if (opt_help_format == OPT_HELP_WORDS) {
+        if (key)
+            printf("-%c ", key);
+        if (name)
+            printf("--%s ", name);
+        return;
+    }
+    fputs(".TP\n.B ", stdout);
+    if (key)
+        printf("\\-%c%s", key, name ? ", " : "");
+    if (name)
+        fputs("\\-\\-", stdout), man_text(name, 0);
+    if (metavar)
+        fputs(" \\fI", stdout), man_text(metavar, 0), fputs("\\fR", stdout);
+    putchar('\n');
+    for (const char *p = help; *p; p++) /* continuation lines join the paragraph */
+        if (*p == '\n' && p[1])
+            putchar(' ');
+        else if (*p != '\n')
+            man_text((char[]){*p, 0}, p == help && *p == '.');
+    putchar('\n');
+}
+
 /* "  -m, --model FILE   help", continuation lines of help indented to the same column. */
 static void help_row(int key, const char *name, const char *metavar, const char *help)
 {
+    if (opt_help_format != OPT_HELP_TEXT) {
+        help_row_as(key, name, metavar, help);
+        return;
+    }
     char left[160];
     int n = snprintf(left, sizeof left, "  ");
     if (key)
@@ -456,15 +505,45 @@ static void help_features(void)
     }
 }
 
+/* The man page's head: name, synopsis (each "usage:" line), description. */
+static void man_head(const opt_cmd *cmd)
+{
+    char up[64];
+    snprintf(up, sizeof up, "EARSIGHT-%s", cmd->verb);
+    for (char *p = up; *p; p++)
+        *p = *p >= 'a' && *p <= 'z' ? *p - 32 : *p;
+    printf(".TH %s 1 \"\" \"earsight %s\" \"earsight manual\"\n.SH NAME\nearsight\\-", up, ES_VERSION);
+    man_text(cmd->verb, 0), fputs(" \\- ", stdout), man_text(opt_help_name ? opt_help_name : "", 0);
+    fputs("\n.SH SYNOPSIS\n.nf\n", stdout);
+    for (const char *p = cmd->synopsis; *p;) {
+        size_t n = strcspn(p, "\n");
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)n, p);
+        const char *l = line;
+        while (*l == ' ')
+            l++;
+        man_text(strncmp(l, "usage: ", 7) == 0 ? l + 7 : l, 1), putchar('\n');
+        p += n + (p[n] == '\n');
+    }
+    fputs(".fi\n.SH DESCRIPTION\n", stdout);
+    man_text(cmd->about ? cmd->about : "", 1);
+    fputs("\n.SH OPTIONS\n", stdout);
+}
+
 void opt_help(const opt_cmd *cmd, const opt *rows)
 {
-    printf("%s\n\n", cmd->synopsis);
-    if (cmd->about && *cmd->about)
+    if (opt_help_format == OPT_HELP_MAN)
+        man_head(cmd);
+    else if (opt_help_format == OPT_HELP_TEXT)
+        printf("%s\n\n", cmd->synopsis);
+    if (opt_help_format == OPT_HELP_TEXT && cmd->about && *cmd->about)
         printf("%s\n", cmd->about);
     for (const opt *r = rows; r->type != OPT_T_END; r++) {
         char list[256];
         const char *mv = r->metavar;
-        if (r->type == OPT_T_HEADING)
+        if (r->type == OPT_T_HEADING && opt_help_format == OPT_HELP_MAN)
+            fputs(".SS ", stdout), man_text(r->help, 0), putchar('\n');
+        else if (r->type == OPT_T_HEADING && opt_help_format == OPT_HELP_TEXT)
             printf("%s\n", r->help);
         else if (r->type == OPT_T_FEATURES)
             help_features();

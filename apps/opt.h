@@ -131,7 +131,12 @@ void opt_parse(const opt_cmd *cmd, const opt *rows, int argc, char **argv);
 int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv);
 /* True when the last parse saw the long flag `name` ("sr"). */
 int opt_given(const char *name);
-/* The help text of `rows` on stdout. */
+/* The help text of `rows` on stdout, in the format opt_help_format says: the text of
+ * `--help`, a man page (earsight-VERB(1), opt_help_name its one-line summary), or the flags
+ * alone, for shell completion (`earsight help --man|--words VERB`, apps/main.c). */
+enum { OPT_HELP_TEXT, OPT_HELP_MAN, OPT_HELP_WORDS };
+extern int opt_help_format;
+extern const char *opt_help_name;
 void opt_help(const opt_cmd *cmd, const opt *rows);
 
 #endif

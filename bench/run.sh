@@ -9,3 +9,5 @@ for p in "$b"/bench/*; do
   "$p" || echo "bench: $(basename "$p") failed"
 done
 bench/models.sh "$b" || echo "bench: models.sh failed"
+# export's clips per second against the Python pipeline (bench/export.sh)
+bench/export.sh "$b" || echo "bench: export.sh failed"

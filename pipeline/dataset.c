@@ -10,18 +10,8 @@
 
 /* ---- the CSV --------------------------------------------------------------------------- */
 
-/* RFC 4180 records over the whole file, in place: fields separated by commas, records by LF
- * or CRLF; a quoted field may hold commas, line breaks and "" for a quote. Leniencies: blanks
- * around an unquoted field are trimmed, text after a closing quote is kept, a lone CR ends a
- * record. */
-typedef struct {
-    char *at, *end;
-    int line; /* of the next record */
-} csv_text;
-
-/* The next record's fields (at most max, pointers into the text): 1, 0 at the end, -1 for an
- * unterminated quote. *line gets the record's first line. */
-static int csv_record(csv_text *t, char **f, int max, int *nf, int *line)
+/* RFC 4180 records (pipeline/internal.h). */
+int es_pl_csv_record(es_pl_csv *t, char **f, int max, int *nf, int *line)
 {
     if (t->at >= t->end)
         return 0;
@@ -71,7 +61,7 @@ static int find_col(char **f, int n, const char *name)
 /* The file an item names: ROOT/ITEM (an absolute item as it is), an itemid with the first
  * extension that exists. A file that does not exist keeps the plain name: reading it fails
  * later, for that file alone. */
-static char *resolve(const char *root, const char *item, int is_id)
+char *es_pl_resolve(const char *root, const char *item, int is_id)
 {
     static const char *ext[] = {".wav", ".flac", ".ogg"};
     size_t len = strlen(root) + strlen(item) + 8;
@@ -157,7 +147,7 @@ static int add_row(es_dataset *d, const char *csv, int lineno, const char *root,
     int i = d->n;
     *name = NULL;
     d->item[i] = strdup(item);
-    d->path[i] = resolve(root, item, d->is_id);
+    d->path[i] = es_pl_resolve(root, item, d->is_id);
     d->n++;
     if (!d->item[i] || !d->path[i])
         return es_fail("out of memory");
@@ -172,7 +162,7 @@ static int add_row(es_dataset *d, const char *csv, int lineno, const char *root,
 }
 
 /* The whole file, NUL-terminated, a UTF-8 byte-order mark left out (*at). */
-static char *slurp(const char *csv, size_t *len, size_t *at)
+char *es_pl_slurp(const char *csv, size_t *len, size_t *at)
 {
     FILE *f = fopen(csv, "rb");
     if (!f)
@@ -202,10 +192,10 @@ static char *slurp(const char *csv, size_t *len, size_t *at)
 static int read_rows(es_dataset *d, const char *csv, const char *root, char ***names, int **lines)
 {
     size_t len, at;
-    char *text = slurp(csv, &len, &at), *fld[64], rootbuf[4096];
+    char *text = es_pl_slurp(csv, &len, &at), *fld[64], rootbuf[4096];
     if (!text)
         return -1;
-    csv_text t = {text + at, text + len, 1};
+    es_pl_csv t = {text + at, text + len, 1};
     int lineno = 0, nf, c_path = -1, c_lab = -1, cap_rows = 0, r = 0, got, first = 1;
     if (!root) {
         const char *slash = strrchr(csv, '/');
@@ -213,7 +203,7 @@ static int read_rows(es_dataset *d, const char *csv, const char *root, char ***n
                  slash ? csv : ".");
         root = rootbuf;
     }
-    while (r == 0 && (got = csv_record(&t, fld, 64, &nf, &lineno)) > 0) {
+    while (r == 0 && (got = es_pl_csv_record(&t, fld, 64, &nf, &lineno)) > 0) {
         if (first)
             r = read_header(d, csv, fld, nf, &c_path, &c_lab), first = 0;
         else if (nf == 1 && fld[0][0] == 0)

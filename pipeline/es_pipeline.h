@@ -37,7 +37,8 @@ typedef struct {
 } es_model;
 
 /* The default model's path: $EARSIGHT_MODEL, else assets/models/bird-detector.onnx in the
- * source tree the running binary was built in, or in the current folder. NULL with
+ * source tree the running binary was built in, share/earsight/models/bird-detector.onnx of
+ * the prefix it was installed in (PREFIX/bin/earsight), or in the current folder. NULL with
  * es_error() when none is there. The string is static (do not free). */
 const char *es_model_default_path(void);
 /* Loads `path` (NULL: the default) with the input shaped as the file declares it. 0, or -1
@@ -149,11 +150,12 @@ int es_clip_picture(const es_clip *in, const float *v, int *rows, int *cols, flo
 void es_clip_axes(const es_clip *in, int k, es_axis *x, es_axis *y, int rows, int cols);
 
 /* ---- layers (pipeline/layers.c) ---------------------------------------------------------- */
-/* Tensor t's activation for window `window` of the clip (run through the graph at batch 1, t
- * pinned for the pass), as (*c channels × *rows × *cols) maps with rows the frequency axis of a
- * sound (a frames_mels model's maps turned) or the tensor's H (1 for (N,C,L)). Malloc'd; NULL
- * with es_error() for a tensor without spatial maps, a window out of range, a failed pass. */
-float *es_clip_layer_maps(es_clip *in, int t, int window, int *c, int *rows, int *cols);
+/* Layer `t`'s activation for window `window` of the clip (that window run through the graph at
+ * batch 1, t pinned for the pass) as maps (channels × rows × cols) into *out (the caller frees
+ * it), rows the frequency axis of a sound (a frames_mels model's maps turned) or the tensor's H
+ * (1 for (N,C,L)). 0, or -1 with es_error() (a layer without spatial maps, a window out of
+ * range, a failed pass). */
+int es_clip_layer_maps(es_clip *in, int t, int window, es_array *out);
 /* The weight tensor of a Conv, Gemm or MatMul node (its second input, when not an
  * activation), or -1: what the weights verb and the viewer's filter pane draw. */
 int es_node_weights(const es_graph *g, int node);
@@ -196,6 +198,90 @@ void es_verdict_free(es_verdict *v);
  * es_model_aggregate). 0, or -1 with es_error(). */
 int es_clip_verdict(const es_clip *in, const es_aggregate *rule, es_verdict *v);
 
+/* ---- batch export: inputs, names, the summary table, the gallery page ------------------ */
+/* A CSV table of strings: named columns, rows of cells (each owned, never NULL). Free with
+ * es_table_free (which also takes a zeroed table). Functions return 0 (or a row index) or
+ * -1 with es_error(). */
+typedef struct {
+    int cols, n, cap;
+    char **col;  /* column names */
+    char **cell; /* n × cols, row-major */
+    int sort_col;
+} es_table;
+int es_table_init(es_table *t, const char *const *cols, int n);
+/* The CSV at `path` (RFC 4180, a UTF-8 BOM skipped): the first record names the columns;
+ * missing cells are "", cells past the header's columns dropped. On failure *t is empty. */
+int es_table_read(es_table *t, const char *path);
+/* Writes the table atomically (fields quoted as RFC 4180 needs). */
+int es_table_write(const es_table *t, const char *path);
+void es_table_free(es_table *t);
+/* A column's index, or -1. */
+int es_table_find(const es_table *t, const char *name);
+/* Row i's cell of a column (NULL: no such column or row). */
+const char *es_table_get(const es_table *t, int i, const char *name);
+int es_table_set(es_table *t, int i, const char *name, const char *value);
+/* A new row of empty cells: its index. */
+int es_table_add(es_table *t);
+/* A new row holding the cells of `from`'s row i whose columns t has: its index. */
+int es_table_add_row(es_table *t, const es_table *from, int i);
+/* Rows ordered by a column (byte order; equal cells keep their order); order (NULL, or n
+ * ints) gets each new row's former index. */
+int es_table_sort(es_table *t, const char *name, int *order);
+
+/* A stable 64-bit hash of a path's bytes (FNV-1a): the shard of an input is
+ * es_path_hash(path) % N, so it never changes when other inputs come and go. */
+uint64_t es_path_hash(const char *path);
+/* The file-name stem of an input's outputs: its base name without the extension, bytes other
+ * than letters, digits, '-', '_', '.' and whole UTF-8 characters made '_', a leading '.' too,
+ * cut to 96 bytes on a character boundary, then '-' and the 8 hex digits of the path's hash:
+ * never a folder, never hidden, never two inputs' names (but for a hash collision), the same
+ * whatever else is exported. buf holds at least ES_STEM_MAX bytes. */
+#define ES_STEM_MAX 112
+void es_export_stem(const char *path, char *buf);
+/* Whether a file's name ends in an extension of a format libsndfile reads (case ignored;
+ * headerless raw excluded): the sounds a folder given as input contributes. */
+int es_sound_name(const char *path);
+/* A sound file's duration in seconds from its header (libsndfile), or -1 with es_error(). */
+double es_sound_duration(const char *path);
+
+/* The inputs of a batch: paths in order, each once, with an optional label. */
+typedef struct {
+    int n, cap;
+    char **path;
+    char **label; /* NULL entries: no label */
+    int *slot, n_slot; /* the paths' set (index + 1 by hash), for finding repeats */
+} es_inputs;
+/* A file as it is, or a folder: every sound under it (es_sound_name), recursively, in byte
+ * order of the names, hidden names and links to folders skipped. A path already listed is
+ * not added again. 0, or -1 with es_error() naming the path (missing, unreadable). */
+int es_inputs_add(es_inputs *l, const char *arg);
+/* A list file: one path a line (blank lines and lines starting with '#' skipped), or a CSV
+ * whose header has a `path` or `itemid` column (as es_dataset_read) and optionally `label`
+ * (names) or `hasbird` (0/1: classes[0] or classes[1] when given). Relative paths are taken
+ * from the list's folder. */
+int es_inputs_list(es_inputs *l, const char *list, char **classes, int n_classes);
+/* Keeps the inputs of shard k of n (1 <= k <= n): those whose es_path_hash % n is k - 1, in
+ * order. Returns how many. */
+int es_inputs_shard(es_inputs *l, int k, int n);
+void es_inputs_free(es_inputs *l);
+
+/* The time span of the most salient region of a map (es_clip_map_size floats) of the clip:
+ * the column profile Σ|map| over frequency, its peak, and the run of columns around it at or
+ * above half the peak, as [t[0], t[1]) in seconds for a sound (from 0: the first frame's
+ * half before the start left out), columns for a tensor. 0, or
+ * -1 with es_error() (out of memory); an all-zero map gives the whole input. */
+int es_map_salient_span(const es_clip *in, const float *map, double t[2]);
+
+/* The gallery page `html`: one self-contained file (inline CSS and script, no network)
+ * showing each row of a summary table (columns of `earsight export`: path, predicted, p,
+ * label, status, span_METHOD …) as a card: the thumbnails of DIR/clips/STEM.spec.png and
+ * DIR/clips/STEM.METHOD.png linking the full pictures, P, label, status and an <audio> of
+ * the clip; sortable by P, filterable by label, by disagreement with the label and by
+ * status. dirs[i] (NULL, or NULL entries: the page's own folder) is row i's export folder
+ * (pictures); links are relative to the page's folder, paths relative to the current one. */
+int es_gallery_html(const char *html, const es_table *t, const char *const *dirs,
+                    const char *title);
+
 /* ---- pictures --------------------------------------------------------------------------- */
 /* Draws `draw(canvas, rect, style, plot)` over a white w × h canvas and writes it to `out`
  * atomically (PNG compression `level`, -1 default), with tEXt pairs `text` (key, value, …,
@@ -227,7 +313,8 @@ typedef struct {
 
 /* Draws the figure for `map` (es_clip_map_size floats, from es_clip_saliency with `method`;
  * info from the same call) into a new canvas *cv (the caller frees it). `file` names the
- * input in the title. 0, or -1 with es_error(). */
+ * input in the title. A NULL map draws the input alone (info->target: the class of the
+ * P(class) strip). 0, or -1 with es_error(). */
 int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *file,
                      es_sal_method method, const float *map, const es_sal_info *info,
                      es_canvas *cv);

@@ -120,7 +120,7 @@ static int matrices(const es_clip *in, const float *map, float **base, float **s
         inp = stitched;
     }
     int rc = es_clip_picture(in, inp, rows, cols, base) != 0 ||
-             es_clip_picture(in, map, rows, cols, sal) != 0 ? -1 : 0;
+             (map && es_clip_picture(in, map, rows, cols, sal) != 0) ? -1 : 0;
     free(stitched);
     return rc;
 }
@@ -137,11 +137,12 @@ static int crop_part(es_spec_plot *p, const float *base, const float *sal, int r
     if (lo < hi)
         p->vmin = lo, p->vmax = hi;
     size_t w = (size_t)(c1 - c0), n = (size_t)(r1 - r0) * w;
-    if (!(*pb = malloc(n * sizeof **pb)) || !(*ps = malloc(n * sizeof **ps)))
+    if (!(*pb = malloc(n * sizeof **pb)) || (sal && !(*ps = malloc(n * sizeof **ps))))
         return free(*pb), *pb = NULL, es_fail("out of memory");
     for (int i = r0; i < r1; i++) {
         memcpy(*pb + (i - r0) * w, base + (size_t)i * cols + c0, w * sizeof **pb);
-        memcpy(*ps + (i - r0) * w, sal + (size_t)i * cols + c0, w * sizeof **ps);
+        if (sal) /* NULL: the input alone */
+            memcpy(*ps + (i - r0) * w, sal + (size_t)i * cols + c0, w * sizeof **ps);
     }
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #define DEFAULT_MODEL "assets/models/bird-detector.onnx"
+#define INSTALLED_MODEL "share/earsight/models/bird-detector.onnx" /* make install's */
 
 const char *es_model_default_path(void)
 {
@@ -15,7 +16,8 @@ const char *es_model_default_path(void)
     const char *env = getenv("EARSIGHT_MODEL");
     if (env && *env)
         return env;
-    /* build/earsight → ../assets/…: the tree the binary was built in */
+    /* build/earsight → ../assets/…: the tree the binary was built in; PREFIX/bin/earsight →
+     * PREFIX/share/earsight/…: where make install put it */
     ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX);
     if (n > 0) {
         buf[n] = 0;
@@ -26,9 +28,11 @@ const char *es_model_default_path(void)
             *slash = 0;
             if (up == 1) {
                 size_t len = strlen(buf);
-                snprintf(buf + len, sizeof buf - len, "/%s", DEFAULT_MODEL);
-                if (access(buf, R_OK) == 0)
-                    return buf;
+                for (int k = 0; k < 2; k++) {
+                    snprintf(buf + len, sizeof buf - len, "/%s", k ? INSTALLED_MODEL : DEFAULT_MODEL);
+                    if (access(buf, R_OK) == 0)
+                        return buf;
+                }
             }
         }
     }

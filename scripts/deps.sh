@@ -4,6 +4,7 @@
 #   scripts/deps.sh --peers  also the peers `make bench` and the fixture scripts compare with
 #                            (python3-torch, torchaudio, torchvision, onnx, matplotlib; Node.js
 #                            and npm's onnxruntime-node, into bench/node_modules — never committed)
+#   scripts/deps.sh --docs   also headless Chromium, for the README's screenshot of a gallery
 set -eu
 pkgs="build-essential pkg-config
   libopenblas-openmp-dev libfftw3-dev libsndfile1-dev libsoxr-dev
@@ -16,6 +17,7 @@ peers="python3-numpy python3-torch python3-torchaudio python3-torchvision python
 [ "${1:-}" = "--peers" ] && pkgs="$pkgs $peers"
 # Debian's nodejs comes without npm (its own package); NodeSource's brings it along
 [ "${1:-}" = "--peers" ] && ! command -v npm >/dev/null && pkgs="$pkgs npm"
+[ "${1:-}" = "--docs" ] && pkgs="$pkgs chromium"
 sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
 missing=""
 for p in $pkgs; do

@@ -46,10 +46,11 @@ static int draw_activations(view *v, es_canvas *cv, int w, int h)
 {
     int t = v->layers[v->layer], k = view_window_at(v, v->c0 + v->span / 2);
     es_graph *g = v->in.m.g;
-    int c, rows, cols;
-    float *maps = es_clip_layer_maps(&v->in, t, k, &c, &rows, &cols);
-    if (!maps)
+    es_array am;
+    if (es_clip_layer_maps(&v->in, t, k, &am) != 0)
         return -1;
+    float *maps = am.data;
+    int c = am.dims[0], rows = am.dims[1], cols = am.dims[2];
     char title[512];
     snprintf(title, sizeof title, "%s — %s: %d maps of %d × %d", v->file, es_tensor_name(g, t), c,
              rows, cols); /* the maps verb's */
