@@ -21,28 +21,35 @@ static const opt_cmd cmd = {
     "a name without extension) and `hasbird` (0/1), or `label` (class names) for several classes.\n"
     "Features are computed once per file. Each epoch draws class-balanced windows: random crops\n"
     "in time, shifts of up to ±2 bands in frequency, random gain, and clips of the other classes\n"
-    "mixed into background files (hasbird 0) at a random SNR. Files are split by a seeded,\n"
-    "stratified draw; the model with the best validation ROC AUC (by file) is kept.\n"
+    "mixed into background files (hasbird 0) at a random SNR. With a background class, some\n"
+    "of its windows are synthetic sounds made through the model's own features (digital\n"
+    "silence, white/pink/brown noise, 50/60 Hz hum, clicks), some backgrounds are such noise,\n"
+    "and some clips are gained down onto a noise floor. Files are split by a seeded,\n"
+    "stratified draw; the model with the best validation ROC AUC (by file) is kept; its\n"
+    "metadata says how a file's windows make one verdict (earsight.aggregate).\n"
     "Same data, options, seed and thread count give a byte-identical model.\n"};
 
 typedef struct {
     const char *data, *root, *arch, *features, *out, *val_csv, *background;
     int epochs, batch, steps, quiet, strict;
     double lr, wd, val_split, mix, mix_neg, snr[2];
+    double synth, synth_db[2], quieter, quiet_db, floor_db[2];
     int optimizer; /* an index of optimizers */
+    int aggregate; /* an index of aggregates; -1: max for hasbird, mean for classes */
     uint64_t seed;
 } options;
 
 static const char *const optimizers[] = {"sgd-nesterov", "adam", "sgd", NULL};
 enum { SGD_NESTEROV, ADAM };
+static const char *const aggregates[] = {"max", "mean", NULL};
 
-/* --snr LO:HI in dB. */
-static int snr_range(const opt *row, const char *v, char *why, size_t cap)
+/* --snr, --synth-db, --floor-db: LO:HI in dB. */
+static int db_range(const opt *row, const char *v, char *why, size_t cap)
 {
     double *r = row->dest;
     char extra;
     if (sscanf(v, "%lf:%lf%c", &r[0], &r[1], &extra) != 2 || !isfinite(r[0]) || !isfinite(r[1]) || r[1] < r[0])
-        return snprintf(why, cap, "--snr needs LO:HI in dB, not '%s'", v), -1;
+        return snprintf(why, cap, "--%s needs LO:HI in dB, not '%s'", row->name, v), -1;
     return 0;
 }
 
@@ -50,7 +57,8 @@ static int parse(int argc, char **argv, options *o)
 {
     *o = (options){.arch = "bad-densenet", .epochs = 30, .batch = 32, .lr = -1, .wd = 1e-4,
                    .val_split = 0.2, .seed = 1, .optimizer = ADAM, .mix = 0.5, .mix_neg = 0.5,
-                   .snr = {-5, 15}};
+                   .snr = {-5, 15}, .synth = 0.25, .synth_db = {-80, -10}, .quieter = 0.25,
+                   .quiet_db = 60, .floor_db = {-90, -50}, .aggregate = -1};
     const opt rows[] = {
         OPT_INFILE(0, "data", &o->data, "FILE", "the labels CSV (required)"),
         OPT_STRING(0, "root", &o->root, "DIR", "folder the CSV's paths are relative to (default: the CSV's folder)"),
@@ -71,7 +79,18 @@ static int parse(int argc, char **argv, options *o)
         OPT_DOUBLE(0, "mix-negatives", &o->mix_neg, 0, 1, "P",
                    "the same for a background window mixed into another one, so that\n"
                    "being a mixture is no cue for the class (0.5)"),
-        OPT_CALL(0, "snr", o->snr, snr_range, "LO:HI", "SNR range of the mixing in dB (-5:15)"),
+        OPT_CALL(0, "snr", o->snr, db_range, "LO:HI", "SNR range of the mixing in dB (-5:15)"),
+        OPT_DOUBLE(0, "synth", &o->synth, 0, 1, "P",
+                   "probability that a background window is a synthetic sound (silence,\n"
+                   "noise, hum, clicks), and that a mixing background is such a noise (0.25)"),
+        OPT_CALL(0, "synth-db", o->synth_db, db_range, "LO:HI", "their level range in dBFS (-80:-10)"),
+        OPT_DOUBLE(0, "quieter", &o->quieter, 0, 1, "P",
+                   "probability that a window is gained down onto a noise floor (0.25)"),
+        OPT_DOUBLE(0, "quiet-db", &o->quiet_db, 0, 200, "DB", "by up to DB, 6 dB over the floor at least (60)"),
+        OPT_CALL(0, "floor-db", o->floor_db, db_range, "LO:HI", "the floor's level range in dBFS (-90:-50)"),
+        OPT_ENUM(0, "aggregate", &o->aggregate, aggregates, "RULE",
+                 "how a file's windows make its verdict, written into the model: max (the\n"
+                 "default with hasbird: a detector) or mean (the default with classes)"),
         OPT_STRING(0, "background", &o->background, "NAME", "the class mixed into (nobird with hasbird; none with label)"),
         {OPT_T_DOUBLE, 0, "val-split", &o->val_split, "F",
          "fraction of each class's files held out (0.2; 0 keeps the last model)", 0, 1, .flags = OPT_OPEN_HI},
@@ -209,6 +228,7 @@ typedef struct {
     es_feature_config fc;
     net m;
     es_optimizer *opt;
+    es_features *synth; /* the model's features, unstandardised, for synthetic sounds */
     int *is_val, *tr, *va, n_tr, n_va, **by_class, *n_by_class;
     float *x, *best, *probs;
     int *y, *va_lab;
@@ -221,6 +241,7 @@ static void run_free(run *r)
     free(r->by_class), free(r->n_by_class);
     es_dataset_features_free(r->feat, r->d.n);
     es_optimizer_free(r->opt);
+    es_features_free(r->synth);
     es_graph_free(r->m.g);
     free(r->is_val), free(r->tr), free(r->va), free(r->x), free(r->best), free(r->probs);
     free(r->y), free(r->va_lab);
@@ -298,17 +319,38 @@ static int setup_training(run *r, const options *o)
     return 0;
 }
 
-static int save(run *r, const options *o, double auc, int best_epoch)
+/* The rule by which a file's windows make its verdict: --aggregate, else a detector (hasbird)
+ * takes its most confident window, a classifier the mean. */
+static const char *aggregate(const run *r, const options *o)
+{
+    return o->aggregate >= 0 ? aggregates[o->aggregate] : r->d.hasbird ? "max" : "mean";
+}
+
+/* What the run was, augmentation included, so that the model says how to make it again. */
+static void training_json(const run *r, const options *o, const es_augment *a, double auc,
+                          int best_epoch, char *info, size_t cap)
+{
+    snprintf(info, cap,
+             "{\"arch\":\"%s\",\"epochs\":%d,\"best_epoch\":%d,\"batch\":%d,\"seed\":%llu,"
+             "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f,"
+             "\"augment\":{\"mix\":%g,\"mix_negatives\":%g,\"snr\":[%g,%g],\"gain_db\":%g,"
+             "\"band_shift\":%d,\"synth\":%g,\"synth_db\":[%g,%g],\"quieter\":%g,"
+             "\"quiet_db\":%g,\"floor_db\":[%g,%g]}}",
+             o->arch, o->epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n,
+             r->n_va, auc, a->p_mix, a->p_mix_bg, a->snr_min, a->snr_max, a->gain_db,
+             a->band_shift, a->synth ? a->p_synth : 0, a->synth_db[0], a->synth_db[1],
+             a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1]);
+}
+
+static int save(run *r, const options *o, const es_augment *a, double auc, int best_epoch)
 {
     es_meta *meta = es_meta_new();
-    char *fj = es_config_to_json(&r->fc), *lj = es_dataset_classes_json(&r->d), info[512];
-    snprintf(info, sizeof info,
-             "{\"arch\":\"%s\",\"epochs\":%d,\"best_epoch\":%d,\"batch\":%d,\"seed\":%llu,"
-             "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f}",
-             o->arch, o->epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n, r->n_va, auc);
+    char *fj = es_config_to_json(&r->fc), *lj = es_dataset_classes_json(&r->d), info[1024];
+    training_json(r, o, a, auc, best_epoch, info, sizeof info);
     int rc = -1;
     if (meta && fj && lj && es_meta_set(meta, ES_META_FEATURES, fj) == 0 &&
         es_meta_set(meta, ES_META_LABELS, lj) == 0 &&
+        es_meta_set(meta, ES_META_AGGREGATE, aggregate(r, o)) == 0 &&
         es_meta_set(meta, "earsight.training", info) == 0 && es_graph_set_batch(r->m.g, 1) == 0)
         rc = es_onnx_save(r->m.g, meta, o->out);
     free(fj), free(lj);
@@ -353,7 +395,9 @@ int cmd_train(int argc, char **argv)
         fprintf(stderr, "earsight train: %d files (%d held out), %d classes, features in %.1f s\n",
                 r.d.n, r.n_va, r.d.n_classes, omp_get_wtime() - t0);
     es_augment aug = {.p_mix = o.mix, .p_mix_bg = o.mix_neg, .background = -1, .snr_min = o.snr[0],
-                      .snr_max = o.snr[1], .gain_db = 6, .band_shift = 2};
+                      .snr_max = o.snr[1], .gain_db = 6, .band_shift = 2, .p_synth = o.synth,
+                      .synth_db = {o.synth_db[0], o.synth_db[1]}, .p_quiet = o.quieter,
+                      .quiet_db = o.quiet_db, .floor_db = {o.floor_db[0], o.floor_db[1]}};
     const char *bg = o.background ? o.background : r.d.hasbird ? "nobird" : NULL;
     for (int k = 0; bg && k < r.d.n_classes; k++)
         if (strcmp(r.d.classes[k], bg) == 0)
@@ -361,6 +405,12 @@ int cmd_train(int argc, char **argv)
     if (o.background && aug.background < 0) {
         run_free(&r);
         return cli_fail("%s: --background '%s' is not a class", o.data, o.background);
+    }
+    if (((aug.background >= 0 && o.synth > 0) || o.quieter > 0) && r.fc.log != ES_LOG_NONE) {
+        es_feature_config sc = r.fc;
+        sc.standardize = ES_STANDARDIZE_NONE;
+        if (!(aug.synth = r.synth = es_features_new(&sc)))
+            goto fail;
     }
     int steps = o.steps ? o.steps : (r.n_tr + o.batch - 1) / o.batch;
     size_t per = es_tensor_size(r.m.g, r.m.input) / o.batch;
@@ -426,7 +476,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     es_graph_state_copy(r.m.g, r.best, 0);
-    if (save(&r, &o, best_auc, best_epoch) != 0)
+    if (save(&r, &o, &aug, best_auc, best_epoch) != 0)
         goto fail;
     if (!o.quiet) {
         printf("%s: epoch %d of %d kept", o.out, best_epoch, o.epochs);
