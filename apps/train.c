@@ -31,7 +31,7 @@ static const opt_cmd cmd = {
 
 typedef struct {
     const char *data, *root, *arch, *features, *out, *val_csv, *background;
-    int epochs, batch, steps, quiet, strict;
+    int epochs, batch, steps, quiet, strict, synth_select;
     double lr, wd, val_split, mix, mix_neg, snr[2];
     double synth, synth_db[2], quieter, quiet_db, floor_db[2];
     int optimizer; /* an index of optimizers */
@@ -88,6 +88,10 @@ static int parse(int argc, char **argv, options *o)
                    "probability that a window is gained down onto a noise floor (0.25)"),
         OPT_DOUBLE(0, "quiet-db", &o->quiet_db, 0, 200, "DB", "by up to DB, 6 dB over the floor at least (60)"),
         OPT_CALL(0, "floor-db", o->floor_db, db_range, "LO:HI", "the floor's level range in dBFS (-90:-50)"),
+        OPT_SWITCH(0, "synth-select", &o->synth_select,
+                   "keep the best epoch among those that call none of a fixed set of\n"
+                   "synthetic sounds (silence, noise, hum, clicks) anything but background\n"
+                   "(P < 0.1), when there is one"),
         OPT_ENUM(0, "aggregate", &o->aggregate, aggregates, "RULE",
                  "how a file's windows make its verdict, written into the model: max (the\n"
                  "default with hasbird: a detector) or mean (the default with classes)"),
@@ -229,6 +233,9 @@ typedef struct {
     net m;
     es_optimizer *opt;
     es_features *synth; /* the model's features, unstandardised, for synthetic sounds */
+    es_array *probe;    /* held-out synthetic background sounds (n_probe), and their scores */
+    int n_probe, *probe_idx;
+    float *probe_p;
     int *is_val, *tr, *va, n_tr, n_va, **by_class, *n_by_class;
     float *x, *best, *probs;
     int *y, *va_lab;
@@ -242,6 +249,8 @@ static void run_free(run *r)
     es_dataset_features_free(r->feat, r->d.n);
     es_optimizer_free(r->opt);
     es_features_free(r->synth);
+    es_dataset_features_free(r->probe, r->n_probe);
+    free(r->probe_idx), free(r->probe_p);
     es_graph_free(r->m.g);
     free(r->is_val), free(r->tr), free(r->va), free(r->x), free(r->best), free(r->probs);
     free(r->y), free(r->va_lab);
@@ -335,11 +344,46 @@ static void training_json(const run *r, const options *o, const es_augment *a, d
              "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f,"
              "\"augment\":{\"mix\":%g,\"mix_negatives\":%g,\"snr\":[%g,%g],\"gain_db\":%g,"
              "\"band_shift\":%d,\"synth\":%g,\"synth_db\":[%g,%g],\"quieter\":%g,"
-             "\"quiet_db\":%g,\"floor_db\":[%g,%g]}}",
+             "\"quiet_db\":%g,\"floor_db\":[%g,%g]},\"synth_select\":%s}",
              o->arch, o->epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n,
              r->n_va, auc, a->p_mix, a->p_mix_bg, a->snr_min, a->snr_max, a->gain_db,
              a->band_shift, a->synth ? a->p_synth : 0, a->synth_db[0], a->synth_db[1],
-             a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1]);
+             a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1],
+             o->synth_select ? "true" : "false");
+}
+
+/* Synthetic background sounds the training never saw (their own seed): every kind at two
+ * levels, 2.5 windows long. */
+static int make_probes(run *r, uint64_t seed)
+{
+    static const double levels[2] = {-20, -50};
+    int n = 2 * ES_SYNTH_KINDS, K = r->d.n_classes;
+    r->probe = calloc(n, sizeof *r->probe);
+    r->probe_idx = malloc(n * sizeof *r->probe_idx);
+    r->probe_p = malloc((size_t)n * K * sizeof *r->probe_p);
+    if (!r->probe || !r->probe_idx || !r->probe_p)
+        return es_fail("out of memory");
+    es_rng rng = {seed ^ 0x9E3779B97F4A7C15ull};
+    for (int j = 0; j < n; j++, r->n_probe++) {
+        r->probe_idx[j] = j;
+        if (es_synth_features(r->synth, j / 2, levels[j % 2], 5 * r->fc.frames / 2, &rng,
+                              &r->probe[j]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The largest probability of a class other than the background over the probes (-1: none). */
+static double probe_worst(run *r, int background)
+{
+    int K = r->d.n_classes;
+    if (!r->n_probe || es_dataset_score(r->m.g, r->m.input, r->m.output, &r->fc, r->probe,
+                                        r->probe_idx, r->n_probe, K, r->probe_p) != 0)
+        return -1;
+    double worst = 0;
+    for (int j = 0; j < r->n_probe; j++)
+        worst = fmax(worst, 1.0 - r->probe_p[(size_t)j * K + background]);
+    return worst;
 }
 
 static int save(run *r, const options *o, const es_augment *a, double auc, int best_epoch)
@@ -411,12 +455,14 @@ int cmd_train(int argc, char **argv)
         sc.standardize = ES_STANDARDIZE_NONE;
         if (!(aug.synth = r.synth = es_features_new(&sc)))
             goto fail;
+        if (aug.background >= 0 && make_probes(&r, o.seed) != 0)
+            goto fail;
     }
     int steps = o.steps ? o.steps : (r.n_tr + o.batch - 1) / o.batch;
     size_t per = es_tensor_size(r.m.g, r.m.input) / o.batch;
     es_rng rng = {o.seed * 0x2545F4914F6CDD1Dull + 17};
     double best_auc = -2, best_loss = HUGE_VAL;
-    int best_epoch = 0, K = r.d.n_classes;
+    int best_epoch = 0, best_pass = -1, K = r.d.n_classes;
     for (int ep = 1; ep <= o.epochs; ep++) {
         double loss_sum = 0;
         long correct = 0, seen = 0;
@@ -458,10 +504,14 @@ int cmd_train(int argc, char **argv)
             }
             vacc /= r.n_va, vloss /= r.n_va;
         }
-        /* the best validation AUC; ties go to the lower validation loss */
-        int better = !r.n_va || auc > best_auc || (auc == best_auc && vloss < best_loss);
+        double worst = probe_worst(&r, aug.background);
+        /* the best validation AUC (--synth-select: of the epochs that pass the probes); ties
+         * go to the lower validation loss */
+        int pass = !o.synth_select || (worst >= 0 && worst < 0.1);
+        int better = !r.n_va || pass > best_pass ||
+                     (pass == best_pass && (auc > best_auc || (auc == best_auc && vloss < best_loss)));
         if (better) {
-            best_auc = auc, best_loss = vloss, best_epoch = ep;
+            best_auc = auc, best_loss = vloss, best_epoch = ep, best_pass = pass;
             es_graph_state_copy(r.m.g, r.best, 1);
         }
         if (!o.quiet) {
@@ -470,8 +520,10 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "epoch %d/%d loss %.4f acc %.3f", ep, o.epochs, loss_sum / seen,
                     (double)correct / seen);
             if (r.n_va)
-                fprintf(stderr, " | val AUC %.4f acc %.3f loss %.4f%s", auc, vacc, vloss,
-                        better ? " *" : "");
+                fprintf(stderr, " | val AUC %.4f acc %.3f loss %.4f", auc, vacc, vloss);
+            if (worst >= 0)
+                fprintf(stderr, " | synthetic P %.3f", worst);
+            fprintf(stderr, "%s", better && r.n_va ? " *" : "");
             fprintf(stderr, " (%.0f s)\n", omp_get_wtime() - t0);
         }
     }

@@ -532,24 +532,13 @@ static double mean_power(const es_feature_config *c, const float *x, int bands, 
     return s / ((double)bands * (t1 - t0 > 0 ? t1 - t0 : 1));
 }
 
-/* The features (unstandardised, bands × frames into out) of a synthetic sound of at least
- * `frames` frames: its kind and level drawn from a's ranges (kinds from `first` on). */
-static int synth_features(const es_augment *a, const es_feature_config *c, es_synth_kind first,
-                          const double level[2], int frames, es_rng *r, es_array *out)
+/* A synthetic sound's features, its kind (from `first` on) and level drawn from the ranges. */
+static int synth_features(const es_augment *a, es_synth_kind first, const double level[2],
+                          int frames, es_rng *r, es_array *out)
 {
-    es_resolved rs;
-    if (es_config_resolve(c, &rs) != 0)
-        return -1;
-    long n = (long)frames * rs.hop + rs.n_fft; /* frames or more, centred or not */
-    float *x = malloc((size_t)n * sizeof *x);
-    if (!x)
-        return es_fail("out of memory");
     es_synth_kind kind = first + es_rng_below(r, ES_SYNTH_KINDS - first);
     double db = level[0] + (level[1] - level[0]) * es_rng_uniform(r);
-    es_synth_sound(kind, db, c->sample_rate, r, x, n);
-    int rc = es_features_compute(a->synth, x, n, out);
-    free(x);
-    return rc;
+    return es_synth_features(a->synth, kind, db, frames, r, out);
 }
 
 /* The background file file i is mixed into this time (-1: none), drawn from the training
@@ -603,7 +592,7 @@ static int quiet(const es_feature_config *c, const es_augment *a, float *x, int 
                  es_rng *r)
 {
     es_array fl = {0};
-    if (synth_features(a, c, ES_SYNTH_WHITE, a->floor_db, T, r, &fl) != 0)
+    if (synth_features(a, ES_SYNTH_WHITE, a->floor_db, T, r, &fl) != 0)
         return -1;
     int TF = fl.dims[1];
     double ps = mean_power(c, x, bands, T, 0, T), pf = mean_power(c, fl.data, bands, TF, 0, T);
@@ -651,7 +640,7 @@ static int synth_example(const es_feature_config *c, const es_augment *a, es_rng
 {
     int F = c->frames > 0 ? c->frames : 64;
     es_array s = {0};
-    if (synth_features(a, c, ES_SYNTH_SILENCE, a->synth_db, F / 2 + es_rng_below(r, 5 * F / 2),
+    if (synth_features(a, ES_SYNTH_SILENCE, a->synth_db, F / 2 + es_rng_below(r, 5 * F / 2),
                        r, &s) != 0)
         return -1;
     float *x = s.data; /* finish owns it */
@@ -673,7 +662,7 @@ int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array
     es_array sb = {0};
     int bands = src->dims[0], T = src->dims[1], bg = pick_background(a, i, d, train, n_train, r);
     if (bg >= 0 && synth && es_rng_uniform(r) < a->p_synth) { /* a noise, hum or clicks */
-        if (synth_features(a, c, ES_SYNTH_WHITE, a->synth_db, feat[bg].dims[1], r, &sb) != 0)
+        if (synth_features(a, ES_SYNTH_WHITE, a->synth_db, feat[bg].dims[1], r, &sb) != 0)
             return -1;
         bga = &sb;
     } else if (bg >= 0) {

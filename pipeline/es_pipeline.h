@@ -281,6 +281,10 @@ const char *es_synth_name(es_synth_kind kind); /* "silence", "white" …; NULL o
  * comes from r. */
 void es_synth_sound(es_synth_kind kind, double level_db, int sample_rate, es_rng *r, float *x,
                     long n);
+/* The features of such a sound of `frames` frames or more, through f (the model's features
+ * with standardize none, as es_dataset_features keeps a file's): bands × frames into out. */
+int es_synth_features(const es_features *f, es_synth_kind kind, double level_db, int frames,
+                      es_rng *r, es_array *out);
 
 /* One training window (the model's input layout, 1 × H × W floats into out) of file `i`: its
  * features, or mixed into a random background file of `train` (indices, n_train), gained,

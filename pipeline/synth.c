@@ -2,6 +2,7 @@
  * (digital silence, noise of three colours, mains hum, clicks). Deterministic from es_rng. */
 #include "pipeline/internal.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const synth_names[ES_SYNTH_KINDS] = {"silence", "white", "pink",
@@ -80,4 +81,21 @@ void es_synth_sound(es_synth_kind kind, double level_db, int sample_rate, es_rng
         double v = x[i] * k; /* clipped at full scale, as a recorder would */
         x[i] = (float)(v > 1 ? 1 : v < -1 ? -1 : v);
     }
+}
+
+int es_synth_features(const es_features *f, es_synth_kind kind, double level_db, int frames,
+                      es_rng *r, es_array *out)
+{
+    const es_feature_config *c = es_features_config(f);
+    es_resolved rs;
+    if (es_config_resolve(c, &rs) != 0)
+        return -1;
+    long n = (long)frames * rs.hop + rs.n_fft; /* frames or more, centred or not */
+    float *x = malloc((size_t)n * sizeof *x);
+    if (!x)
+        return es_fail("out of memory");
+    es_synth_sound(kind, level_db, c->sample_rate, r, x, n);
+    int rc = es_features_compute(f, x, n, out);
+    free(x);
+    return rc;
 }

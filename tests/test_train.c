@@ -140,12 +140,13 @@ static void train_writes_aggregate(void **state)
     for (int k = 0; k < 2; k++) {
         snprintf(args, sizeof args,
                  "train --data %s/labels.csv --arch small-cnn --features " FEATURES
-                 " --epochs 1 --batch 8 --steps 2 --seed 5 -q %s --synth 0.5 -o %s/g%d.onnx", dir,
+                 " --epochs 1 --batch 8 --steps 2 --seed 5 %s --synth 0.5 -o %s/g%d.onnx", dir,
                  k ? "--aggregate mean" : "", dir, k);
         if (run(args, NULL, 0, err, sizeof err) != 0)
             fail_msg("train failed: %s", err);
         snprintf(model, sizeof model, "%s/g%d.onnx", dir, k);
         assert_string_equal(meta_of(model, ES_META_AGGREGATE), k ? "mean" : "max");
+        assert_non_null(strstr(err, "| synthetic P ")); /* the probes' worst P, each epoch */
     }
     assert_non_null(strstr(meta_of(model, "earsight.training"), "\"synth\":0.5,"));
     snprintf(args, sizeof args, "train --data %s/labels.csv --aggregate median -o %s/x.onnx", dir, dir);
