@@ -27,7 +27,9 @@ static const opt_cmd cmd = {
     "and some clips are gained down onto a noise floor. Files are split by a seeded,\n"
     "stratified draw; the model with the best validation ROC AUC (by file) is kept; its\n"
     "metadata says how a file's windows make one verdict (earsight.aggregate).\n"
-    "Same data, options, seed and thread count give a byte-identical model.\n"};
+    "Same data, options, seed and thread count give a byte-identical model. The model is\n"
+    "written at every better epoch too: a run stopped early leaves the best so far, the model\n"
+    "that --epochs (that epoch) gives.\n"};
 
 typedef struct {
     const char *data, *root, *arch, *features, *out, *val_csv, *background;
@@ -336,8 +338,8 @@ static const char *aggregate(const run *r, const options *o)
 }
 
 /* What the run was, augmentation included, so that the model says how to make it again. */
-static void training_json(const run *r, const options *o, const es_augment *a, double auc,
-                          int best_epoch, char *info, size_t cap)
+static void training_json(const run *r, const options *o, const es_augment *a, int epochs,
+                          double auc, int best_epoch, char *info, size_t cap)
 {
     snprintf(info, cap,
              "{\"arch\":\"%s\",\"epochs\":%d,\"best_epoch\":%d,\"batch\":%d,\"seed\":%llu,"
@@ -345,7 +347,7 @@ static void training_json(const run *r, const options *o, const es_augment *a, d
              "\"augment\":{\"mix\":%g,\"mix_negatives\":%g,\"snr\":[%g,%g],\"gain_db\":%g,"
              "\"band_shift\":%d,\"synth\":%g,\"synth_db\":[%g,%g],\"quieter\":%g,"
              "\"quiet_db\":%g,\"floor_db\":[%g,%g]},\"synth_select\":%s}",
-             o->arch, o->epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n,
+             o->arch, epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n,
              r->n_va, auc, a->p_mix, a->p_mix_bg, a->snr_min, a->snr_max, a->gain_db,
              a->band_shift, a->synth ? a->p_synth : 0, a->synth_db[0], a->synth_db[1],
              a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1],
@@ -386,11 +388,14 @@ static double probe_worst(run *r, int background)
     return worst;
 }
 
-static int save(run *r, const options *o, const es_augment *a, double auc, int best_epoch)
+/* The model as a run of `epochs` epochs leaves it (the current weights: the caller puts the
+ * best in place). */
+static int save(run *r, const options *o, const es_augment *a, int epochs, double auc,
+                int best_epoch)
 {
     es_meta *meta = es_meta_new();
     char *fj = es_config_to_json(&r->fc), *lj = es_dataset_classes_json(&r->d), info[1024];
-    training_json(r, o, a, auc, best_epoch, info, sizeof info);
+    training_json(r, o, a, epochs, auc, best_epoch, info, sizeof info);
     int rc = -1;
     if (meta && fj && lj && es_meta_set(meta, ES_META_FEATURES, fj) == 0 &&
         es_meta_set(meta, ES_META_LABELS, lj) == 0 &&
@@ -434,6 +439,11 @@ int cmd_train(int argc, char **argv)
         cli_lib_fail();
         run_free(&r);
         return failed ? batch_end(failed, total), 1 : 1;
+    }
+    if (o.val_csv && write_val_csv(o.val_csv, &r.d, r.is_val) != 0) {
+        cli_lib_fail();
+        run_free(&r);
+        return 1;
     }
     if (!o.quiet)
         fprintf(stderr, "earsight train: %d files (%d held out), %d classes, features in %.1f s\n",
@@ -513,6 +523,9 @@ int cmd_train(int argc, char **argv)
         if (better) {
             best_auc = auc, best_loss = vloss, best_epoch = ep, best_pass = pass;
             es_graph_state_copy(r.m.g, r.best, 1);
+            /* written now too: a run stopped later leaves what `--epochs ep` would give */
+            if (ep < o.epochs && save(&r, &o, &aug, ep, best_auc, best_epoch) != 0)
+                goto fail;
         }
         if (!o.quiet) {
             if (isatty(2))
@@ -528,7 +541,7 @@ int cmd_train(int argc, char **argv)
         }
     }
     es_graph_state_copy(r.m.g, r.best, 0);
-    if (save(&r, &o, &aug, best_auc, best_epoch) != 0)
+    if (save(&r, &o, &aug, o.epochs, best_auc, best_epoch) != 0)
         goto fail;
     if (!o.quiet) {
         printf("%s: epoch %d of %d kept", o.out, best_epoch, o.epochs);
@@ -536,8 +549,6 @@ int cmd_train(int argc, char **argv)
             printf(", validation AUC %.4f on %d held-out files", best_auc, r.n_va);
         printf(", %.0f s\n", omp_get_wtime() - t0);
     }
-    if (o.val_csv && write_val_csv(o.val_csv, &r.d, r.is_val) != 0)
-        goto fail;
     run_free(&r);
     fflush(stdout);
     return batch_end(failed, total);
