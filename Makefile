@@ -94,7 +94,7 @@ model: $(B)/earsight
 	OMP_NUM_THREADS=$(MODEL_THREADS) $(B)/earsight train --data assets/data/labels.csv \
 	  --root "$$root" --arch bad-densenet --epochs 30 --batch 32 --optimizer adam --seed 1 \
 	  --synth 0.25 --synth-db -80:-10 --quieter 0.25 --quiet-db 60 --floor-db -90:-50 \
-	  --synth-select \
+	  --crop-tries 4 --synth-select \
 	  --val-split 0.2 --val-csv $(B)/model/val.csv -j $(MODEL_THREADS) \
 	  -o $(MODEL_OUT) && \
 	echo "make model: trained in $$(( $$(date +%s) - start )) s on $(MODEL_THREADS) thread(s)" && \

@@ -36,6 +36,7 @@ typedef struct {
     int epochs, batch, steps, quiet, strict, synth_select;
     double lr, wd, val_split, mix, mix_neg, snr[2];
     double synth, synth_db[2], quieter, quiet_db, floor_db[2];
+    int crop_tries;
     int optimizer; /* an index of optimizers */
     int aggregate; /* an index of aggregates; -1: max for hasbird, mean for classes */
     uint64_t seed;
@@ -60,7 +61,7 @@ static int parse(int argc, char **argv, options *o)
     *o = (options){.arch = "bad-densenet", .epochs = 30, .batch = 32, .lr = -1, .wd = 1e-4,
                    .val_split = 0.2, .seed = 1, .optimizer = ADAM, .mix = 0.5, .mix_neg = 0.5,
                    .snr = {-5, 15}, .synth = 0.25, .synth_db = {-80, -10}, .quieter = 0.25,
-                   .quiet_db = 60, .floor_db = {-90, -50}, .aggregate = -1};
+                   .quiet_db = 60, .floor_db = {-90, -50}, .aggregate = -1, .crop_tries = 4};
     const opt rows[] = {
         OPT_INFILE(0, "data", &o->data, "FILE", "the labels CSV (required)"),
         OPT_STRING(0, "root", &o->root, "DIR", "folder the CSV's paths are relative to (default: the CSV's folder)"),
@@ -90,6 +91,9 @@ static int parse(int argc, char **argv, options *o)
                    "probability that a window is gained down onto a noise floor (0.25)"),
         OPT_DOUBLE(0, "quiet-db", &o->quiet_db, 0, 200, "DB", "by up to DB, 6 dB over the floor at least (60)"),
         OPT_CALL(0, "floor-db", o->floor_db, db_range, "LO:HI", "the floor's level range in dBFS (-90:-50)"),
+        OPT_INT(0, "crop-tries", &o->crop_tries, 1, 1000, "N",
+                "a window of a class other than the background is the loudest of N random\n"
+                "crops, so that the silence around a call is not taught as that class (4)"),
         OPT_SWITCH(0, "synth-select", &o->synth_select,
                    "keep the best epoch among those that call none of a fixed set of\n"
                    "synthetic sounds (silence, noise, hum, clicks) anything but background\n"
@@ -346,11 +350,11 @@ static void training_json(const run *r, const options *o, const es_augment *a, i
              "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f,"
              "\"augment\":{\"mix\":%g,\"mix_negatives\":%g,\"snr\":[%g,%g],\"gain_db\":%g,"
              "\"band_shift\":%d,\"synth\":%g,\"synth_db\":[%g,%g],\"quieter\":%g,"
-             "\"quiet_db\":%g,\"floor_db\":[%g,%g]},\"synth_select\":%s}",
+             "\"quiet_db\":%g,\"floor_db\":[%g,%g],\"crop_tries\":%d},\"synth_select\":%s}",
              o->arch, epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n,
              r->n_va, auc, a->p_mix, a->p_mix_bg, a->snr_min, a->snr_max, a->gain_db,
              a->band_shift, a->synth ? a->p_synth : 0, a->synth_db[0], a->synth_db[1],
-             a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1],
+             a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1], a->crop_tries,
              o->synth_select ? "true" : "false");
 }
 
@@ -451,7 +455,8 @@ int cmd_train(int argc, char **argv)
     es_augment aug = {.p_mix = o.mix, .p_mix_bg = o.mix_neg, .background = -1, .snr_min = o.snr[0],
                       .snr_max = o.snr[1], .gain_db = 6, .band_shift = 2, .p_synth = o.synth,
                       .synth_db = {o.synth_db[0], o.synth_db[1]}, .p_quiet = o.quieter,
-                      .quiet_db = o.quiet_db, .floor_db = {o.floor_db[0], o.floor_db[1]}};
+                      .quiet_db = o.quiet_db, .floor_db = {o.floor_db[0], o.floor_db[1]},
+                      .crop_tries = o.crop_tries};
     const char *bg = o.background ? o.background : r.d.hasbird ? "nobird" : NULL;
     for (int k = 0; bg && k < r.d.n_classes; k++)
         if (strcmp(r.d.classes[k], bg) == 0)

@@ -610,8 +610,24 @@ static int quiet(const es_feature_config *c, const es_augment *a, float *x, int 
     return 0;
 }
 
+/* Of `tries` random window starts in x (bands × T > F frames), the loudest one's. */
+static int loudest_start(const es_feature_config *c, const float *x, int bands, int T, int F,
+                         int tries, es_rng *r)
+{
+    int best = 0;
+    double most = -1;
+    for (int k = 0; k < tries; k++) {
+        int s = es_rng_below(r, T - F + 1);
+        double p = mean_power(c, x, bands, T, s, s + F);
+        if (p > most)
+            most = p, best = s;
+    }
+    return best;
+}
+
 /* x (bands × T, owned) gained, standardised, cropped to a window that overlaps frames
- * [focus0, focus1), shifted in frequency, into out. */
+ * [focus0, focus1) (the window [focus0, focus0 + F) when focus1 is -1), shifted in
+ * frequency, into out. */
 static void finish(const es_feature_config *c, const es_augment *a, float *x, int bands, int T,
                    int focus0, int focus1, es_rng *r, float *out)
 {
@@ -623,8 +639,8 @@ static void finish(const es_feature_config *c, const es_augment *a, float *x, in
             x[j] += add;
     }
     es_pl_standardize(x, bands, T, c->standardize);
-    int start = 0;
-    if (T > F) {
+    int start = focus1 < 0 ? focus0 : 0;
+    if (T > F && focus1 >= 0) {
         int lo = focus0 - F + 1, hi = focus1 - 1;
         lo = lo < 0 ? 0 : lo;
         hi = hi > T - F ? T - F : hi;
@@ -678,6 +694,10 @@ int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array
         focus0 = off, focus1 = off + len; /* the window must overlap the mixed-in clip */
     } else {
         memcpy(x, src->data, (size_t)bands * T * sizeof *x);
+        int F = c->frames > 0 ? c->frames : T;
+        /* a positive window holds its class's sound, not the silence around it */
+        if (a->crop_tries > 1 && a->background >= 0 && d->label[i] != a->background && T > F)
+            focus0 = loudest_start(c, x, bands, T, F, a->crop_tries, r), focus1 = -1;
     }
     if (rc == 0 && quieter && es_rng_uniform(r) < a->p_quiet)
         rc = quiet(c, a, x, bands, TT, r);
