@@ -583,6 +583,37 @@ static void synth_examples(void **state)
     es_features_free(f);
 }
 
+/* A positive file's window is its loudest of crop_tries crops: a call of 20 frames in 200
+ * frames of floor is in (nearly) every window, where one random crop of 20 misses it mostly. */
+static void loudest_crops(void **state)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    c.n_mels = 4, c.frames = 20, c.layout = ES_LAYOUT_MELS_FRAMES, c.standardize = ES_STANDARDIZE_NONE;
+    float v[4 * 200];
+    for (int b = 0; b < 4; b++)
+        for (int t = 0; t < 200; t++)
+            v[b * 200 + t] = t >= 120 && t < 140 ? 0.0f : -80.0f;
+    es_array f = {.data = v, .ndim = 2, .dims = {4, 200}};
+    int label[1] = {1}, train[1] = {0};
+    es_dataset d = {.n = 1, .label = label, .n_classes = 2};
+    int hits[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        es_augment a = {.background = 0, .crop_tries = k ? 1000 : 1};
+        for (int seed = 0; seed < 50; seed++) {
+            es_rng r = {(uint64_t)seed};
+            float w[4 * 20];
+            assert_int_equal(es_dataset_example(&c, &a, &f, 0, &d, train, 1, &r, w), 0);
+            int loud = 0;
+            for (int t = 0; t < 20; t++)
+                loud += w[t] > -40;
+            hits[k] += loud >= 15;
+        }
+    }
+    assert_true(hits[0] < 25);
+    assert_true(hits[1] == 50);
+}
+
 static void auc_known(void **state)
 {
     /* positives 0.35, 0.8 against negatives 0.1, 0.4: 3 of 4 pairs ranked right */
@@ -613,6 +644,7 @@ int main(void)
         cmocka_unit_test(auc_known),
         cmocka_unit_test(synth_sounds),
         cmocka_unit_test(synth_examples),
+        cmocka_unit_test(loudest_crops),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
