@@ -101,6 +101,11 @@ model: $(B)/earsight
 	$(B)/earsight eval -m $(MODEL_OUT) --data $(B)/model/val.csv --root "$$root" -q \
 	  --png $(B)/model/roc.png
 
+# The detector's targets: P(bird) < 0.1 on digital silence, white noise and a 50 Hz hum, > 0.5
+# on the example blackbird (MODEL=FILE checks another model).
+model-check: $(B)/earsight
+	@EARSIGHT_BIN=$(B)/earsight MODEL=$(MODEL) bash tests/model_check.sh
+
 # The shipped bird detector at work on the example clips: its verdicts, then pictures and a
 # sound of what it heard, in build/demo/.
 DEMO := $(B)/demo
@@ -138,6 +143,6 @@ $(B)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(B)/libearsight.a
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all test asan bench clean model demo fuzz fuzz-run
+.PHONY: all test asan bench clean model model-check demo fuzz fuzz-run
 .SECONDARY:
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
