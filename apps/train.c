@@ -21,28 +21,38 @@ static const opt_cmd cmd = {
     "a name without extension) and `hasbird` (0/1), or `label` (class names) for several classes.\n"
     "Features are computed once per file. Each epoch draws class-balanced windows: random crops\n"
     "in time, shifts of up to ±2 bands in frequency, random gain, and clips of the other classes\n"
-    "mixed into background files (hasbird 0) at a random SNR. Files are split by a seeded,\n"
-    "stratified draw; the model with the best validation ROC AUC (by file) is kept.\n"
-    "Same data, options, seed and thread count give a byte-identical model.\n"};
+    "mixed into background files (hasbird 0) at a random SNR. With a background class, some\n"
+    "of its windows are synthetic sounds made through the model's own features (digital\n"
+    "silence, white/pink/brown noise, 50/60 Hz hum, clicks), some backgrounds are such noise,\n"
+    "and some clips are gained down onto a noise floor. Files are split by a seeded,\n"
+    "stratified draw; the model with the best validation ROC AUC (by file) is kept; its\n"
+    "metadata says how a file's windows make one verdict (earsight.aggregate).\n"
+    "Same data, options, seed and thread count give a byte-identical model. The model is\n"
+    "written at every better epoch too: a run stopped early leaves the best so far, the model\n"
+    "that --epochs (that epoch) gives.\n"};
 
 typedef struct {
     const char *data, *root, *arch, *features, *out, *val_csv, *background;
-    int epochs, batch, steps, quiet, strict;
+    int epochs, batch, steps, quiet, strict, synth_select;
     double lr, wd, val_split, mix, mix_neg, snr[2];
+    double synth, synth_db[2], quieter, quiet_db, floor_db[2];
+    int crop_tries;
     int optimizer; /* an index of optimizers */
+    int aggregate; /* an index of aggregates; -1: max for hasbird, mean for classes */
     uint64_t seed;
 } options;
 
 static const char *const optimizers[] = {"sgd-nesterov", "adam", "sgd", NULL};
 enum { SGD_NESTEROV, ADAM };
+static const char *const aggregates[] = {"max", "mean", NULL};
 
-/* --snr LO:HI in dB. */
-static int snr_range(const opt *row, const char *v, char *why, size_t cap)
+/* --snr, --synth-db, --floor-db: LO:HI in dB. */
+static int db_range(const opt *row, const char *v, char *why, size_t cap)
 {
     double *r = row->dest;
     char extra;
     if (sscanf(v, "%lf:%lf%c", &r[0], &r[1], &extra) != 2 || !isfinite(r[0]) || !isfinite(r[1]) || r[1] < r[0])
-        return snprintf(why, cap, "--snr needs LO:HI in dB, not '%s'", v), -1;
+        return snprintf(why, cap, "--%s needs LO:HI in dB, not '%s'", row->name, v), -1;
     return 0;
 }
 
@@ -50,7 +60,8 @@ static int parse(int argc, char **argv, options *o)
 {
     *o = (options){.arch = "bad-densenet", .epochs = 30, .batch = 32, .lr = -1, .wd = 1e-4,
                    .val_split = 0.2, .seed = 1, .optimizer = ADAM, .mix = 0.5, .mix_neg = 0.5,
-                   .snr = {-5, 15}};
+                   .snr = {-5, 15}, .synth = 0.25, .synth_db = {-80, -10}, .quieter = 0.25,
+                   .quiet_db = 60, .floor_db = {-90, -50}, .aggregate = -1, .crop_tries = 4};
     const opt rows[] = {
         OPT_INFILE(0, "data", &o->data, "FILE", "the labels CSV (required)"),
         OPT_STRING(0, "root", &o->root, "DIR", "folder the CSV's paths are relative to (default: the CSV's folder)"),
@@ -71,7 +82,25 @@ static int parse(int argc, char **argv, options *o)
         OPT_DOUBLE(0, "mix-negatives", &o->mix_neg, 0, 1, "P",
                    "the same for a background window mixed into another one, so that\n"
                    "being a mixture is no cue for the class (0.5)"),
-        OPT_CALL(0, "snr", o->snr, snr_range, "LO:HI", "SNR range of the mixing in dB (-5:15)"),
+        OPT_CALL(0, "snr", o->snr, db_range, "LO:HI", "SNR range of the mixing in dB (-5:15)"),
+        OPT_DOUBLE(0, "synth", &o->synth, 0, 1, "P",
+                   "probability that a background window is a synthetic sound (silence,\n"
+                   "noise, hum, clicks), and that a mixing background is such a noise (0.25)"),
+        OPT_CALL(0, "synth-db", o->synth_db, db_range, "LO:HI", "their level range in dBFS (-80:-10)"),
+        OPT_DOUBLE(0, "quieter", &o->quieter, 0, 1, "P",
+                   "probability that a window is gained down onto a noise floor (0.25)"),
+        OPT_DOUBLE(0, "quiet-db", &o->quiet_db, 0, 200, "DB", "by up to DB, 6 dB over the floor at least (60)"),
+        OPT_CALL(0, "floor-db", o->floor_db, db_range, "LO:HI", "the floor's level range in dBFS (-90:-50)"),
+        OPT_INT(0, "crop-tries", &o->crop_tries, 1, 1000, "N",
+                "a window of a class other than the background is the loudest of N random\n"
+                "crops, so that the silence around a call is not taught as that class (4)"),
+        OPT_SWITCH(0, "synth-select", &o->synth_select,
+                   "keep the best epoch among those that call none of a fixed set of\n"
+                   "synthetic sounds (silence, noise, hum, clicks) anything but background\n"
+                   "(P < 0.1), when there is one"),
+        OPT_ENUM(0, "aggregate", &o->aggregate, aggregates, "RULE",
+                 "how a file's windows make its verdict, written into the model: max (the\n"
+                 "default with hasbird: a detector) or mean (the default with classes)"),
         OPT_STRING(0, "background", &o->background, "NAME", "the class mixed into (nobird with hasbird; none with label)"),
         {OPT_T_DOUBLE, 0, "val-split", &o->val_split, "F",
          "fraction of each class's files held out (0.2; 0 keeps the last model)", 0, 1, .flags = OPT_OPEN_HI},
@@ -209,6 +238,10 @@ typedef struct {
     es_feature_config fc;
     net m;
     es_optimizer *opt;
+    es_features *synth; /* the model's features, unstandardised, for synthetic sounds */
+    es_array *probe;    /* held-out synthetic background sounds (n_probe), and their scores */
+    int n_probe, *probe_idx;
+    float *probe_p;
     int *is_val, *tr, *va, n_tr, n_va, **by_class, *n_by_class;
     float *x, *best, *probs;
     int *y, *va_lab;
@@ -221,6 +254,9 @@ static void run_free(run *r)
     free(r->by_class), free(r->n_by_class);
     es_dataset_features_free(r->feat, r->d.n);
     es_optimizer_free(r->opt);
+    es_features_free(r->synth);
+    es_dataset_features_free(r->probe, r->n_probe);
+    free(r->probe_idx), free(r->probe_p);
     es_graph_free(r->m.g);
     free(r->is_val), free(r->tr), free(r->va), free(r->x), free(r->best), free(r->probs);
     free(r->y), free(r->va_lab);
@@ -298,17 +334,76 @@ static int setup_training(run *r, const options *o)
     return 0;
 }
 
-static int save(run *r, const options *o, double auc, int best_epoch)
+/* The rule by which a file's windows make its verdict: --aggregate, else a detector (hasbird)
+ * takes its most confident window, a classifier the mean. */
+static const char *aggregate(const run *r, const options *o)
+{
+    return o->aggregate >= 0 ? aggregates[o->aggregate] : r->d.hasbird ? "max" : "mean";
+}
+
+/* What the run was, augmentation included, so that the model says how to make it again. */
+static void training_json(const run *r, const options *o, const es_augment *a, int epochs,
+                          double auc, int best_epoch, char *info, size_t cap)
+{
+    snprintf(info, cap,
+             "{\"arch\":\"%s\",\"epochs\":%d,\"best_epoch\":%d,\"batch\":%d,\"seed\":%llu,"
+             "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f,"
+             "\"augment\":{\"mix\":%g,\"mix_negatives\":%g,\"snr\":[%g,%g],\"gain_db\":%g,"
+             "\"band_shift\":%d,\"synth\":%g,\"synth_db\":[%g,%g],\"quieter\":%g,"
+             "\"quiet_db\":%g,\"floor_db\":[%g,%g],\"crop_tries\":%d},\"synth_select\":%s}",
+             o->arch, epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n,
+             r->n_va, auc, a->p_mix, a->p_mix_bg, a->snr_min, a->snr_max, a->gain_db,
+             a->band_shift, a->synth ? a->p_synth : 0, a->synth_db[0], a->synth_db[1],
+             a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1], a->crop_tries,
+             o->synth_select ? "true" : "false");
+}
+
+/* Synthetic background sounds the training never saw (their own seed): every kind at two
+ * levels, 2.5 windows long. */
+static int make_probes(run *r, uint64_t seed)
+{
+    static const double levels[2] = {-20, -50};
+    int n = 2 * ES_SYNTH_KINDS, K = r->d.n_classes;
+    r->probe = calloc(n, sizeof *r->probe);
+    r->probe_idx = malloc(n * sizeof *r->probe_idx);
+    r->probe_p = malloc((size_t)n * K * sizeof *r->probe_p);
+    if (!r->probe || !r->probe_idx || !r->probe_p)
+        return es_fail("out of memory");
+    es_rng rng = {seed ^ 0x9E3779B97F4A7C15ull};
+    for (int j = 0; j < n; j++, r->n_probe++) {
+        r->probe_idx[j] = j;
+        if (es_synth_features(r->synth, j / 2, levels[j % 2], 5 * r->fc.frames / 2, &rng,
+                              &r->probe[j]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The largest probability of a class other than the background over the probes (-1: none). */
+static double probe_worst(run *r, int background)
+{
+    int K = r->d.n_classes;
+    if (!r->n_probe || es_dataset_score(r->m.g, r->m.input, r->m.output, &r->fc, r->probe,
+                                        r->probe_idx, r->n_probe, K, r->probe_p) != 0)
+        return -1;
+    double worst = 0;
+    for (int j = 0; j < r->n_probe; j++)
+        worst = fmax(worst, 1.0 - r->probe_p[(size_t)j * K + background]);
+    return worst;
+}
+
+/* The model as a run of `epochs` epochs leaves it (the current weights: the caller puts the
+ * best in place). */
+static int save(run *r, const options *o, const es_augment *a, int epochs, double auc,
+                int best_epoch)
 {
     es_meta *meta = es_meta_new();
-    char *fj = es_config_to_json(&r->fc), *lj = es_dataset_classes_json(&r->d), info[512];
-    snprintf(info, sizeof info,
-             "{\"arch\":\"%s\",\"epochs\":%d,\"best_epoch\":%d,\"batch\":%d,\"seed\":%llu,"
-             "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f}",
-             o->arch, o->epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n, r->n_va, auc);
+    char *fj = es_config_to_json(&r->fc), *lj = es_dataset_classes_json(&r->d), info[1024];
+    training_json(r, o, a, epochs, auc, best_epoch, info, sizeof info);
     int rc = -1;
     if (meta && fj && lj && es_meta_set(meta, ES_META_FEATURES, fj) == 0 &&
         es_meta_set(meta, ES_META_LABELS, lj) == 0 &&
+        es_meta_set(meta, ES_META_AGGREGATE, aggregate(r, o)) == 0 &&
         es_meta_set(meta, "earsight.training", info) == 0 && es_graph_set_batch(r->m.g, 1) == 0)
         rc = es_onnx_save(r->m.g, meta, o->out);
     free(fj), free(lj);
@@ -349,11 +444,19 @@ int cmd_train(int argc, char **argv)
         run_free(&r);
         return failed ? batch_end(failed, total), 1 : 1;
     }
+    if (o.val_csv && write_val_csv(o.val_csv, &r.d, r.is_val) != 0) {
+        cli_lib_fail();
+        run_free(&r);
+        return 1;
+    }
     if (!o.quiet)
         fprintf(stderr, "earsight train: %d files (%d held out), %d classes, features in %.1f s\n",
                 r.d.n, r.n_va, r.d.n_classes, omp_get_wtime() - t0);
     es_augment aug = {.p_mix = o.mix, .p_mix_bg = o.mix_neg, .background = -1, .snr_min = o.snr[0],
-                      .snr_max = o.snr[1], .gain_db = 6, .band_shift = 2};
+                      .snr_max = o.snr[1], .gain_db = 6, .band_shift = 2, .p_synth = o.synth,
+                      .synth_db = {o.synth_db[0], o.synth_db[1]}, .p_quiet = o.quieter,
+                      .quiet_db = o.quiet_db, .floor_db = {o.floor_db[0], o.floor_db[1]},
+                      .crop_tries = o.crop_tries};
     const char *bg = o.background ? o.background : r.d.hasbird ? "nobird" : NULL;
     for (int k = 0; bg && k < r.d.n_classes; k++)
         if (strcmp(r.d.classes[k], bg) == 0)
@@ -362,11 +465,19 @@ int cmd_train(int argc, char **argv)
         run_free(&r);
         return cli_fail("%s: --background '%s' is not a class", o.data, o.background);
     }
+    if (((aug.background >= 0 && o.synth > 0) || o.quieter > 0) && r.fc.log != ES_LOG_NONE) {
+        es_feature_config sc = r.fc;
+        sc.standardize = ES_STANDARDIZE_NONE;
+        if (!(aug.synth = r.synth = es_features_new(&sc)))
+            goto fail;
+        if (aug.background >= 0 && make_probes(&r, o.seed) != 0)
+            goto fail;
+    }
     int steps = o.steps ? o.steps : (r.n_tr + o.batch - 1) / o.batch;
     size_t per = es_tensor_size(r.m.g, r.m.input) / o.batch;
     es_rng rng = {o.seed * 0x2545F4914F6CDD1Dull + 17};
     double best_auc = -2, best_loss = HUGE_VAL;
-    int best_epoch = 0, K = r.d.n_classes;
+    int best_epoch = 0, best_pass = -1, K = r.d.n_classes;
     for (int ep = 1; ep <= o.epochs; ep++) {
         double loss_sum = 0;
         long correct = 0, seen = 0;
@@ -408,11 +519,18 @@ int cmd_train(int argc, char **argv)
             }
             vacc /= r.n_va, vloss /= r.n_va;
         }
-        /* the best validation AUC; ties go to the lower validation loss */
-        int better = !r.n_va || auc > best_auc || (auc == best_auc && vloss < best_loss);
+        double worst = probe_worst(&r, aug.background);
+        /* the best validation AUC (--synth-select: of the epochs that pass the probes); ties
+         * go to the lower validation loss */
+        int pass = !o.synth_select || (worst >= 0 && worst < 0.1);
+        int better = !r.n_va || pass > best_pass ||
+                     (pass == best_pass && (auc > best_auc || (auc == best_auc && vloss < best_loss)));
         if (better) {
-            best_auc = auc, best_loss = vloss, best_epoch = ep;
+            best_auc = auc, best_loss = vloss, best_epoch = ep, best_pass = pass;
             es_graph_state_copy(r.m.g, r.best, 1);
+            /* written now too: a run stopped later leaves what `--epochs ep` would give */
+            if (ep < o.epochs && save(&r, &o, &aug, ep, best_auc, best_epoch) != 0)
+                goto fail;
         }
         if (!o.quiet) {
             if (isatty(2))
@@ -420,13 +538,15 @@ int cmd_train(int argc, char **argv)
             fprintf(stderr, "epoch %d/%d loss %.4f acc %.3f", ep, o.epochs, loss_sum / seen,
                     (double)correct / seen);
             if (r.n_va)
-                fprintf(stderr, " | val AUC %.4f acc %.3f loss %.4f%s", auc, vacc, vloss,
-                        better ? " *" : "");
+                fprintf(stderr, " | val AUC %.4f acc %.3f loss %.4f", auc, vacc, vloss);
+            if (worst >= 0)
+                fprintf(stderr, " | synthetic P %.3f", worst);
+            fprintf(stderr, "%s", better && r.n_va ? " *" : "");
             fprintf(stderr, " (%.0f s)\n", omp_get_wtime() - t0);
         }
     }
     es_graph_state_copy(r.m.g, r.best, 0);
-    if (save(&r, &o, best_auc, best_epoch) != 0)
+    if (save(&r, &o, &aug, o.epochs, best_auc, best_epoch) != 0)
         goto fail;
     if (!o.quiet) {
         printf("%s: epoch %d of %d kept", o.out, best_epoch, o.epochs);
@@ -434,8 +554,6 @@ int cmd_train(int argc, char **argv)
             printf(", validation AUC %.4f on %d held-out files", best_auc, r.n_va);
         printf(", %.0f s\n", omp_get_wtime() - t0);
     }
-    if (o.val_csv && write_val_csv(o.val_csv, &r.d, r.is_val) != 0)
-        goto fail;
     run_free(&r);
     fflush(stdout);
     return batch_end(failed, total);

@@ -37,6 +37,9 @@
 
 #define ES_META_FEATURES "earsight.features" /* JSON object, DESIGN.md §4 */
 #define ES_META_LABELS "earsight.labels"     /* JSON array of class names */
+/* How a file's windows make its verdict: "max" (a detector: the most confident window) or
+ * "mean" (a classifier: the mean over windows). Written by `earsight train`. */
+#define ES_META_AGGREGATE "earsight.aggregate"
 
 /* ---- metadata: ordered key/value pairs; keys unique ---------------------------------- */
 typedef struct es_meta es_meta;

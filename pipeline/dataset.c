@@ -488,15 +488,47 @@ void es_dataset_split(const es_dataset *d, double frac, uint64_t seed, int *is_v
 
 /* ---- training windows ------------------------------------------------------------------ */
 
-static double mean_power(const float *db, int bands, int T, int t0, int t1, int log_db)
+/* A feature value as power, and back (the features' log: dB, ln or none). */
+static double to_power(double v, const es_feature_config *c)
+{
+    return c->log == ES_LOG_DB ? pow(10.0, v / 10.0) : c->log == ES_LOG_LN ? exp(v) : v;
+}
+
+static double from_power(double p, const es_feature_config *c)
+{
+    return c->log == ES_LOG_DB ? 10.0 * log10(p > c->amin ? p : c->amin)
+         : c->log == ES_LOG_LN ? log(p + c->amin) : p;
+}
+
+/* A mixture's own floor, as its features would have it: top_db below its largest value. */
+static void clip_top_db(const es_feature_config *c, float *x, size_t n)
+{
+    if (c->log != ES_LOG_DB || c->top_db <= 0 || n == 0)
+        return;
+    float mx = x[0];
+    for (size_t j = 1; j < n; j++)
+        mx = x[j] > mx ? x[j] : mx;
+    for (size_t j = 0; j < n; j++)
+        x[j] = x[j] < mx - c->top_db ? (float)(mx - c->top_db) : x[j];
+}
+
+static double mean_power(const es_feature_config *c, const float *x, int bands, int T, int t0,
+                         int t1)
 {
     double s = 0;
     for (int b = 0; b < bands; b++)
-        for (int t = t0; t < t1; t++) {
-            double v = db[(size_t)b * T + t];
-            s += log_db ? pow(10.0, v / 10.0) : exp(v);
-        }
+        for (int t = t0; t < t1; t++)
+            s += to_power(x[(size_t)b * T + t], c);
     return s / ((double)bands * (t1 - t0 > 0 ? t1 - t0 : 1));
+}
+
+/* A synthetic sound's features, its kind (from `first` on) and level drawn from the ranges. */
+static int synth_features(const es_augment *a, es_synth_kind first, const double level[2],
+                          int frames, es_rng *r, es_array *out)
+{
+    es_synth_kind kind = first + es_rng_below(r, ES_SYNTH_KINDS - first);
+    double db = level[0] + (level[1] - level[0]) * es_rng_uniform(r);
+    return es_synth_features(a->synth, kind, db, frames, r, out);
 }
 
 /* The background file file i is mixed into this time (-1: none), drawn from the training
@@ -525,71 +557,144 @@ static void mix(const es_feature_config *c, const es_augment *a, const es_array 
     /* The clip's power added to the background's (phases ignored): a crop of the clip at
      * a random place, scaled to a random SNR over the background's mean power. */
     int bands = src->dims[0], T = src->dims[1], TT = bg->dims[1];
-    int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
     const float *b = bg->data, *s = src->data;
     int len = T < TT ? T : TT, cs = es_rng_below(r, T - len + 1);
     int off = es_rng_below(r, TT - len + 1);
     double snr = a->snr_min + (a->snr_max - a->snr_min) * es_rng_uniform(r);
-    double pb = mean_power(b, bands, TT, 0, TT, log_db);
-    double ps = mean_power(s, bands, T, cs, cs + len, log_db);
+    double pb = mean_power(c, b, bands, TT, 0, TT);
+    double ps = mean_power(c, s, bands, T, cs, cs + len);
     double k = ps > 0 ? pb / ps * pow(10.0, snr / 10.0) : 0;
-    double mx = -HUGE_VAL;
     for (int q = 0; q < bands; q++)
         for (int t = 0; t < TT; t++) {
-            double v = b[(size_t)q * TT + t];
-            double p = !logged ? v : log_db ? pow(10.0, v / 10.0) : exp(v);
-            if (t >= off && t < off + len) {
-                double w = s[(size_t)q * T + cs + t - off];
-                p += k * (!logged ? w : log_db ? pow(10.0, w / 10.0) : exp(w));
-            }
-            v = !logged ? p : log_db ? 10.0 * log10(p > c->amin ? p : c->amin)
-                                      : log(p + c->amin);
-            x[(size_t)q * TT + t] = (float)v;
-            mx = v > mx ? v : mx;
+            double p = to_power(b[(size_t)q * TT + t], c);
+            if (t >= off && t < off + len)
+                p += k * to_power(s[(size_t)q * T + cs + t - off], c);
+            x[(size_t)q * TT + t] = (float)from_power(p, c);
         }
-    if (log_db && c->top_db > 0) /* the mixture's own floor, as its features would have */
-        for (size_t j = 0; j < (size_t)bands * TT; j++)
-            x[j] = x[j] < mx - c->top_db ? (float)(mx - c->top_db) : x[j];
+    clip_top_db(c, x, (size_t)bands * TT);
     *off_out = off, *len_out = len;
 }
 
-int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array *feat, int i,
-               const es_dataset *d, const int *train, int n_train, es_rng *r, float *out)
+/* x (bands × T) gained down by up to a->quiet_db, onto a synthetic noise floor (its power
+ * added), never less than 6 dB over it: so that a quiet clip keeps its class, and what
+ * standardisation leaves of a level (how far it stands over the floor) is no cue. */
+static int quiet(const es_feature_config *c, const es_augment *a, float *x, int bands, int T,
+                 es_rng *r)
 {
-    const es_array *src = &feat[i];
-    int bands = src->dims[0], T = src->dims[1], F = c->frames > 0 ? c->frames : T;
-    int log_db = c->log == ES_LOG_DB, logged = c->log != ES_LOG_NONE;
-    int bg = pick_background(a, i, d, train, n_train, r);
-    int TT = bg >= 0 ? feat[bg].dims[1] : T;
-    float *x = malloc((size_t)bands * TT * sizeof *x);
-    if (!x)
-        return es_fail("out of memory");
-    int focus0 = 0, focus1 = TT; /* the frames the window must overlap */
-    if (bg >= 0) {
-        int off, len;
-        mix(c, a, src, &feat[bg], r, x, &off, &len);
-        focus0 = off, focus1 = off + len;
-    } else {
-        memcpy(x, src->data, (size_t)bands * T * sizeof *x);
+    es_array fl = {0};
+    if (synth_features(a, ES_SYNTH_WHITE, a->floor_db, T, r, &fl) != 0)
+        return -1;
+    int TF = fl.dims[1];
+    double ps = mean_power(c, x, bands, T, 0, T), pf = mean_power(c, fl.data, bands, TF, 0, T);
+    /* 6 dB over the floor at least; a clip that is not, at full level, lowers the floor */
+    double g = fmax(-a->quiet_db * es_rng_uniform(r), 10.0 * log10(pf / ps) + 6);
+    double k = pow(10.0, fmin(g, 0) / 10.0), kf = pow(10.0, -fmax(g, 0) / 10.0);
+    for (int q = 0; q < bands; q++)
+        for (int t = 0; t < T; t++) {
+            double p = k * to_power(x[(size_t)q * T + t], c) +
+                       kf * to_power(fl.data[(size_t)q * TF + t], c);
+            x[(size_t)q * T + t] = (float)from_power(p, c);
+        }
+    clip_top_db(c, x, (size_t)bands * T);
+    es_array_free(&fl);
+    return 0;
+}
+
+/* Of `tries` random window starts in x (bands × T > F frames), the loudest one's. */
+static int loudest_start(const es_feature_config *c, const float *x, int bands, int T, int F,
+                         int tries, es_rng *r)
+{
+    int best = 0;
+    double most = -1;
+    for (int k = 0; k < tries; k++) {
+        int s = es_rng_below(r, T - F + 1);
+        double p = mean_power(c, x, bands, T, s, s + F);
+        if (p > most)
+            most = p, best = s;
     }
-    if (a->gain_db > 0 && logged) {
+    return best;
+}
+
+/* x (bands × T, owned) gained, standardised, cropped to a window that overlaps frames
+ * [focus0, focus1) (the window [focus0, focus0 + F) when focus1 is -1), shifted in
+ * frequency, into out. */
+static void finish(const es_feature_config *c, const es_augment *a, float *x, int bands, int T,
+                   int focus0, int focus1, es_rng *r, float *out)
+{
+    int F = c->frames > 0 ? c->frames : T;
+    if (a->gain_db > 0 && c->log != ES_LOG_NONE) {
         double gdb = a->gain_db * (2 * es_rng_uniform(r) - 1);
-        float add = (float)(log_db ? gdb : gdb * log(10.0) / 10.0);
-        for (size_t j = 0; j < (size_t)bands * TT; j++)
+        float add = (float)(c->log == ES_LOG_DB ? gdb : gdb * log(10.0) / 10.0);
+        for (size_t j = 0; j < (size_t)bands * T; j++)
             x[j] += add;
     }
-    es_pl_standardize(x, bands, TT, c->standardize);
-    /* A random crop that overlaps the focus (the mixed-in clip) when there is one. */
-    int start = 0;
-    if (TT > F) {
+    es_pl_standardize(x, bands, T, c->standardize);
+    int start = focus1 < 0 ? focus0 : 0;
+    if (T > F && focus1 >= 0) {
         int lo = focus0 - F + 1, hi = focus1 - 1;
         lo = lo < 0 ? 0 : lo;
-        hi = hi > TT - F ? TT - F : hi;
-        start = hi >= lo ? lo + es_rng_below(r, hi - lo + 1) : es_rng_below(r, TT - F + 1);
+        hi = hi > T - F ? T - F : hi;
+        start = hi >= lo ? lo + es_rng_below(r, hi - lo + 1) : es_rng_below(r, T - F + 1);
     }
     int shift = a->band_shift > 0 ? es_rng_below(r, 2 * a->band_shift + 1) - a->band_shift : 0;
-    es_pl_window(c, x, bands, TT, start, shift, out);
+    es_pl_window(c, x, bands, T, start, shift, out);
     free(x);
+}
+
+/* A synthetic sound of half a window to three windows, any kind, as a training window. */
+static int synth_example(const es_feature_config *c, const es_augment *a, es_rng *r, float *out)
+{
+    int F = c->frames > 0 ? c->frames : 64;
+    es_array s = {0};
+    if (synth_features(a, ES_SYNTH_SILENCE, a->synth_db, F / 2 + es_rng_below(r, 5 * F / 2),
+                       r, &s) != 0)
+        return -1;
+    float *x = s.data; /* finish owns it */
+    int bands = s.dims[0], T = s.dims[1];
+    s.data = NULL;
+    es_array_free(&s);
+    finish(c, a, x, bands, T, 0, T, r, out);
+    return 0;
+}
+
+int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array *feat, int i,
+                       const es_dataset *d, const int *train, int n_train, es_rng *r, float *out)
+{
+    int synth = a->synth && a->p_synth > 0 && c->log != ES_LOG_NONE;
+    int quieter = a->synth && a->p_quiet > 0 && c->log != ES_LOG_NONE;
+    if (synth && d->label[i] == a->background && es_rng_uniform(r) < a->p_synth)
+        return synth_example(c, a, r, out);
+    const es_array *src = &feat[i], *bga = NULL;
+    es_array sb = {0};
+    int bands = src->dims[0], T = src->dims[1], bg = pick_background(a, i, d, train, n_train, r);
+    if (bg >= 0 && synth && es_rng_uniform(r) < a->p_synth) { /* a noise, hum or clicks */
+        if (synth_features(a, ES_SYNTH_WHITE, a->synth_db, feat[bg].dims[1], r, &sb) != 0)
+            return -1;
+        bga = &sb;
+    } else if (bg >= 0) {
+        bga = &feat[bg];
+    }
+    int TT = bga ? bga->dims[1] : T, focus0 = 0, focus1 = TT, rc = 0;
+    float *x = malloc((size_t)bands * TT * sizeof *x);
+    if (!x)
+        rc = es_fail("out of memory");
+    else if (bga) {
+        int off, len;
+        mix(c, a, src, bga, r, x, &off, &len);
+        focus0 = off, focus1 = off + len; /* the window must overlap the mixed-in clip */
+    } else {
+        memcpy(x, src->data, (size_t)bands * T * sizeof *x);
+        int F = c->frames > 0 ? c->frames : T;
+        /* a positive window holds its class's sound, not the silence around it */
+        if (a->crop_tries > 1 && a->background >= 0 && d->label[i] != a->background && T > F)
+            focus0 = loudest_start(c, x, bands, T, F, a->crop_tries, r), focus1 = -1;
+    }
+    if (rc == 0 && quieter && es_rng_uniform(r) < a->p_quiet)
+        rc = quiet(c, a, x, bands, TT, r);
+    es_array_free(&sb);
+    if (rc != 0)
+        return free(x), -1;
+    finish(c, a, x, bands, TT, focus0, focus1, r, out);
     return 0;
 }
 

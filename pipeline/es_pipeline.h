@@ -165,7 +165,6 @@ int es_node_weights(const es_graph *g, int node);
  * (a sound is a bird when any window is), `mean` for multi-class models. The model says which
  * in its earsight.aggregate metadata (ES_META_AGGREGATE); a flag may override it. */
 typedef enum { ES_AGGREGATE_MAX, ES_AGGREGATE_MEAN } es_aggregate;
-#define ES_META_AGGREGATE "earsight.aggregate" /* "max" or "mean" */
 /* "max" / "mean" into *a: 0, or -1 with es_error(). */
 int es_aggregate_parse(const char *name, es_aggregate *a);
 const char *es_aggregate_name(es_aggregate a);
@@ -399,7 +398,36 @@ typedef struct {
     double snr_min, snr_max; /* dB of the clip's mean power over the background's */
     double gain_db;        /* random gain in ±gain_db (before standardisation) */
     int band_shift;        /* frequency shift by up to ±band_shift bands */
+    /* Sounds that hold no bird, made as signals and taken through the model's own features
+     * (`synth`, the config's, standardize none; NULL: none of this). */
+    const es_features *synth;
+    double p_synth;        /* a background-class draw becomes a synthetic sound (silence,
+                            * noise, hum, clicks), and a mixing background a synthetic noise */
+    double synth_db[2];    /* their level range, dBFS (RMS re 1.0; clicks: peak) */
+    double p_quiet;        /* a clip is gained down, onto a noise floor */
+    double quiet_db;       /* by up to quiet_db dB (kept 6 dB over the floor) */
+    double floor_db[2];    /* the floor's level range, dBFS */
+    int crop_tries;        /* an unmixed window of a class other than the background is the
+                            * loudest of this many random crops (<= 1: any crop), so that the
+                            * silence around a call is not taught as that class */
 } es_augment;
+
+/* Sounds a bird detector must call "nobird". */
+typedef enum {
+    ES_SYNTH_SILENCE, ES_SYNTH_WHITE, ES_SYNTH_PINK, ES_SYNTH_BROWN, ES_SYNTH_HUM, ES_SYNTH_CLICKS,
+    ES_SYNTH_KINDS
+} es_synth_kind;
+const char *es_synth_name(es_synth_kind kind); /* "silence", "white" …; NULL out of range */
+/* n samples at sample_rate into x: digital silence (zeros); Gaussian white, pink (−3 dB/oct)
+ * or brown (−6 dB/oct) noise; 50 or 60 Hz hum with random harmonics; or 1–20 clicks a second.
+ * Scaled to level_db dBFS (RMS re 1.0; clicks: their peak), clipped to ±1. Every random draw
+ * comes from r. */
+void es_synth_sound(es_synth_kind kind, double level_db, int sample_rate, es_rng *r, float *x,
+                    long n);
+/* The features of such a sound of `frames` frames or more, through f (the model's features
+ * with standardize none, as es_dataset_features keeps a file's): bands × frames into out. */
+int es_synth_features(const es_features *f, es_synth_kind kind, double level_db, int frames,
+                      es_rng *r, es_array *out);
 
 /* One training window (the model's input layout, 1 × H × W floats into out) of file `i`: its
  * features, or mixed into a random background file of `train` (indices, n_train), gained,

@@ -505,6 +505,115 @@ static void split_stratified(void **state)
     assert_int_equal(v1, 3);
 }
 
+/* The synthetic sounds: their levels (RMS, clicks: peak), the hum's frequency, silence as
+ * zeros, and the same numbers from the same seed. */
+static void synth_sounds(void **state)
+{
+    enum { N = 22050 };
+    static float x[N], y[N];
+    for (int k = 0; k < ES_SYNTH_KINDS; k++) {
+        es_rng r = {7}, q = {7};
+        es_synth_sound(k, -20, 22050, &r, x, N);
+        es_synth_sound(k, -20, 22050, &q, y, N);
+        assert_memory_equal(x, y, sizeof x);
+        double ss = 0, peak = 0;
+        for (int i = 0; i < N; i++)
+            ss += (double)x[i] * x[i], peak = fmax(peak, fabs(x[i]));
+        double level = 20 * log10(k == ES_SYNTH_CLICKS ? peak : sqrt(ss / N) + 1e-30);
+        if (k == ES_SYNTH_SILENCE)
+            assert_true(ss == 0);
+        else
+            assert_float_equal(level, -20, 0.05);
+        assert_non_null(es_synth_name(k));
+    }
+    /* the hum: its power at 50 or 60 Hz (a 1 s DFT bin) is most of the fundamental's share */
+    es_rng r = {3};
+    es_synth_sound(ES_SYNTH_HUM, -20, 22050, &r, x, N);
+    double best = 0;
+    int at = 0;
+    for (int f = 40; f <= 70; f++) {
+        double re = 0, im = 0;
+        for (int i = 0; i < N; i++)
+            re += x[i] * cos(2 * M_PI * f * i / N), im += x[i] * sin(2 * M_PI * f * i / N);
+        double p = re * re + im * im;
+        if (p > best)
+            best = p, at = f;
+    }
+    assert_true(at == 50 || at == 60);
+    assert_null(es_synth_name(ES_SYNTH_KINDS));
+}
+
+/* Training windows of synthetic sounds through the model's features: finite (digital silence
+ * becomes all zeros after standardisation, not NaN), drawn from the seed alone, and the
+ * quiet-onto-a-floor path keeps the window finite too. */
+static void synth_examples(void **state)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    c.n_mels = 16, c.frames = 20, c.layout = ES_LAYOUT_FRAMES_MELS;
+    es_features *f = es_features_new(&c);
+    assert_non_null(f);
+    float zeros[4096] = {0};
+    es_array sil;
+    assert_int_equal(es_features_compute(f, zeros, 4096, &sil), 0);
+    c.standardize = ES_STANDARDIZE_GLOBAL;
+    int label[2] = {0, 1};
+    es_dataset d = {.n = 2, .label = label, .n_classes = 2};
+    es_array feat[2] = {sil, sil};
+    int train[2] = {0, 1};
+    es_augment a = {.background = 0, .synth = f, .p_synth = 1, .synth_db = {-80, -10},
+                    .p_quiet = 1, .quiet_db = 60, .floor_db = {-90, -50}};
+    float w[2][20 * 16];
+    int kinds = 0;
+    for (int seed = 0; seed < 40; seed++) {
+        for (int k = 0; k < 2; k++) {
+            es_rng r = {(uint64_t)seed};
+            assert_int_equal(es_dataset_example(&c, &a, feat, seed % 2, &d, train, 2, &r, w[k]), 0);
+        }
+        assert_memory_equal(w[0], w[1], sizeof w[0]);
+        double ss = 0;
+        for (int j = 0; j < 20 * 16; j++) {
+            assert_true(isfinite(w[0][j]));
+            ss += w[0][j] * w[0][j];
+        }
+        kinds += seed % 2 == 0 && ss == 0; /* digital silence: all zeros */
+    }
+    assert_true(kinds > 0);
+    es_array_free(&sil);
+    es_features_free(f);
+}
+
+/* A positive file's window is its loudest of crop_tries crops: a call of 20 frames in 200
+ * frames of floor is in (nearly) every window, where one random crop of 20 misses it mostly. */
+static void loudest_crops(void **state)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    c.n_mels = 4, c.frames = 20, c.layout = ES_LAYOUT_MELS_FRAMES, c.standardize = ES_STANDARDIZE_NONE;
+    float v[4 * 200];
+    for (int b = 0; b < 4; b++)
+        for (int t = 0; t < 200; t++)
+            v[b * 200 + t] = t >= 120 && t < 140 ? 0.0f : -80.0f;
+    es_array f = {.data = v, .ndim = 2, .dims = {4, 200}};
+    int label[1] = {1}, train[1] = {0};
+    es_dataset d = {.n = 1, .label = label, .n_classes = 2};
+    int hits[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        es_augment a = {.background = 0, .crop_tries = k ? 1000 : 1};
+        for (int seed = 0; seed < 50; seed++) {
+            es_rng r = {(uint64_t)seed};
+            float w[4 * 20];
+            assert_int_equal(es_dataset_example(&c, &a, &f, 0, &d, train, 1, &r, w), 0);
+            int loud = 0;
+            for (int t = 0; t < 20; t++)
+                loud += w[t] > -40;
+            hits[k] += loud >= 15;
+        }
+    }
+    assert_true(hits[0] < 25);
+    assert_true(hits[1] == 50);
+}
+
 static void auc_known(void **state)
 {
     /* positives 0.35, 0.8 against negatives 0.1, 0.4: 3 of 4 pairs ranked right */
@@ -599,6 +708,9 @@ int main(void)
         cmocka_unit_test(auc_known),
         cmocka_unit_test(verdict_rules),
         cmocka_unit_test(verdict_rule_of_model),
+        cmocka_unit_test(synth_sounds),
+        cmocka_unit_test(synth_examples),
+        cmocka_unit_test(loudest_crops),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

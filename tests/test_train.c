@@ -3,6 +3,7 @@
 #include "testutil.h"
 #include "audio/es_audio.h"
 #include "nn/es_nn.h"
+#include "nn/onnx.h"
 #include <omp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -118,6 +119,43 @@ static void train_is_deterministic(void **state)
     assert_int_equal(system(args), 0);
 }
 
+/* The model's metadata value for key (static buffer; "" when absent). */
+static const char *meta_of(const char *model, const char *key)
+{
+    static char v[2048];
+    es_meta *m = NULL;
+    int nd, dims[8];
+    assert_int_equal(es_onnx_peek(model, &m, &nd, dims), 0);
+    const char *s = es_meta_get(m, key);
+    snprintf(v, sizeof v, "%s", s ? s : "");
+    es_meta_free(m);
+    return v;
+}
+
+/* A hasbird detector says its files' verdict is their most confident window (max); --aggregate
+ * mean overrides; the augmentation that made it is in earsight.training. */
+static void train_writes_aggregate(void **state)
+{
+    char args[4096], err[4096], model[700];
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args,
+                 "train --data %s/labels.csv --arch small-cnn --features " FEATURES
+                 " --epochs 1 --batch 8 --steps 2 --seed 5 %s --synth 0.5 -o %s/g%d.onnx", dir,
+                 k ? "--aggregate mean" : "", dir, k);
+        if (run(args, NULL, 0, err, sizeof err) != 0)
+            fail_msg("train failed: %s", err);
+        snprintf(model, sizeof model, "%s/g%d.onnx", dir, k);
+        assert_string_equal(meta_of(model, ES_META_AGGREGATE), k ? "mean" : "max");
+        assert_non_null(strstr(err, "| synthetic P ")); /* the probes' worst P, each epoch */
+    }
+    assert_non_null(strstr(meta_of(model, "earsight.training"), "\"synth\":0.5,"));
+    snprintf(args, sizeof args, "train --data %s/labels.csv --aggregate median -o %s/x.onnx", dir, dir);
+    assert_int_equal(run(args, NULL, 0, err, sizeof err), 2);
+    snprintf(args, sizeof args, "train --data %s/labels.csv --floor-db -50:-90 -o %s/x.onnx", dir, dir);
+    assert_int_equal(run(args, NULL, 0, err, sizeof err), 2);
+    assert_one_line(err, "earsight: --floor-db needs LO:HI in dB, not '-50:-90'");
+}
+
 /* With CSV file p holding csv, the command in args fails (exit 1) with one line
  * "earsight: P<what>", left in want for further checks. */
 static void csv_fails(const char *p, const char *csv, const char *args, const char *what,
@@ -195,6 +233,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(roc_auc_values),
         cmocka_unit_test(train_separable),
         cmocka_unit_test(train_is_deterministic),
+        cmocka_unit_test(train_writes_aggregate),
         cmocka_unit_test(csv_errors),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
