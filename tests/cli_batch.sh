@@ -24,7 +24,8 @@ lines() {
 status() { [ "$3" = "$2" ] && ok "$1" || bad "$1" "exit $3, wanted $2: $(head -c 300 "$tmp/err")"; }
 
 # eval: the good clips scored, the bad one named once, the count of failures, exit 1
-"$es" eval --data "$tmp/set/labels.csv" >"$tmp/out" 2>"$tmp/err"; rc=$?
+# (no progress line however slow the machine: the count of stderr lines is about errors)
+EARSIGHT_PROGRESS_SECONDS=1e9 "$es" eval --data "$tmp/set/labels.csv" >"$tmp/out" 2>"$tmp/err"; rc=$?
 status "eval with a corrupt file exits 1" 1 $rc
 lines "eval scores the good files" "$tmp/out" 1 "^files $n_good, ROC AUC [0-9.]*, accuracy"
 lines "eval names the corrupt file once" "$tmp/err" 1 "^earsight: .*bad.ogg: "
