@@ -142,9 +142,19 @@ view_vs "keys o o: alpha" "--keys oo $T" "--method grad --overlay alpha $T" $wav
 view_vs "keys s s s: all signs, heat" "--overlay heat --keys sss $T" \
   "--method grad --overlay heat --sign all $T" $wav "$sc" 800 360
 view_vs "key q: quad layout" "--method grad --keys q $T" "--method grad --layout quad $T" $wav "$sc" 800 700
-view_vs "key t: next class" "--method guided --keys t $T" "--method guided --target 1 $T" $wav "$sc" 800 360
+view_vs "key t: next class" "--method guided --target 0 --keys t $T" "--method guided --target 1 $T" $wav "$sc" 800 360
 view_vs "default title (file, class, P)" "--method gradcam" "--method gradcam" $wav "$sc" 800 360
 view_vs "IG with its flags" "--method ig --steps 8 $T" "--method ig --steps 8 $T" $npy $fx/small_cnn.onnx 640 300
+# the example clips with the shipped model and the default title: the verdict (class, P,
+# deciding window) and the caption drawn alike (tests/cli_verdict.sh: predict, eval and
+# saliency --json agree on it)
+for f in assets/examples/*.ogg; do
+  view_vs "$(basename "$f"): verdict title" "--method grad" "--method grad" "$f" \
+    assets/models/bird-detector.onnx 800 360
+done
+view_vs "--aggregate mean, IG caption" "--method ig --steps 4 --aggregate mean" \
+  "--method ig --steps 4 --aggregate mean" assets/examples/animals__birds__duck.ogg \
+  assets/models/bird-detector.onnx 800 360
 
 # ---- zoom and scroll: another part of the same figure ------------------------------------------
 f="$tmp/zoom"
