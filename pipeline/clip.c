@@ -464,13 +464,18 @@ void es_clip_probabilities(const es_clip *in, const float *s, float *p)
             p[c] = 1 / (1 + expf(-s[c]));
         return;
     }
+    es_pl_softmax(s, C, p);
+}
+
+void es_pl_softmax(const float *s, int n, float *p)
+{
     float mx = -INFINITY;
     double z = 0;
-    for (int c = 0; c < C; c++)
+    for (int c = 0; c < n; c++)
         mx = s[c] > mx ? s[c] : mx;
-    for (int c = 0; c < C; c++)
+    for (int c = 0; c < n; c++)
         z += exp(s[c] - mx);
-    for (int c = 0; c < C; c++)
+    for (int c = 0; c < n; c++)
         p[c] = (float)(exp(s[c] - mx) / z);
 }
 

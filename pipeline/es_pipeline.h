@@ -292,7 +292,8 @@ typedef struct {
     int w, h;                /* canvas size in pixels */
     const char *mode, *sign; /* overlay names (es_overlay_parse); NULL: blended, absolute */
     const char *cmap;        /* overlay colour map; NULL: Captum's for the sign */
-    const char *title;       /* NULL: "FILE — METHOD, class K LABEL (score S, P p)" */
+    const char *title;       /* NULL: "FILE — METHOD, LABEL P p: window W of N (T0–T1 s,
+                              * RULE), score S" — the verdict's P and deciding window */
     float outlier, alpha;    /* Captum's outlier_perc and alpha_overlay (2, 0.5) */
     int quad;                /* 1: the four panels (input, |saliency|, positive, negative) */
     int c0, c1;              /* time columns shown, [c0, c1); c1 <= 0: all. A part keeps the

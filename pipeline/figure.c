@@ -122,25 +122,25 @@ static void crop_part(es_spec_plot *p, float *base, float *sal, int rows, int co
     crop_cols(base, rows, cols, c0, c1), crop_cols(sal, rows, cols, c0, c1);
 }
 
-/* "FILE — METHOD, class K LABEL: P p (score S; RULE of N windows, window W at T0–T1 s
- * decided)" into buf: the file's P(K) under the verdict's rule, the score of K in the
- * deciding window. */
+/* "FILE — METHOD, LABEL P p: window W of N (T0–T1 s, RULE), score S" into buf (class K
+ * without a label): the file's P of the class under the verdict's rule, the window that
+ * decided, the class's score there. Short enough for the default 1000 pixels. */
 static void title(const es_clip *in, const char *file, es_sal_method method,
                   const es_verdict *v, int target, char *buf, size_t cap)
 {
     const char *label = es_model_label(&in->m, target);
     const char *bn = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
     float score = in->vscores[(size_t)v->window * in->classes + target];
-    char where[128] = "";
+    char cls[32], where[96] = "";
+    snprintf(cls, sizeof cls, "class %d", target);
     if (v->windows > 1 && v->F > 0)
-        snprintf(where, sizeof where, "; %s of %d windows, window %d at %.2f–%.2f s decided",
-                 es_aggregate_name(v->rule), v->windows, v->window, v->t0, v->t1);
+        snprintf(where, sizeof where, ": window %d of %d (%.2f–%.2f s, %s)", v->window,
+                 v->windows, v->t0, v->t1, es_aggregate_name(v->rule));
     else if (v->windows > 1)
-        snprintf(where, sizeof where, "; %s of %d rows, row %d decided",
-                 es_aggregate_name(v->rule), v->windows, v->window);
-    snprintf(buf, cap, "%s — %s, class %d%s%s: P %.2f (score %.3g%s)", bn,
-             es_sal_method_name(method), target, label ? " " : "", label ? label : "",
-             v->pc[target], score, where);
+        snprintf(where, sizeof where, ": row %d of %d (%s)", v->window, v->windows,
+                 es_aggregate_name(v->rule));
+    snprintf(buf, cap, "%s — %s, %s P %.2f%s, score %.3g", bn, es_sal_method_name(method),
+             label ? label : cls, v->pc[target], where, score);
 }
 
 /* The lines under the picture: what the map is of, IG's baseline against the input, the

@@ -12,4 +12,7 @@ void es_pl_standardize(float *x, int bands, int T, es_standardize how);
 void es_pl_window(const es_feature_config *c, const float *x, int bands, int T, int start,
                   int shift, float *out);
 
+/* The softmax of n scores into p (max subtracted, sums in double). */
+void es_pl_softmax(const float *s, int n, float *p);
+
 #endif

@@ -1,6 +1,6 @@
 /* One verdict: a recording's windows become one answer — its class, P(class) and the window
  * that decided — by the model's aggregation rule, the same in every verb and picture. */
-#include "pipeline/es_pipeline.h"
+#include "pipeline/internal.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,18 +122,10 @@ void es_model_probabilities(const es_model *m, const float *y, int classes, floa
         memcpy(p, y, (size_t)classes * sizeof *p);
         return;
     }
-    if (classes == 1) {
+    if (classes == 1)
         p[0] = 1 / (1 + expf(-y[0]));
-        return;
-    }
-    float mx = y[0];
-    double z = 0;
-    for (int c = 1; c < classes; c++)
-        mx = y[c] > mx ? y[c] : mx;
-    for (int c = 0; c < classes; c++)
-        z += exp(y[c] - mx);
-    for (int c = 0; c < classes; c++)
-        p[c] = (float)(exp(y[c] - mx) / z);
+    else
+        es_pl_softmax(y, classes, p);
 }
 
 int es_verdict_note(const es_verdict *v, char *buf, size_t cap)

@@ -67,7 +67,7 @@ same_verdict() {
 
 # agree AGG…: the three verbs on the seven clips, with the flags given (none: the model's rule)
 agree() {
-  local tag=${1:-model rule} files=() evalv i=0 f
+  local tag="${*:-model rule}" evalv i=0 f
   "$es" eval --data $ex/labels.csv --json "$@" 2>"$tmp/err" | "$V" >"$tmp/eval.v" ||
     { bad "eval --json ($tag)" "$(head -c 300 "$tmp/err")"; return; }
   while IFS=, read -r f _; do
@@ -121,32 +121,32 @@ else bad "eval --json unjudged" "$(cat "$tmp/ev")"; fi
   bad "saliency --png of silence" "no picture"
 
 # ---- IG baselines: their own score, and a warning when it is not below the input's ----------
+# (the deciding window alone: one row of IG each)
 duck=$ex/animals__birds__duck.ogg
-"$es" saliency --method ig --steps 8 --json $duck >"$tmp/ig.json" 2>"$tmp/err"
+ig() { "$es" saliency --method ig --steps 8 --windows decisive --json $duck "$@"; }
+ig >"$tmp/ig.json" 2>"$tmp/err"
 if grep -q '"baseline":"zero","baseline_score":[0-9.e+-]*,"baseline_not_below":true' "$tmp/ig.json" &&
    grep -q "warning: the IG baseline scores .* not below the input's" "$tmp/err"; then
   ok "IG zero baseline: its score, not below the duck's, warned"
 else bad "IG zero baseline" "$(head -c 300 "$tmp/ig.json") / $(cat "$tmp/err")"; fi
-"$es" saliency --method ig --steps 8 --json -q $duck >/dev/null 2>"$tmp/err"
-[ ! -s "$tmp/err" ] && ok "IG warning: not with -q" || bad "IG -q" "$(cat "$tmp/err")"
-"$es" saliency --method grad -o "$tmp/x0.npy" $duck -q # a sample's shape: one window as .npy
+bscore() { sed 's/.*"baseline_score":\([^,]*\),.*/\1/' "$1"; }
 for b in min silence blur; do
-  if "$es" saliency --method ig --steps 8 --baseline $b --json -q $duck >"$tmp/b.json" 2>"$tmp/err" &&
-     grep -q "\"baseline\":\"$b\",\"baseline_score\":[0-9.e+-]*" "$tmp/b.json"; then ok "IG baseline $b: its score"
+  if ig --baseline $b -q >"$tmp/$b.json" 2>"$tmp/err" && [ ! -s "$tmp/err" ] &&
+     grep -q "\"baseline\":\"$b\",\"baseline_score\":[0-9.e+-]*" "$tmp/$b.json"; then
+    ok "IG baseline $b: its score $(bscore "$tmp/$b.json"), no warning with -q"
   else bad "IG baseline $b" "$(head -c 300 "$tmp/err")"; fi
 done
-# the three differ from one another (they are not the zero baseline in disguise... except
-# silence, which for a standardised model is all zero: its score equals zero's)
-sc() { "$es" saliency --method ig --steps 8 --baseline "$1" --json -q $duck | sed 's/.*"baseline_score":\([^,]*\),.*/\1/'; }
-s0=$(sc zero) ss=$(sc silence) sb=$(sc blur) sm=$(sc min)
+# silence through the shipped model's features, standardised per file, is all zero: its score
+# is zero's; blur and min are baselines of their own
+s0=$(bscore "$tmp/ig.json") ss=$(bscore "$tmp/silence.json") sb=$(bscore "$tmp/blur.json") sm=$(bscore "$tmp/min.json")
 if [ "$s0" = "$ss" ] && [ "$s0" != "$sb" ] && [ "$s0" != "$sm" ] && [ "$sb" != "$sm" ]; then
   ok "baseline scores: zero = silence (standardised) $s0, blur $sb, min $sm"
 else bad "baseline scores" "zero $s0 silence $ss blur $sb min $sm"; fi
 expect "IG baseline: a sound file refused" 1 "zero, min, silence, blur or a .npy" \
   "$es" saliency --method ig --baseline $duck --json $duck
+"$es" saliency --method grad -o "$tmp/map.npy" $duck -q # (mels × frames): not one sample
 expect "IG baseline: a .npy of the wrong size" 1 "one input sample" \
-  "$es" saliency --method ig --baseline "$tmp/x0.npy" --json $duck
-"$es" saliency --method grad --windows decisive -o "$tmp/one.npy" -q $duck
+  "$es" saliency --method ig --baseline "$tmp/map.npy" --json $duck
 expect "IG baseline: a .npy of one sample" 0 '"baseline":"' \
   "$es" saliency --method ig --steps 4 --baseline tests/fixtures/onnx/small_cnn.input.npy \
   -m tests/fixtures/onnx/small_cnn.onnx --json tests/fixtures/onnx/small_cnn.input.npy
