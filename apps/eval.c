@@ -115,14 +115,14 @@ typedef struct {
 
 static void run_free(run *r)
 {
+    for (int i = 0; r->v && i < r->d.n; i++) /* before the dataset, which says how many */
+        es_verdict_free(&r->v[i]);
+    free(r->v), r->v = NULL;
     es_dataset_features_free(r->feat, r->d.n);
     es_dataset_free(&r->d);
     es_model_free(&r->m);
     free(r->idx), free(r->pos), free(r->conf), free(r->probs), free(r->score);
     free(r->fpr), free(r->tpr);
-    for (int i = 0; r->v && i < r->d.n; i++)
-        es_verdict_free(&r->v[i]);
-    free(r->v);
 }
 
 static int score(run *r, const options *o)
