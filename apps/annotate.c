@@ -90,7 +90,7 @@ int cmd_annotate(int argc, char **argv)
          * before the new one is renamed over it) */
         OPT_STRING('m', "model", &model, "FILE", "the ONNX model to annotate"),
         OPT_INFILE(0, "features", &feat, "JSON|FILE",
-                   "the feature pipeline (DESIGN.md §4) as inline JSON or a JSON file;\n"
+                   "the feature pipeline (keys: `earsight help features`) as inline JSON or a JSON file;\n"
                    "stored complete (absent keys take their defaults) as earsight.features"),
         OPT_STRING(0, "labels", &labels, "LIST",
                    "class names, comma-separated (a,b,c) or a JSON array; one per\n"

@@ -3,6 +3,7 @@
 #include "apps/cli.h"
 #include "apps/opt.h"
 #include "apps/progress.h"
+#include "apps/verdict.h"
 #include "pipeline/es_pipeline.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
@@ -15,28 +16,32 @@ static const opt_cmd cmd = {
     "usage: earsight eval [-m MODEL] --data LABELS.csv [--root DIR] [--json] [--png ROC.png]",
     "Scores every file of a labels CSV (as `earsight train` reads it: path or itemid, and\n"
     "hasbird or label) with the model: features from its earsight.features, one window per\n"
-    "`frames` as `predict` makes them; a file's P(positive class) is the largest over its windows\n"
-    "(a binary model), its P(class) the mean over windows otherwise. Prints the ROC AUC (binary:\n"
-    "of the second class, e.g. bird; else one-vs-rest, averaged), the accuracy at 0.5 (argmax\n"
-    "for several classes), the confusion matrix (rows: truth, columns: prediction) and every\n"
-    "file's probabilities. A file that cannot be read is named on stderr and left out; the\n"
-    "others are scored and the exit status is 1.\n"};
+    "`frames` as `predict` makes them, and one verdict per file as predict, saliency and view\n"
+    "give it, by the model's rule (--aggregate): max (a binary model: a file's P(positive\n"
+    "class) is the largest over its windows) or mean (more classes). Prints the ROC AUC\n"
+    "(binary: of the second class, e.g. bird; else one-vs-rest, averaged), the accuracy of the\n"
+    "verdicts, the confusion matrix (rows: truth, columns: prediction) and every file's\n"
+    "probabilities with the window that decided; files with windows that are silent or\n"
+    "constant, which the model cannot judge, are marked. A file that cannot be read is named\n"
+    "on stderr and left out; the others are scored and the exit status is 1.\n"};
 
 typedef struct {
     const char *model, *data, *root, *png;
-    int json, quiet, strict;
+    int json, quiet, strict, aggregate;
 } options;
 
 static int parse(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
+    o->aggregate = -1;
     const opt rows[] = {
         OPT_MODEL(&o->model),
         OPT_INFILE(0, "data", &o->data, "FILE", "the labels CSV (required)"),
         OPT_STRING(0, "root", &o->root, "DIR", "folder the CSV's paths are relative to (default: the CSV's folder)"),
         OPT_OUTFILE(0, "png", &o->png, "FILE", "the ROC curve as a PNG picture", 0),
         OPT_JSON(&o->json, "{model, data, classes, auc, accuracy, confusion, files:[{path,\n"
-                           "label, probs}]} on stdout"),
+                           "label, probs, verdict (as predict --json gives it)}]} on stdout"),
+        OPT_AGGREGATE(&o->aggregate),
         OPT_SWITCH(0, "strict", &o->strict, "stop at the first file that cannot be read (exit 1)"),
         OPT_JOBS, OPT_SWITCH('q', "quiet", &o->quiet, "only the summary, not every file"), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
@@ -105,10 +110,14 @@ typedef struct {
     es_array *feat;
     int *idx, *pos, *conf, n_pos, total, failed;
     float *probs, *score, *fpr, *tpr;
+    es_verdict *v; /* every file's */
 } run;
 
 static void run_free(run *r)
 {
+    for (int i = 0; r->v && i < r->d.n; i++) /* before the dataset, which says how many */
+        es_verdict_free(&r->v[i]);
+    free(r->v), r->v = NULL;
     es_dataset_features_free(r->feat, r->d.n);
     es_dataset_free(&r->d);
     es_model_free(&r->m);
@@ -148,38 +157,33 @@ static int score(run *r, const options *o)
         return r->failed ? batch_end(r->failed, r->total) : es_fail("%s: no files", o->data);
     r->idx = malloc(n * sizeof(int)), r->pos = malloc(n * sizeof(int));
     r->probs = malloc((size_t)n * K * sizeof(float)), r->score = malloc(n * sizeof(float));
-    r->conf = calloc((size_t)K * K, sizeof(int));
+    r->conf = calloc((size_t)K * K, sizeof(int)), r->v = calloc(n, sizeof *r->v);
     r->fpr = malloc((n + 1) * sizeof(float)), r->tpr = malloc((n + 1) * sizeof(float));
-    if (!r->idx || !r->pos || !r->probs || !r->score || !r->conf || !r->fpr || !r->tpr)
+    if (!r->idx || !r->pos || !r->probs || !r->score || !r->conf || !r->fpr || !r->tpr || !r->v)
         return es_fail("out of memory");
     for (int i = 0; i < n; i++)
         r->idx[i] = i;
     /* in chunks of files, so that progress shows and SIGINT stops between them */
     enum { CHUNK = 32 };
+    es_aggregate a;
+    if (!verdict_rule(o->aggregate, &a) && es_model_aggregate(&r->m, K, &a) != 0)
+        return -1;
     progress bar;
     progress_start(&bar, "eval", "files scored", n, o->quiet);
     int rc1 = 0;
     for (int i = 0; i < n && !rc1; i += CHUNK) {
         int m = n - i < CHUNK ? n - i : CHUNK;
-        if (es_dataset_score(r->m.g, r->m.input, r->m.output, &r->fc, r->feat, r->idx + i, m, K,
-                             r->probs + (size_t)i * K) != 0)
+        if (es_dataset_verdicts(r->m.g, r->m.input, r->m.output, &r->fc, r->feat, r->idx + i, m,
+                                K, &a, r->v + i) != 0)
             rc1 = -1;
-        else if (cli_interrupted)
+        for (int k = i; !rc1 && k < i + m; k++)
+            memcpy(r->probs + (size_t)k * K, r->v[k].pc, K * sizeof *r->probs);
+        if (!rc1 && cli_interrupted)
             progress_end(&bar), rc1 = batch_interrupted(i + m, n);
         progress_set(&bar, i + m);
     }
     progress_end(&bar);
     return rc1;
-}
-
-static int predicted(const float *p, int K)
-{
-    if (K == 2)
-        return p[1] >= 0.5f;
-    int b = 0;
-    for (int k = 1; k < K; k++)
-        b = p[k] > p[b] ? k : b;
-    return b;
 }
 
 int cmd_eval(int argc, char **argv)
@@ -198,7 +202,7 @@ int cmd_eval(int argc, char **argv)
     }
     int n = r.d.n, K = r.d.n_classes, right = 0;
     for (int i = 0; i < n; i++) {
-        int p = predicted(r.probs + (size_t)i * K, K);
+        int p = r.v[i].cls;
         r.conf[r.d.label[i] * K + p]++;
         right += p == r.d.label[i];
     }
@@ -239,23 +243,33 @@ int cmd_eval(int argc, char **argv)
             cJSON_AddStringToObject(e, "path", r.d.item[i]);
             cJSON_AddStringToObject(e, "label", r.d.classes[r.d.label[i]]);
             cJSON_AddItemToObject(e, "probs", cJSON_CreateFloatArray(r.probs + (size_t)i * K, K));
+            cJSON_AddItemToObject(e, "verdict", verdict_json(&r.v[i], &r.m));
             cJSON_AddItemToArray(fl, e);
         }
         cli_print_json(j);
     } else {
+        int unjudged = 0;
         if (!o.quiet) {
-            printf("%-8s %-10s %s\n", K == 2 ? "P(pos)" : "P(truth)", "truth", "file");
+            printf("%-8s %-10s %-13s %s\n", K == 2 ? "P(pos)" : "P(truth)", "truth", "window", "file");
             for (int i = 0; i < n; i++) {
                 const float *p = r.probs + (size_t)i * K;
-                printf("%-8.4f %-10s %s%s\n", K == 2 ? p[1] : p[r.d.label[i]],
-                       r.d.classes[r.d.label[i]], r.d.item[i],
-                       predicted(p, K) != r.d.label[i] ? "  (wrong)" : "");
+                const es_verdict *v = &r.v[i];
+                char win[32];
+                snprintf(win, sizeof win, "%d %.2f-%.2fs", v->window, v->t0, v->t1);
+                printf("%-8.4f %-10s %-13s %s%s%s\n", K == 2 ? p[1] : p[r.d.label[i]],
+                       r.d.classes[r.d.label[i]], win, r.d.item[i],
+                       v->cls != r.d.label[i] ? "  (wrong)" : "", v->flagged ? "  (*)" : "");
+                unjudged += v->flagged > 0;
             }
+            if (unjudged)
+                printf("(*) windows silent or constant: the model cannot judge them "
+                       "(--json: window_flags)\n");
             putchar('\n');
         }
         printf("files %d, ROC AUC ", n);
         auc >= 0 ? printf("%.4f", auc) : printf("n/a (one class only)");
-        printf(", accuracy %s %.4f (%d/%d)\n", K == 2 ? "at 0.5" : "(argmax)", acc, right, n);
+        printf(", accuracy %.4f (%d/%d; %s of windows)\n", acc, right, n,
+               es_aggregate_name(r.v[0].rule));
         printf("confusion (rows: truth, columns: predicted)\n%12s", "");
         for (int k = 0; k < K; k++)
             printf(" %10.10s", r.d.classes[k]);

@@ -12,7 +12,7 @@ static const opt_cmd cmd = {
     "Reads any sound libsndfile reads (WAV, FLAC, OGG/Vorbis, …), averages its channels,\n"
     "resamples it to --sr (as torchaudio.functional.resample), and writes its features as a float32 .npy matrix\n"
     "(n_mels × frames, or n_mfcc × frames with --mfcc). Long files are streamed.\n"
-    "Defaults are DESIGN.md §4: log-mel power in dB, 80 slaney bands, n_fft 1024, hop 315, 22.05 kHz;\n"
+    "Defaults: log-mel power in dB, 80 slaney bands, n_fft 1024, hop 315, 22.05 kHz;\n"
     "they match torchaudio MelSpectrogram + AmplitudeToDB(top_db) with the same settings.\n"};
 
 typedef struct {
@@ -33,7 +33,7 @@ static int parse(int argc, char **argv, es_feature_config *c, options *o)
         OPT_OUTPUT(&o->out, "the .npy to write (required)"), OPT_JOBS,
         OPT_JSON(&o->json, "print {input, output, rows, frames, config} as JSON on stdout"),
         OPT_QUIET(&o->quiet),
-        {OPT_T_CALL, 0, "config", c, "JSON|FILE", "a whole configuration (DESIGN.md §4 keys)",
+        {OPT_T_CALL, 0, "config", c, "JSON|FILE", "a whole configuration: JSON whose keys are the flags below\n(n_fft, hop_length, …; README \"Feature configuration\")",
          .flags = OPT_EARLY, .fn = config_arg},
         OPT_HEADING("feature flags (applied after --config and --kaldi, whatever their order):"),
         OPT_FEATURES(c), OPT_OPERAND(&o->in, "input"), OPT_END};

@@ -112,6 +112,13 @@ typedef struct {
 #define OPT_INPUT(d, h) OPT_INFILE('i', "input", d, "FILE", h)
 #define OPT_QUIET(d) OPT_SWITCH('q', "quiet", d, "print nothing on success")
 #define OPT_JSON(d, h) OPT_SWITCH(0, "json", d, h)
+/* --aggregate max|mean into an int d (-1 when not given; else the es_aggregate, whose values
+ * are the names' order): how a sound's windows become one verdict (apps/verdict.h). */
+extern const char *const opt_aggregate_names[];
+#define OPT_AGGREGATE(d)                                                                        \
+    OPT_ENUM(0, "aggregate", d, opt_aggregate_names, NULL,                                      \
+             "how a sound's windows become one verdict: max (its most confident window)\n"      \
+             "or mean (default: the model's earsight.aggregate, else max for two classes)")
 /* -j/--jobs N: the OpenMP threads, set by opt_parse once every flag is read. */
 #define OPT_JOBS_MAX 256
 #define OPT_JOBS OPT_INT('j', "jobs", &opt_jobs, 1, OPT_JOBS_MAX, "N", "threads (default: OMP_NUM_THREADS or all cores)")

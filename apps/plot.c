@@ -14,7 +14,7 @@ static const opt_cmd cmd = {
     "Draws a spectrogram with time and frequency axes, a dB colorbar and a title, and writes\n"
     "it as PNG (written whole or not at all). IN is a 2-D .npy (rows × frames, row 0 the\n"
     "lowest frequency; leading dimensions of 1 are dropped) or any sound libsndfile reads,\n"
-    "turned into a log-mel spectrogram with the feature flags (DESIGN.md §4 defaults).\n"
+    "turned into a log-mel spectrogram with the feature flags (defaults: `earsight help features`).\n"
     "For a .npy the axes are frames and bins\n"
     "unless --sr/--hop (time in seconds) or --fmin/--fmax/--mel-scale (Hz on the mel scale)\n"
     "describe how it was made.\n"};

@@ -1,6 +1,7 @@
 /* earsight predict -m MODEL --input X.npy|SOUND [-o OUT.npy] [--json] — the model's raw output. */
 #include "apps/cli.h"
 #include "apps/opt.h"
+#include "apps/verdict.h"
 #include "pipeline/es_pipeline.h"
 #include <cJSON.h>
 #include <math.h>
@@ -12,11 +13,14 @@ static const opt_cmd cmd = {
     "predict", "usage: earsight predict [-m MODEL] --input FILE [-o OUT.npy] [--json]",
     "Runs the model once (inference mode: batch-norm running statistics, no dropout) and gives\n"
     "its output tensor as the model computes it — the scores, or probabilities when the model\n"
-    "itself ends in a softmax.\n"};
+    "itself ends in a softmax. A sound is cut into the model's windows side by side and gets\n"
+    "one verdict, as eval, saliency and view give it: its class, P(class) and the window that\n"
+    "decided, by the model's rule (--aggregate); windows that are silent or constant, which\n"
+    "the model cannot judge, are named.\n"};
 
 typedef struct {
     const char *model, *input, *out;
-    int json, quiet;
+    int json, quiet, aggregate;
 } options;
 
 static int parse(int argc, char **argv, options *o)
@@ -27,8 +31,10 @@ static int parse(int argc, char **argv, options *o)
                              "sound, turned into features by the model's earsight.features metadata\n"
                              "(a sound longer than its `frames` gives one output row per window)"),
         OPT_OUTPUT(&o->out, "write the output as .npy (without the batch dim when the input had none)"),
-        OPT_JSON(&o->json, "print {model, input, output, shape, values, labels, top} on stdout"),
-        OPT_JOBS, OPT_QUIET(&o->quiet), OPT_OPERAND(&o->input, "input"), OPT_END};
+        OPT_JSON(&o->json, "print {model, input, output, shape, values, labels, top, verdict (a\n"
+                           "sound: rule, index, label, p, window, start_s, end_s, window_p,\n"
+                           "window_flags, …)} on stdout"),
+        OPT_AGGREGATE(&o->aggregate), OPT_JOBS, OPT_QUIET(&o->quiet), OPT_OPERAND(&o->input, "input"), OPT_END};
     opt_parse(&cmd, rows, argc, argv);
     if (!o->input)
         return cli_usage("predict", "no input (--input X.npy or a sound)");
@@ -44,32 +50,8 @@ static int argmax(const float *v, int n)
     return b;
 }
 
-/* A sound in several windows gets one verdict, as `eval` scores files: a two-class model's
- * class 1 by its largest window, more classes by the mean over windows. Returns the class;
- * *score its value, *at the window (binary) or -1. */
-static int sound_verdict(const float *y, int rows, int cols, float *score, int *at)
-{
-    if (cols == 2) {
-        *at = 0;
-        for (int r = 1; r < rows; r++)
-            *at = y[(size_t)r * cols + 1] > y[(size_t)*at * cols + 1] ? r : *at;
-        *score = y[(size_t)*at * cols + 1];
-        return 1;
-    }
-    int best = 0;
-    *at = -1, *score = -INFINITY;
-    for (int k = 0; k < cols; k++) {
-        double acc = 0;
-        for (int r = 0; r < rows; r++)
-            acc += y[(size_t)r * cols + k];
-        if (acc / rows > *score)
-            *score = (float)(acc / rows), best = k;
-    }
-    return best;
-}
-
 static void print_json(const es_model *m, const options *o, const float *y, int nd,
-                       const int *dims, int rows, int cols)
+                       const int *dims, int rows, int cols, const es_verdict *v)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "model", m->path);
@@ -92,16 +74,8 @@ static void print_json(const es_model *m, const options *o, const float *y, int 
         cJSON_AddNumberToObject(t, "score", row[b]);
         cJSON_AddItemToArray(top, t);
     }
-    if (rows > 1 && es_is_sound(o->input)) {
-        float score;
-        int at, k = sound_verdict(y, rows, cols, &score, &at);
-        cJSON *v = cJSON_AddObjectToObject(j, "sound");
-        cJSON_AddNumberToObject(v, "index", k);
-        if (es_model_label(m, k))
-            cJSON_AddStringToObject(v, "label", es_model_label(m, k));
-        cJSON_AddNumberToObject(v, "score", score);
-        cJSON_AddStringToObject(v, "rule", at >= 0 ? "largest window" : "mean over windows");
-    }
+    if (v)
+        cJSON_AddItemToObject(j, "verdict", verdict_json(v, m));
     if (m->labels) {
         cJSON *labels = cJSON_AddArrayToObject(j, "labels");
         for (int k = 0; k < m->n_labels; k++)
@@ -112,7 +86,8 @@ static void print_json(const es_model *m, const options *o, const float *y, int 
     cli_print_json(j);
 }
 
-static void print_text(const es_model *m, const options *o, const float *y, int rows, int cols)
+static void print_text(const es_model *m, const options *o, const float *y, int rows, int cols,
+                       const es_verdict *v)
 {
     for (int r = 0; r < rows; r++) {
         const float *row = y + (size_t)r * cols;
@@ -126,16 +101,39 @@ static void print_text(const es_model *m, const options *o, const float *y, int 
         if (cols > 50)
             printf("  … %d more; top: %d (%.6g)\n", cols - 50, b, row[b]);
     }
-    if (rows > 1 && es_is_sound(o->input)) {
-        float score;
-        int at, k = sound_verdict(y, rows, cols, &score, &at);
-        const char *l = es_model_label(m, k);
-        if (at >= 0)
-            printf("sound: %s %.6g (the largest of %d windows: window %d)\n", l ? l : "class 1",
-                   score, rows, at);
-        else
-            printf("sound: %s %.6g (mean over %d windows)\n", l ? l : "top class", score, rows);
-    }
+    if (!v)
+        return;
+    const char *l = es_model_label(m, v->cls);
+    char cls[32], note[512];
+    snprintf(cls, sizeof cls, "class %d", v->cls);
+    printf("verdict: %s P %.6g (%s of %d window%s; window %d, %.2f–%.2f s, decided)\n",
+           l ? l : cls, v->p, es_aggregate_name(v->rule), v->windows, v->windows > 1 ? "s" : "",
+           v->window, v->t0, v->t1);
+    if (es_verdict_note(v, note, sizeof note) > 0)
+        printf("note: %s\n", note);
+}
+
+/* A sound's verdict from the output rows y (rows × cols) into *v. 0, or -1 with es_error(). */
+static int sound_verdict(const es_model *m, const options *o, const float *y, int rows, int cols,
+                         int frames, const unsigned char *flags, es_verdict *v)
+{
+    es_aggregate a;
+    if (!verdict_rule(o->aggregate, &a) && es_model_aggregate(m, cols, &a) != 0)
+        return -1;
+    es_feature_config c;
+    es_config_default(&c);
+    if (es_config_from_json(&c, es_meta_get(m->meta, ES_META_FEATURES), m->path) != 0)
+        return -1;
+    float *p = malloc((size_t)rows * cols * sizeof *p);
+    if (!p)
+        return es_fail("out of memory");
+    for (int r = 0; r < rows; r++)
+        es_model_probabilities(m, y + (size_t)r * cols, cols, p + (size_t)r * cols);
+    int rc = es_verdict_of(v, p, rows, cols, a);
+    free(p);
+    if (rc == 0 && es_verdict_place(v, &c, frames, flags) != 0)
+        rc = -1, es_verdict_free(v);
+    return rc;
 }
 
 int cmd_predict(int argc, char **argv)
@@ -146,8 +144,10 @@ int cmd_predict(int argc, char **argv)
         return r;
     es_model m;
     es_array x;
-    int had_batch;
-    if (es_model_load_for(&m, o.model, o.input, &x, &had_batch) != 0)
+    es_verdict v = {0}, *vp = NULL;
+    unsigned char *flags = NULL;
+    int had_batch, frames = 0;
+    if (es_model_load_flagged(&m, o.model, o.input, 0, &x, &had_batch, &frames, &flags, NULL) != 0)
         return cli_lib_fail();
     float *y = NULL;
     size_t per;
@@ -170,12 +170,21 @@ int cmd_predict(int argc, char **argv)
         cli_lib_fail();
         goto done;
     }
+    if (es_is_sound(o.input)) {
+        if (sound_verdict(&m, &o, y, rows, cols, frames, flags, &v) != 0) {
+            cli_lib_fail();
+            goto done;
+        }
+        vp = &v;
+    }
     if (o.json)
-        print_json(&m, &o, y, snd, shape, rows, cols);
+        print_json(&m, &o, y, snd, shape, rows, cols, vp);
     else if (!o.quiet && !o.out)
-        print_text(&m, &o, y, rows, cols);
+        print_text(&m, &o, y, rows, cols, vp);
     r = 0;
 done:
+    es_verdict_free(&v);
+    free(flags);
     free(y);
     es_model_free(&m);
     return r;

@@ -156,3 +156,20 @@ int batch_interrupted(int done, int total)
     cli_fail("interrupted after %d of %d files", done, total);
     return 130;
 }
+
+static int window_done(void *ctx, int done, int rows)
+{
+    progress_set(ctx, done);
+    return cli_interrupted != 0;
+}
+
+void progress_watch(progress *p, es_clip *in)
+{
+    in->each = window_done, in->each_ctx = p;
+}
+
+int progress_fail(void)
+{
+    int rc = cli_lib_fail();
+    return cli_interrupted ? 130 : rc;
+}

@@ -24,6 +24,13 @@ void progress_clear(progress *p);
 /* Erases the bar for good. */
 void progress_end(progress *p);
 
+/* The windows of one long input: p (started over the clip's windows) advances as each
+ * window's map is done, and SIGINT stops the work after the current window (the clip's
+ * es_clip_saliency* then fail with "interrupted"). progress_end(p) and in->each = NULL after. */
+void progress_watch(progress *p, es_clip *in);
+/* A failed computation: 130 after SIGINT (the message printed), else cli_lib_fail's 1. */
+int progress_fail(void);
+
 /* The features of every file of d, the batch way: progress over the files, one line
  * "earsight: FILE: reason" per file that failed (in the CSV's order), the failed rows left
  * out of d and *feat (es_dataset_drop_failed), a note on merged duplicate rows unless quiet.

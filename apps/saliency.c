@@ -4,6 +4,7 @@
 #include "apps/opt.h"
 #include "apps/progress.h"
 #include "apps/saliency.h"
+#include "apps/verdict.h"
 #include "viz/es_viz.h"
 #include <cJSON.h>
 #include <math.h>
@@ -19,6 +20,7 @@ void sal_args_init(sal_args *a)
 {
     memset(a, 0, sizeof *a);
     es_sal_defaults(&a->o);
+    a->aggregate = -1;
 }
 
 void sal_args_free(sal_args *a) { es_array_free(&a->base); }
@@ -39,7 +41,8 @@ int sal_resolve(sal_args *a, es_clip *in, const char *verb)
         o->ig_rule = k;
     if (a->layer && (o->layer = es_clip_layer(in, a->layer)) < 0)
         return cli_lib_fail();
-    o->target = a->target ? es_clip_target(in, a->target) : es_clip_default_target(in);
+    in->aggregate = a->aggregate;
+    o->target = a->target ? es_clip_target(in, a->target) : es_clip_default_target(in, NULL);
     if (o->target < 0)
         return cli_lib_fail();
     if (es_clip_baseline(in, a->baseline, &a->base, o) != 0)
@@ -52,15 +55,21 @@ static const opt_cmd cmd = {
     "saliency",
     "usage: earsight saliency [-m MODEL] --input FILE [FILE…] --method M [options] -o OUT.npy",
     "The signed attribution of one class score to every input value: a .npy map with exactly\n"
-    "the input's shape (a .npy input), or (mels × frames) for a sound. A sound longer than\n"
-    "the model's frames is explained window by window and the maps are stitched.\n"
-    "Several inputs share the loaded model; then -o and --png name folders.\n"};
+    "the input's shape (a .npy input), or (mels × frames) for a sound. The class explained is\n"
+    "by default the sound's verdict: its windows side by side (as predict and eval run them)\n"
+    "become one class, P and deciding window by the model's rule (--aggregate). A sound longer\n"
+    "than the model's frames is explained window by window and the maps are cross-faded into\n"
+    "one (--windows all), or only the deciding window is explained, its map placed at its time\n"
+    "in a full-length map that is zero elsewhere (--windows decisive). Several inputs share\n"
+    "the loaded model; then -o and --png name folders.\n"};
+
+static const char *const windows_names[] = {"all", "decisive", NULL};
 
 typedef struct {
     sal_args a;
     const char *model, *out, *png, *mode, *sign, *cmap, *title, *layout;
     const char *inputs[256];
-    int n_inputs, json, quiet, strict, w, h;
+    int n_inputs, json, quiet, strict, w, h, decisive;
     float outlier, alpha;
 } options;
 
@@ -71,8 +80,13 @@ static int parse(int argc, char **argv, options *o)
         OPT_INFILES('i', "input", o->inputs, &o->n_inputs, "FILE", ".npy tensor (batch dim optional) or a sound"),
         OPT_APPEND(0, NULL, o->inputs, &o->n_inputs, "input", NULL),
         OPT_OUTFILE('o', "output", &o->out, "FILE", "the map as .npy (written whole or not at all)", OPT_OUT_DIR),
-        OPT_JSON(&o->json, "{input, method, target, label, score, probabilities, delta (IG),\n"
-                           "windows: [{start_frame, score, probability}]} on stdout"),
+        OPT_JSON(&o->json, "{input, method, target, label, score (in the deciding window),\n"
+                           "probabilities (the sound's), verdict (as predict --json gives it),\n"
+                           "baseline, baseline_score, delta (IG), windows: the rows explained\n"
+                           "[{start_frame, score, probability}]} on stdout"),
+        OPT_ENUM(0, "windows", &o->decisive, windows_names, NULL,
+                 "all: every window's map, cross-faded (default); decisive: the deciding\n"
+                 "window's map alone, at its place in the full-length map"),
         OPT_OUTFILE(0, "png", &o->png, "FILE", "a picture: the input with the map over it", OPT_OUT_DIR),
         OPT_STRING(0, "overlay", &o->mode, "MODE", "heat|blended|masked|alpha (blended)"),
         OPT_STRING(0, "sign", &o->sign, "SIGN", "absolute|positive|negative|all (absolute)"),
@@ -155,11 +169,31 @@ static int render(const options *o, const es_clip *in, const char *file, const f
     f.w = o->w, f.h = o->h, f.mode = o->mode, f.sign = o->sign, f.cmap = o->cmap;
     f.title = o->title, f.outlier = o->outlier, f.alpha = o->alpha;
     f.quad = o->layout && !strcmp(o->layout, "quad");
+    f.decisive = o->decisive;
     return es_figure_render(&f, in, file, o->a.o.method, map, info, cv);
 }
 
+/* One row explained: where it starts, its score and P of the target (and IG's numbers). */
+static cJSON *row_json(const options *o, const es_clip *in, int r, const es_sal_info *ri,
+                       float *p)
+{
+    cJSON *e = cJSON_CreateObject();
+    es_clip_probabilities(in, in->scores + (size_t)r * in->classes, p);
+    cJSON_AddNumberToObject(e, "row", r);
+    if (in->audio)
+        cJSON_AddNumberToObject(e, "start_frame", r * in->hop);
+    cJSON_AddNumberToObject(e, "score", in->scores[(size_t)r * in->classes + ri->target]);
+    cJSON_AddNumberToObject(e, "probability", p[ri->target]);
+    if (o->a.o.method == ES_SAL_IG) {
+        cJSON_AddNumberToObject(e, "baseline_score", ri->base_score);
+        cJSON_AddNumberToObject(e, "delta", ri->delta);
+    }
+    return e;
+}
+
+/* rows_info: every row's (all), or NULL and info the deciding window's (decisive). */
 static void print_json(const options *o, const es_clip *in, const char *file,
-                       const es_sal_info *info)
+                       const es_verdict *v, const es_sal_info *info, const es_sal_info *rows_info)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "model", in->m.path);
@@ -170,45 +204,62 @@ static void print_json(const options *o, const es_clip *in, const char *file,
     if (l)
         cJSON_AddStringToObject(j, "label", l);
     cJSON_AddNumberToObject(j, "score", info->score);
-    float *p = malloc(in->classes * sizeof *p);
-    if (p) {
-        es_clip_probabilities(in, in->scores, p);
-        cJSON_AddItemToObject(j, "probabilities", cJSON_CreateFloatArray(p, in->classes));
-    }
+    cJSON_AddItemToObject(j, "probabilities", cJSON_CreateFloatArray(v->pc, v->classes));
+    cJSON_AddItemToObject(j, "verdict", verdict_json(v, &in->m));
+    cJSON_AddStringToObject(j, "windows_explained", windows_names[o->decisive]);
     if (o->a.o.method == ES_SAL_GRADCAM || o->a.o.method == ES_SAL_GUIDED_GRADCAM) {
         int layer = o->a.o.layer >= 0 ? o->a.o.layer : es_sal_default_layer(in->m.g);
         cJSON_AddStringToObject(j, "layer", layer >= 0 ? es_tensor_name(in->m.g, layer) : "");
     }
-    if (o->a.o.method == ES_SAL_IG) { /* several rows: the worst one's delta */
-        int worst = 0;
+    if (o->a.o.method == ES_SAL_IG) { /* the deciding window's; delta: the worst row's */
+        cJSON_AddStringToObject(j, "baseline", o->a.baseline ? o->a.baseline : "zero");
+        cJSON_AddNumberToObject(j, "baseline_score", info->base_score);
+        cJSON_AddBoolToObject(j, "baseline_not_below", info->base_score >= info->score);
+        int worst = 0, rows = rows_info ? in->x.dims[0] : 1;
+        const es_sal_info *ri = rows_info ? rows_info : info;
         double rel = 0;
-        for (int r = 0; r < in->x.dims[0]; r++) {
-            double gap = fabs((double)info[r].score - info[r].base_score);
-            double e = gap > 0 ? fabs(info[r].delta) / gap : 0;
+        for (int r = 0; r < rows; r++) {
+            double gap = fabs((double)ri[r].score - ri[r].base_score);
+            double e = gap > 0 ? fabs(ri[r].delta) / gap : 0;
             if (r == 0 || e > rel)
                 rel = e, worst = r;
         }
-        cJSON_AddNumberToObject(j, "baseline_score", info[worst].base_score);
-        cJSON_AddNumberToObject(j, "delta", info[worst].delta);
+        cJSON_AddNumberToObject(j, "delta", ri[worst].delta);
         cJSON_AddNumberToObject(j, "delta_relative", rel);
     }
     int d[ES_MAX_DIMS], nd = es_clip_map_shape(in, d);
     cJSON_AddItemToObject(j, "shape", cJSON_CreateIntArray(d, nd));
-    if (in->audio) {
-        cJSON *ws = cJSON_AddArrayToObject(j, "windows");
-        for (int w = 0; p && w < in->x.dims[0]; w++) {
-            cJSON *e = cJSON_CreateObject();
-            es_clip_probabilities(in, in->scores + (size_t)w * in->classes, p);
-            cJSON_AddNumberToObject(e, "start_frame", w * in->hop);
-            cJSON_AddNumberToObject(e, "score", in->scores[(size_t)w * in->classes + info->target]);
-            cJSON_AddNumberToObject(e, "probability", p[info->target]);
-            if (o->a.o.method == ES_SAL_IG)
-                cJSON_AddNumberToObject(e, "delta", info[w].delta);
-            cJSON_AddItemToArray(ws, e);
-        }
-    }
+    float *p = malloc(in->classes * sizeof *p);
+    cJSON *ws = cJSON_AddArrayToObject(j, "windows");
+    int drow = es_clip_deciding_row(in);
+    for (int r = 0; p && r < in->x.dims[0]; r++)
+        if (rows_info || r == drow)
+            cJSON_AddItemToArray(ws, row_json(o, in, r, rows_info ? &rows_info[r] : info, p));
     free(p);
     cli_print_json(j);
+}
+
+/* The map (all or decisive) into map, the deciding window's info into *info, every row's into
+ * *rows_info (all: malloc'd; decisive: NULL). 0, or 1 after printing the error. */
+static int compute(options *o, es_clip *in, const es_verdict *v, float *map, es_sal_info *info,
+                   es_sal_info **rows_info)
+{
+    *rows_info = NULL;
+    if (o->decisive)
+        return es_clip_saliency_window(in, &o->a.o, v->window, map, info) != 0 ? cli_lib_fail() : 0;
+    if (!(*rows_info = calloc(in->x.dims[0], sizeof **rows_info)))
+        return cli_fail("out of memory");
+    progress bar; /* a long recording's windows (several files: the files' bar instead) */
+    progress_start(&bar, "saliency", "windows", in->x.dims[0], o->quiet || o->n_inputs > 1);
+    progress_watch(&bar, in);
+    int bad = es_clip_saliency_rows(in, &o->a.o, map, *rows_info) != 0;
+    progress_end(&bar);
+    in->each = NULL;
+    if (bad)
+        return progress_fail();
+    int d = es_clip_deciding_row(in);
+    *info = (*rows_info)[d >= 0 ? d : 0];
+    return 0;
 }
 
 static int one_input(options *o, es_clip *in, const char *file, const char *stem)
@@ -220,19 +271,24 @@ static int one_input(options *o, es_clip *in, const char *file, const char *stem
     float *map = malloc(n * sizeof *map);
     es_sal_info info = {0}, *rows_info = NULL;
     es_canvas cv = {0};
+    es_verdict v = {0};
     char npy[4096], png[4096];
     if (!map)
         return cli_fail("out of memory");
     rc = 1;
-    if (!(rows_info = calloc(in->x.dims[0], sizeof *rows_info))) {
-        cli_fail("out of memory");
-        goto done;
-    }
-    if (es_clip_saliency_rows(in, &o->a.o, map, rows_info) != 0) {
+    if (es_clip_verdict(in, NULL, &v) != 0) {
         cli_lib_fail();
         goto done;
     }
-    info = rows_info[0];
+    int bad = compute(o, in, &v, map, &info, &rows_info);
+    if (bad) {
+        rc = bad; /* 130: interrupted */
+        goto done;
+    }
+    if (o->a.o.method == ES_SAL_IG && info.base_score >= info.score && !o->quiet)
+        fprintf(stderr, "earsight: %s: warning: the IG baseline scores %.4g for class %d, not "
+                "below the input's %.4g: it is not neutral for this class (try --baseline "
+                "silence or blur)\n", file, info.base_score, info.target, info.score);
     if (o->png && render(o, in, file, map, &info, &cv) != 0) {
         cli_fail("%s: %s", o->png, es_error());
         goto done;
@@ -252,8 +308,12 @@ static int one_input(options *o, es_clip *in, const char *file, const char *stem
         es_axis ax, ay;
         es_figure_axes(&fo, in, &ax, &ay);
         es_axes_text(&ax, &ay, axes, sizeof axes);
+        char pv[32], win[32];
+        snprintf(pv, sizeof pv, "%.9g", v.pc[info.target]);
+        snprintf(win, sizeof win, "%d", v.window);
         const char *text[] = {"model", in->m.path, "input", file, "method",
                               es_sal_method_name(o->a.o.method), "target", tgt, "score", score,
+                              "p", pv, "window", win, "aggregate", es_aggregate_name(v.rule),
                               "axes", axes, NULL};
         es_png_opts po = {-1, text};
         out_path(png, sizeof png, o->png, stem, "png");
@@ -265,9 +325,10 @@ static int one_input(options *o, es_clip *in, const char *file, const char *stem
         }
     }
     if (o->json)
-        print_json(o, in, file, rows_info);
+        print_json(o, in, file, &v, &info, rows_info);
     rc = 0;
 done:
+    es_verdict_free(&v);
     es_canvas_free(&cv);
     free(map), free(rows_info);
     return rc;

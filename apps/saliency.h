@@ -10,12 +10,14 @@ typedef struct {
     es_sal_opts o;
     const char *method, *target, *layer, *upsample, *ig_method, *baseline;
     int hop_frames;
-    es_array base; /* --baseline FILE.npy */
+    int aggregate; /* --aggregate: -1, or the es_aggregate chosen */
+    es_array base; /* --baseline FILE.npy, silence, blur */
 } sal_args;
 void sal_args_init(sal_args *a);
 void sal_args_free(sal_args *a);
 
-/* Resolves --method, --layer, --target, --baseline, --upsample, --ig-method into a->o.
+/* Resolves --method, --layer, --target, --baseline, --upsample, --ig-method into a->o, and
+ * --aggregate into the clip (the default target is the class of its verdict).
  * Returns 0, 1 (runtime error printed, e.g. an unknown layer) or 2 (usage error printed). */
 int sal_resolve(sal_args *a, es_clip *in, const char *verb);
 
@@ -27,8 +29,10 @@ int sal_resolve(sal_args *a, es_clip *in, const char *verb);
                "grad | input-x-grad | deconvnet | guided | gradcam | guided-gradcam |\n"        \
                "ig | smoothgrad | smoothgrad-sq | vargrad | occlusion"),                        \
     OPT_STRING(0, "target", &(a)->target, "K|NAME",                                             \
-               "the class explained: index or label (default: the predicted class);\n"          \
-               "its score before a final softmax/sigmoid is explained"),                        \
+               "the class explained: index or label (default: the class of the sound's\n"       \
+               "verdict, as predict and eval give it); its score before a final\n"             \
+               "softmax/sigmoid is explained"),                                                  \
+    OPT_AGGREGATE(&(a)->aggregate),                                                             \
     OPT_STRING(0, "layer", &(a)->layer, "NAME",                                                 \
                "Grad-CAM layer: ONNX node or tensor name (default: the last spatial\n"          \
                "activation before pooling / flatten; `earsight info` shows it)"),               \
@@ -37,7 +41,10 @@ int sal_resolve(sal_args *a, es_clip *in, const char *verb);
     OPT_STRING(0, "ig-method", &(a)->ig_method, "M",                                            \
                "gausslegendre (default) | riemann-trapezoid | riemann-left |\n"                 \
                "riemann-right | riemann-middle"),                                               \
-    OPT_INFILE(0, "baseline", &(a)->baseline, "B", "IG: zero (default) | min (the input's minimum) | FILE.npy"), \
+    OPT_INFILE(0, "baseline", &(a)->baseline, "B",                                              \
+               "IG: zero (default) | min (the input's minimum) | silence (a silent sound\n"     \
+               "through the model's features) | blur (the input, Gaussian-blurred) |\n"        \
+               "FILE.npy (one input sample)"),                                                  \
     OPT_INT(0, "samples", &(a)->o.samples, 1, 100000, "N", "SmoothGrad samples (25)"),          \
     OPT_FLOAT(0, "sigma", &(a)->o.sigma, 0, 1e6, "S",                                           \
               "SmoothGrad noise std as a fraction of the input's range (0.15)"),                \
@@ -47,6 +54,6 @@ int sal_resolve(sal_args *a, es_clip *in, const char *verb);
     OPT_FLOAT(0, "occlusion-value", &(a)->o.occ_value, -1e30, 1e30, "V", "the value put in the window (0)"), \
     OPT_INT(0, "hop-frames", &(a)->hop_frames, 1, 1e9, "N",                                     \
             "a sound longer than the model's frames: windows N frames apart\n"                  \
-            "(default: half the model's frames), maps stitched (overlaps averaged)")
+            "(default: half the model's frames), maps stitched (overlaps cross-faded)")
 
 #endif

@@ -1,6 +1,7 @@
 /* earsight sonify -m MODEL --input SOUND --keep F -o OUT.wav — "listen to what the network
  * heard": the salient time-frequency bins of the sound, resynthesised with its own phase. */
 #include "apps/cli.h"
+#include "apps/progress.h"
 #include "apps/opt.h"
 #include "apps/saliency.h"
 #include <cJSON.h>
@@ -74,8 +75,14 @@ static int get_map(options *o, es_clip *in, es_array *map, int *target)
     if (!(map->data = malloc(es_array_size(map) * sizeof(float))))
         return cli_fail("out of memory");
     es_sal_info info;
-    if (es_clip_saliency(in, &o->a.o, map->data, &info) != 0)
-        return cli_lib_fail();
+    progress bar;
+    progress_start(&bar, "sonify", "windows", in->x.dims[0], o->quiet);
+    progress_watch(&bar, in);
+    int bad = es_clip_saliency(in, &o->a.o, map->data, &info) != 0;
+    progress_end(&bar);
+    in->each = NULL;
+    if (bad)
+        return progress_fail();
     *target = info.target;
     return 0;
 }

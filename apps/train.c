@@ -68,7 +68,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_STRING(0, "arch", &o->arch, "A", "bad-densenet (default: the BAD 2017 DenseNet), small-cnn (3 conv\n"
                                              "layers, for quick tests) or INIT.onnx (fine-tune that model)"),
         OPT_INFILE(0, "features", &o->features, "JSON|FILE",
-                   "feature settings (DESIGN.md §4); default 22.05 kHz, n_fft 1024,\n"
+                   "feature settings (`earsight help features`); default 22.05 kHz, n_fft 1024,\n"
                    "hop 441, 40 mels 50 Hz-11 kHz, dB, 64 frames (1.28 s) time first,\n"
                    "pad_repeat, standardize global (fine-tuning: the model's own)"),
         OPT_INT(0, "epochs", &o->epochs, 1, 1e7, "N", "passes (30)"),

@@ -1,6 +1,6 @@
 /* A model and one input in the model's windows (es_clip): loading, every window's scores,
  * the target a user names, maps computed per window and stitched back to the whole input. */
-#include "pipeline/es_pipeline.h"
+#include "pipeline/internal.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,26 +25,36 @@ static int default_hop(const char *model, const char *file, int hop)
     return hop;
 }
 
-static int finish_input(es_clip *in, int hop);
+static int finish_input(es_clip *in, const char *file, int hop);
 
 int es_clip_load(es_clip *in, const char *model, const char *file, int hop)
 {
     memset(in, 0, sizeof *in);
+    in->aggregate = -1;
     in->audio = es_is_sound(file);
     hop = default_hop(model, file, hop);
-    if (es_model_load_windows(&in->m, model, file, hop, &in->x, &in->had_batch, &in->frames) != 0)
+    if (es_model_load_flagged(&in->m, model, file, hop, &in->x, &in->had_batch, &in->frames,
+                              &in->vflags, NULL) != 0)
         return -1;
-    return finish_input(in, hop);
+    return finish_input(in, file, hop);
+}
+
+/* Drops what belongs to the input (not the model). */
+static void free_input(es_clip *in)
+{
+    es_array_free(&in->x);
+    free(in->scores), free(in->vrow), free(in->vx), free(in->vscores), free(in->vflags);
+    in->scores = in->vx = in->vscores = NULL, in->vrow = NULL, in->vflags = NULL;
+    in->verdicts = 0;
 }
 
 int es_clip_next(es_clip *in, const char *file, int hop)
 {
     int d[ES_MAX_DIMS], nd = es_tensor_shape(in->m.g, in->m.input, d);
-    es_array_free(&in->x);
-    free(in->scores), in->scores = NULL;
+    free_input(in);
     in->audio = es_is_sound(file);
     hop = default_hop(in->m.path, file, hop);
-    if (es_model_read_input(in->m.path, file, hop, &in->x, &in->frames) != 0)
+    if (es_model_read_flagged(in->m.path, file, hop, &in->x, &in->frames, &in->vflags, NULL) != 0)
         return -1;
     in->had_batch = 1;
     if (in->x.ndim == nd - 1) { /* no batch dim */
@@ -58,11 +68,66 @@ int es_clip_next(es_clip *in, const char *file, int hop)
         return 1;
     if (es_graph_set_batch(in->m.g, 1) != 0) /* rows run one at a time (memory stays flat) */
         return -1;
-    return finish_input(in, hop);
+    return finish_input(in, file, hop);
 }
 
-/* The sound's layout and every row's scores. */
-static int finish_input(es_clip *in, int hop)
+/* The scores of `rows` rows of x (per floats each) into *scores (malloc'd, rows × *n). */
+static int row_scores(es_clip *in, const float *x, int rows, size_t per, float **scores, int *n)
+{
+    for (int r = 0; r < rows; r++) {
+        float tmp[1];
+        if (r == 0) {
+            if (es_sal_scores(in->m.g, in->m.input, x, tmp, 1, n) != 0)
+                return -1;
+            if (!(*scores = malloc((size_t)rows * *n * sizeof **scores)))
+                return es_fail("out of memory");
+        }
+        if (es_sal_scores(in->m.g, in->m.input, x + r * per, *scores + (size_t)r * *n, *n, n) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The windows side by side a verdict is taken over (es_pipeline.h, "one verdict"): the rows
+ * that start at k·F when the hop divides F and they reach the last one, else the sound read
+ * again with hop F. */
+static int verdict_windows(es_clip *in, const char *file)
+{
+    int rows = in->x.dims[0], C = in->classes, F = in->F;
+    int nv = in->audio && in->cfg.frames > 0 && in->frames > F ? (in->frames - 1) / F + 1 : 1;
+    if (!in->audio)
+        nv = rows;
+    if (!(in->vscores = malloc((size_t)nv * C * sizeof *in->vscores)))
+        return es_fail("out of memory");
+    in->verdicts = nv;
+    int step = !in->audio ? 1 : F % in->hop == 0 ? F / in->hop : 0;
+    if (step && (nv - 1) * step < rows) { /* the last one too (a hop of F/4 may end before) */
+        if (!(in->vrow = malloc((size_t)nv * sizeof *in->vrow)))
+            return es_fail("out of memory");
+        for (int k = 0; k < nv; k++) {
+            in->vrow[k] = k * step;
+            memcpy(in->vscores + (size_t)k * C, in->scores + (size_t)in->vrow[k] * C,
+                   C * sizeof *in->vscores);
+        }
+        return 0;
+    }
+    es_array vx;
+    float *vs = NULL;
+    int n = 0;
+    if (es_model_read_input(in->m.path, file, F, &vx, NULL) != 0)
+        return -1;
+    size_t per = es_array_size(&vx) / vx.dims[0];
+    int rc = vx.dims[0] == nv ? row_scores(in, vx.data, nv, per, &vs, &n)
+                              : es_fail("%s: %d windows side by side, not %d", file, vx.dims[0], nv);
+    if (rc == 0)
+        memcpy(in->vscores, vs, (size_t)nv * C * sizeof *vs);
+    in->vx = rc == 0 ? vx.data : (free(vx.data), NULL);
+    free(vs);
+    return rc;
+}
+
+/* The sound's layout, every row's scores and the verdict's windows. */
+static int finish_input(es_clip *in, const char *file, int hop)
 {
     in->st = es_sal_score_tensor(in->m.g);
     es_config_default(&in->cfg);
@@ -78,20 +143,11 @@ static int finish_input(es_clip *in, int hop)
     int rows = in->x.dims[0];
     size_t per = es_array_size(&in->x) / rows;
     int n = 0;
-    for (int r = 0; r < rows; r++) {
-        float tmp[1];
-        if (r == 0) {
-            if (es_sal_scores(in->m.g, in->m.input, in->x.data, tmp, 1, &n) != 0)
-                goto fail;
-            if (!(in->scores = malloc((size_t)rows * n * sizeof *in->scores))) {
-                es_fail("out of memory");
-                goto fail;
-            }
-        }
-        if (es_sal_scores(in->m.g, in->m.input, in->x.data + r * per, in->scores + (size_t)r * n, n, &n) != 0)
-            goto fail;
-    }
+    if (row_scores(in, in->x.data, rows, per, &in->scores, &n) != 0)
+        goto fail;
     in->classes = n;
+    if (verdict_windows(in, file) != 0)
+        goto fail;
     return 0;
 fail: {
     char msg[512];
@@ -105,8 +161,7 @@ fail: {
 void es_clip_free(es_clip *in)
 {
     es_model_free(&in->m);
-    es_array_free(&in->x);
-    free(in->scores);
+    free_input(in);
     memset(in, 0, sizeof *in);
 }
 
@@ -135,18 +190,14 @@ int es_clip_target(const es_clip *in, const char *name)
     return k;
 }
 
-int es_clip_default_target(const es_clip *in)
+int es_clip_default_target(const es_clip *in, const es_aggregate *rule)
 {
-    int rows = in->x.dims[0], best_c = 0;
-    double best = -INFINITY;
-    for (int c = 0; c < in->classes; c++) {
-        double s = 0;
-        for (int r = 0; r < rows; r++)
-            s += in->scores[(size_t)r * in->classes + c];
-        if (s > best)
-            best = s, best_c = c;
-    }
-    return best_c;
+    es_verdict v;
+    if (es_clip_verdict(in, rule, &v) != 0)
+        return -1;
+    int k = v.cls;
+    es_verdict_free(&v);
+    return k;
 }
 
 int es_clip_layer(const es_clip *in, const char *name)
@@ -160,15 +211,91 @@ int es_clip_layer(const es_clip *in, const char *name)
     return t;
 }
 
+/* The features of a silent sound as the model's pipeline makes them: one window of F frames
+ * of zeros through its features, log, standardisation and layout (per floats into out). */
+static int silence_window(const es_clip *in, float *out)
+{
+    es_features *f = es_features_new(&in->cfg);
+    if (!f)
+        return -1;
+    long n = (long)(in->F > 1 ? in->F - 1 : 1) * in->cfg.hop_length + 1;
+    float *zero = calloc((size_t)n, sizeof *zero);
+    es_array feat = {0};
+    int rc = zero ? es_features_compute(f, zero, n, &feat) : es_fail("out of memory");
+    if (rc == 0) {
+        es_pl_standardize(feat.data, feat.dims[0], feat.dims[1], in->cfg.standardize);
+        es_pl_window(&in->cfg, feat.data, feat.dims[0], feat.dims[1], 0, 0, out);
+    }
+    es_array_free(&feat), free(zero), es_features_free(f);
+    return rc;
+}
+
+/* One Gaussian pass (sigma in cells, edges repeated) along an axis of n cells `step` apart,
+ * for `lines` lines starting `stride` apart. */
+static void blur_axis(float *v, int n, size_t step, int lines, size_t stride, size_t lstep,
+                      float *tmp)
+{
+    int R = (int)ceil(3 * ES_BLUR_SIGMA);
+    for (int l = 0; l < lines; l++) {
+        float *x = v + (size_t)(l / stride) * lstep + (size_t)(l % stride);
+        for (int i = 0; i < n; i++) {
+            double s = 0, ws = 0;
+            for (int d = -R; d <= R; d++) {
+                int k = i + d < 0 ? 0 : i + d >= n ? n - 1 : i + d;
+                double w = exp(-0.5 * d * d / (ES_BLUR_SIGMA * ES_BLUR_SIGMA));
+                s += w * x[(size_t)k * step], ws += w;
+            }
+            tmp[i] = (float)(s / ws);
+        }
+        for (int i = 0; i < n; i++)
+            x[(size_t)i * step] = tmp[i];
+    }
+}
+
+/* Every row of x blurred along its last two dims (the last one for a rank-2 input). */
+static int blur_rows(const es_clip *in, float *out)
+{
+    int nd = in->x.ndim, W = in->x.dims[nd - 1], H = nd >= 3 ? in->x.dims[nd - 2] : 1;
+    size_t n = es_array_size(&in->x), plane = (size_t)H * W;
+    float *tmp = malloc((size_t)(H > W ? H : W) * sizeof *tmp);
+    if (!tmp)
+        return es_fail("out of memory");
+    memcpy(out, in->x.data, n * sizeof *out);
+    int planes = (int)(n / plane);
+    blur_axis(out, W, 1, planes * H, 1, W, tmp);   /* along each row of each plane */
+    if (H > 1)
+        blur_axis(out, H, W, planes * W, W, plane, tmp); /* along each column */
+    free(tmp);
+    return 0;
+}
+
 int es_clip_baseline(const es_clip *in, const char *name, es_array *base, es_sal_opts *o)
 {
+    o->baseline_stride = 0;
     if (!name || !strcmp(name, "zero") || !strcmp(name, "min")) {
         o->baseline = name && !strcmp(name, "min") ? ES_BASE_MIN : ES_BASE_ZERO;
         return 0;
     }
+    size_t per = es_array_size(&in->x) / in->x.dims[0];
+    int silence = !strcmp(name, "silence"), blur = !strcmp(name, "blur");
+    if (silence || blur) {
+        if (silence && !in->audio)
+            return es_fail("%s: the silence baseline needs a sound (a .npy has no features to "
+                           "make silence with)", in->m.path);
+        memset(base, 0, sizeof *base);
+        base->ndim = 1, base->dims[0] = (int)(blur ? es_array_size(&in->x) : per);
+        if (!(base->data = malloc(es_array_size(base) * sizeof *base->data)))
+            return es_fail("out of memory");
+        if ((silence ? silence_window(in, base->data) : blur_rows(in, base->data)) != 0)
+            return -1;
+        o->baseline = ES_BASE_ARRAY, o->baseline_data = base->data;
+        o->baseline_stride = blur ? per : 0;
+        return 0;
+    }
+    if (es_is_sound(name))
+        return es_fail("%s: a baseline is zero, min, silence, blur or a .npy file", name);
     if (es_npy_load(name, base) != 0)
         return -1;
-    size_t per = es_array_size(&in->x) / in->x.dims[0];
     if (es_array_size(base) != per)
         return es_fail("%s: the baseline has %zu values, one input sample %zu", name,
                        es_array_size(base), per);
@@ -197,32 +324,41 @@ int es_clip_map_shape(const es_clip *in, int *d)
     return in->x.ndim - off;
 }
 
-/* Adds window w of a sound's rows (model layout) into (bands × frames) sums and counts. */
-static void stitch(const es_clip *in, int w, const float *row, double *sum, int *cnt)
+/* A window's weight at its frame t of F: a triangle, 1 in the middle, 1/F at the ends. */
+static double fade(int t, int F)
+{
+    double d = t + 0.5 < F - t - 0.5 ? t + 0.5 : F - t - 0.5;
+    return 2 * d / F;
+}
+
+/* Adds window w of a sound's rows (model layout), weighted, into (bands × frames) sums, and
+ * its weights into wsum (per frame). */
+static void stitch(const es_clip *in, int w, const float *row, double *sum, double *wsum)
 {
     int t0 = w * in->hop;
-    for (int t = 0; t < in->F && t0 + t < in->frames; t++)
+    for (int t = 0; t < in->F && t0 + t < in->frames; t++) {
+        double k = fade(t, in->F);
+        wsum[t0 + t] += k;
         for (int b = 0; b < in->bands; b++) {
             size_t src = in->time_first ? (size_t)t * in->bands + b : (size_t)b * in->F + t;
-            size_t dst = (size_t)b * in->frames + t0 + t;
-            sum[dst] += row[src], cnt[dst]++;
+            sum[(size_t)b * in->frames + t0 + t] += k * row[src];
         }
+    }
 }
 
 int es_clip_stitch(const es_clip *in, const float *rows, float *map)
 {
     size_t n = (size_t)in->bands * in->frames, per = es_array_size(&in->x) / in->x.dims[0];
-    double *sum = calloc(n, sizeof *sum);
-    int *cnt = calloc(n, sizeof *cnt);
-    if (!sum || !cnt) {
-        free(sum), free(cnt);
+    double *sum = calloc(n, sizeof *sum), *wsum = calloc(in->frames, sizeof *wsum);
+    if (!sum || !wsum) {
+        free(sum), free(wsum);
         return es_fail("out of memory");
     }
     for (int w = 0; w < in->x.dims[0]; w++)
-        stitch(in, w, rows + w * per, sum, cnt);
+        stitch(in, w, rows + w * per, sum, wsum);
     for (size_t i = 0; i < n; i++)
-        map[i] = cnt[i] ? (float)(sum[i] / cnt[i]) : 0;
-    free(sum), free(cnt);
+        map[i] = wsum[i % in->frames] > 0 ? (float)(sum[i] / wsum[i % in->frames]) : 0;
+    free(sum), free(wsum);
     return 0;
 }
 
@@ -235,9 +371,15 @@ int es_clip_saliency_rows(es_clip *in, const es_sal_opts *o, float *map, es_sal_
         return es_fail("out of memory");
     es_sal_info ri;
     int rc = 0;
-    for (int r = 0; r < rows && rc == 0; r++)
-        rc = es_saliency(in->m.g, in->m.input, in->x.data + r * per, o, all + r * per,
+    es_sal_opts ro = *o;
+    for (int r = 0; r < rows && rc == 0; r++) {
+        if (o->baseline == ES_BASE_ARRAY)
+            ro.baseline_data = o->baseline_data + r * o->baseline_stride;
+        rc = es_saliency(in->m.g, in->m.input, in->x.data + r * per, &ro, all + r * per,
                          info ? &info[r] : &ri);
+        if (rc == 0 && in->each && in->each(in->each_ctx, r + 1, rows))
+            rc = es_fail("interrupted after %d of %d windows", r + 1, rows);
+    }
     if (rc != 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", es_error());
@@ -250,19 +392,68 @@ int es_clip_saliency_rows(es_clip *in, const es_sal_opts *o, float *map, es_sal_
     return rc;
 }
 
+int es_clip_deciding_row(const es_clip *in)
+{
+    es_verdict v;
+    if (!in->vrow || es_clip_verdict(in, NULL, &v) != 0)
+        return -1;
+    int r = in->vrow[v.window];
+    es_verdict_free(&v);
+    return r;
+}
+
 int es_clip_saliency(es_clip *in, const es_sal_opts *o, float *map, es_sal_info *info)
 {
     es_sal_info *ri = calloc(in->x.dims[0], sizeof *ri);
     if (!ri)
         return es_fail("out of memory");
-    int rc = es_clip_saliency_rows(in, o, map, ri);
+    int rc = es_clip_saliency_rows(in, o, map, ri), d = es_clip_deciding_row(in);
+    float delta = ri[0].delta;
     for (int r = 1; rc == 0 && r < in->x.dims[0]; r++)
-        if (fabsf(ri[r].delta) > fabsf(ri[0].delta))
-            ri[0].delta = ri[r].delta;
+        delta = fabsf(ri[r].delta) > fabsf(delta) ? ri[r].delta : delta;
     if (rc == 0 && info)
-        *info = ri[0];
+        *info = ri[d >= 0 ? d : 0], info->delta = delta;
     free(ri);
     return rc;
+}
+
+int es_clip_saliency_window(es_clip *in, const es_sal_opts *o, int k, float *map,
+                            es_sal_info *info)
+{
+    if (k < 0 || k >= in->verdicts)
+        return es_fail("%s: no window %d (%d windows)", in->m.path, k, in->verdicts);
+    size_t per = es_array_size(&in->x) / in->x.dims[0], n = es_clip_map_size(in);
+    int row = in->vrow ? in->vrow[k] : -1;
+    const float *x = row >= 0 ? in->x.data + row * per : in->vx + k * per;
+    float *one = malloc(per * sizeof *one);
+    if (!one)
+        return es_fail("out of memory");
+    es_sal_opts ro = *o;
+    if (o->baseline == ES_BASE_ARRAY && o->baseline_stride) /* a baseline per row of x */
+        ro.baseline_data = row >= 0 ? o->baseline_data + row * o->baseline_stride : NULL;
+    es_sal_info ri;
+    int rc = ro.baseline == ES_BASE_ARRAY && !ro.baseline_data
+                 ? es_fail("%s: a per-window baseline needs the window among the rows (a hop "
+                           "that divides the model's frames)", in->m.path)
+                 : es_saliency(in->m.g, in->m.input, x, &ro, one, info ? info : &ri);
+    if (rc != 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", es_error());
+        free(one);
+        return es_fail("%s: %s", in->m.path, msg);
+    }
+    memset(map, 0, n * sizeof *map);
+    if (!in->audio) {
+        memcpy(map + (n > per ? k * per : 0), one, per * sizeof *map);
+    } else {
+        int t0 = k * in->F;
+        for (int t = 0; t < in->F && t0 + t < in->frames; t++)
+            for (int b = 0; b < in->bands; b++)
+                map[(size_t)b * in->frames + t0 + t] =
+                    one[in->time_first ? (size_t)t * in->bands + b : (size_t)b * in->F + t];
+    }
+    free(one);
+    return 0;
 }
 
 void es_clip_probabilities(const es_clip *in, const float *s, float *p)
@@ -275,13 +466,18 @@ void es_clip_probabilities(const es_clip *in, const float *s, float *p)
             p[c] = 1 / (1 + expf(-s[c]));
         return;
     }
+    es_pl_softmax(s, C, p);
+}
+
+void es_pl_softmax(const float *s, int n, float *p)
+{
     float mx = -INFINITY;
     double z = 0;
-    for (int c = 0; c < C; c++)
+    for (int c = 0; c < n; c++)
         mx = s[c] > mx ? s[c] : mx;
-    for (int c = 0; c < C; c++)
+    for (int c = 0; c < n; c++)
         z += exp(s[c] - mx);
-    for (int c = 0; c < C; c++)
+    for (int c = 0; c < n; c++)
         p[c] = (float)(exp(s[c] - mx) / z);
 }
 

@@ -724,63 +724,16 @@ int es_dataset_windows(const es_feature_config *c, const es_array *feat, float *
 int es_dataset_score(es_graph *g, int input, int output, const es_feature_config *c, es_array *feat,
              const int *idx, int n_idx, int n_classes, float *probs)
 {
-    enum { BATCH = 32 };
-    int bands = feat[idx[0]].dims[0], F = c->frames > 0 ? c->frames : feat[idx[0]].dims[1];
-    size_t per = (size_t)F * bands;
-    float *buf = malloc(per * BATCH * sizeof *buf);
-    int *owner = malloc(BATCH * sizeof *owner), *count = calloc(n_idx, sizeof *count);
-    if (!buf || !owner || !count) {
-        free(buf), free(owner), free(count);
+    es_verdict *v = calloc(n_idx, sizeof *v);
+    if (!v)
         return es_fail("out of memory");
+    int r = es_dataset_verdicts(g, input, output, c, feat, idx, n_idx, n_classes, NULL, v);
+    for (int j = 0; j < n_idx; j++) {
+        if (r == 0)
+            memcpy(probs + (size_t)j * n_classes, v[j].pc, n_classes * sizeof *probs);
+        es_verdict_free(&v[j]);
     }
-    int binary = n_classes == 2, fill = 0, r = 0;
-    for (int j = 0; j < n_idx * n_classes; j++)
-        probs[j] = binary && j % 2 == 1 ? -1.0f : 0.0f;
-    for (int j = 0; j <= n_idx && r == 0; j++) {
-        float *w = NULL;
-        int nw = 0;
-        if (j < n_idx && es_dataset_windows(c, &feat[idx[j]], &w, &nw) != 0) {
-            r = -1;
-            break;
-        }
-        for (int k = 0; k <= nw && r == 0; k++) {
-            /* run the batch when full, or at the very end */
-            if ((k < nw && fill == BATCH) || (j == n_idx && fill > 0)) {
-                if (es_graph_set_batch(g, fill) != 0 ||
-                    (memcpy(es_tensor_data(g, input), buf, per * fill * sizeof *buf),
-                     es_forward(g, ES_TEST) != 0)) {
-                    r = -1;
-                    break;
-                }
-                const float *y = es_tensor_data(g, output);
-                for (int b = 0; b < fill; b++) {
-                    float *p = probs + (size_t)owner[b] * n_classes;
-                    const float *q = y + (size_t)b * n_classes;
-                    if (binary)
-                        p[1] = q[1] > p[1] ? q[1] : p[1];
-                    else
-                        for (int m = 0; m < n_classes; m++)
-                            p[m] += q[m];
-                    count[owner[b]]++;
-                }
-                fill = 0;
-            }
-            if (k < nw) {
-                memcpy(buf + per * fill, w + per * k, per * sizeof *buf);
-                owner[fill++] = j;
-            }
-        }
-        free(w);
-    }
-    for (int j = 0; r == 0 && j < n_idx; j++) {
-        float *p = probs + (size_t)j * n_classes;
-        if (binary)
-            p[0] = 1.0f - p[1];
-        else
-            for (int m = 0; m < n_classes; m++)
-                p[m] /= count[j] ? count[j] : 1;
-    }
-    free(buf), free(owner), free(count);
+    free(v);
     return r;
 }
 

@@ -67,6 +67,13 @@ int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size
 /* Only the input, read for the model at `path` as above (no batch dim added, the graph not
  * loaded): for a second input to a model already loaded. */
 int es_model_read_input(const char *path, const char *in, int hop, es_array *x, int *frames);
+/* The same two, and for a sound *flags (malloc'd, the caller frees it; NULL for a .npy): the
+ * es_window_flags of its windows side by side (F apart, whatever `hop`), from its features
+ * before standardisation; *nflags (may be NULL) their number. */
+int es_model_load_flagged(es_model *m, const char *path, const char *in, int hop, es_array *x,
+                          int *had_batch, int *frames, unsigned char **flags, int *nflags);
+int es_model_read_flagged(const char *path, const char *in, int hop, es_array *x, int *frames,
+                          unsigned char **flags, int *nflags);
 void es_model_free(es_model *m);
 /* Label i, or NULL when the model has no label for it. */
 const char *es_model_label(const es_model *m, int i);
@@ -92,6 +99,8 @@ int es_feature_axes(const es_feature_config *c, int rows, long frame0, int frame
 int es_axes_text(const es_axis *x, const es_axis *y, char *buf, size_t cap);
 
 /* ---- a model and one input in windows ------------------------------------------------- */
+/* How windows become one verdict ("one verdict" below). */
+typedef enum { ES_AGGREGATE_MAX, ES_AGGREGATE_MEAN } es_aggregate;
 typedef struct {
     es_model m;
     es_array x;       /* the input tensor, batch first (one row per window for a sound) */
@@ -102,6 +111,19 @@ typedef struct {
     int bands, F, hop, time_first; /* a sound: bands, frames per window, hop, frames_mels */
     int st, classes;  /* score tensor (before a final softmax/sigmoid), its row length */
     float *scores;    /* rows × classes (owned) */
+    /* the windows a verdict is taken over (es_clip_verdict): a sound's side by side */
+    int verdicts;     /* their number (a .npy: its rows) */
+    int *vrow;        /* the row of x each one is, or NULL: then they are vx's rows */
+    float *vx;        /* verdicts rows of the input (a hop that does not divide F), or NULL */
+    float *vscores;   /* verdicts × classes scores (owned) */
+    unsigned char *vflags; /* a sound: each one's ES_WINDOW_* flags (owned), else NULL */
+    int aggregate;    /* -1 (es_clip_load): the model's rule; else the es_aggregate a user
+                       * chose (--aggregate), kept by es_clip_next */
+    /* NULL, or told after every window a saliency map is computed for (es_clip_saliency*):
+     * windows done and their number, for a progress display; a non-zero return stops the
+     * work there, failing with "interrupted". Set by the caller after loading. */
+    int (*each)(void *ctx, int done, int rows);
+    void *each_ctx;
 } es_clip;
 
 /* Loads model and input; a sound's windows are `hop` frames apart (0: half the model's
@@ -115,13 +137,21 @@ void es_clip_free(es_clip *in);
 /* The class a user names: an index or a label. The index, or -1 with es_error() (out of
  * range, or no class of that name). */
 int es_clip_target(const es_clip *in, const char *name);
-/* The class with the best mean score over the windows: what the explanation defaults to. */
-int es_clip_default_target(const es_clip *in);
+/* The class of the clip's verdict (es_clip_verdict under `rule`, NULL: the clip's): what an
+ * explanation defaults to. The class, or -1 with es_error(). */
+int es_clip_default_target(const es_clip *in, const es_aggregate *rule);
 /* A layer by ONNX node or tensor name: its tensor, or -1 with es_error() naming the model. */
 int es_clip_layer(const es_clip *in, const char *name);
-/* The IG baseline: NULL or "zero", "min", or a .npy of one input sample's size (loaded into
- * *base, which the caller frees and keeps alive while o is used). Sets o->baseline (and
- * o->baseline_data). 0, or -1 with es_error(). */
+/* The IG baseline (sets o->baseline, o->baseline_data and o->baseline_stride; *base, which
+ * the caller frees and keeps alive while o is used, holds the arrays):
+ *   NULL, "zero"  all zero;   "min"  the input's minimum;
+ *   "silence"     the features of a silent sound through the model's own pipeline (its log
+ *                 floor, then its standardisation): one window, the same for every row;
+ *   "blur"        each row blurred by a Gaussian of ES_BLUR_SIGMA cells along both of its
+ *                 last two dims (edges repeated): one baseline per row;
+ *   FILE.npy      one input sample's size.
+ * 0, or -1 with es_error(). */
+#define ES_BLUR_SIGMA 5.0
 int es_clip_baseline(const es_clip *in, const char *name, es_array *base, es_sal_opts *o);
 
 /* The shape of the map for the whole input: the input's (a .npy, without the batch dim when
@@ -130,14 +160,26 @@ int es_clip_map_shape(const es_clip *in, int *dims);
 /* Its number of floats. */
 size_t es_clip_map_size(const es_clip *in);
 /* A sound's rows in the model's layout (one per window, e.g. in->x.data or their maps) as one
- * (bands × frames) matrix, overlaps averaged; out holds es_clip_map_size floats. */
+ * (bands × frames) matrix; out holds es_clip_map_size floats. Where windows overlap they are
+ * cross-faded: each row weighs by a triangle over its frames (peak 1 in the middle, 1/F at
+ * its ends), normalised by the weights' sum at each frame, so the weights sum to one
+ * everywhere and a row's edge enters with weight near 0 — no seam where a window begins or
+ * ends (a plain average steps there). A frame covered by one row gets that row's value. */
 int es_clip_stitch(const es_clip *in, const float *rows, float *out);
-/* The map for the whole input (es_clip_map_size floats into map), windows stitched with
- * overlaps averaged; info (may be NULL) gets the first row's, with delta the largest |delta|
- * of all rows. */
+/* The map for the whole input (es_clip_map_size floats into map), windows stitched
+ * (es_clip_stitch); info (may be NULL) gets the deciding window's row's (es_clip_deciding_row,
+ * else the first row's), with delta the largest |delta| of all rows. */
 int es_clip_saliency(es_clip *in, const es_sal_opts *o, float *map, es_sal_info *info);
+/* The row of x that is the verdict's deciding window (es_clip_verdict), or -1 when it is not
+ * one of them (a hop that does not divide the model's frames) or on error. */
+int es_clip_deciding_row(const es_clip *in);
 /* The same with every row's info (info: NULL or x.dims[0] entries). */
 int es_clip_saliency_rows(es_clip *in, const es_sal_opts *o, float *map, es_sal_info *info);
+/* The map of verdict window k alone (es_clip_verdict's windows: v.window for the deciding
+ * one), placed at its frames of the whole input's map (es_clip_map_size floats into map, zero
+ * outside it; a .npy: row k's part). info (may be NULL) gets its row's. 0, or -1 with es_error(). */
+int es_clip_saliency_window(es_clip *in, const es_sal_opts *o, int k, float *map,
+                            es_sal_info *info);
 /* The probabilities of a score row (in->classes floats into p): the squashing the model ends
  * in, else softmax (sigmoid for one class). */
 void es_clip_probabilities(const es_clip *in, const float *scores, float *p);
@@ -163,8 +205,15 @@ int es_node_weights(const es_graph *g, int node);
 /* ---- one verdict ----------------------------------------------------------------------- */
 /* How a recording's windows become one answer (DESIGN.md "one verdict"): `max` for detectors
  * (a sound is a bird when any window is), `mean` for multi-class models. The model says which
- * in its earsight.aggregate metadata (ES_META_AGGREGATE); a flag may override it. */
-typedef enum { ES_AGGREGATE_MAX, ES_AGGREGATE_MEAN } es_aggregate;
+ * in its earsight.aggregate metadata (ES_META_AGGREGATE); a flag may override it.
+ *
+ * The windows a verdict is taken over are a sound's windows side by side (frames [k·F, k·F+F)
+ * for the model's F = `frames`, the last one reaching the end, filled by the `fit` rule): what
+ * predict, eval and export run, whatever hop a saliency map is computed with. A clip whose
+ * rows overlap (saliency's default hop F/2) decides on those of its rows that start at k·F
+ * (the same numbers: the same windows of the same standardised features), or, for a hop that
+ * does not divide F, on side-by-side windows run once more (es_clip_load). A .npy input's rows
+ * are its windows. */
 /* "max" / "mean" into *a: 0, or -1 with es_error(). */
 int es_aggregate_parse(const char *name, es_aggregate *a);
 const char *es_aggregate_name(es_aggregate a);
@@ -172,6 +221,25 @@ const char *es_aggregate_name(es_aggregate a);
  * classes) and mean for more classes. 0, or -1 with es_error() naming the model when the
  * metadata names no rule. */
 int es_model_aggregate(const es_model *m, int classes, es_aggregate *a);
+/* The model's output row y (classes floats) as probabilities into p: as they are when the
+ * graph ends in a softmax or sigmoid, else their softmax (sigmoid for one class). */
+void es_model_probabilities(const es_model *m, const float *y, int classes, float *p);
+
+/* What a window of a sound holds that the model cannot judge (bit flags). */
+enum {
+    ES_WINDOW_SILENT = 1,   /* its loudest value is less than top_db / 2 (40 dB without
+                             * top_db) above the log's own floor, 10·log10(amin) dB (ln(amin)
+                             * for ln, amin without a log): digital silence comes out at the
+                             * floor, white noise at -80 dBFS about 38 dB above it */
+    ES_WINDOW_CONSTANT = 2, /* all its values equal (to 1e-3): silence clamped to top_db
+                             * below the recording's peak, a DC offset, a dead channel */
+};
+/* The flags of frames [start, start + F) ∩ [0, T) of a sound's features (bands × T, row
+ * major, after the log and before any standardisation, as es_dataset_features gives them). */
+int es_window_flags(const es_feature_config *c, const float *feat, int bands, int T, int start,
+                    int F);
+/* "silent", "constant", "silent, constant" or NULL (no flag). */
+const char *es_window_flags_text(int flags);
 
 typedef struct {
     es_aggregate rule;
@@ -181,6 +249,15 @@ typedef struct {
                       * or the window with the largest P(cls) (mean) */
     int windows, classes;
     float *pc;       /* the file's P of each class under the rule (classes floats, owned) */
+    float *pw;       /* every window's P of every class (windows × classes, owned) */
+    /* a sound (es_verdict_place; else F = 0, frame0 = frame1 = -1, t0 = t1 = 0, flags NULL) */
+    int F, frames;   /* frames per window (windows F apart), the sound's frames */
+    int frame0, frame1;  /* the deciding window's frames [frame0, frame1), within the sound */
+    double t0, t1;   /* the same in seconds: the centre of its first frame and of the frame
+                      * after its last (es_feature_axes), so windows follow without gaps */
+    double s0, s_frame; /* frame f's centre is at s0 + f·s_frame seconds */
+    unsigned char *flags; /* each window's ES_WINDOW_* flags (windows bytes, owned) or NULL */
+    int flagged;     /* the number of windows flagged */
 } es_verdict;
 
 /* The verdict of `windows` rows of probabilities (windows × classes, each row the model's
@@ -192,10 +269,28 @@ typedef struct {
  * The class is the argmax of P (the first on ties). 0, or -1 with es_error() (out of memory,
  * no windows). Free with es_verdict_free (which also takes a zeroed verdict). */
 int es_verdict_of(es_verdict *v, const float *p, int windows, int classes, es_aggregate rule);
+/* Places a verdict's windows in a sound of `frames` frames cut by c side by side (F =
+ * c->frames, or the whole sound), and copies `flags` (NULL: none known; else v->windows
+ * bytes of es_window_flags). 0, or -1 with es_error(). */
+int es_verdict_place(es_verdict *v, const es_feature_config *c, int frames,
+                     const unsigned char *flags);
+/* Window w's frames [*f0, *f1) and seconds [*t0, *t1) (a placed verdict; else 0s). */
+void es_verdict_window(const es_verdict *v, int w, int *f0, int *f1, double *t0, double *t1);
+/* The sentence that says which windows the model cannot judge, e.g. "2 of 5 windows are
+ * silent or constant (0, 3), the deciding one among them: the model cannot judge them", into
+ * buf; snprintf's return, 0 (empty) when none is flagged. */
+int es_verdict_note(const es_verdict *v, char *buf, size_t cap);
 void es_verdict_free(es_verdict *v);
-/* The verdict of a clip: its windows' probabilities under `rule` (NULL: the model's,
- * es_model_aggregate). 0, or -1 with es_error(). */
+/* The verdict of a clip: its side-by-side windows' probabilities (see above) under `rule`
+ * (NULL: the clip's in->aggregate, else the model's, es_model_aggregate), placed in the sound with its windows' flags.
+ * 0, or -1 with es_error(). */
 int es_clip_verdict(const es_clip *in, const es_aggregate *rule, es_verdict *v);
+/* The same for files of a dataset (es_dataset_score's windows and batches; the graph's output
+ * is a softmax): v (n_idx verdicts, each freed by the caller with es_verdict_free) under
+ * `rule` (NULL: max for two classes, mean otherwise), placed, with flags from feat. */
+int es_dataset_verdicts(es_graph *g, int input, int output, const es_feature_config *c,
+                        es_array *feat, const int *idx, int n_idx, int n_classes,
+                        const es_aggregate *rule, es_verdict *v);
 
 /* ---- batch export: inputs, names, the summary table, the gallery page ------------------ */
 /* A CSV table of strings: named columns, rows of cells (each owned, never NULL). Free with
@@ -291,13 +386,16 @@ int es_picture_write(int w, int h, int level, const char *out, const char *const
 
 /* The saliency figure: an input and its attribution map composed into one canvas —
  * spectrogram with time / Hz axes (bins for a tensor), colorbars, a title naming the file,
- * method, class, score and P(class), the saliency overlay, and the P(class)-over-time strip of
- * a sound analysed in several windows. */
+ * method, class, the file's P(class) and the window that decided (es_clip_verdict), the
+ * class's score there, the saliency overlay, the P(class) strip of the verdict's windows of a
+ * sound in several windows, and red caption lines when there is something to distrust: IG's
+ * baseline score against the input's, windows the model cannot judge (es_verdict_note). */
 typedef struct {
     int w, h;                /* canvas size in pixels */
     const char *mode, *sign; /* overlay names (es_overlay_parse); NULL: blended, absolute */
     const char *cmap;        /* overlay colour map; NULL: Captum's for the sign */
-    const char *title;       /* NULL: "FILE — METHOD, class K LABEL (score S, P p)" */
+    const char *title;       /* NULL: "FILE — METHOD, LABEL P p: window W of N (T0–T1 s,
+                              * RULE), score S" — the verdict's P and deciding window */
     float outlier, alpha;    /* Captum's outlier_perc and alpha_overlay (2, 0.5) */
     int quad;                /* 1: the four panels (input, |saliency|, positive, negative) */
     int c0, c1;              /* time columns shown, [c0, c1); c1 <= 0: all. A part keeps the
@@ -307,13 +405,14 @@ typedef struct {
     es_rect *area;           /* NULL, or gets where the image is drawn (es_spec_plot.area) */
     const float *input_picture; /* NULL, or es_clip_picture of the (stitched) input and of */
     const float *map_picture;   /* the map, kept by a caller that draws many parts of them */
+    int decisive;            /* the map is of the deciding window alone (the caption says so) */
 } es_figure_opts;
-#define ES_FIGURE_OPTS_DEFAULTS {1000, 450, NULL, NULL, NULL, NULL, 2.0f, 0.5f, 0, 0, 0, NULL}
+#define ES_FIGURE_OPTS_DEFAULTS {1000, 450, NULL, NULL, NULL, NULL, 2.0f, 0.5f, 0, 0, 0, NULL, 0}
 
 /* Draws the figure for `map` (es_clip_map_size floats, from es_clip_saliency with `method`;
- * info from the same call) into a new canvas *cv (the caller frees it). `file` names the
- * input in the title. A NULL map draws the input alone (info->target: the class of the
- * P(class) strip). 0, or -1 with es_error(). */
+ * info from the same call: its target and, for IG, its scores) into a new canvas *cv (the
+ * caller frees it). `file` names the input in the title. A NULL map draws the input alone
+ * (info->target: the class of the P(class) strip). 0, or -1 with es_error(). */
 int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *file,
                      es_sal_method method, const float *map, const es_sal_info *info,
                      es_canvas *cv);
@@ -440,9 +539,9 @@ int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array
  * a sound: standardised over the file, cut into c->frames, the last fitted. *nw windows of
  * H·W floats, malloc'd into *x. */
 int es_dataset_windows(const es_feature_config *c, const es_array *feat, float **x, int *nw);
-/* P(class) of each listed file (probs: n_idx × n_classes): the graph's softmax output over
- * the file's windows, the largest per class for the positive class of a binary model and
- * the mean otherwise. Runs in TEST mode in batches. */
+/* P(class) of each listed file (probs: n_idx × n_classes): the verdict (es_dataset_verdicts,
+ * max for two classes, mean otherwise) of the graph's softmax output over the file's windows.
+ * Runs in TEST mode in batches. */
 int es_dataset_score(es_graph *g, int input, int output, const es_feature_config *c,
                      es_array *feat, const int *idx, int n_idx, int n_classes, float *probs);
 /* One-vs-rest ROC AUC averaged over classes (binary: of class 1); -1 when undefined. */

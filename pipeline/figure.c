@@ -36,22 +36,12 @@ static float *prob_part(const float *prob, int n, double f0, double f1, int *len
     return out;
 }
 
-/* P(target) per window of a sound (NULL for a single row), and the mean in *mean. */
-static float *window_probs(const es_clip *in, int target, float *mean)
+/* P(target) of each of the verdict's windows (the P strip), malloc'd. */
+static float *window_probs(const es_verdict *v, int target)
 {
-    int W = in->x.dims[0];
-    float *pr = malloc((size_t)in->classes * sizeof *pr), *prob = malloc((size_t)W * sizeof *prob);
-    if (!pr || !prob) {
-        free(pr), free(prob);
-        return NULL;
-    }
-    double s = 0;
-    for (int w = 0; w < W; w++) {
-        es_clip_probabilities(in, in->scores + (size_t)w * in->classes, pr);
-        s += prob[w] = pr[target];
-    }
-    *mean = (float)(s / W);
-    free(pr);
+    float *prob = malloc((size_t)v->windows * sizeof *prob);
+    for (int w = 0; prob && w < v->windows; w++)
+        prob[w] = v->pw[(size_t)w * v->classes + target];
     return prob;
 }
 
@@ -147,29 +137,65 @@ static int crop_part(es_spec_plot *p, const float *base, const float *sal, int r
     return 0;
 }
 
-/* "FILE — METHOD, class K LABEL (score S, P p)" into buf. */
+/* "FILE — METHOD, LABEL P p: window W of N (T0–T1 s, RULE), score S" into buf (class K
+ * without a label): the file's P of the class under the verdict's rule, the window that
+ * decided, the class's score there. Short enough for the default 1000 pixels. */
 static void title(const es_clip *in, const char *file, es_sal_method method,
-                  const es_sal_info *info, float pmean, char *buf, size_t cap)
+                  const es_verdict *v, int target, char *buf, size_t cap)
 {
-    char pstr[32] = "";
-    const char *label = es_model_label(&in->m, info->target);
+    const char *label = es_model_label(&in->m, target);
     const char *bn = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-    if (isfinite(pmean))
-        snprintf(pstr, sizeof pstr, ", %s %.2f", in->x.dims[0] > 1 ? "mean P" : "P", pmean);
-    snprintf(buf, cap, "%s — %s, class %d%s%s (score %.3g%s)", bn, es_sal_method_name(method),
-             info->target, label ? " " : "", label ? label : "", info->score, pstr);
+    float score = in->vscores[(size_t)v->window * in->classes + target];
+    char cls[32], where[96] = "";
+    snprintf(cls, sizeof cls, "class %d", target);
+    if (v->windows > 1 && v->F > 0)
+        snprintf(where, sizeof where, ": window %d of %d (%.2f–%.2f s, %s)", v->window,
+                 v->windows, v->t0, v->t1, es_aggregate_name(v->rule));
+    else if (v->windows > 1)
+        snprintf(where, sizeof where, ": row %d of %d (%s)", v->window, v->windows,
+                 es_aggregate_name(v->rule));
+    snprintf(buf, cap, "%s — %s, %s P %.2f%s, score %.3g", bn, es_sal_method_name(method),
+             label ? label : cls, v->pc[target], where, score);
 }
 
-static int draw(const es_figure_opts *o, const es_spec_plot *p, es_canvas *cv)
+/* The lines under the picture: what the map is of, IG's baseline against the input, the
+ * windows the model cannot judge. Their number. */
+static int caption(const es_figure_opts *o, const es_clip *in, es_sal_method method,
+                   const es_sal_info *info, const es_verdict *v, char lines[3][256])
+{
+    int n = 0;
+    if (o->decisive && v->F > 0)
+        snprintf(lines[n++], 256, "the map of window %d (%.2f–%.2f s) alone", v->window, v->t0,
+                 v->t1);
+    if (method == ES_SAL_IG) {
+        const char *label = es_model_label(&in->m, info->target);
+        snprintf(lines[n++], 256, "IG baseline scores %.3g for %s, the input %.3g%s",
+                 info->base_score, label ? label : "the class", info->score,
+                 info->base_score >= info->score
+                     ? ": not below it — the baseline is not neutral for this class"
+                     : "");
+    }
+    if (es_verdict_note(v, lines[n], 256) > 0)
+        n++;
+    return n;
+}
+
+static int draw(const es_figure_opts *o, const es_spec_plot *p, char lines[3][256], int n,
+                es_canvas *cv)
 {
     es_font *font = o->font ? o->font : es_font_open(NULL);
     if (!font)
         return -1;
     es_style st = {font};
-    es_rect all = {0, 0, o->w, o->h};
+    float px = o->h / 36.0f < 11 ? 11 : o->h / 36.0f > 16 ? 16 : o->h / 36.0f;
+    int line = (int)(px * 1.4f), cap = n * line + (n ? line / 2 : 0);
+    es_rect all = {0, 0, o->w, o->h - cap > o->h / 2 ? o->h - cap : o->h / 2};
     int rc = -1;
     if (es_canvas_init(cv, o->w, o->h, ES_RGBA(255, 255, 255, 255)) == 0)
         rc = o->quad ? es_plot_saliency_quad(cv, all, &st, p) : es_plot_spectrogram(cv, all, &st, p);
+    for (int i = 0; rc == 0 && i < n; i++) /* red: the lines say what to distrust */
+        es_text_draw(cv, font, px, (int)px, all.h + i * line + line / 4, lines[i],
+                     ES_RGBA(160, 20, 20, 255), ES_LEFT | ES_TOP);
     if (font != o->font)
         es_font_close(font);
     return rc;
@@ -179,9 +205,12 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
                      es_sal_method method, const float *map, const es_sal_info *info,
                      es_canvas *cv)
 {
-    float *base = NULL, *sal = NULL, *prob = NULL, *part = NULL, *pb = NULL, *ps = NULL, pmean = NAN;
+    float *base = NULL, *sal = NULL, *prob = NULL, *part = NULL, *pb = NULL, *ps = NULL;
     int rows, cols, c0, c1, r0, r1, rc = -1;
+    es_verdict v = {0};
     const float *wb = o->input_picture, *ws = o->map_picture; /* the whole pictures */
+    if (es_clip_verdict(in, NULL, &v) != 0)
+        goto done;
     if (wb && ws) /* kept by the caller: no stitching for every part shown */
         picture_size(in, &rows, &cols);
     else if (matrices(in, map, &base, &sal, &rows, &cols) != 0)
@@ -201,26 +230,27 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
     p.data = pb ? pb : wb, p.rows = r1 - r0, p.cols = c1 - c0, p.saliency = pb ? ps : ws;
     p.area = o->area;
     es_figure_axes(o, in, &p.x, &p.y);
-    prob = window_probs(in, info->target, &pmean);
+    prob = window_probs(&v, info->target);
     /* what the model sees: standardised features are no longer dB */
     p.cbar_label = !in->audio                                   ? "value"
                    : in->cfg.standardize != ES_STANDARDIZE_NONE ? "standardised"
                    : in->cfg.n_mfcc > 0                         ? "coefficient"
                    : in->cfg.log == ES_LOG_DB                   ? "dB"
                                                                 : "value";
-    int W = in->x.dims[0];
-    if (in->audio && W > 1 && prob) { /* P(target) per window */
+    int W = v.windows;
+    if (in->audio && W > 1 && prob) { /* P(target) per window of the verdict */
         p.prob = prob, p.prob_len = W;
         if (c1 - c0 < cols &&
             (part = prob_part(prob, W, (double)c0 / cols, (double)c1 / cols, &p.prob_len)))
             p.prob = part;
         p.prob_label = es_model_label(&in->m, info->target);
     }
-    char t[512];
-    title(in, file, method, info, pmean, t, sizeof t);
+    char t[512], lines[3][256];
+    title(in, file, method, &v, info->target, t, sizeof t);
     p.title = o->title ? o->title : t;
-    rc = draw(o, &p, cv);
+    rc = draw(o, &p, lines, caption(o, in, method, info, &v, lines), cv);
 done:
+    es_verdict_free(&v);
     free(base), free(sal), free(pb), free(ps), free(prob), free(part);
     return rc;
 }

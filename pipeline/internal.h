@@ -29,5 +29,7 @@ char *es_pl_slurp(const char *csv, size_t *len, size_t *at);
 /* The file an item names: ROOT/ITEM (an absolute item as it is), an itemid with the first of
  * .wav, .flac, .ogg that exists (else the plain name, which fails later for that file). */
 char *es_pl_resolve(const char *root, const char *item, int is_id);
+/* The softmax of n scores into p (max subtracted, sums in double). */
+void es_pl_softmax(const float *s, int n, float *p);
 
 #endif

@@ -160,7 +160,23 @@ static int arrange(const es_feature_config *c, const es_array *feat, int rank, c
     return 0;
 }
 
-static int audio_input(const char *model, const char *in, int hop, int *frames, es_array *x)
+/* The es_window_flags of feat's windows side by side, into *flags (malloc'd). */
+static int window_flags(const es_feature_config *c, const es_array *feat, unsigned char **flags,
+                        int *nflags)
+{
+    int bands = feat->dims[0], T = feat->dims[1], F = c->frames > 0 ? c->frames : T;
+    int nw = c->frames > 0 && T > F ? (T - F + F - 1) / F + 1 : 1;
+    if (!(*flags = malloc((size_t)nw)))
+        return es_fail("out of memory");
+    for (int w = 0; w < nw; w++)
+        (*flags)[w] = (unsigned char)es_window_flags(c, feat->data, bands, T, w * F, F);
+    if (nflags)
+        *nflags = nw;
+    return 0;
+}
+
+static int audio_input(const char *model, const char *in, int hop, int *frames, es_array *x,
+                       unsigned char **flags, int *nflags)
 {
     es_meta *meta = NULL;
     int rank, decl[ES_MAX_DIMS];
@@ -176,7 +192,8 @@ static int audio_input(const char *model, const char *in, int hop, int *frames, 
         es_fail("%s: the model has no %s metadata, so it cannot take a sound (give a .npy, or "
                 "add it with `earsight annotate`)", model, ES_META_FEATURES);
     else if (es_config_from_json(&c, js, model) == 0 && (f = es_features_new(&c)) &&
-             es_features_file(f, in, &feat) == 0) {
+             es_features_file(f, in, &feat) == 0 &&
+             (!flags || window_flags(&c, &feat, flags, nflags) == 0)) {
         es_pl_standardize(feat.data, feat.dims[0], feat.dims[1], c.standardize);
         if (frames)
             *frames = feat.dims[1];
@@ -202,10 +219,24 @@ int es_model_load_for(es_model *m, const char *path, const char *in, es_array *x
 
 int es_model_read_input(const char *path, const char *in, int hop, es_array *x, int *frames)
 {
+    return es_model_read_flagged(path, in, hop, x, frames, NULL, NULL);
+}
+
+int es_model_read_flagged(const char *path, const char *in, int hop, es_array *x, int *frames,
+                          unsigned char **flags, int *nflags)
+{
     memset(x, 0, sizeof *x);
-    if (es_is_sound(in) ? audio_input(path, in, hop, frames, x) != 0 : es_npy_load(in, x) != 0)
+    if (flags)
+        *flags = NULL;
+    if (es_is_sound(in) ? audio_input(path, in, hop, frames, x, flags, nflags) != 0
+                        : es_npy_load(in, x) != 0) {
+        if (flags)
+            free(*flags), *flags = NULL;
         return -1;
+    }
     if (x->ndim < 1) {
+        if (flags)
+            free(*flags), *flags = NULL;
         es_array_free(x);
         return es_fail("%s: a scalar is not a model input", in);
     }
@@ -243,13 +274,35 @@ static int npy_fits(const es_array *x, int rank, const int *decl, const char *in
 int es_model_load_windows(es_model *m, const char *path, const char *in, int hop, es_array *x,
                            int *had_batch, int *frames)
 {
+    return es_model_load_flagged(m, path, in, hop, x, had_batch, frames, NULL, NULL);
+}
+
+static int load_graph_for(es_model *m, const char *path, const char *in, es_array *x,
+                          int *had_batch);
+
+int es_model_load_flagged(es_model *m, const char *path, const char *in, int hop, es_array *x,
+                          int *had_batch, int *frames, unsigned char **flags, int *nflags)
+{
     memset(x, 0, sizeof *x);
     memset(m, 0, sizeof *m);
     *had_batch = 1;
+    if (flags)
+        *flags = NULL;
     if (!path && !(path = es_model_default_path()))
         return -1;
-    if (es_model_read_input(path, in, hop, x, frames) != 0)
+    if (es_model_read_flagged(path, in, hop, x, frames, flags, nflags) != 0)
         return -1;
+    if (load_graph_for(m, path, in, x, had_batch) == 0)
+        return 0;
+    if (flags)
+        free(*flags), *flags = NULL;
+    return -1;
+}
+
+/* The graph for one row of x (read from `in`): x gets its batch dim when the file had none. */
+static int load_graph_for(es_model *m, const char *path, const char *in, es_array *x,
+                          int *had_batch)
+{
     /* the graph is shaped for one row whatever x holds (a recording's windows, a .npy batch):
      * rows go through es_model_forward_rows in batches, so memory does not grow with them. A
      * sound's x always has the batch dim; a .npy's may not, which the model's rank tells (read

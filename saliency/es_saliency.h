@@ -45,6 +45,9 @@ typedef struct {
     es_ig_rule ig_rule; /* IG: Gauss-Legendre */
     es_baseline baseline;     /* IG: zero, the input's minimum, or `baseline_data` */
     const float *baseline_data; /* one sample, the input's size */
+    size_t baseline_stride; /* floats from one row's baseline to the next when a caller runs
+                             * several rows (es_clip: a blurred baseline per window); 0: the
+                             * same baseline for every row. es_saliency itself takes one row */
     int samples;        /* SmoothGrad: 25 */
     float sigma;        /* SmoothGrad: noise std as a fraction of max(x) − min(x): 0.15 */
     uint64_t seed;      /* SmoothGrad noise (es_sal_noise) */

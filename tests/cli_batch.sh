@@ -123,6 +123,23 @@ if [ "$rc" = 130 ]; then
 else
   bad "Ctrl-C stops eval (exit 130)" "exit $rc: $(tail -c 300 "$tmp/err")"
 fi
+# one long input: progress over its windows; SIGINT stops after the current window, no output
+bird=assets/examples/animals__birds__blackbird.ogg
+"$es" saliency --input $bird --method grad -o "$tmp/w.npy" 2>"$tmp/err"
+lines "saliency of one sound reports its windows" "$tmp/err" 1 "^earsight saliency: \([0-9]*\) of \1 windows, "
+"$es" sonify --input $bird --method grad --keep 0.1 -o "$tmp/w.wav" 2>"$tmp/err"
+lines "sonify reports its windows" "$tmp/err" 1 "^earsight sonify: \([0-9]*\) of \1 windows, "
+rm -f "$tmp/w.npy"
+env --default-signal=INT "$es" saliency --input $bird --method ig --steps 400 -o "$tmp/w.npy" 2>"$tmp/err" &
+pid=$!
+for _ in $(seq 1 200); do grep -q "windows, " "$tmp/err" 2>/dev/null && break; sleep 0.05; done
+kill -INT $pid 2>/dev/null; wait $pid; rc=$?
+if [ "$rc" = 130 ] && [ ! -e "$tmp/w.npy" ]; then
+  lines "Ctrl-C: saliency stops after the current window" "$tmp/err" 1 \
+    "^earsight: .*: interrupted after [0-9]* of [0-9]* windows$"
+else
+  bad "Ctrl-C stops saliency of one sound (exit 130, no output)" "exit $rc: $(tail -c 300 "$tmp/err")"
+fi
 unset EARSIGHT_PROGRESS_SECONDS
 
 summary

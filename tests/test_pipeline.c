@@ -179,7 +179,7 @@ static void targets(void **state)
     int best = 0;
     for (int c = 1; c < 3; c++)
         best = in.scores[c] > in.scores[best] ? c : best;
-    assert_int_equal(es_clip_default_target(&in), best);
+    assert_int_equal(es_clip_default_target(&in, NULL), best); /* one row: its argmax */
     assert_true(es_clip_layer(&in, "/conv1/Conv") >= 0);
     assert_int_equal(es_clip_layer(&in, "nope"), -1);
     assert_non_null(strstr(es_error(), "mel.onnx"));
@@ -214,8 +214,9 @@ static void probabilities(void **state)
     es_clip_free(&in);
 }
 
-/* Stitching: hand-made rows, overlapping windows averaged exactly. 7 frames, windows of 4
- * frames 2 apart (starts 0, 2, 4; the last one's fourth frame is past the end). */
+/* Stitching: hand-made rows, overlapping windows cross-faded. 7 frames, windows of 4 frames 2
+ * apart (starts 0, 2, 4; the last one's fourth frame is past the end); a window's weights at
+ * its frames 0..3 are 1/4, 3/4, 3/4, 1/4. */
 static void stitching(void **state)
 {
     for (int tf = 0; tf < 2; tf++) {
@@ -228,12 +229,41 @@ static void stitching(void **state)
                 for (int t = 0; t < 4; t++)
                     rows[w * 8 + (tf ? t * 2 + b : b * 4 + t)] = 100.0f * w + 10 * b + t;
         assert_int_equal(es_clip_stitch(&in, rows, out), 0);
-        /* frame f of band b: the mean over the windows covering it of 100w + 10b + (f - 2w) */
-        static const float want0[7] = {0, 1, 51, 52, 151, 152, 202};
+        /* frame f of band b: the weighted mean over the windows covering it of
+         * 100w + 10b + (f - 2w); e.g. frame 2: (3/4·2 + 1/4·100) / 1 */
+        static const float want0[7] = {0, 1, 26.5f, 76.5f, 126.5f, 176.5f, 202};
         for (int b = 0; b < 2; b++)
             for (int f = 0; f < 7; f++)
-                assert_float_equal(out[b * 7 + f], want0[f] + 10 * b, 0);
+                assert_float_equal(out[b * 7 + f], want0[f] + 10 * b, 1e-4);
     }
+}
+
+/* A model whose saliency is constant in each window (window k's map is k everywhere, as a
+ * linear model's would be up to its weights) stitched with windows half overlapping: the map
+ * goes from one window's value to the next's in steps of at most 2/F per frame — no seam
+ * where a window begins or ends (a plain average steps by 1/2 there) — and where every row
+ * is 1 the map is 1 (the weights sum to one). */
+static void stitching_no_seams(void **state)
+{
+    enum { F = 16, HOP = 8, W = 9, FRAMES = (W - 1) * HOP + F - 5, B = 3 };
+    es_clip in = {0};
+    in.audio = 1, in.bands = B, in.F = F, in.hop = HOP, in.frames = FRAMES, in.time_first = 1;
+    in.x.ndim = 3, in.x.dims[0] = W, in.x.dims[1] = F, in.x.dims[2] = B;
+    float rows[W * F * B], ones[W * F * B], out[B * FRAMES];
+    for (int w = 0; w < W; w++)
+        for (int i = 0; i < F * B; i++)
+            rows[w * F * B + i] = (float)w, ones[w * F * B + i] = 1;
+    assert_int_equal(es_clip_stitch(&in, rows, out), 0);
+    double worst = 0;
+    for (int b = 0; b < B; b++)
+        for (int f = 1; f < FRAMES; f++)
+            worst = fmax(worst, fabs(out[b * FRAMES + f] - out[b * FRAMES + f - 1]));
+    assert_true(worst <= 2.0 / F + 1e-5);
+    assert_float_equal(out[0], 0, 0);
+    assert_float_equal(out[FRAMES - 1], W - 1, 1e-6); /* the last window alone */
+    assert_int_equal(es_clip_stitch(&in, ones, out), 0);
+    for (int i = 0; i < B * FRAMES; i++)
+        assert_float_equal(out[i], 1, 1e-6);
 }
 
 /* ---- the axes of features ------------------------------------------------------------- */
@@ -688,6 +718,209 @@ static void verdict_rule_of_model(void **state)
     es_model_free(&m);
 }
 
+/* A clip's verdict is taken over its windows side by side, whatever hop the clip has: the
+ * default (F/2: every other row), F, and a hop that does not divide F (windows run again). */
+static void clip_verdict_windows(void **state)
+{
+    es_clip in;
+    es_verdict want, v;
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 16), 0);
+    assert_int_equal(in.verdicts, (CHIRP_FRAMES - 1) / 16 + 1);
+    assert_int_equal(in.x.dims[0], in.verdicts);
+    assert_int_equal(es_clip_verdict(&in, NULL, &want), 0);
+    assert_int_equal(want.rule, ES_AGGREGATE_MEAN); /* three classes */
+    assert_int_equal(want.F, 16);
+    assert_int_equal(want.frame0, want.window * 16);
+    assert_non_null(want.flags);
+    es_clip_free(&in);
+    int hops[] = {0, 8, 4, 5, 20}; /* 4: its last row starts at 76, not 80 */
+    for (int h = 0; h < 5; h++) {
+        assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, hops[h]), 0);
+        assert_int_equal(in.verdicts, want.windows);
+        assert_int_equal(in.vx != NULL, hops[h] == 4 || hops[h] == 5 || hops[h] == 20);
+        assert_int_equal(es_clip_verdict(&in, NULL, &v), 0);
+        assert_int_equal(v.cls, want.cls);
+        assert_int_equal(v.window, want.window);
+        for (int k = 0; k < 3 * v.windows; k++)
+            if (fabsf(v.pw[k] - want.pw[k]) > 1e-6)
+                fail_msg("hop %d: window %d class %d: P %g, hop 16 %g", hops[h], k / 3, k % 3,
+                         v.pw[k], want.pw[k]);
+        assert_float_equal(v.t0, want.t0, 0);
+        assert_int_equal(es_clip_default_target(&in, NULL), want.cls);
+        es_aggregate mx = ES_AGGREGATE_MAX;
+        in.aggregate = ES_AGGREGATE_MAX; /* a flag's rule rules */
+        es_verdict_free(&v);
+        assert_int_equal(es_clip_verdict(&in, NULL, &v), 0);
+        assert_int_equal(v.rule, ES_AGGREGATE_MAX);
+        es_verdict_free(&v);
+        assert_int_equal(es_clip_verdict(&in, &mx, &v), 0);
+        assert_int_equal(v.rule, ES_AGGREGATE_MAX);
+        es_verdict_free(&v);
+        es_clip_free(&in);
+    }
+    es_verdict_free(&want);
+}
+
+/* Window spans in frames and seconds, and the sentence about the windows flagged. */
+static void verdict_place_and_note(void **state)
+{
+    float p[3 * 2] = {0.9f, 0.1f, 0.2f, 0.8f, 0.6f, 0.4f};
+    es_feature_config c;
+    es_config_default(&c);
+    assert_int_equal(es_config_from_json(&c, MEL_JSON, "test"), 0);
+    es_verdict v;
+    assert_int_equal(es_verdict_of(&v, p, 3, 2, ES_AGGREGATE_MAX), 0);
+    unsigned char fl[3] = {ES_WINDOW_SILENT, 0, ES_WINDOW_CONSTANT};
+    assert_int_equal(es_verdict_place(&v, &c, 40, fl), 0); /* windows 0-16, 16-32, 32-40 */
+    assert_int_equal(v.window, 1);
+    assert_int_equal(v.frame0, 16);
+    assert_int_equal(v.frame1, 32);
+    assert_float_equal(v.t0, 16 * 100 / 8000.0, 1e-12); /* frame centres: t·hop (center) */
+    assert_float_equal(v.t1, 32 * 100 / 8000.0, 1e-12);
+    int f0, f1;
+    double t0, t1;
+    es_verdict_window(&v, 2, &f0, &f1, &t0, &t1);
+    assert_int_equal(f1, 40);
+    assert_float_equal(t1, 0.5, 1e-12);
+    assert_int_equal(v.flagged, 2);
+    char note[256];
+    assert_true(es_verdict_note(&v, note, sizeof note) > 0);
+    assert_non_null(strstr(note, "2 of 3 windows are silent or constant (0: 0.00–0.20 s, 2:"));
+    assert_null(strstr(note, "deciding"));
+    v.flags[1] = ES_WINDOW_SILENT, v.flags[0] = v.flags[2] = ES_WINDOW_SILENT, v.flagged = 3;
+    es_verdict_note(&v, note, sizeof note);
+    assert_string_equal(note, "every window is silent: the model cannot judge them");
+    es_verdict_free(&v);
+    assert_int_equal(es_verdict_of(&v, p, 3, 2, ES_AGGREGATE_MAX), 0);
+    assert_int_equal(es_verdict_note(&v, note, sizeof note), 0); /* no flags known */
+    es_verdict_free(&v);
+}
+
+/* Silence and constant windows from the features' own floor (amin 1e-10: -100 dB, top_db 80:
+ * silent below -60 dB). */
+static void window_flags(void **state)
+{
+    es_feature_config c;
+    es_config_default(&c);
+    enum { B = 4, T = 30 };
+    float f[B * T];
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            f[b * T + t] = t < 10 ? -100.0f : t < 20 ? -70.0f + (t + b) % 3 : -20.0f + (t * b) % 7;
+    assert_int_equal(es_window_flags(&c, f, B, T, 0, 10), ES_WINDOW_SILENT | ES_WINDOW_CONSTANT);
+    assert_int_equal(es_window_flags(&c, f, B, T, 10, 10), ES_WINDOW_SILENT);
+    assert_int_equal(es_window_flags(&c, f, B, T, 20, 10), 0);
+    assert_int_equal(es_window_flags(&c, f, B, T, 25, 10), 0); /* past the end: what is there */
+    for (int b = 0; b < B; b++)
+        for (int t = 20; t < T; t++)
+            f[b * T + t] = -20.0f; /* a loud constant: clamped silence, a DC offset */
+    assert_int_equal(es_window_flags(&c, f, B, T, 20, 10), ES_WINDOW_CONSTANT);
+    c.top_db = 20; /* silent below -90 dB */
+    assert_int_equal(es_window_flags(&c, f, B, T, 10, 10), 0);
+    c.top_db = 0; /* no top_db: 40 dB above the floor */
+    assert_int_equal(es_window_flags(&c, f, B, T, 10, 10), ES_WINDOW_SILENT);
+    c.log = ES_LOG_LN; /* ln(1e-10) = -23.0: silent below -13.8 */
+    assert_int_equal(es_window_flags(&c, f, B, T, 20, 10), ES_WINDOW_SILENT | ES_WINDOW_CONSTANT);
+    f[25] = -13.0f;
+    assert_int_equal(es_window_flags(&c, f, B, T, 20, 10), 0);
+    assert_int_equal(es_window_flags(&c, f, B, T, 0, 10), ES_WINDOW_SILENT | ES_WINDOW_CONSTANT);
+    assert_string_equal(es_window_flags_text(ES_WINDOW_SILENT), "silent");
+    assert_null(es_window_flags_text(0));
+}
+
+/* The deciding window's map alone: its row's own map, at its frames, zero elsewhere. */
+static void saliency_decisive(void **state)
+{
+    es_clip in;
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    es_verdict v;
+    assert_int_equal(es_clip_verdict(&in, NULL, &v), 0);
+    size_t n = es_clip_map_size(&in), per = 20 * 16;
+    float *map = malloc(n * sizeof *map), *row = malloc(per * sizeof *row);
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    o.target = v.cls;
+    es_sal_info info, ri;
+    assert_int_equal(es_clip_saliency_window(&in, &o, v.window, map, &info), 0);
+    int r = es_clip_deciding_row(&in);
+    assert_int_equal(r, in.vrow[v.window]);
+    assert_int_equal(es_saliency(in.m.g, in.m.input, in.x.data + r * per, &o, row, &ri), 0);
+    assert_float_equal(info.score, ri.score, 0);
+    for (int b = 0; b < 20; b++)
+        for (int t = 0; t < CHIRP_FRAMES; t++) {
+            float want = t >= v.frame0 && t < v.frame1 ? row[b * 16 + t - v.frame0] : 0;
+            assert_float_equal(map[b * CHIRP_FRAMES + t], want, 0); /* mels_frames layout */
+        }
+    assert_int_equal(es_clip_saliency_window(&in, &o, v.windows, map, &info), -1);
+    free(map), free(row);
+    es_verdict_free(&v);
+    es_clip_free(&in);
+}
+
+/* IG baselines: zero, min, silence (a silent sound through the model's features: standardised
+ * it is all zero for this model, as its log floor is constant), blur (a constant stays, a
+ * row's sum is kept), a .npy of one sample; anything else refused. */
+static void baselines(void **state)
+{
+    es_clip in;
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    es_array base = {0};
+    assert_int_equal(es_clip_baseline(&in, "min", &base, &o), 0);
+    assert_int_equal(o.baseline, ES_BASE_MIN);
+    assert_int_equal(es_clip_baseline(&in, NULL, &base, &o), 0);
+    assert_int_equal(o.baseline, ES_BASE_ZERO);
+    assert_int_equal(es_clip_baseline(&in, "silence", &base, &o), 0);
+    assert_int_equal(o.baseline, ES_BASE_ARRAY);
+    assert_int_equal(o.baseline_stride, 0);
+    assert_int_equal(es_array_size(&base), 320);
+    for (int i = 0; i < 320; i++)
+        assert_float_equal(base.data[i], 0, 0);
+    es_array_free(&base);
+    /* without standardisation silence is the log floor, -100 dB */
+    in.cfg.standardize = ES_STANDARDIZE_NONE;
+    assert_int_equal(es_clip_baseline(&in, "silence", &base, &o), 0);
+    for (int i = 0; i < 320; i++)
+        assert_float_equal(base.data[i], -100, 1e-4);
+    es_array_free(&base);
+    assert_int_equal(es_clip_baseline(&in, "blur", &base, &o), 0);
+    assert_int_equal(o.baseline_stride, 320);
+    assert_int_equal(es_array_size(&base), es_array_size(&in.x));
+    double sx = 0, sb = 0, dx = 0, db = 0;
+    for (size_t i = 0; i < es_array_size(&in.x); i++) {
+        sx += in.x.data[i], sb += base.data[i];
+        if (i % 16)
+            dx += fabs(in.x.data[i] - in.x.data[i - 1]), db += fabs(base.data[i] - base.data[i - 1]);
+    }
+    assert_true(fabs(sx - sb) < 0.05 * es_array_size(&in.x)); /* about the same mass */
+    assert_true(db < dx / 2);                                   /* and smoother */
+    /* IG with it runs every row against its own blurred row */
+    size_t n = es_clip_map_size(&in);
+    float *map = malloc(n * sizeof *map);
+    es_sal_info *ri = calloc(in.x.dims[0], sizeof *ri);
+    o.method = ES_SAL_IG, o.target = 0, o.steps = 8;
+    assert_int_equal(es_clip_saliency_rows(&in, &o, map, ri), 0);
+    es_sal_opts one = o;
+    es_sal_info r1;
+    float *row = malloc(320 * sizeof *row);
+    one.baseline_data = base.data + 320;
+    assert_int_equal(es_saliency(in.m.g, in.m.input, in.x.data + 320, &one, row, &r1), 0);
+    assert_float_equal(ri[1].base_score, r1.base_score, 0);
+    assert_true(ri[1].base_score != ri[0].base_score);
+    free(map), free(ri), free(row);
+    es_array_free(&base);
+    assert_int_equal(es_clip_baseline(&in, OX("chirp.wav"), &base, &o), -1);
+    assert_non_null(strstr(es_error(), "zero, min, silence, blur or a .npy"));
+    es_clip_free(&in);
+    /* a tensor has no features to make silence with */
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), OX("small_cnn.input.npy"), 0), 0);
+    assert_int_equal(es_clip_baseline(&in, "silence", &base, &o), -1);
+    assert_int_equal(es_clip_baseline(&in, "blur", &base, &o), 0);
+    es_array_free(&base);
+    es_clip_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -700,6 +933,7 @@ int main(void)
         cmocka_unit_test(map_shapes),
         cmocka_unit_test(probabilities),
         cmocka_unit_test(stitching),
+        cmocka_unit_test(stitching_no_seams),
         cmocka_unit_test(feature_axes),
         cmocka_unit_test(figure_size_and_axes),
         cmocka_unit_test(resynth_keep_all_and_none),
@@ -711,6 +945,11 @@ int main(void)
         cmocka_unit_test(synth_sounds),
         cmocka_unit_test(synth_examples),
         cmocka_unit_test(loudest_crops),
+        cmocka_unit_test(clip_verdict_windows),
+        cmocka_unit_test(verdict_place_and_note),
+        cmocka_unit_test(window_flags),
+        cmocka_unit_test(saliency_decisive),
+        cmocka_unit_test(baselines),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

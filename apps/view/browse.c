@@ -245,8 +245,9 @@ int view_browse_open(view *v, int k)
     v->r0 = 0, v->rspan = v->rows;
     if (view_panes_init(v) != 0)
         return -1;
+    v->in.aggregate = v->a.aggregate; /* --aggregate, as for the first file */
     v->target = v->a.target ? (v->a.o.target < v->in.classes ? v->a.o.target : 0)
-                            : es_clip_default_target(&v->in);
+                            : es_clip_default_target(&v->in, NULL);
     note_verdict(v, f);
     return 0;
 }

@@ -191,13 +191,21 @@ static void export_png(view *v)
         snprintf(v->status, sizeof v->status, "export failed: %s", es_error());
         return;
     }
-    char tgt[32], score[32];
+    char tgt[32], score[32], pv[32] = "", win[32] = "";
     snprintf(tgt, sizeof tgt, "%d", m->info.target);
     snprintf(score, sizeof score, "%.9g", m->info.score);
+    es_verdict vd; /* the keys saliency --png writes: the same verdict */
+    if (es_clip_verdict(&v->in, NULL, &vd) == 0) {
+        snprintf(pv, sizeof pv, "%.9g", vd.pc[m->info.target]);
+        snprintf(win, sizeof win, "%d", vd.window);
+    }
     const char *text[] = {"model", v->in.m.path, "input", v->file, "method",
-                          es_sal_method_name(v->method), "target", tgt, "score", score, NULL};
+                          es_sal_method_name(v->method), "target", tgt, "score", score,
+                          "p", pv, "window", win, "aggregate", es_aggregate_name(vd.rule), NULL};
     es_png_opts po = {-1, text};
-    if (es_png_write(path, &v->fig, &po) != 0)
+    int rc = es_png_write(path, &v->fig, &po);
+    es_verdict_free(&vd);
+    if (rc != 0)
         snprintf(v->status, sizeof v->status, "export failed: %s", es_error());
     else
         snprintf(v->status, sizeof v->status, "exported %.200s", path);

@@ -13,36 +13,26 @@ int view_method_slow(const view *v, int method)
            method == ES_SAL_VARGRAD || method == ES_SAL_OCCLUSION;
 }
 
-/* The map of cache entry `idx` for every window, stitched (es_clip_saliency, one window at a
- * time so that a cancel or the progress is seen between windows). 0, or -1 with *why set. */
+/* Told of every window done: the progress box counts them, Esc stops between windows (and
+ * inside IG, SmoothGrad and occlusion through es_sal_opts.cancel). */
+static int window_done(void *user, int done, int rows)
+{
+    view *v = user;
+    v->job_rows = done;
+    return v->cancel;
+}
+
+/* The map of cache entry `idx` for every window, stitched, with the deciding window's info
+ * (es_clip_saliency, as saliency --png). 0, or -1 with *why set. */
 static int compute(view *v, int idx, float *map, es_sal_info *info, char *why, size_t cap)
 {
     es_sal_opts o = v->a.o;
     o.method = idx / v->in.classes, o.target = idx % v->in.classes, o.cancel = &v->cancel;
-    int rows = v->in.x.dims[0], rc = 0;
-    size_t per = es_array_size(&v->in.x) / rows;
-    float *all = v->in.audio ? malloc(per * rows * sizeof *all) : map;
-    if (!all)
-        return snprintf(why, cap, "out of memory"), -1;
-    for (int r = 0; r < rows && rc == 0; r++) {
-        es_sal_info ri;
-        if (v->cancel)
-            rc = es_fail("cancelled");
-        else if ((rc = es_saliency(v->in.m.g, v->in.m.input, v->in.x.data + r * per, &o,
-                                   all + r * per, &ri)) == 0) {
-            if (r == 0) /* the first window's, with the largest |delta| of all */
-                *info = ri;
-            else if (fabsf(ri.delta) > fabsf(info->delta))
-                info->delta = ri.delta;
-        }
-        v->job_rows = r + 1;
-    }
-    if (rc == 0 && v->in.audio)
-        rc = es_clip_stitch(&v->in, all, map);
+    v->in.each = window_done, v->in.each_ctx = v;
+    int rc = v->cancel ? es_fail("cancelled") : es_clip_saliency(&v->in, &o, map, info);
+    v->in.each = NULL;
     if (rc != 0)
-        snprintf(why, cap, "%s", es_error());
-    if (all != map)
-        free(all);
+        snprintf(why, cap, "%s", v->cancel ? "cancelled" : es_error());
     return rc;
 }
 
