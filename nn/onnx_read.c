@@ -10,13 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The whole file read into memory, for what cannot be mapped (a pipe). */
-static int read_file(const char *path, uint8_t **buf, size_t *len)
+/* The whole file read into memory from fd (closed here), for what cannot be mapped: a pipe
+ * is read through the descriptor already open, never opened twice (its writer would be gone). */
+static int read_fd(int fd, uint8_t **buf, size_t *len)
 {
     *buf = NULL, *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        close(fd);
         return es_fail("cannot open");
+    }
     size_t cap = 1 << 16, n = 0;
     uint8_t *b = malloc(cap);
     while (b) {
@@ -58,9 +61,8 @@ static int map_file(es_onnx_file *f, const char *path)
             return 0;
         }
     }
-    close(fd);
     uint8_t *b;
-    if (read_file(path, &b, &f->len) != 0)
+    if (read_fd(fd, &b, &f->len) != 0)
         return -1;
     f->data = b;
     return 0;
