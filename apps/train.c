@@ -27,9 +27,8 @@ static const opt_cmd cmd = {
     "and some clips are gained down onto a noise floor. Files are split by a seeded,\n"
     "stratified draw; the model with the best validation ROC AUC (by file) is kept; its\n"
     "metadata says how a file's windows make one verdict (earsight.aggregate).\n"
-    "Same data, options, seed and thread count give a byte-identical model. The model is\n"
-    "written at every better epoch too: a run stopped early leaves the best so far, the model\n"
-    "that --epochs (that epoch) gives.\n"};
+    "Same data, options, seed and thread count give a byte-identical model, written once\n"
+    "at the end: a run stopped early leaves no model.\n"};
 
 typedef struct {
     const char *data, *root, *arch, *features, *out, *val_csv, *background;
@@ -528,9 +527,6 @@ int cmd_train(int argc, char **argv)
         if (better) {
             best_auc = auc, best_loss = vloss, best_epoch = ep, best_pass = pass;
             es_graph_state_copy(r.m.g, r.best, 1);
-            /* written now too: a run stopped later leaves what `--epochs ep` would give */
-            if (ep < o.epochs && save(&r, &o, &aug, ep, best_auc, best_epoch) != 0)
-                goto fail;
         }
         if (!o.quiet) {
             if (isatty(2))
