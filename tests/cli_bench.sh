@@ -44,4 +44,22 @@ expect "bench: missing model" 1 "^earsight: $tmp/nope.onnx: cannot open" "$es" b
 expect "bench: bad method" 2 "^earsight: --method: " "$es" bench -m $m --method fastest
 expect "bench: --runs 0" 2 "^earsight: --runs: " "$es" bench -m $m --runs 0
 expect "bench: missing input file" 1 "^earsight: $tmp/nope.npy" "$es" bench -m $m --input "$tmp/nope.npy"
+# OpenMP threads sleep between regions unless the user says otherwise: the running process's
+# environment (it blocks reading a named pipe) has OMP_WAIT_POLICY=PASSIVE, or the user's value
+wait_policy() { # ENV… — the OMP_WAIT_POLICY of an earsight blocked on a FIFO
+  mkfifo "$tmp/fifo.npy"
+  env "$@" "$es" predict -m $m "$tmp/fifo.npy" >/dev/null 2>&1 &
+  local pid=$! i=0 got=
+  while [ $i -lt 100 ] && [ -z "$got" ]; do # the pipe blocks it, after its start
+    got=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep '^OMP_WAIT_POLICY=' | grep -v '^OMP_WAIT_POLICY=$')
+    if [ -z "$got" ] && ls -l "/proc/$pid/fd" 2>/dev/null | grep -q fifo.npy; then got=none; fi
+    sleep 0.05; i=$((i + 1))
+  done
+  kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$tmp/fifo.npy"
+  echo "$got"
+}
+w=$(wait_policy -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT OMP_NUM_THREADS=2)
+[ "$w" = OMP_WAIT_POLICY=PASSIVE ] && ok "threads sleep between regions by default" || bad "wait policy" "got '$w'"
+w=$(wait_policy OMP_WAIT_POLICY=active OMP_NUM_THREADS=2)
+[ "$w" = OMP_WAIT_POLICY=active ] && ok "the user's OMP_WAIT_POLICY wins" || bad "user's wait policy" "got '$w'"
 summary
