@@ -38,7 +38,8 @@ static const opt_cmd cmd = {
 typedef struct {
     const char *model, *out, *list, *methods, *layout, *maps, *target;
     const char **inputs, *target_name; /* --target as the summary names it */
-    int n_inputs, save_npy, force, quiet, merge, jobs, shard[2], w, h;
+    int n_inputs, save_npy, force, quiet, merge, jobs, shard[2], w, h, sonify;
+    float keep; /* --sonify: the fraction of STFT bins kept */
     /* resolved */
     int method[MAX_METHODS], n_methods, n_maps;
     char *map_names[MAX_MAPS];
@@ -83,6 +84,9 @@ static int parse(int argc, char **argv, options *o)
         OPT_STRING(0, "maps", &o->maps, "LAYER,…", "also each layer's activation maps for the deciding window\n"
                                                   "(STEM.maps-LAYER.png)"),
         OPT_SWITCH(0, "save-npy", &o->save_npy, "also each map as .npy (STEM.METHOD.npy)"),
+        OPT_SWITCH(0, "sonify", &o->sonify, "also what the network heard, by the first method's map, as\n"
+                   "STEM.heard.wav (as `earsight sonify` makes it); the gallery plays it"),
+        OPT_FLOAT(0, "keep", &o->keep, 0, 1, "F", "with --sonify: the top fraction F of the bins kept (0.1)"),
         OPT_STRING(0, "target", &o->target, "K|NAME", "the class explained (default: each clip's verdict)"),
         OPT_SIZE(0, "size", &o->w, &o->h, 64, 16384, "WxH", "picture size in pixels (1000x450)"),
         OPT_INT('j', "jobs", &o->jobs, 1, OPT_JOBS_MAX, "N",
@@ -117,6 +121,8 @@ static int parse(int argc, char **argv, options *o)
     if (bad)
         return 2;
     o->n_methods = n;
+    if (opt_given("keep") && !o->sonify)
+        return cli_usage("export", "--keep goes with --sonify");
     if (o->maps && (o->n_maps = split(o->maps, o->map_names, MAX_MAPS)) < 0)
         return cli_usage("export", "--maps takes 1 to %d layer names separated by commas", MAX_MAPS);
     return 0;
@@ -163,6 +169,8 @@ static int summary_columns(const options *o, const char **cols)
         snprintf(span[k], sizeof span[k], "span_%s", es_sal_method_name(o->method[k]));
         cols[n++] = span[k];
     }
+    if (o->sonify)
+        cols[n++] = "heard"; /* the method whose map made STEM.heard.wav */
     cols[n++] = "label", cols[n++] = "status", cols[n++] = "seconds";
     return n;
 }
@@ -244,6 +252,25 @@ static int figure(worker *w, es_clip *in, const float *map, int method, const es
     return rc;
 }
 
+/* STEM.heard.wav: the clip through the bins of the map that --keep keeps (es_resynth). */
+static int heard(worker *w, es_clip *in, const float *map, int method)
+{
+    float *x = NULL, *y = NULL;
+    long n = 0;
+    int rate = 0, rc = -1;
+    char file[4400];
+    clip_file(w->o, w->path, "heard", "wav", file, sizeof file);
+    if (es_audio_load(w->path, 0, &x, &n, &rate) == 0 && (y = malloc(n * sizeof *y)) &&
+        es_resynth(&in->cfg, map, in->bands, in->frames, x, n, rate, w->o->keep, 0, 0, y, NULL,
+                   w->path) == 0 &&
+        es_audio_save(file, y, n, rate) == 0)
+        rc = es_table_set(&w->row, 0, "heard", es_sal_method_name(method));
+    else if (x && !y)
+        es_fail("out of memory");
+    free(x), free(y);
+    return rc;
+}
+
 static int one_method(worker *w, es_clip *in, int method, int target)
 {
     const options *o = w->o;
@@ -267,7 +294,8 @@ static int one_method(worker *w, es_clip *in, int method, int target)
         snprintf(val, sizeof val, "%.3f-%.3f", span[0], span[1]);
         clip_file(o, w->path, name, "npy", npy, sizeof npy);
         rc = es_table_set(&w->row, 0, col, val) != 0 ||
-             (o->save_npy && es_npy_save(npy, map, nd, d) != 0) ? -1 : 0;
+             (o->save_npy && es_npy_save(npy, map, nd, d) != 0) ||
+             (o->sonify && method == o->method[0] && heard(w, in, map, method) != 0) ? -1 : 0;
     }
     free(map), free(info);
     return rc;
@@ -408,6 +436,8 @@ static int done_before(const options *o, const char *path, const struct stat *mo
         clip_file(o, path, m, "npy", f, sizeof f);
         ok = ok && (!o->save_npy || fresh(f, since));
     }
+    clip_file(o, path, "heard", "wav", f, sizeof f);
+    ok = ok && (!o->sonify || fresh(f, since));
     for (int k = 0; ok && k < o->n_maps; k++) {
         layer_part(o->map_names[k], what, sizeof what);
         clip_file(o, path, what, "png", f, sizeof f);
@@ -633,6 +663,10 @@ static int export_all(options *o)
         omp_set_num_threads(1); /* before any parallel region: workers are processes */
     if (es_model_load(&w.model, o->model) != 0)
         return cli_lib_fail();
+    if (o->sonify && es_model_resynth_fits(&w.model) != 0) {
+        rc = cli_lib_fail();
+        goto done;
+    }
     if ((rc = check_target(o, &w.model)) != 0 || (rc = gather(o, &w.model, &in)) != 0 ||
         (rc = make_dirs(o)) != 0)
         goto done;
@@ -771,7 +805,7 @@ static int merge(options *o)
 
 int cmd_export(int argc, char **argv)
 {
-    options o = {.w = 1000, .h = 450};
+    options o = {.w = 1000, .h = 450, .keep = 0.1f};
     int rc = parse(argc, argv, &o);
     if (rc == 0)
         rc = o.merge ? merge(&o) : export_all(&o);

@@ -102,9 +102,8 @@ int cmd_sonify(int argc, char **argv)
     double kept = 0;
     if (es_clip_load(&in, o.model, o.input, o.a.hop_frames) != 0)
         return cli_lib_fail();
-    if (in.cfg.n_mfcc > 0 || in.cfg.n_mels <= 0 || in.cfg.preset != ES_PRESET_NONE) {
-        rc = cli_fail("%s: sonify needs a log-mel model (its features are %s)", in.m.path,
-                      in.cfg.n_mfcc > 0 ? "MFCC" : in.cfg.n_mels <= 0 ? "a linear spectrogram" : "Kaldi fbank");
+    if (es_model_resynth_fits(&in.m) != 0) {
+        rc = cli_lib_fail();
         goto done;
     }
     if ((rc = get_map(&o, &in, &map, &target)) != 0)

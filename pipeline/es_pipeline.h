@@ -431,6 +431,9 @@ int es_figure_columns(const es_clip *in);
 int es_resynth(const es_feature_config *c, const float *map, int mels, int mf, const float *x,
                long n, int rate, float keep, float threshold, int invert, float *y,
                double *kept, const char *what);
+/* Whether the model's features can be resynthesised (log-mel: not MFCC, a linear spectrogram
+ * or Kaldi fbank). 0, or -1 with es_error() naming the model and its features. */
+int es_model_resynth_fits(const es_model *m);
 
 /* ---- labelled sound files (train, eval) ------------------------------------------------ */
 /* LABELS.csv (RFC 4180: quoted fields, CRLF, a UTF-8 BOM): a header row with `path` (a file,

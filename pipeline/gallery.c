@@ -154,6 +154,13 @@ static void card(FILE *f, const es_table *t, int i, const char *dir, const char 
     absolute(path ? path : "", abs);
     relative(page_dir, abs, rel, sizeof rel);
     fputs("<audio controls preload=\"none\" src=\"", f), put_url(f, rel), fputs("\"></audio>\n", f);
+    const char *heard = es_table_get(t, i, "heard");
+    if (ok && heard && *heard) { /* export --sonify: what the network heard */
+        snprintf(rel, sizeof rel, "%sclips/%s.heard.wav", dir, stem);
+        fputs("<div class=\"meta\">what the network heard (", f), put_text(f, heard);
+        fputs(")</div><audio controls preload=\"none\" src=\"", f), put_url(f, rel);
+        fputs("\"></audio>\n", f);
+    }
     fputs("</div>\n", f);
 }
 

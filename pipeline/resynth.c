@@ -3,6 +3,21 @@
 #include <math.h>
 #include <stdlib.h>
 
+int es_model_resynth_fits(const es_model *m)
+{
+    const char *js = es_meta_get(m->meta, ES_META_FEATURES);
+    es_feature_config c;
+    es_config_default(&c);
+    if (!js)
+        return es_fail("%s: has no earsight.features: what it heard cannot be played", m->path);
+    if (es_config_from_json(&c, js, m->path) != 0)
+        return -1;
+    if (c.n_mfcc > 0 || c.n_mels <= 0 || c.preset != ES_PRESET_NONE)
+        return es_fail("%s: what it heard is played from log-mel features only (its features are %s)",
+                       m->path, c.n_mfcc > 0 ? "MFCC" : c.n_mels <= 0 ? "a linear spectrogram" : "Kaldi fbank");
+    return 0;
+}
+
 /* Resynthesis at the sound's own rate r: the same n_fft and hop in samples; model frame
  * t·r_model/r for each native frame t (nearest), and the filter bank built for rate r, so each
  * native bin meets the mel rows of its own frequency. */

@@ -166,4 +166,23 @@ grep -q "export: 1 of 1 clips" "$tmp/e" && ok "export: plain progress lines when
   bad "progress" "$(cat "$tmp/e")"
 ex "$c/sub/b.wav" -o "$tmp/pr" --force -q >"$tmp/o" 2>"$tmp/e"
 [ ! -s "$tmp/o" ] && [ ! -s "$tmp/e" ] && ok "export -q: nothing printed" || bad "-q" "$(cat "$tmp/o" "$tmp/e")"
+# ---- --sonify: what the network heard, beside the pictures and in the page ----
+ex "$c/sub/b.wav" -o "$tmp/so" --sonify --keep 0.2 --save-npy -q
+h=$(ls "$tmp/so/clips/"*.heard.wav 2>/dev/null)
+"$es" sonify --input "$c/sub/b.wav" --saliency "$(ls "$tmp/so/clips/"*.gradcam.npy)" --keep 0.2 -o "$tmp/so.wav" -q
+# the data after the 80-byte header (libsndfile's PEAK chunk holds the time of writing)
+[ -n "$h" ] && cmp -s <(tail -c +81 "$h") <(tail -c +81 "$tmp/so.wav") &&
+  [ "$(col heard "$tmp/so/summary.csv")" = gradcam ] && grep -q 'what the network heard' "$tmp/so/index.html" &&
+  grep -q "src=\"clips/$(basename "$h")\"" "$tmp/so/index.html" &&
+  ok "export --sonify: STEM.heard.wav is sonify's sound of that map; the summary and the page name it" ||
+  bad "export --sonify" "$h; $(cat "$tmp/so/summary.csv")"
+ex "$c/sub/b.wav" -o "$tmp/so2" -q && ex "$c/sub/b.wav" -o "$tmp/so2" --sonify >"$tmp/o" 2>/dev/null &&
+  grep -q "0 done before" "$tmp/o" && ls "$tmp/so2/clips/"*.heard.wav >/dev/null 2>&1 &&
+  ok "export --sonify after a run without: the clip is done again" || bad "sonify resume" "$(cat "$tmp/o")"
+expect "export: --keep without --sonify" 2 "goes with --sonify" "$es" export "$c/a.wav" -o "$tmp/x" --keep 0.2
+"$es" annotate -m assets/models/bird-detector.onnx --features '{"n_mfcc": 20, "n_mels": 40, "frames": 40}' \
+  -o "$tmp/mfcc.onnx" >/dev/null
+expect "export --sonify: an MFCC model is refused before any clip" 1 "mfcc.onnx: .*log-mel features only (its features are MFCC)" \
+  "$es" export "$c/a.wav" -o "$tmp/mf" -m "$tmp/mfcc.onnx" --sonify
+[ ! -e "$tmp/mf/summary.csv" ] && ok "export --sonify refused: no summary written" || bad "mfcc refusal" "$(ls "$tmp/mf")"
 summary
