@@ -65,6 +65,8 @@ static void overview_man(void)
            "default the shipped bird detector, found beside the binary (PREFIX/share/earsight/"
            "models/bird-detector.onnx, or assets/models/ of the source tree it was built in).\n"
            ".TP\n.B OMP_NUM_THREADS\nThreads, unless \\-j says.\n"
+           ".TP\n.B OMP_WAIT_POLICY\nPASSIVE unless set (or GOMP_SPINCOUNT is): OpenMP's threads "
+           "sleep between parallel regions instead of spinning, which a busy machine punishes.\n"
            ".TP\n.B EARSIGHT_PROGRESS_SECONDS\nSeconds between progress lines when stderr is no "
            "terminal (5).\n.SH EXIT STATUS\n0 done, 1 a runtime error, 2 bad usage, 130 "
            "interrupted.\n");
