@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 /* The input as a file named …/es-fuzz-PID.EXT; its path (a static buffer). */
-static const char *fuzz_file(const uint8_t *data, size_t n, const char *ext)
+static inline const char *fuzz_file(const uint8_t *data, size_t n, const char *ext)
 {
     static char path[128];
     snprintf(path, sizeof path, "/dev/shm/es-fuzz-%ld.%s", (long)getpid(), ext);
@@ -23,7 +23,7 @@ static const char *fuzz_file(const uint8_t *data, size_t n, const char *ext)
 }
 
 /* The input as a NUL-terminated string (malloc'd). */
-static char *fuzz_text(const uint8_t *data, size_t n)
+static inline char *fuzz_text(const uint8_t *data, size_t n)
 {
     char *s = malloc(n + 1);
     if (!s)

@@ -232,8 +232,6 @@ static int backward_to_layer(pass *p, int target, int layer)
     return rc;
 }
 
-static inline float clampf(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
-
 void es_sal_resize(const float *src, int h, int w, float *dst, int oh, int ow, int bilinear)
 {
     float sh = (float)h / oh, sw = (float)w / ow; /* torch: scale = in / out */
