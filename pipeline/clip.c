@@ -71,20 +71,14 @@ int es_clip_next(es_clip *in, const char *file, int hop)
     return finish_input(in, file, hop);
 }
 
-/* The scores of `rows` rows of x (per floats each) into *scores (malloc'd, rows × *n). */
-static int row_scores(es_clip *in, const float *x, int rows, size_t per, float **scores, int *n)
+/* The scores (before the squashing) of `rows` rows of x into *scores (malloc'd, rows × *n),
+ * in memory-bounded batches. */
+static int row_scores(es_clip *in, const float *x, int rows, float **scores, int *n)
 {
-    for (int r = 0; r < rows; r++) {
-        float tmp[1];
-        if (r == 0) {
-            if (es_sal_scores(in->m.g, in->m.input, x, tmp, 1, n) != 0)
-                return -1;
-            if (!(*scores = malloc((size_t)rows * *n * sizeof **scores)))
-                return es_fail("out of memory");
-        }
-        if (es_sal_scores(in->m.g, in->m.input, x + r * per, *scores + (size_t)r * *n, *n, n) != 0)
-            return -1;
-    }
+    size_t per = 0;
+    if (es_model_forward_rows_of(&in->m, in->st, x, rows, scores, &per) != 0)
+        return -1;
+    *n = (int)per;
     return 0;
 }
 
@@ -116,8 +110,7 @@ static int verdict_windows(es_clip *in, const char *file)
     int n = 0;
     if (es_model_read_input(in->m.path, file, F, &vx, NULL) != 0)
         return -1;
-    size_t per = es_array_size(&vx) / vx.dims[0];
-    int rc = vx.dims[0] == nv ? row_scores(in, vx.data, nv, per, &vs, &n)
+    int rc = vx.dims[0] == nv ? row_scores(in, vx.data, nv, &vs, &n)
                               : es_fail("%s: %d windows side by side, not %d", file, vx.dims[0], nv);
     if (rc == 0)
         memcpy(in->vscores, vs, (size_t)nv * C * sizeof *vs);
@@ -141,9 +134,8 @@ static int finish_input(es_clip *in, const char *file, int hop)
         in->bands = (int)(es_array_size(&in->x) / in->x.dims[0] / in->F);
     }
     int rows = in->x.dims[0];
-    size_t per = es_array_size(&in->x) / rows;
     int n = 0;
-    if (row_scores(in, in->x.data, rows, per, &in->scores, &n) != 0)
+    if (row_scores(in, in->x.data, rows, &in->scores, &n) != 0)
         goto fail;
     in->classes = n;
     if (verdict_windows(in, file) != 0)

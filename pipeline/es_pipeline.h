@@ -64,6 +64,9 @@ int es_model_load_windows(es_model *m, const char *path, const char *in, int hop
  * floats. */
 #define ES_MODEL_BATCH_BYTES ((size_t)32 << 20) /* a few samples: every thread busy, RSS low */
 int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size_t *per);
+/* The same for tensor t of the graph (pinned for the passes): e.g. the scores before the
+ * squashing (es_sal_score_tensor). */
+int es_model_forward_rows_of(es_model *m, int t, const float *x, int rows, float **y, size_t *per);
 /* Only the input, read for the model at `path` as above (no batch dim added, the graph not
  * loaded): for a second input to a model already loaded. */
 int es_model_read_input(const char *path, const char *in, int hop, es_array *x, int *frames);

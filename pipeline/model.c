@@ -343,31 +343,40 @@ static int rows_per_batch(es_graph *g, int rows)
     return fit < 1 ? 1 : fit < (size_t)rows ? (int)fit : rows;
 }
 
-int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size_t *per_out)
+int es_model_forward_rows_of(es_model *m, int t, const float *x, int rows, float **y, size_t *per_out)
 {
     *y = NULL, *per_out = 0;
     if (es_graph_set_batch(m->g, 1) != 0)
         return -1;
-    int plan0 = es_graph_plan(m->g, 0); /* forward only: activations die after their reader */
-    size_t per_in = es_tensor_size(m->g, m->input), per = es_tensor_size(m->g, m->output);
+    /* forward only (activations die after their reader), t kept readable */
+    int plan0 = es_graph_plan(m->g, 0), pin0 = es_graph_pin(m->g, t, 1), rc = 0;
+    size_t per_in = es_tensor_size(m->g, m->input), per = es_tensor_size(m->g, t);
     int b = rows_per_batch(m->g, rows);
     float *out = malloc((size_t)rows * per * sizeof *out);
     if (!out)
-        return es_fail("out of memory");
-    for (int r0 = 0; r0 < rows; r0 += b) {
+        rc = es_fail("out of memory");
+    for (int r0 = 0; rc == 0 && r0 < rows; r0 += b) {
         int n = rows - r0 < b ? rows - r0 : b;
         if (es_graph_set_batch(m->g, n) != 0) {
-            free(out);
-            return es_error_prefix("%s", m->path);
+            rc = es_error_prefix("%s", m->path);
+            break;
         }
         memcpy(es_tensor_data(m->g, m->input), x + (size_t)r0 * per_in, (size_t)n * per_in * sizeof *x);
-        if (es_forward(m->g, ES_TEST) != 0) {
-            free(out);
-            return es_error_prefix("%s", m->path);
-        }
-        memcpy(out + (size_t)r0 * per, es_tensor_data(m->g, m->output), (size_t)n * per * sizeof *out);
+        if (es_forward(m->g, ES_TEST) != 0)
+            rc = es_error_prefix("%s", m->path);
+        else
+            memcpy(out + (size_t)r0 * per, es_tensor_data(m->g, t), (size_t)n * per * sizeof *out);
     }
+    if (pin0 == 0)
+        es_graph_pin(m->g, t, 0);
     es_graph_plan(m->g, plan0);
+    if (rc != 0)
+        return free(out), -1;
     *y = out, *per_out = per;
     return 0;
+}
+
+int es_model_forward_rows(es_model *m, const float *x, int rows, float **y, size_t *per_out)
+{
+    return es_model_forward_rows_of(m, m->output, x, rows, y, per_out);
 }
