@@ -69,12 +69,29 @@ forward_rows() {
     "$(get arena_mb "$tmp/grad")"
 }
 
+# predict_row MODEL IN — the whole `earsight predict` process (exec to exit, median of 5) and its
+# peak RSS, against the warm forward forward_rows measured
+predict_row() {
+  [ -n "$2" ] && [ -x /usr/bin/time ] || return 0
+  local i t0 t1 ms=""
+  for i in 1 2 3 4 5; do
+    t0=$(date +%s%N)
+    /usr/bin/time -f %M -o "$tmp/rss.$i" "$es" predict -m "$1" "${2#--input }" -j "$j" >/dev/null 2>&1 || return 0
+    t1=$(date +%s%N); ms="$ms $(( (t1 - t0) / 1000 ))"
+  done
+  local med rss warm; med=$(echo $ms | tr ' ' '\n' | sort -n | awk '{v[NR] = $1} END {print v[3] / 1000}')
+  rss=$(cat "$tmp"/rss.* | sort -n | tail -1); warm=$(get median_ms "$tmp/fwd")
+  printf "  %-30s %.1f ms whole process = warm forward + %.1f ms; %.1f MB peak RSS\n" "earsight predict" \
+    "$med" "$(awk -v a="$med" -v b="$warm" 'BEGIN {print a - b}')" "$(awk -v k="$rss" 'BEGIN {print k / 1024}')"
+}
+
 # densenet NAME MODEL D0 D1 D2 D3
 densenet() {
   local name=$1 model=$2; shift 2
   local in; in=$(make_input "$tmp/x.npy" "$@")
   echo "$name, input $(echo "$@" | tr ' ' x) ($j thread(s), medians; ratio = peer / earsight)"
   forward_rows "$model" "$runs" "$in" /usr/bin/python3 bench/peer_models.py "$tmp/x.npy" "$runs" || return
+  predict_row "$model" "$in"
   "$es" bench -m "$model" $in --method train --batch 32 --runs $((runs / 4 + 1)) -j "$j" --json >"$tmp/train"
   row "training step, batch 32" "$(get median_ms "$tmp/train")" PyTorch "$(peer train32 "$tmp/torch")"
 }

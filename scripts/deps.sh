@@ -3,7 +3,8 @@
 #   scripts/deps.sh          build + test dependencies
 #   scripts/deps.sh --peers  also the peers `make bench` and the fixture scripts compare with
 #                            (python3-torch, torchaudio, torchvision, onnx, matplotlib; Node.js
-#                            and npm's onnxruntime-node, into bench/node_modules — never committed)
+#                            and npm's onnxruntime-node, into bench/node_modules — never committed;
+#                            GNU time, for the peak RSS of whole processes)
 #   scripts/deps.sh --docs   also headless Chromium, for the README's screenshot of a gallery
 set -eu
 pkgs="build-essential pkg-config
@@ -13,7 +14,7 @@ pkgs="build-essential pkg-config
   xvfb xauth lame
   clang libclang-rt-14-dev libomp-14-dev"
 peers="python3-numpy python3-torch python3-torchaudio python3-torchvision python3-onnx python3-matplotlib
-  nodejs"
+  nodejs time"
 [ "${1:-}" = "--peers" ] && pkgs="$pkgs $peers"
 # Debian's nodejs comes without npm (its own package); NodeSource's brings it along
 [ "${1:-}" = "--peers" ] && ! command -v npm >/dev/null && pkgs="$pkgs npm"
