@@ -179,8 +179,9 @@ static void wait_passive(int argc, char **argv, char **envp)
     size_t n = 0;
     for (; envp[n]; n++)
         if (strncmp(envp[n], "OMP_WAIT_POLICY=", 16) == 0 || strncmp(envp[n], "GOMP_SPINCOUNT=", 15) == 0 ||
-            strcmp(envp[n], "OMP_NUM_THREADS=1") == 0) /* one thread: nothing spins */
-            return;
+            strcmp(envp[n], "OMP_NUM_THREADS=1") == 0 || /* one thread: nothing spins */
+            (strncmp(envp[n], "LD_PRELOAD=", 11) == 0 && strstr(envp[n], "vgpreload")))
+            return; /* under valgrind, whose tools would not follow the exec */
     char *env[n + 2];
     memcpy(env, envp, n * sizeof *env);
     env[n] = "OMP_WAIT_POLICY=PASSIVE", env[n + 1] = NULL;
