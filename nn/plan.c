@@ -125,6 +125,35 @@ static int clobbered_at(const buffer *bufs, int nb, const buffer *b)
     return at;
 }
 
+/* Pairs each BatchNormalization with the Relu after it when the Relu is its output's only
+ * reader and nobody else may read that output: not pinned, not wanted, not an output of the
+ * graph, and not ES_PLAN_KEEP_ALL (es_node.fused_with says what the pair then does). */
+static void fuse(es_graph *g)
+{
+    int outs[64], no = es_graph_outputs(g, outs, 64);
+    for (int i = 0; i < g->nn; i++)
+        g->n[i].fused_with = 0;
+    if (g->plan_what & ES_PLAN_KEEP_ALL)
+        return;
+    for (int i = 0; i < g->nn; i++) {
+        es_node *b = &g->n[i];
+        if (b->op != ES_OP_BATCHNORM)
+            continue;
+        int t = b->out[0], readers = 0, relu = -1;
+        const es_tensor *y = &g->t[t];
+        if (y->pinned || y->want_grad || y->is_output)
+            continue;
+        for (int k = 0; k < no; k++)
+            readers += outs[k] == t;
+        for (int j = i + 1; j < g->nn; j++)
+            for (int k = 0; k < g->n[j].n_in; k++)
+                if (g->n[j].in[k] == t)
+                    readers++, relu = j;
+        if (readers == 1 && g->n[relu].op == ES_OP_RELU)
+            b->fused_with = relu + 1, g->n[relu].fused_with = i + 1;
+    }
+}
+
 /* The lifetimes of this graph's buffers into bufs (room for 2·nt + 2·nn); returns how many.
  * root[t] is the tensor whose buffer t uses (itself, or a view's input). */
 static int lifetimes(es_graph *g, es_mode mode, int *root, buffer *bufs)
@@ -154,7 +183,7 @@ static int lifetimes(es_graph *g, es_mode mode, int *root, buffer *bufs)
         if (bwd && backward_reads(n, -1, mode, params))
             for (int k = 0; k < n->n_out; k++)
                 last[n->out[k]] = end;
-        if (is_view(n->op) && g->t[n->in[0]].kind == ES_T_ACT)
+        if ((is_view(n->op) || es_node_absorbed(n)) && g->t[n->in[0]].kind == ES_T_ACT)
             root[n->out[0]] = root[n->in[0]];
     }
     nb = 0;
@@ -170,9 +199,12 @@ static int lifetimes(es_graph *g, es_mode mode, int *root, buffer *bufs)
             buffer *r = &bufs[buf_of[root[t]]];
             r->end = till > r->end ? till : r->end;
         }
-        if (bwd && first[t] >= 0)
+        /* a fused BN output has no gradient; its Relu's output gradient is read by the BN */
+        const es_node *pn = x->producer >= 0 ? &g->n[x->producer] : NULL;
+        int reader = pn && es_node_absorbed(pn) ? pn->fused_with - 1 : x->producer;
+        if (bwd && first[t] >= 0 && !(pn && pn->op == ES_OP_BATCHNORM && pn->fused_with))
             bufs[nb++] = (buffer){GRAD, t, 2 * nn - 1 - first[t],
-                                  all ? end : 2 * nn - 1 - x->producer, x->size, 0};
+                                  all ? end : 2 * nn - 1 - reader, x->size, 0};
     }
     for (int i = 0; i < nn; i++) {
         if (!g->n[i].ws_need)
@@ -208,6 +240,9 @@ static void assign(es_graph *g, const buffer *bufs, int nb, const int *root)
     for (int t = 0; t < g->nt; t++)
         if (root[t] != t && g->t[t].kind == ES_T_ACT)
             g->t[t].data = g->t[root[t]].data, g->t[t].data_until = g->t[root[t]].data_until;
+    for (int i = 0; i < g->nn; i++) /* a fused BN output holds the Relu's values at once */
+        if (g->n[i].op == ES_OP_BATCHNORM && g->n[i].fused_with)
+            g->t[g->n[i].out[0]].data_until = i;
 }
 
 /* The plan for the current shapes; dry: only its size into *bytes, the graph untouched. */
@@ -220,6 +255,7 @@ static int make(es_graph *g, es_mode mode, int dry, size_t *bytes)
         es_fail("out of memory");
         goto done;
     }
+    fuse(g);
     if ((nb = lifetimes(g, mode, root, bufs)) < 0)
         goto done;
     qsort(bufs, nb, sizeof *bufs, by_size);

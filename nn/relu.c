@@ -44,6 +44,26 @@ void es_relu_forward(es_graph *g, es_node *nd, const es_pass *p)
     }
 }
 
+void es_relu_span(float *y, size_t off, size_t n, uint32_t *mask)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t e = off + i, w = e / 32, stop = (w + 1) * 32 - off; /* this word's end in y */
+        stop = stop < n ? stop : n;
+        uint32_t m = 0;
+        int whole = e % 32 == 0 && stop - i == 32;
+        for (; i < stop; i++) {
+            int on = !(y[i] <= 0);
+            y[i] = on ? y[i] : 0.0f;
+            m |= (uint32_t)on << ((off + i) % 32);
+        }
+        if (whole)
+            mask[w] = m;
+        else
+            __atomic_fetch_or(&mask[w], m, __ATOMIC_RELAXED);
+    }
+}
+
 void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     if (!wants_grad(g, nd, 0, p))
