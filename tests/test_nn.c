@@ -120,12 +120,22 @@ static void conv2d_matches_direct_and_gradients(void **s)
     run_conv_case(&wide, 0);
     conv_case one = {2, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}; /* 1x1: no im2col */
     run_conv_case(&one, 0);
+    /* depthwise (one input channel a group): MobileNet's 3x3; strided, dilated, asymmetric
+     * padding, two maps per channel; planes enough for the threads */
+    conv_case dw = {2, 6, 7, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6};
+    run_conv_case(&dw, 0);
+    conv_case dws = {2, 3, 9, 8, 6, 3, 3, 2, 2, 1, 2, 1, 2, 0, 1, 3};
+    run_conv_case(&dws, 0);
+    conv_case dwbig = {1, 8, 32, 40, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8};
+    run_conv_case(&dwbig, 0);
 }
 
 static void conv1d_matches_direct_and_gradients(void **s)
 {
     conv_case q = {2, 3, 1, 17, 4, 1, 5, 1, 2, 1, 2, 0, 3, 0, 1, 1};
     run_conv_case(&q, 1);
+    conv_case dw = {2, 4, 1, 17, 8, 1, 3, 1, 2, 1, 1, 0, 1, 0, 2, 4}; /* depthwise, strided */
+    run_conv_case(&dw, 1);
 }
 
 static void conv_rejects_bad_shapes(void **s)
