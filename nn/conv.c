@@ -220,28 +220,33 @@ static int tap_row(const geom *q, int oy, int i)
     return iy >= 0 && iy < q->h ? iy : -1;
 }
 
-/* y (ho x wo) = b + the kernel wk (kh x kw) over x (h x w). */
-static void dw_plane(const geom *q, const float *x, const float *wk, float b, float *y)
+/* One plane, tap by tap: forward y (ho x wo) += the kernel wk (kh x kw) over x (h x w);
+ * back: x += wk's transpose over y (the scatter: x is dX, y is dY). */
+static void dw_taps(const geom *q, float *y, float *x, const float *wk, int back)
 {
     for (int oy = 0; oy < q->ho; oy++) {
         float *yr = y + (size_t)oy * q->wo;
-        for (int ox = 0; ox < q->wo; ox++)
-            yr[ox] = b;
         for (int i = 0; i < q->kh; i++) {
             int iy = tap_row(q, oy, i);
             if (iy < 0)
                 continue;
-            const float *xr = x + (size_t)iy * q->w;
+            float *xr = x + (size_t)iy * q->w;
             for (int j = 0; j < q->kw; j++) {
-                int x0 = j * q->dw - q->pl, lo, hi;
+                int x0 = j * q->dw - q->pl, lo, hi, sw = q->sw;
                 float wv = wk[i * q->kw + j];
                 tap_span(q, x0, &lo, &hi);
-                if (q->sw == 1)
+                if (!back && sw == 1) /* the common cases get their own loops: they vectorise */
                     for (int ox = lo; ox < hi; ox++)
                         yr[ox] += wv * xr[x0 + ox];
+                else if (!back)
+                    for (int ox = lo; ox < hi; ox++)
+                        yr[ox] += wv * xr[x0 + ox * sw];
+                else if (sw == 1)
+                    for (int ox = lo; ox < hi; ox++)
+                        xr[x0 + ox] += wv * yr[ox];
                 else
                     for (int ox = lo; ox < hi; ox++)
-                        yr[ox] += wv * xr[x0 + ox * q->sw];
+                        xr[x0 + ox * sw] += wv * yr[ox];
             }
         }
     }
@@ -254,33 +259,10 @@ static void depthwise_forward(const geom *q, const float *x, const float *w, con
 #pragma omp parallel for schedule(static) if ((size_t)planes * q->p * taps > 32768)
     for (int pl = 0; pl < planes; pl++) {
         int n = pl / q->m, m = pl % q->m, c = m / q->mg;
-        dw_plane(q, x + ((size_t)n * q->c + c) * xs, w + (size_t)m * taps, b ? b[m] : 0.0f,
-                 y + (size_t)pl * q->p);
-    }
-}
-
-/* dx (h x w) += the kernel wk's transpose over dy (ho x wo): the scatter of dw_plane. */
-static void dw_plane_dx(const geom *q, const float *dy, const float *wk, float *dx)
-{
-    for (int oy = 0; oy < q->ho; oy++) {
-        const float *dr = dy + (size_t)oy * q->wo;
-        for (int i = 0; i < q->kh; i++) {
-            int iy = tap_row(q, oy, i);
-            if (iy < 0)
-                continue;
-            float *xr = dx + (size_t)iy * q->w;
-            for (int j = 0; j < q->kw; j++) {
-                int x0 = j * q->dw - q->pl, lo, hi;
-                float wv = wk[i * q->kw + j];
-                tap_span(q, x0, &lo, &hi);
-                if (q->sw == 1)
-                    for (int ox = lo; ox < hi; ox++)
-                        xr[x0 + ox] += wv * dr[ox];
-                else
-                    for (int ox = lo; ox < hi; ox++)
-                        xr[x0 + ox * q->sw] += wv * dr[ox];
-            }
-        }
+        float *yp = y + (size_t)pl * q->p;
+        for (int i = 0; i < q->p; i++)
+            yp[i] = b ? b[m] : 0.0f;
+        dw_taps(q, yp, (float *)x + ((size_t)n * q->c + c) * xs, w + (size_t)m * taps, 0);
     }
 }
 
@@ -322,8 +304,8 @@ static void depthwise_backward(const geom *q, const float *x, const float *w, co
             int n = pl / q->c, c = pl % q->c;
             for (int k = 0; k < q->mg; k++) {
                 int m = c * q->mg + k;
-                dw_plane_dx(q, dy + ((size_t)n * q->m + m) * q->p, w + (size_t)m * taps,
-                            dx + (size_t)pl * xs);
+                dw_taps(q, (float *)dy + ((size_t)n * q->m + m) * q->p, dx + (size_t)pl * xs,
+                        w + (size_t)m * taps, 1);
             }
         }
     }
