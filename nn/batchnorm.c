@@ -2,10 +2,18 @@
  * TRAIN normalises with the batch's mean and biased variance and updates the running
  * averages (running = running·momentum + batch·(1 − momentum), the variance unbiased as
  * PyTorch stores it); TEST uses the running statistics. aux keeps the mean and 1/std used,
- * so backward follows exactly what forward did. */
+ * so backward follows exactly what forward did.
+ * Fused with the Relu after it (plan.c, es_node.fused_with), forward also applies the Relu in
+ * place while the plane is in cache and writes the Relu's bit mask; backward applies the
+ * pass's ReLU rule to the Relu output's gradient as it reads it. Every value is the one the
+ * two ops compute apart, so the pair is the same function, one pass over memory fewer each
+ * way, and one activation and one gradient fewer in the arena. */
 #include "nn/graph.h"
 #include "nn/onnx_hooks.h"
 #include <math.h>
+#include <string.h>
+
+#define ON(i) (mask[(i) / 32] >> ((i) % 32) & 1) /* the fused Relu's unit i passed */
 
 int es_batchnorm_shape(es_graph *g, es_node *nd)
 {
@@ -38,6 +46,9 @@ void es_batchnorm_forward(es_graph *g, es_node *nd, const es_pass *p)
     size_t hw;
     bn_dims(x, &c, &hw, &n);
     double cnt = (double)n * hw, mom = nd->a.bn.momentum;
+    uint32_t *mask = nd->fused_with ? g->n[nd->fused_with - 1].aux : NULL;
+    if (mask)
+        memset(mask, 0, (x->size + 31) / 32 * sizeof(uint32_t));
 #pragma omp parallel for schedule(static)
     for (int ch = 0; ch < c; ch++) {
         double mu, var;
@@ -74,14 +85,32 @@ void es_batchnorm_forward(es_graph *g, es_node *nd, const es_pass *p)
             size_t off = ((size_t)i * c + ch) * hw;
             for (size_t j = 0; j < hw; j++)
                 y[off + j] = x->data[off + j] * a + b;
+            if (mask)
+                es_relu_span(y + off, off, hw, mask);
         }
     }
+}
+
+/* The gradient reaching the BN output: its own, or (fused) the Relu's output gradient through
+ * the rule. Returns the mask (NULL: not fused) and sets *dy. */
+static const uint32_t *incoming(es_graph *g, es_node *nd, const float **dy)
+{
+    es_node *r = nd->fused_with ? &g->n[nd->fused_with - 1] : NULL;
+    es_tensor *ro = r ? out_t(g, r, 0) : NULL;
+    if (!ro || !ro->needs_grad) { /* not fused, or the pass starts at the BN output itself */
+        *dy = out_t(g, nd, 0)->grad;
+        return NULL;
+    }
+    *dy = ro->grad;
+    return r->aux;
 }
 
 void es_batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     es_tensor *x = in_t(g, nd, 0), *sc = in_t(g, nd, 1), *bi = in_t(g, nd, 2);
-    const float *dy = out_t(g, nd, 0)->grad, *mean = nd->aux, *istd = mean + x->dims[1];
+    const float *dy, *mean = nd->aux, *istd = mean + x->dims[1];
+    const uint32_t *mask = incoming(g, nd, &dy);
+    es_relu_rule rule = p->rule;
     int c, n;
     size_t hw;
     bn_dims(x, &c, &hw, &n);
@@ -97,10 +126,20 @@ void es_batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
         for (int i = 0; sums && i < n; i++) {
             const float *xp = x->data + ((size_t)i * c + ch) * hw, *dp = dy + ((size_t)i * c + ch) * hw;
             float s1 = 0, s2 = 0; /* float within a plane (vectorises), double across */
+            size_t off = ((size_t)i * c + ch) * hw;
+            if (mask) {
 #pragma omp simd reduction(+ : s1, s2)
-            for (size_t j = 0; j < hw; j++) {
-                s1 += dp[j];
-                s2 += dp[j] * (xp[j] - m);
+                for (size_t j = 0; j < hw; j++) {
+                    float d = es_relu_rule_grad(rule, ON(off + j), dp[j]);
+                    s1 += d;
+                    s2 += d * (xp[j] - m);
+                }
+            } else {
+#pragma omp simd reduction(+ : s1, s2)
+                for (size_t j = 0; j < hw; j++) {
+                    s1 += dp[j];
+                    s2 += dp[j] * (xp[j] - m);
+                }
             }
             sdy += s1;
             sdyx += (double)s2 * is;
@@ -120,12 +159,18 @@ void es_batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
             size_t off = ((size_t)i * c + ch) * hw;
             const float *xp = x->data + off, *dp = dy + off;
             float *dx = x->grad + off;
-            if (!sums) /* x unread: the memory plan keeps it only when it is needed */
+            if (!sums && !mask) /* x unread: the memory plan keeps it only when it is needed */
                 for (size_t j = 0; j < hw; j++)
                     dx[j] += gi * dp[j];
-            else
+            else if (!sums)
+                for (size_t j = 0; j < hw; j++)
+                    dx[j] += gi * es_relu_rule_grad(rule, ON(off + j), dp[j]);
+            else if (!mask)
                 for (size_t j = 0; j < hw; j++)
                     dx[j] += gi * (dp[j] - mdy - (xp[j] - m) * k);
+            else
+                for (size_t j = 0; j < hw; j++)
+                    dx[j] += gi * (es_relu_rule_grad(rule, ON(off + j), dp[j]) - mdy - (xp[j] - m) * k);
         }
     }
 }

@@ -11,6 +11,11 @@
  *   into one column matrix instead, for one GEMM with a long K.
  * - anything else (strided): im2col; backward recomputes the columns rather than keeping
  *   them for every layer.
+ * - depthwise (one input channel a group, MobileNets' 3x3 convs): no GEMM at all — a GEMM
+ *   with K = kh·kw is all overhead — but direct loops over each output plane, tap by tap,
+ *   each tap a run of output pixels whose inputs are inside the image (no padding copies);
+ *   planes run on the threads, backward to the input by input plane and to the weights by
+ *   output plane, so no two threads write one value.
  * A batch runs its samples on the OpenMP threads, one sample each at a time with one-thread
  * GEMMs inside (OpenBLAS stays serial in a parallel region): one parallel region per layer
  * instead of several per sample, which matters when the cores are shared. A single sample
@@ -31,6 +36,7 @@ typedef struct {
     int ho, wo;              /* output */
     int cg, mg, k, p;        /* per group: input channels, maps, column rows (cg·kh·kw), pixels */
     int direct;              /* 1x1, stride 1, no padding: X is its own column matrix */
+    int depthwise;           /* one input channel a group: direct loops, no workspace */
     int shifted;             /* stride 1, padding within the kernel's extent: shifted GEMMs */
 } geom;
 
@@ -74,6 +80,7 @@ static int conv_geom(es_graph *g, es_node *nd, geom *q)
         return es_node_fail(nd, "output of %d maps of %d x %d is too large", q->m, q->ho, q->wo);
     q->cg = q->c / q->g, q->mg = q->m / q->g;
     q->k = q->cg * q->kh * q->kw, q->p = q->ho * q->wo;
+    q->depthwise = q->cg == 1 && q->g > 1;
     q->direct = q->kh == 1 && q->kw == 1 && q->sh == 1 && q->sw == 1 && !q->pt && !q->pl && !pb && !pr;
     int eh = q->dh * (q->kh - 1), ew = q->dw * (q->kw - 1); /* the kernel's extent - 1 */
     q->shifted = !q->direct && q->sh == 1 && q->sw == 1 && q->pt <= eh && pb <= eh &&
@@ -110,6 +117,8 @@ static size_t shifted_need(const geom *q)
  * group) that the threads of a batch add up in a fixed order afterwards. */
 static size_t per_thread_ws(const geom *q)
 {
+    if (q->depthwise)
+        return 0;
     size_t path = q->direct ? 0 : q->shifted ? shifted_need(q) : 2 * (size_t)q->k * q->p;
     return path + (size_t)q->m * q->k;
 }
@@ -118,6 +127,8 @@ static size_t per_thread_ws(const geom *q)
 static int batch_threads(const es_graph *g, const geom *q)
 {
     int nt = q->n > 1 ? omp_get_max_threads() : 1;
+    if (!per_thread_ws(q))
+        return nt;
     size_t fit = g->ws_size / per_thread_ws(q);
     return nt < (int)fit ? nt : fit > 0 ? (int)fit : 1;
 }
@@ -135,6 +146,8 @@ int es_conv_shape(es_graph *g, es_node *nd)
         dims[2] = q.wo;
     es_set_shape(out_t(g, nd, 0), in_t(g, nd, 0)->ndim, dims);
     size_t need = per_thread_ws(&q) * (q.n > 1 ? omp_get_max_threads() : 1);
+    if (q.depthwise)
+        need = 0;
     if (need > g->ws_need)
         g->ws_need = need;
     return 0;
@@ -188,6 +201,118 @@ static void col2im(const geom *q, const float *col, float *dx)
                     }
                 }
             }
+    }
+}
+
+/* ---- depthwise: one input channel per group ------------------------------------------------ */
+/* The outputs ox of one tap whose input column x0 + ox·sw lies in [0, w): [*lo, *hi). */
+static void tap_span(const geom *q, int x0, int *lo, int *hi)
+{
+    int l = x0 < 0 ? (-x0 + q->sw - 1) / q->sw : 0;
+    int h = x0 > q->w - 1 ? 0 : (q->w - 1 - x0) / q->sw + 1;
+    *lo = l, *hi = h < q->wo ? h : q->wo;
+}
+
+/* The input row of output row oy under tap row i, or -1 when it is padding. */
+static int tap_row(const geom *q, int oy, int i)
+{
+    int iy = oy * q->sh - q->pt + i * q->dh;
+    return iy >= 0 && iy < q->h ? iy : -1;
+}
+
+/* One plane, tap by tap: forward y (ho x wo) += the kernel wk (kh x kw) over x (h x w);
+ * back: x += wk's transpose over y (the scatter: x is dX, y is dY). */
+static void dw_taps(const geom *q, float *y, float *x, const float *wk, int back)
+{
+    for (int oy = 0; oy < q->ho; oy++) {
+        float *yr = y + (size_t)oy * q->wo;
+        for (int i = 0; i < q->kh; i++) {
+            int iy = tap_row(q, oy, i);
+            if (iy < 0)
+                continue;
+            float *xr = x + (size_t)iy * q->w;
+            for (int j = 0; j < q->kw; j++) {
+                int x0 = j * q->dw - q->pl, lo, hi, sw = q->sw;
+                float wv = wk[i * q->kw + j];
+                tap_span(q, x0, &lo, &hi);
+                if (!back && sw == 1) /* the common cases get their own loops: they vectorise */
+                    for (int ox = lo; ox < hi; ox++)
+                        yr[ox] += wv * xr[x0 + ox];
+                else if (!back)
+                    for (int ox = lo; ox < hi; ox++)
+                        yr[ox] += wv * xr[x0 + ox * sw];
+                else if (sw == 1)
+                    for (int ox = lo; ox < hi; ox++)
+                        xr[x0 + ox] += wv * yr[ox];
+                else
+                    for (int ox = lo; ox < hi; ox++)
+                        xr[x0 + ox * sw] += wv * yr[ox];
+            }
+        }
+    }
+}
+
+static void depthwise_forward(const geom *q, const float *x, const float *w, const float *b, float *y)
+{
+    int planes = q->n * q->m, taps = q->kh * q->kw;
+    size_t xs = (size_t)q->h * q->w;
+#pragma omp parallel for schedule(static) if ((size_t)planes * q->p * taps > 32768)
+    for (int pl = 0; pl < planes; pl++) {
+        int n = pl / q->m, m = pl % q->m, c = m / q->mg;
+        float *yp = y + (size_t)pl * q->p;
+        for (int i = 0; i < q->p; i++)
+            yp[i] = b ? b[m] : 0.0f;
+        dw_taps(q, yp, (float *)x + ((size_t)n * q->c + c) * xs, w + (size_t)m * taps, 0);
+    }
+}
+
+/* dwk (kh x kw) += Σ over the batch of dy ⋆ x for output map m: float within a row (it
+ * vectorises), double across. */
+static void dw_kernel_grad(const geom *q, const float *x, const float *dy, int m, float *dwk)
+{
+    size_t xs = (size_t)q->h * q->w;
+    int c = m / q->mg;
+    for (int i = 0; i < q->kh; i++)
+        for (int j = 0; j < q->kw; j++) {
+            int x0 = j * q->dw - q->pl, lo, hi;
+            tap_span(q, x0, &lo, &hi);
+            double s = 0;
+            for (int n = 0; n < q->n; n++)
+                for (int oy = 0; oy < q->ho; oy++) {
+                    int iy = tap_row(q, oy, i);
+                    if (iy < 0)
+                        continue;
+                    const float *xr = x + ((size_t)n * q->c + c) * xs + (size_t)iy * q->w + x0;
+                    const float *dr = dy + ((size_t)n * q->m + m) * q->p + (size_t)oy * q->wo;
+                    float t = 0;
+                    for (int ox = lo; ox < hi; ox++)
+                        t += dr[ox] * xr[ox * q->sw];
+                    s += t;
+                }
+            dwk[i * q->kw + j] += (float)s;
+        }
+}
+
+static void depthwise_backward(const geom *q, const float *x, const float *w, const float *dy,
+                               float *dx, float *dw)
+{
+    int taps = q->kh * q->kw;
+    size_t xs = (size_t)q->h * q->w, work = (size_t)q->n * q->m * q->p * taps;
+    if (dx) {
+#pragma omp parallel for schedule(static) if (work > 32768)
+        for (int pl = 0; pl < q->n * q->c; pl++) { /* input planes: each written by one thread */
+            int n = pl / q->c, c = pl % q->c;
+            for (int k = 0; k < q->mg; k++) {
+                int m = c * q->mg + k;
+                dw_taps(q, (float *)dy + ((size_t)n * q->m + m) * q->p, dx + (size_t)pl * xs,
+                        w + (size_t)m * taps, 1);
+            }
+        }
+    }
+    if (dw) {
+#pragma omp parallel for schedule(static) if (work > 32768)
+        for (int m = 0; m < q->m; m++)
+            dw_kernel_grad(q, x, dy, m, dw + (size_t)m * taps);
     }
 }
 
@@ -321,6 +446,10 @@ void es_conv_forward(es_graph *g, es_node *nd, const es_pass *p)
     es_tensor *b = in_t(g, nd, 2);
     float *y = out_t(g, nd, 0)->data;
     size_t xs = (size_t)q.c * q.h * q.w, ys = (size_t)q.m * q.p, wss = per_thread_ws(&q);
+    if (q.depthwise) {
+        depthwise_forward(&q, x, w, b ? b->data : NULL, y);
+        return;
+    }
     if (q.n == 1) { /* no enclosing region at all, so the GEMMs inside use every thread */
         forward_sample(&q, x, w, b ? b->data : NULL, y, g->ws);
         return;
@@ -429,19 +558,23 @@ void es_conv_backward(es_graph *g, es_node *nd, const es_pass *p)
     size_t ys = (size_t)q.m * q.p, wss = per_thread_ws(&q), wsize = (size_t)q.m * q.k;
     conv_bwd a = {&q, x->data, w->data, dy, wants_grad(g, nd, 0, p) ? x->grad : NULL, want_w,
                   wss - wsize};
-    if (want_w) /* each thread's weight gradient lives at the end of its workspace */
-        for (int t = 0; t < nt; t++)
-            memset(g->ws + t * wss + a.path, 0, wsize * sizeof(float));
-    if (q.n == 1) { /* no enclosing region at all, so the GEMMs inside use every thread */
-        backward_sample(&a, 0, g->ws);
+    if (q.depthwise) {
+        depthwise_backward(&q, x->data, w->data, dy, a.dx, want_w ? w->grad : NULL);
     } else {
+        if (want_w) /* each thread's weight gradient lives at the end of its workspace */
+            for (int t = 0; t < nt; t++)
+                memset(g->ws + t * wss + a.path, 0, wsize * sizeof(float));
+        if (q.n == 1) { /* no enclosing region at all, so the GEMMs inside use every thread */
+            backward_sample(&a, 0, g->ws);
+        } else {
 #pragma omp parallel for schedule(static) num_threads(nt)
-        for (int n = 0; n < q.n; n++)
-            backward_sample(&a, n, g->ws + omp_get_thread_num() * wss);
+            for (int n = 0; n < q.n; n++)
+                backward_sample(&a, n, g->ws + omp_get_thread_num() * wss);
+        }
+        for (int t = 0; want_w && t < nt; t++) /* in thread order: the same sums every run */
+            for (size_t i = 0; i < wsize; i++)
+                w->grad[i] += g->ws[t * wss + a.path + i];
     }
-    for (int t = 0; want_w && t < nt; t++) /* in thread order: the same sums every run */
-        for (size_t i = 0; i < wsize; i++)
-            w->grad[i] += g->ws[t * wss + a.path + i];
     for (int m = 0; want_b && m < q.m; m++) {
         double s = 0;
         for (int n = 0; n < q.n; n++) {

@@ -391,7 +391,8 @@ static void run_node(es_graph *g, int i, int back, const es_pass *p)
     es_node *n = &g->n[i];
     g->ws = n->ws_need ? g->arena + n->ws_off[back] : NULL;
     g->ws_size = n->ws_need;
-    (back ? es_ops[n->op].backward : es_ops[n->op].forward)(g, n, p);
+    if (!es_node_absorbed(n)) /* else its BN did its work */
+        (back ? es_ops[n->op].backward : es_ops[n->op].forward)(g, n, p);
     g->step = back ? 2 * g->nn - 1 - i : i;
 }
 
@@ -448,6 +449,10 @@ int es_graph_want_grad(es_graph *g, int t, int on)
 {
     if (t < 0 || t >= g->nt)
         return es_fail("no tensor %d", t);
+    /* a fused BN output has no gradient of its own: a new plan, and a new forward pass */
+    int p = g->t[t].producer;
+    if (on && !g->t[t].want_grad && p >= 0 && g->n[p].op == ES_OP_BATCHNORM && g->n[p].fused_with)
+        g->planned = g->forwarded = 0;
     g->t[t].want_grad = on;
     return 0;
 }
@@ -457,6 +462,11 @@ int es_graph_want_grad(es_graph *g, int t, int on)
 static int place_grad(es_graph *g, es_tensor *t, int from_here)
 {
     t->zeroed = 0;
+    const es_node *p = t->producer >= 0 ? &g->n[t->producer] : NULL;
+    if (p && p->op == ES_OP_BATCHNORM && p->fused_with && !from_here) {
+        t->grad = NULL; /* the BN reads its Relu's output gradient (batchnorm.c) */
+        return 0;
+    }
     if (t->grad_slot && t->kind == ES_T_ACT && !t->want_grad && !from_here) {
         t->grad = t->grad_slot;
         return 0;
@@ -513,13 +523,13 @@ int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int
             out |= g->t[n->out[k]].needs_grad;
         for (int k = 0; k < n->n_in; k++)
             in |= n->in[k] >= 0 && g->t[n->in[k]].needs_grad;
-        if (out && in) {
+        if (out && in && !es_node_absorbed(n)) {
             clear_input_grads(g, n);
             run_node(g, i, 1, &p);
         }
     }
     g->step = 2 * g->nn - 1;
     for (int i = 0; i < g->nt; i++)
-        g->t[i].grad_fresh = g->t[i].needs_grad;
+        g->t[i].grad_fresh = g->t[i].needs_grad && g->t[i].grad;
     return 0;
 }

@@ -4,6 +4,7 @@
 #define ES_NN_GRAPH_H
 #include "nn/es_nn.h"
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- op attributes: each family's own, ONNX's names ------------------------------------ */
 /* Conv and the pools (conv.c, pool.c): one entry per spatial dim (1 for 1-D, 2 for 2-D); 0 in
@@ -69,6 +70,11 @@ typedef struct {
     void *aux;
     size_t ws_need;    /* workspace floats its op asks for (shape() raises g->ws_need) */
     size_t ws_off[2];  /* the workspace's place in the arena, forward and backward */
+    /* plan.c: 1 + the node this one is fused with, 0 none. A BatchNormalization whose output
+     * only a Relu reads (and nobody pinned, wants or outputs) computes that Relu too, forward
+     * (writing the Relu's bit mask) and backward (applying the pass's rule); the Relu's output
+     * is the BN output's memory and the Relu node itself does nothing. */
+    int fused_with;
 } es_node;
 
 /* What one forward/backward pass is asked to do. */
@@ -131,6 +137,23 @@ extern const es_op es_ops[ES_OP_COUNT];
     void es_##ini##_init(es_graph *g, es_node *n, es_init kind);
 #include "nn/ops.def"
 #undef ES_OP
+
+/* The ReLU rule (es_nn.h) for one element: the gradient Relu passes down, given dy and
+ * whether the unit passed forward (relu.c's loops, one element at a time). */
+static inline float es_relu_rule_grad(es_relu_rule r, int on, float dy)
+{
+    if (r == ES_RELU_STANDARD)
+        return on ? dy : 0.0f;
+    if (r == ES_RELU_GUIDED)
+        return !on || dy <= 0 ? 0.0f : dy;
+    return dy <= 0 ? 0.0f : dy;
+}
+/* y[0..n) = relu(y) in place, setting the bits of elements off..off+n of mask (zeroed by the
+ * caller): words shared with a neighbouring span are or-ed atomically, so spans may run in
+ * parallel. */
+void es_relu_span(float *y, size_t off, size_t n, uint32_t *mask);
+/* Whether node n is a Relu that the BatchNormalization before it computes (plan.c). */
+static inline int es_node_absorbed(const es_node *n) { return n->op == ES_OP_RELU && n->fused_with; }
 
 /* Makes the memory plan (plan.c) for the current shapes, pins and es_graph_plan, for passes in
  * `mode`: points activations, planned gradients and workspaces into the arena. */

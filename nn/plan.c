@@ -11,7 +11,8 @@
  *   tensor backward starts from keep their gradients in their own buffers (graph.c);
  * - a workspace lives for its node's step only.
  * Views (Flatten, Reshape, Squeeze, Unsqueeze, Identity) take no buffer: their output is their
- * input's memory, which then lives as long as either is needed.
+ * input's memory, which then lives as long as either is needed. The inputs of a one-sample
+ * Concat take none either: each is its slice of the Concat's output (share() below).
  * Offsets: largest buffer first, each at the lowest offset clear of every buffer placed so far
  * whose lifetime meets its own (a greedy first fit, as TensorFlow Lite's arena planner does).
  * The plan also reports the lower bound no placement can beat: the most bytes live at one
@@ -125,22 +126,97 @@ static int clobbered_at(const buffer *bufs, int nb, const buffer *b)
     return at;
 }
 
+/* Pairs each BatchNormalization with the Relu after it when the Relu is its output's only
+ * reader and nobody else may read that output: not pinned, not wanted, not an output of the
+ * graph, and not ES_PLAN_KEEP_ALL (es_node.fused_with says what the pair then does). */
+static void fuse(es_graph *g)
+{
+    int outs[64], no = es_graph_outputs(g, outs, 64);
+    for (int i = 0; i < g->nn; i++)
+        g->n[i].fused_with = 0;
+    if (g->plan_what & ES_PLAN_KEEP_ALL)
+        return;
+    for (int i = 0; i < g->nn; i++) {
+        es_node *b = &g->n[i];
+        if (b->op != ES_OP_BATCHNORM)
+            continue;
+        int t = b->out[0], readers = 0, relu = -1;
+        const es_tensor *y = &g->t[t];
+        if (y->pinned || y->want_grad || y->is_output)
+            continue;
+        for (int k = 0; k < no; k++)
+            readers += outs[k] == t;
+        for (int j = i + 1; j < g->nn; j++)
+            for (int k = 0; k < g->n[j].n_in; k++)
+                if (g->n[j].in[k] == t)
+                    readers++, relu = j;
+        if (readers == 1 && relu >= 0 && g->n[relu].op == ES_OP_RELU)
+            b->fused_with = relu + 1, g->n[relu].fused_with = i + 1;
+    }
+}
+
+/* Which tensors live inside another's memory: up[t] (−1: none) at floats at[t] into it.
+ * - a view's output, and a fused Relu's, is its input's memory;
+ * - an input of a Concat whose slices are contiguous (nothing but 1s before the axis: one
+ *   sample) is its slice of the Concat's output: its producer writes it there and the Concat
+ *   copies nothing (the memory-efficient DenseNet layout: a dense block is one buffer each
+ *   layer appends to). Only an activation made by a real op (not a view), in one Concat. */
+static void share(es_graph *g, int *up, size_t *at)
+{
+    for (int t = 0; t < g->nt; t++)
+        up[t] = -1, at[t] = 0;
+    for (int i = 0; i < g->nn; i++) {
+        const es_node *n = &g->n[i];
+        if ((is_view(n->op) || es_node_absorbed(n)) && g->t[n->in[0]].kind == ES_T_ACT) {
+            up[n->out[0]] = n->in[0];
+            continue;
+        }
+        if (n->op != ES_OP_CONCAT)
+            continue;
+        const es_tensor *y = &g->t[n->out[0]];
+        int ax = n->a.axis.axis < 0 ? n->a.axis.axis + y->ndim : n->a.axis.axis;
+        size_t outer = 1, off = 0;
+        for (int d = 0; d < ax; d++)
+            outer *= y->dims[d];
+        for (int k = 0; k < n->n_in; k++) {
+            int t = n->in[k], once = 1;
+            for (int j = 0; j < n->n_in; j++)
+                once &= j == k || n->in[j] != t;
+            const es_tensor *x = &g->t[t];
+            const es_node *pn = x->producer >= 0 ? &g->n[x->producer] : NULL;
+            if (outer == 1 && once && x->kind == ES_T_ACT && pn && up[t] < 0 &&
+                !is_view(pn->op) && !es_node_absorbed(pn))
+                up[t] = n->out[0], at[t] = off;
+            off += x->size;
+        }
+    }
+}
+
 /* The lifetimes of this graph's buffers into bufs (room for 2·nt + 2·nn); returns how many.
- * root[t] is the tensor whose buffer t uses (itself, or a view's input). */
-static int lifetimes(es_graph *g, es_mode mode, int *root, buffer *bufs)
+ * root[t] is the tensor whose buffer t uses (itself, or one share() puts t in), at floats
+ * at[t] into it. */
+static int lifetimes(es_graph *g, es_mode mode, int *root, size_t *at, buffer *bufs)
 {
     const int nn = g->nn, what = g->plan_what, all = what & ES_PLAN_KEEP_ALL;
     const int bwd = all || (what & (ES_GRAD_INPUTS | ES_GRAD_PARAMS));
     const int params = all || (what & ES_GRAD_PARAMS);
     const int end = bwd ? 2 * nn : nn; /* "to the end": past every step */
     int *last = malloc(g->nt * sizeof *last), *first = malloc(g->nt * sizeof *first);
-    int *buf_of = malloc(g->nt * sizeof *buf_of), outs[64], nb = -1;
-    if (!last || !first || !buf_of) {
+    int *buf_of = malloc(g->nt * sizeof *buf_of), *up = malloc(g->nt * sizeof *up), outs[64], nb = -1;
+    size_t *up_at = malloc(g->nt * sizeof *up_at);
+    if (!last || !first || !buf_of || !up || !up_at) {
         es_fail("out of memory");
         goto done;
     }
-    for (int t = 0; t < g->nt; t++) /* last forward reader; first (in backward) grad writer */
-        root[t] = t, last[t] = g->t[t].producer, first[t] = -1;
+    share(g, up, up_at);
+    for (int t = 0; t < g->nt; t++) { /* follow t's chain to its root, adding the offsets */
+        int r = t;
+        size_t off = 0;
+        for (; up[r] >= 0; r = up[r])
+            off += up_at[r];
+        root[t] = r, at[t] = off;
+        last[t] = g->t[t].producer, first[t] = -1; /* last forward reader; first grad writer */
+    }
     for (int i = 0, no = es_graph_outputs(g, outs, 64); i < no; i++)
         last[outs[i]] = end;
     for (int i = 0; i < nn; i++) {
@@ -154,25 +230,30 @@ static int lifetimes(es_graph *g, es_mode mode, int *root, buffer *bufs)
         if (bwd && backward_reads(n, -1, mode, params))
             for (int k = 0; k < n->n_out; k++)
                 last[n->out[k]] = end;
-        if (is_view(n->op) && g->t[n->in[0]].kind == ES_T_ACT)
-            root[n->out[0]] = root[n->in[0]];
     }
     nb = 0;
-    for (int t = 0; t < g->nt; t++) { /* tensor ids follow the nodes: a root comes first */
+    for (int t = 0; t < g->nt; t++) {
         const es_tensor *x = &g->t[t];
         if (x->kind != ES_T_ACT)
             continue;
-        int till = x->pinned || all ? end : last[t];
-        if (root[t] == t) {
-            bufs[buf_of[t] = nb++] = (buffer){DATA, t, x->producer > 0 ? x->producer : 0, till,
-                                              x->size, 0};
-        } else { /* a view: its root lives as long as either is needed */
-            buffer *r = &bufs[buf_of[root[t]]];
-            r->end = till > r->end ? till : r->end;
-        }
-        if (bwd && first[t] >= 0)
+        if (root[t] == t)
+            bufs[buf_of[t] = nb++] = (buffer){DATA, t, x->producer > 0 ? x->producer : 0,
+                                              x->pinned || all ? end : last[t], x->size, 0};
+        /* a fused BN output has no gradient; its Relu's output gradient is read by the BN */
+        const es_node *pn = x->producer >= 0 ? &g->n[x->producer] : NULL;
+        int reader = pn && es_node_absorbed(pn) ? pn->fused_with - 1 : x->producer;
+        if (bwd && first[t] >= 0 && !(pn && pn->op == ES_OP_BATCHNORM && pn->fused_with))
             bufs[nb++] = (buffer){GRAD, t, 2 * nn - 1 - first[t],
-                                  all ? end : 2 * nn - 1 - x->producer, x->size, 0};
+                                  all ? end : 2 * nn - 1 - reader, x->size, 0};
+    }
+    for (int t = 0; t < g->nt; t++) { /* a root lives as long as anything in it is needed */
+        const es_tensor *x = &g->t[t];
+        if (x->kind != ES_T_ACT || root[t] == t)
+            continue;
+        buffer *r = &bufs[buf_of[root[t]]];
+        int from = x->producer > 0 ? x->producer : 0, till = x->pinned || all ? end : last[t];
+        r->start = from < r->start ? from : r->start;
+        r->end = till > r->end ? till : r->end;
     }
     for (int i = 0; i < nn; i++) {
         if (!g->n[i].ws_need)
@@ -182,13 +263,13 @@ static int lifetimes(es_graph *g, es_mode mode, int *root, buffer *bufs)
             bufs[nb++] = (buffer){WS_BWD, i, 2 * nn - 1 - i, 2 * nn - 1 - i, g->n[i].ws_need, 0};
     }
 done:
-    free(last), free(first), free(buf_of);
+    free(last), free(first), free(buf_of), free(up), free(up_at);
     return nb;
 }
 
 /* Points every planned tensor, gradient and workspace into the arena and records until when
  * each tensor's memory stays readable. */
-static void assign(es_graph *g, const buffer *bufs, int nb, const int *root)
+static void assign(es_graph *g, const buffer *bufs, int nb, const int *root, const size_t *at)
 {
     for (int t = 0; t < g->nt; t++)
         g->t[t].grad_slot = NULL;
@@ -207,20 +288,25 @@ static void assign(es_graph *g, const buffer *bufs, int nb, const int *root)
     }
     for (int t = 0; t < g->nt; t++)
         if (root[t] != t && g->t[t].kind == ES_T_ACT)
-            g->t[t].data = g->t[root[t]].data, g->t[t].data_until = g->t[root[t]].data_until;
+            g->t[t].data = g->t[root[t]].data + at[t], g->t[t].data_until = g->t[root[t]].data_until;
+    for (int i = 0; i < g->nn; i++) /* a fused BN output holds the Relu's values at once */
+        if (g->n[i].op == ES_OP_BATCHNORM && g->n[i].fused_with)
+            g->t[g->n[i].out[0]].data_until = i;
 }
 
 /* The plan for the current shapes; dry: only its size into *bytes, the graph untouched. */
 static int make(es_graph *g, es_mode mode, int dry, size_t *bytes)
 {
     int *root = malloc((g->nt + 1) * sizeof *root), nb = -1;
+    size_t *at = malloc((g->nt + 1) * sizeof *at);
     buffer *bufs = malloc((2 * g->nt + 2 * g->nn + 1) * sizeof *bufs);
     const buffer **near = malloc((2 * g->nt + 2 * g->nn + 1) * sizeof *near);
-    if (!root || !bufs || !near) {
+    if (!root || !at || !bufs || !near) {
         es_fail("out of memory");
         goto done;
     }
-    if ((nb = lifetimes(g, mode, root, bufs)) < 0)
+    fuse(g);
+    if ((nb = lifetimes(g, mode, root, at, bufs)) < 0)
         goto done;
     qsort(bufs, nb, sizeof *bufs, by_size);
     size_t floats = place(bufs, nb, near);
@@ -238,10 +324,10 @@ static int make(es_graph *g, es_mode mode, int dry, size_t *bytes)
         g->arena = a, g->arena_cap = floats;
     }
     g->plan_bytes = floats * sizeof(float);
-    assign(g, bufs, nb, root);
+    assign(g, bufs, nb, root, at);
     g->plan_mode = mode, g->planned = 1;
 done:
-    free(root), free(bufs), free(near);
+    free(root), free(at), free(bufs), free(near);
     return nb < 0 ? -1 : 0;
 }
 

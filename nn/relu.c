@@ -44,6 +44,26 @@ void es_relu_forward(es_graph *g, es_node *nd, const es_pass *p)
     }
 }
 
+void es_relu_span(float *y, size_t off, size_t n, uint32_t *mask)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t e = off + i, w = e / 32, stop = (w + 1) * 32 - off; /* this word's end in y */
+        stop = stop < n ? stop : n;
+        uint32_t m = 0;
+        int whole = e % 32 == 0 && stop - i == 32;
+        for (; i < stop; i++) {
+            int on = !(y[i] <= 0);
+            y[i] = on ? y[i] : 0.0f;
+            m |= (uint32_t)on << ((off + i) % 32);
+        }
+        if (whole)
+            mask[w] = m;
+        else
+            __atomic_fetch_or(&mask[w], m, __ATOMIC_RELAXED);
+    }
+}
+
 void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     if (!wants_grad(g, nd, 0, p))
@@ -53,26 +73,22 @@ void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
     const uint32_t *pass = nd->aux;
     float *dx = x->grad;
     size_t n = x->size;
-#define ON(i) (pass[(i) / 32] >> ((i) % 32) & 1)
-    /* one branch-free loop per rule, so each vectorises */
-    switch (p->rule) {
-    case ES_RELU_STANDARD:
+    es_relu_rule rule = p->rule;
+    /* a word of the mask at a time: the 32 units' bits by a shift each, which vectorises */
 #pragma omp parallel for schedule(static) if (n > 65536)
-        for (size_t i = 0; i < n; i++)
-            dx[i] += ON(i) ? dy[i] : 0.0f;
-        break;
-    case ES_RELU_GUIDED:
-#pragma omp parallel for schedule(static) if (n > 65536)
-        for (size_t i = 0; i < n; i++)
-            dx[i] += !ON(i) || dy[i] <= 0 ? 0.0f : dy[i];
-        break;
-    case ES_RELU_DECONVNET:
-#pragma omp parallel for schedule(static) if (n > 65536)
-        for (size_t i = 0; i < n; i++)
-            dx[i] += dy[i] <= 0 ? 0.0f : dy[i];
-        break;
+    for (size_t w = 0; w < (n + 31) / 32; w++) {
+        uint32_t m = pass[w];
+        size_t i0 = w * 32;
+        int e = n - i0 < 32 ? (int)(n - i0) : 32;
+        float *d = dx + i0;
+        const float *s = dy + i0;
+        if (e == 32)
+            for (int j = 0; j < 32; j++)
+                d[j] += es_relu_rule_grad(rule, m >> j & 1, s[j]);
+        else
+            for (int j = 0; j < e; j++)
+                d[j] += es_relu_rule_grad(rule, m >> j & 1, s[j]);
     }
-#undef ON
 }
 
 int es_leakyrelu_shape(es_graph *g, es_node *nd) { return same_shape(g, nd); }

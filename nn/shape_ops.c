@@ -311,10 +311,10 @@ static void concat_run(es_graph *g, es_node *nd, const es_pass *p, int back)
     for (int k = 0; k < nd->n_in; k++) {
         es_tensor *x = in_t(g, nd, k);
         size_t xrow = (size_t)x->dims[ax] * inner;
-        if (!back)
-            for (size_t o = 0; o < outer; o++)
+        if (!back) {
+            for (size_t o = 0; x->data != y->data + at && o < outer; o++) /* else x is its slice */
                 memcpy(y->data + o * yrow + at, x->data + o * xrow, xrow * sizeof(float));
-        else if (wants_grad(g, nd, k, p))
+        } else if (wants_grad(g, nd, k, p))
             for (size_t o = 0; o < outer; o++) {
                 const float *dy = y->grad + o * yrow + at;
                 float *dx = x->grad + o * xrow;

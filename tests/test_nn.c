@@ -120,12 +120,22 @@ static void conv2d_matches_direct_and_gradients(void **s)
     run_conv_case(&wide, 0);
     conv_case one = {2, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}; /* 1x1: no im2col */
     run_conv_case(&one, 0);
+    /* depthwise (one input channel a group): MobileNet's 3x3; strided, dilated, asymmetric
+     * padding, two maps per channel; planes enough for the threads */
+    conv_case dw = {2, 6, 7, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 6};
+    run_conv_case(&dw, 0);
+    conv_case dws = {2, 3, 9, 8, 6, 3, 3, 2, 2, 1, 2, 1, 2, 0, 1, 3};
+    run_conv_case(&dws, 0);
+    conv_case dwbig = {1, 8, 32, 40, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8};
+    run_conv_case(&dwbig, 0);
 }
 
 static void conv1d_matches_direct_and_gradients(void **s)
 {
     conv_case q = {2, 3, 1, 17, 4, 1, 5, 1, 2, 1, 2, 0, 3, 0, 1, 1};
     run_conv_case(&q, 1);
+    conv_case dw = {2, 4, 1, 17, 8, 1, 3, 1, 2, 1, 1, 0, 1, 0, 2, 4}; /* depthwise, strided */
+    run_conv_case(&dw, 1);
 }
 
 static void conv_rejects_bad_shapes(void **s)
@@ -616,7 +626,9 @@ static void plan_pins_and_refuses(void **s)
 {
     int x;
     es_graph *g = densenet_with_input(48, 24, &x);
-    int inner = es_tensor_find(g, "block2.layer3.concat"), early = es_tensor_find(g, "conv0");
+    /* early: a transition's output, whose memory the next block takes (conv0 lives in dense
+     * block 1's buffer, which nothing smaller comes to reuse) */
+    int inner = es_tensor_find(g, "block2.layer3.concat"), early = es_tensor_find(g, "trans1.conv");
     int out = es_tensor_find(g, "softmax");
     size_t n = es_tensor_size(g, inner);
     float *want = malloc(n * sizeof *want), want_out[2];
@@ -636,9 +648,11 @@ static void plan_pins_and_refuses(void **s)
     assert_non_null(strstr(es_error(), "pin"));
     assert_int_equal(es_backward(g, out, NULL, ES_RELU_STANDARD, ES_GRAD_INPUTS), -1);
 
-    assert_int_equal(es_graph_pin(g, inner, 0), 1); /* unpinned: its memory goes too */
+    /* unpinned: refused, or (inside a dense block's buffer that nothing reuses) still right */
+    assert_int_equal(es_graph_pin(g, inner, 0), 1);
     assert_int_equal(es_forward(g, ES_TEST), 0);
-    assert_null(es_tensor_data(g, inner));
+    const float *d = es_tensor_data(g, inner);
+    assert_true(!d || memcmp(d, want, n * sizeof *want) == 0);
     free(want);
     es_graph_free(g);
 }
@@ -717,6 +731,177 @@ static void plan_gradients(void **s)
     es_graph_free(g);
 }
 
+/* ---- BatchNorm + Relu fused (plan.c, batchnorm.c) ------------------------------------------ */
+static int n_fused(const es_graph *g)
+{
+    int k = 0;
+    for (int i = 0; i < g->nn; i++)
+        k += g->n[i].op == ES_OP_BATCHNORM && g->n[i].fused_with;
+    return k;
+}
+
+/* conv → BN → Relu → conv → BN → Relu → dense: both pairs fuse unless their BN output is pinned. */
+static es_graph *bn_relu_net(int *x, int *bn1, int *bn2, int *y)
+{
+    es_graph *g = es_graph_new();
+    *x = es_input(g, "x", 3, (int[]){3, 7, 6});
+    *bn1 = es_batchnorm(g, "bn1", es_conv(g, "c1", *x, 4, 3, 3, 1, -1, 1));
+    *bn2 = es_batchnorm(g, "bn2", es_conv(g, "c2", es_relu(g, "r1", *bn1), 5, 3, 3, 2, -1, 1));
+    *y = es_dense(g, "fc", es_relu(g, "r2", *bn2), 3);
+    assert_true(*y >= 0);
+    assert_int_equal(es_graph_set_batch(g, 2), 0);
+    es_graph_init(g, ES_INIT_HE, 17);
+    for (int t = 0; t < es_graph_n_tensors(g); t++) { /* a trained BN: not the identity */
+        const char *nm = es_tensor_name(g, t);
+        if (es_tensor_kind_of(g, t) == ES_T_ACT || strncmp(nm, "bn", 2) != 0)
+            continue;
+        float *d = es_tensor_data(g, t), one = strstr(nm, "weight") || strstr(nm, "var") ? 1 : 0;
+        fill_random(d, es_tensor_size(g, t), 40 + t, 0.5f);
+        for (size_t i = 0; i < es_tensor_size(g, t); i++)
+            d[i] += one;
+    }
+    fill_random(es_tensor_data(g, *x), es_tensor_size(g, *x), 5, 1.0f);
+    return g;
+}
+
+/* Every gradient of one pass (input, parameters, when asked) and the output, in one array. */
+static size_t pass_values(es_graph *g, int y, es_mode mode, es_relu_rule rule, int what, float *v)
+{
+    size_t k = 0;
+    assert_int_equal(es_forward(g, mode), 0);
+    const float *o = es_tensor_data(g, y);
+    for (size_t i = 0; i < es_tensor_size(g, y); i++)
+        v[k++] = o[i];
+    assert_int_equal(es_backward(g, y, (float[]){1, -0.5f, 2, 0.3f, -1, 0.7f}, rule, what), 0);
+    for (int t = 0; t < es_graph_n_tensors(g); t++) {
+        es_tensor_kind kind = es_tensor_kind_of(g, t);
+        if (kind == ES_T_INPUT || (kind == ES_T_PARAM && (what & ES_GRAD_PARAMS))) {
+            const float *d = es_tensor_grad(g, t);
+            assert_non_null(d);
+            for (size_t i = 0; i < es_tensor_size(g, t); i++)
+                v[k++] = d[i];
+        }
+    }
+    return k;
+}
+
+/* x → BN → Relu → dense, every gradient of the fused pair against finite differences; x is
+ * moved so that every BN output (in `mode`'s statistics) is 0.3 or more from the Relu's kink,
+ * which the difference steps then never cross. */
+static void fused_pair_against_differences(es_mode mode)
+{
+    es_graph *g = es_graph_new();
+    int x = es_input(g, "x", 3, (int[]){3, 4, 5}), bn = es_batchnorm(g, "bn", x);
+    int y = es_dense(g, "fc", es_relu(g, "r", bn), 3);
+    assert_true(y >= 0);
+    assert_int_equal(es_graph_set_batch(g, 2), 0);
+    es_graph_init(g, ES_INIT_XAVIER, 3);
+    float *xv = es_tensor_data(g, x);
+    size_t n = es_tensor_size(g, x);
+    fill_random(xv, n, 21, 1.0f);
+    float *b = es_tensor_data(g, es_tensor_find(g, "bn.bias"));
+    b[0] = 0.2f, b[1] = -0.1f, b[2] = 0.05f;
+    es_graph_plan(g, ES_GRAD_INPUTS | ES_GRAD_PARAMS);
+    es_graph_pin(g, bn, 1); /* to read the BN output while moving x; unpinned below */
+    for (int round = 0; round < 8; round++) {
+        assert_int_equal(es_forward(g, mode), 0);
+        const float *v = es_tensor_data(g, bn);
+        for (size_t i = 0; i < n; i++)
+            if (fabsf(v[i]) < 0.3f)
+                xv[i] += v[i] < 0 ? -0.4f : 0.4f;
+    }
+    assert_int_equal(es_forward(g, mode), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_true(fabsf(es_tensor_data(g, bn)[i]) >= 0.3f);
+    es_graph_pin(g, bn, 0);
+    assert_int_equal(es_forward(g, mode), 0);
+    assert_int_equal(n_fused(g), 1);
+    check_all_grads(g, y, mode, 0.05, 2e-3);
+    assert_int_equal(n_fused(g), 1);
+    es_graph_free(g);
+}
+
+/* The fused pair computes what Relu after BN computes, every rule, both modes, to float
+ * rounding (elementwise values are the same; only a BN's channel sums may vectorise in
+ * another order; plan_gradients holds the DenseNet's input gradients bit for bit) (pinning a BN output unfuses its pair); its gradients match finite differences; a pinned BN
+ * output stays readable with its values before the Relu, an unpinned fused one is refused. */
+static void batchnorm_relu_fusion(void **s)
+{
+    int x, bn1, bn2, y;
+    es_graph *g = bn_relu_net(&x, &bn1, &bn2, &y);
+    float *ref = malloc(4096 * sizeof *ref), *got = malloc(4096 * sizeof *got);
+    es_graph_plan(g, ES_GRAD_INPUTS | ES_GRAD_PARAMS);
+    for (int mode = 0; mode < 2; mode++)
+        for (int rule = 0; rule < 3; rule++)
+            for (int what = ES_GRAD_INPUTS; what <= (ES_GRAD_INPUTS | ES_GRAD_PARAMS); what += 2) {
+                es_mode m = mode ? ES_TRAIN : ES_TEST;
+                es_graph_pin(g, bn1, 1), es_graph_pin(g, bn2, 1);
+                size_t n = pass_values(g, y, m, rule, what, ref);
+                assert_int_equal(n_fused(g), 0);
+                es_graph_pin(g, bn1, 0), es_graph_pin(g, bn2, 0);
+                assert_int_equal(pass_values(g, y, m, rule, what, got), n);
+                assert_int_equal(n_fused(g), 2);
+                for (size_t i = 0; i < n; i++) /* sums may vectorise in another order */
+                    if (!(fabsf(got[i] - ref[i]) <= 1e-5f * (1 + fabsf(ref[i]))))
+                        fail_msg("mode %d rule %d what %d: value %zu fused %.9g, apart %.9g", mode,
+                                 rule, what, i, got[i], ref[i]);
+            }
+    assert_int_equal(n_fused(g), 2);
+    fused_pair_against_differences(ES_TEST);
+    fused_pair_against_differences(ES_TRAIN);
+    assert_int_equal(n_fused(g), 2);
+    /* a fused BN output holds the Relu's values: refused; pinned, it holds the BN's own */
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_null(es_tensor_data(g, bn1));
+    assert_non_null(strstr(es_error(), "pin"));
+    es_graph_pin(g, bn1, 1);
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_int_equal(n_fused(g), 1);
+    const float *b = es_tensor_data(g, bn1);
+    assert_non_null(b);
+    int neg = 0;
+    for (size_t i = 0; i < es_tensor_size(g, bn1); i++)
+        neg += b[i] < 0;
+    assert_true(neg > 0);
+    /* a gradient wanted at a fused BN output after the forward pass: a new plan is needed */
+    es_graph_pin(g, bn1, 0);
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    es_graph_want_grad(g, bn2, 1);
+    assert_int_equal(es_backward(g, y, NULL, ES_RELU_STANDARD, 0), -1);
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_int_equal(n_fused(g), 1);
+    assert_int_equal(es_backward(g, y, NULL, ES_RELU_STANDARD, 0), 0);
+    assert_non_null(es_tensor_grad(g, bn2));
+    es_graph_want_grad(g, bn2, 0);
+    free(ref), free(got);
+    es_graph_free(g);
+}
+
+/* One sample: each layer of a dense block writes straight into its slice of the block's
+ * buffer and the Concats copy nothing; a batch (slices not contiguous) keeps the copies. Same
+ * numbers either way (bad_densenet_matches_pytorch checks them against PyTorch). */
+static void concat_inputs_are_slices(void **s)
+{
+    int x;
+    es_graph *g = densenet_with_input(32, 16, &x);
+    int c1 = es_tensor_find(g, "block1.layer1.concat"), c2 = es_tensor_find(g, "block1.layer2.concat");
+    int conv = es_tensor_find(g, "block1.layer2.conv"), out = es_tensor_find(g, "softmax");
+    float first[2];
+    es_graph_plan(g, ES_GRAD_INPUTS);
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    memcpy(first, es_tensor_data(g, out), sizeof first);
+    assert_ptr_equal(g->t[c1].data, g->t[c2].data);
+    assert_ptr_equal(g->t[conv].data, g->t[c2].data + g->t[c1].size);
+    assert_int_equal(es_graph_set_batch(g, 2), 0);
+    float *xv = es_tensor_data(g, x);
+    memcpy(xv + 32 * 16, xv, 32 * 16 * sizeof *xv);
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_ptr_not_equal(g->t[c1].data, g->t[c2].data);
+    for (int k = 0; k < 2; k++)
+        assert_float_equal(es_tensor_data(g, out)[2 + k], first[k], 1e-6);
+    es_graph_free(g);
+}
+
 static void builder_chain_reports_first_error(void **s)
 {
     es_graph *g = es_graph_new();
@@ -757,6 +942,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(plan_pins_and_refuses),
         cmocka_unit_test(plan_arena_near_lower_bound),
         cmocka_unit_test(plan_gradients),
+        cmocka_unit_test(batchnorm_relu_fusion),
+        cmocka_unit_test(concat_inputs_are_slices),
         cmocka_unit_test(builder_chain_reports_first_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
