@@ -111,7 +111,8 @@ static void train_is_deterministic(void **state)
     for (int k = 0; k < 2; k++) {
         snprintf(args, sizeof args,
                  "train --data %s/labels.csv --arch small-cnn --features " FEATURES
-                 " --epochs 2 --batch 8 --steps 3 --seed 5 -q -o %s/d%d.onnx", dir, dir, k);
+                 " --epochs 2 --batch 8 --steps 3 --seed 5 --precise-bn 2 --lr-end 1e-5 -q"
+                 " -o %s/d%d.onnx", dir, dir, k);
         if (run(args, NULL, 0, err, sizeof err) != 0)
             fail_msg("train failed: %s", err);
     }
