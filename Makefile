@@ -107,8 +107,9 @@ MODEL_OUT ?= assets/models/bird-detector.onnx
 model: $(B)/earsight
 	@root=$$(scripts/clips.sh $(B)/data/tuxpaint) && mkdir -p $(B)/model $(dir $(MODEL_OUT)) && start=$$(date +%s) && \
 	OMP_NUM_THREADS=$(MODEL_THREADS) $(B)/earsight train --data assets/data/labels.csv \
-	  --root "$$root" --arch bad-densenet --epochs 30 --batch 32 --optimizer adam --seed 1 \
-	  --synth 0.25 --synth-db -80:-10 --quieter 0.25 --quiet-db 60 --floor-db -90:-50 \
+	  --root "$$root" --arch bad-densenet --epochs 24 --batch 32 --optimizer adam --seed 1 \
+	  --lr-end 1e-5 --precise-bn 8 \
+	  --synth 0.5 --synth-db -80:-10 --quieter 0.25 --quiet-db 60 --floor-db -90:-50 \
 	  --crop-tries 4 --synth-select \
 	  --val-split 0.2 --val-csv $(B)/model/val.csv -j $(MODEL_THREADS) \
 	  -o $(MODEL_OUT) && \

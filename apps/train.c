@@ -35,7 +35,8 @@ typedef struct {
     int epochs, batch, steps, quiet, strict, synth_select;
     double lr, wd, val_split, mix, mix_neg, snr[2];
     double synth, synth_db[2], quieter, quiet_db, floor_db[2];
-    int crop_tries;
+    int crop_tries, precise_bn;
+    double lr_end; /* < 0: a constant learning rate */
     int optimizer; /* an index of optimizers */
     int aggregate; /* an index of aggregates; -1: max for hasbird, mean for classes */
     uint64_t seed;
@@ -60,7 +61,8 @@ static int parse(int argc, char **argv, options *o)
     *o = (options){.arch = "bad-densenet", .epochs = 30, .batch = 32, .lr = -1, .wd = 1e-4,
                    .val_split = 0.2, .seed = 1, .optimizer = ADAM, .mix = 0.5, .mix_neg = 0.5,
                    .snr = {-5, 15}, .synth = 0.25, .synth_db = {-80, -10}, .quieter = 0.25,
-                   .quiet_db = 60, .floor_db = {-90, -50}, .aggregate = -1, .crop_tries = 4};
+                   .quiet_db = 60, .floor_db = {-90, -50}, .aggregate = -1, .crop_tries = 4,
+                   .lr_end = -1};
     const opt rows[] = {
         OPT_INFILE(0, "data", &o->data, "FILE", "the labels CSV (required)"),
         OPT_STRING(0, "root", &o->root, "DIR", "folder the CSV's paths are relative to (default: the CSV's folder)"),
@@ -76,6 +78,13 @@ static int parse(int argc, char **argv, options *o)
         OPT_ENUM(0, "optimizer", &o->optimizer, optimizers, "O",
                  "adam (default, lr 1e-3) or sgd-nesterov (lr 0.01, momentum 0.9)"),
         {OPT_T_DOUBLE, 0, "lr", &o->lr, "X", "learning rate (the optimizer's default)", 0, INFINITY, .flags = OPT_OPEN_LO},
+        OPT_DOUBLE(0, "lr-end", &o->lr_end, 0, INFINITY, "X",
+                   "the learning rate falls along a half cosine from --lr to X over the run's\n"
+                   "steps (default: constant), so that the last epochs settle"),
+        OPT_INT(0, "precise-bn", &o->precise_bn, 0, 100000, "N",
+                "before each epoch's validation, the batch-norm running statistics become the\n"
+                "mean over N training batches (drawn as for training, with their own seed)\n"
+                "through the weights as they are (0: the running averages of training)"),
         OPT_DOUBLE(0, "weight-decay", &o->wd, 0, INFINITY, "X", "weight decay (1e-4)"),
         OPT_DOUBLE(0, "mix", &o->mix, 0, 1, "P", "probability that a positive window is mixed into a background (0.5)"),
         OPT_DOUBLE(0, "mix-negatives", &o->mix_neg, 0, 1, "P",
@@ -244,6 +253,8 @@ typedef struct {
     int *is_val, *tr, *va, n_tr, n_va, **by_class, *n_by_class;
     float *x, *best, *probs;
     int *y, *va_lab;
+    double lr0; /* the optimizer's learning rate at the start */
+    size_t per; /* floats of one window (x holds batch of them) */
 } run;
 
 static void run_free(run *r)
@@ -318,10 +329,11 @@ static int setup_training(run *r, const options *o)
     if (o->lr > 0)
         oc.lr = (float)o->lr;
     oc.weight_decay = (float)o->wd;
+    r->lr0 = oc.lr;
     if (!(r->opt = es_optimizer_new(r->m.g, &oc)))
         return -1;
-    size_t per = es_tensor_size(r->m.g, r->m.input) / o->batch;
-    r->x = malloc(per * o->batch * sizeof *r->x);
+    r->per = es_tensor_size(r->m.g, r->m.input) / o->batch;
+    r->x = malloc(r->per * o->batch * sizeof *r->x);
     r->y = malloc(o->batch * sizeof *r->y);
     r->best = malloc((es_graph_state_copy(r->m.g, NULL, 1) + 1) * sizeof *r->best);
     r->probs = malloc(((size_t)r->n_va * K + 1) * sizeof *r->probs);
@@ -349,12 +361,14 @@ static void training_json(const run *r, const options *o, const es_augment *a, i
              "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f,"
              "\"augment\":{\"mix\":%g,\"mix_negatives\":%g,\"snr\":[%g,%g],\"gain_db\":%g,"
              "\"band_shift\":%d,\"synth\":%g,\"synth_db\":[%g,%g],\"quieter\":%g,"
-             "\"quiet_db\":%g,\"floor_db\":[%g,%g],\"crop_tries\":%d},\"synth_select\":%s}",
+             "\"quiet_db\":%g,\"floor_db\":[%g,%g],\"crop_tries\":%d},\"synth_select\":%s,"
+             "\"lr\":%g,\"lr_end\":%g,\"precise_bn\":%d}",
              o->arch, epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n,
              r->n_va, auc, a->p_mix, a->p_mix_bg, a->snr_min, a->snr_max, a->gain_db,
              a->band_shift, a->synth ? a->p_synth : 0, a->synth_db[0], a->synth_db[1],
              a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1], a->crop_tries,
-             o->synth_select ? "true" : "false");
+             o->synth_select ? "true" : "false", r->lr0, o->lr_end >= 0 ? o->lr_end : r->lr0,
+             o->precise_bn);
 }
 
 /* Synthetic background sounds the training never saw (their own seed): every kind at two
@@ -389,6 +403,38 @@ static double probe_worst(run *r, int background)
     for (int j = 0; j < r->n_probe; j++)
         worst = fmax(worst, 1.0 - r->probe_p[(size_t)j * K + background]);
     return worst;
+}
+
+/* Mini-batch s of an epoch into r->x, r->y: classes in turn, files at random. */
+static int draw_batch(run *r, const options *o, const es_augment *a, int s, es_rng *rng)
+{
+    for (int b = 0; b < o->batch; b++) {
+        int k = (s * o->batch + b) % r->d.n_classes;
+        int i = r->by_class[k][es_rng_below(rng, r->n_by_class[k])];
+        r->y[b] = k;
+        if (es_dataset_example(&r->fc, a, r->feat, i, &r->d, r->tr, r->n_tr, rng,
+                               r->x + r->per * b) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* --lr-end: the learning rate of step t of T, along a half cosine from lr0 to lr_end. */
+static float lr_at(const options *o, double lr0, long t, long T)
+{
+    return (float)(o->lr_end + (lr0 - o->lr_end) * 0.5 * (1 + cos(M_PI * (double)t / T)));
+}
+
+/* --precise-bn: the running statistics of the weights after epoch ep, from training batches of
+ * their own draw (the training's own draws, and so its course, stay as they were). */
+static int precise_bn(run *r, const options *o, const es_augment *a, int ep)
+{
+    es_rng rng = {(o->seed ^ 0xB7E151628AED2A6Bull) * 0x9E3779B97F4A7C15ull + (uint64_t)ep};
+    for (int k = 1; k <= o->precise_bn; k++)
+        if (draw_batch(r, o, a, k - 1, &rng) != 0 ||
+            es_bn_precise(r->m.g, r->m.input, r->x, o->batch, k) != 0)
+            return -1;
+    return 0;
 }
 
 /* The model as a run of `epochs` epochs leaves it (the current weights: the caller puts the
@@ -473,7 +519,6 @@ int cmd_train(int argc, char **argv)
             goto fail;
     }
     int steps = o.steps ? o.steps : (r.n_tr + o.batch - 1) / o.batch;
-    size_t per = es_tensor_size(r.m.g, r.m.input) / o.batch;
     es_rng rng = {o.seed * 0x2545F4914F6CDD1Dull + 17};
     double best_auc = -2, best_loss = HUGE_VAL;
     int best_epoch = 0, best_pass = -1, K = r.d.n_classes;
@@ -481,14 +526,11 @@ int cmd_train(int argc, char **argv)
         double loss_sum = 0;
         long correct = 0, seen = 0;
         for (int s = 0; s < steps; s++) {
-            for (int b = 0; b < o.batch; b++) { /* classes in turn, files at random */
-                int k = (s * o.batch + b) % K;
-                int i = r.by_class[k][es_rng_below(&rng, r.n_by_class[k])];
-                r.y[b] = k;
-                if (es_dataset_example(&r.fc, &aug, r.feat, i, &r.d, r.tr, r.n_tr, &rng,
-                               r.x + per * b) != 0)
-                    goto fail;
-            }
+            if (draw_batch(&r, &o, &aug, s, &rng) != 0)
+                goto fail;
+            if (o.lr_end >= 0)
+                es_optimizer_set_lr(r.opt, lr_at(&o, r.lr0, (long)(ep - 1) * steps + s,
+                                                 (long)o.epochs * steps));
             float loss;
             int ok;
             if (es_graph_set_batch(r.m.g, o.batch) != 0 ||
@@ -502,6 +544,8 @@ int cmd_train(int argc, char **argv)
             loss_sum += loss * o.batch, correct += ok, seen += o.batch;
             bar(o.quiet, ep, o.epochs, s + 1, steps, loss_sum / seen, (double)correct / seen);
         }
+        if (o.precise_bn && precise_bn(&r, &o, &aug, ep) != 0)
+            goto fail;
         double auc = -1, vloss = 0, vacc = 0;
         if (r.n_va) {
             if (es_dataset_score(r.m.g, r.m.input, r.m.output, &r.fc, r.feat, r.va, r.n_va, K,

@@ -195,12 +195,22 @@ es_optimizer *es_optimizer_new(es_graph *g, const es_optim_config *c);
 void es_optimizer_free(es_optimizer *o);
 /* One update of every parameter from its gradient (after es_backward with ES_GRAD_PARAMS). */
 int es_optimizer_step(es_optimizer *o);
+/* The learning rate of the next steps (a schedule sets it before each step); the moments are
+ * kept, as when torch's schedulers change a param group's lr. */
+void es_optimizer_set_lr(es_optimizer *o, float lr);
 
 /* One mini-batch: forward in TRAIN mode on x (batch n), softmax cross-entropy on the
  * `logits` tensor against labels, backward, optimizer step. Returns 0, the mean loss in
  * *loss and the number of correct argmax predictions in *correct (either may be NULL). */
 int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n, int logits,
                   const int *labels, float *loss, int *correct);
+
+/* Precise batch-norm statistics: a forward pass in TRAIN mode on x (batch n) after which every
+ * batch-norm node's running mean and variance are the mean of this batch's statistics and those
+ * of the k−1 batches passed before it with k = 1, 2, … (k = 1 starts over). The running
+ * averages of training follow the last few hundred windows of weights that kept changing;
+ * these follow the weights as they are. Parameters are not touched. Returns 0 or -1. */
+int es_bn_precise(es_graph *g, int input, const float *x, int n, int k);
 
 /* ---- metrics ------------------------------------------------------------------------- */
 /* ROC of scores against 0/1 truths (ties move the curve diagonally; sklearn's roc_auc_score).

@@ -161,6 +161,11 @@ int es_optimizer_step(es_optimizer *o)
     return 0;
 }
 
+void es_optimizer_set_lr(es_optimizer *o, float lr)
+{
+    o->c.lr = lr;
+}
+
 int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n, int logits,
                   const int *labels, float *loss, int *correct)
 {
@@ -201,4 +206,29 @@ int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n
     if (loss)
         *loss = l;
     return 0;
+}
+
+int es_bn_precise(es_graph *g, int input, const float *x, int n, int k)
+{
+    es_tensor *in = &g->t[input];
+    if (in->kind != ES_T_INPUT)
+        return es_fail("precise batch norm: tensor %s is not an input", in->name);
+    if (k < 1)
+        return es_fail("precise batch norm: batch %d of the pass (1, 2, ...)", k);
+    if (in->dims[0] != n && es_graph_set_batch(g, n) != 0)
+        return -1;
+    memcpy(in->data, x, in->size * sizeof(float));
+    /* running = running·m + batch·(1 − m) with m = (k−1)/k is the mean of the k batches */
+    float *keep = malloc((g->nn + 1) * sizeof *keep);
+    if (!keep)
+        return es_fail("out of memory");
+    for (int i = 0; i < g->nn; i++)
+        if (g->n[i].op == ES_OP_BATCHNORM)
+            keep[i] = g->n[i].a.bn.momentum, g->n[i].a.bn.momentum = (float)(k - 1) / k;
+    int rc = es_forward(g, ES_TRAIN);
+    for (int i = 0; i < g->nn; i++)
+        if (g->n[i].op == ES_OP_BATCHNORM)
+            g->n[i].a.bn.momentum = keep[i];
+    free(keep);
+    return rc;
 }

@@ -124,11 +124,22 @@ else bad "eval --json unjudged" "$(cat "$tmp/ev")"; fi
 # (the deciding window alone: one row of IG each)
 duck=$ex/animals__birds__duck.ogg
 ig() { "$es" saliency --method ig --steps 8 --windows decisive --json $duck "$@"; }
-ig >"$tmp/ig.json" 2>"$tmp/err"
-if grep -q '"baseline":"zero","baseline_score":[0-9.e+-]*,"baseline_not_below":true' "$tmp/ig.json" &&
-   grep -q "warning: the IG baseline scores .* not below the input's" "$tmp/err"; then
-  ok "IG zero baseline: its score, not below the duck's, warned"
-else bad "IG zero baseline" "$(head -c 300 "$tmp/ig.json") / $(cat "$tmp/err")"; fi
+# The zero baseline is silence to the model (below): whether it scores below the duck depends on
+# what the model makes of silence (the 2017 model: a bird; the retrained one: not), so both
+# classes are explained: the warning comes exactly when the score is not below the input's, and
+# (with the shipped models, old and new) for one class at least
+warned=0
+for t in bird nobird; do
+  ig --target $t >"$tmp/ig-$t.json" 2>"$tmp/err-$t"
+  nb=$(grep -o '"baseline":"zero","baseline_score":[0-9.e+-]*,"baseline_not_below":[a-z]*' "$tmp/ig-$t.json" |
+       sed 's/.*://')
+  grep -q "warning: the IG baseline scores .* not below the input's" "$tmp/err-$t" && w=true || w=false
+  if [ -n "$nb" ] && [ "$nb" = "$w" ]; then ok "IG zero baseline, target $t: its score, warned: $w"
+  else bad "IG zero baseline, target $t" "$(head -c 300 "$tmp/ig-$t.json") / $(cat "$tmp/err-$t")"; fi
+  [ "$w" = true ] && warned=$((warned + 1))
+done
+[ $warned -ge 1 ] && ok "IG zero baseline: warned for $warned class(es)" || bad "IG zero baseline" "no warning"
+ig >"$tmp/ig.json" 2>/dev/null
 bscore() { sed 's/.*"baseline_score":\([^,]*\),.*/\1/' "$1"; }
 for b in min silence blur; do
   if ig --baseline $b -q >"$tmp/$b.json" 2>"$tmp/err" && [ ! -s "$tmp/err" ] &&

@@ -221,6 +221,38 @@ static void batchnorm_train_and_test(void **s)
     }
 }
 
+/* es_bn_precise: after k batches the running statistics are the mean of the k batches' own
+ * (mean, unbiased variance), whatever they were before and whatever the momentum; the momentum
+ * is the graph's again afterwards, and the parameters are untouched. */
+static void batchnorm_precise_statistics(void **s)
+{
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 4, (int[]){2, 1, 1, 3}, NULL);
+    int y = es_batchnorm(g, "bn", x);
+    assert_true(y >= 0);
+    int mean = es_tensor_find(g, "bn.running_mean"), var = es_tensor_find(g, "bn.running_var");
+    int sc = es_tensor_find(g, "bn.weight");
+    es_tensor_data(g, mean)[0] = 7, es_tensor_data(g, var)[0] = 9, es_tensor_data(g, sc)[0] = 0.5f;
+    /* three batches of 6 values: means 1, 5, 30; unbiased variances 3.5, 14, 0.8 */
+    const float b[3][6] = {{-1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 3.5f}, {0, 2, 4, 6, 8, 10},
+                           {29, 29, 30, 30, 31, 31}};
+    const double m[3] = {1, 5, 30}, v[3] = {3.5, 14, 0.8};
+    double sm = 0, sv = 0;
+    for (int k = 1; k <= 3; k++) {
+        assert_int_equal(es_bn_precise(g, x, b[k - 1], 2, k), 0);
+        sm += m[k - 1], sv += v[k - 1];
+        assert_float_equal(es_tensor_data(g, mean)[0], sm / k, 1e-5);
+        assert_float_equal(es_tensor_data(g, var)[0], sv / k, 1e-5);
+    }
+    assert_float_equal(es_tensor_data(g, sc)[0], 0.5f, 0);
+    /* an ordinary TRAIN pass moves the statistics by the graph's momentum (0.9) again */
+    memcpy(es_tensor_data(g, x), b[1], sizeof b[1]);
+    assert_int_equal(es_forward(g, ES_TRAIN), 0);
+    assert_float_equal(es_tensor_data(g, mean)[0], 0.9 * 12 + 0.1 * 5, 1e-4);
+    assert_int_equal(es_bn_precise(g, x, b[0], 2, 0), -1); /* batches count from 1 */
+    es_graph_free(g);
+}
+
 /* The tutorial's staged batchnorm_backward (dnum, dden, dmu, dvareps), in double, over
  * (N, D) — ours must equal its equations. */
 static void batchnorm_equals_tutorial(void **s)
@@ -348,6 +380,20 @@ static void optimizers_match_torch(void **s)
             assert_int_equal(es_optimizer_step(o), 0);
             for (int i = 0; i < 3; i++)
                 assert_float_equal(es_tensor_data(g, w)[i], want.data[3 * step + i], 1e-6);
+        }
+        /* a schedule's learning rate: the next step moves w by the new rate (SGD, no
+         * momentum, zero gradient but weight decay: w ← w − lr·wd·w) */
+        if (k == 0) {
+            es_optim_config p = es_optim_default(ES_SGD);
+            p.momentum = 0, p.lr = 1, p.weight_decay = 0.5f;
+            es_optimizer *q = es_optimizer_new(g, &p);
+            es_optimizer_set_lr(q, 0.2f);
+            float w0 = es_tensor_data(g, w)[0];
+            assert_int_equal(es_forward(g, ES_TRAIN), 0);
+            assert_int_equal(es_backward(g, y, (float[]){0, 0, 0}, ES_RELU_STANDARD, ES_GRAD_PARAMS), 0);
+            assert_int_equal(es_optimizer_step(q), 0);
+            assert_float_equal(es_tensor_data(g, w)[0], w0 * (1 - 0.2f * 0.5f), 1e-6);
+            es_optimizer_free(q);
         }
         es_optimizer_free(o);
         es_graph_free(g);
@@ -929,6 +975,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(matmul_gradients),
         cmocka_unit_test(batchnorm_train_and_test),
         cmocka_unit_test(batchnorm_equals_tutorial),
+        cmocka_unit_test(batchnorm_precise_statistics),
         cmocka_unit_test(relu_rules),
         cmocka_unit_test(relu_and_leaky_gradients),
         cmocka_unit_test(losses_and_their_gradients),

@@ -111,7 +111,8 @@ static void train_is_deterministic(void **state)
     for (int k = 0; k < 2; k++) {
         snprintf(args, sizeof args,
                  "train --data %s/labels.csv --arch small-cnn --features " FEATURES
-                 " --epochs 2 --batch 8 --steps 3 --seed 5 -q -o %s/d%d.onnx", dir, dir, k);
+                 " --epochs 2 --batch 8 --steps 3 --seed 5 --precise-bn 2 --lr-end 1e-5 -q"
+                 " -o %s/d%d.onnx", dir, dir, k);
         if (run(args, NULL, 0, err, sizeof err) != 0)
             fail_msg("train failed: %s", err);
     }
@@ -154,6 +155,55 @@ static void train_writes_aggregate(void **state)
     snprintf(args, sizeof args, "train --data %s/labels.csv --floor-db -50:-90 -o %s/x.onnx", dir, dir);
     assert_int_equal(run(args, NULL, 0, err, sizeof err), 2);
     assert_one_line(err, "earsight: --floor-db needs LO:HI in dB, not '-50:-90'");
+}
+
+/* Tensor `name` of model file `path` (n floats, malloc'ed). */
+static float *tensor_of(const char *path, const char *name, size_t *n)
+{
+    es_graph *g = NULL;
+    assert_int_equal(es_onnx_load(path, &g, NULL), 0);
+    int t = es_tensor_find(g, name);
+    assert_true(t >= 0);
+    *n = es_tensor_size(g, t);
+    float *v = malloc(*n * sizeof *v);
+    memcpy(v, es_tensor_data(g, t), *n * sizeof *v);
+    es_graph_free(g);
+    return v;
+}
+
+/* --precise-bn N recomputes the running statistics from batches of their own draw: the weights
+ * are those of the same run without it, the statistics are not. --lr-end X lowers the learning
+ * rate over the run: other weights; equal to --lr, the same weights as a constant rate. Both
+ * are written into earsight.training. (No held-out files: the last epoch is kept.) */
+static void train_precise_bn_and_lr_end(void **state)
+{
+    const char *extra[4] = {"", "--precise-bn 3", "--lr-end 0", "--lr-end 0.001"};
+    char args[4096], err[4096], model[4][700];
+    for (int k = 0; k < 4; k++) {
+        snprintf(model[k], sizeof model[k], "%s/p%d.onnx", dir, k);
+        snprintf(args, sizeof args,
+                 "train --data %s/labels.csv --arch small-cnn --features " FEATURES
+                 " --epochs 2 --batch 8 --steps 3 --seed 5 --lr 0.001 --val-split 0 -q %s -o %s",
+                 dir, extra[k], model[k]);
+        if (run(args, NULL, 0, err, sizeof err) != 0)
+            fail_msg("train %s failed: %s", extra[k], err);
+    }
+    size_t n[4], m[2];
+    float *w[4], *mean[2];
+    for (int k = 0; k < 4; k++)
+        w[k] = tensor_of(model[k], "conv1.weight", &n[k]);
+    for (int k = 0; k < 2; k++)
+        mean[k] = tensor_of(model[k], "bn1.running_mean", &m[k]);
+    assert_memory_equal(w[0], w[1], n[0] * sizeof *w[0]);
+    assert_memory_not_equal(mean[0], mean[1], m[0] * sizeof *mean[0]);
+    assert_memory_not_equal(w[0], w[2], n[0] * sizeof *w[0]);
+    assert_memory_equal(w[0], w[3], n[0] * sizeof *w[0]);
+    for (int k = 0; k < 4; k++)
+        free(w[k]);
+    free(mean[0]), free(mean[1]);
+    assert_non_null(strstr(meta_of(model[1], "earsight.training"), "\"precise_bn\":3}"));
+    assert_non_null(strstr(meta_of(model[2], "earsight.training"), "\"lr\":0.001,\"lr_end\":0,"));
+    assert_non_null(strstr(meta_of(model[0], "earsight.training"), "\"lr_end\":0.001,\"precise_bn\":0}"));
 }
 
 /* With CSV file p holding csv, the command in args fails (exit 1) with one line
@@ -234,6 +284,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(train_separable),
         cmocka_unit_test(train_is_deterministic),
         cmocka_unit_test(train_writes_aggregate),
+        cmocka_unit_test(train_precise_bn_and_lr_end),
         cmocka_unit_test(csv_errors),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
