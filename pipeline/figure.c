@@ -121,9 +121,13 @@ static int crop_part(es_spec_plot *p, const float *base, const float *sal, int r
                      int c0, int c1, int r0, int r1, float **pb, float **ps)
 {
     float lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < (size_t)rows * cols; i++)
-        if (isfinite(base[i]))
-            lo = fminf(lo, base[i]), hi = fmaxf(hi, base[i]);
+    /* written so the compiler vectorises it (fminf / fmaxf were calls: 3 ms a frame for 10
+     * minutes); NaN compares false and ±inf are skipped, as isfinite skipped them */
+    for (size_t i = 0; i < (size_t)rows * cols; i++) {
+        float b = base[i];
+        lo = b < lo && b > -INFINITY ? b : lo;
+        hi = b > hi && b < INFINITY ? b : hi;
+    }
     if (lo < hi)
         p->vmin = lo, p->vmax = hi;
     size_t w = (size_t)(c1 - c0), n = (size_t)(r1 - r0) * w;
