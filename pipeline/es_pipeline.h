@@ -456,7 +456,7 @@ typedef struct {
 /* Runs the modes o asks for, the maps by `so` (its method and target): 0, or -1 with
  * es_error() ("the model has no layers with weights to randomize", a map's error, "stopped
  * after K of N maps" when o->each said stop). The model's weights are as they were when it
- * returns, whatever happened. *s is freed with es_sanity_free, after a failure too. */
+ * returns, whatever happened. *s is freed with es_sanity_free (after a failure it is empty). */
 int es_clip_sanity(es_clip *in, const es_sal_opts *so, const es_sanity_opts *o, es_sanity *s);
 void es_sanity_free(es_sanity *s);
 /* The sanity strip (`sanity --png`, the viewer's pane): the original map and up to 9 evenly

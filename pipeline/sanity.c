@@ -153,6 +153,8 @@ done:
     restore_params(g, sv, n_saved); /* a stopped or failed step leaves the model as it was */
     free_saved(sv, n_saved);
     free(tmp);
+    if (rc != 0)
+        es_sanity_free(s);
     return rc;
 }
 
