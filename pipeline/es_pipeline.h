@@ -407,6 +407,8 @@ typedef struct {
     const float *input_picture; /* NULL, or es_clip_picture of the (stitched) input and of */
     const float *map_picture;   /* the map, kept by a caller that draws many parts of them */
     int decisive;            /* the map is of the deciding window alone (the caption says so) */
+    float input_lo, input_hi; /* with input_picture: its colour range (es_figure_range) when
+                               * lo < hi, else found again for every part drawn */
 } es_figure_opts;
 #define ES_FIGURE_OPTS_DEFAULTS {1000, 450, NULL, NULL, NULL, NULL, 2.0f, 0.5f, 0, 0, 0, NULL, 0}
 
@@ -417,6 +419,8 @@ typedef struct {
 int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *file,
                      es_sal_method method, const float *map, const es_sal_info *info,
                      es_canvas *cv);
+/* The colour range of a picture of n values: its finite minimum and maximum (lo > hi: none). */
+void es_figure_range(const float *picture, size_t n, float *lo, float *hi);
 /* The figure's time and frequency axes (what es_figure_render draws; the shown part). */
 void es_figure_axes(const es_figure_opts *o, const es_clip *in, es_axis *x, es_axis *y);
 /* The number of time columns the figure has for this input (a sound's frames, a tensor's

@@ -921,6 +921,39 @@ static void baselines(void **state)
     es_clip_free(&in);
 }
 
+/* The colour range skips what is not finite; a part drawn with the caller's range (the viewer
+ * keeps it) is the part drawn with the range found again. */
+static void figure_range(void **state)
+{
+    float v[] = {3, NAN, -2, INFINITY, 7, -INFINITY}, lo, hi;
+    es_figure_range(v, 6, &lo, &hi);
+    assert_float_equal(lo, -2, 0), assert_float_equal(hi, 7, 0);
+    es_figure_range(v + 1, 1, &lo, &hi);
+    assert_true(lo > hi);
+    es_clip in;
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    size_t n = es_clip_map_size(&in);
+    float *map = malloc(n * sizeof *map), *st = malloc(n * sizeof *st), *pb = NULL, *pm = NULL;
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    es_sal_info info;
+    int rows, cols;
+    assert_int_equal(es_clip_saliency(&in, &o, map, &info), 0);
+    assert_int_equal(es_clip_stitch(&in, in.x.data, st), 0);
+    assert_int_equal(es_clip_picture(&in, st, &rows, &cols, &pb), 0);
+    assert_int_equal(es_clip_picture(&in, map, &rows, &cols, &pm), 0);
+    es_figure_opts fo = ES_FIGURE_OPTS_DEFAULTS;
+    fo.w = 320, fo.h = 200, fo.c0 = 10, fo.c1 = 60, fo.input_picture = pb, fo.map_picture = pm;
+    es_canvas a, b;
+    assert_int_equal(es_figure_render(&fo, &in, CHIRP, ES_SAL_GRAD, map, &info, &a), 0);
+    es_figure_range(pb, (size_t)rows * cols, &fo.input_lo, &fo.input_hi);
+    assert_int_equal(es_figure_render(&fo, &in, CHIRP, ES_SAL_GRAD, map, &info, &b), 0);
+    assert_memory_equal(a.px, b.px, (size_t)a.stride * a.h);
+    es_canvas_free(&a), es_canvas_free(&b);
+    free(map), free(st), free(pb), free(pm);
+    es_clip_free(&in);
+}
+
 /* ---- sanity checks ----------------------------------------------------------------------------- */
 
 static int stop_after(void *ctx, int done, int total)
@@ -1013,6 +1046,7 @@ int main(void)
         cmocka_unit_test(window_flags),
         cmocka_unit_test(saliency_decisive),
         cmocka_unit_test(baselines),
+        cmocka_unit_test(figure_range),
         cmocka_unit_test(sanity_checks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
