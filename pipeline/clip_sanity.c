@@ -1,6 +1,7 @@
 /* Sanity checks on a clip (pipeline/es_pipeline.h): Adebayo et al.'s model-parameter
  * randomisation run over every window of the clip, and the strip that shows it — one
- * function each for `earsight sanity` and the viewer's pane. */
+ * function each for `earsight sanity` and the viewer's pane. (Not sanity.c: the archive
+ * would hold two members of that name, saliency/'s and this.) */
 #include "pipeline/es_pipeline.h"
 #include <math.h>
 #include <stdio.h>
