@@ -57,73 +57,10 @@ static int parse(int argc, char **argv, options *o)
     return 0;
 }
 
-/* The trainable tensors of the chosen layers, saved so independent steps can restore them. */
-typedef struct {
-    int t;
-    float *data;
-} saved;
-
-static int save_params(es_graph *g, const int *layers, int n, saved **out, int *n_out)
-{
-    int cap = 0, k = 0;
-    saved *s = NULL;
-    for (int l = 0; l < n; l++) {
-        const int *in;
-        int ni = es_node_inputs(g, layers[l], &in);
-        for (int i = 0; i < ni; i++) {
-            if (in[i] < 0 || es_tensor_kind_of(g, in[i]) != ES_T_PARAM)
-                continue;
-            if (k == cap) {
-                saved *r = realloc(s, (cap = cap ? 2 * cap : 16) * sizeof *s);
-                if (!r)
-                    goto oom;
-                s = r;
-            }
-            size_t sz = es_tensor_size(g, in[i]) * sizeof(float);
-            s[k].t = in[i];
-            if (!(s[k].data = malloc(sz)))
-                goto oom;
-            memcpy(s[k++].data, es_tensor_data(g, in[i]), sz);
-        }
-    }
-    *out = s, *n_out = k;
-    return 0;
-oom:
-    for (int i = 0; i < k; i++)
-        free(s[i].data);
-    free(s);
-    return es_fail("out of memory");
-}
-
-static void restore_params(es_graph *g, saved *s, int n)
-{
-    for (int i = 0; i < n; i++)
-        memcpy(es_tensor_data(g, s[i].t), s[i].data, es_tensor_size(g, s[i].t) * sizeof(float));
-}
-
-typedef struct {
-    const char *mode, *layer;
-    int step;
-    double rho, rho_abs, ssim;
-} row;
-
-static void compare(const es_clip *in, const float *orig, const float *map, row *r)
-{
-    size_t n = es_clip_map_size(in);
-    r->rho = es_spearman(orig, map, n, 0);
-    r->rho_abs = es_spearman(orig, map, n, 1);
-    int rows, cols;
-    float *a = NULL, *b = NULL;
-    r->ssim = NAN;
-    if (es_clip_picture(in, orig, &rows, &cols, &a) == 0 &&
-        es_clip_picture(in, map, &rows, &cols, &b) == 0)
-        r->ssim = es_ssim(a, b, rows, cols);
-    free(a), free(b);
-}
-
 static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-static void print_rows(const options *o, const es_clip *in, const row *rows, int n, int target)
+static void print_rows(const options *o, const es_clip *in, const es_sanity_row *rows, int n,
+                       int target)
 {
     if (o->json) {
         cJSON *j = cJSON_CreateObject();
@@ -155,168 +92,66 @@ static void print_rows(const options *o, const es_clip *in, const row *rows, int
                rows[i].rho, rows[i].rho_abs, rows[i].ssim);
 }
 
-/* "/stages.4.4/bn/BatchNormalization" → "stages.4.4/bn": captions stay short under a tile. */
-static const char *short_name(const char *node, char *buf)
+/* The strip of the cascading maps as a PNG, with what it shows in its tEXt. */
+static int write_strip(const options *o, const es_clip *in, const es_sanity *s)
 {
-    const char *s = node[0] == '/' ? node + 1 : node, *last = strrchr(s, '/');
-    int n = last ? (int)(last - s) : (int)strlen(s);
-    snprintf(buf, 32, "%.*s", n > 31 ? 31 : n, s);
-    return buf;
-}
-
-#define STRIP_TILES 10 /* at most: the original and evenly spaced steps, the last included */
-
-static int draw_strip(const options *o, const es_clip *in, float *const *all, const row *all_rows,
-                      int n_all, int target)
-{
-    float *maps[STRIP_TILES];
-    row rows[STRIP_TILES];
-    int n = n_all < STRIP_TILES - 1 ? n_all : STRIP_TILES - 1;
-    maps[0] = all[0];
-    for (int i = 1; i <= n; i++) {
-        int k = n_all <= STRIP_TILES - 1 ? i : (int)lround((double)i * n_all / n); /* step k */
-        maps[i] = all[k], rows[i - 1] = all_rows[k - 1];
-    }
-    int r = 0, c = 0, rc = -1;
-    char label[STRIP_TILES][32];
-    float **pm = calloc(n + 1, sizeof *pm), *sp = malloc((n + 1) * sizeof *sp),
-          *ss = malloc((n + 1) * sizeof *ss);
-    const char **names = calloc(n + 1, sizeof *names);
-    es_canvas cv = {0};
-    if (!pm || !sp || !ss || !names)
-        goto done;
-    for (int i = 0; i <= n; i++) {
-        if (es_clip_picture(in, maps[i], &r, &c, &pm[i]) != 0)
-            goto done;
-        names[i] = i ? short_name(rows[i - 1].layer, label[i]) : "original";
-        sp[i] = i ? (float)rows[i - 1].rho_abs : NAN;
-        ss[i] = i ? (float)rows[i - 1].ssim : NAN;
-    }
-    char title[256];
-    snprintf(title, sizeof title, "%s, class %d: cascading randomization from the top",
-             es_sal_method_name(o->a.o.method), target);
-    es_font *font = es_font_open(NULL);
-    if (!font)
-        goto done;
-    es_style st = {font};
-    int W = o->w ? o->w : 180 * (n + 1) + 40;
-    double tile_h = 180.0 * r / (c ? c : 1); /* tiles keep the map's aspect, within reason */
-    int H = o->h ? o->h : 90 + (int)(tile_h < 60 ? 60 : tile_h > 400 ? 400 : tile_h);
-    if (es_canvas_init(&cv, W, H, ES_RGBA(255, 255, 255, 255)) == 0 &&
-        es_plot_sanity_strip(&cv, (es_rect){0, 0, W, H}, &st, (const float *const *)pm, names, sp,
-                             ss, n + 1, r, c, o->cmap, o->title ? o->title : title) == 0) {
-        char tgt[16];
-        snprintf(tgt, sizeof tgt, "%d", target);
-        const char *text[] = {"model", in->m.path, "input", o->input, "method",
-                              es_sal_method_name(o->a.o.method), "target", tgt, "check", "sanity", NULL};
-        es_png_opts po = {-1, text};
-        rc = es_png_write(o->png, &cv, &po);
-    }
-    es_font_close(font);
-done:
-    if (rc != 0 && !*es_error())
-        es_fail("out of memory");
-    for (int i = 0; pm && i <= n; i++)
-        free(pm[i]);
-    free(pm), free(sp), free(ss), free(names);
+    es_canvas cv;
+    if (es_sanity_strip(s, in, o->a.o.method, o->w, o->h, o->cmap, o->title, NULL, &cv) != 0)
+        return -1;
+    char tgt[16];
+    snprintf(tgt, sizeof tgt, "%d", s->info.target);
+    const char *text[] = {"model", in->m.path, "input", o->input, "method",
+                          es_sal_method_name(o->a.o.method), "target", tgt, "check", "sanity", NULL};
+    es_png_opts po = {-1, text};
+    int rc = es_png_write(o->png, &cv, &po);
     es_canvas_free(&cv);
     return rc;
 }
 
+/* The cascading maps as one .npy: (1 + layers) × the map's shape. */
+static int write_maps(const options *o, const es_clip *in, const es_sanity *s)
+{
+    size_t sz = es_clip_map_size(in);
+    int d[ES_MAX_DIMS + 1], nd = es_clip_map_shape(in, d + 1);
+    float *all = malloc((size_t)(s->n + 1) * sz * sizeof *all);
+    d[0] = s->n + 1;
+    for (int i = 0; all && i <= s->n; i++)
+        memcpy(all + i * sz, s->maps[i], sz * sizeof *all);
+    int rc = !all ? es_fail("out of memory") : es_npy_save(o->out, all, nd + 1, d);
+    free(all);
+    return rc;
+}
+
+/* Told of each map: the progress bar moves, Ctrl-C stops the check. */
+static int map_done(void *ctx, int done, int total)
+{
+    progress_set(ctx, done);
+    return cli_interrupted;
+}
+
 static int run_checks(options *o, es_clip *in)
 {
-    es_graph *g = in->m.g;
-    int ids[1024], n = es_sanity_layers(g, ids, 1024), n_saved = 0, rc = 1, n_rows = 0;
-    if (o->layers && o->layers < n)
-        n = o->layers;
-    if (n == 0)
-        return cli_fail("%s: the model has no layers with weights to randomize", in->m.path);
     int casc = !o->mode || strcmp(o->mode, "independent"), indep = !o->mode || strcmp(o->mode, "cascading");
-    size_t sz = es_clip_map_size(in);
-    float **maps = calloc(n + 1, sizeof *maps), *tmp = malloc(sz * sizeof *tmp);
-    row *rows = calloc(2 * n, sizeof *rows);
-    saved *sv = NULL;
-    es_sal_info info;
+    int ids[1024], all = es_sanity_layers(in->m.g, ids, 1024);
+    int n = o->layers && o->layers < all ? o->layers : all;
     progress bar = {0};
-    if (!maps || !tmp || !rows || save_params(g, ids, n, &sv, &n_saved) != 0) {
-        cli_fail("out of memory");
-        goto done;
-    }
-    for (int i = 0; i <= n; i++)
-        if (!(maps[i] = calloc(sz, sizeof **maps))) {
-            cli_fail("out of memory");
-            goto done;
-        }
+    es_sanity_opts so = {o->layers, o->rseed, casc, indep, map_done, &bar};
+    es_sanity s;
     /* one map per step: the original's, then one per layer and mode */
     progress_start(&bar, "sanity", "maps", 1 + (long)n * (casc + indep), o->quiet);
-    int done_maps = 0;
-#define STEP_DONE()                                                                             \
-    do {                                                                                       \
-        progress_set(&bar, ++done_maps);                                                       \
-        if (cli_interrupted) {                                                                 \
-            rc = 130;                                                                          \
-            cli_fail("interrupted after %d of %ld maps", done_maps, bar.n);                    \
-            goto done;                                                                         \
-        }                                                                                      \
-    } while (0)
-    if (es_clip_saliency(in, &o->a.o, maps[0], &info) != 0) {
-        cli_lib_fail();
-        goto done;
-    }
-    STEP_DONE();
-    for (int k = 0; casc && k < n; k++) { /* layers k and above are random */
-        es_sanity_randomize(g, ids[k], o->rseed + 1000003ull * k);
-        if (es_clip_saliency(in, &o->a.o, maps[k + 1], NULL) != 0) {
-            cli_lib_fail();
-            goto done;
-        }
-        row *r = &rows[n_rows++];
-        r->mode = "cascading", r->step = k + 1, r->layer = es_node_name(g, ids[k]);
-        compare(in, maps[0], maps[k + 1], r);
-        STEP_DONE();
-    }
-    restore_params(g, sv, n_saved);
-    for (int k = 0; indep && k < n; k++) { /* only layer k is random */
-        es_sanity_randomize(g, ids[k], o->rseed + 1000003ull * k);
-        int bad = es_clip_saliency(in, &o->a.o, tmp, NULL);
-        restore_params(g, sv, n_saved);
-        if (bad) {
-            cli_lib_fail();
-            goto done;
-        }
-        row *r = &rows[n_rows++];
-        r->mode = "independent", r->step = k + 1, r->layer = es_node_name(g, ids[k]);
-        compare(in, maps[0], tmp, r);
-        STEP_DONE();
-    }
-#undef STEP_DONE
+    int rc = es_clip_sanity(in, &o->a.o, &so, &s);
     progress_end(&bar);
-    if (o->png && casc && draw_strip(o, in, maps, rows, n, info.target) != 0) {
-        cli_fail("%s: %s", o->png, es_error());
-        goto done;
-    }
-    if (o->out && casc) {
-        int d[ES_MAX_DIMS + 1], nd = es_clip_map_shape(in, d + 1);
-        float *all = malloc((n + 1) * sz * sizeof *all);
-        d[0] = n + 1;
-        for (int i = 0; all && i <= n; i++)
-            memcpy(all + i * sz, maps[i], sz * sizeof *all);
-        int bad = !all || es_npy_save(o->out, all, nd + 1, d) != 0;
-        free(all);
-        if (bad) {
-            cli_lib_fail();
-            goto done;
-        }
-    }
-    print_rows(o, in, rows, n_rows, info.target);
-    rc = 0;
-done:
-    progress_end(&bar);
-    for (int i = 0; maps && i <= n; i++)
-        free(maps[i]);
-    for (int i = 0; i < n_saved; i++)
-        free(sv[i].data);
-    free(sv), free(maps), free(tmp), free(rows);
+    if (rc != 0 && cli_interrupted)
+        rc = 130, cli_fail("interrupted after %ld of %ld maps", bar.done, bar.n);
+    else if (rc != 0)
+        rc = cli_lib_fail();
+    else if (o->png && casc && write_strip(o, in, &s) != 0)
+        rc = cli_fail("%s: %s", o->png, es_error());
+    else if (o->out && casc && write_maps(o, in, &s) != 0)
+        rc = cli_lib_fail();
+    else
+        print_rows(o, in, s.rows, s.n_rows, s.info.target);
+    es_sanity_free(&s);
     return rc;
 }
 

@@ -7,6 +7,7 @@
  *                with every window's scores: targets, saliency maps stitched back to the
  *                whole input, probabilities, the picture matrix.
  *   es_figure    the saliency figure both `saliency --png` and the viewer draw.
+ *   es_sanity    the model-randomisation checks on a clip and their strip (`sanity`, the viewer).
  *   es_resynth   a saliency map back to sound ("what the network heard").
  *   es_dataset   a labels CSV, the features of every file once, splits, augmented windows,
  *                file scores, AUC (train, eval).
@@ -409,6 +410,8 @@ typedef struct {
     const float *input_picture; /* NULL, or es_clip_picture of the (stitched) input and of */
     const float *map_picture;   /* the map, kept by a caller that draws many parts of them */
     int decisive;            /* the map is of the deciding window alone (the caption says so) */
+    float input_lo, input_hi; /* with input_picture: its colour range (es_figure_range) when
+                               * lo < hi, else found again for every part drawn */
 } es_figure_opts;
 #define ES_FIGURE_OPTS_DEFAULTS {1000, 450, NULL, NULL, NULL, NULL, 2.0f, 0.5f, 0, 0, 0, NULL, 0}
 
@@ -419,11 +422,57 @@ typedef struct {
 int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *file,
                      es_sal_method method, const float *map, const es_sal_info *info,
                      es_canvas *cv);
+/* The colour range of a picture of n values: its finite minimum and maximum (lo > hi: none). */
+void es_figure_range(const float *picture, size_t n, float *lo, float *hi);
 /* The figure's time and frequency axes (what es_figure_render draws; the shown part). */
 void es_figure_axes(const es_figure_opts *o, const es_clip *in, es_axis *x, es_axis *y);
 /* The number of time columns the figure has for this input (a sound's frames, a tensor's
  * last dim, or its mels × frames turned). */
 int es_figure_columns(const es_clip *in);
+
+/* ---- sanity checks ---------------------------------------------------------------------- */
+/* Adebayo et al.'s model-parameter randomisation on a clip: the layers with weights
+ * (es_sanity_layers, from the top) are re-drawn one after another (cascading: each step keeps
+ * the layers above random) and one at a time (independent), and each step's map (every
+ * window, stitched: es_clip_saliency) is compared with the original's. */
+typedef struct {
+    int layers;                 /* randomise only the top N layers; 0: all */
+    uint64_t seed;              /* layer k draws es_sanity_randomize(seed + 1000003·k) */
+    int cascading, independent; /* the modes run (cascading first) */
+    /* NULL, or told after each map (done of total): nonzero stops the check */
+    int (*each)(void *ctx, int done, int total);
+    void *ctx;
+} es_sanity_opts;
+
+typedef struct {
+    const char *mode;          /* "cascading" or "independent" */
+    const char *layer;         /* the node randomised at this step (the graph's name) */
+    int step;                  /* 1 …: the layers randomised (cascading), the layer (independent) */
+    double rho, rho_abs, ssim; /* Spearman of the maps and of |maps|; SSIM of |maps| (NaN: none) */
+} es_sanity_row;
+
+typedef struct {
+    int n;               /* the layers randomised */
+    float **maps;        /* n + 1 slots of es_clip_map_size floats: the original's map, then
+                          * each cascading step's (NULL without the cascading mode) */
+    es_sanity_row *rows; /* n_rows: the cascading steps, then the independent ones */
+    int n_rows;
+    es_sal_info info;    /* the original map's */
+} es_sanity;
+
+/* Runs the modes o asks for, the maps by `so` (its method and target): 0, or -1 with
+ * es_error() ("the model has no layers with weights to randomize", a map's error, "stopped
+ * after K of N maps" when o->each said stop). The model's weights are as they were when it
+ * returns, whatever happened. *s is freed with es_sanity_free (after a failure it is empty). */
+int es_clip_sanity(es_clip *in, const es_sal_opts *so, const es_sanity_opts *o, es_sanity *s);
+void es_sanity_free(es_sanity *s);
+/* The sanity strip (`sanity --png`, the viewer's pane): the original map and up to 9 evenly
+ * spaced cascading steps (the last included), each tile captioned with its layer, |ρ| and
+ * SSIM, into a new canvas *cv of w × h (<= 0: 180 pixels a tile, the map's aspect). title NULL:
+ * "METHOD, class K: cascading randomization from the top"; cmap NULL: the maps' default; font
+ * NULL: opened for this call. 0, or -1 with es_error() (*cv then empty). */
+int es_sanity_strip(const es_sanity *s, const es_clip *in, es_sal_method method, int w, int h,
+                    const char *cmap, const char *title, es_font *font, es_canvas *cv);
 
 /* ---- resynthesis ------------------------------------------------------------------------ */
 /* "What the network heard": x (n samples at `rate` Hz) through the STFT bins a (mels × mf)

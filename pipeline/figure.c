@@ -115,15 +115,27 @@ static int matrices(const es_clip *in, const float *map, float **base, float **s
     return rc;
 }
 
-/* A part: the whole input's colour range (so scrolling does not flicker), then rows [r0, r1)
- * of columns [c0, c1) of base and sal into *pb and *ps (new arrays). */
-static int crop_part(es_spec_plot *p, const float *base, const float *sal, int rows, int cols,
-                     int c0, int c1, int r0, int r1, float **pb, float **ps)
+void es_figure_range(const float *picture, size_t n, float *lo, float *hi)
 {
-    float lo = INFINITY, hi = -INFINITY;
-    for (size_t i = 0; i < (size_t)rows * cols; i++)
-        if (isfinite(base[i]))
-            lo = fminf(lo, base[i]), hi = fmaxf(hi, base[i]);
+    float l = INFINITY, h = -INFINITY;
+    /* no fminf / fmaxf calls (3 ms for 10 minutes); NaN compares false and ±inf are skipped */
+    for (size_t i = 0; i < n; i++) {
+        float b = picture[i];
+        l = b < l && b > -INFINITY ? b : l;
+        h = b > h && b < INFINITY ? b : h;
+    }
+    *lo = l, *hi = h;
+}
+
+/* A part: the whole input's colour range (so scrolling does not flicker; the caller's when
+ * it keeps one), then rows [r0, r1) of columns [c0, c1) of base and sal into *pb and *ps (new
+ * arrays). */
+static int crop_part(const es_figure_opts *o, es_spec_plot *p, const float *base, const float *sal,
+                     int rows, int cols, int c0, int c1, int r0, int r1, float **pb, float **ps)
+{
+    float lo = o->input_lo, hi = o->input_hi;
+    if (!(o->input_picture == base && lo < hi))
+        es_figure_range(base, (size_t)rows * cols, &lo, &hi);
     if (lo < hi)
         p->vmin = lo, p->vmax = hi;
     size_t w = (size_t)(c1 - c0), n = (size_t)(r1 - r0) * w;
@@ -225,7 +237,7 @@ int es_figure_render(const es_figure_opts *o, const es_clip *in, const char *fil
     shown(o, cols, &c0, &c1);
     shown_rows(o, rows, &r0, &r1);
     if ((c1 - c0 < cols || r1 - r0 < rows) &&
-        crop_part(&p, wb, ws, rows, cols, c0, c1, r0, r1, &pb, &ps) != 0)
+        crop_part(o, &p, wb, ws, rows, cols, c0, c1, r0, r1, &pb, &ps) != 0)
         goto done;
     p.data = pb ? pb : wb, p.rows = r1 - r0, p.cols = c1 - c0, p.saliency = pb ? ps : ws;
     p.area = o->area;

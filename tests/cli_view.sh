@@ -392,6 +392,8 @@ key [
 print pane
 key Tab
 print pane
+key Tab
+print pane
 EOF
 view_script "script: panes and layers" "$tmp/s8.txt" -m "$sc" $wav --size 800x500
 pn=$(grep "^pane" "$tmp/out")
@@ -400,11 +402,56 @@ echo "$pn" | sed -n 1p | grep -q "^pane activations layer 6/6 /MaxPool_1_output_
 echo "$pn" | sed -n 2p | grep -q "layer 1/6 /conv1/Conv_output_0: 8 × 20 × 16" && ok "]: the next layer (wrapping)" || bad "next layer" "$pn"
 echo "$pn" | sed -n 3p | grep -q "^pane filters layer 1/6 .*the filters of /conv1/Conv, 8 × 1 × 3 × 3" && ok "Tab: the layer's filters" || bad "filters" "$pn"
 echo "$pn" | sed -n 4p | grep -q "layer 6/6 .*the filters of /conv2/Conv" && ok "[: the previous layer; a pool's filters are the conv's before it" || bad "previous layer" "$pn"
-echo "$pn" | sed -n 5p | grep -q "^pane saliency" && ok "Tab: back to the saliency figure" || bad "panes cycle" "$pn"
+echo "$pn" | sed -n 5p | grep -q "^pane sanity" && echo "$pn" | sed -n 6p | grep -q "^pane saliency" &&
+  ok "Tab: the sanity strip, then back to the saliency figure" || bad "panes cycle" "$pn"
 "$es" maps -m "$sc" --input $wav --layer /MaxPool_1_output_0 --window 5 --size 800x500 -o "$tmp/act.ref.png"
 same "activations pane = earsight maps" "$tmp/act.png" "$tmp/act.ref.png" 800 500
 "$es" weights -m "$sc" --layer /conv1/Conv --size 800x500 -o "$tmp/filt.ref.png"
 same "filters pane = earsight weights" "$tmp/filt.png" "$tmp/filt.ref.png" 800 500
+
+# ---- the sanity pane: `earsight sanity --png`'s strip, on the worker, slow marked, Esc cancels ----
+cat >"$tmp/s9.txt" <<EOF
+idle
+key Tab
+key Tab
+key Tab
+idle
+print pane
+screenshot $tmp/san.png
+EOF
+view_script "script: the sanity pane" "$tmp/s9.txt" -m "$sc" $wav --size 800x500
+grep -q "^pane sanity sanity checks of guided, class [0-9]: 3 layers randomised from the top" "$tmp/out" &&
+  ok "Tab ×3: the sanity checks of the current method, cascading over 3 layers" || bad "sanity pane" "$(cat "$tmp/out")"
+"$es" sanity -m "$sc" --input $wav --method guided --size 800x500 --png "$tmp/san.ref.png" -q
+same "sanity pane = earsight sanity --png" "$tmp/san.png" "$tmp/san.ref.png" 800 500
+cat >"$tmp/s10.txt" <<EOF
+key Tab
+key Tab
+key Tab
+wait 300
+print status
+screenshot $tmp/san_progress.png
+key Escape
+idle
+print status
+key ctrl+q
+EOF
+start=$(date +%s)
+view_script "script: the sanity pane cancelled" "$tmp/s10.txt" -m "$sc" $long --method ig --steps 100000 \
+  --ig-method riemann-trapezoid --size 640x300
+took=$(( $(date +%s) - start ))
+if grep -q "^status sanity checks — slow: 4 maps × 40 windows (Esc cancels)" "$tmp/out" &&
+   grep -q "^status sanity checks cancelled" "$tmp/out" && [ "$took" -lt 20 ]; then
+  ok "sanity: slow marked before it runs, Esc cancels (${took}s)"
+else bad "sanity cancel" "${took}s: $(cat "$tmp/out")"; fi
+[ "$("$png" colours "$tmp/san_progress.png" 2>/dev/null || echo 0)" -gt 20 ] && ok "sanity: progress frame drawn" ||
+  bad "sanity progress frame" "blank or missing"
+
+# ---- --bench: frame times while scrolling, one line of key=value fields (no threshold here) -----
+expect "--bench" 0 "" "$es" view -m "$sc" "$long" --bench --frames 20 --size 640x300
+if grep -Eq "^bench frames=20 output=640x340 renderer=[a-z0-9]+ seconds=[0-9.]+ .*wall_median_ms=[0-9.]+ wall_p90_ms=[0-9.]+ .*cpu_ms=[0-9.]+ figure_median_ms=[0-9.]+ .*present_cpu_ms=[0-9.]+ load1=" "$tmp/out"; then
+  ok "--bench prints frames, size, renderer, wall median / p90, CPU a frame, the stages"
+else bad "--bench fields" "$(cat "$tmp/out")"; fi
 
 # ---- errors: one line, exit 1; usage: exit 2 ---------------------------------------------------
 expect "no display" 1 "no display" env -u DISPLAY "$es" view -m $fx/small_cnn.onnx $npy --screenshot "$tmp/x.png"

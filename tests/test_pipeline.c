@@ -921,6 +921,102 @@ static void baselines(void **state)
     es_clip_free(&in);
 }
 
+/* The colour range skips what is not finite; a part drawn with the caller's range (the viewer
+ * keeps it) is the part drawn with the range found again. */
+static void figure_range(void **state)
+{
+    float v[] = {3, NAN, -2, INFINITY, 7, -INFINITY}, lo, hi;
+    es_figure_range(v, 6, &lo, &hi);
+    assert_float_equal(lo, -2, 0), assert_float_equal(hi, 7, 0);
+    es_figure_range(v + 1, 1, &lo, &hi);
+    assert_true(lo > hi);
+    es_clip in;
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    size_t n = es_clip_map_size(&in);
+    float *map = malloc(n * sizeof *map), *st = malloc(n * sizeof *st), *pb = NULL, *pm = NULL;
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    es_sal_info info;
+    int rows, cols;
+    assert_int_equal(es_clip_saliency(&in, &o, map, &info), 0);
+    assert_int_equal(es_clip_stitch(&in, in.x.data, st), 0);
+    assert_int_equal(es_clip_picture(&in, st, &rows, &cols, &pb), 0);
+    assert_int_equal(es_clip_picture(&in, map, &rows, &cols, &pm), 0);
+    es_figure_opts fo = ES_FIGURE_OPTS_DEFAULTS;
+    fo.w = 320, fo.h = 200, fo.c0 = 10, fo.c1 = 60, fo.input_picture = pb, fo.map_picture = pm;
+    es_canvas a, b;
+    assert_int_equal(es_figure_render(&fo, &in, CHIRP, ES_SAL_GRAD, map, &info, &a), 0);
+    es_figure_range(pb, (size_t)rows * cols, &fo.input_lo, &fo.input_hi);
+    assert_int_equal(es_figure_render(&fo, &in, CHIRP, ES_SAL_GRAD, map, &info, &b), 0);
+    assert_memory_equal(a.px, b.px, (size_t)a.stride * a.h);
+    es_canvas_free(&a), es_canvas_free(&b);
+    free(map), free(st), free(pb), free(pm);
+    es_clip_free(&in);
+}
+
+/* ---- sanity checks ----------------------------------------------------------------------------- */
+
+static int stop_after(void *ctx, int done, int total)
+{
+    int *at = ctx;
+    at[1] = total;
+    return done >= at[0];
+}
+
+/* The checks on a sound: rows of both modes, maps of the cascading ones, the weights as they
+ * were after the run and after a stop; the strip at a size and at its own. */
+static void sanity_checks(void **state)
+{
+    es_clip in;
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    es_graph *g = in.m.g;
+    int ids[64], n = es_sanity_layers(g, ids, 64);
+    assert_true(n >= 2);
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    o.method = ES_SAL_GRAD, o.target = 0;
+    size_t sz = es_clip_map_size(&in);
+    float *before = malloc(sz * sizeof *before), *after = malloc(sz * sizeof *after);
+    assert_int_equal(es_clip_saliency(&in, &o, before, NULL), 0);
+    es_sanity s;
+    es_sanity_opts so = {0, 1, 1, 1, NULL, NULL};
+    if (es_clip_sanity(&in, &o, &so, &s) != 0)
+        fail_msg("%s", es_error());
+    assert_int_equal(s.n, n);
+    assert_int_equal(s.n_rows, 2 * n);
+    assert_string_equal(s.rows[0].mode, "cascading");
+    assert_string_equal(s.rows[n].mode, "independent");
+    assert_string_equal(s.rows[0].layer, es_node_name(g, ids[0]));
+    assert_memory_equal(s.maps[0], before, sz * sizeof *before); /* the original is the map */
+    assert_true(s.rows[n - 1].rho_abs < 0.99);                 /* all random: another map */
+    es_canvas cv;
+    assert_int_equal(es_sanity_strip(&s, &in, o.method, 500, 200, NULL, "t", NULL, &cv), 0);
+    assert_int_equal(cv.w, 500), assert_int_equal(cv.h, 200);
+    es_canvas_free(&cv);
+    assert_int_equal(es_sanity_strip(&s, &in, o.method, 0, 0, NULL, NULL, NULL, &cv), 0);
+    assert_int_equal(cv.w, 180 * (n + 1) + 40);
+    es_canvas_free(&cv);
+    es_sanity_free(&s);
+    assert_int_equal(es_clip_saliency(&in, &o, after, NULL), 0); /* the weights came back */
+    assert_memory_equal(after, before, sz * sizeof *before);
+    /* told to stop after the second map: an error, the weights as they were */
+    int at[2] = {2, 0};
+    so = (es_sanity_opts){1, 1, 1, 0, stop_after, at};
+    assert_int_equal(es_clip_sanity(&in, &o, &so, &s), -1);
+    assert_non_null(strstr(es_error(), "stopped after 2 of 2 maps"));
+    assert_int_equal(at[1], 2); /* --layers 1, cascading: the original and one step */
+    assert_null(s.maps);
+    assert_int_equal(es_clip_saliency(&in, &o, after, NULL), 0);
+    assert_memory_equal(after, before, sz * sizeof *before);
+    /* the strip needs cascading maps */
+    so = (es_sanity_opts){1, 1, 0, 1, NULL, NULL};
+    assert_int_equal(es_clip_sanity(&in, &o, &so, &s), 0);
+    assert_int_equal(es_sanity_strip(&s, &in, o.method, 0, 0, NULL, NULL, NULL, &cv), -1);
+    es_sanity_free(&s);
+    free(before), free(after);
+    es_clip_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -950,6 +1046,8 @@ int main(void)
         cmocka_unit_test(window_flags),
         cmocka_unit_test(saliency_decisive),
         cmocka_unit_test(baselines),
+        cmocka_unit_test(figure_range),
+        cmocka_unit_test(sanity_checks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

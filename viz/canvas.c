@@ -34,6 +34,14 @@ void es_fill_rect(es_canvas *c, es_rect r, es_rgba col)
 {
     if (!clip_rect(c, &r) || col.a == 0)
         return;
+    if (col.a == 255) { /* opaque (a plot's background, every frame the viewer draws): copied */
+        uint8_t *first = es_canvas_row(c, r.y) + 4 * r.x, px[4] = {col.r, col.g, col.b, 255};
+        for (int x = 0; x < r.w; x++)
+            memcpy(first + 4 * x, px, 4);
+        for (int y = r.y + 1; y < r.y + r.h; y++)
+            memcpy(es_canvas_row(c, y) + 4 * r.x, first, (size_t)4 * r.w);
+        return;
+    }
     for (int y = r.y; y < r.y + r.h; y++) {
         uint8_t *p = es_canvas_row(c, y) + 4 * r.x;
         for (int x = 0; x < r.w; x++, p += 4)

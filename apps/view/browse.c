@@ -194,12 +194,7 @@ static void note_verdict(view *v, view_file *f)
 /* Forgets what belonged to the file shown: maps, the figure, the sound, the view. */
 static void forget(view *v)
 {
-    if (v->worker) { /* its map is for the old file */
-        v->cancel = 1;
-        SDL_WaitThread(v->worker, NULL);
-        free(v->job_map);
-        v->worker = NULL, v->job = -1, v->job_map = NULL, v->cancel = 0;
-    }
+    view_stop(v); /* what it computes is of the old file */
     view_work_free(v);
     free(v->base), free(v->wave);
     v->base = NULL, v->wave = NULL, v->wave_n = 0;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const view_pane_names[VIEW_PANES] = {"saliency", "activations", "filters"};
+const char *const view_pane_names[VIEW_PANES] = {"saliency", "activations", "filters", "sanity"};
 
 /* The layers a pane can show: node outputs of rank 3 or 4 (N, C, [H,] W), in graph order. */
 int view_panes_init(view *v)
@@ -87,8 +87,30 @@ static int draw_filters(view *v, es_canvas *cv, int w, int h)
                            NULL, title);
 }
 
+/* The sanity strip of the current method and class, as `earsight sanity --png` draws it at
+ * this size: computed on the worker first (slow: a map for every layer). 1 while computed. */
+static int draw_sanity(view *v, es_canvas *cv, int w, int h)
+{
+    const view_sanity *s = view_sanity_current(v);
+    if (!s)
+        return 1;
+    if (s->failed)
+        return es_fail("%s", s->why);
+    snprintf(v->pane_info, sizeof v->pane_info, "sanity checks of %s, class %d: %d layers "
+             "randomised from the top, one after another", es_sal_method_name(v->method),
+             s->s.info.target, s->s.n);
+    return es_sanity_strip(&s->s, &v->in, v->method, w, h, v->fo.cmap, v->fo.title, v->font, cv);
+}
+
 int view_pane_render(view *v, int w, int h)
 {
+    if (v->pane == VIEW_PANE_SANITY) {
+        int rc = draw_sanity(v, &v->fig, w, h);
+        if (rc < 0)
+            snprintf(v->fig_msg, sizeof v->fig_msg, "%s", es_error());
+        v->figl.stale = 1, v->area = (es_rect){0};
+        return 0;
+    }
     if (v->worker) /* the worker uses the graph: the pane waits for it */
         return snprintf(v->fig_msg, sizeof v->fig_msg, "%s: waiting for the map being computed…",
                         view_pane_names[v->pane]), 0;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
-#include <sys/resource.h>
+#include <time.h>
 
 typedef enum { S_KEY, S_CLICK, S_MOVE, S_DRAG, S_WHEEL, S_WAIT, S_IDLE, S_SHOT, S_PRINT,
                S_RESIZE, S_DROP, S_QUIT } step_kind;
@@ -199,8 +199,7 @@ int view_script_step(view *v, const char **shot)
             s->until = SDL_GetTicks() + (Uint32)st->n[0], s->waiting = 1;
         if (st->kind == S_WAIT && !SDL_TICKS_PASSED(SDL_GetTicks(), s->until))
             return 0;
-        const view_map *m = &v->cache[v->method * v->in.classes + v->target];
-        if (st->kind == S_IDLE && (v->worker || !(m->map || m->failed)))
+        if (st->kind == S_IDLE && view_busy(v))
             return 0; /* computing, or about to start at the next frame */
         s->waiting = 0, s->next++;
         if (st->kind <= S_WHEEL || st->kind == S_RESIZE || st->kind == S_DROP)
@@ -254,50 +253,89 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* This process's CPU time (all threads), in ms. */
-static double cpu_ms(void)
+double view_cpu_ms(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-int view_bench(view *v, int frames)
+/* A stage of a frame: its wall times (sorted for the median) and its CPU time, summed. */
+typedef struct {
+    double *wall, cpu;
+} stage;
+
+static double median(stage *s, int n)
+{
+    qsort(s->wall, n, sizeof *s->wall, cmp_double);
+    return s->wall[n / 2];
+}
+
+/* The columns shown in a frame: 30 s of a sound (a quarter of a tensor), at least 8. */
+static void bench_view(view *v, double *secs)
 {
     es_axis x, y;
     es_figure_opts all = v->fo;
     all.c0 = all.c1 = 0;
     es_figure_axes(&all, &v->in, &x, &y);
-    double secs = v->in.audio ? x.hi - x.lo : 0;
-    int span = v->in.audio ? (int)(v->cols * 30.0 / secs) : v->cols / 4;
+    *secs = v->in.audio ? x.hi - x.lo : 0;
+    int span = v->in.audio ? (int)(v->cols * 30.0 / *secs) : v->cols / 4;
     v->span = span < 8 ? (v->cols < 8 ? v->cols : 8) : span > v->cols ? v->cols : span;
     v->c0 = 0, v->fig_dirty = 1;
+}
+
+/* Scrolls from the start to the end of the recording in `frames` steps, each frame drawn in
+ * full (the figure, the window's composition, the present), and prints one line of
+ * key=value fields: wall times (median, p90, max), CPU per frame, and the split by stage. On
+ * a busy machine the wall time also counts waiting for a core; the CPU time says what a
+ * frame costs this process (the X server's share is not in it). */
+int view_bench(view *v, int frames)
+{
+    double secs;
+    bench_view(v, &secs);
     if (view_draw(v, NULL) != 0) /* the first frame: fonts and caches warm */
         return -1;
-    double *fig = malloc(2 * (size_t)frames * sizeof *fig), *tot = fig + frames;
-    if (!fig)
+    stage st[4] = {{0}}; /* the frame, the figure, the composition, the present */
+    double *mem = malloc(4 * (size_t)frames * sizeof *mem);
+    if (!mem)
         return es_fail("out of memory");
+    for (int k = 0; k < 4; k++)
+        st[k].wall = mem + (size_t)k * frames;
     int step = (v->cols - v->span) / frames > 1 ? (v->cols - v->span) / frames : 1;
-    double f = (double)SDL_GetPerformanceFrequency() / 1000, cpu0 = cpu_ms();
+    double f = (double)SDL_GetPerformanceFrequency() / 1000;
     for (int i = 0; i < frames; i++) {
         v->c0 = (v->c0 + step) % (v->cols - v->span + 1), v->fig_dirty = 1;
+        double c0 = view_cpu_ms();
         Uint64 t0 = SDL_GetPerformanceCounter();
         if (view_figure(v) != 0)
-            return free(fig), -1;
+            return free(mem), -1;
         Uint64 t1 = SDL_GetPerformanceCounter();
+        double c1 = view_cpu_ms();
         if (view_present(v, NULL) != 0)
-            return free(fig), -1;
-        fig[i] = (t1 - t0) / f, tot[i] = (SDL_GetPerformanceCounter() - t0) / f;
+            return free(mem), -1;
+        Uint64 t3 = SDL_GetPerformanceCounter();
+        double c3 = view_cpu_ms();
+        st[0].wall[i] = (t3 - t0) / f, st[0].cpu += c3 - c0;
+        st[1].wall[i] = (t1 - t0) / f, st[1].cpu += c1 - c0;
+        st[2].wall[i] = (v->composed_at - t1) / f, st[2].cpu += v->composed_cpu - c1;
+        st[3].wall[i] = (t3 - v->composed_at) / f, st[3].cpu += c3 - v->composed_cpu;
         SDL_PumpEvents();
     }
-    double cpu = (cpu_ms() - cpu0) / frames;
-    qsort(fig, frames, sizeof *fig, cmp_double), qsort(tot, frames, sizeof *tot, cmp_double);
-    /* on a busy machine the wall time also counts waiting for a core; the CPU time says what
-     * a frame costs this process (the X server's share is not in it) */
-    printf("bench: %d frames at %dx%d scrolling %.1f s of %.1f s (%d of %d columns, %d a frame): "
-           "median %.1f ms, p90 %.1f ms, max %.1f ms (figure %.1f ms median; CPU %.1f ms a frame)\n",
-           frames, v->out_w, v->out_h, secs * v->span / v->cols, secs, v->span, v->cols,
-           step, tot[frames / 2], tot[frames * 9 / 10], tot[frames - 1], fig[frames / 2], cpu);
-    free(fig);
+    double load[3] = {-1, -1, -1};
+    getloadavg(load, 3);
+    SDL_RendererInfo ri = {0};
+    SDL_GetRendererInfo(v->ren, &ri);
+    double p90 = (qsort(st[0].wall, frames, sizeof *st[0].wall, cmp_double), st[0].wall[frames * 9 / 10]);
+    double mx = st[0].wall[frames - 1], med = median(&st[0], frames);
+    printf("bench frames=%d output=%dx%d renderer=%s seconds=%.1f shown_seconds=%.1f columns=%d "
+           "shown_columns=%d step_columns=%d wall_median_ms=%.2f wall_p90_ms=%.2f "
+           "wall_max_ms=%.2f cpu_ms=%.2f figure_median_ms=%.2f figure_cpu_ms=%.2f "
+           "compose_median_ms=%.2f compose_cpu_ms=%.2f present_median_ms=%.2f "
+           "present_cpu_ms=%.2f load1=%.2f\n",
+           frames, v->out_w, v->out_h, ri.name ? ri.name : "?", secs, secs * v->span / v->cols,
+           v->cols, v->span, step, med, p90, mx, st[0].cpu / frames, median(&st[1], frames),
+           st[1].cpu / frames, median(&st[2], frames), st[2].cpu / frames,
+           median(&st[3], frames), st[3].cpu / frames, load[0]);
+    free(mem);
     return 0;
 }

@@ -35,7 +35,9 @@ static const opt_cmd cmd = {
     "              files and folders dropped on the window join the list)\n"
     "  l           the file list (each file's verdict and P once opened) on / off\n"
     "  Tab         the panes: saliency, a layer's activations (for the window at the view's\n"
-    "              centre, as `earsight maps` draws them), its filters (as `earsight weights`)\n"
+    "              centre, as `earsight maps` draws them), its filters (as `earsight weights`),\n"
+    "              the sanity strip of the method and class (as `earsight sanity --png`: slow,\n"
+    "              a map per layer randomised, computed off the UI thread; Esc cancels)\n"
     "  [ / ]       the previous / next layer (its name and shape in the bar)\n"
     "  Esc         cancel the computation running, else drop the selection, else quit\n"
     "  ctrl+q      quit\n"
@@ -81,8 +83,9 @@ static int parse(int argc, char **argv, options *o, view *v)
     const opt rows[] = {
         OPT_HEADING("options:"), OPT_MODEL(&o->model),
         OPT_SIZE(0, "size", &o->w, &o->h, 64, 16384, "WxH",
-                 "the figure's size in pixels (1000x450, as saliency --png); the\n"
-                 "window adds the 40-pixel key bar below it. Resizing re-renders"),
+                 "the figure's size in pixels (1000x450, as saliency --png; 1920x1040\n"
+                 "with --bench); the window adds the 40-pixel key bar below it.\n"
+                 "Resizing re-renders"),
         OPT_ENUM(0, "overlay", &v->mode, modes, "MODE", "heat | blended (default) | masked | alpha"),
         OPT_ENUM(0, "sign", &v->sign, signs, "S", "absolute (default) | positive | negative | all"),
         OPT_STRING(0, "cmap", &v->fo.cmap, "NAME", "the overlay's colour map"),
@@ -100,8 +103,10 @@ static int parse(int argc, char **argv, options *o, view *v)
                    "play FILE's lines as a user would, then exit (with --screenshot:\n"
                    "the last frame is written): see \"scripts\" below"),
         OPT_SWITCH(0, "bench", &o->bench,
-                   "zoom to 30 s, scroll through the recording for 240 frames and print\n"
-                   "the frame times (median, p90) on stdout"),
+                   "zoom to 30 s, scroll through the whole recording in 240 frames (or\n"
+                   "--frames N), each drawn in full, and print one line of key=value\n"
+                   "fields on stdout: wall time (median, p90, max), CPU a frame, the\n"
+                   "split (figure, composition, present), the renderer, the load"),
         OPT_STRING(0, "keys", &o->keys, "KEYS",
                    "press these keys before the first frame: m M o O s S q t T + - 0\n"
                    "< > (scroll) h e p P — for scripts and tests"),
@@ -345,6 +350,8 @@ int view_base_picture(view *v)
         return free(st), es_fail("out of memory");
     int rc = es_clip_picture(&v->in, st ? st : v->in.x.data, &v->rows, &v->cols, &v->base);
     v->rspan = v->rows;
+    if (rc == 0) /* the figure's colour range, once rather than for every part drawn */
+        es_figure_range(v->base, (size_t)v->rows * v->cols, &v->fo.input_lo, &v->fo.input_hi);
     free(st);
     return rc;
 }
@@ -367,7 +374,7 @@ static int run(view *v, const options *o)
         if (script_key(v, *k))
             return 0;
     if (o->bench)
-        return view_bench(v, 240) != 0 ? cli_lib_fail() : 0;
+        return view_bench(v, o->frames ? o->frames : 240) != 0 ? cli_lib_fail() : 0;
     for (;;) {
         const char *shot_path = NULL;
         if (v->script) {
@@ -431,13 +438,15 @@ static int open_first(view *v, const options *o)
 int cmd_view(int argc, char **argv)
 {
     view v = {0};
-    options o = {.w = 1000, .h = 450};
+    options o = {0};
     v.fo = (es_figure_opts)ES_FIGURE_OPTS_DEFAULTS;
-    v.mode = 1, v.show_keys = 1, v.job = -1, v.layer = -1, v.mx = v.my = -1, v.scale = 1, v.fig_dirty = 1;
+    v.mode = 1, v.show_keys = 1, v.job = -1, v.san.key = -1, v.layer = -1, v.mx = v.my = -1, v.scale = 1, v.fig_dirty = 1;
     sal_args_init(&v.a);
     int rc = parse(argc, argv, &o, &v);
     if (rc)
         return rc;
+    if (!o.w) /* --bench measures a 1920×1080 window, the yardstick */
+        o.w = o.bench ? 1920 : 1000, o.h = o.bench ? 1080 - VIEW_BAR_H : 450;
     if (!v.a.method) /* the README's first look: sharp, one backward pass per window */
         v.a.method = "guided";
     if (o.script && !(v.script = view_script_load(o.script)))
@@ -463,12 +472,7 @@ int cmd_view(int argc, char **argv)
     }
     rc = run(&v, &o);
 done:
-    if (v.worker) { /* quit during a computation: stop it, wait for its current batch */
-        v.cancel = 1;
-        SDL_WaitThread(v.worker, NULL);
-        free(v.job_map);
-        v.worker = NULL;
-    }
+    view_stop(&v); /* quit during a computation: it stops after its current batch */
     view_sound_close(&v);
     if (v.win || v.ren || v.font)
         view_window_close(&v);

@@ -14,7 +14,8 @@
 #include <SDL.h>
 
 #define VIEW_BAR_H 40 /* the key bar under the figure: two lines of text */
-#define VIEW_PANES 3  /* the saliency figure, a layer's activations, its filters */
+#define VIEW_PANES 4  /* the saliency figure, a layer's activations, its filters, the sanity strip */
+#define VIEW_PANE_SANITY 3
 
 typedef struct {
     float *map;       /* es_clip_map_size floats; NULL until computed */
@@ -22,6 +23,14 @@ typedef struct {
     int failed;       /* the method cannot explain this model, or it was cancelled */
     char why[160];    /* why it failed */
 } view_map;
+
+/* The sanity checks (cascading, as `sanity --png` draws them) of one method and class. */
+typedef struct {
+    es_sanity s;      /* s.maps NULL until computed */
+    int key;          /* the cache index (method × classes + target) they are of; -1 none */
+    int failed;       /* cancelled, or the model has no layer to randomise */
+    char why[160];
+} view_sanity;
 
 typedef struct view_script view_script;
 
@@ -50,17 +59,22 @@ typedef struct {
     float *base;                    /* the input as the picture shows it (rows × cols) */
     int show_keys;
     view_map *cache;                /* ES_SAL_COUNT × classes, computed on demand */
+    view_sanity san;                /* the sanity pane's checks, computed on demand */
     char status[256];               /* the bar's message (computing, exported, an error) */
     /* maps are computed on a worker thread so the window stays alive (occlusion can take
      * minutes); --screenshot alone computes on the main thread (sync) */
     int sync, job;                  /* job: the cache index being computed, -1 none */
+    int job_sanity;                 /* the job is the sanity checks of that index, not its map */
+    es_sanity job_checks;           /* the worker's sanity checks, published by the main thread */
     SDL_Thread *worker;
     Uint32 done_event;              /* pushed by the worker when its map is ready */
     float *job_map;                 /* the worker's result, published by the main thread */
     es_sal_info job_info;
     char job_error[256];
     volatile int cancel;            /* Esc: the worker stops before its next batch or window */
-    volatile int job_rows;          /* windows the worker has finished */
+    volatile int job_rows;          /* windows the worker has finished (of every map) */
+    volatile int job_base;          /* windows of the maps finished before the current one */
+    int job_total;                  /* windows the job computes in all */
     Uint32 job_t0;                  /* SDL_GetTicks when it started */
     /* SDL */
     SDL_Window *win;
@@ -102,6 +116,8 @@ typedef struct {
     view_layer list;
     /* scripts and benchmarks */
     view_script *script;
+    Uint64 composed_at;             /* SDL_GetPerformanceCounter before the last present */
+    double composed_cpu;            /* the process's CPU time then, ms (view_cpu_ms) */
 } view;
 
 /* window.c */
@@ -129,6 +145,17 @@ int view_cancel(view *v);
 int view_method_slow(const view *v, int method);
 /* What the worker did so far, 0 … 1 (windows finished), for the progress bar. */
 double view_progress(const view *v);
+/* The progress box's line: what runs, how far, for how long, that Esc stops it. */
+void view_progress_line(const view *v, char *line, size_t cap);
+/* The sanity checks of the current method and class: computed (s.maps set or failed), or
+ * started on the worker / computed now as view_current does. NULL while they are computed
+ * (v->fig_msg says so). */
+const view_sanity *view_sanity_current(view *v);
+/* Whether a computation runs, or the pane shown waits for one that starts at the next frame
+ * (a script's `idle` waits while so). */
+int view_busy(view *v);
+/* Stops the worker (Esc, another file, quitting) and drops what it computed. */
+void view_stop(view *v);
 void view_work_free(view *v);
 
 /* sound.c */
@@ -184,6 +211,7 @@ void view_script_free(view_script *s);
 int view_script_step(view *v, const char **shot);
 /* Frame times while scrolling the whole recording, printed on stdout: 0, or -1. */
 int view_bench(view *v, int frames);
+double view_cpu_ms(void); /* the process's CPU time (all threads), ms */
 
 /* view.c */
 const char *view_mode_name(int mode);
