@@ -171,17 +171,18 @@ static void catch_signals(void)
  * a region on an idle machine. libgomp reads OMP_WAIT_POLICY once, in its constructor, and
  * libc's own start-up resets the environment after anything an executable sets before it; so
  * the process starts itself again with the variable, from .preinit_array: before any
- * library's constructor has run (no thread started, nothing loaded twice). A user's own
- * OMP_WAIT_POLICY or GOMP_SPINCOUNT wins; if the exec fails, we go on as we are. */
+ * library's constructor has run (no thread started, nothing initialised twice). A user's own
+ * OMP_WAIT_POLICY or GOMP_SPINCOUNT wins, one thread has nothing to spin, and valgrind's tools
+ * would not follow the exec; if the exec fails, we go on as we are. */
 static void wait_passive(int argc, char **argv, char **envp)
 {
     (void)argc;
     size_t n = 0;
     for (; envp[n]; n++)
         if (strncmp(envp[n], "OMP_WAIT_POLICY=", 16) == 0 || strncmp(envp[n], "GOMP_SPINCOUNT=", 15) == 0 ||
-            strcmp(envp[n], "OMP_NUM_THREADS=1") == 0 || /* one thread: nothing spins */
+            strcmp(envp[n], "OMP_NUM_THREADS=1") == 0 ||
             (strncmp(envp[n], "LD_PRELOAD=", 11) == 0 && strstr(envp[n], "vgpreload")))
-            return; /* under valgrind, whose tools would not follow the exec */
+            return;
     char *env[n + 2];
     memcpy(env, envp, n * sizeof *env);
     env[n] = "OMP_WAIT_POLICY=PASSIVE", env[n + 1] = NULL;
