@@ -56,7 +56,8 @@ int es_sound_name(const char *path)
     const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
     if (!dot || (slash && dot < slash) || !dot[1])
         return 0;
-    static const char *extra[] = {"ogg", "opus", "oga", "aif", NULL}; /* Ogg's "oga" only */
+    /* Ogg names beside libsndfile's "oga", and MPEG's usual name (libsndfile reads MP3s) */
+    static const char *extra[] = {"ogg", "opus", "oga", "aif", "mp3", NULL};
     for (int k = 0; extra[k]; k++)
         if (strcasecmp(dot + 1, extra[k]) == 0)
             return 1;

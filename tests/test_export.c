@@ -132,6 +132,20 @@ static void folders_and_lists(void **state)
     es_inputs_free(&l);
 }
 
+/* The names a folder contributes: libsndfile's formats, Ogg's and MP3's usual names, any
+ * case; not raw, not other files. The viewer's browser asks the same function. */
+static void sound_names(void **state)
+{
+    const char *yes[] = {"a.wav", "b.FLAC", "c.ogg", "d.opus", "e.mp3", "f.MP3", "g.aiff", "h/i.au"};
+    const char *no[] = {"a.txt", "b.raw", "c", "d.", "e.mp3/f", "notes.csv"};
+    for (size_t k = 0; k < sizeof yes / sizeof *yes; k++)
+        if (!es_sound_name(yes[k]))
+            fail_msg("%s is a sound name", yes[k]);
+    for (size_t k = 0; k < sizeof no / sizeof *no; k++)
+        if (es_sound_name(no[k]))
+            fail_msg("%s is not a sound name", no[k]);
+}
+
 static void table_round_trip(void **state)
 {
     const char *cols[] = {"path", "p", "status"};
@@ -205,6 +219,7 @@ int main(void)
         cmocka_unit_test(hash_is_fnv1a),      cmocka_unit_test(stems_stay_in_the_folder),
         cmocka_unit_test(shards_cover_once),  cmocka_unit_test(folders_and_lists),
         cmocka_unit_test(table_round_trip),   cmocka_unit_test(gallery_escapes),
+        cmocka_unit_test(sound_names),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[600];

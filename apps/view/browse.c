@@ -16,18 +16,6 @@
 
 #define LIST_W 280 /* the file list panel, right of the figure */
 
-static const char *const sound_ext[] = {"wav", "flac", "ogg", "oga", "opus", "mp3", "aif",
-                                        "aiff", "au", "snd", "caf", "w64", "rf64", NULL};
-
-static int is_sound_name(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    for (int i = 0; dot && sound_ext[i]; i++)
-        if (!strcasecmp(dot + 1, sound_ext[i]))
-            return 1;
-    return 0;
-}
-
 static int add(view *v, const char *path, float sort_key)
 {
     if (v->n_files == v->cap_files) {
@@ -75,7 +63,7 @@ static int walk(view *v, const char *dir)
             continue;
         if (S_ISDIR(st.st_mode))
             rc = walk(v, path);
-        else if (is_sound_name(e->d_name))
+        else if (es_sound_name(e->d_name))
             rc = add(v, path, NAN);
     }
     closedir(d);
