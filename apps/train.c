@@ -34,7 +34,7 @@ typedef struct {
     const char *data, *root, *arch, *features, *out, *val_csv, *background;
     int epochs, batch, steps, quiet, strict, synth_select;
     double lr, wd, val_split, mix, mix_neg, snr[2];
-    double synth, synth_db[2], quieter, quiet_db, floor_db[2];
+    double synth, silence, synth_db[2], quieter, quiet_db, floor_db[2];
     int crop_tries, precise_bn;
     double lr_end; /* < 0: a constant learning rate */
     int optimizer; /* an index of optimizers */
@@ -94,6 +94,10 @@ static int parse(int argc, char **argv, options *o)
         OPT_DOUBLE(0, "synth", &o->synth, 0, 1, "P",
                    "probability that a background window is a synthetic sound (silence,\n"
                    "noise, hum, clicks), and that a mixing background is such a noise (0.25)"),
+        {OPT_T_DOUBLE, 0, "silence", &o->silence, "P",
+         "probability that a synthetic window is digital silence (default: one kind\n"
+         "in six, as likely as white, pink or brown noise, hum or clicks)", 0, 1,
+         .flags = OPT_OPEN_LO},
         OPT_CALL(0, "synth-db", o->synth_db, db_range, "LO:HI", "their level range in dBFS (-80:-10)"),
         OPT_DOUBLE(0, "quieter", &o->quieter, 0, 1, "P",
                    "probability that a window is gained down onto a noise floor (0.25)"),
@@ -360,12 +364,12 @@ static void training_json(const run *r, const options *o, const es_augment *a, i
              "{\"arch\":\"%s\",\"epochs\":%d,\"best_epoch\":%d,\"batch\":%d,\"seed\":%llu,"
              "\"files\":%d,\"validation_files\":%d,\"validation_auc\":%.6f,"
              "\"augment\":{\"mix\":%g,\"mix_negatives\":%g,\"snr\":[%g,%g],\"gain_db\":%g,"
-             "\"band_shift\":%d,\"synth\":%g,\"synth_db\":[%g,%g],\"quieter\":%g,"
+             "\"band_shift\":%d,\"synth\":%g,\"silence\":%g,\"synth_db\":[%g,%g],\"quieter\":%g,"
              "\"quiet_db\":%g,\"floor_db\":[%g,%g],\"crop_tries\":%d},\"synth_select\":%s,"
              "\"lr\":%g,\"lr_end\":%g,\"precise_bn\":%d}",
              o->arch, epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n,
              r->n_va, auc, a->p_mix, a->p_mix_bg, a->snr_min, a->snr_max, a->gain_db,
-             a->band_shift, a->synth ? a->p_synth : 0, a->synth_db[0], a->synth_db[1],
+             a->band_shift, a->synth ? a->p_synth : 0, a->p_silence > 0 ? a->p_silence : 1.0 / ES_SYNTH_KINDS, a->synth_db[0], a->synth_db[1],
              a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1], a->crop_tries,
              o->synth_select ? "true" : "false", r->lr0, o->lr_end >= 0 ? o->lr_end : r->lr0,
              o->precise_bn);
@@ -499,7 +503,7 @@ int cmd_train(int argc, char **argv)
                 r.d.n, r.n_va, r.d.n_classes, omp_get_wtime() - t0);
     es_augment aug = {.p_mix = o.mix, .p_mix_bg = o.mix_neg, .background = -1, .snr_min = o.snr[0],
                       .snr_max = o.snr[1], .gain_db = 6, .band_shift = 2, .p_synth = o.synth,
-                      .synth_db = {o.synth_db[0], o.synth_db[1]}, .p_quiet = o.quieter,
+                      .p_silence = o.silence, .synth_db = {o.synth_db[0], o.synth_db[1]}, .p_quiet = o.quieter,
                       .quiet_db = o.quiet_db, .floor_db = {o.floor_db[0], o.floor_db[1]},
                       .crop_tries = o.crop_tries};
     const char *bg = o.background ? o.background : r.d.hasbird ? "nobird" : NULL;

@@ -522,11 +522,19 @@ static double mean_power(const es_feature_config *c, const float *x, int bands, 
     return s / ((double)bands * (t1 - t0 > 0 ? t1 - t0 : 1));
 }
 
-/* A synthetic sound's features, its kind (from `first` on) and level drawn from the ranges. */
+/* A synthetic sound's features, its kind (from `first` on) and level drawn from the ranges.
+ * Digital silence, when it may be drawn, comes with probability p_silence (0: as often as
+ * any other kind). */
 static int synth_features(const es_augment *a, es_synth_kind first, const double level[2],
                           int frames, es_rng *r, es_array *out)
 {
-    es_synth_kind kind = first + es_rng_below(r, ES_SYNTH_KINDS - first);
+    es_synth_kind kind;
+    if (first == ES_SYNTH_SILENCE && a->p_silence > 0)
+        kind = es_rng_uniform(r) < a->p_silence
+                 ? ES_SYNTH_SILENCE
+                 : ES_SYNTH_SILENCE + 1 + es_rng_below(r, ES_SYNTH_KINDS - 1);
+    else
+        kind = first + es_rng_below(r, ES_SYNTH_KINDS - first);
     double db = level[0] + (level[1] - level[0]) * es_rng_uniform(r);
     return es_synth_features(a->synth, kind, db, frames, r, out);
 }

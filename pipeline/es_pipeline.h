@@ -558,6 +558,8 @@ typedef struct {
     double p_synth;        /* a background-class draw becomes a synthetic sound (silence,
                             * noise, hum, clicks), and a mixing background a synthetic noise */
     double synth_db[2];    /* their level range, dBFS (RMS re 1.0; clicks: peak) */
+    double p_silence;      /* a synthetic background window is digital silence (0: one
+                            * kind of ES_SYNTH_KINDS, as likely as any other) */
     double p_quiet;        /* a clip is gained down, onto a noise floor */
     double quiet_db;       /* by up to quiet_db dB (kept 6 dB over the floor) */
     double floor_db[2];    /* the floor's level range, dBFS */

@@ -608,7 +608,15 @@ static void synth_examples(void **state)
         }
         kinds += seed % 2 == 0 && ss == 0; /* digital silence: all zeros */
     }
-    assert_true(kinds > 0);
+    assert_true(kinds > 0 && kinds < 20);
+    /* p_silence 1: every synthetic window is digital silence */
+    a.p_silence = 1;
+    for (int seed = 0; seed < 20; seed++) {
+        es_rng r = {(uint64_t)seed};
+        assert_int_equal(es_dataset_example(&c, &a, feat, 0, &d, train, 2, &r, w[0]), 0);
+        for (int j = 0; j < 20 * 16; j++)
+            assert_true(w[0][j] == 0);
+    }
     es_array_free(&sil);
     es_features_free(f);
 }
