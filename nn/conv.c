@@ -96,11 +96,26 @@ static int conv_geom(es_graph *g, es_node *nd, geom *q)
  * K = c, which would be memory-bound (the backward-to-input of a growth-15 DenseNet layer). */
 #define NARROW_K 288
 
-/* Floats shifted_conv needs for an input (c,h,w) padded to (hp,wp), m output maps, taps. */
+/* Few maps out (a DenseNet's growth of 15, or its backward to a 15-map input) go to the
+ * register kernel of conv_direct.c instead of any GEMM (measured: the GEMMs reach a quarter
+ * of the machine's peak at M = 15). */
+#define DIRECT_M 32
+#define DIRECT_TAPS 49
+static int use_direct(int m, int taps) { return m <= DIRECT_M && taps <= DIRECT_TAPS; }
+
+/* Whether the kernel of m maps over c channels is kept (m, c·taps) — the W layout — rather
+ * than as one (m x c) matrix a tap. */
+static int flat_layout(int m, int c, int taps) { return c * taps <= NARROW_K || use_direct(m, taps); }
+
+/* Floats shifted_conv needs for an input (c,h,w) padded to (hp,wp), m output maps, taps:
+ * the padded planes (one spare row, and a block's reach past the end), the output on the
+ * padded width (rows rounded up to a block), and the stacked columns or the packed kernel. */
 static size_t shifted_ws(int c, int m, int hp, int wp, int eh, int taps)
 {
-    size_t n = (size_t)(hp - eh) * wp, cols = c * taps <= NARROW_K ? (size_t)c * taps * n : 0;
-    return (size_t)c * (hp + 1) * wp + (size_t)m * n + cols;
+    size_t n = (size_t)(hp - eh) * wp, ns = (n + 15) / 16 * 16;
+    size_t extra = use_direct(m, taps) ? (size_t)m * c * taps
+                 : c * taps <= NARROW_K ? (size_t)c * taps * n : 0;
+    return (size_t)c * (hp + 1) * wp + 16 + (size_t)m * ns + extra;
 }
 
 /* Workspace of the shifted path: repacked kernel + the larger of forward, backward to the
@@ -353,11 +368,19 @@ static void shifted_conv(const shift_args *s, const float *x, const float *wr, f
     int hp = s->h + s->pt + s->pb, wp = s->w + s->pl + s->pr;
     int ho = hp - s->dh * (s->kh - 1), wo = wp - s->dw * (s->kw - 1);
     size_t plane = (size_t)(hp + 1) * wp;
-    float *xp = ws, *yp = ws + (size_t)s->c * plane;
-    pad_planes(s, x, xp);
     int n = ho * wp, taps = s->kh * s->kw;
-    if (s->c * taps <= NARROW_K) { /* cols (c·taps x n), row c·taps+ij = plane c shifted by ij */
-        float *cols = yp + (size_t)s->m * n;
+    size_t ns = use_direct(s->m, taps) ? ((size_t)n + 15) / 16 * 16 : (size_t)n;
+    float *xp = ws, *yp = ws + (size_t)s->c * plane + 16, *extra = yp + (size_t)s->m * ns;
+    pad_planes(s, x, xp);
+    memset(xp + (size_t)s->c * plane, 0, 16 * sizeof *xp); /* what the last block reads past */
+    if (use_direct(s->m, taps)) {
+        int off[DIRECT_TAPS];
+        for (int t = 0; t < taps; t++)
+            off[t] = t / s->kw * s->dh * wp + t % s->kw * s->dw;
+        es_conv_direct_pack(wr, s->m, s->c, taps, extra);
+        es_conv_direct(xp, plane, s->c, taps, off, extra, s->m, yp, ns, n);
+    } else if (s->c * taps <= NARROW_K) { /* cols (c·taps x n), row c·taps+ij = plane c shifted by ij */
+        float *cols = extra;
 #pragma omp parallel for schedule(static) if ((size_t)s->c * taps * n > 65536)
         for (int r = 0; r < s->c * taps; r++) {
             int c = r / taps, i = r % taps / s->kw, j = r % s->kw;
@@ -378,7 +401,7 @@ static void shifted_conv(const shift_args *s, const float *x, const float *wr, f
     for (int m = 0; m < s->m; m++)
         for (int r = 0; r < ho; r++) {
             float *d = y + ((size_t)m * ho + r) * wo;
-            const float *src = yp + (size_t)m * n + (size_t)r * wp;
+            const float *src = yp + (size_t)m * ns + (size_t)r * wp;
             if (accumulate)
                 for (int c = 0; c < wo; c++)
                     d[c] += src[c];
@@ -388,15 +411,15 @@ static void shifted_conv(const shift_args *s, const float *x, const float *wr, f
 }
 
 /* The kernel as shifted_conv wants it, for `rows` output maps over `cols` input channels:
- * narrow inputs take (rows, cols·taps), the W layout itself; wide ones one (rows x cols)
- * matrix per tap. flip: the kernel of backward-to-input, W[m][c][taps−1−ij] with the roles
+ * narrow inputs and few maps (flat_layout) take (rows, cols·taps), the W layout itself;
+ * wide ones one (rows x cols) matrix per tap. flip: the kernel of backward-to-input, W[m][c][taps−1−ij] with the roles
  * of m and c swapped. The loops run in the order of wr, or in tiles of 16 maps across it,
  * so that every store lands next to the one before: a ResNet's 512 x 512 x 9 kernel
  * scattered tap by tap took as long as the convolution itself. */
 static void repack(const geom *q, const float *w, float *wr, int flip)
 {
     int taps = q->kh * q->kw, mg = q->mg, cg = q->cg;
-    int narrow = (flip ? mg : cg) * taps <= NARROW_K;
+    int narrow = flip ? flat_layout(cg, mg, taps) : flat_layout(mg, cg, taps);
     if (!flip && narrow) {
         memcpy(wr, w, (size_t)mg * cg * taps * sizeof *w);
     } else if (!flip) { /* wr[t][m][c] = w[m][c][t]: one map's row of w stays in cache */

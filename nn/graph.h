@@ -152,6 +152,13 @@ static inline float es_relu_rule_grad(es_relu_rule r, int on, float dy)
  * caller): words shared with a neighbouring span are or-ed atomically, so spans may run in
  * parallel. */
 void es_relu_span(float *y, size_t off, size_t n, uint32_t *mask);
+/* conv_direct.c: a stride-1 conv of thin layers on zero-padded planes, in registers.
+ * y[m][p] = Σ_c Σ_t w[m][c][t] · x[c·plane + p + off[t]] for p < n rounded up to 16, rows of
+ * y ys >= that apart; x readable 16 floats past its last plane. wk: the kernel (m, c, taps)
+ * as es_conv_direct_pack lays it out (m·c·taps floats). */
+void es_conv_direct_pack(const float *w, int m, int c, int taps, float *wk);
+void es_conv_direct(const float *x, size_t plane, int c, int taps, const int *off,
+                    const float *wk, int m, float *y, size_t ys, int n);
 /* Whether node n is a Relu that the BatchNormalization before it computes (plan.c). */
 static inline int es_node_absorbed(const es_node *n) { return n->op == ES_OP_RELU && n->fused_with; }
 

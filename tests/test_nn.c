@@ -118,6 +118,13 @@ static void conv2d_matches_direct_and_gradients(void **s)
     run_conv_case(&dil, 0);
     conv_case wide = {1, 40, 5, 4, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 1}; /* one GEMM per tap */
     run_conv_case(&wide, 0);
+    /* the register kernel (few maps) forward and back, and the GEMMs beside it */
+    conv_case dense = {1, 20, 9, 19, 15, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* direct both ways */
+    run_conv_case(&dense, 0);
+    conv_case dwide = {2, 40, 6, 21, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* direct; back: GEMM */
+    run_conv_case(&dwide, 0);
+    conv_case many = {1, 3, 7, 18, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* GEMM; back: direct */
+    run_conv_case(&many, 0);
     conv_case one = {2, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}; /* 1x1: no im2col */
     run_conv_case(&one, 0);
     /* depthwise (one input channel a group): MobileNet's 3x3; strided, dilated, asymmetric
@@ -134,6 +141,8 @@ static void conv1d_matches_direct_and_gradients(void **s)
 {
     conv_case q = {2, 3, 1, 17, 4, 1, 5, 1, 2, 1, 2, 0, 3, 0, 1, 1};
     run_conv_case(&q, 1);
+    conv_case dil = {1, 3, 1, 37, 6, 1, 5, 1, 1, 1, 2, 0, 4, 0, 4, 1}; /* dilated, direct */
+    run_conv_case(&dil, 1);
     conv_case dw = {2, 4, 1, 17, 8, 1, 3, 1, 2, 1, 1, 0, 1, 0, 2, 4}; /* depthwise, strided */
     run_conv_case(&dw, 1);
 }
