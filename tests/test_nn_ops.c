@@ -300,6 +300,31 @@ static void avgpool_divisors(void **state)
     }
 }
 
+/* 2x2, stride 2, no padding (the fast path of a DenseNet's transitions) on odd sizes: the
+ * last row and column fall outside every window. */
+static void avgpool_quads(void **state)
+{
+    float x[2 * 5 * 7];
+    for (int i = 0; i < 70; i++)
+        x[i] = (float)(i * i % 17) - 8;
+    es_attrs a = defaults(ES_OP_AVGPOOL);
+    a.pool.w.kernel[0] = a.pool.w.kernel[1] = 2;
+    a.pool.w.stride[0] = a.pool.w.stride[1] = 2;
+    one u = unary(ES_OP_AVGPOOL, &a, 4, (int[]){1, 2, 5, 7}, x);
+    assert_shape(u.g, u.y, 4, (int[]){1, 2, 2, 3});
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    const float *y = es_tensor_data(u.g, u.y);
+    for (int c = 0; c < 2; c++)
+        for (int oy = 0; oy < 2; oy++)
+            for (int ox = 0; ox < 3; ox++) {
+                const float *r = x + (c * 5 + 2 * oy) * 7 + 2 * ox;
+                float want = (r[0] + r[1] + r[7] + r[8]) / 4;
+                assert_float_equal(y[(c * 2 + oy) * 3 + ox], want, 1e-6);
+            }
+    assert_grad_ok(u.g, u.y, ES_TEST, 1e-2);
+    es_graph_free(u.g);
+}
+
 static void gap_forward_backward(void **state)
 {
     float x[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
@@ -1003,6 +1028,7 @@ int main(void)
         cmocka_unit_test(maxpool_huge_kernel),
         cmocka_unit_test(conv_output_overflow),
         cmocka_unit_test(avgpool_divisors),
+        cmocka_unit_test(avgpool_quads),
         cmocka_unit_test(gap_forward_backward),
         cmocka_unit_test(pool_errors),
         cmocka_unit_test(pad_constant),
