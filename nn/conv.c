@@ -1,7 +1,9 @@
 /* Conv (ONNX): X (N,C,L) or (N,C,H,W), W (M,C/group,k) or (M,C/group,kh,kw), optional B (M).
- * 1-D is 2-D with H = 1. Three ways, all by cblas_sgemm:
+ * 1-D is 2-D with H = 1. These ways:
  * - 1x1, stride 1, no padding: X is its own column matrix, one GEMM.
- * - stride 1 (the 3x3 "same" convs of DenseNets, ResNets): shifted GEMMs. The input is
+ * - stride 1 (the 3x3 "same" convs of DenseNets, ResNets), with at least as many output
+ *   pixels as maps: shifted GEMMs, or with 32 maps or fewer the register kernel of
+ *   conv_direct.c on the same padded planes. The input is
  *   copied once into a zero-padded plane of width wp; for each kernel tap (i,j) the plane
  *   shifted by i·wp + j is a (C x ho·wp) matrix, and Y += W_ij · that. The output is computed
  *   on the padded width and cropped. No kh·kw-times larger column matrix is written, which
@@ -9,8 +11,9 @@
  *   Backward to the input is the same thing again: a stride-1 conv of dY with the kernel
  *   flipped and transposed. A narrow input (c·kh·kw <= NARROW_K) stacks its shifted planes
  *   into one column matrix instead, for one GEMM with a long K.
- * - anything else (strided): im2col; backward recomputes the columns rather than keeping
- *   them for every layer.
+ * - anything else (strided, or fewer pixels than maps: a ResNet's last stages, where
+ *   repacking the kernel would cost more than the convolution): im2col; backward recomputes
+ *   the columns rather than keeping them for every layer.
  * - depthwise (one input channel a group, MobileNets' 3x3 convs): no GEMM at all — a GEMM
  *   with K = kh·kw is all overhead — but direct loops over each output plane, tap by tap,
  *   each tap a run of output pixels whose inputs are inside the image (no padding copies);
