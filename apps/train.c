@@ -369,7 +369,8 @@ static void training_json(const run *r, const options *o, const es_augment *a, i
              "\"lr\":%g,\"lr_end\":%g,\"precise_bn\":%d}",
              o->arch, epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n,
              r->n_va, auc, a->p_mix, a->p_mix_bg, a->snr_min, a->snr_max, a->gain_db,
-             a->band_shift, a->synth ? a->p_synth : 0, a->p_silence > 0 ? a->p_silence : 1.0 / ES_SYNTH_KINDS, a->synth_db[0], a->synth_db[1],
+             a->band_shift, a->synth ? a->p_synth : 0,
+             a->p_silence > 0 ? a->p_silence : 1.0 / ES_SYNTH_KINDS, a->synth_db[0], a->synth_db[1],
              a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1], a->crop_tries,
              o->synth_select ? "true" : "false", r->lr0, o->lr_end >= 0 ? o->lr_end : r->lr0,
              o->precise_bn);
@@ -503,7 +504,8 @@ int cmd_train(int argc, char **argv)
                 r.d.n, r.n_va, r.d.n_classes, omp_get_wtime() - t0);
     es_augment aug = {.p_mix = o.mix, .p_mix_bg = o.mix_neg, .background = -1, .snr_min = o.snr[0],
                       .snr_max = o.snr[1], .gain_db = 6, .band_shift = 2, .p_synth = o.synth,
-                      .p_silence = o.silence, .synth_db = {o.synth_db[0], o.synth_db[1]}, .p_quiet = o.quieter,
+                      .p_silence = o.silence, .synth_db = {o.synth_db[0], o.synth_db[1]},
+                      .p_quiet = o.quieter,
                       .quiet_db = o.quiet_db, .floor_db = {o.floor_db[0], o.floor_db[1]},
                       .crop_tries = o.crop_tries};
     const char *bg = o.background ? o.background : r.d.hasbird ? "nobird" : NULL;

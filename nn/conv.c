@@ -100,15 +100,18 @@ static int conv_geom(es_graph *g, es_node *nd, geom *q)
 #define NARROW_K 288
 
 /* Few maps out (a DenseNet's growth of 15, or its backward to a 15-map input) go to the
- * register kernel of conv_direct.c instead of any GEMM (measured: the GEMMs reach a quarter
- * of the machine's peak at M = 15). */
+ * register kernel of conv_direct.c instead of any GEMM: on GEMMs the BAD DenseNet's forward
+ * ran at about a quarter of the machine's peak, and the kernel made it 1.6x faster. */
 #define DIRECT_M 32
 #define DIRECT_TAPS 49
 static int use_direct(int m, int taps) { return m <= DIRECT_M && taps <= DIRECT_TAPS; }
 
 /* Whether the kernel of m maps over c channels is kept (m, c·taps) — the W layout — rather
  * than as one (m x c) matrix a tap. */
-static int flat_layout(int m, int c, int taps) { return c * taps <= NARROW_K || use_direct(m, taps); }
+static int flat_layout(int m, int c, int taps)
+{
+    return c * taps <= NARROW_K || use_direct(m, taps);
+}
 
 /* Floats shifted_conv needs for an input (c,h,w) padded to (hp,wp), m output maps, taps:
  * the padded planes (one spare row, and a block's reach past the end), the output on the
@@ -382,7 +385,8 @@ static void shifted_conv(const shift_args *s, const float *x, const float *wr, f
             off[t] = t / s->kw * s->dh * wp + t % s->kw * s->dw;
         es_conv_direct_pack(wr, s->m, s->c, taps, extra);
         es_conv_direct(xp, plane, s->c, taps, off, extra, s->m, yp, ns, n);
-    } else if (s->c * taps <= NARROW_K) { /* cols (c·taps x n), row c·taps+ij = plane c shifted by ij */
+    } else if (s->c * taps <= NARROW_K) {
+        /* cols (c·taps x n), row c·taps+ij = plane c shifted by ij */
         float *cols = extra;
 #pragma omp parallel for schedule(static) if ((size_t)s->c * taps * n > 65536)
         for (int r = 0; r < s->c * taps; r++) {
@@ -415,10 +419,10 @@ static void shifted_conv(const shift_args *s, const float *x, const float *wr, f
 
 /* The kernel as shifted_conv wants it, for `rows` output maps over `cols` input channels:
  * narrow inputs and few maps (flat_layout) take (rows, cols·taps), the W layout itself;
- * wide ones one (rows x cols) matrix per tap. flip: the kernel of backward-to-input, W[m][c][taps−1−ij] with the roles
- * of m and c swapped. The loops run in the order of wr, or in tiles of 16 maps across it,
- * so that every store lands next to the one before: a ResNet's 512 x 512 x 9 kernel
- * scattered tap by tap took as long as the convolution itself. */
+ * wide ones one (rows x cols) matrix per tap. flip: the kernel of backward-to-input,
+ * W[m][c][taps−1−ij] with the roles of m and c swapped. The loops run in the order of wr,
+ * or in tiles of 16 maps across it, so that every store lands next to the one before: a
+ * ResNet's 512 x 512 x 9 kernel scattered tap by tap took as long as the convolution itself. */
 static void repack(const geom *q, const float *w, float *wr, int flip)
 {
     int taps = q->kh * q->kw, mg = q->mg, cg = q->cg;

@@ -192,9 +192,8 @@ int es_avgpool_shape(es_graph *g, es_node *nd)
     return pool_shape(g, nd, &q);
 }
 
-/* 2x2 windows, stride 2, every one inside the input: a DenseNet's transitions. Their own
- * loops, with no window arithmetic per output, vectorise (a quarter of the general loop's
- * time). */
+/* 2x2 windows, stride 2, every one inside the input: a DenseNet's transitions. They get
+ * their own loops, with no window arithmetic per output. */
 static int quads(const pgeom *q)
 {
     return q->kh == 2 && q->kw == 2 && q->sh == 2 && q->sw == 2 && q->dh == 1 && q->dw == 1 &&
