@@ -116,8 +116,10 @@ static void conv2d_matches_direct_and_gradients(void **s)
     run_conv_case(&same, 0);
     conv_case dil = {2, 4, 7, 6, 4, 3, 2, 1, 1, 2, 1, 2, 0, 1, 1, 2}; /* shifted, dilated, groups */
     run_conv_case(&dil, 0);
-    conv_case wide = {1, 40, 5, 4, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 1}; /* one GEMM per tap */
+    conv_case wide = {1, 40, 7, 8, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 1}; /* one GEMM per tap */
     run_conv_case(&wide, 0);
+    conv_case few = {1, 40, 5, 4, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 1}; /* pixels < maps: im2col */
+    run_conv_case(&few, 0);
     /* the register kernel (few maps) forward and back, and the GEMMs beside it */
     conv_case dense = {1, 20, 9, 19, 15, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* direct both ways */
     run_conv_case(&dense, 0);
