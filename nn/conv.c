@@ -104,24 +104,38 @@ static int conv_geom(es_graph *g, es_node *nd, geom *q)
  * ran at about a quarter of the machine's peak, and the kernel made it 1.6x faster. */
 #define DIRECT_M 32
 #define DIRECT_TAPS 49
-static int use_direct(int m, int taps) { return m <= DIRECT_M && taps <= DIRECT_TAPS; }
 
-/* Whether the kernel of m maps over c channels is kept (m, c·taps) — the W layout — rather
- * than as one (m x c) matrix a tap. */
-static int flat_layout(int m, int c, int taps)
+/* How shifted_conv computes m maps from c channels: the register kernel, one GEMM over the
+ * stacked shifted planes, or one GEMM a tap. The kernel is kept in the W layout (m, c·taps)
+ * by the first two, as one (m x c) matrix a tap by the last. */
+typedef enum { SHIFT_DIRECT, SHIFT_STACKED, SHIFT_PER_TAP } shift_way;
+
+static shift_way shift_way_of(int m, int c, int taps)
 {
-    return c * taps <= NARROW_K || use_direct(m, taps);
+    if (m <= DIRECT_M && taps <= DIRECT_TAPS)
+        return SHIFT_DIRECT;
+    return c * taps <= NARROW_K ? SHIFT_STACKED : SHIFT_PER_TAP;
+}
+
+/* Floats between output rows on the padded width: n pixels, rounded up to the register
+ * kernel's block. */
+static size_t out_stride(size_t n, shift_way way)
+{
+    size_t b = ES_CONV_DIRECT_BLOCK;
+    return way == SHIFT_DIRECT ? (n + b - 1) / b * b : n;
 }
 
 /* Floats shifted_conv needs for an input (c,h,w) padded to (hp,wp), m output maps, taps:
- * the padded planes (one spare row, and a block's reach past the end), the output on the
- * padded width (rows rounded up to a block), and the stacked columns or the packed kernel. */
+ * the padded planes (one spare row, and the register kernel's reach past the end), the
+ * output on the padded width, and the packed kernel or the stacked columns. */
 static size_t shifted_ws(int c, int m, int hp, int wp, int eh, int taps)
 {
-    size_t n = (size_t)(hp - eh) * wp, ns = (n + 15) / 16 * 16;
-    size_t extra = use_direct(m, taps) ? (size_t)m * c * taps
-                 : c * taps <= NARROW_K ? (size_t)c * taps * n : 0;
-    return (size_t)c * (hp + 1) * wp + 16 + (size_t)m * ns + extra;
+    shift_way way = shift_way_of(m, c, taps);
+    size_t n = (size_t)(hp - eh) * wp;
+    size_t extra = way == SHIFT_DIRECT ? (size_t)m * c * taps
+                 : way == SHIFT_STACKED ? (size_t)c * taps * n : 0;
+    return (size_t)c * (hp + 1) * wp + ES_CONV_DIRECT_BLOCK + (size_t)m * out_stride(n, way) +
+           extra;
 }
 
 /* Workspace of the shifted path: repacked kernel + the larger of forward, backward to the
@@ -375,17 +389,20 @@ static void shifted_conv(const shift_args *s, const float *x, const float *wr, f
     int ho = hp - s->dh * (s->kh - 1), wo = wp - s->dw * (s->kw - 1);
     size_t plane = (size_t)(hp + 1) * wp;
     int n = ho * wp, taps = s->kh * s->kw;
-    size_t ns = use_direct(s->m, taps) ? ((size_t)n + 15) / 16 * 16 : (size_t)n;
-    float *xp = ws, *yp = ws + (size_t)s->c * plane + 16, *extra = yp + (size_t)s->m * ns;
+    shift_way way = shift_way_of(s->m, s->c, taps);
+    size_t ns = out_stride((size_t)n, way);
+    float *xp = ws, *yp = ws + (size_t)s->c * plane + ES_CONV_DIRECT_BLOCK;
+    float *extra = yp + (size_t)s->m * ns;
     pad_planes(s, x, xp);
-    memset(xp + (size_t)s->c * plane, 0, 16 * sizeof *xp); /* what the last block reads past */
-    if (use_direct(s->m, taps)) {
+    if (way == SHIFT_DIRECT) {
         int off[DIRECT_TAPS];
         for (int t = 0; t < taps; t++)
             off[t] = t / s->kw * s->dh * wp + t % s->kw * s->dw;
+        /* what the last block reads past the planes: zeros */
+        memset(xp + (size_t)s->c * plane, 0, ES_CONV_DIRECT_BLOCK * sizeof *xp);
         es_conv_direct_pack(wr, s->m, s->c, taps, extra);
         es_conv_direct(xp, plane, s->c, taps, off, extra, s->m, yp, ns, n);
-    } else if (s->c * taps <= NARROW_K) {
+    } else if (way == SHIFT_STACKED) {
         /* cols (c·taps x n), row c·taps+ij = plane c shifted by ij */
         float *cols = extra;
 #pragma omp parallel for schedule(static) if ((size_t)s->c * taps * n > 65536)
@@ -418,18 +435,19 @@ static void shifted_conv(const shift_args *s, const float *x, const float *wr, f
 }
 
 /* The kernel as shifted_conv wants it, for `rows` output maps over `cols` input channels:
- * narrow inputs and few maps (flat_layout) take (rows, cols·taps), the W layout itself;
- * wide ones one (rows x cols) matrix per tap. flip: the kernel of backward-to-input,
- * W[m][c][taps−1−ij] with the roles of m and c swapped. The loops run in the order of wr,
+ * the register kernel and the stacked planes take (rows, cols·taps), the W layout itself —
+ * W is returned as it is then, without a copy — one GEMM a tap takes one (rows x cols)
+ * matrix a tap. flip: the kernel of backward-to-input, W[m][c][taps−1−ij] with the roles of
+ * m and c swapped. Otherwise the result is written to wr. The loops run in the order of wr,
  * or in tiles of 16 maps across it, so that every store lands next to the one before: a
  * ResNet's 512 x 512 x 9 kernel scattered tap by tap took as long as the convolution itself. */
-static void repack(const geom *q, const float *w, float *wr, int flip)
+static const float *repack(const geom *q, const float *w, float *wr, int flip)
 {
     int taps = q->kh * q->kw, mg = q->mg, cg = q->cg;
-    int narrow = flip ? flat_layout(cg, mg, taps) : flat_layout(mg, cg, taps);
-    if (!flip && narrow) {
-        memcpy(wr, w, (size_t)mg * cg * taps * sizeof *w);
-    } else if (!flip) { /* wr[t][m][c] = w[m][c][t]: one map's row of w stays in cache */
+    int flat = (flip ? shift_way_of(cg, mg, taps) : shift_way_of(mg, cg, taps)) != SHIFT_PER_TAP;
+    if (!flip && flat)
+        return w;
+    if (!flip) { /* wr[t][m][c] = w[m][c][t]: one map's row of w stays in cache */
         for (int m = 0; m < mg; m++)
             for (int t = 0; t < taps; t++) {
                 float *d = wr + ((size_t)t * mg + m) * cg;
@@ -437,7 +455,7 @@ static void repack(const geom *q, const float *w, float *wr, int flip)
                 for (int c = 0; c < cg; c++)
                     d[c] = s[(size_t)c * taps];
             }
-    } else if (narrow) { /* wr[c][m][t] = w[m][c][taps−1−t] */
+    } else if (flat) { /* wr[c][m][t] = w[m][c][taps−1−t] */
         for (int c = 0; c < cg; c++)
             for (int m = 0; m < mg; m++) {
                 float *d = wr + ((size_t)c * mg + m) * taps;
@@ -457,6 +475,7 @@ static void repack(const geom *q, const float *w, float *wr, int flip)
                 }
         }
     }
+    return wr;
 }
 
 static shift_args forward_args(const geom *q)
@@ -475,8 +494,7 @@ static void forward_sample(const geom *q, const float *x, const float *w, const 
         if (q->shifted) {
             size_t taps = (size_t)q->kh * q->kw * q->mg * q->cg;
             shift_args sa = forward_args(q);
-            repack(q, wg, ws, 0);
-            shifted_conv(&sa, xg, ws, yg, 0, ws + taps);
+            shifted_conv(&sa, xg, repack(q, wg, ws, 0), yg, 0, ws + taps);
         } else {
             if (!q->direct) {
                 im2col(q, xg, ws);
@@ -549,8 +567,7 @@ static void shifted_backward(const geom *q, const float *x, const float *w, cons
     if (dx) { /* dX = dY padded by the kernel's extent, convolved with the flipped kernel */
         shift_args sa = {q->mg, q->ho, q->wo, eh - q->pt, ew - q->pl, eh - q->pb, ew - q->pr,
                          q->cg, q->kh, q->kw, q->dh, q->dw};
-        repack(q, w, ws, 1);
-        shifted_conv(&sa, dy, ws, dx, 1, ws + taps);
+        shifted_conv(&sa, dy, repack(q, w, ws, 1), dx, 1, ws + taps);
     }
 }
 

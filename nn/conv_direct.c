@@ -17,7 +17,9 @@
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v8u __attribute__((vector_size(32), aligned(4))); /* an unaligned load */
 
-enum { MB = 5, PB = 16 }; /* maps × pixels of a block: 10 accumulators + 2 inputs + 1 weight */
+/* maps × pixels of a block: 10 accumulators + 2 inputs + 1 weight, of 16 registers */
+enum { MB = 5, PB = ES_CONV_DIRECT_BLOCK };
+_Static_assert(PB == 16, "block() holds a block's pixels in two vectors of 8");
 
 /* wk[block][c][t][j] = w[m0 + j][c][t] for blocks of MB maps (the last may be smaller):
  * the MB weights one input vector meets are next to each other. */

@@ -153,9 +153,11 @@ static inline float es_relu_rule_grad(es_relu_rule r, int on, float dy)
  * parallel. */
 void es_relu_span(float *y, size_t off, size_t n, uint32_t *mask);
 /* conv_direct.c: a stride-1 conv of thin layers on zero-padded planes, in registers.
- * y[m][p] = Σ_c Σ_t w[m][c][t] · x[c·plane + p + off[t]] for p < n rounded up to 16, rows of
- * y ys >= that apart; x readable 16 floats past its last plane. wk: the kernel (m, c, taps)
- * as es_conv_direct_pack lays it out (m·c·taps floats). */
+ * y[m][p] = Σ_c Σ_t w[m][c][t] · x[c·plane + p + off[t]] for p < n rounded up to
+ * ES_CONV_DIRECT_BLOCK, rows of y ys >= that apart; x readable ES_CONV_DIRECT_BLOCK floats
+ * past its last plane. wk: the kernel (m, c, taps) as es_conv_direct_pack lays it out
+ * (m·c·taps floats). */
+#define ES_CONV_DIRECT_BLOCK 16 /* pixels a block of the kernel computes */
 void es_conv_direct_pack(const float *w, int m, int c, int taps, float *wk);
 void es_conv_direct(const float *x, size_t plane, int c, int taps, const int *off,
                     const float *wk, int m, float *y, size_t ys, int n);
