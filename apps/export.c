@@ -201,6 +201,8 @@ static int open_clip(worker *w, es_clip **c)
     if (!w->have_clip) {
         memset(&w->in, 0, sizeof w->in);
         w->in.m = w->model, w->have_clip = 1;
+        for (int k = 0; k < w->o->n_methods; k++) /* their maps from the scoring pass */
+            w->in.keep |= es_sal_single_pass(w->o->method[k]);
     }
     int r = es_clip_next(&w->in, w->path, 0);
     if (r < 0 && !w->in.m.g) { /* the clip freed the model it borrowed: load it again */

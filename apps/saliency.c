@@ -356,6 +356,7 @@ int cmd_saliency(int argc, char **argv)
     progress_start(&bar, "saliency", "files", o.n_inputs, o.quiet || !many);
     int loaded = 0, failed = 0, done = 0;
     for (int i = 0; i < o.n_inputs && rc != 2 && !cli_interrupted; i++) {
+        in.keep = es_sal_single_pass(o.a.o.method); /* its map from the scoring pass */
         int r = loaded ? es_clip_next(&in, o.inputs[i], o.a.hop_frames) : 1;
         if (r == 1) { /* the first input, or one of another shape: (re)load */
             es_clip_free(&in);

@@ -113,6 +113,11 @@ int es_graph_set_batch(es_graph *g, int n);
 /* Computes every node in order. TRAIN: batch statistics (and running averages updated),
  * dropout active with the graph's RNG. TEST: running statistics, dropout is identity. */
 int es_forward(es_graph *g, es_mode mode);
+/* Which pass the activations the graph holds are from: 0 when none is (no forward since the
+ * last change of batch, plan, pins or nodes), else a number every es_forward changes. A caller
+ * that notes it after its forward pass can tell later whether they are still its pass's, and
+ * run more backward passes from them without a forward of its own. */
+uint64_t es_graph_forward_id(const es_graph *g);
 
 enum {
     ES_GRAD_INPUTS = 1, /* gradients of the graph inputs (saliency) */

@@ -409,8 +409,11 @@ int es_forward(es_graph *g, es_mode mode)
         run_node(g, i, 0, &p);
     g->last_mode = mode;
     g->forwarded = 1;
+    g->passes++;
     return 0;
 }
+
+uint64_t es_graph_forward_id(const es_graph *g) { return g->forwarded ? g->passes : 0; }
 
 /* Marks the tensors whose gradient this pass needs: those downstream of a requested leaf
  * (an input or parameter, by `what`) and upstream of `from`. */

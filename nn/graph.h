@@ -101,6 +101,7 @@ struct es_graph {
     uint64_t rng[2];    /* xorshift128+ state */
     es_mode last_mode;
     int forwarded;      /* a forward has run since the last change */
+    uint64_t passes;    /* es_forward calls so far (es_graph_forward_id) */
 };
 
 /* The op table (kann's kad_op_list), made from nn/ops.def. shape() checks the inputs, sets

@@ -40,8 +40,10 @@ int es_clip_load(es_clip *in, const char *model, const char *file, int hop)
 }
 
 /* Drops what belongs to the input (not the model). */
+static void unpin_all(es_clip *in);
 static void free_input(es_clip *in)
 {
+    unpin_all(in);
     es_array_free(&in->x);
     free(in->scores), free(in->vrow), free(in->vx), free(in->vscores), free(in->vflags);
     in->scores = in->vx = in->vscores = NULL, in->vrow = NULL, in->vflags = NULL;
@@ -82,41 +84,130 @@ static int row_scores(es_clip *in, const float *x, int rows, float **scores, int
     return 0;
 }
 
-/* The windows side by side a verdict is taken over (es_pipeline.h, "one verdict"): the rows
- * that start at k·F when the hop divides F and they reach the last one, else the sound read
- * again with hop F. */
-static int verdict_windows(es_clip *in, const char *file)
+/* The window side by side that starts at frame s past the rows' last start, made from the
+ * last row, which holds frames s .. T-1 (pad_repeat as es_pl_window, band shift 0). */
+static void window_from_last_row(const es_clip *in, int s, float *out)
 {
-    int rows = in->x.dims[0], C = in->classes, F = in->F;
+    int rows = in->x.dims[0], F = in->F, B = in->bands, have = in->frames - s;
+    int off = s - (rows - 1) * in->hop; /* frame s in the last row */
+    size_t per = (size_t)F * B;
+    const float *last = in->x.data + (rows - 1) * per;
+    for (int t = 0; t < F; t++) {
+        int src = t < have ? t : in->cfg.fit == ES_FIT_PAD_REPEAT ? t % have : -1;
+        for (int b = 0; b < B; b++) {
+            size_t to = in->time_first ? (size_t)t * B + b : (size_t)b * F + t;
+            size_t from = in->time_first ? (size_t)(off + src) * B + b : (size_t)b * F + off + src;
+            out[to] = src < 0 ? 0.0f : last[from];
+        }
+    }
+}
+
+/* The windows side by side a verdict is taken over (es_pipeline.h, "one verdict"), before the
+ * rows are scored: when the hop divides F they are the rows that start at k·F, but for the
+ * last one when the rows stop short of it (made from the last row into vx); else the sound
+ * read again with hop F (vx). *vs gets vx's scores (malloc'd), NULL when there is no vx. */
+static int verdict_windows(es_clip *in, const char *file, float **vs)
+{
+    int rows = in->x.dims[0], F = in->F, n;
     int nv = in->audio && in->cfg.frames > 0 && in->frames > F ? (in->frames - 1) / F + 1 : 1;
     if (!in->audio)
         nv = rows;
-    if (!(in->vscores = malloc((size_t)nv * C * sizeof *in->vscores)))
-        return es_fail("out of memory");
-    in->verdicts = nv;
+    in->verdicts = nv, *vs = NULL;
     int step = !in->audio ? 1 : F % in->hop == 0 ? F / in->hop : 0;
-    if (step && (nv - 1) * step < rows) { /* the last one too (a hop of F/4 may end before) */
+    if (step) {
         if (!(in->vrow = malloc((size_t)nv * sizeof *in->vrow)))
             return es_fail("out of memory");
-        for (int k = 0; k < nv; k++) {
-            in->vrow[k] = k * step;
-            memcpy(in->vscores + (size_t)k * C, in->scores + (size_t)in->vrow[k] * C,
-                   C * sizeof *in->vscores);
-        }
-        return 0;
+        for (int k = 0; k < nv; k++)
+            in->vrow[k] = k * step < rows ? k * step : -1;
+        if (in->vrow[nv - 1] >= 0) /* (only the last can be missing: the rows reach T - F) */
+            return 0;
+        if (!(in->vx = malloc(es_array_size(&in->x) / rows * sizeof *in->vx)))
+            return es_fail("out of memory");
+        window_from_last_row(in, (nv - 1) * F, in->vx);
+        return row_scores(in, in->vx, 1, vs, &n);
     }
     es_array vx;
-    float *vs = NULL;
-    int n = 0;
     if (es_model_read_input(in->m.path, file, F, &vx, NULL) != 0)
         return -1;
-    int rc = vx.dims[0] == nv ? row_scores(in, vx.data, nv, &vs, &n)
-                              : es_fail("%s: %d windows side by side, not %d", file, vx.dims[0], nv);
-    if (rc == 0)
-        memcpy(in->vscores, vs, (size_t)nv * C * sizeof *vs);
-    in->vx = rc == 0 ? vx.data : (free(vx.data), NULL);
+    in->vx = vx.data;
+    return vx.dims[0] == nv ? row_scores(in, vx.data, nv, vs, &n)
+                            : es_fail("%s: %d windows side by side, not %d", file, vx.dims[0], nv);
+}
+
+/* The verdict windows' scores once the rows have theirs: the rows' and vx's (vs, taken). */
+static int verdict_scores(es_clip *in, float *vs)
+{
+    int nv = in->verdicts, C = in->classes;
+    if (!in->vrow) {
+        in->vscores = vs;
+        return 0;
+    }
+    if (!(in->vscores = malloc((size_t)nv * C * sizeof *in->vscores))) {
+        free(vs);
+        return es_fail("out of memory");
+    }
+    for (int k = 0; k < nv; k++)
+        memcpy(in->vscores + (size_t)k * C,
+               in->vrow[k] >= 0 ? in->scores + (size_t)in->vrow[k] * C : vs, C * sizeof *vs);
     free(vs);
-    return rc;
+    return 0;
+}
+
+/* ---- one forward pass for scores and explanations ------------------------------------------ */
+/* Rows a pass that keeps what backward reads can take at once within ES_SAL_BATCH_BYTES. */
+static int rows_kept_at_once(es_clip *in)
+{
+    size_t b = es_graph_bytes_per_sample(in->m.g, ES_GRAD_INPUTS), fit = b ? ES_SAL_BATCH_BYTES / b : 1;
+    return fit < 1 ? 1 : fit > (size_t)in->x.dims[0] ? in->x.dims[0] : (int)fit;
+}
+
+static void pin(es_clip *in, int k, int t)
+{
+    if (in->unpin[k] && in->unpin[k] != t + 1)
+        es_graph_pin(in->m.g, in->unpin[k] - 1, 0), in->unpin[k] = 0;
+    if (t >= 0 && es_graph_pin(in->m.g, t, 1) == 0)
+        in->unpin[k] = t + 1;
+}
+
+static void unpin_all(es_clip *in)
+{
+    for (int k = 0; k < 2 && in->m.g; k++)
+        pin(in, k, -1);
+    in->kept = 0, in->kept_layer = -1;
+}
+
+/* Rows r0 … r0+n-1 forwarded under the saliency plan (ES_GRAD_INPUTS), the scores and the
+ * Grad-CAM layer (-1: the default one) pinned: what es_saliency_forwarded explains. */
+static int forward_kept(es_clip *in, int r0, int n, int layer)
+{
+    es_graph *g = in->m.g;
+    size_t per = es_array_size(&in->x) / in->x.dims[0];
+    in->kept = 0, in->kept_layer = layer >= 0 ? layer : es_sal_default_layer(g);
+    pin(in, 0, in->st), pin(in, 1, in->kept_layer);
+    es_graph_plan(g, ES_GRAD_INPUTS);
+    if (es_graph_set_batch(g, n) != 0)
+        return -1;
+    memcpy(es_tensor_data(g, in->m.input), in->x.data + r0 * per, n * per * sizeof(float));
+    if (es_forward(g, ES_TEST) != 0)
+        return -1;
+    in->kept = r0 == 0 && n == in->x.dims[0] ? es_graph_forward_id(g) : 0;
+    return 0;
+}
+
+/* Every row's scores: by a kept pass (es_clip.keep) when the rows fit one. */
+static int score_rows(es_clip *in)
+{
+    int rows = in->x.dims[0], n;
+    if (!in->keep || rows_kept_at_once(in) < rows)
+        return row_scores(in, in->x.data, rows, &in->scores, &n) == 0 ? (in->classes = n, 0) : -1;
+    if (forward_kept(in, 0, rows, -1) != 0)
+        return -1;
+    size_t C = es_tensor_size(in->m.g, in->st) / rows;
+    if (!(in->scores = malloc(rows * C * sizeof *in->scores)))
+        return es_fail("out of memory");
+    memcpy(in->scores, es_tensor_data(in->m.g, in->st), rows * C * sizeof *in->scores);
+    in->classes = (int)C;
+    return 0;
 }
 
 /* The sound's layout, every row's scores and the verdict's windows. */
@@ -133,12 +224,12 @@ static int finish_input(es_clip *in, const char *file, int hop)
         in->time_first = in->cfg.layout == ES_LAYOUT_FRAMES_MELS;
         in->bands = (int)(es_array_size(&in->x) / in->x.dims[0] / in->F);
     }
-    int rows = in->x.dims[0];
-    int n = 0;
-    if (row_scores(in, in->x.data, rows, &in->scores, &n) != 0)
+    float *vs = NULL;
+    if (verdict_windows(in, file, &vs) != 0 || score_rows(in) != 0) {
+        free(vs);
         goto fail;
-    in->classes = n;
-    if (verdict_windows(in, file) != 0)
+    }
+    if (verdict_scores(in, vs) != 0)
         goto fail;
     return 0;
 fail: {
@@ -152,8 +243,8 @@ fail: {
 
 void es_clip_free(es_clip *in)
 {
-    es_model_free(&in->m);
     free_input(in);
+    es_model_free(&in->m);
     memset(in, 0, sizeof *in);
 }
 
@@ -354,24 +445,61 @@ int es_clip_stitch(const es_clip *in, const float *rows, float *map)
     return 0;
 }
 
+/* A single-pass method over every row: from the kept pass when it holds them all with the
+ * method's layer pinned, else from passes over as many rows as fit at once. */
+static int single_pass_rows(es_clip *in, const es_sal_opts *o, float *all, es_sal_info *info)
+{
+    es_graph *g = in->m.g;
+    int rows = in->x.dims[0];
+    size_t per = es_array_size(&in->x) / rows;
+    int cam = o->method == ES_SAL_GRADCAM || o->method == ES_SAL_GUIDED_GRADCAM;
+    int layer = cam && o->layer >= 0 ? o->layer : es_sal_default_layer(g);
+    int reuse = in->kept && in->kept == es_graph_forward_id(g) && (!cam || layer == in->kept_layer);
+    int chunk = reuse ? rows : rows_kept_at_once(in); /* (which runs passes of its own) */
+    for (int r0 = 0, b; r0 < rows; r0 += b) {
+        b = rows - r0 < chunk ? rows - r0 : chunk;
+        if (o->cancel && *o->cancel)
+            return es_fail("cancelled");
+        if (!(reuse && r0 == 0 && b == rows) && forward_kept(in, r0, b, layer) != 0)
+            return -1;
+        if (es_saliency_forwarded(g, in->m.input, in->x.data + r0 * per, b, o, all + r0 * per,
+                                  info + r0) != 0)
+            return -1;
+        if (in->each && in->each(in->each_ctx, r0 + b, rows))
+            return es_fail("interrupted after %d of %d windows", r0 + b, rows);
+    }
+    return 0;
+}
+
+/* A method of its own passes (IG, SmoothGrad, occlusion) row by row. */
+static int each_row(es_clip *in, const es_sal_opts *o, float *all, es_sal_info *info)
+{
+    int rows = in->x.dims[0];
+    size_t per = es_array_size(&in->x) / rows;
+    es_sal_opts ro = *o;
+    for (int r = 0; r < rows; r++) {
+        if (o->baseline == ES_BASE_ARRAY)
+            ro.baseline_data = o->baseline_data + r * o->baseline_stride;
+        if (es_saliency(in->m.g, in->m.input, in->x.data + r * per, &ro, all + r * per, &info[r]) != 0)
+            return -1;
+        if (in->each && in->each(in->each_ctx, r + 1, rows))
+            return es_fail("interrupted after %d of %d windows", r + 1, rows);
+    }
+    return 0;
+}
+
 int es_clip_saliency_rows(es_clip *in, const es_sal_opts *o, float *map, es_sal_info *info)
 {
     int rows = in->x.dims[0];
     size_t per = es_array_size(&in->x) / rows;
     float *all = in->audio ? malloc(per * rows * sizeof *all) : map;
-    if (!all)
+    es_sal_info *ri = info ? info : calloc(rows, sizeof *ri);
+    if (!all || !ri) {
+        if (all != map)
+            free(all);
         return es_fail("out of memory");
-    es_sal_info ri;
-    int rc = 0;
-    es_sal_opts ro = *o;
-    for (int r = 0; r < rows && rc == 0; r++) {
-        if (o->baseline == ES_BASE_ARRAY)
-            ro.baseline_data = o->baseline_data + r * o->baseline_stride;
-        rc = es_saliency(in->m.g, in->m.input, in->x.data + r * per, &ro, all + r * per,
-                         info ? &info[r] : &ri);
-        if (rc == 0 && in->each && in->each(in->each_ctx, r + 1, rows))
-            rc = es_fail("interrupted after %d of %d windows", r + 1, rows);
     }
+    int rc = es_sal_single_pass(o->method) ? single_pass_rows(in, o, all, ri) : each_row(in, o, all, ri);
     if (rc != 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", es_error());
@@ -381,6 +509,8 @@ int es_clip_saliency_rows(es_clip *in, const es_sal_opts *o, float *map, es_sal_
     }
     if (all != map)
         free(all);
+    if (ri != info)
+        free(ri);
     return rc;
 }
 
@@ -416,7 +546,8 @@ int es_clip_saliency_window(es_clip *in, const es_sal_opts *o, int k, float *map
         return es_fail("%s: no window %d (%d windows)", in->m.path, k, in->verdicts);
     size_t per = es_array_size(&in->x) / in->x.dims[0], n = es_clip_map_size(in);
     int row = in->vrow ? in->vrow[k] : -1;
-    const float *x = row >= 0 ? in->x.data + row * per : in->vx + k * per;
+    /* vx: every window (vrow NULL), or the last alone */
+    const float *x = row >= 0 ? in->x.data + row * per : in->vx + (in->vrow ? 0 : k * per);
     float *one = malloc(per * sizeof *one);
     if (!one)
         return es_fail("out of memory");

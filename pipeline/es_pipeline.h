@@ -117,8 +117,10 @@ typedef struct {
     float *scores;    /* rows × classes (owned) */
     /* the windows a verdict is taken over (es_clip_verdict): a sound's side by side */
     int verdicts;     /* their number (a .npy: its rows) */
-    int *vrow;        /* the row of x each one is, or NULL: then they are vx's rows */
-    float *vx;        /* verdicts rows of the input (a hop that does not divide F), or NULL */
+    int *vrow;        /* the row of x each one is (-1: the last, when the rows stop short of
+                       * it: then it is vx), or NULL: then they are vx's rows */
+    float *vx;        /* verdicts rows of the input (a hop that does not divide F), the last
+                       * window (see vrow), or NULL */
     float *vscores;   /* verdicts × classes scores (owned) */
     unsigned char *vflags; /* a sound: each one's ES_WINDOW_* flags (owned), else NULL */
     int aggregate;    /* -1 (es_clip_load): the model's rule; else the es_aggregate a user
@@ -128,6 +130,15 @@ typedef struct {
      * work there, failing with "interrupted". Set by the caller after loading. */
     int (*each)(void *ctx, int done, int rows);
     void *each_ctx;
+    /* Set by the caller before es_clip_next (es_clip_load clears it): score the rows with one
+     * forward pass whose activations the single-pass explanations (es_sal_single_pass) of
+     * es_clip_saliency_rows then reuse, when the rows fit one batch of ES_SAL_BATCH_BYTES:
+     * their maps cost backward passes only. Without it the first such explanation makes that
+     * pass and the next ones reuse it. The memory stays taken until the next clip. */
+    int keep;
+    uint64_t kept;    /* es_graph_forward_id of that pass over every row, 0 none */
+    int kept_layer;   /* the Grad-CAM layer pinned for the clip's passes, -1 none */
+    int unpin[2];     /* 1 + the tensors the clip pinned (score, layer), to unpin; 0 none */
 } es_clip;
 
 /* Loads model and input; a sound's windows are `hop` frames apart (0: half the model's

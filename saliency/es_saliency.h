@@ -88,6 +88,18 @@ int es_sal_layer_find(const es_graph *g, const char *name);
  * out (the same size) gets the signed attribution. info may be NULL. */
 int es_saliency(es_graph *g, int input, const float *x, const es_sal_opts *o, float *out,
                 es_sal_info *info);
+/* Whether a method is one backward pass (or two) after one forward: grad, input-x-grad,
+ * deconvnet, guided, gradcam, guided-gradcam. IG, SmoothGrad and occlusion run passes of
+ * their own. */
+int es_sal_single_pass(es_sal_method m);
+/* The same for the n samples xs the caller has just forwarded through g (batch n, ES_TEST,
+ * under an ES_GRAD_INPUTS memory plan with the score tensor and a Grad-CAM method's layer
+ * pinned before the pass; es_graph_forward_id not 0): a single-pass method from that forward,
+ * by backward passes alone, so several methods share one. out gets n × the sample size;
+ * info (n of them, required) each row's target and score. The graph's batch, plan and pins
+ * are the caller's and stay as they are. */
+int es_saliency_forwarded(es_graph *g, int input, const float *xs, int n, const es_sal_opts *o,
+                          float *out, es_sal_info *info);
 /* The class scores (score row) for one sample; n gets the row length. 0 or -1. */
 int es_sal_scores(es_graph *g, int input, const float *x, float *scores, int max, int *n);
 

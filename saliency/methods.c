@@ -199,32 +199,42 @@ static int run(pass *p, const float *xs, int n, int target, es_relu_rule rule, f
     return rc;
 }
 
-/* The gradient for the one sample already forwarded (batch 1): no second forward pass. */
-static int backward_one(pass *p, int target, es_relu_rule rule, float *grad)
+/* A seed of b rows that picks each row's target score. */
+static float *target_seed(const pass *p, const int *targets, int b)
 {
-    float *seed = calloc(p->classes, sizeof *seed);
+    float *seed = calloc((size_t)b * p->classes, sizeof *seed);
     if (!seed)
-        return es_fail("out of memory");
-    seed[target] = 1;
+        return es_fail("out of memory"), NULL;
+    for (int r = 0; r < b; r++)
+        seed[(size_t)r * p->classes + targets[r]] = 1;
+    return seed;
+}
+
+/* The gradients for the b rows already forwarded (row r of targets[r]) with `rule` into grad
+ * (b × per): no second forward pass. */
+static int backward_rows(pass *p, const int *targets, int b, es_relu_rule rule, float *grad)
+{
+    float *seed = target_seed(p, targets, b);
+    if (!seed)
+        return -1;
     int rc = es_backward(p->g, p->st, seed, rule, ES_GRAD_INPUTS);
     free(seed);
     const float *gx = rc == 0 ? es_tensor_grad(p->g, p->input) : NULL;
     if (rc == 0 && !gx)
         return es_fail("the scores do not depend on the input");
     if (gx)
-        memcpy(grad, gx, p->per * sizeof(float));
+        memcpy(grad, gx, (size_t)b * p->per * sizeof(float));
     return rc;
 }
 
 /* ---- Grad-CAM ----------------------------------------------------------------------------- */
-/* The layer's true gradient for the sample already forwarded: the backward pass stops at the
+/* The layer's true gradient for the b rows already forwarded: the backward pass stops at the
  * layer instead of going down to the input (half the work on a DenseNet). */
-static int backward_to_layer(pass *p, int target, int layer)
+static int backward_to_layer(pass *p, const int *targets, int b, int layer)
 {
-    float *seed = calloc(p->classes, sizeof *seed);
+    float *seed = target_seed(p, targets, b);
     if (!seed)
-        return es_fail("out of memory");
-    seed[target] = 1;
+        return -1;
     es_graph_want_grad(p->g, layer, 1);
     int rc = es_backward(p->g, p->st, seed, ES_RELU_STANDARD, 0);
     es_graph_want_grad(p->g, layer, 0);
@@ -250,9 +260,9 @@ void es_sal_resize(const float *src, int h, int w, float *dst, int oh, int ow, i
     }
 }
 
-/* Grad-CAM at `layer` for the sample already forwarded and back-propagated (standard rule),
- * upsampled to the input sample's last one or two dims and repeated over the others. */
-static int gradcam(pass *p, int layer, int bilinear, float *out)
+/* Grad-CAM at `layer` for the b rows already forwarded and back-propagated (standard rule),
+ * each upsampled to the input sample's last one or two dims and repeated over the others. */
+static int gradcam(pass *p, int layer, int b, int bilinear, float *out)
 {
     int ld[ES_MAX_DIMS], xd[ES_MAX_DIMS];
     int lnd = es_tensor_shape(p->g, layer, ld), xnd = es_tensor_shape(p->g, p->input, xd);
@@ -270,26 +280,29 @@ static int gradcam(pass *p, int layer, int bilinear, float *out)
                        es_tensor_name(p->g, layer), k, xnd - 1);
     int C = ld[1], h = k == 2 ? ld[2] : 1, w = ld[lnd - 1];
     int oh = k == 2 ? xd[xnd - 2] : 1, ow = xd[xnd - 1];
-    size_t hw = (size_t)h * w;
-    float *cam = calloc(hw, sizeof *cam), *up = malloc((size_t)oh * ow * sizeof *up);
+    size_t hw = (size_t)h * w, plane = (size_t)oh * ow;
+    float *cam = malloc(hw * sizeof *cam), *up = malloc(plane * sizeof *up);
     if (!cam || !up) {
         free(cam), free(up);
         return es_fail("out of memory");
     }
-    for (int c = 0; c < C; c++) {
-        double m = 0;
+    for (int r = 0; r < b; r++) {
+        const float *Ar = A + (size_t)r * C * hw, *Gr = G + (size_t)r * C * hw;
+        memset(cam, 0, hw * sizeof *cam);
+        for (int c = 0; c < C; c++) {
+            double m = 0;
+            for (size_t i = 0; i < hw; i++)
+                m += Gr[c * hw + i];
+            float wc = (float)(m / hw);
+            for (size_t i = 0; i < hw; i++)
+                cam[i] += wc * Ar[c * hw + i];
+        }
         for (size_t i = 0; i < hw; i++)
-            m += G[c * hw + i];
-        float wc = (float)(m / hw);
-        for (size_t i = 0; i < hw; i++)
-            cam[i] += wc * A[c * hw + i];
+            cam[i] = cam[i] > 0 ? cam[i] : 0;
+        es_sal_resize(cam, h, w, up, oh, ow, bilinear);
+        for (size_t i = 0; i < p->per; i++)
+            out[(size_t)r * p->per + i] = up[i % plane];
     }
-    for (size_t i = 0; i < hw; i++)
-        cam[i] = cam[i] > 0 ? cam[i] : 0;
-    es_sal_resize(cam, h, w, up, oh, ow, bilinear);
-    size_t plane = (size_t)oh * ow;
-    for (size_t i = 0; i < p->per; i++)
-        out[i] = up[i % plane];
     free(cam), free(up);
     return 0;
 }
@@ -504,55 +517,79 @@ int es_sal_scores(es_graph *g, int input, const float *x, float *scores, int max
     return pass_close(&p, rc);
 }
 
+int es_sal_single_pass(es_sal_method m)
+{
+    return m == ES_SAL_GRAD || m == ES_SAL_INPUT_X_GRAD || m == ES_SAL_DECONVNET ||
+           m == ES_SAL_GUIDED || m == ES_SAL_GRADCAM || m == ES_SAL_GUIDED_GRADCAM;
+}
+
+/* Each of the b rows already forwarded: its target (o->target, or its best class) and score
+ * into info[r]. */
+static int row_targets(const pass *p, int b, const es_sal_opts *o, int *targets, es_sal_info *info)
+{
+    const float *s = es_tensor_data(p->g, p->st);
+    for (int r = 0; r < b; r++, s += p->classes) {
+        int t = o->target;
+        if (t < 0) /* the predicted class */
+            for (int c = t = 0; c < p->classes; c++)
+                t = s[c] > s[t] ? c : t;
+        if (check_target(p, t) != 0)
+            return -1;
+        targets[r] = t, info[r].target = t, info[r].score = s[t];
+    }
+    return 0;
+}
+
+/* A single-pass method (es_sal_single_pass) for the b rows xs already forwarded: backward
+ * passes only. */
+static int explain_rows(pass *p, const float *xs, int b, const es_sal_opts *o, const int *targets,
+                        float *out)
+{
+    static const es_relu_rule rule[ES_SAL_COUNT] = {
+        [ES_SAL_DECONVNET] = ES_RELU_DECONVNET, [ES_SAL_GUIDED] = ES_RELU_GUIDED};
+    size_t n = (size_t)b * p->per;
+    if (o->method != ES_SAL_GRADCAM && o->method != ES_SAL_GUIDED_GRADCAM) {
+        if (backward_rows(p, targets, b, rule[o->method], out) != 0)
+            return -1;
+        for (size_t i = 0; o->method == ES_SAL_INPUT_X_GRAD && i < n; i++)
+            out[i] *= xs[i];
+        return 0;
+    }
+    int layer = o->layer >= 0 ? o->layer : es_sal_default_layer(p->g);
+    if (layer < 0)
+        return es_fail("the model has no spatial layer for Grad-CAM (name a layer)");
+    float *gb = NULL;
+    if (o->method == ES_SAL_GUIDED_GRADCAM) {
+        if (!(gb = malloc(n * sizeof *gb)))
+            return es_fail("out of memory");
+        if (backward_rows(p, targets, b, ES_RELU_GUIDED, gb) != 0) {
+            free(gb);
+            return -1;
+        }
+    }
+    int rc = backward_to_layer(p, targets, b, layer);
+    if (rc == 0)
+        rc = gradcam(p, layer, b, o->bilinear, out);
+    for (size_t i = 0; rc == 0 && gb && i < n; i++)
+        out[i] *= gb[i];
+    free(gb);
+    return rc;
+}
+
 static int explain(pass *p, const float *x, const es_sal_opts *o, float *out, es_sal_info *info)
 {
     memcpy(es_tensor_data(p->g, p->input), x, p->per * sizeof(float));
-    if (es_forward(p->g, ES_TEST) != 0)
+    int target;
+    if (es_forward(p->g, ES_TEST) != 0 || row_targets(p, 1, o, &target, info) != 0)
         return -1;
-    const float *s = es_tensor_data(p->g, p->st);
-    int target = o->target;
-    if (target < 0) /* the predicted class */
-        for (int c = target = 0; c < p->classes; c++)
-            target = s[c] > s[target] ? c : target;
-    if (check_target(p, target) != 0)
-        return -1;
-    info->target = target, info->score = s[target];
-    static const es_relu_rule rule[ES_SAL_COUNT] = {
-        [ES_SAL_DECONVNET] = ES_RELU_DECONVNET, [ES_SAL_GUIDED] = ES_RELU_GUIDED};
     switch (o->method) {
-    case ES_SAL_GRAD: case ES_SAL_INPUT_X_GRAD: case ES_SAL_DECONVNET: case ES_SAL_GUIDED:
-        if (backward_one(p, target, rule[o->method], out) != 0)
-            return -1;
-        if (o->method == ES_SAL_INPUT_X_GRAD)
-            for (size_t i = 0; i < p->per; i++)
-                out[i] *= x[i];
-        return 0;
-    case ES_SAL_GRADCAM: case ES_SAL_GUIDED_GRADCAM: {
-        int layer = o->layer >= 0 ? o->layer : es_sal_default_layer(p->g);
-        if (layer < 0)
-            return es_fail("the model has no spatial layer for Grad-CAM (name a layer)");
-        float *gb = NULL;
-        if (o->method == ES_SAL_GUIDED_GRADCAM) {
-            if (!(gb = malloc(p->per * sizeof *gb)))
-                return es_fail("out of memory");
-            if (backward_one(p, target, ES_RELU_GUIDED, gb) != 0) {
-                free(gb);
-                return -1;
-            }
-        }
-        int rc = backward_to_layer(p, target, layer);
-        if (rc == 0)
-            rc = gradcam(p, layer, o->bilinear, out);
-        for (size_t i = 0; rc == 0 && gb && i < p->per; i++)
-            out[i] *= gb[i];
-        free(gb);
-        return rc;
-    }
     case ES_SAL_IG: return integrated_gradients(p, x, o, target, out, info);
     case ES_SAL_SMOOTHGRAD: case ES_SAL_SMOOTHGRAD_SQ: case ES_SAL_VARGRAD:
         return smoothgrad(p, x, o, target, out);
     case ES_SAL_OCCLUSION: return occlusion(p, x, o, target, out);
-    default: return es_fail("unknown method %d", (int)o->method);
+    default:
+        return es_sal_single_pass(o->method) ? explain_rows(p, x, 1, o, &target, out)
+                                             : es_fail("unknown method %d", (int)o->method);
     }
 }
 
@@ -575,4 +612,24 @@ int es_saliency(es_graph *g, int input, const float *x, const es_sal_opts *o, fl
     if (pinned == 0)
         es_graph_pin(g, layer, 0);
     return pass_close(&p, rc);
+}
+
+int es_saliency_forwarded(es_graph *g, int input, const float *xs, int n, const es_sal_opts *o,
+                          float *out, es_sal_info *info)
+{
+    int d[ES_MAX_DIMS];
+    pass p = {.g = g, .input = input, .st = es_sal_score_tensor(g)};
+    if (!es_sal_single_pass(o->method))
+        return es_fail("%s needs forward passes of its own", es_sal_method_name(o->method));
+    if (es_tensor_shape(g, input, d) < 1 || d[0] != n || !es_graph_forward_id(g))
+        return es_fail("the graph holds no forward pass of these %d rows", n);
+    if (p.st < 0)
+        return es_fail("the model has no output");
+    p.per = es_tensor_size(g, input) / n, p.classes = (int)(es_tensor_size(g, p.st) / n);
+    int *targets = malloc((size_t)n * sizeof *targets);
+    if (!targets)
+        return es_fail("out of memory");
+    int rc = row_targets(&p, n, o, targets, info) != 0 ? -1 : explain_rows(&p, xs, n, o, targets, out);
+    free(targets);
+    return rc;
 }

@@ -865,6 +865,74 @@ static void saliency_decisive(void **state)
     es_clip_free(&in);
 }
 
+/* Each row's map as es_saliency gives it alone, stitched: what a clip's maps must be. */
+static void rows_alone(es_clip *in, const es_sal_opts *o, float *map)
+{
+    int rows = in->x.dims[0];
+    size_t per = es_array_size(&in->x) / rows;
+    float *all = malloc(rows * per * sizeof *all);
+    for (int r = 0; r < rows; r++)
+        if (es_saliency(in->m.g, in->m.input, in->x.data + r * per, o, all + r * per, NULL) != 0)
+            fail_msg("%s", es_error());
+    assert_int_equal(es_clip_stitch(in, all, map), 0);
+    free(all);
+}
+
+/* A clip told to keep its scoring pass (es_clip.keep) explains from it: its scores are those of
+ * a clip that does not, its single-pass maps those of each row alone, one method after another
+ * without a forward pass of their own; a layer not pinned for it, or a pass run in between,
+ * makes a new one, and the maps stay right. */
+static void clip_kept_pass(void **state)
+{
+    es_clip plain, in;
+    assert_int_equal(es_clip_load(&plain, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    in.keep = 1;
+    assert_int_equal(es_clip_next(&in, CHIRP, 0), 0);
+    uint64_t id = es_graph_forward_id(in.m.g);
+    assert_true(in.kept != 0 && in.kept == id);
+    int rows = in.x.dims[0], C = in.classes;
+    assert_true(rows > 2);
+    for (int i = 0; i < rows * C; i++)
+        assert_float_equal(in.scores[i], plain.scores[i], 1e-6);
+    for (int i = 0; i < in.verdicts * C; i++)
+        assert_float_equal(in.vscores[i], plain.vscores[i], 1e-6);
+    size_t n = es_clip_map_size(&in);
+    float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    o.target = 1;
+    static const es_sal_method ms[] = {ES_SAL_GUIDED, ES_SAL_GRADCAM, ES_SAL_GRAD, ES_SAL_IG, ES_SAL_GUIDED};
+    for (size_t k = 0; k < sizeof ms / sizeof *ms; k++) {
+        o.method = ms[k], o.steps = 4;
+        assert_int_equal(es_clip_saliency_rows(&in, &o, got, NULL), 0);
+        if (ms[k] != ES_SAL_IG) /* the first three from the scoring pass; after IG's, a new one */
+            assert_true(es_graph_forward_id(in.m.g) == (k < 3 ? id : in.kept));
+        rows_alone(&plain, &o, want);
+        for (size_t i = 0; i < n; i++)
+            if (fabsf(got[i] - want[i]) > 1e-5f * fmaxf(1, fabsf(want[i])))
+                fail_msg("%s [%zu]: %g, alone %g", es_sal_method_name(ms[k]), i, got[i], want[i]);
+    }
+    /* Grad-CAM at a layer the pass did not pin: a pass of its own */
+    int layer = -1, def = es_sal_default_layer(in.m.g);
+    for (int t = 0; t < def; t++) {
+        int d[ES_MAX_DIMS];
+        if (es_tensor_kind_of(in.m.g, t) == ES_T_ACT && es_tensor_shape(in.m.g, t, d) == 4)
+            layer = t;
+    }
+    assert_true(layer >= 0);
+    o.method = ES_SAL_GRADCAM, o.layer = layer;
+    id = es_graph_forward_id(in.m.g);
+    assert_int_equal(es_clip_saliency_rows(&in, &o, got, NULL), 0);
+    assert_true(es_graph_forward_id(in.m.g) != id);
+    rows_alone(&plain, &o, want);
+    for (size_t i = 0; i < n; i++)
+        assert_float_equal(got[i], want[i], 1e-5 * fmaxf(1, fabsf(want[i])));
+    free(want), free(got);
+    es_clip_free(&plain);
+    es_clip_free(&in);
+}
+
 /* IG baselines: zero, min, silence (a silent sound through the model's features: standardised
  * it is all zero for this model, as its log floor is constant), blur (a constant stays, a
  * row's sum is kept), a .npy of one sample; anything else refused. */
@@ -1053,6 +1121,7 @@ int main(void)
         cmocka_unit_test(verdict_place_and_note),
         cmocka_unit_test(window_flags),
         cmocka_unit_test(saliency_decisive),
+        cmocka_unit_test(clip_kept_pass),
         cmocka_unit_test(baselines),
         cmocka_unit_test(figure_range),
         cmocka_unit_test(sanity_checks),

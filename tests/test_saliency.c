@@ -196,6 +196,69 @@ static void against_pytorch(const char *name, int n_rules)
     fixture_close(&f);
 }
 
+/* Several single-pass methods from one forward pass of a batch (es_saliency_forwarded) give
+ * each row what es_saliency gives it alone: each method after the others, from the same
+ * activations, with a fixed target and with each row's best class. */
+static void forwarded_batch(const char *name)
+{
+    enum { ROWS = 3, M = 6 };
+    static const es_sal_method ms[M] = {ES_SAL_GUIDED, ES_SAL_GRADCAM, ES_SAL_GRAD,
+                                        ES_SAL_INPUT_X_GRAD, ES_SAL_DECONVNET, ES_SAL_GUIDED_GRADCAM};
+    fixture f;
+    fixture_open(&f, name);
+    size_t per = es_array_size(&f.x);
+    float *xs = malloc(ROWS * per * sizeof *xs), *want = malloc(M * ROWS * per * sizeof *want),
+          *got = malloc(ROWS * per * sizeof *got);
+    for (size_t i = 0; i < per; i++) /* the case's input, its mirror image, a shifted copy */
+        xs[i] = f.x.data[i], xs[per + i] = f.x.data[per - 1 - i], xs[2 * per + i] = f.x.data[i] + 0.25f;
+    for (int target = -1; target <= 0; target++) {
+        es_sal_opts o;
+        es_sal_defaults(&o);
+        o.target = target;
+        es_sal_info wi[M][ROWS], gi[ROWS];
+        for (int k = 0; k < M; k++)
+            for (int r = 0; r < ROWS; r++) {
+                o.method = ms[k];
+                if (es_saliency(f.g, f.input, xs + r * per, &o, want + (k * ROWS + r) * per, &wi[k][r]) != 0)
+                    fail_msg("%s: %s", name, es_error());
+            }
+        es_graph_pin(f.g, es_sal_score_tensor(f.g), 1), es_graph_pin(f.g, es_sal_default_layer(f.g), 1);
+        es_graph_plan(f.g, ES_GRAD_INPUTS);
+        assert_int_equal(es_graph_set_batch(f.g, ROWS), 0);
+        assert_true(es_graph_forward_id(f.g) == 0);
+        memcpy(es_tensor_data(f.g, f.input), xs, ROWS * per * sizeof *xs);
+        assert_int_equal(es_forward(f.g, ES_TEST), 0);
+        uint64_t id = es_graph_forward_id(f.g);
+        assert_true(id != 0);
+        for (int k = 0; k < M; k++) {
+            o.method = ms[k];
+            if (es_saliency_forwarded(f.g, f.input, xs, ROWS, &o, got, gi) != 0)
+                fail_msg("%s %s: %s", name, es_sal_method_name(ms[k]), es_error());
+            double e = rel_err_max(got, want + k * ROWS * per, ROWS * per, 1e-30);
+            if (!(e <= 1e-5))
+                fail_msg("%s %s target %d: %.3g off the rows alone", name, es_sal_method_name(ms[k]), target, e);
+            for (int r = 0; r < ROWS; r++) {
+                assert_int_equal(gi[r].target, wi[k][r].target);
+                assert_float_equal(gi[r].score, wi[k][r].score, 1e-5 * fmaxf(1, fabsf(wi[k][r].score)));
+            }
+            assert_true(es_graph_forward_id(f.g) == id); /* backward passes leave the activations */
+        }
+        o.method = ES_SAL_IG; /* a method of its own passes, a batch that is not the graph's */
+        assert_int_equal(es_saliency_forwarded(f.g, f.input, xs, ROWS, &o, got, gi), -1);
+        assert_non_null(strstr(es_error(), "ig needs forward passes of its own"));
+        o.method = ES_SAL_GUIDED;
+        assert_int_equal(es_saliency_forwarded(f.g, f.input, xs, 2, &o, got, gi), -1);
+        assert_int_equal(es_graph_set_batch(f.g, 1), 0); /* and no forward pass since */
+        assert_int_equal(es_saliency_forwarded(f.g, f.input, xs, 1, &o, got, gi), -1);
+        assert_non_null(strstr(es_error(), "no forward pass"));
+    }
+    free(xs), free(want), free(got);
+    fixture_close(&f);
+}
+static void densenet_forwarded(void **s) { forwarded_batch("densenet"); }
+static void net1d_forwarded(void **s) { forwarded_batch("net1d"); }
+static void resnet_forwarded(void **s) { forwarded_batch("resnet"); }
+
 static void salnet_vs_pytorch(void **s) { against_pytorch("salnet", 5); }
 static void densenet_vs_pytorch(void **s) { against_pytorch("densenet", 2); }
 static void net1d_vs_pytorch(void **s) { against_pytorch("net1d", 5); }
@@ -531,6 +594,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(densenet_vs_pytorch),
         cmocka_unit_test(net1d_vs_pytorch),
         cmocka_unit_test(resnet_vs_pytorch),
+        cmocka_unit_test(densenet_forwarded),
+        cmocka_unit_test(net1d_forwarded),
+        cmocka_unit_test(resnet_forwarded),
         cmocka_unit_test(targets_and_errors),
         cmocka_unit_test(measures),
         cmocka_unit_test(sanity_densenet),
