@@ -558,15 +558,22 @@ static int pick_background(const es_augment *a, int i, const es_dataset *d, cons
     return bg;
 }
 
-/* x (bands × bg's frames) = the mixture of src into bg; *off, *len: where src's crop went. */
+static int loudest_start(const es_feature_config *c, const float *x, int bands, int T, int lo,
+                         int hi, int F, int tries, es_rng *r);
+
+/* x (bands × bg's frames) = the mixture of src into bg; *cs, *off, *len: where src's crop
+ * came from and went.
+ * The crop is the loudest of `tries` random ones (1: any), so that a positive clip brings its
+ * sound and not the silence around it. */
 static void mix(const es_feature_config *c, const es_augment *a, const es_array *src,
-                const es_array *bg, es_rng *r, float *x, int *off_out, int *len_out)
+                const es_array *bg, int tries, es_rng *r, float *x, int *cs_out, int *off_out,
+                int *len_out)
 {
     /* The clip's power added to the background's (phases ignored): a crop of the clip at
      * a random place, scaled to a random SNR over the background's mean power. */
     int bands = src->dims[0], T = src->dims[1], TT = bg->dims[1];
     const float *b = bg->data, *s = src->data;
-    int len = T < TT ? T : TT, cs = es_rng_below(r, T - len + 1);
+    int len = T < TT ? T : TT, cs = loudest_start(c, s, bands, T, 0, T - len, len, tries, r);
     int off = es_rng_below(r, TT - len + 1);
     double snr = a->snr_min + (a->snr_max - a->snr_min) * es_rng_uniform(r);
     double pb = mean_power(c, b, bands, TT, 0, TT);
@@ -580,7 +587,7 @@ static void mix(const es_feature_config *c, const es_augment *a, const es_array 
             x[(size_t)q * TT + t] = (float)from_power(p, c);
         }
     clip_top_db(c, x, (size_t)bands * TT);
-    *off_out = off, *len_out = len;
+    *cs_out = cs, *off_out = off, *len_out = len;
 }
 
 /* x (bands × T) gained down by up to a->quiet_db, onto a synthetic noise floor (its power
@@ -608,14 +615,15 @@ static int quiet(const es_feature_config *c, const es_augment *a, float *x, int 
     return 0;
 }
 
-/* Of `tries` random window starts in x (bands × T > F frames), the loudest one's. */
-static int loudest_start(const es_feature_config *c, const float *x, int bands, int T, int F,
-                         int tries, es_rng *r)
+/* Of `tries` random window starts in [lo, hi] of x (bands × T frames, F a window), the loudest
+ * one's. */
+static int loudest_start(const es_feature_config *c, const float *x, int bands, int T, int lo,
+                         int hi, int F, int tries, es_rng *r)
 {
-    int best = 0;
+    int best = lo;
     double most = -1;
     for (int k = 0; k < tries; k++) {
-        int s = es_rng_below(r, T - F + 1);
+        int s = lo + es_rng_below(r, hi - lo + 1);
         double p = mean_power(c, x, bands, T, s, s + F);
         if (p > most)
             most = p, best = s;
@@ -675,6 +683,8 @@ int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array
     const es_array *src = &feat[i], *bga = NULL;
     es_array sb = {0};
     int bands = src->dims[0], T = src->dims[1], bg = pick_background(a, i, d, train, n_train, r);
+    /* a positive window holds its class's sound, not the silence around it */
+    int positive = a->crop_tries > 1 && a->background >= 0 && d->label[i] != a->background;
     if (bg >= 0 && synth && es_rng_uniform(r) < a->p_synth) { /* a noise, hum or clicks */
         if (synth_features(a, ES_SYNTH_WHITE, a->synth_db, feat[bg].dims[1], r, &sb) != 0)
             return -1;
@@ -687,15 +697,17 @@ int es_dataset_example(const es_feature_config *c, const es_augment *a, es_array
     if (!x)
         rc = es_fail("out of memory");
     else if (bga) {
-        int off, len;
-        mix(c, a, src, bga, r, x, &off, &len);
+        int cs, off, len, F = c->frames > 0 ? c->frames : TT;
+        mix(c, a, src, bga, positive ? a->crop_tries : 1, r, x, &cs, &off, &len);
         focus0 = off, focus1 = off + len; /* the window must overlap the mixed-in clip */
+        if (positive && len >= F) /* or hold its loudest part, not a frame of it */
+            focus0 = off - cs + loudest_start(c, src->data, bands, T, cs, cs + len - F, F,
+                                              a->crop_tries, r), focus1 = -1;
     } else {
         memcpy(x, src->data, (size_t)bands * T * sizeof *x);
         int F = c->frames > 0 ? c->frames : T;
-        /* a positive window holds its class's sound, not the silence around it */
-        if (a->crop_tries > 1 && a->background >= 0 && d->label[i] != a->background && T > F)
-            focus0 = loudest_start(c, x, bands, T, F, a->crop_tries, r), focus1 = -1;
+        if (positive && T > F)
+            focus0 = loudest_start(c, x, bands, T, 0, T - F, F, a->crop_tries, r), focus1 = -1;
     }
     if (rc == 0 && quieter && es_rng_uniform(r) < a->p_quiet)
         rc = quiet(c, a, x, bands, TT, r);

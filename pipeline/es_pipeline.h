@@ -574,9 +574,10 @@ typedef struct {
     double p_quiet;        /* a clip is gained down, onto a noise floor */
     double quiet_db;       /* by up to quiet_db dB (kept 6 dB over the floor) */
     double floor_db[2];    /* the floor's level range, dBFS */
-    int crop_tries;        /* an unmixed window of a class other than the background is the
-                            * loudest of this many random crops (<= 1: any crop), so that the
-                            * silence around a call is not taught as that class */
+    int crop_tries;        /* a window of a class other than the background is the loudest of
+                            * this many random crops (<= 1: any crop), mixed or not, so that
+                            * the silence around a call (or a background it is mixed into) is
+                            * not taught as that class */
 } es_augment;
 
 /* Sounds a bird detector must call "nobird". */

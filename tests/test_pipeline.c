@@ -622,7 +622,8 @@ static void synth_examples(void **state)
 }
 
 /* A positive file's window is its loudest of crop_tries crops: a call of 20 frames in 200
- * frames of floor is in (nearly) every window, where one random crop of 20 misses it mostly. */
+ * frames of floor is in (nearly) every window, where one random crop of 20 misses it mostly;
+ * and so when the file is mixed into a longer background. */
 static void loudest_crops(void **state)
 {
     es_feature_config c;
@@ -645,6 +646,28 @@ static void loudest_crops(void **state)
             int loud = 0;
             for (int t = 0; t < 20; t++)
                 loud += w[t] > -40;
+            hits[k] += loud >= 15;
+        }
+    }
+    assert_true(hits[0] < 25);
+    assert_true(hits[1] == 50);
+    /* mixed into a longer background (a floor of -60 dB, 300 frames), likewise */
+    float bgv[4 * 300];
+    for (int i = 0; i < 4 * 300; i++)
+        bgv[i] = -60.0f;
+    es_array fs[2] = {f, {.data = bgv, .ndim = 2, .dims = {4, 300}}};
+    int label2[2] = {1, 0}, train2[2] = {0, 1};
+    es_dataset d2 = {.n = 2, .label = label2, .n_classes = 2};
+    hits[0] = hits[1] = 0;
+    for (int k = 0; k < 2; k++) {
+        es_augment a = {.background = 0, .crop_tries = k ? 1000 : 1, .p_mix = 1};
+        for (int seed = 0; seed < 50; seed++) {
+            es_rng r = {(uint64_t)seed};
+            float w[4 * 20];
+            assert_int_equal(es_dataset_example(&c, &a, fs, 0, &d2, train2, 2, &r, w), 0);
+            int loud = 0;
+            for (int t = 0; t < 20; t++)
+                loud += w[t] > -55; /* the call comes at the floor's mean power: -50 dB */
             hits[k] += loud >= 15;
         }
     }
