@@ -154,11 +154,17 @@ static int verdict_scores(es_clip *in, float *vs)
 }
 
 /* ---- one forward pass for scores and explanations ------------------------------------------ */
-/* Rows a pass that keeps what backward reads can take at once within ES_SAL_BATCH_BYTES. */
+/* Rows one pass that keeps what backward reads takes: all of them when they fit within
+ * ES_SAL_BATCH_BYTES (one pass then serves every method), else as many as fit within
+ * ES_MODEL_BATCH_BYTES (a long recording: memory stays flat, and a pass per method costs
+ * no more than one for all). */
 static int rows_kept_at_once(es_clip *in)
 {
-    size_t b = es_graph_bytes_per_sample(in->m.g, ES_GRAD_INPUTS), fit = b ? ES_SAL_BATCH_BYTES / b : 1;
-    return fit < 1 ? 1 : fit > (size_t)in->x.dims[0] ? in->x.dims[0] : (int)fit;
+    size_t b = es_graph_bytes_per_sample(in->m.g, ES_GRAD_INPUTS), rows = in->x.dims[0];
+    if (b && rows * b <= ES_SAL_BATCH_BYTES)
+        return (int)rows;
+    size_t fit = b ? ES_MODEL_BATCH_BYTES / b : 1;
+    return fit < 1 ? 1 : (int)fit;
 }
 
 static void pin(es_clip *in, int k, int t)
