@@ -350,7 +350,14 @@ static es_graph *one_op_graph(es_op_type op)
         break;
     case ES_OP_SQUEEZE: a.dims.n_list = 1, a.dims.list[0] = 0; break;
     case ES_OP_UNSQUEEZE: a.dims.n_list = 2, a.dims.list[0] = 1, a.dims.list[1] = 4; break;
-    default: break; /* Relu, Sigmoid, GlobalAveragePool, Identity: no attributes */
+    case ES_OP_HARDSIGMOID: a.hsig.alpha = 0.3f, a.hsig.beta = 0.4f; break;
+    case ES_OP_POW: a.pow.exponent = 3.0f; break;
+    case ES_OP_PRELU: PARAM("slope", 3, 2, 1, 1); break; /* per channel, as PyTorch exports it */
+    case ES_OP_LAYERNORM:
+        PARAM("scale", 2, 4, 4), PARAM("bias", 2, 4, 4);
+        a.ln.axis = 2, a.ln.epsilon = 1e-3f;
+        break;
+    default: break; /* Relu, Sigmoid, GlobalAveragePool, Identity, Tanh, Erf …: no attributes */
     }
 #undef PARAM
     for (int k = 1; k < n_in; k++) { /* nonzero operands: Div divides by them, BN's variance */
