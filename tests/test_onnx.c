@@ -183,6 +183,20 @@ static void activations_and_layernorm_vs_pytorch(void **state)
         printf("    act_net opset %d: output rel err %.2g, gradient %.2g\n", opset[k], ey, eg);
         if (!(ey <= 1e-5 && eg <= 1e-5))
             fail_msg("opset %d: output %.3g, gradient %.3g off PyTorch", opset[k], ey, eg);
+        /* the memory plan keeps what each op's backward reads (plan.c): the saliency plan,
+         * which reuses dead activations at once, gives keeping everything's gradient */
+        size_t nx = es_tensor_size(g, in);
+        float *keep = malloc(nx * sizeof(float));
+        for (int pl = 0; pl < 2; pl++) {
+            es_graph_plan(g, pl ? ES_GRAD_INPUTS : ES_PLAN_KEEP_ALL);
+            assert_int_equal(es_forward(g, ES_TEST), 0);
+            assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+            if (pl)
+                assert_memory_equal(es_tensor_grad(g, in), keep, nx * sizeof(float));
+            else
+                memcpy(keep, es_tensor_grad(g, in), nx * sizeof(float));
+        }
+        free(keep);
         free(y);
         es_graph_free(g);
     }
