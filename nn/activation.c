@@ -35,8 +35,12 @@ static inline float hsig_d(float x, float alpha, float beta)
 #define HARDSWISH_F(x) ((x) * hsig(x, 1.0f / 6, 0.5f))
 #define HARDSWISH_D(x) ((x) < -3 ? 0.0f : (x) <= 3 ? (x) / 3 + 0.5f : 1.0f)
 /* x² exactly (the decomposed LayerNorm's variance); d/dx x^0 = 0, also at x = 0 */
+static inline float pow_d(float x, float e)
+{
+    return e == 2 ? 2 * x : e == 0 ? 0.0f : e * powf(x, e - 1);
+}
 #define POW_F(x) (a->pow.exponent == 2 ? (x) * (x) : powf(x, a->pow.exponent))
-#define POW_D(x) (a->pow.exponent == 2 ? 2 * (x) : a->pow.exponent == 0 ? 0.0f : a->pow.exponent * powf(x, a->pow.exponent - 1))
+#define POW_D(x) pow_d(x, a->pow.exponent)
 
 static int same_shape(es_graph *g, es_node *nd)
 {
@@ -102,7 +106,8 @@ int es_hardsigmoid_export(es_exporter *x, const es_graph *g, const es_node *n)
  * here, so it is refused by name. */
 int es_pow_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
 {
-    static const char *const why = "the exponent must be a constant scalar (an initializer or Constant of one element)";
+    static const char *const why =
+        "the exponent must be a constant scalar (an initializer or Constant of one element)";
     es_attrs a = es_pow_defaults;
     if (nd->n_input != 2 || !*nd->input[1])
         return es_import_fail(nd, why, NULL);

@@ -264,11 +264,9 @@ int es_binary_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
 /* PRelu: the data and its slope, a trained PARAM (an initializer, (C,1,1) from PyTorch). */
 int es_prelu_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
 {
-    int in[2];
-    if (es_import_data(m, nd, &in[0]) != 0 || es_import_input(m, nd, 1, ES_T_PARAM, &in[1]) != 0)
+    int in[3]; /* ONNX's PRelu has no third input: in[2] stays -1 */
+    if (es_import_xwb(m, nd, in, "no slope") < 0)
         return -1;
-    if (in[1] < 0)
-        return es_import_fail(nd, "no slope", NULL);
     return es_import_add(m, nd, NULL, op, NULL, 2, in, es_import_out(nd));
 }
 
