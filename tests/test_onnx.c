@@ -153,10 +153,11 @@ static void assert_same_run(es_graph *a, es_graph *b, const float *x)
 
 /* act_net (gen_onnx.py --act): PReLU, HardSwish, HardSigmoid, LayerNorm, both GELUs, tanh, exp
  * at opsets 11 and 13 (LayerNorm decomposed: ReduceMean, Sub, Pow, Sqrt, Div), 17
- * (LayerNormalization) and 18 (13's graph, ReduceMean's axes an input); output and d output[0,0] / d input against
- * PyTorch in float64, both within 1e-5 of the largest value (issue 13 asks 1e-5 and 1e-4; we
- * measure ~3e-7: float32 rounding through ~60 ops). The fixture's seed keeps the hard
- * activations' inputs 1e-3 from their kinks. The same score at every opset. */
+ * (LayerNormalization) and 18 (13's graph, ReduceMean's axes an input). Output and
+ * d output[0,0] / d input against PyTorch in float64, both within 1e-5 of the largest value
+ * (issue 13 asks 1e-5 and 1e-4; we measure ~3e-7: float32 rounding through ~60 ops). The
+ * fixture's seed keeps the hard activations' inputs 1e-3 from their kinks. The same score at
+ * every opset. */
 static void activations_and_layernorm_vs_pytorch(void **state)
 {
     es_array x = load_fixture(OX("act_net.input.npy")), want = load_fixture(OX("act_net.output.npy"));
