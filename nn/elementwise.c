@@ -1,4 +1,5 @@
-/* Add, Sub, Mul, Div with NumPy broadcasting, and Sigmoid.
+/* Add, Sub, Mul, Div with NumPy broadcasting, PRelu (x > 0 ? x : slope·x, the slope broadcast
+ * to x, e.g. (C,1,1) per channel) on the same walk, and Sigmoid.
  * Broadcasting aligns the shapes at the right; each dim pair is equal or one of them is 1.
  * An input's stride is 0 along a dim it is broadcast over, so one walk over the output
  * serves forward (gather) and backward (scatter-add, which sums the gradient over the
@@ -82,7 +83,7 @@ static int binary_shape(es_graph *g, es_node *nd)
     return 0;
 }
 
-typedef enum { ADD, SUB, MUL, DIV } binop;
+typedef enum { ADD, SUB, MUL, DIV, PRELU } binop;
 
 /* Offsets of A and B for every output element in C order, the last merged dim innermost:
  * calls body(o, ia, ib, n, sa, sb) once per run of the last dim. */
@@ -121,19 +122,25 @@ static void binary_forward(es_graph *g, es_node *nd, binop op)
         case SUB: for (size_t j = 0; j < (n); j++) yr[j] = ar[j * (sa)] - br[j * (sb)]; break; \
         case MUL: for (size_t j = 0; j < (n); j++) yr[j] = ar[j * (sa)] * br[j * (sb)]; break; \
         case DIV: for (size_t j = 0; j < (n); j++) yr[j] = ar[j * (sa)] / br[j * (sb)]; break; \
+        case PRELU:                                                                          \
+            for (size_t j = 0; j < (n); j++)                                                 \
+                yr[j] = ar[j * (sa)] > 0 ? ar[j * (sa)] : br[j * (sb)] * ar[j * (sa)];       \
+            break;                                                                           \
         }                                                                                    \
     }
     BCAST_WALK(&q, FWD_ROW);
 #undef FWD_ROW
 }
 
-/* d(A op B)/dA and /dB at one element, times dy. */
+/* d(A op B)/dA and /dB at one element, times dy (PRelu: torch's prelu_backward, x > 0). */
 static inline float dfa(binop op, float dy, float a, float b)
 {
-    return op == MUL ? dy * b : op == DIV ? dy / b : dy;
+    return op == MUL ? dy * b : op == DIV ? dy / b : op == PRELU && !(a > 0) ? dy * b : dy;
 }
 static inline float dfb(binop op, float dy, float a, float b)
 {
+    if (op == PRELU)
+        return a > 0 ? 0.0f : dy * a;
     return op == ADD ? dy : op == SUB ? -dy : op == MUL ? dy * a : -dy * a / (b * b);
 }
 
@@ -182,6 +189,20 @@ BINARY_OP(add, ADD)
 BINARY_OP(sub, SUB)
 BINARY_OP(mul, MUL)
 BINARY_OP(div, DIV)
+
+/* PRelu: the slope broadcasts to x (ONNX's unidirectional broadcasting), never x to it. */
+int es_prelu_shape(es_graph *g, es_node *nd)
+{
+    es_tensor *x = in_t(g, nd, 0), *y = out_t(g, nd, 0);
+    if (binary_shape(g, nd) != 0)
+        return -1;
+    int same = y->ndim == x->ndim;
+    for (int i = 0; same && i < x->ndim; i++)
+        same = y->dims[i] == x->dims[i];
+    return same ? 0 : es_node_fail(nd, "the slope does not broadcast to the input's shape");
+}
+void es_prelu_forward(es_graph *g, es_node *nd, const es_pass *p) { binary_forward(g, nd, PRELU); }
+void es_prelu_backward(es_graph *g, es_node *nd, const es_pass *p) { binary_backward(g, nd, p, PRELU); }
 
 /* ---- Sigmoid: 1/(1+e^−x), written so that neither branch overflows --------------------- */
 int es_sigmoid_shape(es_graph *g, es_node *nd)
@@ -238,4 +259,21 @@ int es_binary_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
     if (in[0] < 0 || in[1] < 0)
         return es_import_fail(nd, "wants 2 inputs", NULL);
     return es_import_add(m, nd, NULL, op, NULL, 2, in, es_import_out(nd));
+}
+
+/* PRelu: the data and its slope, a trained PARAM (an initializer, (C,1,1) from PyTorch). */
+int es_prelu_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+{
+    int in[3]; /* ONNX's PRelu has no third input: in[2] stays -1 */
+    if (es_import_xwb(m, nd, in, "no slope") < 0)
+        return -1;
+    return es_import_add(m, nd, NULL, op, NULL, 2, in, es_import_out(nd));
+}
+
+/* PyTorch's nn.PReLU starts at 0.25. */
+void es_prelu_init(es_graph *g, es_node *n, es_init kind)
+{
+    es_tensor *s = in_t(g, n, 1);
+    for (size_t i = 0; s->kind == ES_T_PARAM && i < s->size; i++)
+        s->data[i] = 0.25f;
 }

@@ -24,6 +24,9 @@ typedef struct { float ratio; } es_dropout_attrs;        /* dropout.c: P(a unit 
 typedef struct { int pads[2 * ES_MAX_DIMS]; float value; } es_pad_attrs; /* all dims; the constant */
 /* shape_ops.c: Reshape's shape, Transpose's perm, (Un)Squeeze's axes */
 typedef struct { int list[ES_MAX_DIMS], n_list; } es_dims_attrs;
+typedef struct { float alpha, beta; } es_hardsigmoid_attrs; /* activation.c: max(0, min(1, αx + β)) */
+typedef struct { float exponent; } es_pow_attrs;            /* activation.c: x^exponent */
+typedef struct { int axis; float epsilon; } es_layernorm_attrs; /* layernorm.c: over dims axis.. */
 
 /* A node's attributes: the member of its op's family. */
 typedef union {
@@ -36,6 +39,9 @@ typedef union {
     es_dropout_attrs dropout;
     es_pad_attrs pad;
     es_dims_attrs dims;
+    es_hardsigmoid_attrs hsig;
+    es_pow_attrs pow;
+    es_layernorm_attrs ln;
 } es_attrs;
 
 typedef struct {

@@ -9,19 +9,22 @@
  *                  (Shape→Gather→Unsqueeze→Concat for view(), the Pad amounts F.pad computes,
  *                  Constant nodes) are evaluated at import and become attributes; a symbolic
  *                  batch dim becomes 1.
- *   es_onnx_save   writes a graph as an opset-13 model that onnx.checker accepts.
+ *   es_onnx_save   writes a graph as an opset-13 model that onnx.checker accepts (opset 17
+ *                  when it holds HardSwish or LayerNormalization).
  *   es_meta        the model's metadata_props (key/value strings), where the feature
  *                  pipeline and the class labels travel (DESIGN.md §2, §4).
  *
  * Operators: Conv (1-D and 2-D, groups, auto_pad), Gemm, MatMul,
  * BatchNormalization, Relu, LeakyRelu, Sigmoid, Softmax, LogSoftmax, MaxPool, AveragePool
  * (ceil_mode, count_include_pad), GlobalAveragePool, Pad (constant), Concat, Add, Sub, Mul, Div,
- * Dropout, Flatten, Reshape, Identity, Cast (to float), Transpose, Squeeze, Unsqueeze; and,
+ * Dropout, Flatten, Reshape, Identity, Cast (to float), Transpose, Squeeze, Unsqueeze, Tanh,
+ * Erf, Sqrt, Exp, HardSigmoid, HardSwish, Pow (a constant scalar exponent), PRelu,
+ * LayerNormalization (opset 17; GELU and the opset-11/13 LayerNorm are these ops); and,
  * written with those: GlobalMaxPool, ReduceMean / ReduceMax / ReduceSum (not over the batch),
  * Clip (ReLU6, hardtanh, clamp). Integer shape arithmetic (Shape, Gather, Slice, Concat,
  * Constant(OfShape), Range, Where, Equal, Expand, Cast, …) is evaluated at import. Nodes that
  * feed no graph output are skipped. Not supported: other Pad modes, Slice / Gather on data,
- * recurrent and normalisation layers other than batch norm, Resize, ConvTranspose.
+ * recurrent layers, normalisation layers other than batch and layer norm, Resize, ConvTranspose.
  * Tensor names are the ONNX names, so a layer can be named as Netron shows it.
  * Initializers become PARAM tensors (weights, biases, batch-norm scale and shift, vector
  * operands of Add/Sub/Mul/Div) or STATE tensors (batch-norm running statistics, scalar and

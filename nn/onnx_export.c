@@ -1,4 +1,4 @@
-/* Graph → ONNX (opset 13). Every graph node is one ONNX node of the same op_type, its
+/* Graph → ONNX (opset 13, or 17 when an op needs it). Every graph node is one ONNX node of the same op_type, its
  * attributes written by its op's export hook (nn/ops.def); attributes that opset 13 takes as
  * inputs (Reshape's shape, Pad's pads, (Un)Squeeze's axes, Dropout's ratio) become int64 /
  * float initializers named after the node. PARAM and STATE tensors are written as float32
@@ -10,7 +10,18 @@
 #include <string.h>
 
 #define OPSET 13
-#define IR_VERSION 7 /* the IR of opset 13 */
+#define IR_VERSION 7 /* the IR of opset 13; opset 17's is 8 */
+
+/* 17 when the graph has HardSwish (opset 14) or LayerNormalization (17), else 13: every op
+ * earsight writes means the same at 13 and 17 (Reshape's allowzero 0, BatchNormalization's
+ * one output), so older runtimes still read the models without them. */
+static int opset_of(const es_graph *g)
+{
+    for (int k = 0; k < g->nn; k++)
+        if (g->n[k].op == ES_OP_HARDSWISH || g->n[k].op == ES_OP_LAYERNORM)
+            return 17;
+    return OPSET;
+}
 
 typedef struct {
     void **p;
@@ -308,7 +319,7 @@ static int build(exporter *x, const es_meta *meta, Onnx__ModelProto *mp, Onnx__G
     if (os) {
         onnx__operator_set_id_proto__init(os);
         os->domain = str(&x->a, "");
-        os->has_version = 1, os->version = OPSET;
+        os->has_version = 1, os->version = opset_of(g);
         push(&x->a, &opsets, os);
     }
     gp->name = str(&x->a, "earsight");
@@ -316,7 +327,7 @@ static int build(exporter *x, const es_meta *meta, Onnx__ModelProto *mp, Onnx__G
     gp->n_initializer = x->inits.n, gp->initializer = (Onnx__TensorProto **)x->inits.v;
     gp->n_input = inputs.n, gp->input = (Onnx__ValueInfoProto **)inputs.v;
     gp->n_output = outputs.n, gp->output = (Onnx__ValueInfoProto **)outputs.v;
-    mp->has_ir_version = 1, mp->ir_version = IR_VERSION;
+    mp->has_ir_version = 1, mp->ir_version = opset_of(g) > OPSET ? 8 : IR_VERSION;
     mp->n_opset_import = opsets.n, mp->opset_import = (Onnx__OperatorSetIdProto **)opsets.v;
     mp->producer_name = str(&x->a, "earsight");
     mp->producer_version = str(&x->a, ES_VERSION);

@@ -51,6 +51,13 @@ static int backward_reads(const es_node *n, int k, es_mode mode, int params)
         return k == 0;
     case ES_OP_SIGMOID: case ES_OP_SOFTMAX: case ES_OP_LOGSOFTMAX:
         return k < 0;
+    case ES_OP_TANH: case ES_OP_ERF: case ES_OP_SQRT: case ES_OP_EXP: case ES_OP_HARDSIGMOID:
+    case ES_OP_HARDSWISH: case ES_OP_POW: /* f'(x) */
+        return k == 0;
+    case ES_OP_PRELU: /* dx needs the slope, dslope x */
+        return k >= 0;
+    case ES_OP_LAYERNORM: /* x and the scale; each row's mean and 1/σ are in its aux */
+        return k == 0 || k == 1;
     case ES_OP_RELU: case ES_OP_MAXPOOL: case ES_OP_AVGPOOL: case ES_OP_GAP: case ES_OP_PAD: case ES_OP_CONCAT:
     case ES_OP_DROPOUT: case ES_OP_TRANSPOSE: case ES_OP_FLATTEN: case ES_OP_RESHAPE:
     case ES_OP_IDENTITY: case ES_OP_SQUEEZE: case ES_OP_UNSQUEEZE:

@@ -981,6 +981,197 @@ static void batch_resize(void **state)
 }
 
 /* The OpenMP paths (large tensors) give the same bits with 1 thread and with 2. */
+/* ---- activations and functions of one input (activation.c) -------------------------------- */
+typedef struct {
+    es_op_type op;
+    float alpha, beta, exponent; /* HardSigmoid's, Pow's */
+    double lo, hi;               /* where x is drawn */
+} unary_case;
+
+static double hsig_ref(double x, double a, double b) { return fmin(1, fmax(0, a * x + b)); }
+
+static double unary_ref(const unary_case *c, double x)
+{
+    switch (c->op) {
+    case ES_OP_TANH: return tanh(x);
+    case ES_OP_ERF: return erf(x);
+    case ES_OP_SQRT: return sqrt(x);
+    case ES_OP_EXP: return exp(x);
+    case ES_OP_HARDSIGMOID: return hsig_ref(x, c->alpha, c->beta);
+    case ES_OP_HARDSWISH: return x * hsig_ref(x, 1.0 / 6, 0.5);
+    default: return pow(x, c->exponent);
+    }
+}
+
+/* The corners of HardSigmoid (αx + β = 0 or 1) and HardSwish (±3), where x must not be drawn:
+ * finite differences across a kink measure neither side. */
+static int near_kink(const unary_case *c, double x)
+{
+    double a = c->op == ES_OP_HARDSWISH ? 1.0 / 6 : c->alpha, b = c->op == ES_OP_HARDSWISH ? 0.5 : c->beta;
+    if (c->op != ES_OP_HARDSIGMOID && c->op != ES_OP_HARDSWISH)
+        return 0;
+    return fabs(a * x + b) < 0.05 * a || fabs(a * x + b - 1) < 0.05 * a;
+}
+
+static es_attrs unary_attrs(const unary_case *c)
+{
+    es_attrs a = defaults(c->op);
+    if (c->op == ES_OP_HARDSIGMOID)
+        a.hsig.alpha = c->alpha, a.hsig.beta = c->beta;
+    if (c->op == ES_OP_POW)
+        a.pow.exponent = c->exponent;
+    return a;
+}
+
+/* Forward against libm in double, backward against finite differences away from the kinks,
+ * and the same gradient under every ReLU rule: the rules are Relu's alone (issue 13). */
+static void unary_functions(void **state)
+{
+    const unary_case c[] = {
+        {ES_OP_TANH, 0, 0, 0, -3, 3},           {ES_OP_ERF, 0, 0, 0, -3, 3},
+        {ES_OP_SQRT, 0, 0, 0, 0.2, 4},          {ES_OP_EXP, 0, 0, 0, -3, 3},
+        {ES_OP_HARDSIGMOID, 0.2f, 0.5f, 0, -4, 4}, {ES_OP_HARDSIGMOID, 1.0f / 6, 0.5f, 0, -5, 5},
+        {ES_OP_HARDSWISH, 0, 0, 0, -5, 5},      {ES_OP_POW, 0, 0, 2, -2, 2},
+        {ES_OP_POW, 0, 0, 3, -2, 2},            {ES_OP_POW, 0, 0, 0.5f, 0.2, 4},
+        {ES_OP_POW, 0, 0, -1, 0.5, 3},          {ES_OP_POW, 0, 0, 0, -2, 2},
+    };
+    const int dims[3] = {2, 3, 7};
+    for (size_t k = 0; k < sizeof c / sizeof *c; k++) {
+        es_attrs a = unary_attrs(&c[k]);
+        float x[42];
+        for (int i = 0; i < 42; i++) {
+            x[i] = (float)(c[k].lo + (c[k].hi - c[k].lo) * urand());
+            while (near_kink(&c[k], x[i]))
+                x[i] += 0.1f;
+        }
+        one u = unary(c[k].op, &a, 3, dims, x);
+        assert_true(u.node >= 0);
+        assert_int_equal(es_forward(u.g, ES_TEST), 0);
+        const float *y = es_tensor_data(u.g, u.y);
+        for (int i = 0; i < 42; i++) {
+            double w = unary_ref(&c[k], x[i]);
+            if (!(fabs(y[i] - w) <= 2e-6 * fmax(1, fabs(w))))
+                fail_msg("%s(%g) = %.9g, want %.9g", es_op_name(c[k].op), x[i], y[i], w);
+        }
+        double e = fd_check(u.g, u.y, ES_TEST, 1e-2);
+        if (!(e <= 1e-3))
+            fail_msg("case %zu %s: backward vs finite differences %.3g", k, es_op_name(c[k].op), e);
+        float dy[42], std[42];
+        fill_uniform(dy, 42, -1, 1);
+        for (es_relu_rule r = ES_RELU_STANDARD; r <= ES_RELU_DECONVNET; r++) {
+            assert_int_equal(es_backward(u.g, u.y, dy, r, ES_GRAD_INPUTS), 0);
+            if (r == ES_RELU_STANDARD)
+                memcpy(std, es_tensor_grad(u.g, u.x), sizeof std);
+            else
+                assert_memory_equal(es_tensor_grad(u.g, u.x), std, sizeof std);
+        }
+        es_graph_free(u.g);
+    }
+}
+
+/* At the kinks themselves: PyTorch's one-sided choices (hardsigmoid_backward: 0 at both
+ * corners; hardswish_backward: x/3 + 1/2 on [−3, 3], so −1/2 at −3 and 3/2 at 3). */
+static void hard_kinks_as_pytorch(void **state)
+{
+    float x[4] = {-3, 3, -2.5f, 2.5f}, dy[4] = {1, 1, 1, 1};
+    one u = unary(ES_OP_HARDSWISH, NULL, 1, (int[]){2}, x);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    assert_int_equal(es_backward(u.g, u.y, dy, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    const float *dx = es_tensor_grad(u.g, u.x), *y = es_tensor_data(u.g, u.y);
+    assert_true(y[0] == 0 && y[1] == 3 && dx[0] == -0.5f && dx[1] == 1.5f);
+    es_graph_free(u.g);
+    u = unary(ES_OP_HARDSIGMOID, NULL, 1, (int[]){4}, x); /* ONNX's α 0.2, β 0.5: corners ±2.5 */
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    assert_int_equal(es_backward(u.g, u.y, dy, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    dx = es_tensor_grad(u.g, u.x), y = es_tensor_data(u.g, u.y);
+    assert_true(y[2] == 0 && y[3] == 1 && dx[2] == 0 && dx[3] == 0);
+    es_graph_free(u.g);
+}
+
+/* PRelu with a per-channel slope (C,1,1), one shared slope (1), and a slope that does not
+ * broadcast to x. */
+static void prelu_slopes(void **state)
+{
+    const int xd[4] = {2, 3, 4, 5};
+    for (int shared = 0; shared < 2; shared++) {
+        es_graph *g = es_graph_new();
+        int x = es_tensor_add(g, "x", ES_T_INPUT, 4, xd, NULL);
+        int s = shared ? es_tensor_add(g, "s", ES_T_PARAM, 1, (int[]){1}, NULL)
+                       : es_tensor_add(g, "s", ES_T_PARAM, 3, (int[]){3, 1, 1}, NULL);
+        float *xv = es_tensor_data(g, x), *sv = es_tensor_data(g, s);
+        fill_distinct(xv, 120); /* 0.05 apart from −3 ... */
+        for (int i = 0; i < 120; i++)
+            xv[i] += 0.025f;    /* ... none within 0.02 of the kink at 0 */
+        for (size_t i = 0; i < es_tensor_size(g, s); i++)
+            sv[i] = 0.1f + 0.3f * (float)i;
+        assert_true(es_node_add(g, ES_OP_PRELU, "prelu", NULL, 2, (int[]){x, s}, 1, NULL) >= 0);
+        int y = es_tensor_find(g, "prelu");
+        assert_shape(g, y, 4, xd);
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        const float *yv = es_tensor_data(g, y);
+        for (int i = 0; i < 120; i++) {
+            float sl = sv[shared ? 0 : i / 20 % 3];
+            assert_true(yv[i] == (xv[i] > 0 ? xv[i] : sl * xv[i]));
+        }
+        assert_grad_ok(g, y, ES_TEST, 1e-2);
+        es_graph_free(g);
+    }
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){2, 3}, NULL);
+    int s = es_tensor_add(g, "s", ES_T_PARAM, 3, (int[]){2, 1, 3}, NULL);
+    int t = es_tensor_add(g, "t", ES_T_PARAM, 1, (int[]){4}, NULL);
+    assert_node_fails(g, ES_OP_PRELU, "prelu_rank", NULL, 2, (int[]){x, s});
+    assert_node_fails(g, ES_OP_PRELU, "prelu_dims", NULL, 2, (int[]){x, t});
+    es_graph_free(g);
+}
+
+/* LayerNormalization over the last dim and over the last two, with and without a bias:
+ * forward against a double reference, backward (x, scale, bias) against finite differences. */
+static void layernorm_rows(void **state)
+{
+    const int xd[3] = {2, 3, 5};
+    for (int axis = 1; axis <= 2; axis++)
+        for (int bias = 0; bias < 2; bias++) {
+            es_graph *g = es_graph_new();
+            es_attrs a = defaults(ES_OP_LAYERNORM);
+            a.ln.axis = axis == 2 ? -1 : 1, a.ln.epsilon = 1e-3f;
+            int rd[2] = {3, 5}, nr = axis == 2 ? 1 : 2, d = axis == 2 ? 5 : 15;
+            int x = es_tensor_add(g, "x", ES_T_INPUT, 3, xd, NULL);
+            int s = es_tensor_add(g, "s", ES_T_PARAM, nr, rd + 2 - nr, NULL);
+            int b = es_tensor_add(g, "b", ES_T_PARAM, nr, rd + 2 - nr, NULL);
+            float *xv = es_tensor_data(g, x), *sv = es_tensor_data(g, s), *bv = es_tensor_data(g, b);
+            fill_uniform(xv, 30, -2, 2);
+            fill_uniform(sv, d, 0.5, 1.5);
+            fill_uniform(bv, d, -1, 1);
+            assert_true(es_node_add(g, ES_OP_LAYERNORM, "ln", &a, 2 + bias, (int[]){x, s, b}, 1, NULL) >= 0);
+            int y = es_tensor_find(g, "ln");
+            assert_int_equal(es_forward(g, ES_TEST), 0);
+            const float *yv = es_tensor_data(g, y);
+            for (int r = 0; r < 30 / d; r++) {
+                double m = 0, v = 0;
+                for (int i = 0; i < d; i++)
+                    m += xv[r * d + i] / (double)d;
+                for (int i = 0; i < d; i++)
+                    v += (xv[r * d + i] - m) * (xv[r * d + i] - m) / d;
+                for (int i = 0; i < d; i++) {
+                    double w = (xv[r * d + i] - m) / sqrt(v + 1e-3f) * sv[i] + (bias ? bv[i] : 0);
+                    if (!(fabs(yv[r * d + i] - w) <= 2e-6))
+                        fail_msg("axis %d row %d: %g, want %g", axis, r, yv[r * d + i], w);
+                }
+            }
+            assert_grad_ok(g, y, ES_TEST, 1e-2);
+            es_graph_free(g);
+        }
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 2, (int[]){2, 3}, NULL);
+    int s = es_tensor_add(g, "s", ES_T_PARAM, 1, (int[]){2}, NULL);
+    es_attrs a = defaults(ES_OP_LAYERNORM);
+    assert_node_fails(g, ES_OP_LAYERNORM, "ln_scale", &a, 2, (int[]){x, s});
+    a.ln.axis = 2;
+    assert_node_fails(g, ES_OP_LAYERNORM, "ln_axis", &a, 2, (int[]){x, s});
+    es_graph_free(g);
+}
+
 static void threads_agree(void **state)
 {
     es_attrs pool = defaults(ES_OP_MAXPOOL), sm = defaults(ES_OP_SOFTMAX);
@@ -990,7 +1181,8 @@ static void threads_agree(void **state)
         es_op_type op;
         const es_attrs *a;
     } c[] = {{ES_OP_MAXPOOL, &pool}, {ES_OP_AVGPOOL, &pool}, {ES_OP_GAP, NULL},
-             {ES_OP_SOFTMAX, &sm}, {ES_OP_LOGSOFTMAX, &sm}, {ES_OP_SIGMOID, NULL}};
+             {ES_OP_SOFTMAX, &sm}, {ES_OP_LOGSOFTMAX, &sm}, {ES_OP_SIGMOID, NULL},
+             {ES_OP_ERF, NULL}, {ES_OP_HARDSWISH, NULL}};
     const int dims[4] = {4, 8, 65, 63};
     size_t n = count(4, dims);
     int keep = omp_get_max_threads();
@@ -1047,6 +1239,10 @@ int main(void)
         cmocka_unit_test(dropout_mask_output_and_errors),
         cmocka_unit_test(chain_of_ops),
         cmocka_unit_test(batch_resize),
+        cmocka_unit_test(unary_functions),
+        cmocka_unit_test(hard_kinks_as_pytorch),
+        cmocka_unit_test(prelu_slopes),
+        cmocka_unit_test(layernorm_rows),
         cmocka_unit_test(threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
