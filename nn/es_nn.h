@@ -114,10 +114,15 @@ int es_graph_set_batch(es_graph *g, int n);
  * dropout active with the graph's RNG. TEST: running statistics, dropout is identity. */
 int es_forward(es_graph *g, es_mode mode);
 /* Which pass the activations the graph holds are from: 0 when none is (no forward since the
- * last change of batch, plan, pins or nodes), else a number every es_forward changes. A caller
- * that notes it after its forward pass can tell later whether they are still its pass's, and
- * run more backward passes from them without a forward of its own. */
+ * last change of batch, plan, pins or nodes, or since an input, parameter or running statistic
+ * may have been written: es_tensor_data of one, a state copy in, an optimizer step,
+ * initialisation), else a number every es_forward changes. A caller that notes it after its
+ * forward pass can tell later whether they are still its pass's, and run more backward passes
+ * from them without a forward of its own. */
 uint64_t es_graph_forward_id(const es_graph *g);
+/* Says that the graph's inputs, parameters or state were written other than through the
+ * calls above (es_graph_forward_id becomes 0 until the next forward). */
+void es_graph_touched(es_graph *g);
 
 enum {
     ES_GRAD_INPUTS = 1, /* gradients of the graph inputs (saliency) */

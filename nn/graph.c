@@ -235,8 +235,10 @@ size_t es_tensor_size(const es_graph *g, int t) { return g->t[t].size; }
 float *es_tensor_data(es_graph *g, int t)
 {
     es_tensor *x = &g->t[t];
-    if (x->kind != ES_T_ACT)
+    if (x->kind != ES_T_ACT) { /* a leaf the caller may write: the activations may go stale */
+        es_graph_touched(g);
         return x->data;
+    }
     if (!g->planned || g->step < x->producer) {
         es_fail("tensor %s: not computed yet (es_forward first)", x->name);
         return NULL;
@@ -329,6 +331,8 @@ size_t es_graph_state_copy(es_graph *g, float *buf, int save)
                  : memcpy(t->data, buf + off, t->size * sizeof *buf);
         off += t->size;
     }
+    if (buf && !save)
+        es_graph_touched(g);
     return off;
 }
 
@@ -409,11 +413,16 @@ int es_forward(es_graph *g, es_mode mode)
         run_node(g, i, 0, &p);
     g->last_mode = mode;
     g->forwarded = 1;
-    g->passes++;
+    g->passes++, g->fwd_writes = g->writes;
     return 0;
 }
 
-uint64_t es_graph_forward_id(const es_graph *g) { return g->forwarded ? g->passes : 0; }
+uint64_t es_graph_forward_id(const es_graph *g)
+{
+    return g->forwarded && g->fwd_writes == g->writes ? g->passes : 0;
+}
+
+void es_graph_touched(es_graph *g) { g->writes++; }
 
 /* Marks the tensors whose gradient this pass needs: those downstream of a requested leaf
  * (an input or parameter, by `what`) and upstream of `from`. */

@@ -108,6 +108,8 @@ struct es_graph {
     es_mode last_mode;
     int forwarded;      /* a forward has run since the last change */
     uint64_t passes;    /* es_forward calls so far (es_graph_forward_id) */
+    uint64_t writes, fwd_writes; /* times inputs, parameters or state may have been written
+                                  * (es_graph_touched), and that count at the last forward */
 };
 
 /* The op table (kann's kad_op_list), made from nn/ops.def. shape() checks the inputs, sets

@@ -27,6 +27,7 @@ void es_init_weight(es_graph *g, es_tensor *w, es_tensor *b, int out_dim, es_ini
 int es_graph_init(es_graph *g, es_init kind, uint64_t seed)
 {
     es_graph_seed(g, seed);
+    es_graph_touched(g);
     for (int i = 0; i < g->nn; i++)
         es_ops[g->n[i].op].init(g, &g->n[i], kind);
     return 0;
@@ -132,6 +133,7 @@ int es_optimizer_step(es_optimizer *o)
 {
     const es_optim_config *c = &o->c;
     o->step++;
+    es_graph_touched(o->g);
     double bc1 = 1 - pow(c->beta1, (double)o->step), bc2 = 1 - pow(c->beta2, (double)o->step);
     int reached = 0;
     for (int k = 0; k < o->np; k++)

@@ -903,8 +903,8 @@ static void rows_alone(es_clip *in, const es_sal_opts *o, float *map)
 
 /* A clip told to keep its scoring pass (es_clip.keep) explains from it: its scores are those of
  * a clip that does not, its single-pass maps those of each row alone, one method after another
- * without a forward pass of their own; a layer not pinned for it, or a pass run in between,
- * makes a new one, and the maps stay right. */
+ * without a forward pass of their own; a layer not pinned for it, a pass run in between or
+ * weights written since make a new one, and the maps stay right. */
 static void clip_kept_pass(void **state)
 {
     es_clip plain, in;
@@ -948,6 +948,19 @@ static void clip_kept_pass(void **state)
     id = es_graph_forward_id(in.m.g);
     assert_int_equal(es_clip_saliency_rows(&in, &o, got, NULL), 0);
     assert_true(es_graph_forward_id(in.m.g) != id);
+    rows_alone(&plain, &o, want);
+    for (size_t i = 0; i < n; i++)
+        assert_float_equal(got[i], want[i], 1e-5 * fmaxf(1, fabsf(want[i])));
+    /* weights written (a sanity check's randomisation of the lowest layer): the kept pass is
+     * stale, and the maps are those of the new weights */
+    o.method = ES_SAL_GUIDED, o.layer = -1;
+    assert_int_equal(es_clip_saliency_rows(&in, &o, got, NULL), 0);
+    int ids[64], nl = es_sanity_layers(in.m.g, ids, 64);
+    assert_true(nl > 1 && es_graph_forward_id(in.m.g) != 0);
+    assert_int_equal(es_sanity_randomize(in.m.g, ids[nl - 1], 7), 0);
+    assert_int_equal(es_sanity_randomize(plain.m.g, ids[nl - 1], 7), 0);
+    assert_true(es_graph_forward_id(in.m.g) == 0);
+    assert_int_equal(es_clip_saliency_rows(&in, &o, got, NULL), 0);
     rows_alone(&plain, &o, want);
     for (size_t i = 0; i < n; i++)
         assert_float_equal(got[i], want[i], 1e-5 * fmaxf(1, fabsf(want[i])));
