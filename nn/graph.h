@@ -61,7 +61,7 @@ typedef struct {
     int upstream;      /* scratch of es_backward: feeds the tensor it starts from */
     int want_grad;     /* es_graph_want_grad: a leaf of every backward pass */
     int grad_fresh;    /* grad holds the last backward pass's gradient (it reached t) */
-    int is_output;
+    int is_output;     /* 0, or its place among the graph outputs from 1 (ONNX's order) */
 } es_tensor;
 
 typedef struct {

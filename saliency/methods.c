@@ -44,21 +44,72 @@ void es_sal_defaults(es_sal_opts *o)
 }
 
 /* ---- graph queries ---------------------------------------------------------------------- */
+static int first_input(const es_graph *g, int node)
+{
+    const int *in;
+    es_node_inputs(g, node, &in);
+    return in[0];
+}
+
+/* Ops that move no element in C order: the score row reads the same through them. */
+static int keeps_order(const es_graph *g, int node)
+{
+    if (node < 0)
+        return 0;
+    es_op_type op = es_node_op(g, node);
+    return op == ES_OP_RESHAPE || op == ES_OP_FLATTEN || op == ES_OP_SQUEEZE ||
+           op == ES_OP_UNSQUEEZE || op == ES_OP_IDENTITY || op == ES_OP_DROPOUT;
+}
+
+static int squashes(const es_graph *g, int node)
+{
+    if (node < 0)
+        return 0;
+    es_op_type op = es_node_op(g, node);
+    return op == ES_OP_SOFTMAX || op == ES_OP_SIGMOID || op == ES_OP_LOGSOFTMAX;
+}
+
+/* t, or what it is a Transpose of when that Transpose's perm undoes `after`'s (rank r);
+ * -1 when it does not. */
+static int undo_transpose(const es_graph *g, int t, const int *after, int r)
+{
+    int p[ES_MAX_DIMS], node = es_node_producing(g, t);
+    if (node < 0 || es_node_perm(g, node, p) != r)
+        return -1;
+    for (int i = 0; i < r; i++)
+        if (p[after[i]] != i)
+            return -1;
+    return first_input(g, node);
+}
+
+/* Older opsets cannot squash over an inner axis, so exporters wrap the squashing:
+ * Transpose → LogSoftmax → Transpose (log_softmax over dim 1 of a 3-D tensor at opset 11),
+ * Flatten / Reshape → Softmax → Reshape. Walking back through order-keeping ops and one
+ * Transpose pair that cancels finds the same pre-squash tensor, element for element in the
+ * output's order, as a newer opset's single node has. */
 int es_sal_score_tensor(const es_graph *g)
 {
     int out;
     if (es_graph_outputs(g, &out, 1) < 1)
         return -1;
-    int node = es_node_producing(g, out);
-    if (node >= 0) {
-        es_op_type op = es_node_op(g, node);
-        if (op == ES_OP_SOFTMAX || op == ES_OP_SIGMOID || op == ES_OP_LOGSOFTMAX) {
-            const int *in;
-            es_node_inputs(g, node, &in);
-            return in[0];
-        }
+    int t = out, perm[ES_MAX_DIMS], r = -1;
+    while (keeps_order(g, es_node_producing(g, t)))
+        t = first_input(g, es_node_producing(g, t));
+    if (es_node_producing(g, t) >= 0 && (r = es_node_perm(g, es_node_producing(g, t), perm)) > 0)
+        t = first_input(g, es_node_producing(g, t));
+    if (!squashes(g, es_node_producing(g, t)))
+        return out;
+    t = first_input(g, es_node_producing(g, t));
+    if (r > 0 && (t = undo_transpose(g, t, perm, r)) < 0)
+        return out; /* the Transposes do not cancel: the output's order is not the scores' */
+    /* of the same-order tensors before the squashing, the one shaped as the output */
+    int dims[ES_MAX_DIMS], want[ES_MAX_DIMS], nw = es_tensor_shape(g, out, want);
+    for (int u = t;; u = first_input(g, es_node_producing(g, u))) {
+        if (es_tensor_shape(g, u, dims) == nw && memcmp(dims, want, nw * sizeof *dims) == 0)
+            return u;
+        if (!keeps_order(g, es_node_producing(g, u)))
+            return t;
     }
-    return out;
 }
 
 static size_t spatial_size(const es_graph *g, int t, int *ndim)

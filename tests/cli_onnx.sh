@@ -91,4 +91,18 @@ expect "bad features JSON" 2 "features" \
 expect "help predict" 0 "usage: earsight predict" "$es" help predict
 expect "info --help" 0 "usage: earsight info" "$es" info --help
 
+# ---- several outputs: ONNX's first by default, --model-output to choose (issue 13) ---------
+sn=$fx/score_net.op13.onnx
+expect "first ONNX output predicted" 0 '"output":"logprob","shape":\[1,3,8\]' \
+  "$es" predict -m $sn $fx/score_net.input.npy --json
+expect "--model-output chooses" 0 '"output":"embedding","shape":\[1,6\]' \
+  "$es" predict -m $sn --model-output embedding $fx/score_net.input.npy --json
+expect "--model-output unknown" 1 "no output 'nope' (its outputs: logprob, embedding)" \
+  "$es" predict -m $sn --model-output nope $fx/score_net.input.npy
+expect "saliency --model-output" 0 "" "$es" saliency -q -m $sn --model-output embedding --method grad \
+  --target 1 -o "$tmp/emb.npy" $fx/score_net.input.npy
+"$es" info -m $sn | awk '/^output/ {printf "%s ", $2}' >"$tmp/outs"
+[ "$(cat "$tmp/outs")" = "logprob embedding " ] && ok "info lists outputs in ONNX order" ||
+  bad "info lists outputs in ONNX order" "$(cat "$tmp/outs")"
+
 summary

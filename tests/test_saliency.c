@@ -6,6 +6,7 @@
 #include "tests/captum_net.h"
 #include "nn/onnx.h"
 #include "saliency/es_saliency.h"
+#include "pipeline/es_pipeline.h"
 #include "audio/es_audio.h"
 #include <cJSON.h>
 #include <float.h>
@@ -46,6 +47,69 @@ static void captum_golden(void **s)
     /* the default Grad-CAM layer is relu1 (the last spatial activation before the flatten) */
     assert_int_equal(es_sal_default_layer(g), relu1);
     es_graph_free(g);
+}
+
+/* score_net (gen_onnx.py --score): outputs (logprob, embedding), the embedding made first.
+ * At opsets 11 (Transpose → LogSoftmax → Transpose) and 13 (LogSoftmax axis 1) the same
+ * pre-softmax logits are explained, with PyTorch's float64 gradient. */
+#define SCORE_INDEX 13
+static void score_across_opsets(void **s)
+{
+    es_array x = load_fixture(FIXTURE("onnx/score_net.input.npy"));
+    es_array z = load_fixture(FIXTURE("onnx/score_net.logits.npy"));
+    es_array gz = load_fixture(FIXTURE("onnx/score_net.grad.npy"));
+    for (int opset = 11; opset <= 13; opset += 2) {
+        char path[128];
+        snprintf(path, sizeof path, FIXTURE("onnx/score_net.op%d.onnx"), opset);
+        es_graph *g;
+        es_meta *meta;
+        if (es_onnx_load(path, &g, &meta) != 0)
+            fail_msg("%s", es_error());
+        int outs[2], input;
+        assert_int_equal(es_graph_outputs(g, outs, 2), 2);
+        assert_string_equal(es_tensor_name(g, outs[0]), "logprob"); /* ONNX's order */
+        assert_string_equal(es_tensor_name(g, outs[1]), "embedding");
+        assert_string_equal(es_tensor_name(g, es_sal_score_tensor(g)), "/conv2/Conv_output_0");
+        es_graph_inputs(g, &input, 1);
+        float scores[24], att[32];
+        int n;
+        if (es_sal_scores(g, input, x.data, scores, 24, &n) != 0)
+            fail_msg("%s", es_error());
+        assert_int_equal(n, 24);
+        assert_close_rel(scores, z.data, 24, 1e-5);
+        es_sal_opts o;
+        es_sal_defaults(&o);
+        o.target = SCORE_INDEX;
+        if (es_saliency(g, input, x.data, &o, att, NULL) != 0)
+            fail_msg("%s", es_error());
+        assert_close_rel(att, gz.data, 32, 1e-5);
+        es_graph_free(g);
+        es_meta_free(meta);
+    }
+    es_array_free(&x), es_array_free(&z), es_array_free(&gz);
+}
+
+/* --model-output's library side: the chosen output becomes the first, an unknown name fails */
+static void model_output_choice(void **s)
+{
+    es_model m;
+    es_model_choose_output("embedding");
+    if (es_model_load(&m, FIXTURE("onnx/score_net.op11.onnx")) != 0)
+        fail_msg("%s", es_error());
+    assert_string_equal(es_tensor_name(m.g, m.output), "embedding");
+    assert_int_equal(es_sal_score_tensor(m.g), m.output);
+    int outs[2];
+    assert_int_equal(es_graph_outputs(m.g, outs, 2), 2);
+    assert_string_equal(es_tensor_name(m.g, outs[1]), "logprob");
+    es_model_free(&m);
+    es_model_choose_output("nope");
+    assert_int_equal(es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx")), -1);
+    assert_non_null(strstr(es_error(), "no output 'nope' (its outputs: logprob, embedding)"));
+    es_model_choose_output(NULL);
+    if (es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx")) != 0)
+        fail_msg("%s", es_error());
+    assert_string_equal(es_tensor_name(m.g, m.output), "logprob");
+    es_model_free(&m);
 }
 
 /* ---- against PyTorch ------------------------------------------------------------------------ */
@@ -603,6 +667,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(sonify_masks),
         cmocka_unit_test(verbs),
         cmocka_unit_test(sonify_verb),
+        cmocka_unit_test(score_across_opsets),
+        cmocka_unit_test(model_output_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
