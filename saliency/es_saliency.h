@@ -78,9 +78,15 @@ int es_ig_rule_find(const char *name); /* "gausslegendre", "riemann-trapezoid" �
 
 /* The tensor whose row is the class scores: the output, or what feeds a final squashing. */
 int es_sal_score_tensor(const es_graph *g);
-/* The default Grad-CAM layer: the last activation with spatial dims (rank >= 3) on the way
- * to the scores, i.e. before global pooling / flatten. -1 when there is none. */
+/* The default Grad-CAM layer: on the way from the input to the scores, the last activation
+ * with a time or space axis (rank >= 3, more than one value past the channels) before the
+ * first step that ends the maps — a pooling or flatten that removes an axis (global pooling,
+ * a mean over frequency, Flatten, Gemm), a recurrent op, or attention (a MatMul of two
+ * activations) — for 1-D and 2-D models alike. -1 when there is none. */
 int es_sal_default_layer(const es_graph *g);
+/* That first step (a node id), the reason the default layer is where it is; -1 when the maps
+ * reach the scores' own node. */
+int es_sal_default_layer_stop(const es_graph *g);
 /* A layer named as a tensor or as a node (its first output). -1 with an error otherwise. */
 int es_sal_layer_find(const es_graph *g, const char *name);
 

@@ -112,6 +112,81 @@ static void model_output_choice(void **s)
     es_model_free(&m);
 }
 
+/* Grad-CAM's default layer: the last map before the first step that ends the maps, on the way
+ * to the scores, for 1-D and 2-D models (gen_onnx.py's fixtures) */
+static void default_layers(void **s)
+{
+    static const struct {
+        const char *model, *layer, *stop;
+    } cases[] = {
+        {"m5_net", "/Relu_1_output_0", "/AveragePool"}, /* not the classifier's MatMul */
+        {"panns_att", "/AveragePool_output_0", "/ReduceMean/merge"}, /* not the time-pooled map */
+        {"score_net.op11", "/Relu_output_0", NULL}, /* the embedding's pooling is off the way */
+        {"captum_one_conv", "/relu1/Relu_output_0", "/Reshape"},
+        {"audio1d", "/Mul_output_0", "/GlobalAveragePool"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char path[128];
+        snprintf(path, sizeof path, FIXTURE("onnx/%s.onnx"), cases[c].model);
+        es_graph *g;
+        es_meta *meta;
+        if (es_onnx_load(path, &g, &meta) != 0)
+            fail_msg("%s", es_error());
+        assert_string_equal(es_tensor_name(g, es_sal_default_layer(g)), cases[c].layer);
+        int stop = es_sal_default_layer_stop(g);
+        if (cases[c].stop)
+            assert_string_equal(es_node_name(g, stop), cases[c].stop);
+        else
+            assert_int_equal(stop, -1);
+        es_graph_free(g);
+        es_meta_free(meta);
+    }
+}
+
+/* A 1-D map lies along the input axis it came from: panns_att's time-pooled (N, C, T) map over
+ * its (N, frames, mels) input varies along frames and is constant along mels; m5_net's
+ * default map varies along its waveform. */
+static void gradcam_1d_axis(void **s)
+{
+    es_graph *g;
+    es_meta *meta;
+    if (es_onnx_load(FIXTURE("onnx/panns_att.onnx"), &g, &meta) != 0)
+        fail_msg("%s", es_error());
+    es_array x = load_fixture(FIXTURE("onnx/panns_att.input.npy"));
+    int input;
+    es_graph_inputs(g, &input, 1);
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    o.method = ES_SAL_GRADCAM, o.target = 3; /* 0..2: negative everywhere, 0 after the ReLU */
+    o.layer = es_sal_layer_find(g, "/ReduceMean_output_0");
+    float map[20 * 16];
+    if (es_saliency(g, input, x.data, &o, map, NULL) != 0)
+        fail_msg("%s", es_error());
+    float lo = map[0], hi = map[0];
+    for (int t = 0; t < 20; t++)
+        for (int f = 0; f < 16; f++) {
+            assert_float_equal(map[t * 16 + f], map[t * 16], 0); /* constant along mels */
+            lo = fminf(lo, map[t * 16]), hi = fmaxf(hi, map[t * 16]);
+        }
+    assert_true(hi > lo); /* and varies along frames */
+    es_graph_free(g), es_meta_free(meta), es_array_free(&x);
+
+    if (es_onnx_load(FIXTURE("onnx/m5_net.onnx"), &g, &meta) != 0)
+        fail_msg("%s", es_error());
+    es_graph_inputs(g, &input, 1);
+    float w[128], m5[128];
+    for (int i = 0; i < 128; i++)
+        w[i] = sinf(0.3f * i) + 0.5f * sinf(0.05f * i * i / 16);
+    o.layer = -1, o.target = -1;
+    if (es_saliency(g, input, w, &o, m5, NULL) != 0)
+        fail_msg("%s", es_error());
+    lo = hi = m5[0];
+    for (int i = 0; i < 128; i++)
+        lo = fminf(lo, m5[i]), hi = fmaxf(hi, m5[i]);
+    assert_true(hi > lo);
+    es_graph_free(g), es_meta_free(meta);
+}
+
 /* ---- against PyTorch ------------------------------------------------------------------------ */
 typedef struct {
     es_graph *g;
@@ -669,6 +744,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(sonify_verb),
         cmocka_unit_test(score_across_opsets),
         cmocka_unit_test(model_output_choice),
+        cmocka_unit_test(default_layers),
+        cmocka_unit_test(gradcam_1d_axis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
