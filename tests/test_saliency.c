@@ -187,6 +187,42 @@ static void gradcam_1d_axis(void **s)
     es_graph_free(g), es_meta_free(meta);
 }
 
+/* Clipped activations take their true gradient under every rule, as Captum's GuidedBackprop
+ * and Deconvolution (hooks on nn.ReLU only) give them: mbv2_block's ReLU6 (ONNX Clip(0, 6),
+ * lowered to two Relus) against PyTorch's float64 hooks (gen_onnx.py --score). */
+static void clipped_activations(void **s)
+{
+    es_graph *g;
+    es_meta *meta;
+    if (es_onnx_load(FIXTURE("onnx/mbv2_block.onnx"), &g, &meta) != 0)
+        fail_msg("%s", es_error());
+    es_array x = load_fixture(FIXTURE("onnx/mbv2_block.input.npy"));
+    static const struct {
+        es_sal_method m;
+        const char *ref;
+    } cases[] = {{ES_SAL_GRAD, "onnx/mbv2_block.grad.npy"},
+                 {ES_SAL_GUIDED, "onnx/mbv2_block.guided.npy"},
+                 {ES_SAL_DECONVNET, "onnx/mbv2_block.deconvnet.npy"}};
+    int input;
+    es_graph_inputs(g, &input, 1);
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char path[96];
+        snprintf(path, sizeof path, FIXTURE("%s"), cases[c].ref);
+        es_array want = load_fixture(path);
+        float got[60];
+        es_sal_opts o;
+        es_sal_defaults(&o);
+        o.method = cases[c].m, o.target = 1;
+        if (es_saliency(g, input, x.data, &o, got, NULL) != 0)
+            fail_msg("%s", es_error());
+        double e = rel_err_max(got, want.data, 60, 1e-30);
+        if (!(e <= 1e-5))
+            fail_msg("%s: relative error %.3g against PyTorch", es_sal_method_name(cases[c].m), e);
+        es_array_free(&want);
+    }
+    es_graph_free(g), es_meta_free(meta), es_array_free(&x);
+}
+
 /* ---- against PyTorch ------------------------------------------------------------------------ */
 typedef struct {
     es_graph *g;
@@ -746,6 +782,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(model_output_choice),
         cmocka_unit_test(default_layers),
         cmocka_unit_test(gradcam_1d_axis),
+        cmocka_unit_test(clipped_activations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
