@@ -49,6 +49,18 @@ static void captum_golden(void **s)
     es_graph_free(g);
 }
 
+/* An ONNX fixture of gen_onnx.py (tests/fixtures/onnx/NAME.onnx) and its input tensor id. */
+static es_graph *onnx_fixture(const char *name, es_meta **meta, int *input)
+{
+    char path[128];
+    es_graph *g;
+    snprintf(path, sizeof path, FIXTURE("onnx/%s.onnx"), name);
+    if (es_onnx_load(path, &g, meta) != 0)
+        fail_msg("%s", es_error());
+    es_graph_inputs(g, input, 1);
+    return g;
+}
+
 /* score_net (gen_onnx.py --score): outputs (logprob, embedding), the embedding made first.
  * At opsets 11 (Transpose → LogSoftmax → Transpose) and 13 (LogSoftmax axis 1) the same
  * pre-softmax logits are explained, with PyTorch's float64 gradient. */
@@ -59,18 +71,15 @@ static void score_across_opsets(void **s)
     es_array z = load_fixture(FIXTURE("onnx/score_net.logits.npy"));
     es_array gz = load_fixture(FIXTURE("onnx/score_net.grad.npy"));
     for (int opset = 11; opset <= 13; opset += 2) {
-        char path[128];
-        snprintf(path, sizeof path, FIXTURE("onnx/score_net.op%d.onnx"), opset);
-        es_graph *g;
+        char name[32];
+        snprintf(name, sizeof name, "score_net.op%d", opset);
         es_meta *meta;
-        if (es_onnx_load(path, &g, &meta) != 0)
-            fail_msg("%s", es_error());
         int outs[2], input;
+        es_graph *g = onnx_fixture(name, &meta, &input);
         assert_int_equal(es_graph_outputs(g, outs, 2), 2);
         assert_string_equal(es_tensor_name(g, outs[0]), "logprob"); /* ONNX's order */
         assert_string_equal(es_tensor_name(g, outs[1]), "embedding");
         assert_string_equal(es_tensor_name(g, es_sal_score_tensor(g)), "/conv2/Conv_output_0");
-        es_graph_inputs(g, &input, 1);
         float scores[24], att[32];
         int n;
         if (es_sal_scores(g, input, x.data, scores, 24, &n) != 0)
@@ -126,12 +135,9 @@ static void default_layers(void **s)
         {"audio1d", "/Mul_output_0", "/GlobalAveragePool"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
-        char path[128];
-        snprintf(path, sizeof path, FIXTURE("onnx/%s.onnx"), cases[c].model);
-        es_graph *g;
         es_meta *meta;
-        if (es_onnx_load(path, &g, &meta) != 0)
-            fail_msg("%s", es_error());
+        int input;
+        es_graph *g = onnx_fixture(cases[c].model, &meta, &input);
         assert_string_equal(es_tensor_name(g, es_sal_default_layer(g)), cases[c].layer);
         int stop = es_sal_default_layer_stop(g);
         if (cases[c].stop)
@@ -148,13 +154,10 @@ static void default_layers(void **s)
  * default map varies along its waveform. */
 static void gradcam_1d_axis(void **s)
 {
-    es_graph *g;
     es_meta *meta;
-    if (es_onnx_load(FIXTURE("onnx/panns_att.onnx"), &g, &meta) != 0)
-        fail_msg("%s", es_error());
-    es_array x = load_fixture(FIXTURE("onnx/panns_att.input.npy"));
     int input;
-    es_graph_inputs(g, &input, 1);
+    es_graph *g = onnx_fixture("panns_att", &meta, &input);
+    es_array x = load_fixture(FIXTURE("onnx/panns_att.input.npy"));
     es_sal_opts o;
     es_sal_defaults(&o);
     o.method = ES_SAL_GRADCAM, o.target = 3; /* 0..2: negative everywhere, 0 after the ReLU */
@@ -171,9 +174,7 @@ static void gradcam_1d_axis(void **s)
     assert_true(hi > lo); /* and varies along frames */
     es_graph_free(g), es_meta_free(meta), es_array_free(&x);
 
-    if (es_onnx_load(FIXTURE("onnx/m5_net.onnx"), &g, &meta) != 0)
-        fail_msg("%s", es_error());
-    es_graph_inputs(g, &input, 1);
+    g = onnx_fixture("m5_net", &meta, &input);
     float w[128], m5[128];
     for (int i = 0; i < 128; i++)
         w[i] = sinf(0.3f * i) + 0.5f * sinf(0.05f * i * i / 16);
@@ -192,10 +193,9 @@ static void gradcam_1d_axis(void **s)
  * lowered to two Relus) against PyTorch's float64 hooks (gen_onnx.py --score). */
 static void clipped_activations(void **s)
 {
-    es_graph *g;
     es_meta *meta;
-    if (es_onnx_load(FIXTURE("onnx/mbv2_block.onnx"), &g, &meta) != 0)
-        fail_msg("%s", es_error());
+    int input;
+    es_graph *g = onnx_fixture("mbv2_block", &meta, &input);
     es_array x = load_fixture(FIXTURE("onnx/mbv2_block.input.npy"));
     static const struct {
         es_sal_method m;
@@ -203,8 +203,6 @@ static void clipped_activations(void **s)
     } cases[] = {{ES_SAL_GRAD, "onnx/mbv2_block.grad.npy"},
                  {ES_SAL_GUIDED, "onnx/mbv2_block.guided.npy"},
                  {ES_SAL_DECONVNET, "onnx/mbv2_block.deconvnet.npy"}};
-    int input;
-    es_graph_inputs(g, &input, 1);
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         char path[96];
         snprintf(path, sizeof path, FIXTURE("%s"), cases[c].ref);
