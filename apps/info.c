@@ -113,9 +113,10 @@ static void print_text(const es_model *m)
     printf("model       %s\n", m->path);
     shape_text(sh, sizeof sh, g, m->input);
     printf("input       %s %s\n", es_tensor_name(g, m->input), sh);
-    for (int k = 0; k < n_out; k++) {
+    for (int k = 0; k < n_out; k++) { /* ONNX's order; --model-output's choice first */
         shape_text(sh, sizeof sh, g, ids[k]);
-        printf("output      %s %s\n", es_tensor_name(g, ids[k]), sh);
+        printf("output      %s %s%s\n", es_tensor_name(g, ids[k]), sh,
+               k == 0 && n_out > 1 ? " (predicted and explained; --model-output NAME: another)" : "");
     }
     printf("nodes       %d\n", es_graph_n_nodes(g));
     printf("    %-4s %-36s %-20s %-36s %s\n", "#", "name", "op", "output", "shape");

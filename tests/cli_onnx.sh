@@ -105,6 +105,8 @@ expect "saliency --model-output" 0 "" "$es" saliency -q -m $sn --model-output em
 [ "$(cat "$tmp/outs")" = "logprob embedding " ] && ok "info lists outputs in ONNX order" ||
   bad "info lists outputs in ONNX order" "$(cat "$tmp/outs")"
 
+expect "info: the chosen output first" 0 "output      embedding (1, 6) (predicted and explained" \
+  "$es" info -m $sn --model-output embedding
 expect "info says why the Grad-CAM layer" 0 \
   "gradcam     /Relu_1_output_0: the last map with a time or space axis before /AveragePool (AveragePool)" \
   "$es" info -m $fx/m5_net.onnx
