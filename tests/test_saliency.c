@@ -62,22 +62,23 @@ static es_graph *onnx_fixture(const char *name, es_meta **meta, int *input)
 }
 
 /* score_net (gen_onnx.py --score): outputs (logprob, embedding), the embedding made first.
- * At opsets 11 (Transpose → LogSoftmax → Transpose) and 13 (LogSoftmax axis 1) the same
- * pre-softmax logits are explained, with PyTorch's float64 gradient. */
+ * At opsets 11 (Transpose → LogSoftmax → Transpose) and 13 (LogSoftmax axis 1), and with a
+ * softmax over the flattened logits between Reshapes (flat), the same pre-softmax logits are
+ * explained, with PyTorch's float64 gradient. */
 #define SCORE_INDEX 13
 static void score_across_opsets(void **s)
 {
     es_array x = load_fixture(FIXTURE("onnx/score_net.input.npy"));
     es_array z = load_fixture(FIXTURE("onnx/score_net.logits.npy"));
     es_array gz = load_fixture(FIXTURE("onnx/score_net.grad.npy"));
-    for (int opset = 11; opset <= 13; opset += 2) {
-        char name[32];
-        snprintf(name, sizeof name, "score_net.op%d", opset);
+    static const char *const names[] = {"score_net.op11", "score_net.op13", "score_net.flat"};
+    for (int v = 0; v < 3; v++) {
+        const char *name = names[v];
         es_meta *meta;
         int outs[2], input;
         es_graph *g = onnx_fixture(name, &meta, &input);
         assert_int_equal(es_graph_outputs(g, outs, 2), 2);
-        assert_string_equal(es_tensor_name(g, outs[0]), "logprob"); /* ONNX's order */
+        assert_string_equal(es_tensor_name(g, outs[0]), v < 2 ? "logprob" : "prob"); /* ONNX's order */
         assert_string_equal(es_tensor_name(g, outs[1]), "embedding");
         assert_string_equal(es_tensor_name(g, es_sal_score_tensor(g)), "/conv2/Conv_output_0");
         float scores[24], att[32];
