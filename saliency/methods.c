@@ -154,7 +154,9 @@ static int ends_maps(const es_graph *g, int node)
     for (size_t k = 0; k < sizeof recurrent / sizeof *recurrent; k++)
         if (strcmp(es_op_name(op), recurrent[k]) == 0)
             return 1;
-    return in[0] >= 0 && computed(g, in[0]) && long_axes(g, out[0]) < long_axes(g, in[0]);
+    /* a convolution to one map (C → 1) drops no time / space axis */
+    return op != ES_OP_CONV && in[0] >= 0 && computed(g, in[0]) &&
+           long_axes(g, out[0]) < long_axes(g, in[0]);
 }
 
 /* on[k]: node k is on the way from the input to tensor t (t's ancestors). */

@@ -150,6 +150,20 @@ static void default_layers(void **s)
     }
 }
 
+/* A convolution down to one map keeps the time / space axes: the default layer is after it */
+static void default_layer_one_map(void **s)
+{
+    es_graph *g = es_graph_new();
+    int x = es_input(g, "x", 3, (int[]){1, 8, 8});
+    x = es_relu(g, "r1", es_conv(g, "c1", x, 4, 3, 3, 1, 1, 1));
+    int last = es_relu(g, "r2", es_conv(g, "c2", x, 1, 1, 1, 1, 0, 1));
+    int y = es_dense(g, "fc", es_global_avgpool(g, "gap", last), 3);
+    assert_true(y >= 0);
+    assert_int_equal(es_sal_default_layer(g), last);
+    assert_string_equal(es_node_name(g, es_sal_default_layer_stop(g)), "gap");
+    es_graph_free(g);
+}
+
 /* A 1-D map lies along the input axis it came from: panns_att's time-pooled (N, C, T) map over
  * its (N, frames, mels) input varies along frames and is constant along mels; m5_net's
  * default map varies along its waveform. */
@@ -780,6 +794,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(score_across_opsets),
         cmocka_unit_test(model_output_choice),
         cmocka_unit_test(default_layers),
+        cmocka_unit_test(default_layer_one_map),
         cmocka_unit_test(gradcam_1d_axis),
         cmocka_unit_test(clipped_activations),
     };
