@@ -139,8 +139,8 @@ static void print_text(const es_model *m)
     if (cam < 0)
         printf("gradcam     (no layer with a time or space axis on the way to the scores)\n");
     else if (stop >= 0)
-        printf("gradcam     %s: the last map with a time or space axis before %s (%s) ends them\n",
-               es_tensor_name(g, cam), es_node_name(g, stop), es_op_name(es_node_op(g, stop)));
+        printf("gradcam     %s: the last map with a time or space axis, before they end at %s"
+               " (%s)\n", es_tensor_name(g, cam), es_node_name(g, stop), es_op_name(es_node_op(g, stop)));
     else
         printf("gradcam     %s: the last map with a time or space axis before the scores\n",
                es_tensor_name(g, cam));

@@ -108,7 +108,7 @@ expect "saliency --model-output" 0 "" "$es" saliency -q -m $sn --model-output em
 expect "info: the chosen output first" 0 "output      embedding (1, 6) (predicted and explained" \
   "$es" info -m $sn --model-output embedding
 expect "info says why the Grad-CAM layer" 0 \
-  "gradcam     /Relu_1_output_0: the last map with a time or space axis before /AveragePool (AveragePool)" \
+  "gradcam     /Relu_1_output_0: the last map with a time or space axis, before they end at /AveragePool (AveragePool)" \
   "$es" info -m $fx/m5_net.onnx
 
 summary
