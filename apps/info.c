@@ -93,11 +93,15 @@ static void print_json(const es_model *m)
     } else {
         cJSON_AddNullToObject(j, "labels");
     }
-    int cam = es_sal_default_layer(g); /* the default Grad-CAM layer */
+    int cam = es_sal_default_layer(g), stop = es_sal_default_layer_stop(g);
     if (cam >= 0)
         cJSON_AddStringToObject(j, "gradcam_layer", es_tensor_name(g, cam));
     else
         cJSON_AddNullToObject(j, "gradcam_layer");
+    if (stop >= 0) /* why there: the first step that ends the maps */
+        cJSON_AddStringToObject(j, "gradcam_before", es_node_name(g, stop));
+    else
+        cJSON_AddNullToObject(j, "gradcam_before");
     cli_print_json(j);
 }
 
@@ -109,9 +113,10 @@ static void print_text(const es_model *m)
     printf("model       %s\n", m->path);
     shape_text(sh, sizeof sh, g, m->input);
     printf("input       %s %s\n", es_tensor_name(g, m->input), sh);
-    for (int k = 0; k < n_out; k++) {
+    for (int k = 0; k < n_out; k++) { /* ONNX's order; --model-output's choice first */
         shape_text(sh, sizeof sh, g, ids[k]);
-        printf("output      %s %s\n", es_tensor_name(g, ids[k]), sh);
+        printf("output      %s %s%s\n", es_tensor_name(g, ids[k]), sh,
+               k == 0 && n_out > 1 ? " (predicted and explained; --model-output NAME: another)" : "");
     }
     printf("nodes       %d\n", es_graph_n_nodes(g));
     printf("    %-4s %-36s %-20s %-36s %s\n", "#", "name", "op", "output", "shape");
@@ -130,8 +135,15 @@ static void print_text(const es_model *m)
         printf(" (and %s running statistics / constants)", num);
     }
     printf("\n");
-    int cam = es_sal_default_layer(g);
-    printf("gradcam     %s\n", cam >= 0 ? es_tensor_name(g, cam) : "(no spatial layer)");
+    int cam = es_sal_default_layer(g), stop = es_sal_default_layer_stop(g);
+    if (cam < 0)
+        printf("gradcam     (no layer with a time or space axis on the way to the scores)\n");
+    else if (stop >= 0)
+        printf("gradcam     %s: the last map with a time or space axis, before they end at %s"
+               " (%s)\n", es_tensor_name(g, cam), es_node_name(g, stop), es_op_name(es_node_op(g, stop)));
+    else
+        printf("gradcam     %s: the last map with a time or space axis before the scores\n",
+               es_tensor_name(g, cam));
     const char *f = es_meta_get(m->meta, ES_META_FEATURES), *l = es_meta_get(m->meta, ES_META_LABELS);
     printf("features    %s\n", f ? f : "(none: give inputs as .npy, or `earsight annotate`)");
     printf("labels      %s\n", l ? l : "(none)");

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 int opt_jobs;
+const char *opt_model_output;
 
 /* One flag getopt knows: a row, or feature flag k of audio's table in a FEATURES row. */
 typedef struct {
@@ -359,7 +360,7 @@ int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv)
     static slot slots[MAX_SLOTS];
     static struct option longs[MAX_SLOTS + 1];
     char shorts[2 * MAX_SLOTS + 2];
-    n_given = 0, opt_jobs = 0;
+    n_given = 0, opt_jobs = 0, opt_model_output = NULL;
     if (cli_wants_help(argc, argv)) {
         opt_help(cmd, rows);
         return 3;
@@ -397,6 +398,7 @@ int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv)
         return rc;
     if (opt_jobs)
         omp_set_num_threads(opt_jobs);
+    es_model_choose_output(opt_model_output);
     return 0;
 }
 

@@ -107,7 +107,14 @@ typedef struct {
 
 /* ---- the common groups (DESIGN.md §3) ---- */
 #define OPT_MODEL(d) OPT_MODEL_AS(d, "FILE", "ONNX model (default: the shipped bird detector)")
-#define OPT_MODEL_AS(d, mv, h) {OPT_T_STRING, 'm', "model", d, mv, h, .flags = OPT_IN | OPT_DEFAULT_MODEL}
+/* Two rows: the model, and which of its outputs the verb predicts and explains (into
+ * opt_model_output; opt_parse hands it to es_model_choose_output). */
+#define OPT_MODEL_AS(d, mv, h)                                                                  \
+    {OPT_T_STRING, 'm', "model", d, mv, h, .flags = OPT_IN | OPT_DEFAULT_MODEL},               \
+    OPT_STRING(0, "model-output", &opt_model_output, "NAME",                                    \
+               "the model's output to predict and explain (default: its first ONNX\n"          \
+               "graph output; `earsight info` lists them)")
+extern const char *opt_model_output;
 #define OPT_OUTPUT(d, h) OPT_OUTFILE('o', "output", d, "FILE", h, 0)
 #define OPT_INPUT(d, h) OPT_INFILE('i', "input", d, "FILE", h)
 #define OPT_QUIET(d) OPT_SWITCH('q', "quiet", d, "print nothing on success")

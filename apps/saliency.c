@@ -61,7 +61,10 @@ static const opt_cmd cmd = {
     "than the model's frames is explained window by window and the maps are cross-faded into\n"
     "one (--windows all), or only the deciding window is explained, its map placed at its time\n"
     "in a full-length map that is zero elsewhere (--windows decisive). Several inputs share\n"
-    "the loaded model; then -o and --png name folders.\n"};
+    "the loaded model; then -o and --png name folders.\n"
+    "guided and deconvnet change the gradient of ReLU units only, as Captum's GuidedBackprop\n"
+    "and Deconvolution do (they hook nn.ReLU): clipped and other activations (ReLU6, i.e. an\n"
+    "ONNX Clip, HardSwish, GELU, LeakyReLU, …) pass their true gradient.\n"};
 
 static const char *const windows_names[] = {"all", "decisive", NULL};
 

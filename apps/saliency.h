@@ -34,8 +34,9 @@ int sal_resolve(sal_args *a, es_clip *in, const char *verb);
                "softmax/sigmoid is explained"),                                                  \
     OPT_AGGREGATE(&(a)->aggregate),                                                             \
     OPT_STRING(0, "layer", &(a)->layer, "NAME",                                                 \
-               "Grad-CAM layer: ONNX node or tensor name (default: the last spatial\n"          \
-               "activation before pooling / flatten; `earsight info` shows it)"),               \
+               "Grad-CAM layer: ONNX node or tensor name (default: the last map with a\n"      \
+               "time or space axis before pooling / flatten / recurrence / attention;\n"       \
+               "`earsight info` shows it and why)"),                                            \
     OPT_STRING(0, "upsample", &(a)->upsample, "MODE", "Grad-CAM upsampling: bilinear (default) | nearest"), \
     OPT_INT(0, "steps", &(a)->o.steps, 1, 100000, "N", "IG steps (50)"),                        \
     OPT_STRING(0, "ig-method", &(a)->ig_method, "M",                                            \

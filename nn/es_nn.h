@@ -51,8 +51,10 @@ void es_graph_free(es_graph *g);
  * Returns the tensor id (>= 0) or -1 (duplicate name, bad shape). */
 int es_tensor_add(es_graph *g, const char *name, es_tensor_kind kind, int ndim, const int *dims,
                   const float *data);
-/* Marks a tensor as a graph output (ONNX graph.output). */
+/* Marks a tensor as a graph output (ONNX graph.output), after those marked before. */
 int es_graph_mark_output(es_graph *g, int tensor);
+/* Makes an output the first (the one predicted and explained); the others keep their order. */
+int es_graph_output_first(es_graph *g, int tensor);
 
 /* ---- the builder: one line a layer, in the spirit of Lasagne -------------------------- *
  * Each takes the id of the tensor to build on and returns the new layer's output id, or -1;
@@ -92,10 +94,14 @@ float *es_tensor_data(es_graph *g, int t);
 /* The gradient the last es_backward computed for t; NULL (and es_error) when that pass did not
  * reach t, even if an earlier one did: a gradient is never stale. */
 float *es_tensor_grad(es_graph *g, int t);
-/* Graph inputs (kind INPUT) and outputs (marked, or the last node's first output). */
+/* Graph inputs (kind INPUT) and outputs (in the order marked, or the last node's first
+ * output when none is). */
 int es_graph_inputs(const es_graph *g, int *ids, int max);
 int es_graph_outputs(const es_graph *g, int *ids, int max);
 es_op_type es_node_op(const es_graph *g, int node);
+/* A Transpose node's permutation (out dim i is input dim perm[i]; ONNX's default reverses the
+ * dims): fills perm, returns the rank; -1 for another op. */
+int es_node_perm(const es_graph *g, int node, int *perm);
 const char *es_node_name(const es_graph *g, int node);
 int es_node_inputs(const es_graph *g, int node, const int **ids);  /* returns the count */
 int es_node_outputs(const es_graph *g, int node, const int **ids); /* returns the count */

@@ -221,6 +221,22 @@ int es_graph_mark_output(es_graph *g, int t)
 {
     if (t < 0 || t >= g->nt)
         return es_fail("no tensor %d to mark as output", t);
+    if (!g->t[t].is_output) {
+        int last = 0;
+        for (int i = 0; i < g->nt; i++)
+            last = g->t[i].is_output > last ? g->t[i].is_output : last;
+        g->t[t].is_output = last + 1;
+    }
+    return 0;
+}
+
+int es_graph_output_first(es_graph *g, int t)
+{
+    if (t < 0 || t >= g->nt || !g->t[t].is_output)
+        return es_fail("tensor %d is not a graph output", t);
+    for (int i = 0; i < g->nt; i++)
+        if (g->t[i].is_output && g->t[i].is_output < g->t[t].is_output)
+            g->t[i].is_output++;
     g->t[t].is_output = 1;
     return 0;
 }
@@ -272,6 +288,17 @@ const char *es_node_name(const es_graph *g, int node) { return g->n[node].name; 
 const es_attrs *es_node_attrs(const es_graph *g, int node) { return &g->n[node].a; }
 int es_node_producing(const es_graph *g, int t) { return g->t[t].producer; }
 
+int es_node_perm(const es_graph *g, int node, int *perm)
+{
+    const es_node *nd = &g->n[node];
+    if (nd->op != ES_OP_TRANSPOSE)
+        return -1;
+    int r = g->t[nd->in[0]].ndim;
+    for (int i = 0; i < r; i++)
+        perm[i] = nd->a.dims.n_list ? nd->a.dims.list[i] : r - 1 - i;
+    return r;
+}
+
 int es_tensor_shape(const es_graph *g, int t, int *dims)
 {
     memcpy(dims, g->t[t].dims, g->t[t].ndim * sizeof(int));
@@ -301,10 +328,16 @@ int es_graph_inputs(const es_graph *g, int *ids, int max)
 
 int es_graph_outputs(const es_graph *g, int *ids, int max)
 {
+    /* in the order they were marked: ONNX's graph.output order, not the tensors' */
     int k = 0;
-    for (int i = 0; i < g->nt; i++)
-        if (g->t[i].is_output && k < max)
-            ids[k++] = i;
+    for (int rank = 1; k < max; rank++) {
+        int found = -1;
+        for (int i = 0; i < g->nt && found < 0; i++)
+            found = g->t[i].is_output == rank ? i : -1;
+        if (found < 0)
+            break;
+        ids[k++] = found;
+    }
     if (k == 0 && g->nn > 0 && max > 0)
         ids[k++] = g->n[g->nn - 1].out[0];
     return k;

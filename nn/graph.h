@@ -19,6 +19,9 @@ typedef struct { int trans_a, trans_b; float alpha, beta; } es_gemm_attrs; /* ge
 /* batchnorm.c: running = running·momentum + batch·(1−momentum) */
 typedef struct { float epsilon, momentum; } es_batchnorm_attrs;
 typedef struct { float alpha; } es_leakyrelu_attrs;      /* relu.c: the slope below 0 */
+/* relu.c: plain = 1: the true gradient under every ReLU rule — the Relus a Clip (ReLU6) is
+ * lowered to, which Captum's rules (hooks on nn.ReLU only) leave alone */
+typedef struct { int plain; } es_relu_attrs;
 typedef struct { int axis; } es_axis_attrs;              /* Softmax, LogSoftmax, Concat, Flatten */
 typedef struct { float ratio; } es_dropout_attrs;        /* dropout.c: P(a unit is dropped) */
 typedef struct { int pads[2 * ES_MAX_DIMS]; float value; } es_pad_attrs; /* all dims; the constant */
@@ -35,6 +38,7 @@ typedef union {
     es_gemm_attrs gemm;
     es_batchnorm_attrs bn;
     es_leakyrelu_attrs leaky;
+    es_relu_attrs relu;
     es_axis_attrs axis;
     es_dropout_attrs dropout;
     es_pad_attrs pad;
@@ -61,7 +65,7 @@ typedef struct {
     int upstream;      /* scratch of es_backward: feeds the tensor it starts from */
     int want_grad;     /* es_graph_want_grad: a leaf of every backward pass */
     int grad_fresh;    /* grad holds the last backward pass's gradient (it reached t) */
-    int is_output;
+    int is_output;     /* 0, or its place among the graph outputs from 1 (ONNX's order) */
 } es_tensor;
 
 typedef struct {

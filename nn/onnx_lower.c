@@ -185,9 +185,11 @@ static int lower_clip(es_importer *m, const Onnx__NodeProto *nd)
     char nm[512];
     int y = -1, c, t;
     /* each step: its own tensor name, or the ONNX output name when it is the last */
+    /* its Relus pass the true gradient under every rule (es_relu_attrs) */
+    const es_attrs plain = {.relu = {.plain = 1}};
 #define STEP(suffix, op, last, ...)                                                           \
     (es_import_name(m, o, suffix, nm, sizeof nm),                                             \
-     es_import_add(m, nd, (last) ? NULL : suffix, op, NULL,                                   \
+     es_import_add(m, nd, (last) ? NULL : suffix, op, (op) == ES_OP_RELU ? &plain : NULL,     \
                    sizeof((int[]){__VA_ARGS__}) / sizeof(int), (int[]){__VA_ARGS__}, (last) ? o : nm))
     if (has_lo) { /* y = Relu(x − lo) [+ lo, unless the upper part follows] */
         t = x;

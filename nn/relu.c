@@ -1,5 +1,7 @@
 /* Relu and LeakyRelu. Relu's backward follows the pass's rule (es_nn.h): the true gradient,
- * guided backprop, or deconvnet — the one switch all gradient explanations turn.
+ * guided backprop, or deconvnet — the one switch all gradient explanations turn — except a
+ * plain Relu (es_relu_attrs: half of a lowered Clip), which, like LeakyRelu, always passes its
+ * true gradient.
  * A NaN goes through as in PyTorch: relu(NaN) = NaN (a comparison `x > 0` would make it 0, a
  * plausible activation from garbage), and relu's backward keeps the gradient where x is not
  * <= 0 (torch's threshold_backward), so at a NaN too. Guided backprop and deconvnet clip the
@@ -73,7 +75,7 @@ void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
     const uint32_t *pass = nd->aux;
     float *dx = x->grad;
     size_t n = x->size;
-    es_relu_rule rule = p->rule;
+    es_relu_rule rule = nd->a.relu.plain ? ES_RELU_STANDARD : p->rule;
     /* a word of the mask at a time: the 32 units' bits by a shift each, which vectorises */
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t w = 0; w < (n + 31) / 32; w++) {

@@ -32,7 +32,8 @@ typedef struct {
     es_graph *g;
     es_meta *meta; /* never NULL after a successful load */
     int input;     /* the graph's (single) input tensor */
-    int output;    /* its first output tensor */
+    int output;    /* the output predicted and explained: ONNX's first graph output, or the
+                    * one es_model_choose_output named (es_graph_outputs gives it first) */
     char **labels; /* from earsight.labels (NULL, 0 when absent) */
     int n_labels;
 } es_model;
@@ -79,6 +80,10 @@ int es_model_load_flagged(es_model *m, const char *path, const char *in, int hop
 int es_model_read_flagged(const char *path, const char *in, int hop, es_array *x, int *frames,
                           unsigned char **flags, int *nflags);
 void es_model_free(es_model *m);
+/* Which graph output the models loaded from now on predict and explain (the CLI's
+ * --model-output): a name, or NULL for ONNX's first graph output. The string is the caller's
+ * and must outlive the loads. A load fails when the model has no output of that name. */
+void es_model_choose_output(const char *name);
 /* Label i, or NULL when the model has no label for it. */
 const char *es_model_label(const es_model *m, int i);
 /* Whether a file is taken as a sound: any name not ending in .npy. */

@@ -72,6 +72,25 @@ static int read_labels(es_model *m)
     return m->labels && m->n_labels == n ? 0 : es_fail("out of memory");
 }
 
+static const char *chosen_output; /* es_model_choose_output's */
+
+void es_model_choose_output(const char *name) { chosen_output = name; }
+
+/* The chosen output becomes the graph's first, so every reader of es_graph_outputs (the
+ * score tensor, the memory plan, export) sees the same one. */
+static int choose_output(es_model *m)
+{
+    int ids[64], n = es_graph_outputs(m->g, ids, 64);
+    for (int k = 0; k < n; k++)
+        if (strcmp(es_tensor_name(m->g, ids[k]), chosen_output) == 0)
+            return es_graph_output_first(m->g, ids[k]);
+    char names[512] = "";
+    for (int k = 0; k < n; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? ", " : "",
+                 es_tensor_name(m->g, ids[k]));
+    return es_fail("%s: no output '%s' (its outputs: %s)", m->path, chosen_output, names);
+}
+
 static int finish_load(es_model *m)
 {
     int ids[2];
@@ -79,6 +98,8 @@ static int finish_load(es_model *m)
         return es_fail("%s: the model has %d inputs; earsight feeds one", m->path,
                        es_graph_inputs(m->g, ids, 2));
     m->input = ids[0];
+    if (chosen_output && choose_output(m) != 0)
+        return -1;
     if (es_graph_outputs(m->g, ids, 1) < 1)
         return es_fail("%s: the model has no output", m->path);
     m->output = ids[0];

@@ -2,10 +2,17 @@
  * score, sanity checks (Adebayo et al.) and sonification ("listen to what it heard").
  *
  * Every method works on one graph (nn/es_nn.h) with one input tensor and explains the
- * score of one class: the logit *before* a final Softmax / Sigmoid / LogSoftmax (DESIGN.md
- * §2), or the output itself when the graph ends otherwise. Gradient, deconvnet and guided
+ * score of one class of the graph's first output (es_graph_outputs): the logit *before* a
+ * final Softmax / Sigmoid / LogSoftmax (DESIGN.md §2), whatever Transposes and Reshapes an
+ * older opset wraps around it, or the output itself when the graph ends otherwise. Gradient, deconvnet and guided
  * backprop are one backward pass with a different ReLU rule; Grad-CAM reads one layer's
  * activation and gradient. Results follow Captum's definitions (noted per method).
+ *
+ * The rule changes ReLU units only, as Captum's GuidedBackprop / Deconvolution hook nn.ReLU
+ * modules only: every other activation passes its true gradient under every rule — ReLU6
+ * (an ONNX Clip, imported as two Relus marked plain, nn/graph.h es_relu_attrs), HardSwish,
+ * GELU, LeakyReLU, Sigmoid, Tanh. Every ONNX Relu node takes the rule: ONNX cannot tell an
+ * nn.ReLU from a functional F.relu, which Captum's hooks do not see.
  *
  * Ownership: the caller owns the graph and every buffer; nothing here keeps a pointer after
  * a call. The graph's batch size may change during a call and is restored before it returns.
@@ -20,8 +27,8 @@
 typedef enum {
     ES_SAL_GRAD,           /* ∂score/∂x (signed: Captum's Saliency with abs=False) */
     ES_SAL_INPUT_X_GRAD,   /* x · ∂score/∂x */
-    ES_SAL_DECONVNET,      /* backward with the deconvnet ReLU rule */
-    ES_SAL_GUIDED,         /* backward with the guided ReLU rule */
+    ES_SAL_DECONVNET,      /* backward with the deconvnet ReLU rule (ReLU units only, above) */
+    ES_SAL_GUIDED,         /* backward with the guided ReLU rule (ReLU units only, above) */
     ES_SAL_GRADCAM,        /* ReLU(Σ_c mean(∂s/∂A_c)·A_c) at a layer, upsampled to the input */
     ES_SAL_GUIDED_GRADCAM, /* guided backprop × upsampled Grad-CAM (Captum's GuidedGradCam) */
     ES_SAL_IG,             /* integrated gradients */
@@ -76,11 +83,20 @@ int es_sal_method_find(const char *name);
 const char *es_sal_method_name(es_sal_method m);
 int es_ig_rule_find(const char *name); /* "gausslegendre", "riemann-trapezoid" … or -1 */
 
-/* The tensor whose row is the class scores: the output, or what feeds a final squashing. */
+/* The tensor whose row is the class scores: the first output, or what feeds a final squashing
+ * — through order-keeping ops (Reshape, Flatten, (Un)Squeeze, Identity, Dropout) and a pair of
+ * Transposes that cancel, so opset 11's Transpose → LogSoftmax → Transpose (log_softmax over
+ * an inner dim) gives the same tensor as opset 13's LogSoftmax. */
 int es_sal_score_tensor(const es_graph *g);
-/* The default Grad-CAM layer: the last activation with spatial dims (rank >= 3) on the way
- * to the scores, i.e. before global pooling / flatten. -1 when there is none. */
+/* The default Grad-CAM layer: on the way from the input to the scores, the last activation
+ * with a time or space axis (rank >= 3, more than one value past the channels) before the
+ * first step that ends the maps — a pooling or flatten that removes an axis (global pooling,
+ * a mean over frequency, Flatten, Gemm), a recurrent op, or attention (a MatMul of two
+ * activations) — for 1-D and 2-D models alike. -1 when there is none. */
 int es_sal_default_layer(const es_graph *g);
+/* That first step (a node id), the reason the default layer is where it is; -1 when the maps
+ * reach the scores' own node. */
+int es_sal_default_layer_stop(const es_graph *g);
 /* A layer named as a tensor or as a node (its first output). -1 with an error otherwise. */
 int es_sal_layer_find(const es_graph *g, const char *name);
 

@@ -44,21 +44,72 @@ void es_sal_defaults(es_sal_opts *o)
 }
 
 /* ---- graph queries ---------------------------------------------------------------------- */
+static int first_input(const es_graph *g, int node)
+{
+    const int *in;
+    es_node_inputs(g, node, &in);
+    return in[0];
+}
+
+/* Ops that move no element in C order: the score row reads the same through them. */
+static int keeps_order(const es_graph *g, int node)
+{
+    if (node < 0)
+        return 0;
+    es_op_type op = es_node_op(g, node);
+    return op == ES_OP_RESHAPE || op == ES_OP_FLATTEN || op == ES_OP_SQUEEZE ||
+           op == ES_OP_UNSQUEEZE || op == ES_OP_IDENTITY || op == ES_OP_DROPOUT;
+}
+
+static int squashes(const es_graph *g, int node)
+{
+    if (node < 0)
+        return 0;
+    es_op_type op = es_node_op(g, node);
+    return op == ES_OP_SOFTMAX || op == ES_OP_SIGMOID || op == ES_OP_LOGSOFTMAX;
+}
+
+/* t, or what it is a Transpose of when that Transpose's perm undoes `after`'s (rank r);
+ * -1 when it does not. */
+static int undo_transpose(const es_graph *g, int t, const int *after, int r)
+{
+    int p[ES_MAX_DIMS], node = es_node_producing(g, t);
+    if (node < 0 || es_node_perm(g, node, p) != r)
+        return -1;
+    for (int i = 0; i < r; i++)
+        if (p[after[i]] != i)
+            return -1;
+    return first_input(g, node);
+}
+
+/* Older opsets cannot squash over an inner axis, so exporters wrap the squashing:
+ * Transpose → LogSoftmax → Transpose (log_softmax over dim 1 of a 3-D tensor at opset 11),
+ * Flatten / Reshape → Softmax → Reshape. Walking back through order-keeping ops and one
+ * Transpose pair that cancels finds the same pre-squash tensor, element for element in the
+ * output's order, as a newer opset's single node has. */
 int es_sal_score_tensor(const es_graph *g)
 {
     int out;
     if (es_graph_outputs(g, &out, 1) < 1)
         return -1;
-    int node = es_node_producing(g, out);
-    if (node >= 0) {
-        es_op_type op = es_node_op(g, node);
-        if (op == ES_OP_SOFTMAX || op == ES_OP_SIGMOID || op == ES_OP_LOGSOFTMAX) {
-            const int *in;
-            es_node_inputs(g, node, &in);
-            return in[0];
-        }
+    int t = out, perm[ES_MAX_DIMS], r = -1;
+    while (keeps_order(g, es_node_producing(g, t)))
+        t = first_input(g, es_node_producing(g, t));
+    if (es_node_producing(g, t) >= 0 && (r = es_node_perm(g, es_node_producing(g, t), perm)) > 0)
+        t = first_input(g, es_node_producing(g, t));
+    if (!squashes(g, es_node_producing(g, t)))
+        return out;
+    t = first_input(g, es_node_producing(g, t));
+    if (r > 0 && (t = undo_transpose(g, t, perm, r)) < 0)
+        return out; /* the Transposes do not cancel: the output's order is not the scores' */
+    /* of the same-order tensors before the squashing, the one shaped as the output */
+    int dims[ES_MAX_DIMS], want[ES_MAX_DIMS], nw = es_tensor_shape(g, out, want);
+    for (int u = t;; u = first_input(g, es_node_producing(g, u))) {
+        if (es_tensor_shape(g, u, dims) == nw && memcmp(dims, want, nw * sizeof *dims) == 0)
+            return u;
+        if (!keeps_order(g, es_node_producing(g, u)))
+            return t;
     }
-    return out;
 }
 
 static size_t spatial_size(const es_graph *g, int t, int *ndim)
@@ -71,19 +122,104 @@ static size_t spatial_size(const es_graph *g, int t, int *ndim)
     return s;
 }
 
-int es_sal_default_layer(const es_graph *g)
+/* The axes besides the batch that hold more than one value. */
+static int long_axes(const es_graph *g, int t)
+{
+    int d[ES_MAX_DIMS], nd = es_tensor_shape(g, t, d), n = 0;
+    for (int k = 1; k < nd; k++)
+        n += d[k] > 1;
+    return n;
+}
+
+static int computed(const es_graph *g, int t)
+{
+    es_tensor_kind k = es_tensor_kind_of(g, t);
+    return k == ES_T_ACT || k == ES_T_INPUT;
+}
+
+/* A step after which a map no longer has its time / space axes: it pools or flattens one
+ * away (global pooling, a mean over frequency, Flatten, Gemm), runs a recurrence over them
+ * (LSTM, GRU, RNN: ops other slices declare, known here by name), or attends (a MatMul of two
+ * activations). Local pooling and strided convolutions keep every axis. */
+static int ends_maps(const es_graph *g, int node)
+{
+    static const char *const recurrent[] = {"LSTM", "GRU", "RNN"};
+    es_op_type op = es_node_op(g, node);
+    const int *in, *out;
+    int n_in = es_node_inputs(g, node, &in);
+    es_node_outputs(g, node, &out);
+    if (op == ES_OP_GEMM || (op == ES_OP_MATMUL && n_in == 2 && computed(g, in[0]) &&
+                             computed(g, in[1])))
+        return 1;
+    for (size_t k = 0; k < sizeof recurrent / sizeof *recurrent; k++)
+        if (strcmp(es_op_name(op), recurrent[k]) == 0)
+            return 1;
+    /* a convolution to one map (C → 1) drops no time / space axis */
+    return op != ES_OP_CONV && in[0] >= 0 && computed(g, in[0]) &&
+           long_axes(g, out[0]) < long_axes(g, in[0]);
+}
+
+/* on[k]: node k is on the way from the input to tensor t (t's ancestors). */
+static char *ancestors(const es_graph *g, int t)
+{
+    int nn = es_graph_n_nodes(g), *stack = malloc((es_graph_n_tensors(g) + 1) * sizeof *stack);
+    char *on = calloc(nn ? nn : 1, 1), *seen = calloc(es_graph_n_tensors(g) + 1, 1);
+    int sp = 0;
+    if (stack && on && seen)
+        stack[sp++] = t, seen[t] = 1;
+    while (sp > 0) {
+        int node = es_node_producing(g, stack[--sp]);
+        if (node < 0 || on[node])
+            continue;
+        on[node] = 1;
+        const int *in;
+        for (int k = 0, n = es_node_inputs(g, node, &in); k < n; k++)
+            if (in[k] >= 0 && !seen[in[k]])
+                seen[in[k]] = 1, stack[sp++] = in[k];
+    }
+    if (!stack || !seen)
+        free(on), on = NULL;
+    free(stack), free(seen);
+    return on;
+}
+
+/* The default layer, and in *stop the node that ends the maps (-1: none before the scores). */
+static int default_layer(const es_graph *g, int *stop)
 {
     int st = es_sal_score_tensor(g), best = -1;
     int last = st >= 0 ? es_node_producing(g, st) : -1;
-    for (int k = 0; k < (last >= 0 ? last : es_graph_n_nodes(g)); k++) {
+    char *on = last >= 0 ? ancestors(g, st) : NULL;
+    *stop = -1;
+    for (int k = 0; on && k < last && *stop < 0; k++) {
+        if (!on[k])
+            continue;
+        if (ends_maps(g, k)) {
+            *stop = k;
+            break;
+        }
         const int *out;
         es_node_outputs(g, k, &out);
         int nd;
         size_t sp = spatial_size(g, out[0], &nd);
-        if (nd >= 3 && sp > 1)
+        es_op_type op = es_node_op(g, k); /* copies of the map before them: not a layer */
+        if (nd >= 3 && sp > 1 && op != ES_OP_PAD && op != ES_OP_IDENTITY && op != ES_OP_DROPOUT)
             best = out[0];
     }
+    free(on);
     return best;
+}
+
+int es_sal_default_layer(const es_graph *g)
+{
+    int stop;
+    return default_layer(g, &stop);
+}
+
+int es_sal_default_layer_stop(const es_graph *g)
+{
+    int stop;
+    default_layer(g, &stop);
+    return stop;
 }
 
 int es_sal_layer_find(const es_graph *g, const char *name)
@@ -260,8 +396,49 @@ void es_sal_resize(const float *src, int h, int w, float *dst, int oh, int ow, i
     }
 }
 
+/* The axis of the input that a 1-D layer's (N, C, L) axis L came from, followed back through
+ * the ops on its first inputs: a Transpose moves it (perm), a Reshape / Flatten / Squeeze /
+ * Unsqueeze keeps its place in C order (its stride within the sample), an op of the same rank
+ * keeps it. -1 when the way back loses it (a MatMul over it, a reshape that mixes it). */
+static int map_axis(const es_graph *g, int layer, int input)
+{
+    int d[ES_MAX_DIMS], nd = es_tensor_shape(g, layer, d);
+    int a = nd - 1, len = d[a], t = layer;
+    size_t sub = 1; /* the tracked axis is `len` steps of `sub` within axis a */
+    while (t != input) {
+        int node = es_node_producing(g, t), p[ES_MAX_DIMS], e[ES_MAX_DIMS];
+        if (node < 0)
+            return -1;
+        int from = first_input(g, node), ne = es_tensor_shape(g, from, e);
+        es_op_type op = es_node_op(g, node);
+        if (es_node_perm(g, node, p) == nd) {
+            a = p[a];
+        } else if (keeps_order(g, node)) {
+            size_t stride = sub; /* the tracked steps' stride in the sample, then in `from` */
+            for (int k = a + 1; k < nd; k++)
+                stride *= d[k];
+            size_t inner = 1;
+            a = -1;
+            for (int k = ne - 1; k >= 1 && a < 0; inner *= e[k--])
+                if (stride >= inner && stride % inner == 0 && stride / inner * len <= (size_t)e[k])
+                    a = k, sub = stride / inner;
+            if (a < 0)
+                return -1;
+        } else if (ne != nd || op == ES_OP_MATMUL || op == ES_OP_GEMM) {
+            return -1;
+        } else if (e[a] != d[a]) { /* pooled or strided along it: the whole axis, resized */
+            if (sub != 1 || len != d[a])
+                return -1;
+            len = e[a];
+        }
+        t = from, nd = es_tensor_shape(g, t, d);
+    }
+    return sub == 1 && len == d[a] ? a : -1;
+}
+
 /* Grad-CAM at `layer` for the b rows already forwarded and back-propagated (standard rule),
- * each upsampled to the input sample's last one or two dims and repeated over the others. */
+ * each upsampled to the input sample's last two dims (a 2-D layer) or to the input axis a
+ * 1-D layer's axis came from (the last when that is lost), and repeated over the others. */
 static int gradcam(pass *p, int layer, int b, int bilinear, float *out)
 {
     int ld[ES_MAX_DIMS], xd[ES_MAX_DIMS];
@@ -278,9 +455,13 @@ static int gradcam(pass *p, int layer, int b, int bilinear, float *out)
     if (xnd - 1 < k)
         return es_fail("layer %s has %d spatial dims, the input only %d",
                        es_tensor_name(p->g, layer), k, xnd - 1);
+    int ax = k == 1 ? map_axis(p->g, layer, p->input) : -1;
+    ax = ax >= 1 ? ax : xnd - 1;
     int C = ld[1], h = k == 2 ? ld[2] : 1, w = ld[lnd - 1];
-    int oh = k == 2 ? xd[xnd - 2] : 1, ow = xd[xnd - 1];
-    size_t hw = (size_t)h * w, plane = (size_t)oh * ow;
+    int oh = k == 2 ? xd[xnd - 2] : 1, ow = k == 2 ? xd[xnd - 1] : xd[ax];
+    size_t hw = (size_t)h * w, plane = (size_t)oh * ow, inner = 1; /* inner: below ax */
+    for (int i = ax + 1; k == 1 && i < xnd; i++)
+        inner *= xd[i];
     float *cam = malloc(hw * sizeof *cam), *up = malloc(plane * sizeof *up);
     if (!cam || !up) {
         free(cam), free(up);
@@ -301,7 +482,7 @@ static int gradcam(pass *p, int layer, int b, int bilinear, float *out)
             cam[i] = cam[i] > 0 ? cam[i] : 0;
         es_sal_resize(cam, h, w, up, oh, ow, bilinear);
         for (size_t i = 0; i < p->per; i++)
-            out[(size_t)r * p->per + i] = up[i % plane];
+            out[(size_t)r * p->per + i] = up[i / inner % plane];
     }
     free(cam), free(up);
     return 0;

@@ -91,4 +91,24 @@ expect "bad features JSON" 2 "features" \
 expect "help predict" 0 "usage: earsight predict" "$es" help predict
 expect "info --help" 0 "usage: earsight info" "$es" info --help
 
+# ---- several outputs: ONNX's first by default, --model-output to choose (issue 13) ---------
+sn=$fx/score_net.op13.onnx
+expect "first ONNX output predicted" 0 '"output":"logprob","shape":\[1,3,8\]' \
+  "$es" predict -m $sn $fx/score_net.input.npy --json
+expect "--model-output chooses" 0 '"output":"embedding","shape":\[1,6\]' \
+  "$es" predict -m $sn --model-output embedding $fx/score_net.input.npy --json
+expect "--model-output unknown" 1 "no output 'nope' (its outputs: logprob, embedding)" \
+  "$es" predict -m $sn --model-output nope $fx/score_net.input.npy
+expect "saliency --model-output" 0 "" "$es" saliency -q -m $sn --model-output embedding --method grad \
+  --target 1 -o "$tmp/emb.npy" $fx/score_net.input.npy
+"$es" info -m $sn | awk '/^output/ {printf "%s ", $2}' >"$tmp/outs"
+[ "$(cat "$tmp/outs")" = "logprob embedding " ] && ok "info lists outputs in ONNX order" ||
+  bad "info lists outputs in ONNX order" "$(cat "$tmp/outs")"
+
+expect "info: the chosen output first" 0 "output      embedding (1, 6) (predicted and explained" \
+  "$es" info -m $sn --model-output embedding
+expect "info says why the Grad-CAM layer" 0 \
+  "gradcam     /Relu_1_output_0: the last map with a time or space axis, before they end at /AveragePool (AveragePool)" \
+  "$es" info -m $fx/m5_net.onnx
+
 summary

@@ -11,16 +11,22 @@
 #define CHIRP OX("chirp.wav")
 #define CHIRP_FRAMES 89
 
-/* small_cnn with `features` (JSON) and the labels bird, frog, noise, written to tmp/NAME. */
-static void annotate(const char *name, const char *features)
+/* A fixture model with `features` (JSON) and the labels bird, frog, noise, written to tmp/NAME. */
+static void annotate_model(const char *src, const char *name, const char *features)
 {
     es_meta *m = es_meta_new();
     assert_non_null(m);
     assert_int_equal(es_meta_set(m, ES_META_FEATURES, features), 0);
     assert_int_equal(es_meta_set(m, ES_META_LABELS, "[\"bird\", \"frog\", \"noise\"]"), 0);
-    if (es_onnx_annotate(OX("small_cnn.onnx"), m, tmp_path(name)) != 0)
+    if (es_onnx_annotate(src, m, tmp_path(name)) != 0)
         fail_msg("%s", es_error());
     es_meta_free(m);
+}
+
+/* small_cnn, so annotated */
+static void annotate(const char *name, const char *features)
+{
+    annotate_model(OX("small_cnn.onnx"), name, features);
 }
 
 /* The model's own pipeline (tests/fixtures/onnx/small_cnn.features.json): 20 HTK mels of
@@ -888,6 +894,39 @@ static void saliency_decisive(void **state)
     es_clip_free(&in);
 }
 
+/* A 1-D Grad-CAM map over time lies along time in the sound's map, whatever the layout:
+ * panns_att (frames × mels input, frames_mels) at its time-pooled (N, C, T) map gives a
+ * (mels × frames) map constant along mels in every frame, and not constant in time. */
+static void gradcam_1d_in_time(void **state)
+{
+    annotate_model(OX("panns_att.onnx"), "panns.onnx",
+                   "{\"sample_rate\": 8000, \"n_fft\": 256, \"hop_length\": 100, \"n_mels\": 16, "
+                   "\"f_min\": 0, \"f_max\": 4000, \"mel_scale\": \"htk\", \"mel_norm\": \"none\", "
+                   "\"frames\": 20, \"layout\": \"frames_mels\", \"standardize\": \"global\"}");
+    es_clip in;
+    if (es_clip_load(&in, tmp_path("panns.onnx"), CHIRP, 0) != 0)
+        fail_msg("%s", es_error());
+    int dims[4];
+    assert_int_equal(es_clip_map_shape(&in, dims), 2);
+    assert_int_equal(dims[0], 16), assert_int_equal(dims[1], CHIRP_FRAMES);
+    float *map = malloc(16 * CHIRP_FRAMES * sizeof *map);
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    o.method = ES_SAL_GRADCAM, o.target = 3;
+    o.layer = es_clip_layer(&in, "/ReduceMean_output_0");
+    if (es_clip_saliency(&in, &o, map, NULL) != 0)
+        fail_msg("%s", es_error());
+    float lo = map[0], hi = map[0];
+    for (int t = 0; t < CHIRP_FRAMES; t++) {
+        for (int b = 1; b < 16; b++)
+            assert_float_equal(map[b * CHIRP_FRAMES + t], map[t], 0);
+        lo = fminf(lo, map[t]), hi = fmaxf(hi, map[t]);
+    }
+    assert_true(hi > lo);
+    free(map);
+    es_clip_free(&in);
+}
+
 /* Each row's map as es_saliency gives it alone, stitched: what a clip's maps must be. */
 static void rows_alone(es_clip *in, const es_sal_opts *o, float *map)
 {
@@ -1161,6 +1200,7 @@ int main(void)
         cmocka_unit_test(baselines),
         cmocka_unit_test(figure_range),
         cmocka_unit_test(sanity_checks),
+        cmocka_unit_test(gradcam_1d_in_time),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

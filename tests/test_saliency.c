@@ -6,6 +6,7 @@
 #include "tests/captum_net.h"
 #include "nn/onnx.h"
 #include "saliency/es_saliency.h"
+#include "pipeline/es_pipeline.h"
 #include "audio/es_audio.h"
 #include <cJSON.h>
 #include <float.h>
@@ -46,6 +47,193 @@ static void captum_golden(void **s)
     /* the default Grad-CAM layer is relu1 (the last spatial activation before the flatten) */
     assert_int_equal(es_sal_default_layer(g), relu1);
     es_graph_free(g);
+}
+
+/* An ONNX fixture of gen_onnx.py (tests/fixtures/onnx/NAME.onnx) and its input tensor id. */
+static es_graph *onnx_fixture(const char *name, es_meta **meta, int *input)
+{
+    char path[128];
+    es_graph *g;
+    snprintf(path, sizeof path, FIXTURE("onnx/%s.onnx"), name);
+    if (es_onnx_load(path, &g, meta) != 0)
+        fail_msg("%s", es_error());
+    es_graph_inputs(g, input, 1);
+    return g;
+}
+
+/* score_net (gen_onnx.py --score): outputs (logprob, embedding), the embedding made first.
+ * At opsets 11 (Transpose → LogSoftmax → Transpose) and 13 (LogSoftmax axis 1), and with a
+ * softmax over the flattened logits between Reshapes (flat), the same pre-softmax logits are
+ * explained, with PyTorch's float64 gradient. */
+#define SCORE_INDEX 13
+static void score_across_opsets(void **s)
+{
+    es_array x = load_fixture(FIXTURE("onnx/score_net.input.npy"));
+    es_array z = load_fixture(FIXTURE("onnx/score_net.logits.npy"));
+    es_array gz = load_fixture(FIXTURE("onnx/score_net.grad.npy"));
+    static const char *const names[] = {"score_net.op11", "score_net.op13", "score_net.flat"};
+    for (int v = 0; v < 3; v++) {
+        const char *name = names[v];
+        es_meta *meta;
+        int outs[2], input;
+        es_graph *g = onnx_fixture(name, &meta, &input);
+        assert_int_equal(es_graph_outputs(g, outs, 2), 2);
+        assert_string_equal(es_tensor_name(g, outs[0]), v < 2 ? "logprob" : "prob"); /* ONNX's order */
+        assert_string_equal(es_tensor_name(g, outs[1]), "embedding");
+        assert_string_equal(es_tensor_name(g, es_sal_score_tensor(g)), "/conv2/Conv_output_0");
+        float scores[24], att[32];
+        int n;
+        if (es_sal_scores(g, input, x.data, scores, 24, &n) != 0)
+            fail_msg("%s", es_error());
+        assert_int_equal(n, 24);
+        assert_close_rel(scores, z.data, 24, 1e-5);
+        es_sal_opts o;
+        es_sal_defaults(&o);
+        o.target = SCORE_INDEX;
+        if (es_saliency(g, input, x.data, &o, att, NULL) != 0)
+            fail_msg("%s", es_error());
+        assert_close_rel(att, gz.data, 32, 1e-5);
+        es_graph_free(g);
+        es_meta_free(meta);
+    }
+    es_array_free(&x), es_array_free(&z), es_array_free(&gz);
+}
+
+/* --model-output's library side: the chosen output becomes the first, an unknown name fails */
+static void model_output_choice(void **s)
+{
+    es_model m;
+    es_model_choose_output("embedding");
+    if (es_model_load(&m, FIXTURE("onnx/score_net.op11.onnx")) != 0)
+        fail_msg("%s", es_error());
+    assert_string_equal(es_tensor_name(m.g, m.output), "embedding");
+    assert_int_equal(es_sal_score_tensor(m.g), m.output);
+    int outs[2];
+    assert_int_equal(es_graph_outputs(m.g, outs, 2), 2);
+    assert_string_equal(es_tensor_name(m.g, outs[1]), "logprob");
+    es_model_free(&m);
+    es_model_choose_output("nope");
+    assert_int_equal(es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx")), -1);
+    assert_non_null(strstr(es_error(), "no output 'nope' (its outputs: logprob, embedding)"));
+    es_model_choose_output(NULL);
+    if (es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx")) != 0)
+        fail_msg("%s", es_error());
+    assert_string_equal(es_tensor_name(m.g, m.output), "logprob");
+    es_model_free(&m);
+}
+
+/* Grad-CAM's default layer: the last map before the first step that ends the maps, on the way
+ * to the scores, for 1-D and 2-D models (gen_onnx.py's fixtures) */
+static void default_layers(void **s)
+{
+    static const struct {
+        const char *model, *layer, *stop;
+    } cases[] = {
+        {"m5_net", "/Relu_1_output_0", "/AveragePool"}, /* not the classifier's MatMul */
+        {"panns_att", "/AveragePool_output_0", "/ReduceMean/merge"}, /* not the time-pooled map */
+        {"score_net.op11", "/Relu_output_0", NULL}, /* the embedding's pooling is off the way */
+        {"captum_one_conv", "/relu1/Relu_output_0", "/Reshape"},
+        {"audio1d", "/Mul_output_0", "/GlobalAveragePool"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        es_meta *meta;
+        int input;
+        es_graph *g = onnx_fixture(cases[c].model, &meta, &input);
+        assert_string_equal(es_tensor_name(g, es_sal_default_layer(g)), cases[c].layer);
+        int stop = es_sal_default_layer_stop(g);
+        if (cases[c].stop)
+            assert_string_equal(es_node_name(g, stop), cases[c].stop);
+        else
+            assert_int_equal(stop, -1);
+        es_graph_free(g);
+        es_meta_free(meta);
+    }
+}
+
+/* A convolution down to one map keeps the time / space axes: the default layer is after it */
+static void default_layer_one_map(void **s)
+{
+    es_graph *g = es_graph_new();
+    int x = es_input(g, "x", 3, (int[]){1, 8, 8});
+    x = es_relu(g, "r1", es_conv(g, "c1", x, 4, 3, 3, 1, 1, 1));
+    int last = es_relu(g, "r2", es_conv(g, "c2", x, 1, 1, 1, 1, 0, 1));
+    int y = es_dense(g, "fc", es_global_avgpool(g, "gap", last), 3);
+    assert_true(y >= 0);
+    assert_int_equal(es_sal_default_layer(g), last);
+    assert_string_equal(es_node_name(g, es_sal_default_layer_stop(g)), "gap");
+    es_graph_free(g);
+}
+
+/* A 1-D map lies along the input axis it came from: panns_att's time-pooled (N, C, T) map over
+ * its (N, frames, mels) input varies along frames and is constant along mels; m5_net's
+ * default map varies along its waveform. */
+static void gradcam_1d_axis(void **s)
+{
+    es_meta *meta;
+    int input;
+    es_graph *g = onnx_fixture("panns_att", &meta, &input);
+    es_array x = load_fixture(FIXTURE("onnx/panns_att.input.npy"));
+    es_sal_opts o;
+    es_sal_defaults(&o);
+    o.method = ES_SAL_GRADCAM, o.target = 3; /* 0..2: negative everywhere, 0 after the ReLU */
+    o.layer = es_sal_layer_find(g, "/ReduceMean_output_0");
+    float map[20 * 16];
+    if (es_saliency(g, input, x.data, &o, map, NULL) != 0)
+        fail_msg("%s", es_error());
+    float lo = map[0], hi = map[0];
+    for (int t = 0; t < 20; t++)
+        for (int f = 0; f < 16; f++) {
+            assert_float_equal(map[t * 16 + f], map[t * 16], 0); /* constant along mels */
+            lo = fminf(lo, map[t * 16]), hi = fmaxf(hi, map[t * 16]);
+        }
+    assert_true(hi > lo); /* and varies along frames */
+    es_graph_free(g), es_meta_free(meta), es_array_free(&x);
+
+    g = onnx_fixture("m5_net", &meta, &input);
+    float w[128], m5[128];
+    for (int i = 0; i < 128; i++)
+        w[i] = sinf(0.3f * i) + 0.5f * sinf(0.05f * i * i / 16);
+    o.layer = -1, o.target = -1;
+    if (es_saliency(g, input, w, &o, m5, NULL) != 0)
+        fail_msg("%s", es_error());
+    lo = hi = m5[0];
+    for (int i = 0; i < 128; i++)
+        lo = fminf(lo, m5[i]), hi = fmaxf(hi, m5[i]);
+    assert_true(hi > lo);
+    es_graph_free(g), es_meta_free(meta);
+}
+
+/* Clipped activations take their true gradient under every rule, as Captum's GuidedBackprop
+ * and Deconvolution (hooks on nn.ReLU only) give them: mbv2_block's ReLU6 (ONNX Clip(0, 6),
+ * lowered to two Relus) against PyTorch's float64 hooks (gen_onnx.py --score). */
+static void clipped_activations(void **s)
+{
+    es_meta *meta;
+    int input;
+    es_graph *g = onnx_fixture("mbv2_block", &meta, &input);
+    es_array x = load_fixture(FIXTURE("onnx/mbv2_block.input.npy"));
+    static const struct {
+        es_sal_method m;
+        const char *ref;
+    } cases[] = {{ES_SAL_GRAD, "onnx/mbv2_block.grad.npy"},
+                 {ES_SAL_GUIDED, "onnx/mbv2_block.guided.npy"},
+                 {ES_SAL_DECONVNET, "onnx/mbv2_block.deconvnet.npy"}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char path[96];
+        snprintf(path, sizeof path, FIXTURE("%s"), cases[c].ref);
+        es_array want = load_fixture(path);
+        float got[60];
+        es_sal_opts o;
+        es_sal_defaults(&o);
+        o.method = cases[c].m, o.target = 1;
+        if (es_saliency(g, input, x.data, &o, got, NULL) != 0)
+            fail_msg("%s", es_error());
+        double e = rel_err_max(got, want.data, 60, 1e-30);
+        if (!(e <= 1e-5))
+            fail_msg("%s: relative error %.3g against PyTorch", es_sal_method_name(cases[c].m), e);
+        es_array_free(&want);
+    }
+    es_graph_free(g), es_meta_free(meta), es_array_free(&x);
 }
 
 /* ---- against PyTorch ------------------------------------------------------------------------ */
@@ -603,6 +791,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(sonify_masks),
         cmocka_unit_test(verbs),
         cmocka_unit_test(sonify_verb),
+        cmocka_unit_test(score_across_opsets),
+        cmocka_unit_test(model_output_choice),
+        cmocka_unit_test(default_layers),
+        cmocka_unit_test(default_layer_one_map),
+        cmocka_unit_test(gradcam_1d_axis),
+        cmocka_unit_test(clipped_activations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
