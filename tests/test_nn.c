@@ -213,6 +213,62 @@ static void matmul_gradients(void **s)
     es_graph_free(g);
 }
 
+/* Batched MatMul, NumPy broadcasting of the batch dims: attention's (N,H,T,D)·(N,H,D,T), a
+ * broadcast A or B, a 2-D A against a batched B; forward against a direct loop in double,
+ * gradients of both operands (an input and a parameter) against finite differences. */
+static void matmul_batched(void **s)
+{
+    static const struct { int ra, a[4], rb, b[4], ry, y[4]; } c[] = {
+        {4, {2, 3, 4, 5}, 4, {2, 3, 5, 6}, 4, {2, 3, 4, 6}},
+        {4, {2, 1, 4, 5}, 3, {3, 5, 2}, 4, {2, 3, 4, 2}},
+        {2, {4, 5}, 3, {2, 5, 3}, 3, {2, 4, 3}},
+        {3, {2, 4, 5}, 3, {1, 5, 3}, 3, {2, 4, 3}},
+    };
+    for (size_t q = 0; q < sizeof c / sizeof *c; q++) {
+        es_graph *g = es_graph_new();
+        int a = add_random(g, "a", ES_T_INPUT, c[q].ra, c[q].a, 11 + q);
+        int b = add_random(g, "b", ES_T_PARAM, c[q].rb, c[q].b, 21 + q);
+        int nd = es_node_add(g, ES_OP_MATMUL, "mm", NULL, 2, (int[]){a, b}, 1, NULL);
+        assert_true(nd >= 0);
+        const int *o;
+        es_node_outputs(g, nd, &o);
+        int dims[ES_MAX_DIMS], r = c[q].ry;
+        assert_int_equal(es_tensor_shape(g, o[0], dims), r);
+        for (int i = 0; i < r; i++)
+            assert_int_equal(dims[i], c[q].y[i]);
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        const float *A = es_tensor_data(g, a), *B = es_tensor_data(g, b), *Y = es_tensor_data(g, o[0]);
+        int m = dims[r - 2], n = dims[r - 1], k = c[q].a[c[q].ra - 1];
+        size_t nb = es_tensor_size(g, o[0]) / (m * n);
+        for (size_t i = 0; i < nb; i++) { /* batch index i → A's and B's by broadcasting */
+            size_t ia = 0, ib = 0, sa = 1, sb = 1, rest = i;
+            for (int d = r - 3; d >= 0; d--) {
+                int ix = rest % dims[d];
+                rest /= dims[d];
+                int da = d - (r - c[q].ra) >= 0 ? c[q].a[d - (r - c[q].ra)] : 1;
+                int db = d - (r - c[q].rb) >= 0 ? c[q].b[d - (r - c[q].rb)] : 1;
+                ia += (da == 1 ? 0 : ix) * sa, ib += (db == 1 ? 0 : ix) * sb;
+                sa *= da, sb *= db;
+            }
+            for (int y = 0; y < m; y++)
+                for (int x = 0; x < n; x++) {
+                    double acc = 0;
+                    for (int l = 0; l < k; l++)
+                        acc += (double)A[ia * m * k + y * k + l] * B[ib * k * n + l * n + x];
+                    assert_float_equal(Y[i * m * n + y * n + x], acc, 1e-5);
+                }
+        }
+        check_all_grads(g, o[0], ES_TEST, 0.5, 1e-3);
+        es_graph_free(g);
+    }
+    es_graph *g = es_graph_new();
+    int a = add_random(g, "a", ES_T_INPUT, 3, (int[]){2, 4, 5}, 1);
+    int b = add_random(g, "b", ES_T_INPUT, 3, (int[]){3, 5, 2}, 2);
+    assert_true(es_node_add(g, ES_OP_MATMUL, "mm", NULL, 2, (int[]){a, b}, 1, NULL) < 0);
+    assert_non_null(strstr(es_error(), "do not broadcast"));
+    es_graph_free(g);
+}
+
 /* ---- batch norm --------------------------------------------------------------------------- */
 static void batchnorm_train_and_test(void **s)
 {
@@ -984,6 +1040,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(conv_rejects_bad_shapes),
         cmocka_unit_test(gemm_variants),
         cmocka_unit_test(matmul_gradients),
+        cmocka_unit_test(matmul_batched),
         cmocka_unit_test(batchnorm_train_and_test),
         cmocka_unit_test(batchnorm_equals_tutorial),
         cmocka_unit_test(batchnorm_precise_statistics),
