@@ -27,6 +27,8 @@ typedef struct { int list[ES_MAX_DIMS], n_list; } es_dims_attrs;
 typedef struct { float alpha, beta; } es_hardsigmoid_attrs; /* activation.c: max(0, min(1, αx + β)) */
 typedef struct { float exponent; } es_pow_attrs;            /* activation.c: x^exponent */
 typedef struct { int axis; float epsilon; } es_layernorm_attrs; /* layernorm.c: over dims axis.. */
+/* slice.c: per dim, ONNX's start, end and step before clamping */
+typedef struct { int start[ES_MAX_DIMS], end[ES_MAX_DIMS], step[ES_MAX_DIMS]; } es_slice_attrs;
 
 /* A node's attributes: the member of its op's family. */
 typedef union {
@@ -42,6 +44,7 @@ typedef union {
     es_hardsigmoid_attrs hsig;
     es_pow_attrs pow;
     es_layernorm_attrs ln;
+    es_slice_attrs slice;
 } es_attrs;
 
 typedef struct {

@@ -55,6 +55,11 @@ int es_import_fail(const Onnx__NodeProto *nd, const char *msg, const char *detai
 /* Axis ax of a rank-`rank` tensor as 0..rank-1 in *out; fails when out of range. */
 int es_import_axis(const Onnx__NodeProto *nd, int64_t ax, int rank, int *out);
 
+/* A Slice node for nd (suffix as es_import_add's) keeping start..end (ONNX's rules) of dim
+ * `axis` of x, the output named out; its id or -1 (nn/slice.c). */
+int es_import_slice(es_importer *m, const Onnx__NodeProto *nd, const char *suffix, int x,
+                    int64_t axis, int64_t start, int64_t end, const char *out);
+
 /* The ONNX ops earsight imports as others (nn/onnx_lower.c): the lowering for op_type, or NULL. */
 typedef int (*es_lowering)(es_importer *m, const Onnx__NodeProto *nd);
 es_lowering es_onnx_lowering(const char *op_type);

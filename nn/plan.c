@@ -60,7 +60,7 @@ static int backward_reads(const es_node *n, int k, es_mode mode, int params)
         return k == 0 || k == 1;
     case ES_OP_RELU: case ES_OP_MAXPOOL: case ES_OP_AVGPOOL: case ES_OP_GAP: case ES_OP_PAD: case ES_OP_CONCAT:
     case ES_OP_DROPOUT: case ES_OP_TRANSPOSE: case ES_OP_FLATTEN: case ES_OP_RESHAPE:
-    case ES_OP_IDENTITY: case ES_OP_SQUEEZE: case ES_OP_UNSQUEEZE:
+    case ES_OP_IDENTITY: case ES_OP_SQUEEZE: case ES_OP_UNSQUEEZE: case ES_OP_SLICE:
         return 0; /* masks and indices they need are in the node's aux */
     default:
         return 1;

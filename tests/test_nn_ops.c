@@ -3,6 +3,7 @@
  * against central finite differences in double, and the errors shape() must raise. */
 #include "tests/testutil.h"
 #include "nn/graph.h" /* white-box: nodes with their attributes (es_node_add) */
+#include <limits.h>
 #include <omp.h>
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -1172,6 +1173,39 @@ static void layernorm_rows(void **state)
     es_graph_free(g);
 }
 
+/* Slice with negative starts, clamped ends, steps of ±2 and ±3, a dim left whole: values
+ * against the indices they must pick, backward against finite differences; a step of 0 fails. */
+static void slice_steps(void **state)
+{
+    float x[60];
+    for (int i = 0; i < 60; i++)
+        x[i] = (float)i;
+    es_attrs a = defaults(ES_OP_SLICE);
+    a.slice.start[1] = -4, a.slice.end[1] = 100, a.slice.step[1] = 2;  /* 1, 3 */
+    a.slice.start[2] = 10, a.slice.end[2] = -8, a.slice.step[2] = -3;  /* 5, 2 */
+    one u = unary(ES_OP_SLICE, &a, 3, (int[]){2, 5, 6}, x);
+    assert_true(u.node >= 0);
+    assert_shape(u.g, u.y, 3, (int[]){2, 2, 2});
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    const float *y = es_tensor_data(u.g, u.y);
+    static const int want[8] = {11, 8, 23, 20, 41, 38, 53, 50};
+    for (int i = 0; i < 8; i++)
+        assert_true(y[i] == want[i]);
+    assert_grad_ok(u.g, u.y, ES_TEST, 1e-2);
+    es_graph_free(u.g);
+    a = defaults(ES_OP_SLICE); /* the whole dim reversed, as x.flip() exports */
+    a.slice.start[0] = -1, a.slice.end[0] = -INT_MAX, a.slice.step[0] = -1;
+    u = unary(ES_OP_SLICE, &a, 1, (int[]){5}, x);
+    assert_shape(u.g, u.y, 1, (int[]){5});
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    assert_true(es_tensor_data(u.g, u.y)[0] == 4 && es_tensor_data(u.g, u.y)[4] == 0);
+    es_graph_free(u.g);
+    a.slice.step[0] = 0;
+    u = unary(ES_OP_SLICE, &a, 1, (int[]){5}, x);
+    assert_node_fails(u.g, ES_OP_SLICE, "slice0", &a, 1, &u.x);
+    es_graph_free(u.g);
+}
+
 static void threads_agree(void **state)
 {
     es_attrs pool = defaults(ES_OP_MAXPOOL), sm = defaults(ES_OP_SOFTMAX);
@@ -1243,6 +1277,7 @@ int main(void)
         cmocka_unit_test(hard_kinks_as_pytorch),
         cmocka_unit_test(prelu_slopes),
         cmocka_unit_test(layernorm_rows),
+        cmocka_unit_test(slice_steps),
         cmocka_unit_test(threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@
 #include "nn/graph.h" /* white-box: the attributes of imported nodes */
 #include "nn/onnx_internal.h" /* white-box: the constant folder */
 #include "onnx.pb-c.h"
+#include <limits.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -418,6 +419,10 @@ static es_graph *one_op_graph(es_op_type op)
     case ES_OP_LAYERNORM:
         PARAM("scale", 2, 4, 4), PARAM("bias", 2, 4, 4);
         a.ln.axis = 2, a.ln.epsilon = 1e-3f;
+        break;
+    case ES_OP_SLICE:
+        a.slice.start[1] = 1, a.slice.start[2] = -1, a.slice.end[2] = -INT_MAX, a.slice.step[2] = -2;
+        a.slice.start[3] = -3, a.slice.end[3] = 100, a.slice.step[3] = 2;
         break;
     default: break; /* Relu, Sigmoid, GlobalAveragePool, Identity, Tanh, Erf …: no attributes */
     }
