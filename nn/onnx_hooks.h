@@ -48,7 +48,10 @@ int es_import_add(es_importer *m, const Onnx__NodeProto *nd, const char *suffix,
 const char *es_import_out(const Onnx__NodeProto *nd);
 /* A tensor name base+suffix not used yet, for the intermediate results of a lowering. */
 void es_import_name(es_importer *m, const char *base, const char *suffix, char *buf, size_t cap);
-/* A scalar STATE tensor holding v, named base+suffix; its id or -1. */
+/* A STATE tensor of the given shape holding v (copied), named base+suffix; its id or -1. */
+int es_import_state(es_importer *m, const char *base, const char *suffix, int ndim,
+                    const int *dims, const float *v);
+/* A scalar one. */
 int es_import_scalar(es_importer *m, const char *base, const char *suffix, float v);
 /* Fails with "node NAME (OpType): msg detail". */
 int es_import_fail(const Onnx__NodeProto *nd, const char *msg, const char *detail);
