@@ -56,7 +56,7 @@ static int backward_reads(const es_node *n, int k, es_mode mode, int params)
         return k == 0;
     case ES_OP_PRELU: /* dx needs the slope, dslope x */
         return k >= 0;
-    case ES_OP_LAYERNORM: /* x and the scale; each row's mean and 1/σ are in its aux */
+    case ES_OP_LAYERNORM: case ES_OP_INSTANCENORM: /* x, the scale; rows' mean, 1/σ in aux */
         return k == 0 || k == 1;
     case ES_OP_RELU: case ES_OP_MAXPOOL: case ES_OP_AVGPOOL: case ES_OP_GAP: case ES_OP_PAD: case ES_OP_CONCAT:
     case ES_OP_DROPOUT: case ES_OP_TRANSPOSE: case ES_OP_FLATTEN: case ES_OP_RESHAPE:

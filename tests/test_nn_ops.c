@@ -1173,6 +1173,54 @@ static void layernorm_rows(void **state)
     es_graph_free(g);
 }
 
+/* InstanceNormalization of (2, 3, 4, 5) and of a 1-D (2, 3, 7): each (n, c) plane normalised,
+ * its channel's scale and bias; forward against a double reference, backward (x, scale, bias)
+ * against finite differences; a bias of the wrong size, a 2-D input fail. */
+static void instancenorm_planes(void **state)
+{
+    const int dd[2][4] = {{2, 3, 4, 5}, {2, 3, 7}}, rank[2] = {4, 3}, plane[2] = {20, 7};
+    for (int c = 0; c < 2; c++) {
+        es_graph *g = es_graph_new();
+        es_attrs a = defaults(ES_OP_INSTANCENORM);
+        a.ln.epsilon = 1e-3f;
+        int x = es_tensor_add(g, "x", ES_T_INPUT, rank[c], dd[c], NULL);
+        int s = es_tensor_add(g, "s", ES_T_PARAM, 1, (int[]){3}, NULL);
+        int b = es_tensor_add(g, "b", ES_T_PARAM, 1, (int[]){3}, NULL);
+        float *xv = es_tensor_data(g, x), *sv = es_tensor_data(g, s), *bv = es_tensor_data(g, b);
+        size_t n = es_tensor_size(g, x);
+        fill_uniform(xv, n, -2, 2);
+        fill_uniform(sv, 3, 0.5, 1.5);
+        fill_uniform(bv, 3, -1, 1);
+        assert_true(es_node_add(g, ES_OP_INSTANCENORM, "in", &a, 3, (int[]){x, s, b}, 1, NULL) >= 0);
+        int y = es_tensor_find(g, "in");
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        const float *yv = es_tensor_data(g, y);
+        int d = plane[c];
+        for (size_t r = 0; r < n / d; r++) {
+            double m = 0, v = 0;
+            for (int i = 0; i < d; i++)
+                m += xv[r * d + i] / (double)d;
+            for (int i = 0; i < d; i++)
+                v += (xv[r * d + i] - m) * (xv[r * d + i] - m) / d;
+            for (int i = 0; i < d; i++) {
+                double w = (xv[r * d + i] - m) / sqrt(v + 1e-3f) * sv[r % 3] + bv[r % 3];
+                if (!(fabs(yv[r * d + i] - w) <= 2e-6))
+                    fail_msg("row %zu: %g, want %g", r, yv[r * d + i], w);
+            }
+        }
+        assert_grad_ok(g, y, ES_TEST, 1e-2);
+        es_graph_free(g);
+    }
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 3, (int[]){2, 3, 4}, NULL);
+    int x2 = es_tensor_add(g, "x2", ES_T_INPUT, 2, (int[]){2, 3}, NULL);
+    int s = es_tensor_add(g, "s", ES_T_PARAM, 1, (int[]){3}, NULL);
+    int b = es_tensor_add(g, "b", ES_T_PARAM, 1, (int[]){4}, NULL);
+    assert_node_fails(g, ES_OP_INSTANCENORM, "in_bias", NULL, 3, (int[]){x, s, b});
+    assert_node_fails(g, ES_OP_INSTANCENORM, "in_rank", NULL, 3, (int[]){x2, s, s});
+    es_graph_free(g);
+}
+
 /* Slice with negative starts, clamped ends, steps of ±2 and ±3, a dim left whole: values
  * against the indices they must pick, backward against finite differences; a step of 0 fails. */
 static void slice_steps(void **state)
@@ -1277,6 +1325,7 @@ int main(void)
         cmocka_unit_test(hard_kinks_as_pytorch),
         cmocka_unit_test(prelu_slopes),
         cmocka_unit_test(layernorm_rows),
+        cmocka_unit_test(instancenorm_planes),
         cmocka_unit_test(slice_steps),
         cmocka_unit_test(threads_agree),
     };

@@ -487,6 +487,7 @@ static es_graph *one_op_graph(es_op_type op)
         PARAM("scale", 2, 4, 4), PARAM("bias", 2, 4, 4);
         a.ln.axis = 2, a.ln.epsilon = 1e-3f;
         break;
+    case ES_OP_INSTANCENORM: PARAM("scale", 1, 2), PARAM("bias", 1, 2); a.ln.epsilon = 1e-3f; break;
     case ES_OP_SLICE:
         a.slice.start[1] = 1, a.slice.start[2] = -1, a.slice.end[2] = -INT_MAX, a.slice.step[2] = -2;
         a.slice.start[3] = -3, a.slice.end[3] = 100, a.slice.step[3] = 2;
