@@ -13,7 +13,7 @@ typedef struct {
     int kernel[3], stride[3], dilation[3];
     int pads[6];
 } es_window;
-typedef struct { es_window w; int group; } es_conv_attrs;
+typedef struct { es_window w; int group, out_pad[3]; } es_conv_attrs; /* out_pad: ConvTranspose */
 typedef struct { es_window w; int ceil_mode, count_include_pad; } es_pool_attrs;
 typedef struct { int trans_a, trans_b; float alpha, beta; } es_gemm_attrs; /* gemm.c */
 /* batchnorm.c: running = running·momentum + batch·(1−momentum) */

@@ -43,7 +43,7 @@ static int is_view(es_op_type op)
 static int backward_reads(const es_node *n, int k, es_mode mode, int params)
 {
     switch (n->op) {
-    case ES_OP_CONV: /* dX needs W only; dW needs X */
+    case ES_OP_CONV: case ES_OP_CONVTRANSPOSE: /* dX needs W only; dW needs X */
         return k == 1 || (k == 0 && params);
     case ES_OP_BATCHNORM: /* TEST without parameter gradients: dx = γ/σ·dy */
         return k > 0 || (k == 0 && (mode == ES_TRAIN || params));

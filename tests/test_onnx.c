@@ -501,6 +501,11 @@ static es_graph *one_op_graph(es_op_type op)
         a.ln.axis = 2, a.ln.epsilon = 1e-3f;
         break;
     case ES_OP_INSTANCENORM: PARAM("scale", 1, 2), PARAM("bias", 1, 2); a.ln.epsilon = 1e-3f; break;
+    case ES_OP_CONVTRANSPOSE:
+        PARAM("w", 4, 2, 3, 3, 2), PARAM("b", 1, 3);
+        a.conv.w.kernel[0] = 3, a.conv.w.kernel[1] = 2, a.conv.w.stride[0] = 2, a.conv.w.stride[1] = 3;
+        a.conv.w.pads[0] = 1, a.conv.w.pads[3] = 1, a.conv.out_pad[0] = 1, a.conv.out_pad[1] = 2;
+        break;
     case ES_OP_SLICE:
         a.slice.start[1] = 1, a.slice.start[2] = -1, a.slice.end[2] = -INT_MAX, a.slice.step[2] = -2;
         a.slice.start[3] = -3, a.slice.end[3] = 100, a.slice.step[3] = 2;
