@@ -267,8 +267,9 @@ static void attention_and_shapes_vs_pytorch(void **state)
 }
 
 /* ConvTasNet pieces: GroupNorm(1, C) as PyTorch exports it (InstanceNormalization between
- * Reshapes) and InstanceNorm1d, against PyTorch. */
-static void instancenorm_vs_pytorch(void **state) { assert_matches_pytorch("tasnet_net", 0); }
+ * Reshapes), InstanceNorm1d, a ConvTranspose1d decoder, and a ConvTranspose2d, against
+ * PyTorch. */
+static void tasnet_vs_pytorch(void **state) { assert_matches_pytorch("tasnet_net", 0); }
 
 /* One graph, Softmax(axis 1) + LogSoftmax(axis 2) of (1,3,2,2): opset 11 normalises over the
  * dims flattened from the axis on, opset 13 over the axis alone; each against PyTorch. */
@@ -413,7 +414,7 @@ static void imported_models_round_trip(void **state)
     round_trip_fixture("attn_net.op11", 0);
     round_trip_fixture("shape_net.op13", 0); /* Gather, Split, Where, Expand: Slices and Muls */
     round_trip_fixture("shuffle_net.op13", 1);
-    round_trip_fixture("tasnet_net.op13", 1); /* InstanceNormalization */
+    round_trip_fixture("tasnet_net.op13", 1); /* InstanceNormalization, ConvTranspose */
 }
 
 static void metadata_and_annotate(void **state)
@@ -1029,7 +1030,7 @@ int main(void)
         cmocka_unit_test(activations_and_layernorm_vs_pytorch),
         cmocka_unit_test(attention_and_shapes_vs_pytorch),
         cmocka_unit_test(softmax_axis_by_opset),
-        cmocka_unit_test(instancenorm_vs_pytorch),
+        cmocka_unit_test(tasnet_vs_pytorch),
         cmocka_unit_test(skeleton_leaves_weights_in_file),
         cmocka_unit_test(merged_graph_and_pipe),
         cmocka_unit_test(folds_keep_borrowed_values),
