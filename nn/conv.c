@@ -171,18 +171,23 @@ static int batch_threads(const es_graph *g, const geom *q)
     return nt < (int)fit ? nt : fit > 0 ? (int)fit : 1;
 }
 
+/* Conv's and ConvTranspose's output (n, maps, h, w), or (n, maps, w) for a 1-D input, and
+ * the check of the bias against its maps. */
+static int conv_out(es_graph *g, es_node *nd, int n, int maps, int h, int w)
+{
+    es_tensor *b = in_t(g, nd, 2);
+    if (b && (int)b->size != maps)
+        return es_node_fail(nd, "bias has %zu values for %d maps", b->size, maps);
+    int r = in_t(g, nd, 0)->ndim, dims[4] = {n, maps, r == 3 ? w : h, w};
+    es_set_shape(out_t(g, nd, 0), r, dims);
+    return 0;
+}
+
 int es_conv_shape(es_graph *g, es_node *nd)
 {
     geom q;
-    if (conv_geom(g, nd, &q) != 0)
+    if (conv_geom(g, nd, &q) != 0 || conv_out(g, nd, q.n, q.m, q.ho, q.wo) != 0)
         return -1;
-    es_tensor *b = in_t(g, nd, 2);
-    if (b && (int)b->size != q.m)
-        return es_node_fail(nd, "bias has %zu values for %d maps", b->size, q.m);
-    int dims[4] = {q.n, q.m, q.ho, q.wo};
-    if (in_t(g, nd, 0)->ndim == 3)
-        dims[2] = q.wo;
-    es_set_shape(out_t(g, nd, 0), in_t(g, nd, 0)->ndim, dims);
     size_t need = per_thread_ws(&q) * (q.n > 1 ? omp_get_max_threads() : 1);
     if (q.depthwise)
         need = 0;
@@ -698,13 +703,8 @@ static int convt_geom(es_graph *g, es_node *nd, geom *q)
 int es_convtranspose_shape(es_graph *g, es_node *nd)
 {
     geom q;
-    if (convt_geom(g, nd, &q) != 0)
+    if (convt_geom(g, nd, &q) != 0 || conv_out(g, nd, q.n, q.c, q.h, q.w) != 0)
         return -1;
-    es_tensor *b = in_t(g, nd, 2);
-    if (b && (int)b->size != q.c)
-        return es_node_fail(nd, "bias has %zu values for %d maps", b->size, q.c);
-    int one_d = in_t(g, nd, 0)->ndim == 3, dims[4] = {q.n, q.c, one_d ? q.w : q.h, q.w};
-    es_set_shape(out_t(g, nd, 0), one_d ? 3 : 4, dims);
     if ((size_t)q.k * q.p > g->ws_need)
         g->ws_need = (size_t)q.k * q.p;
     return 0;
@@ -760,15 +760,24 @@ void es_convtranspose_backward(es_graph *g, es_node *nd, const es_pass *p)
 /* ---- the op's row: attributes, ONNX, initialisation ------------------------------------- */
 const es_attrs es_conv_defaults = {.conv = {.w = {.stride = {1, 1, 1}, .dilation = {1, 1, 1}}, .group = 1}};
 
-int es_conv_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+/* Conv's and ConvTranspose's inputs into in[0..3) and window into a; the input count or -1. */
+static int conv_import_window(es_importer *m, const Onnx__NodeProto *nd, int *in, es_attrs *a)
 {
-    int in[3], n_in = es_import_xwb(m, nd, in, "no weight");
+    int n_in = es_import_xwb(m, nd, in, "no weight");
     if (n_in < 0)
         return -1;
-    es_attrs a = es_conv_defaults;
+    *a = es_conv_defaults;
     if (es_import_tensor(m, in[1])->ndim != es_import_tensor(m, in[0])->ndim)
         return es_import_fail(nd, "weight rank differs from the input rank", NULL);
-    if (es_import_window(m, nd, in[0], in[1], &a.conv.w) != 0)
+    return es_import_window(m, nd, in[0], in[1], &a->conv.w) != 0 ? -1 : n_in;
+}
+
+int es_conv_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+{
+    int in[3];
+    es_attrs a;
+    int n_in = conv_import_window(m, nd, in, &a);
+    if (n_in < 0)
         return -1;
     int64_t grp = es_onnx_attr_int(nd, "group", 1);
     if (grp < 1 || grp > INT_MAX)
@@ -796,13 +805,10 @@ int es_convtranspose_import(es_importer *m, const Onnx__NodeProto *nd, es_op_typ
 {
     if (es_onnx_attr(nd, "output_shape") || es_onnx_attr(nd, "auto_pad"))
         return es_import_fail(nd, "output_shape and auto_pad are not supported", NULL);
-    int in[3], n_in = es_import_xwb(m, nd, in, "no weight");
+    int in[3];
+    es_attrs a;
+    int n_in = conv_import_window(m, nd, in, &a);
     if (n_in < 0)
-        return -1;
-    es_attrs a = es_conv_defaults;
-    if (es_import_tensor(m, in[1])->ndim != es_import_tensor(m, in[0])->ndim)
-        return es_import_fail(nd, "weight rank differs from the input rank", NULL);
-    if (es_import_window(m, nd, in[0], in[1], &a.conv.w) != 0)
         return -1;
     a.conv.group = (int)(es_onnx_attr_int(nd, "group", 1) == 1 ? 1 : 0); /* shape() refuses 0 */
     const int64_t *v;

@@ -201,6 +201,10 @@ static inline int wants_grad(es_graph *g, const es_node *n, int k, const es_pass
     es_tensor *t = in_t(g, n, k);
     return t && t->needs_grad && (t->kind != ES_T_PARAM || p->param_grads);
 }
+/* Walks y (rank r, dims yd, ny values) in C order, the element of x it maps to at off plus
+ * Σ index[i]·st[i]: y = x there, or with back x += y there (shape_ops.c; Transpose, Slice). */
+void es_strided_walk(int r, const int *yd, size_t ny, long off, const long *st, float *x,
+                     float *y, int back);
 /* Sets an output's shape (the graph sizes its buffers later). */
 void es_set_shape(es_tensor *t, int ndim, const int *dims);
 /* Fails with "node NAME (Op): message". */

@@ -37,11 +37,12 @@ int es_slice_shape(es_graph *g, es_node *nd)
     return 0;
 }
 
-/* Walks the output in C order; `back` adds dy into dx instead of gathering x into y. */
+/* Output dim i steps the input by step[i] of its strides, from the first kept element; `back`
+ * adds dy into dx instead of gathering x into y. */
 static void slice_run(es_graph *g, es_node *nd, int back)
 {
     es_tensor *x = in_t(g, nd, 0), *y = out_t(g, nd, 0);
-    int r = x->ndim, idx[ES_MAX_DIMS] = {0};
+    int r = x->ndim;
     long xs[ES_MAX_DIMS], st[ES_MAX_DIMS], off = 0; /* input strides; a step's stride */
     for (int i = r - 1; i >= 0; i--)
         xs[i] = i == r - 1 ? 1 : xs[i + 1] * x->dims[i + 1];
@@ -51,19 +52,7 @@ static void slice_run(es_graph *g, es_node *nd, int back)
         off += first * xs[i];
         st[i] = nd->a.slice.step[i] * xs[i];
     }
-    for (size_t o = 0; o < y->size; o++) {
-        if (back)
-            x->grad[off] += y->grad[o];
-        else
-            y->data[o] = x->data[off];
-        for (int i = r - 1; i >= 0; i--) { /* next output index */
-            off += st[i];
-            if (++idx[i] < y->dims[i])
-                break;
-            off -= st[i] * y->dims[i];
-            idx[i] = 0;
-        }
-    }
+    es_strided_walk(r, y->dims, y->size, off, st, back ? x->grad : x->data, back ? y->grad : y->data, back);
 }
 
 void es_slice_forward(es_graph *g, es_node *nd, const es_pass *p) { slice_run(g, nd, 0); }

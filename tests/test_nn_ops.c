@@ -1126,6 +1126,27 @@ static void prelu_slopes(void **state)
     es_graph_free(g);
 }
 
+/* y = (x − mean) / √(var + 1e-3) · scale + bias for each row of d values, in double; the
+ * scale and bias (b may be NULL) per element of the row, or with nch > 0 one per row, row r
+ * taking value r % nch (InstanceNorm's channels). */
+static void assert_rows_normalised(const float *x, const float *y, int rows, int d, const float *s,
+                                   const float *b, int nch)
+{
+    for (int r = 0; r < rows; r++) {
+        double m = 0, v = 0;
+        for (int i = 0; i < d; i++)
+            m += x[r * d + i] / (double)d;
+        for (int i = 0; i < d; i++)
+            v += (x[r * d + i] - m) * (x[r * d + i] - m) / d;
+        for (int i = 0; i < d; i++) {
+            int k = nch ? r % nch : i;
+            double w = (x[r * d + i] - m) / sqrt(v + 1e-3f) * s[k] + (b ? b[k] : 0);
+            if (!(fabs(y[r * d + i] - w) <= 2e-6))
+                fail_msg("row %d: %g, want %g", r, y[r * d + i], w);
+        }
+    }
+}
+
 /* LayerNormalization over the last dim and over the last two, with and without a bias:
  * forward against a double reference, backward (x, scale, bias) against finite differences. */
 static void layernorm_rows(void **state)
@@ -1147,19 +1168,7 @@ static void layernorm_rows(void **state)
             assert_true(es_node_add(g, ES_OP_LAYERNORM, "ln", &a, 2 + bias, (int[]){x, s, b}, 1, NULL) >= 0);
             int y = es_tensor_find(g, "ln");
             assert_int_equal(es_forward(g, ES_TEST), 0);
-            const float *yv = es_tensor_data(g, y);
-            for (int r = 0; r < 30 / d; r++) {
-                double m = 0, v = 0;
-                for (int i = 0; i < d; i++)
-                    m += xv[r * d + i] / (double)d;
-                for (int i = 0; i < d; i++)
-                    v += (xv[r * d + i] - m) * (xv[r * d + i] - m) / d;
-                for (int i = 0; i < d; i++) {
-                    double w = (xv[r * d + i] - m) / sqrt(v + 1e-3f) * sv[i] + (bias ? bv[i] : 0);
-                    if (!(fabs(yv[r * d + i] - w) <= 2e-6))
-                        fail_msg("axis %d row %d: %g, want %g", axis, r, yv[r * d + i], w);
-                }
-            }
+            assert_rows_normalised(xv, es_tensor_data(g, y), 30 / d, d, sv, bias ? bv : NULL, 0);
             assert_grad_ok(g, y, ES_TEST, 1e-2);
             es_graph_free(g);
         }
@@ -1194,20 +1203,7 @@ static void instancenorm_planes(void **state)
         assert_true(es_node_add(g, ES_OP_INSTANCENORM, "in", &a, 3, (int[]){x, s, b}, 1, NULL) >= 0);
         int y = es_tensor_find(g, "in");
         assert_int_equal(es_forward(g, ES_TEST), 0);
-        const float *yv = es_tensor_data(g, y);
-        int d = plane[c];
-        for (size_t r = 0; r < n / d; r++) {
-            double m = 0, v = 0;
-            for (int i = 0; i < d; i++)
-                m += xv[r * d + i] / (double)d;
-            for (int i = 0; i < d; i++)
-                v += (xv[r * d + i] - m) * (xv[r * d + i] - m) / d;
-            for (int i = 0; i < d; i++) {
-                double w = (xv[r * d + i] - m) / sqrt(v + 1e-3f) * sv[r % 3] + bv[r % 3];
-                if (!(fabs(yv[r * d + i] - w) <= 2e-6))
-                    fail_msg("row %zu: %g, want %g", r, yv[r * d + i], w);
-            }
-        }
+        assert_rows_normalised(xv, es_tensor_data(g, y), (int)n / plane[c], plane[c], sv, bv, 3);
         assert_grad_ok(g, y, ES_TEST, 1e-2);
         es_graph_free(g);
     }

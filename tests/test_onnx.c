@@ -152,6 +152,24 @@ static void assert_same_run(es_graph *a, es_graph *b, const float *x)
     free(yb);
 }
 
+/* d out / d in for `seed` under the plan that keeps everything and under the saliency plan
+ * (which reuses dead activations at once), asserted equal bit for bit; the caller frees it. */
+static float *grad_under_both_plans(es_graph *g, int in, int out, const float *seed)
+{
+    size_t nx = es_tensor_size(g, in);
+    float *keep = malloc(nx * sizeof(float));
+    for (int pl = 0; pl < 2; pl++) {
+        es_graph_plan(g, pl ? ES_GRAD_INPUTS : ES_PLAN_KEEP_ALL);
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+        if (pl)
+            assert_memory_equal(es_tensor_grad(g, in), keep, nx * sizeof(float));
+        else
+            memcpy(keep, es_tensor_grad(g, in), nx * sizeof(float));
+    }
+    return keep;
+}
+
 /* act_net (gen_onnx.py --act): PReLU, HardSwish, HardSigmoid, LayerNorm, both GELUs, tanh, exp
  * at opsets 11 and 13 (LayerNorm decomposed: ReduceMean, Sub, Pow, Sqrt, Div), 17
  * (LayerNormalization) and 18 (13's graph, ReduceMean's axes an input). Output and
@@ -189,36 +207,30 @@ static void activations_and_layernorm_vs_pytorch(void **state)
             fail_msg("opset %d: output %.3g, gradient %.3g off PyTorch", opset[k], ey, eg);
         /* the memory plan keeps what each op's backward reads (plan.c): the saliency plan,
          * which reuses dead activations at once, gives keeping everything's gradient */
-        size_t nx = es_tensor_size(g, in);
-        float *keep = malloc(nx * sizeof(float));
-        for (int pl = 0; pl < 2; pl++) {
-            es_graph_plan(g, pl ? ES_GRAD_INPUTS : ES_PLAN_KEEP_ALL);
-            assert_int_equal(es_forward(g, ES_TEST), 0);
-            assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-            if (pl)
-                assert_memory_equal(es_tensor_grad(g, in), keep, nx * sizeof(float));
-            else
-                memcpy(keep, es_tensor_grad(g, in), nx * sizeof(float));
-        }
-        free(keep);
+        free(grad_under_both_plans(g, in, out, seed));
         free(y);
         es_graph_free(g);
     }
     es_array_free(&x), es_array_free(&want), es_array_free(&grad);
 }
 
+/* The fixture NAME.WHAT.npy. */
+static es_array load_named(const char *name, const char *what)
+{
+    char path[256];
+    snprintf(path, sizeof path, OX("%s.%s.npy"), name, what);
+    return load_fixture(path);
+}
+
 /* gen_onnx.py --attn: the float64 PyTorch output and d output[0,0] / d input of NAME at
- * opsets 11, 13 and 17 (only `only` when it is not 0); issue 13 asks ≤ 1e-5 (output) and ≤ 1e-4 (gradient) of the largest
- * value. Also: the plan that reuses dead activations gives keeping everything's gradient. */
+ * opsets 11, 13 and 17 (only `only` when it is not 0); issue 13 asks ≤ 1e-5 (output) and
+ * ≤ 1e-4 (gradient) of the largest value. Also: the plan that reuses dead activations gives
+ * keeping everything's gradient. */
 static void assert_matches_pytorch(const char *name, int only)
 {
     char path[256];
-    snprintf(path, sizeof path, OX("%s.input.npy"), name);
-    es_array x = load_fixture(path);
-    snprintf(path, sizeof path, OX("%s.output.npy"), name);
-    es_array want = load_fixture(path);
-    snprintf(path, sizeof path, OX("%s.grad.npy"), name);
-    es_array grad = load_fixture(path);
+    es_array x = load_named(name, "input"), want = load_named(name, "output");
+    es_array grad = load_named(name, "grad");
     for (int opset = 11; opset <= 17; opset += opset == 11 ? 2 : 4) {
         if (only && opset != only)
             continue;
@@ -234,17 +246,7 @@ static void assert_matches_pytorch(const char *name, int only)
         int in, out;
         es_graph_inputs(g, &in, 1);
         es_graph_outputs(g, &out, 1);
-        size_t nx = es_tensor_size(g, in);
-        float *keep = malloc(nx * sizeof(float));
-        for (int pl = 0; pl < 2; pl++) {
-            es_graph_plan(g, pl ? ES_GRAD_INPUTS : ES_PLAN_KEEP_ALL);
-            assert_int_equal(es_forward(g, ES_TEST), 0);
-            assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-            if (pl)
-                assert_memory_equal(es_tensor_grad(g, in), keep, nx * sizeof(float));
-            else
-                memcpy(keep, es_tensor_grad(g, in), nx * sizeof(float));
-        }
+        float *keep = grad_under_both_plans(g, in, out, seed);
         double ey = rel_err_max(y, want.data, n, 1e-30);
         double eg = rel_err_max(keep, grad.data, es_array_size(&grad), 1e-30);
         printf("    %s opset %d: output rel err %.2g, gradient %.2g\n", name, opset, ey, eg);
