@@ -226,13 +226,16 @@ static int lower_split(es_importer *m, const Onnx__NodeProto *nd)
     const es_tensor *t = es_import_tensor(m, x);
     if (es_import_axis(nd, es_onnx_attr_int(nd, "axis", 0), t->ndim, &ax) != 0)
         return -1;
-    int64_t dim = t->dims[ax], parts = nd->n_output, at = 0, y = -1;
+    int64_t dim = t->dims[ax], parts = nd->n_output, at = 0, y = 0;
     if (parts < 1 || parts > 256 || (present && n != parts))
         return es_import_fail(nd, "the split sizes do not match the outputs", NULL);
+    for (int k = 0; present && k < n; k++)
+        at += v[k] >= 0 && v[k] <= dim ? v[k] : dim + 1;
+    if (present && at != dim)
+        return es_import_fail(nd, "the split sizes do not add up to the dim", NULL);
+    at = 0;
     for (int k = 0; k < parts; k++) {
-        int64_t len = present ? v[k] : (dim + parts - 1) / parts;
-        if (len < 0 || (present && at + len > dim))
-            return es_import_fail(nd, "split sizes beyond the dim", NULL);
+        int64_t len = present ? v[k] : (dim + parts - 1) / parts; /* the last may be short */
         char suffix[32];
         snprintf(suffix, sizeof suffix, "/%d", k);
         if (*nd->output[k] && (y = es_import_slice(m, nd, suffix, x, ax, at, at + len, nd->output[k])) < 0)
