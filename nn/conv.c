@@ -677,7 +677,8 @@ static int convt_geom(es_graph *g, es_node *nd, geom *q)
         return es_node_fail(nd, "wants X (N,C,L) or (N,C,H,W) and a weight (C,M,k…)");
     if (nd->a.conv.group != 1)
         return es_node_fail(nd, "only group 1 is supported");
-    if ((a->kernel[0] && a->kernel[0] != w->dims[2]) || (!one_d && a->kernel[1] && a->kernel[1] != w->dims[3]))
+    if ((a->kernel[0] && a->kernel[0] != w->dims[2]) ||
+        (!one_d && a->kernel[1] && a->kernel[1] != w->dims[3]))
         return es_node_fail(nd, "kernel_shape disagrees with the weight");
     memset(q, 0, sizeof *q);
     q->n = x->dims[0], q->m = x->dims[1], q->g = 1;  /* the Conv's outputs: X's channels */
@@ -691,9 +692,10 @@ static int convt_geom(es_graph *g, es_node *nd, geom *q)
     if (q->sh < 1 || q->sw < 1 || q->dh < 1 || q->dw < 1 || oph < 0 || opw < 0 ||
         oph >= (q->sh > q->dh ? q->sh : q->dh) || opw >= (q->sw > q->dw ? q->sw : q->dw))
         return es_node_fail(nd, "bad stride, dilation or output padding");
-    long long h = (long long)(q->ho - 1) * q->sh - q->pt - q->pb + (long long)q->dh * (q->kh - 1) + 1 + oph;
-    long long wd = (long long)(q->wo - 1) * q->sw - q->pl - q->pr + (long long)q->dw * (q->kw - 1) + 1 + opw;
-    if (h < 1 || wd < 1 || h * wd * q->c > INT_MAX || (long long)q->c * q->kh * q->kw * q->ho * q->wo > INT_MAX)
+    long long h = (long long)(q->ho - 1) * q->sh - q->pt - q->pb + (long long)q->dh * (q->kh - 1) + 1 + oph,
+              wd = (long long)(q->wo - 1) * q->sw - q->pl - q->pr + (long long)q->dw * (q->kw - 1) + 1 + opw;
+    if (h < 1 || wd < 1 || h * wd * q->c > INT_MAX ||
+        (long long)q->c * q->kh * q->kw * q->ho * q->wo > INT_MAX)
         return es_node_fail(nd, "output of %lld x %lld is empty or too large", h, wd);
     q->h = (int)h, q->w = (int)wd, q->mg = q->m;
     q->k = q->cg * q->kh * q->kw, q->p = q->ho * q->wo;

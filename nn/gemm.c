@@ -114,6 +114,7 @@ static void mm_strides(const es_tensor *t, const int *dims, int r, size_t *s)
 static int matmul_geom(es_graph *g, es_node *nd, mm_dims *d)
 {
     es_tensor *a = in_t(g, nd, 0), *b = in_t(g, nd, 1);
+    memset(d, 0, sizeof *d); /* a folded batch: zero strides, mm_offsets gives 0 */
     if (a->ndim < 2 || b->ndim < 2)
         return es_node_fail(nd, "wants A and B of rank >= 2, got %d-D and %d-D", a->ndim, b->ndim);
     d->m = a->dims[a->ndim - 2], d->k = a->dims[a->ndim - 1], d->n = b->dims[b->ndim - 1];

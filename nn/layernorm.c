@@ -1,6 +1,6 @@
 /* LayerNormalization (opset 17) and InstanceNormalization: each row of x — the dims from
- * `axis` on, D values — becomes (x − mean) / √(var + ε) · scale + bias, scale and bias of that row shape (D values). Mean
- * and variance in double; forward keeps each row's mean and 1/σ in aux, so backward reads x
+ * `axis` on, D values — becomes (x − mean) / √(var + ε) · scale + bias, scale and bias of that
+ * row shape (D values). Mean and variance in double; forward keeps each row's mean and 1/σ in aux, so backward reads x
  * and the scale (nn/plan.c) and recomputes x̂. The decomposed opset-11/13 form (ReduceMean,
  * Sub, Pow, Sqrt, Div) imports as those ops. InstanceNormalization's rows are (n, c) over
  * the spatial dims (axis 2 on), its scale and bias one value per channel. */
@@ -125,8 +125,15 @@ int es_instancenorm_shape(es_graph *g, es_node *nd)
     return norm_shape(g, nd, (size_t)x->dims[1]);
 }
 
-void es_instancenorm_forward(es_graph *g, es_node *nd, const es_pass *p) { es_layernorm_forward(g, nd, p); }
-void es_instancenorm_backward(es_graph *g, es_node *nd, const es_pass *p) { es_layernorm_backward(g, nd, p); }
+void es_instancenorm_forward(es_graph *g, es_node *nd, const es_pass *p)
+{
+    es_layernorm_forward(g, nd, p);
+}
+
+void es_instancenorm_backward(es_graph *g, es_node *nd, const es_pass *p)
+{
+    es_layernorm_backward(g, nd, p);
+}
 
 /* ---- LayerNormalization's row: attributes, ONNX, init ------------------------------------- */
 const es_attrs es_layernorm_defaults = {.ln = {.axis = -1, .epsilon = 1e-5f}}; /* ONNX's */

@@ -154,7 +154,9 @@ static void conv1d_matches_direct_and_gradients(void **s)
  * (input, weight, bias) against finite differences. */
 static void convtranspose_matches_direct_and_gradients(void **s)
 {
-    static const struct { int rank, n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow; } c[] = {
+    static const struct {
+        int rank, n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow;
+    } c[] = {
         {4, 2, 3, 3, 4, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1},
         {4, 1, 2, 3, 3, 3, 2, 3, 1, 2, 2, 1, 0, 2, 1, 0, 1, 0},
         {3, 2, 2, 1, 5, 3, 1, 4, 1, 3, 1, 1, 0, 1, 0, 2, 0, 2},
@@ -162,8 +164,11 @@ static void convtranspose_matches_direct_and_gradients(void **s)
     for (size_t q = 0; q < sizeof c / sizeof *c; q++) {
         int r = c[q].rank, one = r == 3;
         es_graph *g = es_graph_new();
-        int x = add_random(g, "x", ES_T_INPUT, r, one ? (int[]){c[q].n, c[q].c, c[q].w} : (int[]){c[q].n, c[q].c, c[q].h, c[q].w}, 31 + q);
-        int w = add_random(g, "w", ES_T_PARAM, r, one ? (int[]){c[q].c, c[q].m, c[q].kw} : (int[]){c[q].c, c[q].m, c[q].kh, c[q].kw}, 41 + q);
+        int xd[4] = {c[q].n, c[q].c, c[q].h, c[q].w}, wd[4] = {c[q].c, c[q].m, c[q].kh, c[q].kw};
+        if (one) /* (N, C, L) and (C, M, k) */
+            xd[2] = c[q].w, wd[2] = c[q].kw;
+        int x = add_random(g, "x", ES_T_INPUT, r, xd, 31 + q);
+        int w = add_random(g, "w", ES_T_PARAM, r, wd, 41 + q);
         int b = add_random(g, "b", ES_T_PARAM, 1, (int[]){c[q].m}, 51 + q);
         es_attrs a;
         es_op_defaults(ES_OP_CONVTRANSPOSE, &a);
@@ -174,7 +179,8 @@ static void convtranspose_matches_direct_and_gradients(void **s)
         if (one)
             a.conv.w.pads[0] = c[q].pl, a.conv.w.pads[1] = c[q].pr;
         else
-            a.conv.w.pads[0] = c[q].pt, a.conv.w.pads[1] = c[q].pl, a.conv.w.pads[2] = c[q].pb, a.conv.w.pads[3] = c[q].pr;
+            a.conv.w.pads[0] = c[q].pt, a.conv.w.pads[1] = c[q].pl,
+            a.conv.w.pads[2] = c[q].pb, a.conv.w.pads[3] = c[q].pr;
         int nd = es_node_add(g, ES_OP_CONVTRANSPOSE, "ct", &a, 3, (int[]){x, w, b}, 1, NULL);
         if (nd < 0)
             fail_msg("%s", es_error());
