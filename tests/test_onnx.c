@@ -282,7 +282,7 @@ static void softmax_axis_by_opset(void **state)
 }
 
 /* What imports as Slices and Muls, written by onnx.helper: Split without sizes, Gather of a
- * negative scalar index, Where with a constant Y, Expand adding a dim; Slice and Unsqueeze as
+ * negative scalar index, Gather of an initializer's rows (folded), Where with a constant Y, Expand adding a dim; Slice and Unsqueeze as
  * attributes (opset 9) and as inputs with a negative step (13). Against PyTorch. */
 static void lowerings_vs_pytorch(void **state)
 {
