@@ -96,20 +96,8 @@ void es_gemm_backward(es_graph *g, es_node *nd, const es_pass *p)
 typedef struct {
     int m, k, n, nb, r;     /* nb output matrices; r: the output's rank */
     int dims[ES_MAX_DIMS];  /* the output's dims */
-    size_t sa[ES_MAX_DIMS], sb[ES_MAX_DIMS]; /* matrix strides of A, B per batch dim, 0: broadcast */
+    size_t sa[ES_MAX_DIMS], sb[ES_MAX_DIMS]; /* element strides of A, B per dim, 0: broadcast */
 } mm_dims;
-
-/* Matrix strides of t's batch dims read as the output's r − 2 batch dims. */
-static void mm_strides(const es_tensor *t, const int *dims, int r, size_t *s)
-{
-    size_t st = 1;
-    for (int i = r - 3; i >= 0; i--) {
-        int it = i - (r - t->ndim);
-        int dt = it >= 0 ? t->dims[it] : 1;
-        s[i] = dt == 1 && dims[i] != 1 ? 0 : st;
-        st *= (size_t)dt;
-    }
-}
 
 static int matmul_geom(es_graph *g, es_node *nd, mm_dims *d)
 {
@@ -139,12 +127,12 @@ static int matmul_geom(es_graph *g, es_node *nd, mm_dims *d)
         d->nb *= d->dims[i];
     }
     d->dims[d->r - 2] = d->m, d->dims[d->r - 1] = d->n;
-    mm_strides(a, d->dims, d->r, d->sa);
-    mm_strides(b, d->dims, d->r, d->sb);
+    es_bcast_strides(a, d->r, d->dims, d->sa); /* (the batch dims' are whole matrices) */
+    es_bcast_strides(b, d->r, d->dims, d->sb);
     return 0;
 }
 
-/* The offsets (in matrices) of output matrix i's A and B. */
+/* The offsets (in elements) of output matrix i's A and B. */
 static void mm_offsets(const mm_dims *d, int i, size_t *oa, size_t *ob)
 {
     *oa = *ob = 0;
@@ -170,12 +158,12 @@ void es_matmul_forward(es_graph *g, es_node *nd, const es_pass *p)
     matmul_geom(g, nd, &d);
     const float *a = in_t(g, nd, 0)->data, *b = in_t(g, nd, 1)->data;
     float *y = out_t(g, nd, 0)->data;
-    size_t ma = (size_t)d.m * d.k, mb = (size_t)d.k * d.n, my = (size_t)d.m * d.n;
+    size_t my = (size_t)d.m * d.n;
     for (int i = 0; i < d.nb; i++) {
         size_t oa, ob;
         mm_offsets(&d, i, &oa, &ob);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.m, d.n, d.k, 1.0f, a + oa * ma,
-                    d.k, b + ob * mb, d.n, 0.0f, y + i * my, d.n);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.m, d.n, d.k, 1.0f, a + oa, d.k,
+                    b + ob, d.n, 0.0f, y + i * my, d.n);
     }
 }
 
@@ -188,16 +176,16 @@ void es_matmul_backward(es_graph *g, es_node *nd, const es_pass *p)
     es_tensor *a = in_t(g, nd, 0), *b = in_t(g, nd, 1);
     const float *dy = out_t(g, nd, 0)->grad;
     int ga = wants_grad(g, nd, 0, p), gb = wants_grad(g, nd, 1, p);
-    size_t ma = (size_t)d.m * d.k, mb = (size_t)d.k * d.n, my = (size_t)d.m * d.n;
+    size_t my = (size_t)d.m * d.n;
     for (int i = 0; i < d.nb; i++) {
         size_t oa, ob;
         mm_offsets(&d, i, &oa, &ob);
         if (ga)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.m, d.k, d.n, 1.0f, dy + i * my,
-                        d.n, b->data + ob * mb, d.n, 1.0f, a->grad + oa * ma, d.k);
+                        d.n, b->data + ob, d.n, 1.0f, a->grad + oa, d.k);
         if (gb)
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d.k, d.n, d.m, 1.0f,
-                        a->data + oa * ma, d.k, dy + i * my, d.n, 1.0f, b->grad + ob * mb, d.n);
+                        a->data + oa, d.k, dy + i * my, d.n, 1.0f, b->grad + ob, d.n);
     }
 }
 

@@ -205,6 +205,9 @@ static inline int wants_grad(es_graph *g, const es_node *n, int k, const es_pass
  * Σ index[i]·st[i]: y = x there, or with back x += y there (shape_ops.c; Transpose, Slice). */
 void es_strided_walk(int r, const int *yd, size_t ny, long off, const long *st, float *x,
                      float *y, int back);
+/* Element strides of t (rank <= r) read as shape dims (rank r, NumPy broadcasting: 0 along a
+ * dim t is broadcast over) (elementwise.c; the binary ops, MatMul's batch dims). */
+void es_bcast_strides(const es_tensor *t, int r, const int *dims, size_t *s);
 /* Sets an output's shape (the graph sizes its buffers later). */
 void es_set_shape(es_tensor *t, int ndim, const int *dims);
 /* Fails with "node NAME (Op): message". */
