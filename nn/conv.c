@@ -171,18 +171,23 @@ static int batch_threads(const es_graph *g, const geom *q)
     return nt < (int)fit ? nt : fit > 0 ? (int)fit : 1;
 }
 
+/* Conv's and ConvTranspose's output (n, maps, h, w), or (n, maps, w) for a 1-D input, and
+ * the check of the bias against its maps. */
+static int conv_out(es_graph *g, es_node *nd, int n, int maps, int h, int w)
+{
+    es_tensor *b = in_t(g, nd, 2);
+    if (b && (int)b->size != maps)
+        return es_node_fail(nd, "bias has %zu values for %d maps", b->size, maps);
+    int r = in_t(g, nd, 0)->ndim, dims[4] = {n, maps, r == 3 ? w : h, w};
+    es_set_shape(out_t(g, nd, 0), r, dims);
+    return 0;
+}
+
 int es_conv_shape(es_graph *g, es_node *nd)
 {
     geom q;
-    if (conv_geom(g, nd, &q) != 0)
+    if (conv_geom(g, nd, &q) != 0 || conv_out(g, nd, q.n, q.m, q.ho, q.wo) != 0)
         return -1;
-    es_tensor *b = in_t(g, nd, 2);
-    if (b && (int)b->size != q.m)
-        return es_node_fail(nd, "bias has %zu values for %d maps", b->size, q.m);
-    int dims[4] = {q.n, q.m, q.ho, q.wo};
-    if (in_t(g, nd, 0)->ndim == 3)
-        dims[2] = q.wo;
-    es_set_shape(out_t(g, nd, 0), in_t(g, nd, 0)->ndim, dims);
     size_t need = per_thread_ws(&q) * (q.n > 1 ? omp_get_max_threads() : 1);
     if (q.depthwise)
         need = 0;
@@ -658,18 +663,123 @@ void es_conv_backward(es_graph *g, es_node *nd, const es_pass *p)
     }
 }
 
+/* ---- ConvTranspose: the adjoint of a Conv ------------------------------------------------- *
+ * X (N,C,h,w) · W (C,M,kh,kw) (group 1) → Y (N,M,ho,wo), ho = (h−1)·sh − pads + dh·(kh−1) + 1
+ * + output_padding. Y is what a Conv from (M,ho,wo) to (C,h,w) with the same stride, dilation
+ * and pads sends back to its input, so the Conv's col2im and im2col run on the swapped geometry
+ * `q`: forward cols = Wᵀ·x then col2im into y; backward dx = W·im2col(dy), dW += x·im2col(dy)ᵀ. */
+static int convt_geom(es_graph *g, es_node *nd, geom *q)
+{
+    es_tensor *x = in_t(g, nd, 0), *w = in_t(g, nd, 1);
+    const es_window *a = &nd->a.conv.w;
+    int one_d = x->ndim == 3, s = one_d ? 1 : 2;
+    if ((x->ndim != 3 && x->ndim != 4) || w->ndim != x->ndim || w->dims[0] != x->dims[1])
+        return es_node_fail(nd, "wants X (N,C,L) or (N,C,H,W) and a weight (C,M,k…)");
+    if (nd->a.conv.group != 1)
+        return es_node_fail(nd, "only group 1 is supported");
+    if ((a->kernel[0] && a->kernel[0] != w->dims[2]) ||
+        (!one_d && a->kernel[1] && a->kernel[1] != w->dims[3]))
+        return es_node_fail(nd, "kernel_shape disagrees with the weight");
+    memset(q, 0, sizeof *q);
+    q->n = x->dims[0], q->m = x->dims[1], q->g = 1;  /* the Conv's outputs: X's channels */
+    q->ho = one_d ? 1 : x->dims[2], q->wo = x->dims[x->ndim - 1];
+    q->c = q->cg = w->dims[1], q->kh = one_d ? 1 : w->dims[2], q->kw = w->dims[w->ndim - 1];
+    q->sh = one_d ? 1 : a->stride[0], q->sw = a->stride[s - 1];
+    q->dh = one_d ? 1 : a->dilation[0], q->dw = a->dilation[s - 1];
+    q->pt = one_d ? 0 : a->pads[0], q->pl = a->pads[s - 1];
+    q->pb = one_d ? 0 : a->pads[2], q->pr = a->pads[2 * s - 1];
+    int oph = one_d ? 0 : nd->a.conv.out_pad[0], opw = nd->a.conv.out_pad[s - 1];
+    if (q->sh < 1 || q->sw < 1 || q->dh < 1 || q->dw < 1 || oph < 0 || opw < 0 ||
+        oph >= (q->sh > q->dh ? q->sh : q->dh) || opw >= (q->sw > q->dw ? q->sw : q->dw))
+        return es_node_fail(nd, "bad stride, dilation or output padding");
+    long long h = (long long)(q->ho - 1) * q->sh - q->pt - q->pb + (long long)q->dh * (q->kh - 1) + 1 + oph,
+              wd = (long long)(q->wo - 1) * q->sw - q->pl - q->pr + (long long)q->dw * (q->kw - 1) + 1 + opw;
+    if (h < 1 || wd < 1 || h * wd * q->c > INT_MAX ||
+        (long long)q->c * q->kh * q->kw * q->ho * q->wo > INT_MAX)
+        return es_node_fail(nd, "output of %lld x %lld is empty or too large", h, wd);
+    q->h = (int)h, q->w = (int)wd, q->mg = q->m;
+    q->k = q->cg * q->kh * q->kw, q->p = q->ho * q->wo;
+    return 0;
+}
+
+int es_convtranspose_shape(es_graph *g, es_node *nd)
+{
+    geom q;
+    if (convt_geom(g, nd, &q) != 0 || conv_out(g, nd, q.n, q.c, q.h, q.w) != 0)
+        return -1;
+    if ((size_t)q.k * q.p > g->ws_need)
+        g->ws_need = (size_t)q.k * q.p;
+    return 0;
+}
+
+void es_convtranspose_forward(es_graph *g, es_node *nd, const es_pass *p)
+{
+    geom q;
+    convt_geom(g, nd, &q);
+    es_tensor *b = in_t(g, nd, 2);
+    const float *x = in_t(g, nd, 0)->data, *w = in_t(g, nd, 1)->data;
+    float *y = out_t(g, nd, 0)->data;
+    size_t plane = (size_t)q.h * q.w;
+    for (int n = 0; n < q.n; n++) {
+        float *yn = y + (size_t)n * q.c * plane;
+        for (int c = 0; c < q.c; c++)
+            for (size_t i = 0; i < plane; i++)
+                yn[c * plane + i] = b ? b->data[c] : 0.0f;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q.k, q.p, q.m, 1.0f, w, q.k,
+                    x + (size_t)n * q.m * q.p, q.p, 0.0f, g->ws, q.p);
+        col2im(&q, g->ws, yn);
+    }
+}
+
+void es_convtranspose_backward(es_graph *g, es_node *nd, const es_pass *p)
+{
+    geom q;
+    convt_geom(g, nd, &q);
+    es_tensor *x = in_t(g, nd, 0), *w = in_t(g, nd, 1), *b = in_t(g, nd, 2);
+    const float *dy = out_t(g, nd, 0)->grad;
+    size_t plane = (size_t)q.h * q.w;
+    int gx = wants_grad(g, nd, 0, p), gw = wants_grad(g, nd, 1, p), gb = b && wants_grad(g, nd, 2, p);
+    for (int n = 0; n < q.n; n++) {
+        const float *dyn = dy + (size_t)n * q.c * plane;
+        for (int c = 0; gb && c < q.c; c++) {
+            double sum = 0;
+            for (size_t i = 0; i < plane; i++)
+                sum += dyn[c * plane + i];
+            b->grad[c] += (float)sum;
+        }
+        if (!gx && !gw)
+            continue;
+        im2col(&q, dyn, g->ws);
+        if (gx)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, q.m, q.p, q.k, 1.0f, w->data, q.k,
+                        g->ws, q.p, 1.0f, x->grad + (size_t)n * q.m * q.p, q.p);
+        if (gw)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, q.m, q.k, q.p, 1.0f,
+                        x->data + (size_t)n * q.m * q.p, q.p, g->ws, q.p, 1.0f, w->grad, q.k);
+    }
+}
+
 /* ---- the op's row: attributes, ONNX, initialisation ------------------------------------- */
 const es_attrs es_conv_defaults = {.conv = {.w = {.stride = {1, 1, 1}, .dilation = {1, 1, 1}}, .group = 1}};
 
-int es_conv_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+/* Conv's and ConvTranspose's inputs into in[0..3) and window into a; the input count or -1. */
+static int conv_import_window(es_importer *m, const Onnx__NodeProto *nd, int *in, es_attrs *a)
 {
-    int in[3], n_in = es_import_xwb(m, nd, in, "no weight");
+    int n_in = es_import_xwb(m, nd, in, "no weight");
     if (n_in < 0)
         return -1;
-    es_attrs a = es_conv_defaults;
+    *a = es_conv_defaults;
     if (es_import_tensor(m, in[1])->ndim != es_import_tensor(m, in[0])->ndim)
         return es_import_fail(nd, "weight rank differs from the input rank", NULL);
-    if (es_import_window(m, nd, in[0], in[1], &a.conv.w) != 0)
+    return es_import_window(m, nd, in[0], in[1], &a->conv.w) != 0 ? -1 : n_in;
+}
+
+int es_conv_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+{
+    int in[3];
+    es_attrs a;
+    int n_in = conv_import_window(m, nd, in, &a);
+    if (n_in < 0)
         return -1;
     int64_t grp = es_onnx_attr_int(nd, "group", 1);
     if (grp < 1 || grp > INT_MAX)
@@ -689,6 +799,43 @@ int es_conv_export(es_exporter *x, const es_graph *g, const es_node *n)
     es_export_ints(x, "dilations", a->dilation, s);
     es_export_int(x, "group", n->a.conv.group);
     return 0;
+}
+
+/* ConvTranspose: Conv's attributes and output_padding; output_shape and auto_pad, which size
+ * the output from the other end, are not supported. */
+int es_convtranspose_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op)
+{
+    if (es_onnx_attr(nd, "output_shape") || es_onnx_attr(nd, "auto_pad"))
+        return es_import_fail(nd, "output_shape and auto_pad are not supported", NULL);
+    int in[3];
+    es_attrs a;
+    int n_in = conv_import_window(m, nd, in, &a);
+    if (n_in < 0)
+        return -1;
+    a.conv.group = (int)(es_onnx_attr_int(nd, "group", 1) == 1 ? 1 : 0); /* shape() refuses 0 */
+    const int64_t *v;
+    size_t no = es_onnx_attr_ints(nd, "output_padding", &v);
+    if (no && no != (size_t)es_import_tensor(m, in[0])->ndim - 2)
+        return es_import_fail(nd, "output_padding does not match the input rank", NULL);
+    for (size_t i = 0; i < no; i++) {
+        if (v[i] < 0 || v[i] > ES_ONNX_MAX_SPATIAL)
+            return es_import_fail(nd, "bad output_padding", NULL);
+        a.conv.out_pad[i] = (int)v[i];
+    }
+    return es_import_add(m, nd, NULL, op, &a, n_in, in, es_import_out(nd));
+}
+
+int es_convtranspose_export(es_exporter *x, const es_graph *g, const es_node *n)
+{
+    es_conv_export(x, g, n);
+    es_export_ints(x, "output_padding", n->a.conv.out_pad, g->t[n->in[1]].ndim - 2);
+    return 0;
+}
+
+/* W (C, M, k…): M outputs. */
+void es_convtranspose_init(es_graph *g, es_node *n, es_init kind)
+{
+    es_init_weight(g, in_t(g, n, 1), in_t(g, n, 2), 1, kind);
 }
 
 /* W (M, C/group, k…): M outputs. */

@@ -29,8 +29,7 @@ static int bcast_shape(const es_tensor *a, const es_tensor *b, int *dims)
     return r;
 }
 
-/* Strides of input t (rank <= r) read as the output shape dims (rank r). */
-static void bcast_strides(const es_tensor *t, int r, const int *dims, size_t *s)
+void es_bcast_strides(const es_tensor *t, int r, const int *dims, size_t *s)
 {
     size_t st = 1;
     for (int i = r - 1; i >= 0; i--) {
@@ -47,8 +46,8 @@ static void bcast_plan(es_graph *g, const es_node *nd, bcast *q)
     int dims[ES_MAX_DIMS];
     int r = bcast_shape(a, b, dims);
     size_t sa[ES_MAX_DIMS], sb[ES_MAX_DIMS];
-    bcast_strides(a, r, dims, sa);
-    bcast_strides(b, r, dims, sb);
+    es_bcast_strides(a, r, dims, sa);
+    es_bcast_strides(b, r, dims, sb);
     q->r = 1, q->d[0] = 1, q->sa[0] = q->sb[0] = 0;
     int k = -1; /* merged dim being built */
     for (int i = 0; i < r; i++) {

@@ -1,9 +1,10 @@
 /* Gemm (ONNX): Y (M,N) = alpha·op(A)·op(B) + beta·C, op = optional transpose, C broadcast
- * from a scalar, (N), (1,N), (M,1) or (M,N). MatMul: A (…,M,K) · B (K,N), the leading dims
- * of A folded into M. The dense layer is Gemm with transB = 1 (weights stored (out, in)). */
+ * from a scalar, (N), (1,N), (M,1) or (M,N). MatMul: batched, broadcast as NumPy does. The
+ * dense layer is Gemm with transB = 1 (weights stored (out, in)). */
 #include "nn/graph.h"
 #include "nn/onnx_hooks.h"
 #include <cblas.h>
+#include <string.h>
 
 typedef struct {
     int m, n, k;
@@ -89,53 +90,103 @@ void es_gemm_backward(es_graph *g, es_node *nd, const es_pass *p)
                     nd->a.gemm.beta * dy[(size_t)i * d.n + j];
 }
 
-/* MatMul: A (…,M,K) · B (K,N) -> (…,M,N). */
-static int matmul_geom(es_graph *g, es_node *nd, int *m, int *k, int *n)
+/* MatMul: A (…,M,K) · B (…,K,N) -> (…,M,N), the batch dims (all but the last two) broadcast
+ * as NumPy does; each output matrix is one sgemm on the A and B matrices it reads. A 2-D B
+ * (the dense layer) folds A's batch into M: one sgemm for all. */
+typedef struct {
+    int m, k, n, nb, r;     /* nb output matrices; r: the output's rank */
+    int dims[ES_MAX_DIMS];  /* the output's dims */
+    size_t sa[ES_MAX_DIMS], sb[ES_MAX_DIMS]; /* element strides of A, B per dim, 0: broadcast */
+} mm_dims;
+
+static int matmul_geom(es_graph *g, es_node *nd, mm_dims *d)
 {
     es_tensor *a = in_t(g, nd, 0), *b = in_t(g, nd, 1);
-    if (a->ndim < 2 || b->ndim != 2)
-        return es_node_fail(nd, "wants A of rank >= 2 and a 2-D B");
-    *k = a->dims[a->ndim - 1], *n = b->dims[1];
-    *m = (int)(a->size / *k);
-    if (b->dims[0] != *k)
-        return es_node_fail(nd, "A has %d columns, B has %d rows", *k, b->dims[0]);
+    memset(d, 0, sizeof *d); /* a folded batch: zero strides, mm_offsets gives 0 */
+    if (a->ndim < 2 || b->ndim < 2)
+        return es_node_fail(nd, "wants A and B of rank >= 2, got %d-D and %d-D", a->ndim, b->ndim);
+    d->m = a->dims[a->ndim - 2], d->k = a->dims[a->ndim - 1], d->n = b->dims[b->ndim - 1];
+    if (b->dims[b->ndim - 2] != d->k)
+        return es_node_fail(nd, "A has %d columns, B has %d rows", d->k, b->dims[b->ndim - 2]);
+    if (b->ndim == 2) { /* fold A's batch into M */
+        d->r = a->ndim, d->nb = 1, d->m = 1;
+        memcpy(d->dims, a->dims, a->ndim * sizeof(int));
+        for (int i = 0; i < a->ndim - 1; i++)
+            d->m *= a->dims[i];
+        d->dims[d->r - 1] = d->n;
+        return 0;
+    }
+    d->r = a->ndim > b->ndim ? a->ndim : b->ndim;
+    d->nb = 1;
+    for (int i = 0; i < d->r - 2; i++) {
+        int ia = i - (d->r - a->ndim), ib = i - (d->r - b->ndim);
+        int da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
+        if (da != db && da != 1 && db != 1)
+            return es_node_fail(nd, "batch dims %d and %d do not broadcast", da, db);
+        d->dims[i] = da == 1 ? db : da;
+        d->nb *= d->dims[i];
+    }
+    d->dims[d->r - 2] = d->m, d->dims[d->r - 1] = d->n;
+    es_bcast_strides(a, d->r, d->dims, d->sa); /* (the batch dims' are whole matrices) */
+    es_bcast_strides(b, d->r, d->dims, d->sb);
     return 0;
+}
+
+/* The offsets (in elements) of output matrix i's A and B. */
+static void mm_offsets(const mm_dims *d, int i, size_t *oa, size_t *ob)
+{
+    *oa = *ob = 0;
+    for (int j = d->r - 3; j >= 0; j--) {
+        int ix = i % d->dims[j];
+        i /= d->dims[j];
+        *oa += ix * d->sa[j], *ob += ix * d->sb[j];
+    }
 }
 
 int es_matmul_shape(es_graph *g, es_node *nd)
 {
-    int m = 0, k = 0, n = 0;
-    if (matmul_geom(g, nd, &m, &k, &n) != 0)
+    mm_dims d;
+    if (matmul_geom(g, nd, &d) != 0)
         return -1;
-    es_tensor *a = in_t(g, nd, 0);
-    int dims[ES_MAX_DIMS];
-    for (int i = 0; i < a->ndim; i++)
-        dims[i] = a->dims[i];
-    dims[a->ndim - 1] = n;
-    es_set_shape(out_t(g, nd, 0), a->ndim, dims);
+    es_set_shape(out_t(g, nd, 0), d.r, d.dims);
     return 0;
 }
 
 void es_matmul_forward(es_graph *g, es_node *nd, const es_pass *p)
 {
-    int m = 0, k = 0, n = 0;
-    matmul_geom(g, nd, &m, &k, &n);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, in_t(g, nd, 0)->data, k,
-                in_t(g, nd, 1)->data, n, 0.0f, out_t(g, nd, 0)->data, n);
+    mm_dims d;
+    matmul_geom(g, nd, &d);
+    const float *a = in_t(g, nd, 0)->data, *b = in_t(g, nd, 1)->data;
+    float *y = out_t(g, nd, 0)->data;
+    size_t my = (size_t)d.m * d.n;
+    for (int i = 0; i < d.nb; i++) {
+        size_t oa, ob;
+        mm_offsets(&d, i, &oa, &ob);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.m, d.n, d.k, 1.0f, a + oa, d.k,
+                    b + ob, d.n, 0.0f, y + i * my, d.n);
+    }
 }
 
+/* dA += dY·Bᵀ, dB += Aᵀ·dY per output matrix: a broadcast operand sums over the matrices it
+ * served. */
 void es_matmul_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
-    int m = 0, k = 0, n = 0;
-    matmul_geom(g, nd, &m, &k, &n);
+    mm_dims d;
+    matmul_geom(g, nd, &d);
     es_tensor *a = in_t(g, nd, 0), *b = in_t(g, nd, 1);
     const float *dy = out_t(g, nd, 0)->grad;
-    if (wants_grad(g, nd, 0, p))
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, k, n, 1.0f, dy, n, b->data, n, 1.0f,
-                    a->grad, k);
-    if (wants_grad(g, nd, 1, p))
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, m, 1.0f, a->data, k, dy, n, 1.0f,
-                    b->grad, n);
+    int ga = wants_grad(g, nd, 0, p), gb = wants_grad(g, nd, 1, p);
+    size_t my = (size_t)d.m * d.n;
+    for (int i = 0; i < d.nb; i++) {
+        size_t oa, ob;
+        mm_offsets(&d, i, &oa, &ob);
+        if (ga)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.m, d.k, d.n, 1.0f, dy + i * my,
+                        d.n, b->data + ob, d.n, 1.0f, a->grad + oa, d.k);
+        if (gb)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d.k, d.n, d.m, 1.0f,
+                        a->data + oa, d.k, dy + i * my, d.n, 1.0f, b->grad + ob, d.n);
+    }
 }
 
 /* ---- the ops' rows: attributes, ONNX, initialisation ------------------------------------- */

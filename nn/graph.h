@@ -13,7 +13,7 @@ typedef struct {
     int kernel[3], stride[3], dilation[3];
     int pads[6];
 } es_window;
-typedef struct { es_window w; int group; } es_conv_attrs;
+typedef struct { es_window w; int group, out_pad[3]; } es_conv_attrs; /* out_pad: ConvTranspose */
 typedef struct { es_window w; int ceil_mode, count_include_pad; } es_pool_attrs;
 typedef struct { int trans_a, trans_b; float alpha, beta; } es_gemm_attrs; /* gemm.c */
 /* batchnorm.c: running = running·momentum + batch·(1−momentum) */
@@ -30,6 +30,8 @@ typedef struct { int list[ES_MAX_DIMS], n_list; } es_dims_attrs;
 typedef struct { float alpha, beta; } es_hardsigmoid_attrs; /* activation.c: max(0, min(1, αx + β)) */
 typedef struct { float exponent; } es_pow_attrs;            /* activation.c: x^exponent */
 typedef struct { int axis; float epsilon; } es_layernorm_attrs; /* layernorm.c: over dims axis.. */
+/* slice.c: per dim, ONNX's start, end and step before clamping */
+typedef struct { int start[ES_MAX_DIMS], end[ES_MAX_DIMS], step[ES_MAX_DIMS]; } es_slice_attrs;
 
 /* A node's attributes: the member of its op's family. */
 typedef union {
@@ -46,6 +48,7 @@ typedef union {
     es_hardsigmoid_attrs hsig;
     es_pow_attrs pow;
     es_layernorm_attrs ln;
+    es_slice_attrs slice;
 } es_attrs;
 
 typedef struct {
@@ -204,6 +207,13 @@ static inline int wants_grad(es_graph *g, const es_node *n, int k, const es_pass
     es_tensor *t = in_t(g, n, k);
     return t && t->needs_grad && (t->kind != ES_T_PARAM || p->param_grads);
 }
+/* Walks y (rank r, dims yd, ny values) in C order, the element of x it maps to at off plus
+ * Σ index[i]·st[i]: y = x there, or with back x += y there (shape_ops.c; Transpose, Slice). */
+void es_strided_walk(int r, const int *yd, size_t ny, long off, const long *st, float *x,
+                     float *y, int back);
+/* Element strides of t (rank <= r) read as shape dims (rank r, NumPy broadcasting: 0 along a
+ * dim t is broadcast over) (elementwise.c; the binary ops, MatMul's batch dims). */
+void es_bcast_strides(const es_tensor *t, int r, const int *dims, size_t *s);
 /* Sets an output's shape (the graph sizes its buffers later). */
 void es_set_shape(es_tensor *t, int ndim, const int *dims);
 /* Fails with "node NAME (Op): message". */

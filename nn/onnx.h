@@ -14,17 +14,20 @@
  *   es_meta        the model's metadata_props (key/value strings), where the feature
  *                  pipeline and the class labels travel (DESIGN.md §2, §4).
  *
- * Operators: Conv (1-D and 2-D, groups, auto_pad), Gemm, MatMul,
+ * Operators: Conv (1-D and 2-D, groups, auto_pad), ConvTranspose (1-D and 2-D, group 1,
+ * output_padding; no output_shape or auto_pad), Gemm, MatMul (batched, NumPy broadcasting),
  * BatchNormalization, Relu, LeakyRelu, Sigmoid, Softmax, LogSoftmax, MaxPool, AveragePool
  * (ceil_mode, count_include_pad), GlobalAveragePool, Pad (constant), Concat, Add, Sub, Mul, Div,
- * Dropout, Flatten, Reshape, Identity, Cast (to float), Transpose, Squeeze, Unsqueeze, Tanh,
- * Erf, Sqrt, Exp, HardSigmoid, HardSwish, Pow (a constant scalar exponent), PRelu,
- * LayerNormalization (opset 17; GELU and the opset-11/13 LayerNorm are these ops); and,
- * written with those: GlobalMaxPool, ReduceMean / ReduceMax / ReduceSum (not over the batch),
- * Clip (ReLU6, hardtanh, clamp). Integer shape arithmetic (Shape, Gather, Slice, Concat,
- * Constant(OfShape), Range, Where, Equal, Expand, Cast, …) is evaluated at import. Nodes that
- * feed no graph output are skipped. Not supported: other Pad modes, Slice / Gather on data,
- * recurrent layers, normalisation layers other than batch and layer norm, Resize, ConvTranspose.
+ * Dropout, Flatten, Reshape, Identity, Cast (to float), Transpose, Squeeze, Unsqueeze, Slice
+ * (constant bounds, steps ±), Tanh, Erf, Sqrt, Exp, HardSigmoid, HardSwish, Pow (a constant
+ * scalar exponent), PRelu, LayerNormalization (opset 17; GELU and the opset-11/13 LayerNorm are
+ * these ops), InstanceNormalization (and GroupNorm(1, C) as PyTorch writes it); and, written
+ * with those: GlobalMaxPool, ReduceMean / ReduceMax / ReduceSum (not over the batch), Clip
+ * (ReLU6, hardtanh, clamp), Split, Gather on data with constant indices (a scalar or 1-D index
+ * tensor), Expand (constant shape), Where (constant condition). Integer shape arithmetic
+ * (Shape, Gather, Slice, Concat, Constant(OfShape), Range, Where, Equal, Expand, Cast, …) is
+ * evaluated at import. Nodes that feed no graph output are skipped. Not supported: other Pad
+ * modes, Gather with computed or 2-D and larger indices, recurrent layers, Resize.
  * Tensor names are the ONNX names, so a layer can be named as Netron shows it.
  * Initializers become PARAM tensors (weights, biases, batch-norm scale and shift, vector
  * operands of Add/Sub/Mul/Div) or STATE tensors (batch-norm running statistics, scalar and

@@ -48,12 +48,20 @@ int es_import_add(es_importer *m, const Onnx__NodeProto *nd, const char *suffix,
 const char *es_import_out(const Onnx__NodeProto *nd);
 /* A tensor name base+suffix not used yet, for the intermediate results of a lowering. */
 void es_import_name(es_importer *m, const char *base, const char *suffix, char *buf, size_t cap);
-/* A scalar STATE tensor holding v, named base+suffix; its id or -1. */
+/* A STATE tensor of the given shape holding v (copied), named base+suffix; its id or -1. */
+int es_import_state(es_importer *m, const char *base, const char *suffix, int ndim,
+                    const int *dims, const float *v);
+/* A scalar one. */
 int es_import_scalar(es_importer *m, const char *base, const char *suffix, float v);
 /* Fails with "node NAME (OpType): msg detail". */
 int es_import_fail(const Onnx__NodeProto *nd, const char *msg, const char *detail);
 /* Axis ax of a rank-`rank` tensor as 0..rank-1 in *out; fails when out of range. */
 int es_import_axis(const Onnx__NodeProto *nd, int64_t ax, int rank, int *out);
+
+/* A Slice node for nd (suffix as es_import_add's) keeping start..end (ONNX's rules) of dim
+ * `axis` of x, the output named out; its id or -1 (nn/slice.c). */
+int es_import_slice(es_importer *m, const Onnx__NodeProto *nd, const char *suffix, int x,
+                    int64_t axis, int64_t start, int64_t end, const char *out);
 
 /* The ONNX ops earsight imports as others (nn/onnx_lower.c): the lowering for op_type, or NULL. */
 typedef int (*es_lowering)(es_importer *m, const Onnx__NodeProto *nd);

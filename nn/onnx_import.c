@@ -286,11 +286,17 @@ int es_import_ints(es_importer *m, const Onnx__NodeProto *nd, int k, const char 
 }
 
 /* A scalar STATE tensor holding v, for the constants a lowering needs. */
-int es_import_scalar(es_importer *m, const char *base, const char *suffix, float v)
+int es_import_state(es_importer *m, const char *base, const char *suffix, int ndim,
+                    const int *dims, const float *v)
 {
     char nm[512];
     es_import_name(m, base, suffix, nm, sizeof nm);
-    return es_tensor_add(m->g, nm, ES_T_STATE, 0, NULL, &v);
+    return es_tensor_add(m->g, nm, ES_T_STATE, ndim, dims, v);
+}
+
+int es_import_scalar(es_importer *m, const char *base, const char *suffix, float v)
+{
+    return es_import_state(m, base, suffix, 0, NULL, &v);
 }
 
 /* kernel_shape / strides / dilations / pads (/ auto_pad) of Conv and the pools. */

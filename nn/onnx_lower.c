@@ -1,9 +1,11 @@
 /* ONNX ops earsight writes with its own (lowerings): Cast to float → Identity, GlobalMaxPool →
  * a whole-extent MaxPool, ReduceMean / ReduceMax / ReduceSum → pools (with Transpose, Reshape
- * and a Mul around them), Clip → ReLUs. They are not ops of the table: they have no backward
+ * and a Mul around them), Clip → ReLUs, Split and Gather (constant indices) → Slices, Expand
+ * and Where (constant condition) → Muls. They are not ops of the table: they have no backward
  * of their own, and the graph they import to exports as the ops they became. */
 #include "nn/onnx_hooks.h"
 #include <limits.h>
+#include <stdlib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -214,6 +216,148 @@ static int lower_clip(es_importer *m, const Onnx__NodeProto *nd)
 #undef STEP
 }
 
+/* ---- Split, Gather, Expand, Where: slices and broadcasts ---------------------------------- */
+/* Split: one Slice per output; the sizes from the `split` input (opset 13) or attribute, else
+ * num_outputs (opset 18) or the outputs' count, ceil-divided as opset 18 does. */
+static int lower_split(es_importer *m, const Onnx__NodeProto *nd)
+{
+    int x, n, present, ax;
+    int64_t v[256];
+    if (es_import_data(m, nd, &x) != 0 || es_import_ints(m, nd, 1, "split", v, 256, &n, &present) != 0)
+        return -1;
+    const es_tensor *t = es_import_tensor(m, x);
+    if (es_import_axis(nd, es_onnx_attr_int(nd, "axis", 0), t->ndim, &ax) != 0)
+        return -1;
+    int64_t dim = t->dims[ax], parts = nd->n_output, at = 0, y = 0;
+    if (parts < 1 || parts > 256 || (present && n != parts))
+        return es_import_fail(nd, "the split sizes do not match the outputs", NULL);
+    for (int k = 0; present && k < n; k++)
+        at += v[k] >= 0 && v[k] <= dim ? v[k] : dim + 1;
+    if (present && at != dim)
+        return es_import_fail(nd, "the split sizes do not add up to the dim", NULL);
+    at = 0;
+    for (int k = 0; k < parts; k++) {
+        int64_t len = present ? v[k] : (dim + parts - 1) / parts; /* the last may be short */
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "/%d", k);
+        if (*nd->output[k] && (y = es_import_slice(m, nd, suffix, x, ax, at, at + len, nd->output[k])) < 0)
+            return -1;
+        at += len;
+    }
+    return (int)y;
+}
+
+/* Gather on an activation with constant indices: a scalar index is a Slice whose axis a
+ * Squeeze drops (x[:, 0]); a run of consecutive indices one Slice; others one Slice per index,
+ * concatenated. (A constant data tensor with constant indices is folded before this.) */
+static int lower_gather(es_importer *m, const Onnx__NodeProto *nd)
+{
+    int x, ax;
+    if (es_import_data(m, nd, &x) != 0)
+        return -1;
+    const es_onnx_const *ix = es_import_const(m, nd, 1);
+    const es_tensor *t = es_import_tensor(m, x);
+    if (!ix || ix->ndim > 1 || ix->n < 1 || ix->n > 4096)
+        return es_import_fail(nd, "wants a constant scalar or 1-D index on an activation", NULL);
+    if (es_import_axis(nd, es_onnx_attr_int(nd, "axis", 0), t->ndim, &ax) != 0)
+        return -1;
+    int dim = t->dims[ax], run = 1, ids[4096];
+    const char *o = es_import_out(nd);
+    for (size_t k = 0; k < ix->n; k++) {
+        int64_t i = es_onnx_const_int(ix, k);
+        if (i < -dim || i >= dim)
+            return es_import_fail(nd, "index out of range", NULL);
+        ids[k] = (int)(i < 0 ? i + dim : i);
+        run &= k == 0 || ids[k] == ids[k - 1] + 1;
+    }
+    char nm[512];
+    es_import_name(m, o, "/slice", nm, sizeof nm);
+    if (ix->ndim == 0) {
+        int s = es_import_slice(m, nd, "/slice", x, ax, ids[0], ids[0] + 1, nm);
+        es_attrs a = es_none_defaults;
+        a.dims.n_list = 1, a.dims.list[0] = ax;
+        return s < 0 ? -1 : es_import_add(m, nd, NULL, ES_OP_SQUEEZE, &a, 1, &s, o);
+    }
+    if (run)
+        return es_import_slice(m, nd, NULL, x, ax, ids[0], ids[0] + (int)ix->n, o);
+    for (size_t k = 0; k < ix->n; k++) {
+        char suffix[32];
+        snprintf(suffix, sizeof suffix, "/%zu", k);
+        es_import_name(m, o, suffix, nm, sizeof nm);
+        if ((ids[k] = es_import_slice(m, nd, suffix, x, ax, ids[k], ids[k] + 1, nm)) < 0)
+            return -1;
+    }
+    es_attrs a = es_axis_defaults;
+    a.axis.axis = ax;
+    return es_import_add(m, nd, NULL, ES_OP_CONCAT, &a, (int)ix->n, ids, o);
+}
+
+/* Expand to a constant shape: x times ones that carry the dims x is broadcast along (the Mul's
+ * backward sums the gradient over them). */
+static int lower_expand(es_importer *m, const Onnx__NodeProto *nd)
+{
+    int x, n, present;
+    int64_t v[ES_MAX_DIMS];
+    if (es_import_data(m, nd, &x) != 0 || es_import_ints(m, nd, 1, "shape", v, ES_MAX_DIMS, &n, &present) != 0)
+        return -1;
+    const es_tensor *t = es_import_tensor(m, x);
+    if (!present)
+        return es_import_fail(nd, "no shape", NULL);
+    int r = n > t->ndim ? n : t->ndim, dims[ES_MAX_DIMS];
+    size_t cnt = 1;
+    for (int i = 0; i < r; i++) {
+        int it = i - (r - t->ndim), is = i - (r - n);
+        int64_t dx = it >= 0 ? t->dims[it] : 1, ds = is >= 0 ? v[is] : 1;
+        if (ds < 1 || ds > ES_ONNX_MAX_INPUT_VALUES || (dx != ds && dx != 1 && ds != 1))
+            return es_import_fail(nd, "the shape does not broadcast with the input", NULL);
+        dims[i] = dx == 1 ? (int)ds : 1;
+        cnt *= (size_t)dims[i];
+    }
+    if (cnt > ES_ONNX_MAX_INPUT_VALUES)
+        return es_import_fail(nd, "expands too far", NULL);
+    float *ones = malloc(cnt * sizeof *ones);
+    if (!ones)
+        return es_fail("out of memory");
+    for (size_t k = 0; k < cnt; k++)
+        ones[k] = 1.0f;
+    int c = es_import_state(m, es_import_out(nd), "/ones", r, dims, ones);
+    free(ones);
+    return c < 0 ? -1 : es_import_add(m, nd, NULL, ES_OP_MUL, NULL, 2, (int[]){x, c}, es_import_out(nd));
+}
+
+/* Where on a constant condition: X·c + Y·(1 − c), c as 0/1 floats (constant X and Y are
+ * finite: the importer refuses others). */
+static int lower_where(es_importer *m, const Onnx__NodeProto *nd)
+{
+    const es_onnx_const *c = es_import_const(m, nd, 0);
+    int in[2];
+    if (!c)
+        return es_import_fail(nd, "the condition must be constant", NULL);
+    for (int k = 0; k < 2; k++)
+        if (es_import_input(m, nd, k + 1, ES_T_STATE, &in[k]) != 0)
+            return -1;
+        else if (in[k] < 0)
+            return es_import_fail(nd, "X and Y are required", NULL);
+    int dims[ES_MAX_DIMS];
+    float *mask = malloc(2 * (c->n ? c->n : 1) * sizeof *mask);
+    if (!mask)
+        return es_fail("out of memory");
+    for (int d = 0; d < c->ndim; d++)
+        dims[d] = (int)c->dims[d];
+    for (size_t k = 0; k < c->n; k++)
+        mask[k] = es_onnx_const_get(c, k) != 0, mask[c->n + k] = 1.0f - mask[k];
+    const char *o = es_import_out(nd);
+    int mx = es_import_state(m, o, "/cond", c->ndim, dims, mask);
+    int my = es_import_state(m, o, "/not_cond", c->ndim, dims, mask + c->n);
+    free(mask);
+    char n1[512], n2[512];
+    es_import_name(m, o, "/x", n1, sizeof n1);
+    es_import_name(m, o, "/y", n2, sizeof n2);
+    int tx = mx < 0 ? -1 : es_import_add(m, nd, "/x", ES_OP_MUL, NULL, 2, (int[]){in[0], mx}, n1);
+    int ty = my < 0 || tx < 0 ? -1 : es_import_add(m, nd, "/y", ES_OP_MUL, NULL, 2, (int[]){in[1], my}, n2);
+    return ty < 0 ? -1 : es_import_add(m, nd, NULL, ES_OP_ADD, NULL, 2, (int[]){tx, ty}, o);
+}
+
 /* The lowering for an ONNX op_type that is not an op of the table, or NULL. */
 es_lowering es_onnx_lowering(const char *op_type)
 {
@@ -224,6 +368,8 @@ es_lowering es_onnx_lowering(const char *op_type)
         {"Cast", lower_cast},         {"GlobalMaxPool", lower_global_max},
         {"ReduceMean", lower_reduce}, {"ReduceMax", lower_reduce},
         {"ReduceSum", lower_reduce},  {"Clip", lower_clip},
+        {"Split", lower_split},       {"Gather", lower_gather},
+        {"Expand", lower_expand},     {"Where", lower_where},
     };
     for (size_t k = 0; k < sizeof lowerings / sizeof *lowerings; k++)
         if (strcmp(lowerings[k].op_type, op_type) == 0)

@@ -43,7 +43,7 @@ static int is_view(es_op_type op)
 static int backward_reads(const es_node *n, int k, es_mode mode, int params)
 {
     switch (n->op) {
-    case ES_OP_CONV: /* dX needs W only; dW needs X */
+    case ES_OP_CONV: case ES_OP_CONVTRANSPOSE: /* dX needs W only; dW needs X */
         return k == 1 || (k == 0 && params);
     case ES_OP_BATCHNORM: /* TEST without parameter gradients: dx = γ/σ·dy */
         return k > 0 || (k == 0 && (mode == ES_TRAIN || params));
@@ -56,11 +56,11 @@ static int backward_reads(const es_node *n, int k, es_mode mode, int params)
         return k == 0;
     case ES_OP_PRELU: /* dx needs the slope, dslope x */
         return k >= 0;
-    case ES_OP_LAYERNORM: /* x and the scale; each row's mean and 1/σ are in its aux */
+    case ES_OP_LAYERNORM: case ES_OP_INSTANCENORM: /* x, the scale; rows' mean, 1/σ in aux */
         return k == 0 || k == 1;
     case ES_OP_RELU: case ES_OP_MAXPOOL: case ES_OP_AVGPOOL: case ES_OP_GAP: case ES_OP_PAD: case ES_OP_CONCAT:
     case ES_OP_DROPOUT: case ES_OP_TRANSPOSE: case ES_OP_FLATTEN: case ES_OP_RESHAPE:
-    case ES_OP_IDENTITY: case ES_OP_SQUEEZE: case ES_OP_UNSQUEEZE:
+    case ES_OP_IDENTITY: case ES_OP_SQUEEZE: case ES_OP_UNSQUEEZE: case ES_OP_SLICE:
         return 0; /* masks and indices they need are in the node's aux */
     default:
         return 1;

@@ -177,32 +177,38 @@ int es_transpose_shape(es_graph *g, es_node *nd)
     return 0;
 }
 
-/* Walks the output in C order with an odometer; `back` adds dy into dx instead of
- * gathering x into y (the same index map, read the other way). */
+void es_strided_walk(int r, const int *yd, size_t ny, long off, const long *st, float *x,
+                     float *y, int back)
+{
+    int idx[ES_MAX_DIMS] = {0};
+    for (size_t o = 0; o < ny; o++) {
+        if (back)
+            x[off] += y[o];
+        else
+            y[o] = x[off];
+        for (int i = r - 1; i >= 0; i--) { /* next output index */
+            off += st[i];
+            if (++idx[i] < yd[i])
+                break;
+            off -= st[i] * yd[i];
+            idx[i] = 0;
+        }
+    }
+}
+
+/* Output dim i steps the input by the stride of its dim perm[i]; `back` adds dy into dx
+ * instead of gathering x into y (the same index map, read the other way). */
 static void transpose_run(es_graph *g, es_node *nd, int back)
 {
     es_tensor *x = in_t(g, nd, 0), *y = out_t(g, nd, 0);
-    int r = x->ndim, perm[ES_MAX_DIMS], idx[ES_MAX_DIMS] = {0};
-    size_t xs[ES_MAX_DIMS], st[ES_MAX_DIMS]; /* input strides; input stride of output dim i */
+    int r = x->ndim, perm[ES_MAX_DIMS];
+    long xs[ES_MAX_DIMS], st[ES_MAX_DIMS]; /* input strides; input stride of output dim i */
     transpose_perm(nd, r, perm);
     for (int i = r - 1; i >= 0; i--)
         xs[i] = i == r - 1 ? 1 : xs[i + 1] * x->dims[i + 1];
     for (int i = 0; i < r; i++)
         st[i] = xs[perm[i]];
-    size_t off = 0;
-    for (size_t o = 0; o < y->size; o++) {
-        if (back)
-            x->grad[off] += y->grad[o];
-        else
-            y->data[o] = x->data[off];
-        for (int i = r - 1; i >= 0; i--) { /* next output index */
-            off += st[i];
-            if (++idx[i] < y->dims[i])
-                break;
-            off -= st[i] * y->dims[i];
-            idx[i] = 0;
-        }
-    }
+    es_strided_walk(r, y->dims, y->size, 0, st, back ? x->grad : x->data, back ? y->grad : y->data, back);
 }
 
 void es_transpose_forward(es_graph *g, es_node *nd, const es_pass *p) { transpose_run(g, nd, 0); }

@@ -149,6 +149,82 @@ static void conv1d_matches_direct_and_gradients(void **s)
     run_conv_case(&dw, 1);
 }
 
+/* ConvTranspose 2-D (stride, pads, output_padding, dilation) and 1-D against the direct sum
+ * y[n][m][iy·sh − pt + i·dh][…] += x[n][c][iy][…]·w[c][m][i][…] + b[m], and every gradient
+ * (input, weight, bias) against finite differences. */
+static void convtranspose_matches_direct_and_gradients(void **s)
+{
+    static const struct {
+        int rank, n, c, h, w, m, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow;
+    } c[] = {
+        {4, 2, 3, 3, 4, 2, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1},
+        {4, 1, 2, 3, 3, 3, 2, 3, 1, 2, 2, 1, 0, 2, 1, 0, 1, 0},
+        {3, 2, 2, 1, 5, 3, 1, 4, 1, 3, 1, 1, 0, 1, 0, 2, 0, 2},
+    };
+    for (size_t q = 0; q < sizeof c / sizeof *c; q++) {
+        int r = c[q].rank, one = r == 3;
+        es_graph *g = es_graph_new();
+        int xd[4] = {c[q].n, c[q].c, c[q].h, c[q].w}, wd[4] = {c[q].c, c[q].m, c[q].kh, c[q].kw};
+        if (one) /* (N, C, L) and (C, M, k) */
+            xd[2] = c[q].w, wd[2] = c[q].kw;
+        int x = add_random(g, "x", ES_T_INPUT, r, xd, 31 + q);
+        int w = add_random(g, "w", ES_T_PARAM, r, wd, 41 + q);
+        int b = add_random(g, "b", ES_T_PARAM, 1, (int[]){c[q].m}, 51 + q);
+        es_attrs a;
+        es_op_defaults(ES_OP_CONVTRANSPOSE, &a);
+        int k = one ? 0 : 1;
+        a.conv.w.stride[0] = one ? c[q].sw : c[q].sh, a.conv.w.stride[k] = c[q].sw;
+        a.conv.w.dilation[0] = one ? c[q].dw : c[q].dh, a.conv.w.dilation[k] = c[q].dw;
+        a.conv.out_pad[0] = one ? c[q].ow : c[q].oh, a.conv.out_pad[k] = c[q].ow;
+        if (one)
+            a.conv.w.pads[0] = c[q].pl, a.conv.w.pads[1] = c[q].pr;
+        else
+            a.conv.w.pads[0] = c[q].pt, a.conv.w.pads[1] = c[q].pl,
+            a.conv.w.pads[2] = c[q].pb, a.conv.w.pads[3] = c[q].pr;
+        int nd = es_node_add(g, ES_OP_CONVTRANSPOSE, "ct", &a, 3, (int[]){x, w, b}, 1, NULL);
+        if (nd < 0)
+            fail_msg("%s", es_error());
+        const int *o;
+        es_node_outputs(g, nd, &o);
+        int ho = (c[q].h - 1) * c[q].sh - c[q].pt - c[q].pb + c[q].dh * (c[q].kh - 1) + 1 + c[q].oh;
+        int wo = (c[q].w - 1) * c[q].sw - c[q].pl - c[q].pr + c[q].dw * (c[q].kw - 1) + 1 + c[q].ow;
+        int dims[4];
+        assert_int_equal(es_tensor_shape(g, o[0], dims), r);
+        assert_int_equal(dims[1], c[q].m);
+        assert_int_equal(dims[r - 1], wo);
+        if (!one)
+            assert_int_equal(dims[2], ho);
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        const float *X = es_tensor_data(g, x), *W = es_tensor_data(g, w), *B = es_tensor_data(g, b);
+        size_t ny = es_tensor_size(g, o[0]);
+        double *ref = calloc(ny, sizeof *ref);
+        for (int n = 0; n < c[q].n; n++)
+            for (int m = 0; m < c[q].m; m++) {
+                for (int p = 0; p < ho * wo; p++)
+                    ref[((size_t)n * c[q].m + m) * ho * wo + p] = B[m];
+                for (int ci = 0; ci < c[q].c; ci++)
+                    for (int iy = 0; iy < c[q].h; iy++)
+                        for (int ix = 0; ix < c[q].w; ix++)
+                            for (int i = 0; i < c[q].kh; i++)
+                                for (int j = 0; j < c[q].kw; j++) {
+                                    int oy = iy * c[q].sh - c[q].pt + i * c[q].dh;
+                                    int ox = ix * c[q].sw - c[q].pl + j * c[q].dw;
+                                    if (oy < 0 || oy >= ho || ox < 0 || ox >= wo)
+                                        continue;
+                                    ref[(((size_t)n * c[q].m + m) * ho + oy) * wo + ox] +=
+                                        (double)X[((n * c[q].c + ci) * c[q].h + iy) * c[q].w + ix] *
+                                        W[((ci * c[q].m + m) * c[q].kh + i) * c[q].kw + j];
+                                }
+            }
+        const float *Y = es_tensor_data(g, o[0]);
+        for (size_t i = 0; i < ny; i++)
+            assert_float_equal(Y[i], ref[i], 1e-5);
+        free(ref);
+        check_all_grads(g, o[0], ES_TEST, 0.5, 1e-3);
+        es_graph_free(g);
+    }
+}
+
 static void conv_rejects_bad_shapes(void **s)
 {
     es_graph *g = es_graph_new();
@@ -210,6 +286,62 @@ static void matmul_gradients(void **s)
     assert_int_equal(es_tensor_shape(g, o[0], dims), 3);
     assert_int_equal(dims[2], 5);
     check_all_grads(g, o[0], ES_TEST, 0.5, 1e-3);
+    es_graph_free(g);
+}
+
+/* Batched MatMul, NumPy broadcasting of the batch dims: attention's (N,H,T,D)·(N,H,D,T), a
+ * broadcast A or B, a 2-D A against a batched B; forward against a direct loop in double,
+ * gradients of both operands (an input and a parameter) against finite differences. */
+static void matmul_batched(void **s)
+{
+    static const struct { int ra, a[4], rb, b[4], ry, y[4]; } c[] = {
+        {4, {2, 3, 4, 5}, 4, {2, 3, 5, 6}, 4, {2, 3, 4, 6}},
+        {4, {2, 1, 4, 5}, 3, {3, 5, 2}, 4, {2, 3, 4, 2}},
+        {2, {4, 5}, 3, {2, 5, 3}, 3, {2, 4, 3}},
+        {3, {2, 4, 5}, 3, {1, 5, 3}, 3, {2, 4, 3}},
+    };
+    for (size_t q = 0; q < sizeof c / sizeof *c; q++) {
+        es_graph *g = es_graph_new();
+        int a = add_random(g, "a", ES_T_INPUT, c[q].ra, c[q].a, 11 + q);
+        int b = add_random(g, "b", ES_T_PARAM, c[q].rb, c[q].b, 21 + q);
+        int nd = es_node_add(g, ES_OP_MATMUL, "mm", NULL, 2, (int[]){a, b}, 1, NULL);
+        assert_true(nd >= 0);
+        const int *o;
+        es_node_outputs(g, nd, &o);
+        int dims[ES_MAX_DIMS], r = c[q].ry;
+        assert_int_equal(es_tensor_shape(g, o[0], dims), r);
+        for (int i = 0; i < r; i++)
+            assert_int_equal(dims[i], c[q].y[i]);
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        const float *A = es_tensor_data(g, a), *B = es_tensor_data(g, b), *Y = es_tensor_data(g, o[0]);
+        int m = dims[r - 2], n = dims[r - 1], k = c[q].a[c[q].ra - 1];
+        size_t nb = es_tensor_size(g, o[0]) / (m * n);
+        for (size_t i = 0; i < nb; i++) { /* batch index i → A's and B's by broadcasting */
+            size_t ia = 0, ib = 0, sa = 1, sb = 1, rest = i;
+            for (int d = r - 3; d >= 0; d--) {
+                int ix = rest % dims[d];
+                rest /= dims[d];
+                int da = d - (r - c[q].ra) >= 0 ? c[q].a[d - (r - c[q].ra)] : 1;
+                int db = d - (r - c[q].rb) >= 0 ? c[q].b[d - (r - c[q].rb)] : 1;
+                ia += (da == 1 ? 0 : ix) * sa, ib += (db == 1 ? 0 : ix) * sb;
+                sa *= da, sb *= db;
+            }
+            for (int y = 0; y < m; y++)
+                for (int x = 0; x < n; x++) {
+                    double acc = 0;
+                    for (int l = 0; l < k; l++)
+                        acc += (double)A[ia * m * k + y * k + l] * B[ib * k * n + l * n + x];
+                    assert_float_equal(Y[i * m * n + y * n + x], acc, 1e-5);
+                }
+        }
+        check_all_grads(g, o[0], ES_TEST, 0.5, 1e-3);
+        es_graph_free(g);
+    }
+    es_graph *g = es_graph_new();
+    int a = add_random(g, "a", ES_T_INPUT, 3, (int[]){2, 4, 5}, 1);
+    int b = add_random(g, "b", ES_T_INPUT, 3, (int[]){3, 5, 2}, 2);
+    assert_true(es_node_add(g, ES_OP_MATMUL, "mm", NULL, 2, (int[]){a, b}, 1, NULL) < 0);
+    assert_non_null(strstr(es_error(), "do not broadcast"));
     es_graph_free(g);
 }
 
@@ -984,6 +1116,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(conv_rejects_bad_shapes),
         cmocka_unit_test(gemm_variants),
         cmocka_unit_test(matmul_gradients),
+        cmocka_unit_test(matmul_batched),
+        cmocka_unit_test(convtranspose_matches_direct_and_gradients),
         cmocka_unit_test(batchnorm_train_and_test),
         cmocka_unit_test(batchnorm_equals_tutorial),
         cmocka_unit_test(batchnorm_precise_statistics),

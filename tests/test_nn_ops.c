@@ -3,6 +3,7 @@
  * against central finite differences in double, and the errors shape() must raise. */
 #include "tests/testutil.h"
 #include "nn/graph.h" /* white-box: nodes with their attributes (es_node_add) */
+#include <limits.h>
 #include <omp.h>
 
 /* ---- small helpers ----------------------------------------------------------------------- */
@@ -1125,6 +1126,27 @@ static void prelu_slopes(void **state)
     es_graph_free(g);
 }
 
+/* y = (x − mean) / √(var + 1e-3) · scale + bias for each row of d values, in double; the
+ * scale and bias (b may be NULL) per element of the row, or with nch > 0 one per row, row r
+ * taking value r % nch (InstanceNorm's channels). */
+static void assert_rows_normalised(const float *x, const float *y, int rows, int d, const float *s,
+                                   const float *b, int nch)
+{
+    for (int r = 0; r < rows; r++) {
+        double m = 0, v = 0;
+        for (int i = 0; i < d; i++)
+            m += x[r * d + i] / (double)d;
+        for (int i = 0; i < d; i++)
+            v += (x[r * d + i] - m) * (x[r * d + i] - m) / d;
+        for (int i = 0; i < d; i++) {
+            int k = nch ? r % nch : i;
+            double w = (x[r * d + i] - m) / sqrt(v + 1e-3f) * s[k] + (b ? b[k] : 0);
+            if (!(fabs(y[r * d + i] - w) <= 2e-6))
+                fail_msg("row %d: %g, want %g", r, y[r * d + i], w);
+        }
+    }
+}
+
 /* LayerNormalization over the last dim and over the last two, with and without a bias:
  * forward against a double reference, backward (x, scale, bias) against finite differences. */
 static void layernorm_rows(void **state)
@@ -1146,19 +1168,7 @@ static void layernorm_rows(void **state)
             assert_true(es_node_add(g, ES_OP_LAYERNORM, "ln", &a, 2 + bias, (int[]){x, s, b}, 1, NULL) >= 0);
             int y = es_tensor_find(g, "ln");
             assert_int_equal(es_forward(g, ES_TEST), 0);
-            const float *yv = es_tensor_data(g, y);
-            for (int r = 0; r < 30 / d; r++) {
-                double m = 0, v = 0;
-                for (int i = 0; i < d; i++)
-                    m += xv[r * d + i] / (double)d;
-                for (int i = 0; i < d; i++)
-                    v += (xv[r * d + i] - m) * (xv[r * d + i] - m) / d;
-                for (int i = 0; i < d; i++) {
-                    double w = (xv[r * d + i] - m) / sqrt(v + 1e-3f) * sv[i] + (bias ? bv[i] : 0);
-                    if (!(fabs(yv[r * d + i] - w) <= 2e-6))
-                        fail_msg("axis %d row %d: %g, want %g", axis, r, yv[r * d + i], w);
-                }
-            }
+            assert_rows_normalised(xv, es_tensor_data(g, y), 30 / d, d, sv, bias ? bv : NULL, 0);
             assert_grad_ok(g, y, ES_TEST, 1e-2);
             es_graph_free(g);
         }
@@ -1170,6 +1180,74 @@ static void layernorm_rows(void **state)
     a.ln.axis = 2;
     assert_node_fails(g, ES_OP_LAYERNORM, "ln_axis", &a, 2, (int[]){x, s});
     es_graph_free(g);
+}
+
+/* InstanceNormalization of (2, 3, 4, 5) and of a 1-D (2, 3, 7): each (n, c) plane normalised,
+ * its channel's scale and bias; forward against a double reference, backward (x, scale, bias)
+ * against finite differences; a bias of the wrong size, a 2-D input fail. */
+static void instancenorm_planes(void **state)
+{
+    const int dd[2][4] = {{2, 3, 4, 5}, {2, 3, 7}}, rank[2] = {4, 3}, plane[2] = {20, 7};
+    for (int c = 0; c < 2; c++) {
+        es_graph *g = es_graph_new();
+        es_attrs a = defaults(ES_OP_INSTANCENORM);
+        a.ln.epsilon = 1e-3f;
+        int x = es_tensor_add(g, "x", ES_T_INPUT, rank[c], dd[c], NULL);
+        int s = es_tensor_add(g, "s", ES_T_PARAM, 1, (int[]){3}, NULL);
+        int b = es_tensor_add(g, "b", ES_T_PARAM, 1, (int[]){3}, NULL);
+        float *xv = es_tensor_data(g, x), *sv = es_tensor_data(g, s), *bv = es_tensor_data(g, b);
+        size_t n = es_tensor_size(g, x);
+        fill_uniform(xv, n, -2, 2);
+        fill_uniform(sv, 3, 0.5, 1.5);
+        fill_uniform(bv, 3, -1, 1);
+        assert_true(es_node_add(g, ES_OP_INSTANCENORM, "in", &a, 3, (int[]){x, s, b}, 1, NULL) >= 0);
+        int y = es_tensor_find(g, "in");
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        assert_rows_normalised(xv, es_tensor_data(g, y), (int)n / plane[c], plane[c], sv, bv, 3);
+        assert_grad_ok(g, y, ES_TEST, 1e-2);
+        es_graph_free(g);
+    }
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 3, (int[]){2, 3, 4}, NULL);
+    int x2 = es_tensor_add(g, "x2", ES_T_INPUT, 2, (int[]){2, 3}, NULL);
+    int s = es_tensor_add(g, "s", ES_T_PARAM, 1, (int[]){3}, NULL);
+    int b = es_tensor_add(g, "b", ES_T_PARAM, 1, (int[]){4}, NULL);
+    assert_node_fails(g, ES_OP_INSTANCENORM, "in_bias", NULL, 3, (int[]){x, s, b});
+    assert_node_fails(g, ES_OP_INSTANCENORM, "in_rank", NULL, 3, (int[]){x2, s, s});
+    es_graph_free(g);
+}
+
+/* Slice with negative starts, clamped ends, steps of ±2 and ±3, a dim left whole: values
+ * against the indices they must pick, backward against finite differences; a step of 0 fails. */
+static void slice_steps(void **state)
+{
+    float x[60];
+    for (int i = 0; i < 60; i++)
+        x[i] = (float)i;
+    es_attrs a = defaults(ES_OP_SLICE);
+    a.slice.start[1] = -4, a.slice.end[1] = 100, a.slice.step[1] = 2;  /* 1, 3 */
+    a.slice.start[2] = 10, a.slice.end[2] = -8, a.slice.step[2] = -3;  /* 5, 2 */
+    one u = unary(ES_OP_SLICE, &a, 3, (int[]){2, 5, 6}, x);
+    assert_true(u.node >= 0);
+    assert_shape(u.g, u.y, 3, (int[]){2, 2, 2});
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    const float *y = es_tensor_data(u.g, u.y);
+    static const int want[8] = {11, 8, 23, 20, 41, 38, 53, 50};
+    for (int i = 0; i < 8; i++)
+        assert_true(y[i] == want[i]);
+    assert_grad_ok(u.g, u.y, ES_TEST, 1e-2);
+    es_graph_free(u.g);
+    a = defaults(ES_OP_SLICE); /* the whole dim reversed, as x.flip() exports */
+    a.slice.start[0] = -1, a.slice.end[0] = -INT_MAX, a.slice.step[0] = -1;
+    u = unary(ES_OP_SLICE, &a, 1, (int[]){5}, x);
+    assert_shape(u.g, u.y, 1, (int[]){5});
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    assert_true(es_tensor_data(u.g, u.y)[0] == 4 && es_tensor_data(u.g, u.y)[4] == 0);
+    es_graph_free(u.g);
+    a.slice.step[0] = 0;
+    u = unary(ES_OP_SLICE, &a, 1, (int[]){5}, x);
+    assert_node_fails(u.g, ES_OP_SLICE, "slice0", &a, 1, &u.x);
+    es_graph_free(u.g);
 }
 
 static void threads_agree(void **state)
@@ -1243,6 +1321,8 @@ int main(void)
         cmocka_unit_test(hard_kinks_as_pytorch),
         cmocka_unit_test(prelu_slopes),
         cmocka_unit_test(layernorm_rows),
+        cmocka_unit_test(instancenorm_planes),
+        cmocka_unit_test(slice_steps),
         cmocka_unit_test(threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
