@@ -27,6 +27,9 @@ typedef struct { int list[ES_MAX_DIMS], n_list; } es_dims_attrs;
 typedef struct { float alpha, beta; } es_hardsigmoid_attrs; /* activation.c: max(0, min(1, αx + β)) */
 typedef struct { float exponent; } es_pow_attrs;            /* activation.c: x^exponent */
 typedef struct { int axis; float epsilon; } es_layernorm_attrs; /* layernorm.c: over dims axis.. */
+/* rnn.c (GRU, LSTM): direction 0 forward, 1 reverse, 2 bidirectional; layout 0 [T,N,I], 1
+ * [N,T,I]; output: which ONNX output the node computes (0 Y, 1 Y_h, 2 Y_c) */
+typedef struct { int hidden, direction, layout, linear_before_reset, output; } es_rnn_attrs;
 
 /* A node's attributes: the member of its op's family. */
 typedef union {
@@ -42,6 +45,7 @@ typedef union {
     es_hardsigmoid_attrs hsig;
     es_pow_attrs pow;
     es_layernorm_attrs ln;
+    es_rnn_attrs rnn;
 } es_attrs;
 
 typedef struct {
