@@ -206,6 +206,66 @@ static void activations_and_layernorm_vs_pytorch(void **state)
     es_array_free(&x), es_array_free(&want), es_array_free(&grad);
 }
 
+/* The saliency plan, which reuses dead activations at once, gives the gradient that keeping
+ * everything gives (the plan keeps what each op's backward reads: plan.c). */
+static void assert_plans_agree(es_graph *g, int in, int out, const float *seed)
+{
+    size_t nx = es_tensor_size(g, in);
+    float *keep = malloc(nx * sizeof(float));
+    for (int pl = 0; pl < 2; pl++) {
+        es_graph_plan(g, pl ? ES_GRAD_INPUTS : ES_PLAN_KEEP_ALL);
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+        if (pl)
+            assert_memory_equal(es_tensor_grad(g, in), keep, nx * sizeof(float));
+        else
+            memcpy(keep, es_tensor_grad(g, in), nx * sizeof(float));
+    }
+    free(keep);
+}
+
+/* crnn_gru / crnn_lstm (gen_onnx.py --rnn): conv, ReLU, pooling, a bidirectional GRU (a
+ * symbolic batch) or a two-layer LSTM whose Y_h feeds the head too, at opsets 11, 13, 17.
+ * Output and d output[0,0] / d input against PyTorch in float64 (issue 13: 1e-5 and 1e-4 of
+ * the largest value). The LSTM model reads Y and Y_h of each layer: two nodes each. */
+static void crnn_vs_pytorch(void **state)
+{
+    const char *name[2] = {"crnn_gru", "crnn_lstm"};
+    for (int m = 0; m < 2; m++) {
+        char path[256];
+        snprintf(path, sizeof path, OX("%s.input.npy"), name[m]);
+        es_array x = load_fixture(path);
+        snprintf(path, sizeof path, OX("%s.output.npy"), name[m]);
+        es_array want = load_fixture(path);
+        snprintf(path, sizeof path, OX("%s.grad.npy"), name[m]);
+        es_array grad = load_fixture(path);
+        for (int opset = 11; opset <= 17; opset += opset == 11 ? 2 : 4) {
+            snprintf(path, sizeof path, OX("%s.op%d.onnx"), name[m], opset);
+            es_graph *g;
+            if (es_onnx_load(path, &g, NULL) != 0)
+                fail_msg("%s", es_error());
+            assert_int_equal(count_op(g, m ? ES_OP_LSTM : ES_OP_GRU), m ? 4 : 1);
+            size_t n;
+            float *y = run(g, x.data, &n);
+            assert_int_equal(n, es_array_size(&want));
+            float seed[3] = {1, 0, 0};
+            int in, out;
+            es_graph_inputs(g, &in, 1);
+            es_graph_outputs(g, &out, 1);
+            assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+            double ey = rel_err_max(y, want.data, n, 1e-30);
+            double eg = rel_err_max(es_tensor_grad(g, in), grad.data, es_array_size(&grad), 1e-30);
+            printf("    %s opset %d: output rel err %.2g, gradient %.2g\n", name[m], opset, ey, eg);
+            if (!(ey <= 1e-5 && eg <= 1e-4))
+                fail_msg("%s opset %d: output %.3g, gradient %.3g off PyTorch", name[m], opset, ey, eg);
+            assert_plans_agree(g, in, out, seed);
+            free(y);
+            es_graph_free(g);
+        }
+        es_array_free(&x), es_array_free(&want), es_array_free(&grad);
+    }
+}
+
 /* The model at path computes what captum_one_conv.onnx computes, bit for bit. */
 static void assert_same_as_captum(const char *path)
 {
@@ -333,6 +393,8 @@ static void imported_models_round_trip(void **state)
         round_trip_fixture(fixtures[k]);
     round_trip_fixture("act_net.op13"); /* PRelu, HardSigmoid, Erf, Tanh, Exp, Pow, Sqrt */
     round_trip_fixture("act_net.op17"); /* HardSwish, LayerNormalization: written at opset 17 */
+    round_trip_fixture("crnn_gru.op13"); /* GRU */
+    round_trip_fixture("crnn_lstm.op17"); /* LSTM, Y and Y_h as two nodes: Y_h written as output 1 */
 }
 
 static void metadata_and_annotate(void **state)
@@ -372,8 +434,10 @@ static es_graph *one_op_graph(es_op_type op)
     es_graph *g = es_graph_new();
     int flat = op == ES_OP_GEMM || op == ES_OP_MATMUL || op == ES_OP_SOFTMAX ||
                op == ES_OP_LOGSOFTMAX || (op >= ES_OP_ADD && op <= ES_OP_DIV);
-    int x = es_tensor_add(g, "x", ES_T_INPUT, flat ? 2 : 4, flat ? (int[]){1, 6} : (int[]){1, 2, 4, 4},
-                          NULL);
+    /* (N 1, T 4, I 2): layout 1, as the exporter takes an input's first dim for the batch */
+    int seq = op == ES_OP_GRU || op == ES_OP_LSTM;
+    int x = es_tensor_add(g, "x", ES_T_INPUT, flat ? 2 : seq ? 3 : 4,
+                          flat ? (int[]){1, 6} : seq ? (int[]){1, 4, 2} : (int[]){1, 2, 4, 4}, NULL);
     int in[5] = {x, -1, -1, -1, -1}, n_in = 1;
     es_attrs a;
     es_op_defaults(op, &a);
@@ -418,6 +482,14 @@ static es_graph *one_op_graph(es_op_type op)
     case ES_OP_LAYERNORM:
         PARAM("scale", 2, 4, 4), PARAM("bias", 2, 4, 4);
         a.ln.axis = 2, a.ln.epsilon = 1e-3f;
+        break;
+    case ES_OP_GRU: /* both directions, Y_h: written as ONNX's output 1 */
+        PARAM("w", 3, 2, 9, 2), PARAM("r", 3, 2, 9, 3), PARAM("b", 2, 2, 18);
+        a.rnn = (es_rnn_attrs){.hidden = 3, .direction = 2, .layout = 1, .linear_before_reset = 1, .output = 1};
+        break;
+    case ES_OP_LSTM: /* reverse, Y_c: output 2 */
+        PARAM("w", 3, 1, 12, 2), PARAM("r", 3, 1, 12, 3), PARAM("b", 2, 1, 24);
+        a.rnn = (es_rnn_attrs){.hidden = 3, .direction = 1, .layout = 1, .output = 2};
         break;
     default: break; /* Relu, Sigmoid, GlobalAveragePool, Identity, Tanh, Erf …: no attributes */
     }
@@ -936,6 +1008,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pytorch_exports_match),
         cmocka_unit_test(activations_and_layernorm_vs_pytorch),
+        cmocka_unit_test(crnn_vs_pytorch),
         cmocka_unit_test(skeleton_leaves_weights_in_file),
         cmocka_unit_test(merged_graph_and_pipe),
         cmocka_unit_test(folds_keep_borrowed_values),
