@@ -1291,6 +1291,41 @@ static void rnn_layout_and_reverse(void **state)
     }
 }
 
+/* What shape() refuses, and PyTorch's initialisation (uniform in ±1/√hidden, W, R and B). */
+static void rnn_shapes_and_init(void **state)
+{
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 3, (int[]){5, 2, 3}, NULL);
+    int x2 = es_tensor_add(g, "x2", ES_T_INPUT, 2, (int[]){5, 3}, NULL);
+    int w = es_tensor_add(g, "w", ES_T_PARAM, 3, (int[]){1, 12, 3}, NULL);
+    int w_bad = es_tensor_add(g, "w_bad", ES_T_PARAM, 3, (int[]){1, 12, 4}, NULL);
+    int r = es_tensor_add(g, "r", ES_T_PARAM, 3, (int[]){1, 12, 4}, NULL);
+    int b = es_tensor_add(g, "b", ES_T_PARAM, 2, (int[]){1, 24}, NULL);
+    int lens = es_tensor_add(g, "lens", ES_T_STATE, 1, (int[]){3}, NULL);
+    int h0 = es_tensor_add(g, "h0", ES_T_INPUT, 3, (int[]){2, 1, 4}, NULL);
+    es_attrs a = defaults(ES_OP_GRU);
+    a.rnn.hidden = 4;
+    assert_node_fails(g, ES_OP_GRU, "gru_rank", &a, 3, (int[]){x2, w, r});
+    assert_node_fails(g, ES_OP_GRU, "gru_w", &a, 3, (int[]){x, w_bad, r});
+    assert_node_fails(g, ES_OP_GRU, "gru_lens", &a, 5, (int[]){x, w, r, -1, lens});
+    assert_node_fails(g, ES_OP_GRU, "gru_h0", &a, 6, (int[]){x, w, r, -1, -1, h0});
+    assert_node_fails(g, ES_OP_LSTM, "lstm_gates", &a, 3, (int[]){x, w, r}); /* 3 gates, not 4 */
+    a.rnn.output = 2;
+    assert_node_fails(g, ES_OP_GRU, "gru_y_c", &a, 3, (int[]){x, w, r}); /* a GRU has no Y_c */
+    a.rnn.output = 0;
+    assert_true(es_node_add(g, ES_OP_GRU, "gru", &a, 4, (int[]){x, w, r, b}, 1, NULL) >= 0);
+    assert_int_equal(es_graph_init(g, ES_INIT_HE, 7), 0);
+    const int p[3] = {w, r, b};
+    for (int k = 0; k < 3; k++) {
+        const float *v = es_tensor_data(g, p[k]);
+        double most = 0;
+        for (size_t i = 0; i < es_tensor_size(g, p[k]); i++)
+            most = fmax(most, fabs(v[i]));
+        assert_true(most <= 0.5 && most > 0.35); /* 1/√4 */
+    }
+    es_graph_free(g);
+}
+
 static void threads_agree(void **state)
 {
     es_attrs pool = defaults(ES_OP_MAXPOOL), sm = defaults(ES_OP_SOFTMAX);
@@ -1364,6 +1399,7 @@ int main(void)
         cmocka_unit_test(layernorm_rows),
         cmocka_unit_test(rnn_gradients),
         cmocka_unit_test(rnn_layout_and_reverse),
+        cmocka_unit_test(rnn_shapes_and_init),
         cmocka_unit_test(threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

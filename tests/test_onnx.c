@@ -720,6 +720,67 @@ static void bad_op_errors(void **state)
     expect_fail(edited(OX("captum_one_conv.onnx"), no_graph_output), "output 'nothing'");
 }
 
+/* Recurrent nodes with what earsight refuses (or, the default activations, accepts). */
+static Onnx__AttributeProto *attr_named(Onnx__NodeProto *n, const char *name)
+{
+    for (size_t k = 0; k < n->n_attribute; k++)
+        if (strcmp(n->attribute[k]->name, name) == 0)
+            return n->attribute[k];
+    fail_msg("no attribute %s", name);
+    return NULL;
+}
+static void to_strings(Onnx__AttributeProto *a, int n, const char *const *v)
+{
+    set_str(&a->name, "activations");
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS;
+    a->n_strings = n;
+    a->strings = malloc(n * sizeof *a->strings);
+    for (int k = 0; k < n; k++)
+        a->strings[k] = (ProtobufCBinaryData){strlen(v[k]), (uint8_t *)strdup(v[k])};
+}
+static void gru_clip(Onnx__ModelProto *mp) { set_str(&attr_named(node_named(mp, "/rnn/GRU"), "linear_before_reset")->name, "clip"); }
+static void gru_relu(Onnx__ModelProto *mp)
+{
+    to_strings(attr_named(node_named(mp, "/rnn/GRU"), "linear_before_reset"), 2, (const char *[]){"Sigmoid", "Relu"});
+}
+static void gru_default_activations(Onnx__ModelProto *mp)
+{
+    to_strings(attr_named(node_named(mp, "/rnn/GRU"), "linear_before_reset"), 4,
+               (const char *[]){"Sigmoid", "Tanh", "Sigmoid", "Tanh"});
+    attr_named(node_named(mp, "/rnn/GRU"), "hidden_size")->i = 6; /* (lbr is gone: 0) */
+}
+static void gru_sideways(Onnx__ModelProto *mp)
+{
+    Onnx__AttributeProto *a = attr_named(node_named(mp, "/rnn/GRU"), "direction");
+    free(a->s.data);
+    a->s = (ProtobufCBinaryData){8, (uint8_t *)strdup("sideways")};
+}
+static void lstm_input_forget(Onnx__ModelProto *mp) { set_str(&attr_named(node_named(mp, "/rnn/LSTM"), "hidden_size")->name, "input_forget"); }
+static void lstm_peepholes(Onnx__ModelProto *mp)
+{
+    Onnx__NodeProto *n = node_named(mp, "/rnn/LSTM");
+    n->input = realloc(n->input, 8 * sizeof *n->input);
+    n->input[7] = strdup(n->input[3]);
+    n->n_input = 8;
+}
+
+static void recurrent_errors(void **state)
+{
+    expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_clip), "node /rnn/GRU (GRU): clip and activation_alpha/beta are not supported");
+    expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_relu), "node /rnn/GRU (GRU): only the default activations");
+    expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_sideways), "node /rnn/GRU (GRU): bad direction");
+    expect_fail(edited(OX("crnn_lstm.op13.onnx"), lstm_input_forget), "node /rnn/LSTM (LSTM): input_forget is not supported");
+    expect_fail(edited(OX("crnn_lstm.op13.onnx"), lstm_peepholes), "node /rnn/LSTM (LSTM): peepholes (input P) are not supported");
+    es_graph *g;
+    if (es_onnx_load(edited(OX("crnn_gru.op13.onnx"), gru_default_activations), &g, NULL) != 0)
+        fail_msg("%s", es_error());
+    int k = es_graph_n_nodes(g);
+    while (k-- > 0 && es_node_op(g, k) != ES_OP_GRU)
+        ;
+    assert_true(k >= 0 && es_node_attrs(g, k)->rnn.linear_before_reset == 0);
+    es_graph_free(g);
+}
+
 /* ---- non-finite weights, impossible statistics, old opsets (issue 14) ----------------- */
 static Onnx__TensorProto *initializer_named(Onnx__ModelProto *mp, const char *name)
 {
@@ -1023,6 +1084,7 @@ int main(void)
         cmocka_unit_test(missing_empty_truncated_corrupt),
         cmocka_unit_test(float_data_initializers),
         cmocka_unit_test(bad_op_errors),
+        cmocka_unit_test(recurrent_errors),
         cmocka_unit_test(wrong_input_shape),
         cmocka_unit_test(nonfinite_weights_refused),
         cmocka_unit_test(old_opset_named),
