@@ -12,13 +12,15 @@
 #define OPSET 13
 #define IR_VERSION 7 /* the IR of opset 13; opset 17's is 8 */
 
-/* 17 when the graph has HardSwish (opset 14) or LayerNormalization (17), else 13: every op
+/* 17 when the graph has HardSwish (opset 14), LayerNormalization (17) or a batch-first GRU /
+ * LSTM (layout, 14), else 13: every op
  * earsight writes means the same at 13 and 17 (Reshape's allowzero 0, BatchNormalization's
  * one output), so older runtimes still read the models without them. */
 static int opset_of(const es_graph *g)
 {
     for (int k = 0; k < g->nn; k++)
-        if (g->n[k].op == ES_OP_HARDSWISH || g->n[k].op == ES_OP_LAYERNORM)
+        if (g->n[k].op == ES_OP_HARDSWISH || g->n[k].op == ES_OP_LAYERNORM ||
+            ((g->n[k].op == ES_OP_GRU || g->n[k].op == ES_OP_LSTM) && g->n[k].a.rnn.layout))
             return 17;
     return OPSET;
 }
