@@ -151,6 +151,42 @@ static void assert_same_run(es_graph *a, es_graph *b, const float *x)
     free(yb);
 }
 
+/* Model g's output for x and d output[0,0] / d x against PyTorch's (want, grad: float64
+ * references), within tol_y and tol_g of the largest value; then the memory plan keeps what
+ * each op's backward reads (plan.c): the saliency plan, which reuses dead activations at once,
+ * gives keeping everything's gradient. */
+static void assert_matches_pytorch(es_graph *g, const char *label, const es_array *x,
+                                   const es_array *want, const es_array *grad, double tol_y,
+                                   double tol_g)
+{
+    size_t n;
+    float *y = run(g, x->data, &n);
+    assert_int_equal(n, es_array_size(want));
+    float seed[3] = {1, 0, 0};
+    int in, out;
+    es_graph_inputs(g, &in, 1);
+    es_graph_outputs(g, &out, 1);
+    assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    double ey = rel_err_max(y, want->data, n, 1e-30);
+    double eg = rel_err_max(es_tensor_grad(g, in), grad->data, es_array_size(grad), 1e-30);
+    printf("    %s: output rel err %.2g, gradient %.2g\n", label, ey, eg);
+    if (!(ey <= tol_y && eg <= tol_g))
+        fail_msg("%s: output %.3g, gradient %.3g off PyTorch", label, ey, eg);
+    size_t nx = es_tensor_size(g, in);
+    float *keep = malloc(nx * sizeof(float));
+    for (int pl = 0; pl < 2; pl++) {
+        es_graph_plan(g, pl ? ES_GRAD_INPUTS : ES_PLAN_KEEP_ALL);
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+        if (pl)
+            assert_memory_equal(es_tensor_grad(g, in), keep, nx * sizeof(float));
+        else
+            memcpy(keep, es_tensor_grad(g, in), nx * sizeof(float));
+    }
+    free(keep);
+    free(y);
+}
+
 /* act_net (gen_onnx.py --act): PReLU, HardSwish, HardSigmoid, LayerNorm, both GELUs, tanh, exp
  * at opsets 11 and 13 (LayerNorm decomposed: ReduceMean, Sub, Pow, Sqrt, Div), 17
  * (LayerNormalization) and 18 (13's graph, ReduceMean's axes an input). Output and
@@ -173,55 +209,12 @@ static void activations_and_layernorm_vs_pytorch(void **state)
         assert_int_equal(count_op(g, ES_OP_LAYERNORM), fused ? 2 : 0);
         assert_int_equal(count_op(g, ES_OP_POW), fused ? 0 : 2);
         assert_int_equal(count_op(g, ES_OP_HARDSWISH), fused);
-        size_t n;
-        float *y = run(g, x.data, &n);
-        assert_int_equal(n, es_array_size(&want));
-        float seed[3] = {1, 0, 0};
-        int in, out;
-        es_graph_inputs(g, &in, 1);
-        es_graph_outputs(g, &out, 1);
-        assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-        double ey = rel_err_max(y, want.data, n, 1e-30);
-        double eg = rel_err_max(es_tensor_grad(g, in), grad.data, es_array_size(&grad), 1e-30);
-        printf("    act_net opset %d: output rel err %.2g, gradient %.2g\n", opset[k], ey, eg);
-        if (!(ey <= 1e-5 && eg <= 1e-5))
-            fail_msg("opset %d: output %.3g, gradient %.3g off PyTorch", opset[k], ey, eg);
-        /* the memory plan keeps what each op's backward reads (plan.c): the saliency plan,
-         * which reuses dead activations at once, gives keeping everything's gradient */
-        size_t nx = es_tensor_size(g, in);
-        float *keep = malloc(nx * sizeof(float));
-        for (int pl = 0; pl < 2; pl++) {
-            es_graph_plan(g, pl ? ES_GRAD_INPUTS : ES_PLAN_KEEP_ALL);
-            assert_int_equal(es_forward(g, ES_TEST), 0);
-            assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-            if (pl)
-                assert_memory_equal(es_tensor_grad(g, in), keep, nx * sizeof(float));
-            else
-                memcpy(keep, es_tensor_grad(g, in), nx * sizeof(float));
-        }
-        free(keep);
-        free(y);
+        char label[32];
+        snprintf(label, sizeof label, "act_net opset %d", opset[k]);
+        assert_matches_pytorch(g, label, &x, &want, &grad, 1e-5, 1e-5);
         es_graph_free(g);
     }
     es_array_free(&x), es_array_free(&want), es_array_free(&grad);
-}
-
-/* The saliency plan, which reuses dead activations at once, gives the gradient that keeping
- * everything gives (the plan keeps what each op's backward reads: plan.c). */
-static void assert_plans_agree(es_graph *g, int in, int out, const float *seed)
-{
-    size_t nx = es_tensor_size(g, in);
-    float *keep = malloc(nx * sizeof(float));
-    for (int pl = 0; pl < 2; pl++) {
-        es_graph_plan(g, pl ? ES_GRAD_INPUTS : ES_PLAN_KEEP_ALL);
-        assert_int_equal(es_forward(g, ES_TEST), 0);
-        assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-        if (pl)
-            assert_memory_equal(es_tensor_grad(g, in), keep, nx * sizeof(float));
-        else
-            memcpy(keep, es_tensor_grad(g, in), nx * sizeof(float));
-    }
-    free(keep);
 }
 
 /* crnn_gru's model at path loaded for a batch of 3 (its initial_h is a ConstantOfShape of
@@ -268,21 +261,9 @@ static void crnn_vs_pytorch(void **state)
             if (es_onnx_load(path, &g, NULL) != 0)
                 fail_msg("%s", es_error());
             assert_int_equal(count_op(g, m ? ES_OP_LSTM : ES_OP_GRU), m ? 4 : 1);
-            size_t n;
-            float *y = run(g, x.data, &n);
-            assert_int_equal(n, es_array_size(&want));
-            float seed[3] = {1, 0, 0};
-            int in, out;
-            es_graph_inputs(g, &in, 1);
-            es_graph_outputs(g, &out, 1);
-            assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-            double ey = rel_err_max(y, want.data, n, 1e-30);
-            double eg = rel_err_max(es_tensor_grad(g, in), grad.data, es_array_size(&grad), 1e-30);
-            printf("    %s opset %d: output rel err %.2g, gradient %.2g\n", name[m], opset, ey, eg);
-            if (!(ey <= 1e-5 && eg <= 1e-4))
-                fail_msg("%s opset %d: output %.3g, gradient %.3g off PyTorch", name[m], opset, ey, eg);
-            assert_plans_agree(g, in, out, seed);
-            free(y);
+            char label[32];
+            snprintf(label, sizeof label, "%s opset %d", name[m], opset);
+            assert_matches_pytorch(g, label, &x, &want, &grad, 1e-5, 1e-4);
             es_graph_free(g);
             if (m == 0) /* the symbolic batch: three copies of the input, three equal rows */
                 gru_batch_of_three(path, &x, &want);
