@@ -787,6 +787,49 @@ static void recurrent_errors(void **state)
     es_graph_free(g);
 }
 
+/* A new 1-D initializer of n values (no data yet) at the end of mp's graph. */
+static Onnx__TensorProto *add_initializer(Onnx__ModelProto *mp, const char *name, int type, int n)
+{
+    Onnx__GraphProto *g = mp->graph;
+    Onnx__TensorProto *t = malloc(sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = strdup(name);
+    t->has_data_type = 1, t->data_type = type;
+    t->n_dims = 1, t->dims = malloc(sizeof *t->dims), t->dims[0] = n;
+    g->initializer = realloc(g->initializer, (g->n_initializer + 1) * sizeof *g->initializer);
+    g->initializer[g->n_initializer++] = t;
+    return t;
+}
+
+/* crnn_gru's GRU with sequence_lens: an int32 initializer holding gru_lens_value. */
+static int gru_lens_value;
+static void gru_lens(Onnx__ModelProto *mp)
+{
+    Onnx__TensorProto *t = add_initializer(mp, "lens", ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 1);
+    t->n_int32_data = 1, t->int32_data = malloc(sizeof *t->int32_data), t->int32_data[0] = gru_lens_value;
+    set_str(&node_named(mp, "/rnn/GRU")->input[4], "lens");
+}
+
+/* An int32 sequence_lens imports: all 10 frames give the model's output, 4 another one. */
+static void gru_sequence_lens_import(void **state)
+{
+    es_array x = load_fixture(OX("crnn_gru.input.npy")), want = load_fixture(OX("crnn_gru.output.npy"));
+    for (int k = 0; k < 2; k++) {
+        gru_lens_value = k ? 4 : 10;
+        es_graph *g;
+        if (es_onnx_load(edited(OX("crnn_gru.op13.onnx"), gru_lens), &g, NULL) != 0)
+            fail_msg("%s", es_error());
+        size_t n;
+        float *y = run(g, x.data, &n);
+        double e = rel_err_max(y, want.data, n, 1e-30);
+        if (k ? e < 1e-2 : e > 1e-6)
+            fail_msg("sequence_lens %d: %.3g off the whole sequence's output", gru_lens_value, e);
+        free(y);
+        es_graph_free(g);
+    }
+    es_array_free(&x), es_array_free(&want);
+}
+
 /* ---- non-finite weights, impossible statistics, old opsets (issue 14) ----------------- */
 static Onnx__TensorProto *initializer_named(Onnx__ModelProto *mp, const char *name)
 {
@@ -838,15 +881,8 @@ static void nan_clip(Onnx__ModelProto *mp)
 /* An initializer no node reads: refused all the same (its values are checked in the file). */
 static void nan_unused(Onnx__ModelProto *mp)
 {
-    Onnx__GraphProto *g = mp->graph;
-    Onnx__TensorProto *t = malloc(sizeof *t);
-    onnx__tensor_proto__init(t);
-    t->name = strdup("unused");
-    t->has_data_type = 1, t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    t->n_dims = 1, t->dims = malloc(sizeof *t->dims), t->dims[0] = 3;
+    Onnx__TensorProto *t = add_initializer(mp, "unused", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 3);
     t->has_raw_data = 1, t->raw_data.len = 12, t->raw_data.data = calloc(1, 12);
-    g->initializer = realloc(g->initializer, (g->n_initializer + 1) * sizeof *g->initializer);
-    g->initializer[g->n_initializer++] = t;
     set_raw(t, 2, NAN);
 }
 
@@ -1091,6 +1127,7 @@ int main(void)
         cmocka_unit_test(float_data_initializers),
         cmocka_unit_test(bad_op_errors),
         cmocka_unit_test(recurrent_errors),
+        cmocka_unit_test(gru_sequence_lens_import),
         cmocka_unit_test(wrong_input_shape),
         cmocka_unit_test(nonfinite_weights_refused),
         cmocka_unit_test(old_opset_named),
