@@ -1232,6 +1232,24 @@ static void rnn_check_outputs(rnn_case *c, int dir, int layout, int lens)
                 }
 }
 
+/* The ReLU rules are Relu's: GUIDED and DECONVNET leave a recurrence's gradient as it is. */
+static void rnn_rules_agree(rnn_case *c)
+{
+    size_t ny = es_tensor_size(c->g, c->out[0]), nx = es_tensor_size(c->g, 0);
+    float *seed = malloc(ny * sizeof(float)), *want = malloc(nx * sizeof(float));
+    fill_uniform(seed, ny, -1, 1);
+    for (es_relu_rule r = ES_RELU_STANDARD; r <= ES_RELU_DECONVNET; r++) {
+        assert_int_equal(es_forward(c->g, ES_TEST), 0);
+        assert_int_equal(es_backward(c->g, c->out[0], seed, r, ES_GRAD_INPUTS), 0);
+        if (r == ES_RELU_STANDARD)
+            memcpy(want, es_tensor_grad(c->g, 0), nx * sizeof(float));
+        else
+            assert_memory_equal(es_tensor_grad(c->g, 0), want, nx * sizeof(float));
+    }
+    free(seed);
+    free(want);
+}
+
 /* Every direction, both layouts, with and without initial states and sequence_lens (and both
  * GRU reset forms): backward of each output to X, the states, W, R and B against finite
  * differences. */
@@ -1242,6 +1260,8 @@ static void rnn_gradients(void **state)
             int dir = cfg % 3, layout = cfg / 3 % 2, states = cfg / 6 % 2, lens = cfg / 12 % 2, lbr = cfg / 24;
             rnn_case c = rnn_graph(lstm ? ES_OP_LSTM : ES_OP_GRU, dir, layout, states, lens, lbr);
             rnn_check_outputs(&c, dir, layout, lens);
+            if (cfg == 0)
+                rnn_rules_agree(&c);
             for (int k = 0; k < c.n_out; k++) {
                 double e = fd_check(c.g, c.out[k], ES_TEST, 1e-2);
                 if (!(e <= 1e-3))
