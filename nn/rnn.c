@@ -76,6 +76,31 @@ static float *gates(const rnn_aux *a, const rnn_dims *d, int dir, int k, int n)
     return a->gates + (((size_t)dir * d->T + k) * d->N + n) * 4 * d->H;
 }
 
+/* The per-step products over the batch's N rows. Below SMALL_BATCH rows they are sgemv / sger
+ * per row: sgemm would pack R again on every step, most of the time of a one-sample pass. */
+#define SMALL_BATCH 8
+/* y[n] = β·y[n] + R·x[n] (rt: R is [M,K]) or Rᵀ·x[n] (R is [K,M]), n < N. */
+static void rows_by(int rt, int N, int M, int K, const float *x, int ldx, const float *R, int ldr,
+                    float beta, float *y, int ldy)
+{
+    if (N >= SMALL_BATCH)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, rt ? CblasTrans : CblasNoTrans, N, M, K, 1.0f, x, ldx,
+                    R, ldr, beta, y, ldy);
+    else
+        for (int n = 0; n < N; n++)
+            cblas_sgemv(CblasRowMajor, rt ? CblasNoTrans : CblasTrans, rt ? M : K, rt ? K : M, 1.0f, R,
+                        ldr, x + (size_t)n * ldx, 1, beta, y + (size_t)n * ldy, 1);
+}
+/* dR[M,K] += Σ_n a[n]ᵀ·b[n]. */
+static void add_outer(int N, int M, int K, const float *a, int lda, const float *b, int ldb, float *dr, int ldr)
+{
+    if (N >= SMALL_BATCH)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, K, N, 1.0f, a, lda, b, ldb, 1.0f, dr, ldr);
+    else
+        for (int n = 0; n < N; n++)
+            cblas_sger(CblasRowMajor, M, K, 1.0f, a + (size_t)n * lda, 1, b + (size_t)n * ldb, 1, dr, ldr);
+}
+
 static int check_param(es_node *nd, const es_tensor *t, const char *what, int n, const int *want)
 {
     int ok = t->ndim == n;
@@ -178,7 +203,7 @@ static void run_direction(es_graph *g, const es_node *nd, const rnn_dims *d, int
         initial(in_t(g, nd, 6), d, dir, state(a->c, d, dir, 0));
     for (int k = 0; k < d->T; k++) {
         float *hp = state(a->h, d, dir, k), *hn = state(a->h, d, dir, k + 1);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->N, gh, H, 1.0f, hp, H, R, H, 0.0f, hr, gh);
+        rows_by(1, d->N, gh, H, hp, H, R, H, 0.0f, hr, gh);
         if (!d->lstm) { /* z and r, then (linear_before_reset 0) the h part from r⊙h */
             for (int n = 0; n < d->N; n++) {
                 int len = seq_len(g, nd, d, n), t = reversed(nd, dir) ? len - 1 - k : k;
@@ -189,8 +214,7 @@ static void run_direction(es_graph *g, const es_node *nd, const rnn_dims *d, int
                     rh[(size_t)n * H + j] = k < len ? gk[H + j] * hp[(size_t)n * H + j] : 0.0f;
             }
             if (!d->lbr)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d->N, H, H, 1.0f, rh, H,
-                            R + (size_t)2 * H * H, H, 0.0f, hr + 2 * H, gh);
+                rows_by(1, d->N, H, H, rh, H, R + (size_t)2 * H * H, H, 0.0f, hr + 2 * H, gh);
         }
         for (int n = 0; n < d->N; n++) {
             int len = seq_len(g, nd, d, n), t = reversed(nd, dir) ? len - 1 - k : k;
@@ -283,8 +307,7 @@ static void gru_reset_back(es_graph *g, const es_node *nd, const rnn_dims *d, in
 {
     int H = d->H, gh = 3 * H;
     const float *hp = state(a->h, d, dir, k);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->N, H, H, 1.0f, da + 2 * H, gh,
-                R + (size_t)2 * H * H, H, 0.0f, tmp, H);
+    rows_by(0, d->N, H, H, da + 2 * H, gh, R + (size_t)2 * H * H, H, 0.0f, tmp, H);
     for (int n = 0; n < d->N; n++) {
         int len = seq_len(g, nd, d, n), t = reversed(nd, dir) ? len - 1 - k : k;
         const float *gk = gates(a, d, dir, k, n);
@@ -299,8 +322,7 @@ static void gru_reset_back(es_graph *g, const es_node *nd, const rnn_dims *d, in
         }
     }
     if (dr)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, H, d->N, 1.0f, da + 2 * H, gh, rh, H,
-                    1.0f, dr + (size_t)2 * H * H, H);
+        add_outer(d->N, H, H, da + 2 * H, gh, rh, H, dr + (size_t)2 * H * H, H);
 }
 
 /* Backpropagation through time of direction dir; ws as run_direction's: dg [T·N, G·H], da
@@ -335,9 +357,9 @@ static void back_direction(es_graph *g, const es_node *nd, const rnn_dims *d, in
         int rec = d->lstm || d->lbr ? gh : 2 * H; /* the columns whose recurrent input is h */
         if (rec < gh)
             gru_reset_back(g, nd, d, dir, k, a, R, dg, da, dh, tmp, rh, dr);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d->N, H, rec, 1.0f, da, gh, R, H, 1.0f, dh, H);
+        rows_by(0, d->N, H, rec, da, gh, R, H, 1.0f, dh, H);
         if (dr)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rec, H, d->N, 1.0f, da, gh, hp, H, 1.0f, dr, H);
+            add_outer(d->N, rec, H, da, gh, hp, H, dr, H);
         if (dbr)
             add_rows(dbr, da, d->N, gh);
     }

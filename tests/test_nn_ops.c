@@ -1173,16 +1173,16 @@ static void layernorm_rows(void **state)
 }
 
 /* ---- GRU and LSTM ------------------------------------------------------------------------ */
-/* A recurrence of T=3 steps, batch 2, input 2, hidden 2 with nodes for each of its outputs
- * (Y, Y_h, Y_c); lens (when asked) 3 and 1. */
+/* A recurrence of T=3 steps, batch N, input 2, hidden 2 with nodes for each of its outputs
+ * (Y, Y_h, Y_c); lens (when asked) 3, 1, 3, 1 … */
 typedef struct {
     es_graph *g;
     int out[3], n_out;
 } rnn_case;
 
-static rnn_case rnn_graph(es_op_type op, int dir, int layout, int states, int lens, int lbr)
+static rnn_case rnn_graph(es_op_type op, int dir, int layout, int states, int lens, int lbr, int N)
 {
-    enum { T = 3, N = 2, I = 2, H = 2 };
+    enum { T = 3, I = 2, H = 2 };
     int lstm = op == ES_OP_LSTM, G = lstm ? 4 : 3, D = dir == 2 ? 2 : 1;
     rnn_case c = {es_graph_new(), {-1, -1, -1}, lstm ? 3 : 2};
     int in[7] = {-1, -1, -1, -1, -1, -1, -1};
@@ -1191,8 +1191,11 @@ static rnn_case rnn_graph(es_op_type op, int dir, int layout, int states, int le
     in[1] = es_tensor_add(c.g, "w", ES_T_PARAM, 3, (int[]){D, G * H, I}, NULL);
     in[2] = es_tensor_add(c.g, "r", ES_T_PARAM, 3, (int[]){D, G * H, H}, NULL);
     in[3] = es_tensor_add(c.g, "b", ES_T_PARAM, 2, (int[]){D, 2 * G * H}, NULL);
-    if (lens)
-        in[4] = es_tensor_add(c.g, "lens", ES_T_STATE, 1, (int[]){N}, (float[]){3, 1});
+    if (lens) {
+        in[4] = es_tensor_add(c.g, "lens", ES_T_STATE, 1, (int[]){N}, NULL);
+        for (int n = 0; n < N; n++)
+            es_tensor_data(c.g, in[4])[n] = n % 2 ? 1 : 3;
+    }
     for (int k = 5; states && k < (lstm ? 7 : 6); k++)
         in[k] = es_tensor_add(c.g, k == 5 ? "h0" : "c0", ES_T_INPUT, 3, hd, NULL);
     for (int k = 0; k < 7; k++)
@@ -1258,7 +1261,7 @@ static void rnn_gradients(void **state)
     for (int lstm = 0; lstm < 2; lstm++)
         for (int cfg = 0; cfg < (lstm ? 24 : 48); cfg++) {
             int dir = cfg % 3, layout = cfg / 3 % 2, states = cfg / 6 % 2, lens = cfg / 12 % 2, lbr = cfg / 24;
-            rnn_case c = rnn_graph(lstm ? ES_OP_LSTM : ES_OP_GRU, dir, layout, states, lens, lbr);
+            rnn_case c = rnn_graph(lstm ? ES_OP_LSTM : ES_OP_GRU, dir, layout, states, lens, lbr, 2);
             rnn_check_outputs(&c, dir, layout, lens);
             if (cfg == 0)
                 rnn_rules_agree(&c);
@@ -1270,6 +1273,13 @@ static void rnn_gradients(void **state)
             }
             es_graph_free(c.g);
         }
+    /* a batch of 9: the per-step products are one sgemm over the batch (SMALL_BATCH) */
+    for (int lstm = 0; lstm < 2; lstm++) {
+        rnn_case c = rnn_graph(lstm ? ES_OP_LSTM : ES_OP_GRU, 2, 1, 1, 1, 0, 9);
+        for (int k = 0; k < c.n_out; k++)
+            assert_grad_ok(c.g, c.out[k], ES_TEST, 1e-2);
+        es_graph_free(c.g);
+    }
 }
 
 /* Layout 1 is layout 0 with the batch first, and the reverse direction is the forward one on
@@ -1279,7 +1289,7 @@ static void rnn_layout_and_reverse(void **state)
     enum { T = 3, N = 2, I = 2, H = 2 };
     for (int lstm = 0; lstm < 2; lstm++) {
         es_op_type op = lstm ? ES_OP_LSTM : ES_OP_GRU;
-        rnn_case a = rnn_graph(op, 0, 0, 0, 0, 1), b = rnn_graph(op, 0, 1, 0, 0, 1), r = rnn_graph(op, 1, 0, 0, 0, 1);
+        rnn_case a = rnn_graph(op, 0, 0, 0, 0, 1, N), b = rnn_graph(op, 0, 1, 0, 0, 1, N), r = rnn_graph(op, 1, 0, 0, 0, 1, N);
         const char *p[3] = {"w", "r", "b"};
         for (int k = 0; k < 3; k++) {
             int ta = es_tensor_find(a.g, p[k]);
