@@ -76,29 +76,55 @@ static float *gates(const rnn_aux *a, const rnn_dims *d, int dir, int k, int n)
     return a->gates + (((size_t)dir * d->T + k) * d->N + n) * 4 * d->H;
 }
 
-/* The per-step products over the batch's N rows. Below SMALL_BATCH rows they are sgemv / sger
- * per row: sgemm would pack R again on every step, most of the time of a one-sample pass. */
+/* The per-step products over the batch's N rows. Below SMALL_BATCH rows they are plain loops:
+ * sgemm would pack R again on every step (most of a one-sample pass), and BLAS's threads would
+ * meet for every one of the T small products. */
 #define SMALL_BATCH 8
 /* y[n] = β·y[n] + R·x[n] (rt: R is [M,K]) or Rᵀ·x[n] (R is [K,M]), n < N. */
 static void rows_by(int rt, int N, int M, int K, const float *x, int ldx, const float *R, int ldr,
                     float beta, float *y, int ldy)
 {
-    if (N >= SMALL_BATCH)
+    if (N >= SMALL_BATCH) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, rt ? CblasTrans : CblasNoTrans, N, M, K, 1.0f, x, ldx,
                     R, ldr, beta, y, ldy);
-    else
-        for (int n = 0; n < N; n++)
-            cblas_sgemv(CblasRowMajor, rt ? CblasNoTrans : CblasTrans, rt ? M : K, rt ? K : M, 1.0f, R,
-                        ldr, x + (size_t)n * ldx, 1, beta, y + (size_t)n * ldy, 1);
+        return;
+    }
+    for (int n = 0; n < N; n++) {
+        const float *xn = x + (size_t)n * ldx;
+        float *yn = y + (size_t)n * ldy;
+        for (int m = 0; m < M; m++)
+            yn[m] = beta != 0.0f ? beta * yn[m] : 0.0f;
+        for (int m = 0; rt && m < M; m++) {
+            const float *r = R + (size_t)m * ldr;
+            float acc = 0;
+#pragma omp simd reduction(+ : acc)
+            for (int k = 0; k < K; k++)
+                acc += r[k] * xn[k];
+            yn[m] += acc;
+        }
+        for (int k = 0; !rt && k < K; k++) {
+            const float *r = R + (size_t)k * ldr;
+#pragma omp simd
+            for (int m = 0; m < M; m++)
+                yn[m] += xn[k] * r[m];
+        }
+    }
 }
 /* dR[M,K] += Σ_n a[n]ᵀ·b[n]. */
 static void add_outer(int N, int M, int K, const float *a, int lda, const float *b, int ldb, float *dr, int ldr)
 {
-    if (N >= SMALL_BATCH)
+    if (N >= SMALL_BATCH) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, K, N, 1.0f, a, lda, b, ldb, 1.0f, dr, ldr);
-    else
-        for (int n = 0; n < N; n++)
-            cblas_sger(CblasRowMajor, M, K, 1.0f, a + (size_t)n * lda, 1, b + (size_t)n * ldb, 1, dr, ldr);
+        return;
+    }
+    for (int n = 0; n < N; n++)
+        for (int m = 0; m < M; m++) {
+            float am = a[(size_t)n * lda + m], *row = dr + (size_t)m * ldr;
+            const float *bn = b + (size_t)n * ldb;
+#pragma omp simd
+            for (int k = 0; k < K; k++)
+                row[k] += am * bn[k];
+        }
 }
 
 static int check_param(es_node *nd, const es_tensor *t, const char *what, int n, const int *want)
