@@ -7,10 +7,12 @@
  * only those).
  * Sequence n runs len[n] steps (all T without sequence_lens); in reverse it starts at step
  * len[n]−1. Steps past a sequence's end give zeros in Y and leave the state as it is, so Y_h is
- * the last valid step's. Forward keeps in aux every state h (and c) in the order the steps run
- * (index 0 the initial state) and each step's gates; backward reads X (for dW), W and R and the
- * lengths (nn/plan.c), never the output. X·Wᵀ for all steps, dX and dW are one sgemm each per
- * direction; the recurrence is one small sgemm per step over the batch. */
+ * the last valid step's (a sequence of length 0 keeps its initial state). Forward keeps in aux
+ * every state h (and c) in the order the steps run (index 0 the initial state) and each step's
+ * gates; backward reads X (for dW), W and R and the lengths (nn/plan.c), never the output.
+ * X·Wᵀ for all steps, dX and dW are one sgemm each per direction; the recurrence is one small
+ * product per step over the batch (rows_by). The ReLU rules (GUIDED, DECONVNET) are Relu's:
+ * these ops always pass their true gradient. */
 #include "nn/graph.h"
 #include "nn/onnx_hooks.h"
 #include <cblas.h>
@@ -34,7 +36,10 @@ static rnn_dims dims_of(es_graph *g, const es_node *nd)
 }
 
 /* Row of step t, sequence n in X (and in the per-step gradients, laid out as X). */
-static size_t xrow(const rnn_dims *d, int t, int n) { return d->layout ? (size_t)n * d->T + t : (size_t)t * d->N + n; }
+static size_t xrow(const rnn_dims *d, int t, int n)
+{
+    return d->layout ? (size_t)n * d->T + t : (size_t)t * d->N + n;
+}
 /* Offset of (t, direction, n) in Y, and of (direction, n) in Y_h, Y_c and the initial states. */
 static size_t yoff(const rnn_dims *d, int t, int dir, int n)
 {
@@ -111,7 +116,8 @@ static void rows_by(int rt, int N, int M, int K, const float *x, int ldx, const 
     }
 }
 /* dR[M,K] += Σ_n a[n]ᵀ·b[n]. */
-static void add_outer(int N, int M, int K, const float *a, int lda, const float *b, int ldb, float *dr, int ldr)
+static void add_outer(int N, int M, int K, const float *a, int lda, const float *b, int ldb,
+                      float *dr, int ldr)
 {
     if (N >= SMALL_BATCH) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, K, N, 1.0f, a, lda, b, ldb, 1.0f, dr, ldr);
@@ -235,7 +241,8 @@ static void run_direction(es_graph *g, const es_node *nd, const rnn_dims *d, int
                 int len = seq_len(g, nd, d, n), t = reversed(nd, dir) ? len - 1 - k : k;
                 float *gk = gates(a, d, dir, k, n);
                 for (int j = 0; k < len && j < 2 * H; j++)
-                    gk[j] = sigm(xw[xrow(d, t, n) * gh + j] + hr[(size_t)n * gh + j] + (bw ? bw[j] + br[j] : 0.0f));
+                    gk[j] = sigm(xw[xrow(d, t, n) * gh + j] + hr[(size_t)n * gh + j] +
+                                 (bw ? bw[j] + br[j] : 0.0f));
                 for (int j = 0; j < H; j++)
                     rh[(size_t)n * H + j] = k < len ? gk[H + j] * hp[(size_t)n * H + j] : 0.0f;
             }
@@ -275,11 +282,12 @@ static void rnn_forward(es_graph *g, es_node *nd)
             int len = seq_len(g, nd, &d, n);
             for (int k = 0; which == 0 && k < len; k++) {
                 int t = reversed(nd, dir) ? len - 1 - k : k;
-                memcpy(y->data + yoff(&d, t, dir, n), state(a.h, &d, dir, k + 1) + (size_t)n * H, H * sizeof(float));
+                memcpy(y->data + yoff(&d, t, dir, n), state(a.h, &d, dir, k + 1) + (size_t)n * H,
+                       H * sizeof(float));
             }
             if (which > 0)
-                memcpy(y->data + hoff(&d, dir, n), state(which == 1 ? a.h : a.c, &d, dir, d.T) + (size_t)n * H,
-                       H * sizeof(float));
+                memcpy(y->data + hoff(&d, dir, n),
+                       state(which == 1 ? a.h : a.c, &d, dir, d.T) + (size_t)n * H, H * sizeof(float));
         }
     }
 }
@@ -444,7 +452,8 @@ static int refuse_extras(es_importer *m, const Onnx__NodeProto *nd, int lstm)
         if (act->strings[k].len != strlen(w) || memcmp(act->strings[k].data, w, act->strings[k].len) != 0)
             return es_import_fail(nd, "only the default activations (sigmoid, tanh) are supported", NULL);
     }
-    if (es_onnx_attr(nd, "clip") || es_onnx_attr(nd, "activation_alpha") || es_onnx_attr(nd, "activation_beta"))
+    if (es_onnx_attr(nd, "clip") || es_onnx_attr(nd, "activation_alpha") ||
+        es_onnx_attr(nd, "activation_beta"))
         return es_import_fail(nd, "clip and activation_alpha/beta are not supported", NULL);
     if (lstm && es_onnx_attr_int(nd, "input_forget", 0) != 0)
         return es_import_fail(nd, "input_forget is not supported", NULL);

@@ -1225,7 +1225,8 @@ static void rnn_check_outputs(rnn_case *c, int dir, int layout, int lens)
         for (int d = 0; d < D; d++)
             for (int n = 0; n < N; n++)
                 for (int j = 0; j < H; j++) {
-                    size_t yi = (layout ? ((size_t)(n * T + t) * D + d) : ((size_t)(t * D + d) * N + n)) * H + j;
+                    size_t yi = (layout ? ((size_t)(n * T + t) * D + d) : ((size_t)(t * D + d) * N + n)) * H
+                                + j;
                     size_t hi = (layout ? (size_t)n * D + d : (size_t)d * N + n) * H + j;
                     int last = (dir == 1 || d == 1) ? 0 : len[n] - 1;
                     if (t >= len[n] && y[yi] != 0.0f)
@@ -1260,7 +1261,8 @@ static void rnn_gradients(void **state)
 {
     for (int lstm = 0; lstm < 2; lstm++)
         for (int cfg = 0; cfg < (lstm ? 24 : 48); cfg++) {
-            int dir = cfg % 3, layout = cfg / 3 % 2, states = cfg / 6 % 2, lens = cfg / 12 % 2, lbr = cfg / 24;
+            int dir = cfg % 3, layout = cfg / 3 % 2, states = cfg / 6 % 2, lens = cfg / 12 % 2;
+            int lbr = cfg / 24;
             rnn_case c = rnn_graph(lstm ? ES_OP_LSTM : ES_OP_GRU, dir, layout, states, lens, lbr, 2);
             rnn_check_outputs(&c, dir, layout, lens);
             if (cfg == 0)
@@ -1289,14 +1291,17 @@ static void rnn_layout_and_reverse(void **state)
     enum { T = 3, N = 2, I = 2, H = 2 };
     for (int lstm = 0; lstm < 2; lstm++) {
         es_op_type op = lstm ? ES_OP_LSTM : ES_OP_GRU;
-        rnn_case a = rnn_graph(op, 0, 0, 0, 0, 1, N), b = rnn_graph(op, 0, 1, 0, 0, 1, N), r = rnn_graph(op, 1, 0, 0, 0, 1, N);
+        rnn_case a = rnn_graph(op, 0, 0, 0, 0, 1, N), b = rnn_graph(op, 0, 1, 0, 0, 1, N);
+        rnn_case r = rnn_graph(op, 1, 0, 0, 0, 1, N);
         const char *p[3] = {"w", "r", "b"};
         for (int k = 0; k < 3; k++) {
             int ta = es_tensor_find(a.g, p[k]);
-            memcpy(es_tensor_data(b.g, es_tensor_find(b.g, p[k])), es_tensor_data(a.g, ta), es_tensor_size(a.g, ta) * sizeof(float));
-            memcpy(es_tensor_data(r.g, es_tensor_find(r.g, p[k])), es_tensor_data(a.g, ta), es_tensor_size(a.g, ta) * sizeof(float));
+            size_t bytes = es_tensor_size(a.g, ta) * sizeof(float);
+            memcpy(es_tensor_data(b.g, es_tensor_find(b.g, p[k])), es_tensor_data(a.g, ta), bytes);
+            memcpy(es_tensor_data(r.g, es_tensor_find(r.g, p[k])), es_tensor_data(a.g, ta), bytes);
         }
-        float *xa = es_tensor_data(a.g, es_tensor_find(a.g, "x")), *xb = es_tensor_data(b.g, es_tensor_find(b.g, "x"));
+        float *xa = es_tensor_data(a.g, es_tensor_find(a.g, "x"));
+        float *xb = es_tensor_data(b.g, es_tensor_find(b.g, "x"));
         float *xr = es_tensor_data(r.g, es_tensor_find(r.g, "x"));
         for (int t = 0; t < T; t++)
             for (int n = 0; n < N; n++)

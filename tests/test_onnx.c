@@ -491,7 +491,8 @@ static es_graph *one_op_graph(es_op_type op)
         break;
     case ES_OP_GRU: /* both directions, Y_h: written as ONNX's output 1 */
         PARAM("w", 3, 2, 9, 2), PARAM("r", 3, 2, 9, 3), PARAM("b", 2, 2, 18);
-        a.rnn = (es_rnn_attrs){.hidden = 3, .direction = 2, .layout = 1, .linear_before_reset = 1, .output = 1};
+        a.rnn = (es_rnn_attrs){.hidden = 3, .direction = 2, .layout = 1, .linear_before_reset = 1,
+                               .output = 1};
         break;
     case ES_OP_LSTM: /* reverse, Y_c: output 2 */
         PARAM("w", 3, 1, 12, 2), PARAM("r", 3, 1, 12, 3), PARAM("b", 2, 1, 24);
@@ -744,10 +745,14 @@ static void to_strings(Onnx__AttributeProto *a, int n, const char *const *v)
     for (int k = 0; k < n; k++)
         a->strings[k] = (ProtobufCBinaryData){strlen(v[k]), (uint8_t *)strdup(v[k])};
 }
-static void gru_clip(Onnx__ModelProto *mp) { set_str(&attr_named(node_named(mp, "/rnn/GRU"), "linear_before_reset")->name, "clip"); }
+static void gru_clip(Onnx__ModelProto *mp)
+{
+    set_str(&attr_named(node_named(mp, "/rnn/GRU"), "linear_before_reset")->name, "clip");
+}
 static void gru_relu(Onnx__ModelProto *mp)
 {
-    to_strings(attr_named(node_named(mp, "/rnn/GRU"), "linear_before_reset"), 2, (const char *[]){"Sigmoid", "Relu"});
+    to_strings(attr_named(node_named(mp, "/rnn/GRU"), "linear_before_reset"), 2,
+               (const char *[]){"Sigmoid", "Relu"});
 }
 static void gru_default_activations(Onnx__ModelProto *mp)
 {
@@ -761,7 +766,10 @@ static void gru_sideways(Onnx__ModelProto *mp)
     free(a->s.data);
     a->s = (ProtobufCBinaryData){8, (uint8_t *)strdup("sideways")};
 }
-static void lstm_input_forget(Onnx__ModelProto *mp) { set_str(&attr_named(node_named(mp, "/rnn/LSTM"), "hidden_size")->name, "input_forget"); }
+static void lstm_input_forget(Onnx__ModelProto *mp)
+{
+    set_str(&attr_named(node_named(mp, "/rnn/LSTM"), "hidden_size")->name, "input_forget");
+}
 static void lstm_peepholes(Onnx__ModelProto *mp)
 {
     Onnx__NodeProto *n = node_named(mp, "/rnn/LSTM");
@@ -772,11 +780,15 @@ static void lstm_peepholes(Onnx__ModelProto *mp)
 
 static void recurrent_errors(void **state)
 {
-    expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_clip), "node /rnn/GRU (GRU): clip and activation_alpha/beta are not supported");
-    expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_relu), "node /rnn/GRU (GRU): only the default activations");
+    expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_clip),
+                "node /rnn/GRU (GRU): clip and activation_alpha/beta are not supported");
+    expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_relu),
+                "node /rnn/GRU (GRU): only the default activations");
     expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_sideways), "node /rnn/GRU (GRU): bad direction");
-    expect_fail(edited(OX("crnn_lstm.op13.onnx"), lstm_input_forget), "node /rnn/LSTM (LSTM): input_forget is not supported");
-    expect_fail(edited(OX("crnn_lstm.op13.onnx"), lstm_peepholes), "node /rnn/LSTM (LSTM): peepholes (input P) are not supported");
+    expect_fail(edited(OX("crnn_lstm.op13.onnx"), lstm_input_forget),
+                "node /rnn/LSTM (LSTM): input_forget is not supported");
+    expect_fail(edited(OX("crnn_lstm.op13.onnx"), lstm_peepholes),
+                "node /rnn/LSTM (LSTM): peepholes (input P) are not supported");
     es_graph *g;
     if (es_onnx_load(edited(OX("crnn_gru.op13.onnx"), gru_default_activations), &g, NULL) != 0)
         fail_msg("%s", es_error());
