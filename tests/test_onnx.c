@@ -780,15 +780,19 @@ static void lstm_peepholes(Onnx__ModelProto *mp)
 
 static void recurrent_errors(void **state)
 {
-    expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_clip),
-                "node /rnn/GRU (GRU): clip and activation_alpha/beta are not supported");
-    expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_relu),
-                "node /rnn/GRU (GRU): only the default activations");
-    expect_fail(edited(OX("crnn_gru.op13.onnx"), gru_sideways), "node /rnn/GRU (GRU): bad direction");
-    expect_fail(edited(OX("crnn_lstm.op13.onnx"), lstm_input_forget),
-                "node /rnn/LSTM (LSTM): input_forget is not supported");
-    expect_fail(edited(OX("crnn_lstm.op13.onnx"), lstm_peepholes),
-                "node /rnn/LSTM (LSTM): peepholes (input P) are not supported");
+    static const struct {
+        const char *model;
+        void (*edit)(Onnx__ModelProto *);
+        const char *want;
+    } cases[] = {
+        {OX("crnn_gru.op13.onnx"), gru_clip, "node /rnn/GRU (GRU): clip and activation_alpha/beta are not"},
+        {OX("crnn_gru.op13.onnx"), gru_relu, "node /rnn/GRU (GRU): only the default activations"},
+        {OX("crnn_gru.op13.onnx"), gru_sideways, "node /rnn/GRU (GRU): bad direction"},
+        {OX("crnn_lstm.op13.onnx"), lstm_input_forget, "node /rnn/LSTM (LSTM): input_forget is not"},
+        {OX("crnn_lstm.op13.onnx"), lstm_peepholes, "node /rnn/LSTM (LSTM): peepholes (input P) are not"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        expect_fail(edited(cases[k].model, cases[k].edit), cases[k].want);
     es_graph *g;
     if (es_onnx_load(edited(OX("crnn_gru.op13.onnx"), gru_default_activations), &g, NULL) != 0)
         fail_msg("%s", es_error());
