@@ -272,6 +272,74 @@ static void crnn_vs_pytorch(void **state)
     }
 }
 
+/* A rnn_lens fixture (gen_onnx.py --rnn) part as a tensor of g: rnn_lens_KIND_PART.npy. */
+static int lens_tensor(es_graph *g, const char *kind, const char *part, es_tensor_kind tk,
+                       es_array *a)
+{
+    char path[256];
+    snprintf(path, sizeof path, OX("rnn_lens_%s_%s.npy"), kind, part);
+    *a = load_fixture(path);
+    int t = es_tensor_add(g, part, tk, a->ndim, a->dims, a->data);
+    assert_true(t >= 0);
+    return t;
+}
+
+/* sequence_lens against PyTorch's packed sequences (float64): a bidirectional GRU and LSTM on
+ * sequences of 5, 2 and 4 steps — Y zero past each end, the reverse direction starting at each
+ * sequence's last step, Y_h the last valid state — and d(Σ sy·Y + Σ sh·Y_h)/dx. */
+static void sequence_lens_vs_pytorch(void **state)
+{
+    const char *kind[2] = {"gru", "lstm"};
+    for (int m = 0; m < 2; m++) {
+        es_graph *g = es_graph_new();
+        es_array a[10];
+        int in[7] = {-1, -1, -1, -1, -1, -1, -1}, out[2];
+        const char *part[5] = {"x", "w", "r", "b", "lens"};
+        for (int k = 0; k < 5; k++)
+            in[k] = lens_tensor(g, kind[m], part[k],
+                                k == 0 ? ES_T_INPUT : k == 4 ? ES_T_STATE : ES_T_PARAM, &a[k]);
+        es_attrs at;
+        es_op_defaults(m ? ES_OP_LSTM : ES_OP_GRU, &at);
+        at.rnn.hidden = 4, at.rnn.direction = 2, at.rnn.linear_before_reset = !m; /* PyTorch's GRU */
+        for (int k = 0; k < 2; k++) {
+            at.rnn.output = k;
+            const char *name = k ? "yh_node" : "y_node";
+            assert_true(es_node_add(g, m ? ES_OP_LSTM : ES_OP_GRU, name, &at, 5, in, 1, NULL) >= 0);
+            out[k] = es_tensor_find(g, name);
+            assert_int_equal(es_graph_mark_output(g, out[k]), 0);
+        }
+        const char *ref[5] = {"y", "yh", "sy", "sh", "dx"};
+        for (int k = 0; k < 5; k++) {
+            char path[256];
+            snprintf(path, sizeof path, OX("rnn_lens_%s_%s.npy"), kind[m], ref[k]);
+            a[5 + k] = load_fixture(path);
+        }
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        double ey = 0, eg;
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(es_tensor_size(g, out[k]), es_array_size(&a[5 + k]));
+            ey = fmax(ey, rel_err_max(es_tensor_data(g, out[k]), a[5 + k].data,
+                                      es_array_size(&a[5 + k]), 1e-30));
+        }
+        size_t nx = es_array_size(&a[0]);
+        float *dx = calloc(nx, sizeof(float));
+        for (int k = 0; k < 2; k++) { /* one pass per output, the gradients summed */
+            assert_int_equal(es_backward(g, out[k], a[7 + k].data, ES_RELU_STANDARD, ES_GRAD_INPUTS),
+                             0);
+            for (size_t i = 0; i < nx; i++)
+                dx[i] += es_tensor_grad(g, in[0])[i];
+        }
+        eg = rel_err_max(dx, a[9].data, nx, 1e-30);
+        printf("    %s with sequence_lens: output rel err %.2g, gradient %.2g\n", kind[m], ey, eg);
+        if (!(ey <= 1e-5 && eg <= 1e-5))
+            fail_msg("%s: output %.3g, gradient %.3g off PyTorch", kind[m], ey, eg);
+        free(dx);
+        for (int k = 0; k < 10; k++)
+            es_array_free(&a[k]);
+        es_graph_free(g);
+    }
+}
+
 /* The model at path computes what captum_one_conv.onnx computes, bit for bit. */
 static void assert_same_as_captum(const char *path)
 {
@@ -1128,6 +1196,7 @@ int main(void)
         cmocka_unit_test(pytorch_exports_match),
         cmocka_unit_test(activations_and_layernorm_vs_pytorch),
         cmocka_unit_test(crnn_vs_pytorch),
+        cmocka_unit_test(sequence_lens_vs_pytorch),
         cmocka_unit_test(skeleton_leaves_weights_in_file),
         cmocka_unit_test(merged_graph_and_pipe),
         cmocka_unit_test(folds_keep_borrowed_values),
