@@ -32,6 +32,9 @@ typedef struct { float exponent; } es_pow_attrs;            /* activation.c: x^e
 typedef struct { int axis; float epsilon; } es_layernorm_attrs; /* layernorm.c: over dims axis.. */
 /* slice.c: per dim, ONNX's start, end and step before clamping */
 typedef struct { int start[ES_MAX_DIMS], end[ES_MAX_DIMS], step[ES_MAX_DIMS]; } es_slice_attrs;
+/* rnn.c (GRU, LSTM): direction 0 forward, 1 reverse, 2 bidirectional; layout 0 [T,N,I], 1
+ * [N,T,I]; output: which ONNX output the node computes (0 Y, 1 Y_h, 2 Y_c) */
+typedef struct { int hidden, direction, layout, linear_before_reset, output; } es_rnn_attrs;
 
 /* A node's attributes: the member of its op's family. */
 typedef union {
@@ -49,6 +52,7 @@ typedef union {
     es_pow_attrs pow;
     es_layernorm_attrs ln;
     es_slice_attrs slice;
+    es_rnn_attrs rnn;
 } es_attrs;
 
 typedef struct {

@@ -10,7 +10,7 @@
  *                  Constant nodes) are evaluated at import and become attributes; a symbolic
  *                  batch dim becomes 1.
  *   es_onnx_save   writes a graph as an opset-13 model that onnx.checker accepts (opset 17
- *                  when it holds HardSwish or LayerNormalization).
+ *                  when it holds HardSwish, LayerNormalization or a batch-first GRU / LSTM).
  *   es_meta        the model's metadata_props (key/value strings), where the feature
  *                  pipeline and the class labels travel (DESIGN.md §2, §4).
  *
@@ -21,13 +21,15 @@
  * Dropout, Flatten, Reshape, Identity, Cast (to float), Transpose, Squeeze, Unsqueeze, Slice
  * (constant bounds, steps ±), Tanh, Erf, Sqrt, Exp, HardSigmoid, HardSwish, Pow (a constant
  * scalar exponent), PRelu, LayerNormalization (opset 17; GELU and the opset-11/13 LayerNorm are
- * these ops), InstanceNormalization (and GroupNorm(1, C) as PyTorch writes it); and, written
- * with those: GlobalMaxPool, ReduceMean / ReduceMax / ReduceSum (not over the batch), Clip
- * (ReLU6, hardtanh, clamp), Split, Gather on data with constant indices (a scalar or 1-D index
- * tensor), Expand (constant shape), Where (constant condition). Integer shape arithmetic
+ * these ops), InstanceNormalization (and GroupNorm(1, C) as PyTorch writes it), GRU and LSTM
+ * (every direction, both layouts, sequence_lens, initial states; default activations only, no
+ * clip, input_forget or peepholes; each output a node reads becomes a node of its own); and,
+ * written with those: GlobalMaxPool, ReduceMean / ReduceMax / ReduceSum (not over the batch),
+ * Clip (ReLU6, hardtanh, clamp), Split, Gather on data with constant indices (a scalar or 1-D
+ * index tensor), Expand (constant shape), Where (constant condition). Integer shape arithmetic
  * (Shape, Gather, Slice, Concat, Constant(OfShape), Range, Where, Equal, Expand, Cast, …) is
  * evaluated at import. Nodes that feed no graph output are skipped. Not supported: other Pad
- * modes, Gather with computed or 2-D and larger indices, recurrent layers, Resize.
+ * modes, Gather with computed or 2-D and larger indices, Resize.
  * Tensor names are the ONNX names, so a layer can be named as Netron shows it.
  * Initializers become PARAM tensors (weights, biases, batch-norm scale and shift, vector
  * operands of Add/Sub/Mul/Div) or STATE tensors (batch-norm running statistics, scalar and

@@ -12,13 +12,15 @@
 #define OPSET 13
 #define IR_VERSION 7 /* the IR of opset 13; opset 17's is 8 */
 
-/* 17 when the graph has HardSwish (opset 14) or LayerNormalization (17), else 13: every op
+/* 17 when the graph has HardSwish (opset 14), LayerNormalization (17) or a batch-first GRU /
+ * LSTM (layout, 14), else 13: every op
  * earsight writes means the same at 13 and 17 (Reshape's allowzero 0, BatchNormalization's
  * one output), so older runtimes still read the models without them. */
 static int opset_of(const es_graph *g)
 {
     for (int k = 0; k < g->nn; k++)
-        if (g->n[k].op == ES_OP_HARDSWISH || g->n[k].op == ES_OP_LAYERNORM)
+        if (g->n[k].op == ES_OP_HARDSWISH || g->n[k].op == ES_OP_LAYERNORM ||
+            ((g->n[k].op == ES_OP_GRU || g->n[k].op == ES_OP_LSTM) && g->n[k].a.rnn.layout))
             return 17;
     return OPSET;
 }
@@ -92,6 +94,7 @@ struct es_exporter {
     const es_graph *g;
     list nodes, inits, names; /* names: every initializer name added (for uniqueness) */
     list in, at;              /* the inputs and attributes of the node being written */
+    int out_slot;             /* which ONNX output the node's output is (es_export_output_slot) */
 };
 typedef es_exporter exporter;
 
@@ -236,6 +239,7 @@ static Onnx__ValueInfoProto *value_info(exporter *x, const es_tensor *t, int bat
 void es_export_int(es_exporter *x, const char *name, int64_t v) { push(&x->a, &x->at, attr_int(x, name, v)); }
 void es_export_float(es_exporter *x, const char *name, float v) { push(&x->a, &x->at, attr_float(x, name, v)); }
 void es_export_str(es_exporter *x, const char *name, const char *s) { push(&x->a, &x->at, attr_str(x, name, s)); }
+void es_export_output_slot(es_exporter *x, int k) { x->out_slot = k; }
 
 void es_export_ints(es_exporter *x, const char *name, const int *v, int n)
 {
@@ -264,17 +268,18 @@ static int export_node(exporter *x, const es_node *n)
     onnx__node_proto__init(nd);
     nd->name = str(&x->a, n->name);
     nd->op_type = str(&x->a, es_op_name(n->op));
-    x->in = (list){0}, x->at = (list){0};
+    x->in = (list){0}, x->at = (list){0}, x->out_slot = 0;
     for (int k = 0; k < n->n_in; k++)
         push(&x->a, &x->in, str(&x->a, n->in[k] >= 0 ? g->t[n->in[k]].name : ""));
     if (es_ops[n->op].export(x, g, n) != 0)
         return -1;
-    /* Only the first output: the second of Dropout (the mask) is a training detail. */
-    char **out = alloc(&x->a, sizeof *out);
-    if (out)
-        out[0] = str(&x->a, g->t[n->out[0]].name);
+    /* Only the first output: the second of Dropout (the mask) is a training detail. It is
+     * ONNX's output out_slot, those before it left out (""). */
+    char **out = alloc(&x->a, (x->out_slot + 1) * sizeof *out);
+    for (int k = 0; out && k <= x->out_slot; k++)
+        out[k] = str(&x->a, k == x->out_slot ? g->t[n->out[0]].name : "");
     nd->n_input = x->in.n, nd->input = (char **)x->in.v;
-    nd->n_output = 1, nd->output = out;
+    nd->n_output = x->out_slot + 1, nd->output = out;
     nd->n_attribute = x->at.n, nd->attribute = (Onnx__AttributeProto **)x->at.v;
     push(&x->a, &x->nodes, nd);
     return x->a.failed ? es_fail("out of memory") : 0;

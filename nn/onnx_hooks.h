@@ -44,6 +44,8 @@ int es_import_opset(const es_importer *m);
  * output tensor id or -1. */
 int es_import_add(es_importer *m, const Onnx__NodeProto *nd, const char *suffix, es_op_type op,
                   const es_attrs *a, int n_in, const int *in, const char *out_name);
+/* Whether a live node reads tensor `name` or the graph outputs it (0 for NULL or ""). */
+int es_import_used(const es_importer *m, const char *name);
 /* nd's own first output name (the last node of a lowering takes it). */
 const char *es_import_out(const Onnx__NodeProto *nd);
 /* A tensor name base+suffix not used yet, for the intermediate results of a lowering. */
@@ -72,6 +74,8 @@ void es_export_int(es_exporter *x, const char *name, int64_t v);
 void es_export_float(es_exporter *x, const char *name, float v);
 void es_export_ints(es_exporter *x, const char *name, const int *v, int n);
 void es_export_str(es_exporter *x, const char *name, const char *s);
+/* The node's output is ONNX's output k (a GRU's Y_h is 1), the ones before it left out. */
+void es_export_output_slot(es_exporter *x, int k);
 /* An input after the node's own: an int64 vector / a float scalar initializer named
  * NODE.what (made unique), as opset 13 takes Reshape's shape or Dropout's ratio. */
 void es_export_input_ints(es_exporter *x, const es_node *n, const char *what, const int *v, int cnt);

@@ -13,6 +13,12 @@
 #define MAX_TENSOR_VALUES (1UL << 28) /* values in one activation or the workspace (1 GB) */
 #define MAX_GRAPH_VALUES (1UL << 29)  /* values in all activations together (2 GB) */
 
+/* A set of names (pointers into the model) by open addressing; cap is a power of two. */
+typedef struct {
+    const char **slot;
+    size_t cap;
+} name_set;
+
 struct es_importer {
     const es_onnx_file *file; /* the model, mapped: initializers' values stay in it */
     int opset;
@@ -21,7 +27,9 @@ struct es_importer {
     int nc, cap_c;
     int node;         /* index of the ONNX node being imported, for unnamed nodes */
     size_t values;    /* the activations' values so far: a forward pass allocates them all */
+    name_set used;    /* the names a live node reads or the graph outputs (live_nodes) */
 };
+static int set_has(const name_set *s, const char *name);
 
 /* ---- constants ------------------------------------------------------------------------- */
 static es_onnx_const *find_const(es_importer *m, const char *name)
@@ -201,6 +209,11 @@ int es_import_add(es_importer *m, const Onnx__NodeProto *nd, const char *suffix,
 }
 
 const char *es_import_out(const Onnx__NodeProto *nd) { return nd->output[0]; }
+
+int es_import_used(const es_importer *m, const char *name)
+{
+    return name && *name && m->used.slot && set_has(&m->used, name);
+}
 
 const es_tensor *es_import_tensor(es_importer *m, int id) { return &m->g->t[id]; }
 
@@ -444,7 +457,10 @@ static int import_node(es_importer *m, const Onnx__NodeProto *nd)
     if (nd->domain && *nd->domain && strcmp(nd->domain, "ai.onnx") != 0)
         return es_fail("unsupported operator %s.%s (node %s)", nd->domain, nd->op_type,
                        node_label(nd));
-    if (nd->n_output < 1 || !nd->output[0] || !*nd->output[0])
+    size_t named = 0; /* ONNX lets any output be left out (a GRU's Y when only Y_h is used) */
+    for (size_t k = 0; k < nd->n_output; k++)
+        named += nd->output[k] && *nd->output[k];
+    if (!named)
         return es_import_fail(nd, "no output", NULL);
     for (size_t k = 0; k < nd->n_output; k++)
         if (nd->output[k] && *nd->output[k] &&
@@ -532,11 +548,6 @@ static int add_input(es_importer *m, const Onnx__ValueInfoProto *vi, int ndim_ov
 }
 
 /* ---- which nodes matter ------------------------------------------------------------------- */
-/* A set of names (pointers into the model) by open addressing; cap is a power of two. */
-typedef struct {
-    const char **slot;
-    size_t cap;
-} name_set;
 
 static size_t fnv1a(const char *s)
 {
@@ -567,7 +578,7 @@ static void set_add(name_set *s, const char *name)
 /* live[k] = 1 when node k contributes to a graph output. Exporters leave dead branches (the
  * indices of torch.max(x, dim), unused shape arithmetic); skipping them means an op earsight
  * does not know cannot fail a model that never uses it. */
-static char *live_nodes(const Onnx__GraphProto *gp)
+static char *live_nodes(es_importer *m, const Onnx__GraphProto *gp)
 {
     size_t names = gp->n_output + 1;
     for (size_t k = 0; k < gp->n_node; k++)
@@ -593,7 +604,7 @@ static char *live_nodes(const Onnx__GraphProto *gp)
             if (nd->input[j] && *nd->input[j])
                 set_add(&s, nd->input[j]);
     }
-    free(s.slot);
+    m->used = s; /* kept: es_import_used */
     return live;
 }
 
@@ -633,7 +644,7 @@ static int import_graph(es_importer *m, const Onnx__GraphProto *gp, int ndim_ove
         if (!find_const(m, vi->name) && add_input(m, vi, ndim_over, over) != 0)
             return -1;
     }
-    char *live = live_nodes(gp);
+    char *live = live_nodes(m, gp);
     if (!live)
         return es_fail("out of memory");
     for (size_t k = 0; k < gp->n_node; k++) {
@@ -686,6 +697,7 @@ static int load(const char *path, int ndim_over, const int *over, es_graph **g, 
     for (int k = 0; k < m.nc; k++) /* before the file closes: constants may borrow from it */
         es_onnx_const_clear(&m.c[k]);
     free(m.c);
+    free(m.used.slot);
     es_onnx_close(&f);
     if (r != 0) {
         es_graph_free(m.g);

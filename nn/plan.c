@@ -58,6 +58,8 @@ static int backward_reads(const es_node *n, int k, es_mode mode, int params)
         return k >= 0;
     case ES_OP_LAYERNORM: case ES_OP_INSTANCENORM: /* x, the scale; rows' mean, 1/σ in aux */
         return k == 0 || k == 1;
+    case ES_OP_GRU: case ES_OP_LSTM: /* dX needs W, dh R, dW X; states and gates are in aux */
+        return k == 1 || k == 2 || k == 4 || (k == 0 && params);
     case ES_OP_RELU: case ES_OP_MAXPOOL: case ES_OP_AVGPOOL: case ES_OP_GAP: case ES_OP_PAD: case ES_OP_CONCAT:
     case ES_OP_DROPOUT: case ES_OP_TRANSPOSE: case ES_OP_FLATTEN: case ES_OP_RESHAPE:
     case ES_OP_IDENTITY: case ES_OP_SQUEEZE: case ES_OP_UNSQUEEZE: case ES_OP_SLICE:

@@ -1250,6 +1250,195 @@ static void slice_steps(void **state)
     es_graph_free(u.g);
 }
 
+/* ---- GRU and LSTM ------------------------------------------------------------------------ */
+/* A recurrence of T=3 steps, batch N, input 2, hidden 2 with nodes for each of its outputs
+ * (Y, Y_h, Y_c); lens (when asked) 3, 1, 3, 1 … */
+typedef struct {
+    es_graph *g;
+    int out[3], n_out;
+} rnn_case;
+
+static rnn_case rnn_graph(es_op_type op, int dir, int layout, int states, int lens, int lbr, int N)
+{
+    enum { T = 3, I = 2, H = 2 };
+    int lstm = op == ES_OP_LSTM, G = lstm ? 4 : 3, D = dir == 2 ? 2 : 1;
+    rnn_case c = {es_graph_new(), {-1, -1, -1}, lstm ? 3 : 2};
+    int in[7] = {-1, -1, -1, -1, -1, -1, -1};
+    int xd[3] = {layout ? N : T, layout ? T : N, I}, hd[3] = {layout ? N : D, layout ? D : N, H};
+    in[0] = es_tensor_add(c.g, "x", ES_T_INPUT, 3, xd, NULL);
+    in[1] = es_tensor_add(c.g, "w", ES_T_PARAM, 3, (int[]){D, G * H, I}, NULL);
+    in[2] = es_tensor_add(c.g, "r", ES_T_PARAM, 3, (int[]){D, G * H, H}, NULL);
+    in[3] = es_tensor_add(c.g, "b", ES_T_PARAM, 2, (int[]){D, 2 * G * H}, NULL);
+    if (lens) {
+        in[4] = es_tensor_add(c.g, "lens", ES_T_STATE, 1, (int[]){N}, NULL);
+        for (int n = 0; n < N; n++)
+            es_tensor_data(c.g, in[4])[n] = n % 2 ? 1 : 3;
+    }
+    for (int k = 5; states && k < (lstm ? 7 : 6); k++)
+        in[k] = es_tensor_add(c.g, k == 5 ? "h0" : "c0", ES_T_INPUT, 3, hd, NULL);
+    for (int k = 0; k < 7; k++)
+        if (in[k] >= 0 && k != 4)
+            fill_uniform(es_tensor_data(c.g, in[k]), es_tensor_size(c.g, in[k]), -1, 1);
+    es_attrs a = defaults(op);
+    a.rnn.hidden = H, a.rnn.direction = dir, a.rnn.layout = layout, a.rnn.linear_before_reset = lbr;
+    for (int k = 0; k < c.n_out; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "out%d", k);
+        a.rnn.output = k;
+        assert_true(es_node_add(c.g, op, name, &a, lstm ? 7 : 6, in, 1, NULL) >= 0);
+        c.out[k] = es_tensor_find(c.g, name);
+        assert_int_equal(es_graph_mark_output(c.g, c.out[k]), 0);
+    }
+    return c;
+}
+
+/* Y is zero past each sequence's end and Y_h is Y at the last step a direction ran. */
+static void rnn_check_outputs(rnn_case *c, int dir, int layout, int lens)
+{
+    enum { T = 3, N = 2, H = 2 };
+    int D = dir == 2 ? 2 : 1, len[2] = {3, lens ? 1 : 3};
+    assert_int_equal(es_forward(c->g, ES_TEST), 0);
+    const float *y = es_tensor_data(c->g, c->out[0]), *yh = es_tensor_data(c->g, c->out[1]);
+    for (int t = 0; t < T; t++)
+        for (int d = 0; d < D; d++)
+            for (int n = 0; n < N; n++)
+                for (int j = 0; j < H; j++) {
+                    size_t yi = (layout ? ((size_t)(n * T + t) * D + d) : ((size_t)(t * D + d) * N + n)) * H
+                                + j;
+                    size_t hi = (layout ? (size_t)n * D + d : (size_t)d * N + n) * H + j;
+                    int last = (dir == 1 || d == 1) ? 0 : len[n] - 1;
+                    if (t >= len[n] && y[yi] != 0.0f)
+                        fail_msg("Y[t=%d, n=%d] = %g past the sequence's end", t, n, y[yi]);
+                    if (t == last && y[yi] != yh[hi])
+                        fail_msg("Y_h[d=%d, n=%d] = %g, Y at step %d %g", d, n, yh[hi], t, y[yi]);
+                }
+}
+
+/* The ReLU rules are Relu's: GUIDED and DECONVNET leave a recurrence's gradient as it is. */
+static void rnn_rules_agree(rnn_case *c)
+{
+    size_t ny = es_tensor_size(c->g, c->out[0]), nx = es_tensor_size(c->g, 0);
+    float *seed = malloc(ny * sizeof(float)), *want = malloc(nx * sizeof(float));
+    fill_uniform(seed, ny, -1, 1);
+    for (es_relu_rule r = ES_RELU_STANDARD; r <= ES_RELU_DECONVNET; r++) {
+        assert_int_equal(es_forward(c->g, ES_TEST), 0);
+        assert_int_equal(es_backward(c->g, c->out[0], seed, r, ES_GRAD_INPUTS), 0);
+        if (r == ES_RELU_STANDARD)
+            memcpy(want, es_tensor_grad(c->g, 0), nx * sizeof(float));
+        else
+            assert_memory_equal(es_tensor_grad(c->g, 0), want, nx * sizeof(float));
+    }
+    free(seed);
+    free(want);
+}
+
+/* Every direction, both layouts, with and without initial states and sequence_lens (and both
+ * GRU reset forms): backward of each output to X, the states, W, R and B against finite
+ * differences. */
+static void rnn_gradients(void **state)
+{
+    for (int lstm = 0; lstm < 2; lstm++)
+        for (int cfg = 0; cfg < (lstm ? 24 : 48); cfg++) {
+            int dir = cfg % 3, layout = cfg / 3 % 2, states = cfg / 6 % 2, lens = cfg / 12 % 2;
+            int lbr = cfg / 24;
+            rnn_case c = rnn_graph(lstm ? ES_OP_LSTM : ES_OP_GRU, dir, layout, states, lens, lbr, 2);
+            rnn_check_outputs(&c, dir, layout, lens);
+            if (cfg == 0)
+                rnn_rules_agree(&c);
+            for (int k = 0; k < c.n_out; k++) {
+                double e = fd_check(c.g, c.out[k], ES_TEST, 1e-2);
+                if (!(e <= 1e-3))
+                    fail_msg("%s dir %d layout %d states %d lens %d lbr %d output %d: error %.3g",
+                             lstm ? "LSTM" : "GRU", dir, layout, states, lens, lbr, k, e);
+            }
+            es_graph_free(c.g);
+        }
+    /* a batch of 9: the per-step products are one sgemm over the batch (SMALL_BATCH) */
+    for (int lstm = 0; lstm < 2; lstm++) {
+        rnn_case c = rnn_graph(lstm ? ES_OP_LSTM : ES_OP_GRU, 2, 1, 1, 1, 0, 9);
+        for (int k = 0; k < c.n_out; k++)
+            assert_grad_ok(c.g, c.out[k], ES_TEST, 1e-2);
+        es_graph_free(c.g);
+    }
+}
+
+/* Layout 1 is layout 0 with the batch first, and the reverse direction is the forward one on
+ * the input reversed in time. */
+static void rnn_layout_and_reverse(void **state)
+{
+    enum { T = 3, N = 2, I = 2, H = 2 };
+    for (int lstm = 0; lstm < 2; lstm++) {
+        es_op_type op = lstm ? ES_OP_LSTM : ES_OP_GRU;
+        rnn_case a = rnn_graph(op, 0, 0, 0, 0, 1, N), b = rnn_graph(op, 0, 1, 0, 0, 1, N);
+        rnn_case r = rnn_graph(op, 1, 0, 0, 0, 1, N);
+        const char *p[3] = {"w", "r", "b"};
+        for (int k = 0; k < 3; k++) {
+            int ta = es_tensor_find(a.g, p[k]);
+            size_t bytes = es_tensor_size(a.g, ta) * sizeof(float);
+            memcpy(es_tensor_data(b.g, es_tensor_find(b.g, p[k])), es_tensor_data(a.g, ta), bytes);
+            memcpy(es_tensor_data(r.g, es_tensor_find(r.g, p[k])), es_tensor_data(a.g, ta), bytes);
+        }
+        float *xa = es_tensor_data(a.g, es_tensor_find(a.g, "x"));
+        float *xb = es_tensor_data(b.g, es_tensor_find(b.g, "x"));
+        float *xr = es_tensor_data(r.g, es_tensor_find(r.g, "x"));
+        for (int t = 0; t < T; t++)
+            for (int n = 0; n < N; n++)
+                for (int i = 0; i < I; i++) {
+                    xb[(n * T + t) * I + i] = xa[(t * N + n) * I + i];
+                    xr[((T - 1 - t) * N + n) * I + i] = xa[(t * N + n) * I + i];
+                }
+        assert_int_equal(es_forward(a.g, ES_TEST), 0);
+        assert_int_equal(es_forward(b.g, ES_TEST), 0);
+        assert_int_equal(es_forward(r.g, ES_TEST), 0);
+        const float *ya = es_tensor_data(a.g, a.out[0]), *yb = es_tensor_data(b.g, b.out[0]);
+        const float *yr = es_tensor_data(r.g, r.out[0]);
+        for (int t = 0; t < T; t++)
+            for (int n = 0; n < N; n++)
+                for (int j = 0; j < H; j++) {
+                    assert_float_equal(yb[(n * T + t) * H + j], ya[(t * N + n) * H + j], 1e-6);
+                    assert_float_equal(yr[((T - 1 - t) * N + n) * H + j], ya[(t * N + n) * H + j], 1e-6);
+                }
+        es_graph_free(a.g);
+        es_graph_free(b.g);
+        es_graph_free(r.g);
+    }
+}
+
+/* What shape() refuses, and PyTorch's initialisation (uniform in ±1/√hidden, W, R and B). */
+static void rnn_shapes_and_init(void **state)
+{
+    es_graph *g = es_graph_new();
+    int x = es_tensor_add(g, "x", ES_T_INPUT, 3, (int[]){5, 2, 3}, NULL);
+    int x2 = es_tensor_add(g, "x2", ES_T_INPUT, 2, (int[]){5, 3}, NULL);
+    int w = es_tensor_add(g, "w", ES_T_PARAM, 3, (int[]){1, 12, 3}, NULL);
+    int w_bad = es_tensor_add(g, "w_bad", ES_T_PARAM, 3, (int[]){1, 12, 4}, NULL);
+    int r = es_tensor_add(g, "r", ES_T_PARAM, 3, (int[]){1, 12, 4}, NULL);
+    int b = es_tensor_add(g, "b", ES_T_PARAM, 2, (int[]){1, 24}, NULL);
+    int lens = es_tensor_add(g, "lens", ES_T_STATE, 1, (int[]){3}, NULL);
+    int h0 = es_tensor_add(g, "h0", ES_T_INPUT, 3, (int[]){2, 1, 4}, NULL);
+    es_attrs a = defaults(ES_OP_GRU);
+    a.rnn.hidden = 4;
+    assert_node_fails(g, ES_OP_GRU, "gru_rank", &a, 3, (int[]){x2, w, r});
+    assert_node_fails(g, ES_OP_GRU, "gru_w", &a, 3, (int[]){x, w_bad, r});
+    assert_node_fails(g, ES_OP_GRU, "gru_lens", &a, 5, (int[]){x, w, r, -1, lens});
+    assert_node_fails(g, ES_OP_GRU, "gru_h0", &a, 6, (int[]){x, w, r, -1, -1, h0});
+    assert_node_fails(g, ES_OP_LSTM, "lstm_gates", &a, 3, (int[]){x, w, r}); /* 3 gates, not 4 */
+    a.rnn.output = 2;
+    assert_node_fails(g, ES_OP_GRU, "gru_y_c", &a, 3, (int[]){x, w, r}); /* a GRU has no Y_c */
+    a.rnn.output = 0;
+    assert_true(es_node_add(g, ES_OP_GRU, "gru", &a, 4, (int[]){x, w, r, b}, 1, NULL) >= 0);
+    assert_int_equal(es_graph_init(g, ES_INIT_HE, 7), 0);
+    const int p[3] = {w, r, b};
+    for (int k = 0; k < 3; k++) {
+        const float *v = es_tensor_data(g, p[k]);
+        double most = 0;
+        for (size_t i = 0; i < es_tensor_size(g, p[k]); i++)
+            most = fmax(most, fabs(v[i]));
+        assert_true(most <= 0.5 && most > 0.35); /* 1/√4 */
+    }
+    es_graph_free(g);
+}
+
 static void threads_agree(void **state)
 {
     es_attrs pool = defaults(ES_OP_MAXPOOL), sm = defaults(ES_OP_SOFTMAX);
@@ -1323,6 +1512,9 @@ int main(void)
         cmocka_unit_test(layernorm_rows),
         cmocka_unit_test(instancenorm_planes),
         cmocka_unit_test(slice_steps),
+        cmocka_unit_test(rnn_gradients),
+        cmocka_unit_test(rnn_layout_and_reverse),
+        cmocka_unit_test(rnn_shapes_and_init),
         cmocka_unit_test(threads_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -170,6 +170,30 @@ static float *grad_under_both_plans(es_graph *g, int in, int out, const float *s
     return keep;
 }
 
+/* Model g's output for x and d output[0,0] / d x against PyTorch's (want, grad: float64
+ * references), within tol_y and tol_g of the largest value; then the memory plan keeps what
+ * each op's backward reads (plan.c): the saliency plan gives keeping everything's gradient. */
+static void assert_graph_matches(es_graph *g, const char *label, const es_array *x,
+                                 const es_array *want, const es_array *grad, double tol_y,
+                                 double tol_g)
+{
+    size_t n;
+    float *y = run(g, x->data, &n);
+    assert_int_equal(n, es_array_size(want));
+    float seed[3] = {1, 0, 0};
+    int in, out;
+    es_graph_inputs(g, &in, 1);
+    es_graph_outputs(g, &out, 1);
+    assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    double ey = rel_err_max(y, want->data, n, 1e-30);
+    double eg = rel_err_max(es_tensor_grad(g, in), grad->data, es_array_size(grad), 1e-30);
+    printf("    %s: output rel err %.2g, gradient %.2g\n", label, ey, eg);
+    if (!(ey <= tol_y && eg <= tol_g))
+        fail_msg("%s: output %.3g, gradient %.3g off PyTorch", label, ey, eg);
+    free(grad_under_both_plans(g, in, out, seed));
+    free(y);
+}
+
 /* act_net (gen_onnx.py --act): PReLU, HardSwish, HardSigmoid, LayerNorm, both GELUs, tanh, exp
  * at opsets 11 and 13 (LayerNorm decomposed: ReduceMean, Sub, Pow, Sqrt, Div), 17
  * (LayerNormalization) and 18 (13's graph, ReduceMean's axes an input). Output and
@@ -192,23 +216,9 @@ static void activations_and_layernorm_vs_pytorch(void **state)
         assert_int_equal(count_op(g, ES_OP_LAYERNORM), fused ? 2 : 0);
         assert_int_equal(count_op(g, ES_OP_POW), fused ? 0 : 2);
         assert_int_equal(count_op(g, ES_OP_HARDSWISH), fused);
-        size_t n;
-        float *y = run(g, x.data, &n);
-        assert_int_equal(n, es_array_size(&want));
-        float seed[3] = {1, 0, 0};
-        int in, out;
-        es_graph_inputs(g, &in, 1);
-        es_graph_outputs(g, &out, 1);
-        assert_int_equal(es_backward(g, out, seed, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
-        double ey = rel_err_max(y, want.data, n, 1e-30);
-        double eg = rel_err_max(es_tensor_grad(g, in), grad.data, es_array_size(&grad), 1e-30);
-        printf("    act_net opset %d: output rel err %.2g, gradient %.2g\n", opset[k], ey, eg);
-        if (!(ey <= 1e-5 && eg <= 1e-5))
-            fail_msg("opset %d: output %.3g, gradient %.3g off PyTorch", opset[k], ey, eg);
-        /* the memory plan keeps what each op's backward reads (plan.c): the saliency plan,
-         * which reuses dead activations at once, gives keeping everything's gradient */
-        free(grad_under_both_plans(g, in, out, seed));
-        free(y);
+        char label[32];
+        snprintf(label, sizeof label, "act_net opset %d", opset[k]);
+        assert_graph_matches(g, label, &x, &want, &grad, 1e-5, 1e-5);
         es_graph_free(g);
     }
     es_array_free(&x), es_array_free(&want), es_array_free(&grad);
@@ -288,6 +298,129 @@ static void lowerings_vs_pytorch(void **state)
 {
     assert_matches_pytorch("lower_v9", 9);
     assert_matches_pytorch("lower_v13", 13);
+}
+
+/* crnn_gru's model at path loaded for a batch of 3 (its initial_h is a ConstantOfShape of
+ * the batch, which follows): each row is the one-sample output. */
+static void gru_batch_of_three(const char *path, const es_array *x, const es_array *want)
+{
+    int dims[ES_MAX_DIMS];
+    memcpy(dims, x->dims, sizeof dims);
+    dims[0] = 3;
+    es_graph *g;
+    if (es_onnx_load_shaped(path, x->ndim, dims, &g, NULL) != 0)
+        fail_msg("%s", es_error());
+    int in, out;
+    es_graph_inputs(g, &in, 1);
+    es_graph_outputs(g, &out, 1);
+    size_t n = es_array_size(x), m = es_array_size(want);
+    for (int b = 0; b < 3; b++)
+        memcpy(es_tensor_data(g, in) + b * n, x->data, n * sizeof(float));
+    assert_int_equal(es_forward(g, ES_TEST), 0);
+    assert_int_equal(es_tensor_size(g, out), 3 * m);
+    for (int b = 0; b < 3; b++)
+        assert_close_rel(es_tensor_data(g, out) + b * m, want->data, m, 1e-5);
+    es_graph_free(g);
+}
+
+/* crnn_gru / crnn_lstm (gen_onnx.py --rnn): conv, ReLU, pooling, a bidirectional GRU (a
+ * symbolic batch) or a two-layer LSTM whose Y_h feeds the head too, at opsets 11, 13, 17.
+ * Output and d output[0,0] / d input against PyTorch in float64 (issue 13: 1e-5 and 1e-4 of
+ * the largest value). The LSTM model reads Y and Y_h of each layer: two nodes each. */
+static void crnn_vs_pytorch(void **state)
+{
+    const char *name[2] = {"crnn_gru", "crnn_lstm"};
+    for (int m = 0; m < 2; m++) {
+        char path[256];
+        snprintf(path, sizeof path, OX("%s.input.npy"), name[m]);
+        es_array x = load_fixture(path);
+        snprintf(path, sizeof path, OX("%s.output.npy"), name[m]);
+        es_array want = load_fixture(path);
+        snprintf(path, sizeof path, OX("%s.grad.npy"), name[m]);
+        es_array grad = load_fixture(path);
+        for (int opset = 11; opset <= 17; opset += opset == 11 ? 2 : 4) {
+            snprintf(path, sizeof path, OX("%s.op%d.onnx"), name[m], opset);
+            es_graph *g;
+            if (es_onnx_load(path, &g, NULL) != 0)
+                fail_msg("%s", es_error());
+            assert_int_equal(count_op(g, m ? ES_OP_LSTM : ES_OP_GRU), m ? 4 : 1);
+            char label[32];
+            snprintf(label, sizeof label, "%s opset %d", name[m], opset);
+            assert_graph_matches(g, label, &x, &want, &grad, 1e-5, 1e-4);
+            es_graph_free(g);
+            if (m == 0) /* the symbolic batch: three copies of the input, three equal rows */
+                gru_batch_of_three(path, &x, &want);
+        }
+        es_array_free(&x), es_array_free(&want), es_array_free(&grad);
+    }
+}
+
+/* A rnn_lens fixture (gen_onnx.py --rnn) part as a tensor of g: rnn_lens_KIND_PART.npy. */
+static int lens_tensor(es_graph *g, const char *kind, const char *part, es_tensor_kind tk,
+                       es_array *a)
+{
+    char path[256];
+    snprintf(path, sizeof path, OX("rnn_lens_%s_%s.npy"), kind, part);
+    *a = load_fixture(path);
+    int t = es_tensor_add(g, part, tk, a->ndim, a->dims, a->data);
+    assert_true(t >= 0);
+    return t;
+}
+
+/* sequence_lens against PyTorch's packed sequences (float64): a bidirectional GRU and LSTM on
+ * sequences of 5, 2 and 4 steps — Y zero past each end, the reverse direction starting at each
+ * sequence's last step, Y_h the last valid state — and d(Σ sy·Y + Σ sh·Y_h)/dx. */
+static void sequence_lens_vs_pytorch(void **state)
+{
+    const char *kind[2] = {"gru", "lstm"};
+    for (int m = 0; m < 2; m++) {
+        es_graph *g = es_graph_new();
+        es_array a[10];
+        int in[7] = {-1, -1, -1, -1, -1, -1, -1}, out[2];
+        const char *part[5] = {"x", "w", "r", "b", "lens"};
+        for (int k = 0; k < 5; k++)
+            in[k] = lens_tensor(g, kind[m], part[k],
+                                k == 0 ? ES_T_INPUT : k == 4 ? ES_T_STATE : ES_T_PARAM, &a[k]);
+        es_attrs at;
+        es_op_defaults(m ? ES_OP_LSTM : ES_OP_GRU, &at);
+        at.rnn.hidden = 4, at.rnn.direction = 2, at.rnn.linear_before_reset = !m; /* PyTorch's GRU */
+        for (int k = 0; k < 2; k++) {
+            at.rnn.output = k;
+            const char *name = k ? "yh_node" : "y_node";
+            assert_true(es_node_add(g, m ? ES_OP_LSTM : ES_OP_GRU, name, &at, 5, in, 1, NULL) >= 0);
+            out[k] = es_tensor_find(g, name);
+            assert_int_equal(es_graph_mark_output(g, out[k]), 0);
+        }
+        const char *ref[5] = {"y", "yh", "sy", "sh", "dx"};
+        for (int k = 0; k < 5; k++) {
+            char path[256];
+            snprintf(path, sizeof path, OX("rnn_lens_%s_%s.npy"), kind[m], ref[k]);
+            a[5 + k] = load_fixture(path);
+        }
+        assert_int_equal(es_forward(g, ES_TEST), 0);
+        double ey = 0, eg;
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(es_tensor_size(g, out[k]), es_array_size(&a[5 + k]));
+            ey = fmax(ey, rel_err_max(es_tensor_data(g, out[k]), a[5 + k].data,
+                                      es_array_size(&a[5 + k]), 1e-30));
+        }
+        size_t nx = es_array_size(&a[0]);
+        float *dx = calloc(nx, sizeof(float));
+        for (int k = 0; k < 2; k++) { /* one pass per output, the gradients summed */
+            assert_int_equal(es_backward(g, out[k], a[7 + k].data, ES_RELU_STANDARD, ES_GRAD_INPUTS),
+                             0);
+            for (size_t i = 0; i < nx; i++)
+                dx[i] += es_tensor_grad(g, in[0])[i];
+        }
+        eg = rel_err_max(dx, a[9].data, nx, 1e-30);
+        printf("    %s with sequence_lens: output rel err %.2g, gradient %.2g\n", kind[m], ey, eg);
+        if (!(ey <= 1e-5 && eg <= 1e-5))
+            fail_msg("%s: output %.3g, gradient %.3g off PyTorch", kind[m], ey, eg);
+        free(dx);
+        for (int k = 0; k < 10; k++)
+            es_array_free(&a[k]);
+        es_graph_free(g);
+    }
 }
 
 /* The model at path computes what captum_one_conv.onnx computes, bit for bit. */
@@ -426,6 +559,8 @@ static void imported_models_round_trip(void **state)
     round_trip_fixture("shape_net.op13", 0); /* Gather, Split, Where, Expand: Slices and Muls */
     round_trip_fixture("shuffle_net.op13", 1);
     round_trip_fixture("tasnet_net.op13", 1); /* InstanceNormalization, ConvTranspose */
+    round_trip_fixture("crnn_gru.op13", 1); /* GRU */
+    round_trip_fixture("crnn_lstm.op17", 1); /* LSTM, Y and Y_h as two nodes: Y_h written as output 1 */
 }
 
 static void metadata_and_annotate(void **state)
@@ -465,8 +600,10 @@ static es_graph *one_op_graph(es_op_type op)
     es_graph *g = es_graph_new();
     int flat = op == ES_OP_GEMM || op == ES_OP_MATMUL || op == ES_OP_SOFTMAX ||
                op == ES_OP_LOGSOFTMAX || (op >= ES_OP_ADD && op <= ES_OP_DIV);
-    int x = es_tensor_add(g, "x", ES_T_INPUT, flat ? 2 : 4, flat ? (int[]){1, 6} : (int[]){1, 2, 4, 4},
-                          NULL);
+    /* (N 1, T 4, I 2): layout 1, as the exporter takes an input's first dim for the batch */
+    int seq = op == ES_OP_GRU || op == ES_OP_LSTM;
+    int x = es_tensor_add(g, "x", ES_T_INPUT, flat ? 2 : seq ? 3 : 4,
+                          flat ? (int[]){1, 6} : seq ? (int[]){1, 4, 2} : (int[]){1, 2, 4, 4}, NULL);
     int in[5] = {x, -1, -1, -1, -1}, n_in = 1;
     es_attrs a;
     es_op_defaults(op, &a);
@@ -521,6 +658,15 @@ static es_graph *one_op_graph(es_op_type op)
     case ES_OP_SLICE:
         a.slice.start[1] = 1, a.slice.start[2] = -1, a.slice.end[2] = -INT_MAX, a.slice.step[2] = -2;
         a.slice.start[3] = -3, a.slice.end[3] = 100, a.slice.step[3] = 2;
+        break;
+    case ES_OP_GRU: /* both directions, Y_h: written as ONNX's output 1 */
+        PARAM("w", 3, 2, 9, 2), PARAM("r", 3, 2, 9, 3), PARAM("b", 2, 2, 18);
+        a.rnn = (es_rnn_attrs){.hidden = 3, .direction = 2, .layout = 1, .linear_before_reset = 1,
+                               .output = 1};
+        break;
+    case ES_OP_LSTM: /* reverse, Y_c: output 2 */
+        PARAM("w", 3, 1, 12, 2), PARAM("r", 3, 1, 12, 3), PARAM("b", 2, 1, 24);
+        a.rnn = (es_rnn_attrs){.hidden = 3, .direction = 1, .layout = 1, .output = 2};
         break;
     default: break; /* Relu, Sigmoid, GlobalAveragePool, Identity, Tanh, Erf …: no attributes */
     }
@@ -751,6 +897,125 @@ static void bad_op_errors(void **state)
     expect_fail(edited(OX("captum_one_conv.onnx"), no_graph_output), "output 'nothing'");
 }
 
+/* Recurrent nodes with what earsight refuses (or, the default activations, accepts). */
+static Onnx__AttributeProto *attr_named(Onnx__NodeProto *n, const char *name)
+{
+    for (size_t k = 0; k < n->n_attribute; k++)
+        if (strcmp(n->attribute[k]->name, name) == 0)
+            return n->attribute[k];
+    fail_msg("no attribute %s", name);
+    return NULL;
+}
+static void to_strings(Onnx__AttributeProto *a, int n, const char *const *v)
+{
+    set_str(&a->name, "activations");
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS;
+    a->n_strings = n;
+    a->strings = malloc(n * sizeof *a->strings);
+    for (int k = 0; k < n; k++)
+        a->strings[k] = (ProtobufCBinaryData){strlen(v[k]), (uint8_t *)strdup(v[k])};
+}
+static void gru_clip(Onnx__ModelProto *mp)
+{
+    set_str(&attr_named(node_named(mp, "/rnn/GRU"), "linear_before_reset")->name, "clip");
+}
+static void gru_relu(Onnx__ModelProto *mp)
+{
+    to_strings(attr_named(node_named(mp, "/rnn/GRU"), "linear_before_reset"), 2,
+               (const char *[]){"Sigmoid", "Relu"});
+}
+static void gru_default_activations(Onnx__ModelProto *mp)
+{
+    to_strings(attr_named(node_named(mp, "/rnn/GRU"), "linear_before_reset"), 4,
+               (const char *[]){"Sigmoid", "Tanh", "Sigmoid", "Tanh"});
+    attr_named(node_named(mp, "/rnn/GRU"), "hidden_size")->i = 6; /* (lbr is gone: 0) */
+}
+static void gru_sideways(Onnx__ModelProto *mp)
+{
+    Onnx__AttributeProto *a = attr_named(node_named(mp, "/rnn/GRU"), "direction");
+    free(a->s.data);
+    a->s = (ProtobufCBinaryData){8, (uint8_t *)strdup("sideways")};
+}
+static void lstm_input_forget(Onnx__ModelProto *mp)
+{
+    set_str(&attr_named(node_named(mp, "/rnn/LSTM"), "hidden_size")->name, "input_forget");
+}
+static void lstm_peepholes(Onnx__ModelProto *mp)
+{
+    Onnx__NodeProto *n = node_named(mp, "/rnn/LSTM");
+    n->input = realloc(n->input, 8 * sizeof *n->input);
+    n->input[7] = strdup(n->input[3]);
+    n->n_input = 8;
+}
+
+static void recurrent_errors(void **state)
+{
+    static const struct {
+        const char *model;
+        void (*edit)(Onnx__ModelProto *);
+        const char *want;
+    } cases[] = {
+        {OX("crnn_gru.op13.onnx"), gru_clip, "node /rnn/GRU (GRU): clip and activation_alpha/beta are not"},
+        {OX("crnn_gru.op13.onnx"), gru_relu, "node /rnn/GRU (GRU): only the default activations"},
+        {OX("crnn_gru.op13.onnx"), gru_sideways, "node /rnn/GRU (GRU): bad direction"},
+        {OX("crnn_lstm.op13.onnx"), lstm_input_forget, "node /rnn/LSTM (LSTM): input_forget is not"},
+        {OX("crnn_lstm.op13.onnx"), lstm_peepholes, "node /rnn/LSTM (LSTM): peepholes (input P) are not"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        expect_fail(edited(cases[k].model, cases[k].edit), cases[k].want);
+    es_graph *g;
+    if (es_onnx_load(edited(OX("crnn_gru.op13.onnx"), gru_default_activations), &g, NULL) != 0)
+        fail_msg("%s", es_error());
+    int k = es_graph_n_nodes(g);
+    while (k-- > 0 && es_node_op(g, k) != ES_OP_GRU)
+        ;
+    assert_true(k >= 0 && es_node_attrs(g, k)->rnn.linear_before_reset == 0);
+    es_graph_free(g);
+}
+
+/* A new 1-D initializer of n values (no data yet) at the end of mp's graph. */
+static Onnx__TensorProto *add_initializer(Onnx__ModelProto *mp, const char *name, int type, int n)
+{
+    Onnx__GraphProto *g = mp->graph;
+    Onnx__TensorProto *t = malloc(sizeof *t);
+    onnx__tensor_proto__init(t);
+    t->name = strdup(name);
+    t->has_data_type = 1, t->data_type = type;
+    t->n_dims = 1, t->dims = malloc(sizeof *t->dims), t->dims[0] = n;
+    g->initializer = realloc(g->initializer, (g->n_initializer + 1) * sizeof *g->initializer);
+    g->initializer[g->n_initializer++] = t;
+    return t;
+}
+
+/* crnn_gru's GRU with sequence_lens: an int32 initializer holding gru_lens_value. */
+static int gru_lens_value;
+static void gru_lens(Onnx__ModelProto *mp)
+{
+    Onnx__TensorProto *t = add_initializer(mp, "lens", ONNX__TENSOR_PROTO__DATA_TYPE__INT32, 1);
+    t->n_int32_data = 1, t->int32_data = malloc(sizeof *t->int32_data), t->int32_data[0] = gru_lens_value;
+    set_str(&node_named(mp, "/rnn/GRU")->input[4], "lens");
+}
+
+/* An int32 sequence_lens imports: all 10 frames give the model's output, 4 another one. */
+static void gru_sequence_lens_import(void **state)
+{
+    es_array x = load_fixture(OX("crnn_gru.input.npy")), want = load_fixture(OX("crnn_gru.output.npy"));
+    for (int k = 0; k < 2; k++) {
+        gru_lens_value = k ? 4 : 10;
+        es_graph *g;
+        if (es_onnx_load(edited(OX("crnn_gru.op13.onnx"), gru_lens), &g, NULL) != 0)
+            fail_msg("%s", es_error());
+        size_t n;
+        float *y = run(g, x.data, &n);
+        double e = rel_err_max(y, want.data, n, 1e-30);
+        if (k ? e < 1e-2 : e > 1e-6)
+            fail_msg("sequence_lens %d: %.3g off the whole sequence's output", gru_lens_value, e);
+        free(y);
+        es_graph_free(g);
+    }
+    es_array_free(&x), es_array_free(&want);
+}
+
 /* ---- non-finite weights, impossible statistics, old opsets (issue 14) ----------------- */
 static Onnx__TensorProto *initializer_named(Onnx__ModelProto *mp, const char *name)
 {
@@ -802,15 +1067,8 @@ static void nan_clip(Onnx__ModelProto *mp)
 /* An initializer no node reads: refused all the same (its values are checked in the file). */
 static void nan_unused(Onnx__ModelProto *mp)
 {
-    Onnx__GraphProto *g = mp->graph;
-    Onnx__TensorProto *t = malloc(sizeof *t);
-    onnx__tensor_proto__init(t);
-    t->name = strdup("unused");
-    t->has_data_type = 1, t->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    t->n_dims = 1, t->dims = malloc(sizeof *t->dims), t->dims[0] = 3;
+    Onnx__TensorProto *t = add_initializer(mp, "unused", ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, 3);
     t->has_raw_data = 1, t->raw_data.len = 12, t->raw_data.data = calloc(1, 12);
-    g->initializer = realloc(g->initializer, (g->n_initializer + 1) * sizeof *g->initializer);
-    g->initializer[g->n_initializer++] = t;
     set_raw(t, 2, NAN);
 }
 
@@ -1043,6 +1301,8 @@ int main(void)
         cmocka_unit_test(softmax_axis_by_opset),
         cmocka_unit_test(lowerings_vs_pytorch),
         cmocka_unit_test(tasnet_vs_pytorch),
+        cmocka_unit_test(crnn_vs_pytorch),
+        cmocka_unit_test(sequence_lens_vs_pytorch),
         cmocka_unit_test(skeleton_leaves_weights_in_file),
         cmocka_unit_test(merged_graph_and_pipe),
         cmocka_unit_test(folds_keep_borrowed_values),
@@ -1057,6 +1317,8 @@ int main(void)
         cmocka_unit_test(missing_empty_truncated_corrupt),
         cmocka_unit_test(float_data_initializers),
         cmocka_unit_test(bad_op_errors),
+        cmocka_unit_test(recurrent_errors),
+        cmocka_unit_test(gru_sequence_lens_import),
         cmocka_unit_test(wrong_input_shape),
         cmocka_unit_test(nonfinite_weights_refused),
         cmocka_unit_test(old_opset_named),
