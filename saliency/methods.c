@@ -137,10 +137,10 @@ static int computed(const es_graph *g, int t)
     return k == ES_T_ACT || k == ES_T_INPUT;
 }
 
-/* A step after which a map no longer has its time / space axes: it pools or flattens one
- * away (global pooling, a mean over frequency, Flatten, Gemm), runs a recurrence over them
- * (LSTM, GRU, RNN: ops other slices declare, known here by name), or attends (a MatMul of two
- * activations). Local pooling and strided convolutions keep every axis. */
+/* A step after which a map no longer has its time / space axes: it runs a recurrence over
+ * them (LSTM, GRU, RNN: known here by name), attends (a MatMul of two activations) or is a
+ * Gemm (1), or it pools or flattens one away (global pooling, a mean over frequency, Flatten:
+ * 2). Local pooling and strided convolutions keep every axis. 0: not such a step. */
 static int ends_maps(const es_graph *g, int node)
 {
     static const char *const recurrent[] = {"LSTM", "GRU", "RNN"};
@@ -154,9 +154,47 @@ static int ends_maps(const es_graph *g, int node)
     for (size_t k = 0; k < sizeof recurrent / sizeof *recurrent; k++)
         if (strcmp(es_op_name(op), recurrent[k]) == 0)
             return 1;
-    /* a convolution to one map (C → 1) drops no time / space axis */
+    /* a convolution to one map (C → 1) drops no time / space axis, nor a reshape that keeps
+     * the last two (ShuffleNet's channel shuffle: (N, g, C/g, H, W) back to (N, C, H, W)) */
+    int di[ES_MAX_DIMS], dout[ES_MAX_DIMS], ni, no;
+    if (op == ES_OP_RESHAPE && in[0] >= 0 && (ni = es_tensor_shape(g, in[0], di)) >= 3 &&
+        (no = es_tensor_shape(g, out[0], dout)) >= 3 && di[ni - 1] == dout[no - 1] &&
+        di[ni - 2] == dout[no - 2])
+        return 0;
     return op != ES_OP_CONV && in[0] >= 0 && computed(g, in[0]) &&
-           long_axes(g, out[0]) < long_axes(g, in[0]);
+                   long_axes(g, out[0]) < long_axes(g, in[0])
+               ? 2
+               : 0;
+}
+
+/* Whether the maps come back after node k, which pooled them away on its branch: a later node
+ * on the way to the scores (before `last`) has k's input's time / space axes (its last two, or
+ * last one) — k pooled a side branch (a squeeze-and-excitation gate) that is multiplied back
+ * into the maps. */
+static int maps_come_back(const es_graph *g, const char *on, int k, int last)
+{
+    const int *in, *out;
+    int d[ES_MAX_DIMS], e[ES_MAX_DIMS];
+    es_node_inputs(g, k, &in);
+    int nd = es_tensor_shape(g, in[0], d), axes = nd >= 4 ? 2 : 1;
+    for (int j = k + 1; nd >= 3 && j < last; j++) {
+        if (!on[j])
+            continue;
+        es_node_outputs(g, j, &out);
+        int ne = es_tensor_shape(g, out[0], e);
+        if (ne == nd && memcmp(d + nd - axes, e + ne - axes, axes * sizeof *d) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Copies, views and permutations of a map are not layers: Grad-CAM reads the map itself (a
+ * Transpose before a recurrence has time where the channels were). */
+static int is_layer_op(es_op_type op)
+{
+    return op != ES_OP_PAD && op != ES_OP_IDENTITY && op != ES_OP_DROPOUT && op != ES_OP_TRANSPOSE &&
+           op != ES_OP_RESHAPE && op != ES_OP_FLATTEN && op != ES_OP_SQUEEZE &&
+           op != ES_OP_UNSQUEEZE;
 }
 
 /* on[k]: node k is on the way from the input to tensor t (t's ancestors). */
@@ -193,7 +231,8 @@ static int default_layer(const es_graph *g, int *stop)
     for (int k = 0; on && k < last && *stop < 0; k++) {
         if (!on[k])
             continue;
-        if (ends_maps(g, k)) {
+        int end = ends_maps(g, k);
+        if (end == 1 || (end == 2 && !maps_come_back(g, on, k, last))) {
             *stop = k;
             break;
         }
@@ -201,8 +240,7 @@ static int default_layer(const es_graph *g, int *stop)
         es_node_outputs(g, k, &out);
         int nd;
         size_t sp = spatial_size(g, out[0], &nd);
-        es_op_type op = es_node_op(g, k); /* copies of the map before them: not a layer */
-        if (nd >= 3 && sp > 1 && op != ES_OP_PAD && op != ES_OP_IDENTITY && op != ES_OP_DROPOUT)
+        if (nd >= 3 && nd <= 4 && sp > 1 && is_layer_op(es_node_op(g, k)))
             best = out[0];
     }
     free(on);

@@ -134,6 +134,12 @@ static void default_layers(void **s)
         {"score_net.op11", "/Relu_output_0", NULL}, /* the embedding's pooling is off the way */
         {"captum_one_conv", "/relu1/Relu_output_0", "/Reshape"},
         {"audio1d", "/Mul_output_0", "/GlobalAveragePool"},
+        /* a channel shuffle's reshapes keep the maps (H, W); its 5-D views are not layers */
+        {"shuffle_net.op13", "/Concat_output_0", "/ReduceMean/pool"},
+        /* before the patches become tokens, not a token tensor or a slice of q */
+        {"attn_net.op13", "/patch/Conv_output_0", "/Reshape"},
+        /* before the permute into a sequence: that Transpose has time where channels were */
+        {"crnn_gru.op13", "/MaxPool_output_0", "/Reshape"},
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         es_meta *meta;
@@ -159,6 +165,24 @@ static void default_layer_one_map(void **s)
     int last = es_relu(g, "r2", es_conv(g, "c2", x, 1, 1, 1, 1, 0, 1));
     int y = es_dense(g, "fc", es_global_avgpool(g, "gap", last), 3);
     assert_true(y >= 0);
+    assert_int_equal(es_sal_default_layer(g), last);
+    assert_string_equal(es_node_name(g, es_sal_default_layer_stop(g)), "gap");
+    es_graph_free(g);
+}
+
+/* A squeeze-and-excitation gate pools a side branch that is multiplied back into the maps:
+ * the maps go on, and the default layer is the last one before the global pooling at the end */
+static void default_layer_past_a_gate(void **s)
+{
+    es_graph *g = es_graph_new();
+    int x = es_input(g, "x", 3, (int[]){1, 8, 8});
+    int r1 = es_relu(g, "r1", es_conv(g, "c1", x, 4, 3, 3, 1, 1, 1));
+    int gate = es_sigmoid(g, "sig", es_conv(g, "se", es_avgpool(g, "squeeze", r1, 8, 8), 4, 1, 1, 1, 0, 1));
+    int excite = es_add(g, "excite", r1, gate); /* (a gate multiplies; broadcast all the same) */
+    int last = es_relu(g, "r2", es_conv(g, "c2", excite, 4, 3, 3, 1, 1, 1));
+    int y = es_dense(g, "fc", es_global_avgpool(g, "gap", last), 3);
+    if (y < 0)
+        fail_msg("%s", es_error());
     assert_int_equal(es_sal_default_layer(g), last);
     assert_string_equal(es_node_name(g, es_sal_default_layer_stop(g)), "gap");
     es_graph_free(g);
@@ -795,6 +819,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(model_output_choice),
         cmocka_unit_test(default_layers),
         cmocka_unit_test(default_layer_one_map),
+        cmocka_unit_test(default_layer_past_a_gate),
         cmocka_unit_test(gradcam_1d_axis),
         cmocka_unit_test(clipped_activations),
     };
