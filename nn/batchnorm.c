@@ -155,22 +155,23 @@ void es_batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
          * constants, dx = γ/σ·dy. */
         float mdy = p->mode == ES_TRAIN ? (float)(sdy / cnt) : 0.0f;
         float k = p->mode == ES_TRAIN ? (float)(sdyx / cnt) * is : 0.0f; /* x̂·mean = (x−μ)·k */
+        int store = es_fresh(p, 0);
         for (int i = 0; i < n; i++) {
             size_t off = ((size_t)i * c + ch) * hw;
             const float *xp = x->data + off, *dp = dy + off;
             float *dx = x->grad + off;
             if (!sums && !mask) /* x unread: the memory plan keeps it only when it is needed */
                 for (size_t j = 0; j < hw; j++)
-                    dx[j] += gi * dp[j];
+                    es_put_grad(dx + j, gi * dp[j], store);
             else if (!sums)
                 for (size_t j = 0; j < hw; j++)
-                    dx[j] += gi * es_relu_rule_grad(rule, ON(off + j), dp[j]);
+                    es_put_grad(dx + j, gi * es_relu_rule_grad(rule, ON(off + j), dp[j]), store);
             else if (!mask)
                 for (size_t j = 0; j < hw; j++)
-                    dx[j] += gi * (dp[j] - mdy - (xp[j] - m) * k);
+                    es_put_grad(dx + j, gi * (dp[j] - mdy - (xp[j] - m) * k), store);
             else
                 for (size_t j = 0; j < hw; j++)
-                    dx[j] += gi * (es_relu_rule_grad(rule, ON(off + j), dp[j]) - mdy - (xp[j] - m) * k);
+                    es_put_grad(dx + j, gi * (es_relu_rule_grad(rule, ON(off + j), dp[j]) - mdy - (xp[j] - m) * k), store);
         }
     }
 }

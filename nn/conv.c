@@ -540,7 +540,7 @@ void es_conv_forward(es_graph *g, es_node *nd, const es_pass *p)
 
 /* Backward of the shifted path for one sample and group. */
 static void shifted_backward(const geom *q, const float *x, const float *w, const float *dy,
-                             float *dx, float *dw, float *ws)
+                             float *dx, float *dw, int store, float *ws)
 {
     size_t taps = (size_t)q->kh * q->kw * q->mg * q->cg;
     int eh = q->dh * (q->kh - 1), ew = q->dw * (q->kw - 1);
@@ -572,13 +572,13 @@ static void shifted_backward(const geom *q, const float *x, const float *w, cons
     if (dx) { /* dX = dY padded by the kernel's extent, convolved with the flipped kernel */
         shift_args sa = {q->mg, q->ho, q->wo, eh - q->pt, ew - q->pl, eh - q->pb, ew - q->pr,
                          q->cg, q->kh, q->kw, q->dh, q->dw};
-        shifted_conv(&sa, dy, repack(q, w, ws, 1), dx, 1, ws + taps);
+        shifted_conv(&sa, dy, repack(q, w, ws, 1), dx, !store, ws + taps);
     }
 }
 
 /* Backward of the im2col and direct paths for one sample and group. */
 static void im2col_backward(const geom *q, const float *x, const float *w, const float *dy,
-                            float *dx, float *dw, float *ws)
+                            float *dx, float *dw, int store, float *ws)
 {
     float *col = ws, *dcol = ws + (size_t)q->k * q->p;
     if (dw) { /* dW (mg x k) += dY (mg x p) · colᵀ */
@@ -592,10 +592,12 @@ static void im2col_backward(const geom *q, const float *x, const float *w, const
     }
     if (dx && q->direct) /* dX (k x p) += Wᵀ · dY */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->k, q->p, q->mg, 1.0f, w, q->k, dy,
-                    q->p, 1.0f, dx, q->p);
+                    q->p, store ? 0.0f : 1.0f, dx, q->p);
     if (dx && !q->direct) { /* dcol = Wᵀ · dY, scattered back */
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, q->k, q->p, q->mg, 1.0f, w, q->k, dy,
                     q->p, 0.0f, dcol, q->p);
+        if (store) /* col2im adds up overlapping windows */
+            memset(dx, 0, (size_t)q->cg * q->h * q->w * sizeof *dx);
         col2im(q, dcol, dx);
     }
 }
@@ -605,6 +607,7 @@ typedef struct {
     const geom *q;
     const float *x, *w, *dy;
     float *dx;            /* NULL: no input gradient wanted */
+    int store;            /* dx holds nothing yet: stored, not added (es_pass.fresh) */
     int want_w;
     size_t path;          /* the weight gradient's offset in a thread's workspace */
 } conv_bwd;
@@ -618,9 +621,9 @@ static void backward_sample(const conv_bwd *a, int n, float *ws)
         const float *dyg = a->dy + n * ys + (size_t)gr * q->mg * q->p;
         float *dx = a->dx ? a->dx + xoff : NULL, *dw = a->want_w ? ws + a->path + woff : NULL;
         if (q->shifted)
-            shifted_backward(q, a->x + xoff, a->w + woff, dyg, dx, dw, ws);
+            shifted_backward(q, a->x + xoff, a->w + woff, dyg, dx, dw, a->store, ws);
         else
-            im2col_backward(q, a->x + xoff, a->w + woff, dyg, dx, dw, ws);
+            im2col_backward(q, a->x + xoff, a->w + woff, dyg, dx, dw, a->store, ws);
     }
 }
 
@@ -633,9 +636,11 @@ void es_conv_backward(es_graph *g, es_node *nd, const es_pass *p)
     int want_w = wants_grad(g, nd, 1, p), want_b = wants_grad(g, nd, 2, p);
     int nt = batch_threads(g, &q);
     size_t ys = (size_t)q.m * q.p, wss = per_thread_ws(&q), wsize = (size_t)q.m * q.k;
-    conv_bwd a = {&q, x->data, w->data, dy, wants_grad(g, nd, 0, p) ? x->grad : NULL, want_w,
-                  wss - wsize};
+    conv_bwd a = {&q, x->data, w->data, dy, wants_grad(g, nd, 0, p) ? x->grad : NULL,
+                  es_fresh(p, 0), want_w, wss - wsize};
     if (q.depthwise) {
+        if (a.store && a.dx) /* it adds tap by tap */
+            memset(a.dx, 0, es_tensor_size(g, nd->in[0]) * sizeof *a.dx);
         depthwise_backward(&q, x->data, w->data, dy, a.dx, want_w ? w->grad : NULL);
     } else {
         if (want_w) /* each thread's weight gradient lives at the end of its workspace */

@@ -528,17 +528,26 @@ static int place_grad(es_graph *g, es_tensor *t, int from_here)
     return 0;
 }
 
-/* Before node n adds into its inputs' gradients: clears those the pass has not touched yet
- * (a planned slot holds whatever the arena had there). */
-static void clear_input_grads(es_graph *g, const es_node *n)
+/* Before node n passes gradients to its inputs: those the pass has not touched yet (a planned
+ * slot holds whatever the arena had there) are cleared, or left for n to store whole when its
+ * op does (es_op_stores_grad; not an input n reads twice): the mask of es_pass.fresh. */
+static unsigned prepare_input_grads(es_graph *g, const es_node *n)
 {
+    unsigned fresh = 0;
     for (int k = 0; k < n->n_in; k++) {
         es_tensor *t = n->in[k] >= 0 ? &g->t[n->in[k]] : NULL;
-        if (t && t->needs_grad && !t->zeroed) {
+        if (!t || !t->needs_grad || t->zeroed)
+            continue;
+        int twice = 0;
+        for (int j = 0; j < n->n_in; j++)
+            twice |= j != k && n->in[j] == n->in[k];
+        if (k < 32 && !twice && es_op_stores_grad(n->op, k))
+            fresh |= 1u << k;
+        else
             memset(t->grad, 0, t->size * sizeof(float));
-            t->zeroed = 1;
-        }
+        t->zeroed = 1;
     }
+    return fresh;
 }
 
 int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int what)
@@ -569,7 +578,7 @@ int es_backward(es_graph *g, int from, const float *seed, es_relu_rule rule, int
         for (int k = 0; k < n->n_in; k++)
             in |= n->in[k] >= 0 && g->t[n->in[k]].needs_grad;
         if (out && in && !es_node_absorbed(n)) {
-            clear_input_grads(g, n);
+            p.fresh = prepare_input_grads(g, n);
             run_node(g, i, 1, &p);
         }
     }

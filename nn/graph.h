@@ -99,7 +99,20 @@ typedef struct {
     es_mode mode;
     es_relu_rule rule;
     int param_grads; /* compute gradients of PARAM tensors too */
+    /* Backward: bit k set = input k's gradient holds nothing of this pass yet (an arena slot
+     * not cleared); the op stores every element of it instead of adding. Only ops that
+     * es_op_stores_grad names get bits. */
+    unsigned fresh;
 } es_pass;
+
+/* Whether op's backward honours es_pass.fresh for input k (a gradient it writes whole). */
+int es_op_stores_grad(es_op_type op, int k);
+
+static inline int es_fresh(const es_pass *p, int k) { return k < 32 && (p->fresh >> k & 1); }
+
+/* dst = v when storing (es_pass.fresh), dst += v else; `store` is the same for a whole loop,
+ * which the compiler then splits in two. */
+static inline void es_put_grad(float *dst, float v, int store) { *dst = store ? v : *dst + v; }
 
 struct es_graph {
     es_tensor *t;

@@ -324,8 +324,11 @@ static void concat_run(es_graph *g, es_node *nd, const es_pass *p, int back)
             for (size_t o = 0; o < outer; o++) {
                 const float *dy = y->grad + o * yrow + at;
                 float *dx = x->grad + o * xrow;
-                for (size_t j = 0; j < xrow; j++)
-                    dx[j] += dy[j];
+                if (es_fresh(p, k))
+                    memcpy(dx, dy, xrow * sizeof *dx);
+                else
+                    for (size_t j = 0; j < xrow; j++)
+                        dx[j] += dy[j];
             }
         at += xrow;
     }
