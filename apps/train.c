@@ -35,7 +35,7 @@ typedef struct {
     int epochs, batch, steps, quiet, strict, synth_select;
     double lr, wd, val_split, mix, mix_neg, snr[2];
     double synth, silence, synth_db[2], quieter, quiet_db, floor_db[2];
-    int crop_tries, precise_bn;
+    int crop_tries, precise_bn, frozen_stats;
     double lr_end; /* < 0: a constant learning rate */
     int optimizer; /* an index of optimizers */
     int aggregate; /* an index of aggregates; -1: max for hasbird, mean for classes */
@@ -85,6 +85,11 @@ static int parse(int argc, char **argv, options *o)
                 "before each epoch's validation, the batch-norm running statistics become the\n"
                 "mean over N training batches (drawn as for training, with their own seed)\n"
                 "through the weights as they are (0: the running averages of training)"),
+        OPT_SWITCH(0, "frozen-stats", &o->frozen_stats,
+                   "train with batch norm on its running statistics, which stay as they are,\n"
+                   "and dropout off (torch's model.eval()): fine-tuning a trained model\n"
+                   "(--arch INIT.onnx) on a new mix of data without changing its function at\n"
+                   "the first step"),
         OPT_DOUBLE(0, "weight-decay", &o->wd, 0, INFINITY, "X", "weight decay (1e-4)"),
         OPT_DOUBLE(0, "mix", &o->mix, 0, 1, "P", "probability that a positive window is mixed into a background (0.5)"),
         OPT_DOUBLE(0, "mix-negatives", &o->mix_neg, 0, 1, "P",
@@ -126,6 +131,8 @@ static int parse(int argc, char **argv, options *o)
         return cli_usage("train", "no labels (--data LABELS.csv)");
     if (!o->out)
         return cli_usage("train", "no output (-o MODEL.onnx)");
+    if (o->frozen_stats && o->precise_bn)
+        return cli_usage("train", "--frozen-stats keeps the running statistics; --precise-bn remakes them");
     return 0;
 }
 
@@ -171,14 +178,20 @@ typedef struct {
 } net;
 
 /* The graph to train; its output is a softmax over the classes, `logits` what feeds it. */
+/* --arch names a model file (fine-tuning) rather than an architecture. */
+static int is_onnx(const char *arch)
+{
+    size_t n = strlen(arch);
+    return n > 5 && strcmp(arch + n - 5, ".onnx") == 0;
+}
+
 static int make_net(const options *o, es_feature_config *c, int n_classes, net *m)
 {
     int bands = c->n_mfcc > 0 ? c->n_mfcc : c->n_mels > 0 ? c->n_mels : c->n_fft / 2 + 1;
     int time_first = c->layout == ES_LAYOUT_FRAMES_MELS, F = c->frames;
     int H = time_first ? F : bands, W = time_first ? bands : F;
     memset(m, 0, sizeof *m);
-    size_t n = strlen(o->arch);
-    if (n > 5 && strcmp(o->arch + n - 5, ".onnx") == 0) {
+    if (is_onnx(o->arch)) {
         if (es_onnx_load_shaped(o->arch, 4, (int[]){1, 1, H, W}, &m->g, NULL) != 0)
             return -1;
     } else if (strcmp(o->arch, "bad-densenet") == 0) {
@@ -282,8 +295,7 @@ static int setup(run *r, const options *o)
     if (es_dataset_read(&r->d, o->data, o->root) != 0)
         return -1;
     default_features(&r->fc);
-    size_t al = strlen(o->arch);
-    if (!o->features && al > 5 && strcmp(o->arch + al - 5, ".onnx") == 0) {
+    if (!o->features && is_onnx(o->arch)) {
         /* fine-tuning: the model's own features unless --features says otherwise */
         es_meta *meta = NULL;
         int nd, dims[ES_MAX_DIMS];
@@ -327,12 +339,15 @@ static int setup_training(run *r, const options *o)
     }
     if (make_net(o, &r->fc, K, &r->m) != 0)
         return -1;
-    if (es_graph_init(r->m.g, ES_INIT_HE, o->seed) != 0 || es_graph_set_batch(r->m.g, o->batch))
+    /* a model given as INIT.onnx is fine-tuned from its own weights */
+    if ((!is_onnx(o->arch) && es_graph_init(r->m.g, ES_INIT_HE, o->seed) != 0) ||
+        es_graph_set_batch(r->m.g, o->batch))
         return -1;
     es_optim_config oc = es_optim_default(o->optimizer == ADAM ? ES_ADAM : ES_SGD);
     if (o->lr > 0)
         oc.lr = (float)o->lr;
     oc.weight_decay = (float)o->wd;
+    oc.frozen_stats = o->frozen_stats;
     r->lr0 = oc.lr;
     if (!(r->opt = es_optimizer_new(r->m.g, &oc)))
         return -1;
@@ -366,14 +381,14 @@ static void training_json(const run *r, const options *o, const es_augment *a, i
              "\"augment\":{\"mix\":%g,\"mix_negatives\":%g,\"snr\":[%g,%g],\"gain_db\":%g,"
              "\"band_shift\":%d,\"synth\":%g,\"silence\":%g,\"synth_db\":[%g,%g],\"quieter\":%g,"
              "\"quiet_db\":%g,\"floor_db\":[%g,%g],\"crop_tries\":%d},\"synth_select\":%s,"
-             "\"lr\":%g,\"lr_end\":%g,\"precise_bn\":%d}",
+             "\"lr\":%g,\"lr_end\":%g,\"precise_bn\":%d,\"frozen_stats\":%s}",
              o->arch, epochs, best_epoch, o->batch, (unsigned long long)o->seed, r->d.n,
              r->n_va, auc, a->p_mix, a->p_mix_bg, a->snr_min, a->snr_max, a->gain_db,
              a->band_shift, a->synth ? a->p_synth : 0,
              a->p_silence > 0 ? a->p_silence : 1.0 / ES_SYNTH_KINDS, a->synth_db[0], a->synth_db[1],
              a->synth ? a->p_quiet : 0, a->quiet_db, a->floor_db[0], a->floor_db[1], a->crop_tries,
              o->synth_select ? "true" : "false", r->lr0, o->lr_end >= 0 ? o->lr_end : r->lr0,
-             o->precise_bn);
+             o->precise_bn, o->frozen_stats ? "true" : "false");
 }
 
 /* Synthetic background sounds the training never saw (their own seed): every kind at two

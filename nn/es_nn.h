@@ -203,6 +203,11 @@ typedef struct {
     int nesterov;       /* SGD: Nesterov momentum, as torch.optim.SGD(nesterov=True) */
     float beta1, beta2, eps; /* Adam */
     float weight_decay; /* L2: adds weight_decay·w to each weight's gradient (torch's rule) */
+    /* es_train_step forwards in TEST mode: batch norm normalises with its running statistics
+     * and leaves them as they are, dropout is off (torch's model.eval() while fine-tuning).
+     * A trained model then keeps the function it has on the first step, which TRAIN mode's
+     * batch statistics of a new data mix would change at once. */
+    int frozen_stats;
 } es_optim_config;
 typedef struct es_optimizer es_optimizer;
 /* Defaults: SGD lr 0.01 momentum 0.9 Nesterov; Adam lr 1e-3, betas 0.9/0.999, eps 1e-8. */
@@ -215,7 +220,7 @@ int es_optimizer_step(es_optimizer *o);
  * kept, as when torch's schedulers change a param group's lr. */
 void es_optimizer_set_lr(es_optimizer *o, float lr);
 
-/* One mini-batch: forward in TRAIN mode on x (batch n), softmax cross-entropy on the
+/* One mini-batch: forward in TRAIN mode (TEST with frozen_stats) on x (batch n), softmax cross-entropy on the
  * `logits` tensor against labels, backward, optimizer step. Returns 0, the mean loss in
  * *loss and the number of correct argmax predictions in *correct (either may be NULL). */
 int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n, int logits,

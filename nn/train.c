@@ -177,7 +177,7 @@ int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n
     if (in->dims[0] != n && es_graph_set_batch(g, n) != 0)
         return -1;
     memcpy(in->data, x, in->size * sizeof(float));
-    if (es_forward(g, ES_TRAIN) != 0)
+    if (es_forward(g, o->c.frozen_stats ? ES_TEST : ES_TRAIN) != 0)
         return -1;
     es_tensor *z = &g->t[logits];
     if (z->ndim != 2 || z->dims[0] != n)

@@ -201,9 +201,56 @@ static void train_precise_bn_and_lr_end(void **state)
     for (int k = 0; k < 4; k++)
         free(w[k]);
     free(mean[0]), free(mean[1]);
-    assert_non_null(strstr(meta_of(model[1], "earsight.training"), "\"precise_bn\":3}"));
+    assert_non_null(strstr(meta_of(model[1], "earsight.training"), "\"precise_bn\":3,"));
     assert_non_null(strstr(meta_of(model[2], "earsight.training"), "\"lr\":0.001,\"lr_end\":0,"));
-    assert_non_null(strstr(meta_of(model[0], "earsight.training"), "\"lr_end\":0.001,\"precise_bn\":0}"));
+    assert_non_null(strstr(meta_of(model[0], "earsight.training"), "\"lr_end\":0.001,\"precise_bn\":0,"));
+}
+
+/* --arch INIT.onnx fine-tunes that model from its weights (a learning rate of 1e-9 leaves
+ * them where they were); --frozen-stats keeps batch norm on its running statistics: they
+ * are the initial model's to the bit while the weights move. earsight.training says so;
+ * --frozen-stats contradicts --precise-bn (exit 2). */
+static void train_fine_tunes(void **state)
+{
+    const char *extra[3] = {"--lr 0.003", "--lr 0.003 --frozen-stats", "--lr 1e-9"};
+    char args[4096], err[4096], model[3][700], init[700];
+    snprintf(init, sizeof init, "%s/f.onnx", dir);
+    for (int k = -1; k < 3; k++) {
+        if (k >= 0)
+            snprintf(model[k], sizeof model[k], "%s/f%d.onnx", dir, k);
+        snprintf(args, sizeof args,
+                 "train --data %s/labels.csv --arch %s --features " FEATURES
+                 " --epochs 2 --batch 8 --steps 3 --seed 5 --val-split 0 -q %s -o %s",
+                 dir, k < 0 ? "small-cnn" : init, k < 0 ? "--lr 0.003" : extra[k],
+                 k < 0 ? init : model[k]);
+        if (run(args, NULL, 0, err, sizeof err) != 0)
+            fail_msg("train failed: %s", err);
+    }
+    const char *names[] = {"bn1.running_mean", "bn1.running_var", "conv1.weight"};
+    for (int j = 0; j < 3; j++) {
+        size_t n0, n[3];
+        float *a = tensor_of(init, names[j], &n0), *b[3];
+        for (int k = 0; k < 3; k++) {
+            b[k] = tensor_of(model[k], names[j], &n[k]);
+            assert_int_equal(n[k], n0);
+        }
+        if (j < 2) { /* the statistics: moved by training, not when frozen */
+            assert_memory_not_equal(a, b[0], n0 * sizeof *a);
+            assert_memory_equal(a, b[1], n0 * sizeof *a);
+        } else {
+            assert_memory_not_equal(a, b[1], n0 * sizeof *a);
+        }
+        for (size_t i = 0; j == 2 && i < n0; i++) /* the weights: from the model's own */
+            assert_float_equal(b[2][i], a[i], 1e-5);
+        free(a);
+        for (int k = 0; k < 3; k++)
+            free(b[k]);
+    }
+    assert_non_null(strstr(meta_of(model[1], "earsight.training"), "\"frozen_stats\":true}"));
+    snprintf(args, sizeof args, "train --data %s/labels.csv --frozen-stats --precise-bn 2 -o %s/x.onnx",
+             dir, dir);
+    assert_int_equal(run(args, NULL, 0, err, sizeof err), 2);
+    assert_one_line(err, "earsight: --frozen-stats keeps the running statistics; --precise-bn remakes them (see `earsight help train`)");
 }
 
 /* With CSV file p holding csv, the command in args fails (exit 1) with one line
@@ -285,6 +332,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(train_is_deterministic),
         cmocka_unit_test(train_writes_aggregate),
         cmocka_unit_test(train_precise_bn_and_lr_end),
+        cmocka_unit_test(train_fine_tunes),
         cmocka_unit_test(csv_errors),
     };
     int r = cmocka_run_group_tests(tests, NULL, NULL);
