@@ -392,10 +392,11 @@ static void training_json(const run *r, const options *o, const es_augment *a, i
 }
 
 /* Synthetic background sounds the training never saw (their own seed): every kind at two
- * levels, 2.5 windows long. */
+ * levels (probe j: kind j / 2 at probe_db[j % 2] dBFS), 2.5 windows long. */
+static const double probe_db[2] = {-20, -50};
+
 static int make_probes(run *r, uint64_t seed)
 {
-    static const double levels[2] = {-20, -50};
     int n = 2 * ES_SYNTH_KINDS, K = r->d.n_classes;
     r->probe = calloc(n, sizeof *r->probe);
     r->probe_idx = malloc(n * sizeof *r->probe_idx);
@@ -405,23 +406,25 @@ static int make_probes(run *r, uint64_t seed)
     es_rng rng = {seed ^ 0x9E3779B97F4A7C15ull};
     for (int j = 0; j < n; j++, r->n_probe++) {
         r->probe_idx[j] = j;
-        if (es_synth_features(r->synth, j / 2, levels[j % 2], 5 * r->fc.frames / 2, &rng,
+        if (es_synth_features(r->synth, j / 2, probe_db[j % 2], 5 * r->fc.frames / 2, &rng,
                               &r->probe[j]) != 0)
             return -1;
     }
     return 0;
 }
 
-/* The largest probability of a class other than the background over the probes (-1: none). */
-static double probe_worst(run *r, int background)
+/* The largest probability of a class other than the background over the probes (-1: none),
+ * and the probe that has it. */
+static double probe_worst(run *r, int background, int *which)
 {
     int K = r->d.n_classes;
     if (!r->n_probe || es_dataset_score(r->m.g, r->m.input, r->m.output, &r->fc, r->probe,
                                         r->probe_idx, r->n_probe, K, r->probe_p) != 0)
         return -1;
-    double worst = 0;
+    double worst = -1;
     for (int j = 0; j < r->n_probe; j++)
-        worst = fmax(worst, 1.0 - r->probe_p[(size_t)j * K + background]);
+        if (1.0 - r->probe_p[(size_t)j * K + background] > worst)
+            worst = 1.0 - r->probe_p[(size_t)j * K + background], *which = j;
     return worst;
 }
 
@@ -583,7 +586,8 @@ int cmd_train(int argc, char **argv)
             }
             vacc /= r.n_va, vloss /= r.n_va;
         }
-        double worst = probe_worst(&r, aug.background);
+        int wp = 0;
+        double worst = probe_worst(&r, aug.background, &wp);
         /* the best validation AUC (--synth-select: of the epochs that pass the probes); ties
          * go to the lower validation loss */
         int pass = !o.synth_select || (worst >= 0 && worst < 0.1);
@@ -601,7 +605,8 @@ int cmd_train(int argc, char **argv)
             if (r.n_va)
                 fprintf(stderr, " | val AUC %.4f acc %.3f loss %.4f", auc, vacc, vloss);
             if (worst >= 0)
-                fprintf(stderr, " | synthetic P %.3f", worst);
+                fprintf(stderr, " | synthetic P %.3f (%s, %.0f dBFS)", worst,
+                        es_synth_name(wp / 2), probe_db[wp % 2]);
             fprintf(stderr, "%s", better && r.n_va ? " *" : "");
             fprintf(stderr, " (%.0f s)\n", omp_get_wtime() - t0);
         }

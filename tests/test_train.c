@@ -147,7 +147,8 @@ static void train_writes_aggregate(void **state)
             fail_msg("train failed: %s", err);
         snprintf(model, sizeof model, "%s/g%d.onnx", dir, k);
         assert_string_equal(meta_of(model, ES_META_AGGREGATE), k ? "mean" : "max");
-        assert_non_null(strstr(err, "| synthetic P ")); /* the probes' worst P, each epoch */
+        assert_non_null(strstr(err, "| synthetic P ")); /* the probes' worst P, each epoch, */
+        assert_non_null(strstr(err, " dBFS)"));           /* and which probe has it */
     }
     assert_non_null(strstr(meta_of(model, "earsight.training"), "\"synth\":0.5,"));
     snprintf(args, sizeof args, "train --data %s/labels.csv --aggregate median -o %s/x.onnx", dir, dir);
