@@ -80,6 +80,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_OUTFILE('o', "output", &o->out, "OUTDIR", "the export folder (made when missing)", OPT_OUT_DIR),
         OPT_STRING(0, "method", &o->methods, "M,…", "saliency methods, one picture each (guided,gradcam);\n"
                                                    "`earsight saliency --help` lists them"),
+        OPT_RELU_RULE,
         OPT_STRING(0, "layout", &o->layout, "L", "single (default) | quad: input, |map|, positive, negative"),
         OPT_STRING(0, "maps", &o->maps, "LAYER,…", "also each layer's activation maps for the deciding window\n"
                                                   "(STEM.maps-LAYER.png)"),

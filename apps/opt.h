@@ -126,6 +126,14 @@ extern const char *const opt_aggregate_names[];
     OPT_ENUM(0, "aggregate", d, opt_aggregate_names, NULL,                                      \
              "how a sound's windows become one verdict: max (its most confident window)\n"      \
              "or mean (default: the model's earsight.aggregate, else max for two classes)")
+/* --relu-rule modules|all into opt_relus (an es_relu_scope; opt_parse hands it to
+ * es_model_choose_relus): which ReLUs guided backprop and deconvnet change. */
+extern const char *const opt_relus_names[];
+extern int opt_relus;
+#define OPT_RELU_RULE                                                                           \
+    OPT_ENUM(0, "relu-rule", &opt_relus, opt_relus_names, NULL,                                 \
+             "guided / deconvnet: modules (default) changes the ReLUs of PyTorch's\n"          \
+             "nn.ReLU modules, as Captum does, not a functional F.relu; all: every ReLU")
 /* -j/--jobs N: the OpenMP threads, set by opt_parse once every flag is read. */
 #define OPT_JOBS_MAX 256
 #define OPT_JOBS OPT_INT('j', "jobs", &opt_jobs, 1, OPT_JOBS_MAX, "N", "threads (default: OMP_NUM_THREADS or all cores)")

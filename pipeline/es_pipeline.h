@@ -84,6 +84,10 @@ void es_model_free(es_model *m);
  * --model-output): a name, or NULL for ONNX's first graph output. The string is the caller's
  * and must outlive the loads. A load fails when the model has no output of that name. */
 void es_model_choose_output(const char *name);
+/* Which Relus guided backprop and deconvnet change in the models loaded from now on (the
+ * CLI's --relu-rule; nn/onnx.h es_relu_scope): ES_RELUS_MODULES (the default, Captum's: a
+ * PyTorch export's nn.ReLU modules, not its functional relus) or ES_RELUS_ALL. */
+void es_model_choose_relus(es_relu_scope relus);
 /* Label i, or NULL when the model has no label for it. */
 const char *es_model_label(const es_model *m, int i);
 /* Whether a file is taken as a sound: any name not ending in .npy. */

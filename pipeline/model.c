@@ -73,8 +73,10 @@ static int read_labels(es_model *m)
 }
 
 static const char *chosen_output; /* es_model_choose_output's */
+static es_relu_scope chosen_relus;  /* es_model_choose_relus's */
 
 void es_model_choose_output(const char *name) { chosen_output = name; }
+void es_model_choose_relus(es_relu_scope relus) { chosen_relus = relus; }
 
 /* The chosen output becomes the graph's first, so every reader of es_graph_outputs (the
  * score tensor, the memory plan, export) sees the same one. */
@@ -113,9 +115,8 @@ static int load(es_model *m, const char *path, int ndim, const int *dims)
         return -1;
     if (!(m->path = strdup(path)))
         return es_fail("out of memory");
-    int r = ndim > 0 ? es_onnx_load_shaped(path, ndim, dims, &m->g, &m->meta)
-                     : es_onnx_load(path, &m->g, &m->meta);
-    if (r != 0 || finish_load(m) != 0) {
+    es_onnx_opts o = {.ndim = ndim > 0 ? ndim : 0, .dims = dims, .relus = chosen_relus};
+    if (es_onnx_load_opts(path, &o, &m->g, &m->meta) != 0 || finish_load(m) != 0) {
         es_model_free(m);
         return -1;
     }
