@@ -366,7 +366,7 @@ int cmd_saliency(int argc, char **argv)
         int r = loaded ? es_clip_next(&in, o.inputs[i], o.a.hop_frames) : 1;
         if (r == 1) { /* the first input, or one of another shape: (re)load */
             es_clip_free(&in);
-            r = es_clip_load(&in, o.model, o.inputs[i], o.a.hop_frames);
+            r = es_clip_load(&in, o.model, &opt_model, o.inputs[i], o.a.hop_frames);
             loaded = r == 0;
         }
         rc = r != 0 ? cli_lib_fail() : one_input(&o, &in, o.inputs[i], many ? stems[i] : NULL);

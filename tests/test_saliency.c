@@ -99,12 +99,37 @@ static void score_across_opsets(void **s)
     es_array_free(&x), es_array_free(&z), es_array_free(&gz);
 }
 
-/* --model-output's library side: the chosen output becomes the first, an unknown name fails */
+/* relu_mix's guided and deconvnet maps of class 1 match gen_onnx.py's float64 references
+ * relu_mix.METHOD{suffix}.npy to 1e-5 of their maximum. */
+static void assert_relu_mix_maps(es_graph *g, int input, const float *x, const char *suffix)
+{
+    static const es_sal_method ms[] = {ES_SAL_GRAD, ES_SAL_GUIDED, ES_SAL_DECONVNET};
+    for (size_t c = 0; c < sizeof ms / sizeof *ms; c++) {
+        char path[128];
+        snprintf(path, sizeof path, FIXTURE("onnx/relu_mix.%s%s.npy"), es_sal_method_name(ms[c]),
+                 ms[c] == ES_SAL_GRAD ? "" : suffix);
+        es_array want = load_fixture(path);
+        float got[60];
+        assert_int_equal(es_array_size(&want), 60);
+        es_sal_opts o;
+        es_sal_defaults(&o);
+        o.method = ms[c], o.target = 1;
+        if (es_saliency(g, input, x, &o, got, NULL) != 0)
+            fail_msg("%s", es_error());
+        double e = rel_err_max(got, want.data, 60, 1e-30);
+        if (!(e <= 1e-5))
+            fail_msg("%s%s: relative error %.3g against PyTorch", es_sal_method_name(ms[c]), suffix, e);
+        es_array_free(&want);
+    }
+}
+
+/* --model-output's library side: the chosen output becomes the first, an unknown name fails;
+ * --relu-rule's: the scope reaches the import (relu_mix's functional relus stay plain or not) */
 static void model_output_choice(void **s)
 {
     es_model m;
-    es_model_choose_output("embedding");
-    if (es_model_load(&m, FIXTURE("onnx/score_net.op11.onnx")) != 0)
+    es_model_opts o = {.output = "embedding"};
+    if (es_model_load(&m, FIXTURE("onnx/score_net.op11.onnx"), &o) != 0)
         fail_msg("%s", es_error());
     assert_string_equal(es_tensor_name(m.g, m.output), "embedding");
     assert_int_equal(es_sal_score_tensor(m.g), m.output);
@@ -112,14 +137,22 @@ static void model_output_choice(void **s)
     assert_int_equal(es_graph_outputs(m.g, outs, 2), 2);
     assert_string_equal(es_tensor_name(m.g, outs[1]), "logprob");
     es_model_free(&m);
-    es_model_choose_output("nope");
-    assert_int_equal(es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx")), -1);
+    o.output = "nope";
+    assert_int_equal(es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx"), &o), -1);
     assert_non_null(strstr(es_error(), "no output 'nope' (its outputs: logprob, embedding)"));
-    es_model_choose_output(NULL);
-    if (es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx")) != 0)
+    if (es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx"), NULL) != 0)
         fail_msg("%s", es_error());
     assert_string_equal(es_tensor_name(m.g, m.output), "logprob");
     es_model_free(&m);
+    es_array x = load_fixture(FIXTURE("onnx/relu_mix.input.npy"));
+    for (int k = 0; k < 2; k++) {
+        o = (es_model_opts){.relus = k ? ES_RELUS_ALL : ES_RELUS_MODULES};
+        if (es_model_load(&m, FIXTURE("onnx/relu_mix.onnx"), &o) != 0)
+            fail_msg("%s", es_error());
+        assert_relu_mix_maps(m.g, m.input, x.data, k ? "_all" : "");
+        es_model_free(&m);
+    }
+    es_array_free(&x);
 }
 
 /* Grad-CAM's default layer: the last map before the first step that ends the maps, on the way
@@ -225,30 +258,6 @@ static void gradcam_1d_axis(void **s)
         lo = fminf(lo, m5[i]), hi = fmaxf(hi, m5[i]);
     assert_true(hi > lo);
     es_graph_free(g), es_meta_free(meta);
-}
-
-/* relu_mix's guided and deconvnet maps of class 1 match gen_onnx.py's float64 references
- * relu_mix.METHOD{suffix}.npy to 1e-5 of their maximum. */
-static void assert_relu_mix_maps(es_graph *g, int input, const float *x, const char *suffix)
-{
-    static const es_sal_method ms[] = {ES_SAL_GRAD, ES_SAL_GUIDED, ES_SAL_DECONVNET};
-    for (size_t c = 0; c < sizeof ms / sizeof *ms; c++) {
-        char path[128];
-        snprintf(path, sizeof path, FIXTURE("onnx/relu_mix.%s%s.npy"), es_sal_method_name(ms[c]),
-                 ms[c] == ES_SAL_GRAD ? "" : suffix);
-        es_array want = load_fixture(path);
-        float got[60];
-        assert_int_equal(es_array_size(&want), 60);
-        es_sal_opts o;
-        es_sal_defaults(&o);
-        o.method = ms[c], o.target = 1;
-        if (es_saliency(g, input, x, &o, got, NULL) != 0)
-            fail_msg("%s", es_error());
-        double e = rel_err_max(got, want.data, 60, 1e-30);
-        if (!(e <= 1e-5))
-            fail_msg("%s%s: relative error %.3g against PyTorch", es_sal_method_name(ms[c]), suffix, e);
-        es_array_free(&want);
-    }
 }
 
 /* Guided backprop and deconvnet change the Relus of nn.ReLU modules only, as Captum's hooks
