@@ -91,8 +91,8 @@ typedef struct {
     /* plan.c: 1 + the node this one is fused with, 0 none. A BatchNormalization whose output
      * only a Relu reads (and nobody pinned, wants or outputs) computes that Relu too, forward
      * (writing the Relu's bit mask) and backward (applying the pass's rule, or the true
-     * gradient for a plain Relu); the Relu's output
-     * is the BN output's memory and the Relu node itself does nothing. */
+     * gradient for a plain Relu); the Relu's output is the BN output's memory and the Relu
+     * node itself does nothing. */
     int fused_with;
 } es_node;
 
