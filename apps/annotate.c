@@ -70,7 +70,7 @@ static char *features_json(const char *arg)
 static int check_model(const char *path, int n_labels)
 {
     es_model m;
-    if (es_model_load(&m, path) != 0)
+    if (es_model_load(&m, path, &opt_model) != 0)
         return -1;
     int d[ES_MAX_DIMS], nd = es_tensor_shape(m.g, m.output, d);
     size_t per_row = es_tensor_size(m.g, m.output) / (nd > 1 ? (size_t)d[0] : 1);

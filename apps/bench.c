@@ -147,8 +147,8 @@ static int load_input(bench *b, const options *o)
 {
     es_array x = {0};
     int had_batch;
-    if (o->input ? es_model_load_for(&b->m, o->model, o->input, &x, &had_batch) != 0
-                 : es_model_load(&b->m, o->model) != 0)
+    if (o->input ? es_model_load_for(&b->m, o->model, &opt_model, o->input, &x, &had_batch) != 0
+                 : es_model_load(&b->m, o->model, &opt_model) != 0)
         return -1;
     size_t row = es_tensor_size(b->m.g, b->m.input); /* batch 1 as loaded */
     if (!(b->x = malloc((size_t)b->batch * row * sizeof *b->x))) {

@@ -127,7 +127,7 @@ static void run_free(run *r)
 
 static int score(run *r, const options *o)
 {
-    if (es_model_load(&r->m, o->model) != 0)
+    if (es_model_load(&r->m, o->model, &opt_model) != 0)
         return -1;
     const char *js = es_meta_get(r->m.meta, ES_META_FEATURES);
     if (!js)

@@ -80,6 +80,7 @@ static int parse(int argc, char **argv, options *o)
         OPT_OUTFILE('o', "output", &o->out, "OUTDIR", "the export folder (made when missing)", OPT_OUT_DIR),
         OPT_STRING(0, "method", &o->methods, "M,…", "saliency methods, one picture each (guided,gradcam);\n"
                                                    "`earsight saliency --help` lists them"),
+        OPT_RELU_RULE,
         OPT_STRING(0, "layout", &o->layout, "L", "single (default) | quad: input, |map|, positive, negative"),
         OPT_STRING(0, "maps", &o->maps, "LAYER,…", "also each layer's activation maps for the deciding window\n"
                                                   "(STEM.maps-LAYER.png)"),
@@ -209,7 +210,7 @@ static int open_clip(worker *w, es_clip **c)
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", es_error());
         memset(&w->model, 0, sizeof w->model);
-        es_model_load(&w->model, w->o->model);
+        es_model_load(&w->model, w->o->model, &opt_model);
         w->in.m = w->model;
         es_fail("%s", msg);
     }
@@ -219,7 +220,7 @@ static int open_clip(worker *w, es_clip **c)
     }
     es_clip_free(&w->own);
     *c = &w->own;
-    return es_clip_load(&w->own, w->o->model, w->path, 0);
+    return es_clip_load(&w->own, w->o->model, &opt_model, w->path, 0);
 }
 
 static int write_png(const options *o, const es_canvas *cv, const char *file, const char *path,
@@ -663,7 +664,7 @@ static int export_all(options *o)
     struct stat mst;
     if (o->jobs > 1)
         omp_set_num_threads(1); /* before any parallel region: workers are processes */
-    if (es_model_load(&w.model, o->model) != 0)
+    if (es_model_load(&w.model, o->model, &opt_model) != 0)
         return cli_lib_fail();
     if (o->sonify && es_model_resynth_fits(&w.model) != 0) {
         rc = cli_lib_fail();

@@ -164,8 +164,8 @@ int cmd_info(int argc, char **argv)
     es_model m;
     es_array x;
     int had_batch;
-    if (input ? es_model_load_for(&m, model, input, &x, &had_batch) != 0
-              : es_model_load(&m, model) != 0)
+    if (input ? es_model_load_for(&m, model, &opt_model, input, &x, &had_batch) != 0
+              : es_model_load(&m, model, &opt_model) != 0)
         return cli_lib_fail();
     if (input)
         es_array_free(&x);

@@ -41,7 +41,7 @@ int cmd_maps(int argc, char **argv)
         return cli_usage("maps", "--input and -o are required");
 
     es_clip in;
-    if (es_clip_load(&in, model, input, 0) != 0)
+    if (es_clip_load(&in, model, &opt_model, input, 0) != 0)
         return cli_lib_fail();
     int rc = 1, t = layer ? es_sal_layer_find(in.m.g, layer) : es_sal_default_layer(in.m.g);
     float *maps = NULL;

@@ -14,7 +14,8 @@
 #include <sys/stat.h>
 
 int opt_jobs;
-const char *opt_model_output;
+es_model_opts opt_model;
+const char *const opt_relus_names[] = {"modules", "all", NULL}; /* es_relu_scope's order */
 
 /* One flag getopt knows: a row, or feature flag k of audio's table in a FEATURES row. */
 typedef struct {
@@ -360,7 +361,7 @@ int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv)
     static slot slots[MAX_SLOTS];
     static struct option longs[MAX_SLOTS + 1];
     char shorts[2 * MAX_SLOTS + 2];
-    n_given = 0, opt_jobs = 0, opt_model_output = NULL;
+    n_given = 0, opt_jobs = 0, opt_model = (es_model_opts){0};
     if (cli_wants_help(argc, argv)) {
         opt_help(cmd, rows);
         return 3;
@@ -398,7 +399,6 @@ int opt_parse_status(const opt_cmd *cmd, const opt *rows, int argc, char **argv)
         return rc;
     if (opt_jobs)
         omp_set_num_threads(opt_jobs);
-    es_model_choose_output(opt_model_output);
     return 0;
 }
 

@@ -16,6 +16,7 @@
  * from audio's own table (es_config_flag_at). */
 #ifndef ES_APP_OPT_H
 #define ES_APP_OPT_H
+#include "pipeline/es_pipeline.h" /* es_model_opts */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -108,13 +109,15 @@ typedef struct {
 /* ---- the common groups (DESIGN.md §3) ---- */
 #define OPT_MODEL(d) OPT_MODEL_AS(d, "FILE", "ONNX model (default: the shipped bird detector)")
 /* Two rows: the model, and which of its outputs the verb predicts and explains (into
- * opt_model_output; opt_parse hands it to es_model_choose_output). */
+ * opt_model.output). */
 #define OPT_MODEL_AS(d, mv, h)                                                                  \
     {OPT_T_STRING, 'm', "model", d, mv, h, .flags = OPT_IN | OPT_DEFAULT_MODEL},               \
-    OPT_STRING(0, "model-output", &opt_model_output, "NAME",                                    \
+    OPT_STRING(0, "model-output", &opt_model.output, "NAME",                                    \
                "the model's output to predict and explain (default: its first ONNX\n"          \
                "graph output; `earsight info` lists them)")
-extern const char *opt_model_output;
+/* How the verb loads models (es_model_opts): --model-output and --relu-rule, reset by
+ * opt_parse; the verbs hand &opt_model to every model load. */
+extern es_model_opts opt_model;
 #define OPT_OUTPUT(d, h) OPT_OUTFILE('o', "output", d, "FILE", h, 0)
 #define OPT_INPUT(d, h) OPT_INFILE('i', "input", d, "FILE", h)
 #define OPT_QUIET(d) OPT_SWITCH('q', "quiet", d, "print nothing on success")
@@ -126,6 +129,13 @@ extern const char *const opt_aggregate_names[];
     OPT_ENUM(0, "aggregate", d, opt_aggregate_names, NULL,                                      \
              "how a sound's windows become one verdict: max (its most confident window)\n"      \
              "or mean (default: the model's earsight.aggregate, else max for two classes)")
+/* --relu-rule modules|all into opt_model.relus: which ReLUs guided backprop and deconvnet
+ * change. */
+extern const char *const opt_relus_names[];
+#define OPT_RELU_RULE                                                                           \
+    OPT_ENUM(0, "relu-rule", &opt_model.relus, opt_relus_names, NULL,                           \
+             "guided / deconvnet: modules (default) changes the ReLUs of PyTorch's\n"          \
+             "nn.ReLU modules, as Captum does, not a functional F.relu; all: every ReLU")
 /* -j/--jobs N: the OpenMP threads, set by opt_parse once every flag is read. */
 #define OPT_JOBS_MAX 256
 #define OPT_JOBS OPT_INT('j', "jobs", &opt_jobs, 1, OPT_JOBS_MAX, "N", "threads (default: OMP_NUM_THREADS or all cores)")

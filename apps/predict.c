@@ -147,7 +147,7 @@ int cmd_predict(int argc, char **argv)
     es_verdict v = {0}, *vp = NULL;
     unsigned char *flags = NULL;
     int had_batch, frames = 0;
-    if (es_model_load_flagged(&m, o.model, o.input, 0, &x, &had_batch, &frames, &flags, NULL) != 0)
+    if (es_model_load_flagged(&m, o.model, &opt_model, o.input, 0, &x, &had_batch, &frames, &flags, NULL) != 0)
         return cli_lib_fail();
     float *y = NULL;
     size_t per;

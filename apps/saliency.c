@@ -64,7 +64,10 @@ static const opt_cmd cmd = {
     "the loaded model; then -o and --png name folders.\n"
     "guided and deconvnet change the gradient of ReLU units only, as Captum's GuidedBackprop\n"
     "and Deconvolution do (they hook nn.ReLU): clipped and other activations (ReLU6, i.e. an\n"
-    "ONNX Clip, HardSwish, GELU, LeakyReLU, …) pass their true gradient.\n"};
+    "ONNX Clip, HardSwish, GELU, LeakyReLU, …) pass their true gradient. In a model exported\n"
+    "by torch.onnx, a functional F.relu (a Relu node whose module scope holds other nodes,\n"
+    "e.g. /Relu or /block/Relu beside /block/conv/Conv) passes its true gradient too, as\n"
+    "Captum gives it; --relu-rule all changes every ReLU (as Springenberg et al. do).\n"};
 
 static const char *const windows_names[] = {"all", "decisive", NULL};
 
@@ -363,7 +366,7 @@ int cmd_saliency(int argc, char **argv)
         int r = loaded ? es_clip_next(&in, o.inputs[i], o.a.hop_frames) : 1;
         if (r == 1) { /* the first input, or one of another shape: (re)load */
             es_clip_free(&in);
-            r = es_clip_load(&in, o.model, o.inputs[i], o.a.hop_frames);
+            r = es_clip_load(&in, o.model, &opt_model, o.inputs[i], o.a.hop_frames);
             loaded = r == 0;
         }
         rc = r != 0 ? cli_lib_fail() : one_input(&o, &in, o.inputs[i], many ? stems[i] : NULL);

@@ -28,6 +28,7 @@ int sal_resolve(sal_args *a, es_clip *in, const char *verb);
     OPT_STRING(0, "method", &(a)->method, "M",                                                  \
                "grad | input-x-grad | deconvnet | guided | gradcam | guided-gradcam |\n"        \
                "ig | smoothgrad | smoothgrad-sq | vargrad | occlusion"),                        \
+    OPT_RELU_RULE,                                                                              \
     OPT_STRING(0, "target", &(a)->target, "K|NAME",                                             \
                "the class explained: index or label (default: the class of the sound's\n"       \
                "verdict, as predict and eval give it); its score before a final\n"             \

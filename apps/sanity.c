@@ -163,7 +163,7 @@ int cmd_sanity(int argc, char **argv)
     if (rc)
         return rc;
     es_clip in;
-    if (es_clip_load(&in, o.model, o.input, o.a.hop_frames) != 0)
+    if (es_clip_load(&in, o.model, &opt_model, o.input, o.a.hop_frames) != 0)
         return cli_lib_fail();
     rc = sal_resolve(&o.a, &in, "sanity");
     if (rc == 0)

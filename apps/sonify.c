@@ -100,7 +100,7 @@ int cmd_sonify(int argc, char **argv)
     long n = 0;
     int rate = 0, target = -1;
     double kept = 0;
-    if (es_clip_load(&in, o.model, o.input, o.a.hop_frames) != 0)
+    if (es_clip_load(&in, o.model, &opt_model, o.input, o.a.hop_frames) != 0)
         return cli_lib_fail();
     if (es_model_resynth_fits(&in.m) != 0) {
         rc = cli_lib_fail();

@@ -62,7 +62,7 @@ int cmd_weights(int argc, char **argv)
     if (!out)
         return cli_usage("weights", "-o OUT.png is required");
     es_model m;
-    if (es_model_load(&m, model) != 0)
+    if (es_model_load(&m, model, &opt_model) != 0)
         return cli_lib_fail();
     const es_graph *g = m.g;
     int node = -1, rc = 1;

@@ -5,9 +5,10 @@
  * so backward follows exactly what forward did.
  * Fused with the Relu after it (plan.c, es_node.fused_with), forward also applies the Relu in
  * place while the plane is in cache and writes the Relu's bit mask; backward applies the
- * pass's ReLU rule to the Relu output's gradient as it reads it. Every value is the one the
- * two ops compute apart, so the pair is the same function, one pass over memory fewer each
- * way, and one activation and one gradient fewer in the arena. */
+ * pass's ReLU rule (the true gradient for a plain Relu, relu.c) to the Relu output's gradient
+ * as it reads it. Every value is the one the two ops compute apart, so the pair is the same
+ * function, one pass over memory fewer each way, and one activation and one gradient fewer in
+ * the arena. */
 #include "nn/graph.h"
 #include "nn/onnx_hooks.h"
 #include <math.h>
@@ -110,7 +111,7 @@ void es_batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
     es_tensor *x = in_t(g, nd, 0), *sc = in_t(g, nd, 1), *bi = in_t(g, nd, 2);
     const float *dy, *mean = nd->aux, *istd = mean + x->dims[1];
     const uint32_t *mask = incoming(g, nd, &dy);
-    es_relu_rule rule = p->rule;
+    es_relu_rule rule = mask && g->n[nd->fused_with - 1].a.relu.plain ? ES_RELU_STANDARD : p->rule;
     int c, n;
     size_t hw;
     bn_dims(x, &c, &hw, &n);

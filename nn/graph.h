@@ -20,7 +20,8 @@ typedef struct { int trans_a, trans_b; float alpha, beta; } es_gemm_attrs; /* ge
 typedef struct { float epsilon, momentum; } es_batchnorm_attrs;
 typedef struct { float alpha; } es_leakyrelu_attrs;      /* relu.c: the slope below 0 */
 /* relu.c: plain = 1: the true gradient under every ReLU rule — the Relus a Clip (ReLU6) is
- * lowered to, which Captum's rules (hooks on nn.ReLU only) leave alone */
+ * lowered to, and a PyTorch export's functional relus (onnx_import.c, functional_relu), which
+ * Captum's rules (hooks on nn.ReLU only) leave alone */
 typedef struct { int plain; } es_relu_attrs;
 typedef struct { int axis; } es_axis_attrs;              /* Softmax, LogSoftmax, Concat, Flatten */
 typedef struct { float ratio; } es_dropout_attrs;        /* dropout.c: P(a unit is dropped) */
@@ -89,8 +90,9 @@ typedef struct {
     size_t ws_off[2];  /* the workspace's place in the arena, forward and backward */
     /* plan.c: 1 + the node this one is fused with, 0 none. A BatchNormalization whose output
      * only a Relu reads (and nobody pinned, wants or outputs) computes that Relu too, forward
-     * (writing the Relu's bit mask) and backward (applying the pass's rule); the Relu's output
-     * is the BN output's memory and the Relu node itself does nothing. */
+     * (writing the Relu's bit mask) and backward (applying the pass's rule, or the true
+     * gradient for a plain Relu); the Relu's output is the BN output's memory and the Relu
+     * node itself does nothing. */
     int fused_with;
 } es_node;
 

@@ -10,7 +10,9 @@
  *                  Constant nodes) are evaluated at import and become attributes; a symbolic
  *                  batch dim becomes 1.
  *   es_onnx_save   writes a graph as an opset-13 model that onnx.checker accepts (opset 17
- *                  when it holds HardSwish, LayerNormalization or a batch-first GRU / LSTM).
+ *                  when it holds HardSwish, LayerNormalization or a batch-first GRU / LSTM);
+ *                  a plain Relu (es_relu_scope) is written as Clip(min 0), which loads back
+ *                  as the same plain Relu.
  *   es_meta        the model's metadata_props (key/value strings), where the feature
  *                  pipeline and the class labels travel (DESIGN.md §2, §4).
  *
@@ -61,6 +63,20 @@ const char *es_meta_key(const es_meta *m, int i);
 const char *es_meta_value(const es_meta *m, int i);
 
 /* ---- import ------------------------------------------------------------------------ */
+/* Which Relu nodes guided backprop and deconvnet change (es_relu_rule); the others are plain,
+ * passing their true gradient under every rule, as clipped activations (Clip, ReLU6) always do.
+ * MODULES  Captum's convention (GuidedBackprop and Deconvolution hook nn.ReLU modules): in a
+ *          model torch.onnx.export wrote (node names carry module scopes, "/features/relu0/Relu"),
+ *          a Relu that a functional F.relu made inside a module's forward is plain (the rule in
+ *          onnx_import.c, functional_relu); a model without torch scopes keeps every Relu.
+ * ALL      every Relu node, as Springenberg et al. apply the rule in their all-ReLU nets. */
+typedef enum { ES_RELUS_MODULES, ES_RELUS_ALL } es_relu_scope;
+/* How es_onnx_load_opts reads a model; {0} is es_onnx_load's. */
+typedef struct {
+    int ndim;          /* > 0: the (single) input shaped dims, as es_onnx_load_shaped */
+    const int *dims;
+    es_relu_scope relus;
+} es_onnx_opts;
 /* Loads `path` into a new graph (*g, freed with es_graph_free) and, when meta is not NULL,
  * its metadata (*meta, freed with es_meta_free). The graph's input has its declared shape,
  * a symbolic batch dim set to 1 (other symbolic dims fail: use es_onnx_load_shaped). 0 or -1. */
@@ -69,6 +85,8 @@ int es_onnx_load(const char *path, es_graph **g, es_meta **meta);
  * or one less (batch 1 prepended). Symbolic dims take the given sizes, fixed dims must agree. */
 int es_onnx_load_shaped(const char *path, int ndim, const int *dims, es_graph **g,
                         es_meta **meta);
+/* Either of the two with the choices of o (NULL: {0}). */
+int es_onnx_load_opts(const char *path, const es_onnx_opts *o, es_graph **g, es_meta **meta);
 
 /* Without building the graph: the metadata (*meta, may be NULL) and the declared shape of the
  * first model input (*ndim, dims; -1 for a symbolic dim such as the batch). 0 or -1. */

@@ -95,6 +95,7 @@ struct es_exporter {
     list nodes, inits, names; /* names: every initializer name added (for uniqueness) */
     list in, at;              /* the inputs and attributes of the node being written */
     int out_slot;             /* which ONNX output the node's output is (es_export_output_slot) */
+    const char *op_type;      /* NULL, or the ONNX op the node is written as (es_export_op_type) */
 };
 typedef es_exporter exporter;
 
@@ -240,6 +241,7 @@ void es_export_int(es_exporter *x, const char *name, int64_t v) { push(&x->a, &x
 void es_export_float(es_exporter *x, const char *name, float v) { push(&x->a, &x->at, attr_float(x, name, v)); }
 void es_export_str(es_exporter *x, const char *name, const char *s) { push(&x->a, &x->at, attr_str(x, name, s)); }
 void es_export_output_slot(es_exporter *x, int k) { x->out_slot = k; }
+void es_export_op_type(es_exporter *x, const char *op_type) { x->op_type = op_type; }
 
 void es_export_ints(es_exporter *x, const char *name, const int *v, int n)
 {
@@ -268,11 +270,13 @@ static int export_node(exporter *x, const es_node *n)
     onnx__node_proto__init(nd);
     nd->name = str(&x->a, n->name);
     nd->op_type = str(&x->a, es_op_name(n->op));
-    x->in = (list){0}, x->at = (list){0}, x->out_slot = 0;
+    x->in = (list){0}, x->at = (list){0}, x->out_slot = 0, x->op_type = NULL;
     for (int k = 0; k < n->n_in; k++)
         push(&x->a, &x->in, str(&x->a, n->in[k] >= 0 ? g->t[n->in[k]].name : ""));
     if (es_ops[n->op].export(x, g, n) != 0)
         return -1;
+    if (x->op_type)
+        nd->op_type = str(&x->a, x->op_type);
     /* Only the first output: the second of Dropout (the mask) is a training detail. It is
      * ONNX's output out_slot, those before it left out (""). */
     char **out = alloc(&x->a, (x->out_slot + 1) * sizeof *out);

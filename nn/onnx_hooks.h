@@ -76,6 +76,8 @@ void es_export_ints(es_exporter *x, const char *name, const int *v, int n);
 void es_export_str(es_exporter *x, const char *name, const char *s);
 /* The node's output is ONNX's output k (a GRU's Y_h is 1), the ones before it left out. */
 void es_export_output_slot(es_exporter *x, int k);
+/* The node is written as ONNX op `op_type` (a static string), not its own op's. */
+void es_export_op_type(es_exporter *x, const char *op_type);
 /* An input after the node's own: an int64 vector / a float scalar initializer named
  * NODE.what (made unique), as opset 13 takes Reshape's shape or Dropout's ratio. */
 void es_export_input_ints(es_exporter *x, const es_node *n, const char *what, const int *v, int cnt);

@@ -608,6 +608,70 @@ static char *live_nodes(es_importer *m, const Onnx__GraphProto *gp)
     return live;
 }
 
+/* ---- which Relus the ReLU rules change ------------------------------------------------------ */
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Whether Relu node nd is a functional relu of a PyTorch export. Captum's GuidedBackprop and
+ * Deconvolution hook nn.ReLU modules, so an F.relu called in a module's forward passes its true
+ * gradient there. ONNX writes both as Relu, but torch.onnx.export names each node after the
+ * module scope that ran it: an nn.ReLU `features.relu0` gives "/features/relu0/Relu" (a module
+ * called twice: ".../relu_1/Relu"); F.relu in DenseNet.forward gives "/Relu", and F.relu_ in
+ * CNN14's ConvBlock.forward "/conv_block1/Relu" beside "/conv_block1/conv1/Conv". So a Relu
+ * named SCOPE/Relu[_k] belongs to an nn.ReLU when no other node lies under SCOPE/ (the module
+ * does nothing else), and is functional otherwise. Names of another form (not starting with
+ * '/': other exporters, earsight's own files, hand-made graphs) say nothing: the rule stays.
+ * sorted: the n node names in strcmp order. */
+static int functional_relu(const Onnx__NodeProto *nd, const char *const *sorted, size_t n)
+{
+    const char *name = nd->name, *last = name ? strrchr(name, '/') : NULL;
+    if (!last || name[0] != '/' || strncmp(last + 1, "Relu", 4) != 0)
+        return 0;
+    const char *k = last + 5;
+    if (*k == '_' && k[1] >= '0' && k[1] <= '9')
+        for (k++; *k >= '0' && *k <= '9'; k++)
+            ;
+    if (*k)
+        return 0;
+    size_t scope = (size_t)(last - name) + 1; /* "SCOPE/": the names under it are one run */
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strncmp(sorted[mid], name, scope) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo + 1 < n && strncmp(sorted[lo], name, scope) == 0 && strncmp(sorted[lo + 1], name, scope) == 0;
+}
+
+/* es_relu_scope MODULES: the functional relus of a PyTorch export become plain Relus. */
+static int plain_functional_relus(es_importer *m, const Onnx__GraphProto *gp)
+{
+    const char **sorted = malloc((gp->n_node ? gp->n_node : 1) * sizeof *sorted);
+    if (!sorted)
+        return es_fail("out of memory");
+    size_t n = 0;
+    for (size_t k = 0; k < gp->n_node; k++)
+        if (gp->node[k]->name && *gp->node[k]->name)
+            sorted[n++] = gp->node[k]->name;
+    qsort(sorted, n, sizeof *sorted, cmp_names);
+    for (size_t k = 0; k < gp->n_node; k++) {
+        const Onnx__NodeProto *nd = gp->node[k];
+        if (!nd->op_type || strcmp(nd->op_type, "Relu") != 0 || nd->n_output < 1 ||
+            !functional_relu(nd, sorted, n))
+            continue;
+        int t = es_tensor_find(m->g, nd->output[0]); /* -1: a node that feeds no output */
+        int p = t >= 0 ? m->g->t[t].producer : -1;
+        if (p >= 0 && m->g->n[p].op == ES_OP_RELU)
+            m->g->n[p].a.relu.plain = 1;
+    }
+    free(sorted);
+    return 0;
+}
+
 static int import_graph(es_importer *m, const Onnx__GraphProto *gp, int ndim_over, const int *over)
 {
     if (gp->n_sparse_initializer)
@@ -674,7 +738,9 @@ static int import_graph(es_importer *m, const Onnx__GraphProto *gp, int ndim_ove
     return 0;
 }
 
-static int load(const char *path, int ndim_over, const int *over, es_graph **g, es_meta **meta)
+/* over (NULL: as declared): the input's shape, ndim_over dims. */
+static int load(const char *path, int ndim_over, const int *over, es_relu_scope relus, es_graph **g,
+                es_meta **meta)
 {
     *g = NULL;
     if (meta)
@@ -691,6 +757,7 @@ static int load(const char *path, int ndim_over, const int *over, es_graph **g, 
         if (!(m.g = es_graph_new()))
             es_fail("out of memory");
         else if (import_graph(&m, f.mp->graph, ndim_over, over) == 0 &&
+                 (relus == ES_RELUS_ALL || plain_functional_relus(&m, f.mp->graph) == 0) &&
                  (!meta || es_onnx_read_meta(f.mp, meta) == 0))
             r = 0;
     }
@@ -709,10 +776,17 @@ static int load(const char *path, int ndim_over, const int *over, es_graph **g, 
 
 int es_onnx_load(const char *path, es_graph **g, es_meta **meta)
 {
-    return load(path, 0, NULL, g, meta);
+    return load(path, 0, NULL, ES_RELUS_MODULES, g, meta);
 }
 
 int es_onnx_load_shaped(const char *path, int ndim, const int *dims, es_graph **g, es_meta **meta)
 {
-    return load(path, ndim, dims, g, meta);
+    return load(path, ndim, dims, ES_RELUS_MODULES, g, meta);
+}
+
+int es_onnx_load_opts(const char *path, const es_onnx_opts *o, es_graph **g, es_meta **meta)
+{
+    static const es_onnx_opts none = {0};
+    o = o ? o : &none;
+    return load(path, o->ndim, o->ndim > 0 ? o->dims : NULL, o->relus, g, meta);
 }

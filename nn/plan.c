@@ -135,10 +135,10 @@ static int clobbered_at(const buffer *bufs, int nb, const buffer *b)
     return at;
 }
 
-/* Pairs each BatchNormalization with the Relu after it (not a plain one: relu.c) when the
- * Relu is its output's only reader and nobody else may read that output: not pinned, not
- * wanted, not an output of the graph, and not ES_PLAN_KEEP_ALL (es_node.fused_with says what
- * the pair then does). */
+/* Pairs each BatchNormalization with the Relu after it (a plain one too: batchnorm.c reads its
+ * flag) when the Relu is its output's only reader and nobody else may read that output: not
+ * pinned, not wanted, not an output of the graph, and not ES_PLAN_KEEP_ALL (es_node.fused_with
+ * says what the pair then does). */
 static void fuse(es_graph *g)
 {
     int outs[64], no = es_graph_outputs(g, outs, 64);
@@ -160,7 +160,7 @@ static void fuse(es_graph *g)
             for (int k = 0; k < g->n[j].n_in; k++)
                 if (g->n[j].in[k] == t)
                     readers++, relu = j;
-        if (readers == 1 && relu >= 0 && g->n[relu].op == ES_OP_RELU && !g->n[relu].a.relu.plain)
+        if (readers == 1 && relu >= 0 && g->n[relu].op == ES_OP_RELU)
             b->fused_with = relu + 1, g->n[relu].fused_with = i + 1;
     }
 }

@@ -1,7 +1,7 @@
 /* Relu and LeakyRelu. Relu's backward follows the pass's rule (es_nn.h): the true gradient,
  * guided backprop, or deconvnet — the one switch all gradient explanations turn — except a
- * plain Relu (es_relu_attrs: half of a lowered Clip), which, like LeakyRelu, always passes its
- * true gradient.
+ * plain Relu (es_relu_attrs: half of a lowered Clip, or a functional relu of a PyTorch export,
+ * nn/onnx.h es_relu_scope), which, like LeakyRelu, always passes its true gradient.
  * A NaN goes through as in PyTorch: relu(NaN) = NaN (a comparison `x > 0` would make it 0, a
  * plausible activation from garbage), and relu's backward keeps the gradient where x is not
  * <= 0 (torch's threshold_backward), so at a NaN too. Guided backprop and deconvnet clip the
@@ -122,6 +122,17 @@ int es_leakyrelu_import(es_importer *m, const Onnx__NodeProto *nd, es_op_type op
     es_attrs a = es_leakyrelu_defaults;
     a.leaky.alpha = es_onnx_attr_float(nd, "alpha", 0.01f);
     return es_import_one(m, nd, op, &a);
+}
+
+/* A plain Relu is written as Clip(min 0), which import lowers to one plain Relu of the same
+ * name and output: a saved model keeps which units guided backprop and deconvnet change. */
+int es_relu_export(es_exporter *x, const es_graph *g, const es_node *n)
+{
+    if (n->a.relu.plain) {
+        es_export_op_type(x, "Clip");
+        es_export_input_float(x, n, "min", 0.0f);
+    }
+    return 0;
 }
 
 int es_leakyrelu_export(es_exporter *x, const es_graph *g, const es_node *n)

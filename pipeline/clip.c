@@ -27,13 +27,13 @@ static int default_hop(const char *model, const char *file, int hop)
 
 static int finish_input(es_clip *in, const char *file, int hop);
 
-int es_clip_load(es_clip *in, const char *model, const char *file, int hop)
+int es_clip_load(es_clip *in, const char *model, const es_model_opts *o, const char *file, int hop)
 {
     memset(in, 0, sizeof *in);
     in->aggregate = -1;
     in->audio = es_is_sound(file);
     hop = default_hop(model, file, hop);
-    if (es_model_load_flagged(&in->m, model, file, hop, &in->x, &in->had_batch, &in->frames,
+    if (es_model_load_flagged(&in->m, model, o, file, hop, &in->x, &in->had_batch, &in->frames,
                               &in->vflags, NULL) != 0)
         return -1;
     return finish_input(in, file, hop);

@@ -33,7 +33,7 @@ typedef struct {
     es_meta *meta; /* never NULL after a successful load */
     int input;     /* the graph's (single) input tensor */
     int output;    /* the output predicted and explained: ONNX's first graph output, or the
-                    * one es_model_choose_output named (es_graph_outputs gives it first) */
+                    * one es_model_opts.output named (es_graph_outputs gives it first) */
     char **labels; /* from earsight.labels (NULL, 0 when absent) */
     int n_labels;
 } es_model;
@@ -43,9 +43,17 @@ typedef struct {
  * the prefix it was installed in (PREFIX/bin/earsight), or in the current folder. NULL with
  * es_error() when none is there. The string is static (do not free). */
 const char *es_model_default_path(void);
-/* Loads `path` (NULL: the default) with the input shaped as the file declares it. 0, or -1
- * with es_error() naming the file. */
-int es_model_load(es_model *m, const char *path);
+/* How a model is loaded (the CLI's --model-output and --relu-rule); NULL or {0}: the defaults. */
+typedef struct {
+    const char *output;   /* the graph output predicted and explained, by name (NULL: ONNX's
+                           * first); a load fails when the model has no output of that name */
+    es_relu_scope relus;  /* which Relus guided backprop and deconvnet change (nn/onnx.h):
+                           * ES_RELUS_MODULES, Captum's (a PyTorch export's nn.ReLU modules, not
+                           * its functional relus), or ES_RELUS_ALL */
+} es_model_opts;
+/* Loads `path` (NULL: the default) as o says (NULL: the defaults) with the input shaped as
+ * the file declares it. 0, or -1 with es_error() naming the file. */
+int es_model_load(es_model *m, const char *path, const es_model_opts *o);
 /* Loads the model for the input file `in` and reads that input into *x (batch dim first,
  * owned by the caller: es_array_free):
  *  .npy    the array is the input tensor, batch dim optional (*had_batch: whether it had it);
@@ -53,13 +61,13 @@ int es_model_load(es_model *m, const char *path);
  *          standardize; a sound longer than `frames` gives one batch row per window.
  * The model's input is shaped for one row of x (batch 1): es_model_forward_rows runs them
  * all, in memory-bounded batches. */
-int es_model_load_for(es_model *m, const char *path, const char *in, es_array *x,
-                      int *had_batch);
+int es_model_load_for(es_model *m, const char *path, const es_model_opts *o, const char *in,
+                      es_array *x, int *had_batch);
 /* The same, a sound cut into windows `hop` frames apart (0: `frames`, side by side; the
  * last window reaches the end, filled by the `fit` rule); *frames (may be NULL) gets the
  * sound's frame count (.npy: untouched). */
-int es_model_load_windows(es_model *m, const char *path, const char *in, int hop, es_array *x,
-                          int *had_batch, int *frames);
+int es_model_load_windows(es_model *m, const char *path, const es_model_opts *o, const char *in,
+                          int hop, es_array *x, int *had_batch, int *frames);
 /* The model's output for each of `rows` rows of x (each the input tensor's size at batch 1),
  * run in batches whose inference arena (nn's memory plan) stays within ES_MODEL_BATCH_BYTES,
  * so a recording of any length runs in bounded memory. *y (malloc'd) gets rows × *per
@@ -75,15 +83,12 @@ int es_model_read_input(const char *path, const char *in, int hop, es_array *x, 
 /* The same two, and for a sound *flags (malloc'd, the caller frees it; NULL for a .npy): the
  * es_window_flags of its windows side by side (F apart, whatever `hop`), from its features
  * before standardisation; *nflags (may be NULL) their number. */
-int es_model_load_flagged(es_model *m, const char *path, const char *in, int hop, es_array *x,
-                          int *had_batch, int *frames, unsigned char **flags, int *nflags);
+int es_model_load_flagged(es_model *m, const char *path, const es_model_opts *o, const char *in,
+                          int hop, es_array *x, int *had_batch, int *frames, unsigned char **flags,
+                          int *nflags);
 int es_model_read_flagged(const char *path, const char *in, int hop, es_array *x, int *frames,
                           unsigned char **flags, int *nflags);
 void es_model_free(es_model *m);
-/* Which graph output the models loaded from now on predict and explain (the CLI's
- * --model-output): a name, or NULL for ONNX's first graph output. The string is the caller's
- * and must outlive the loads. A load fails when the model has no output of that name. */
-void es_model_choose_output(const char *name);
 /* Label i, or NULL when the model has no label for it. */
 const char *es_model_label(const es_model *m, int i);
 /* Whether a file is taken as a sound: any name not ending in .npy. */
@@ -146,9 +151,9 @@ typedef struct {
     int unpin[2];     /* 1 + the tensors the clip pinned (score, layer), to unpin; 0 none */
 } es_clip;
 
-/* Loads model and input; a sound's windows are `hop` frames apart (0: half the model's
- * frames, so every frame is seen twice). 0, or -1 with es_error(). */
-int es_clip_load(es_clip *in, const char *model, const char *file, int hop);
+/* Loads model (as o says: es_model_load) and input; a sound's windows are `hop` frames apart
+ * (0: half the model's frames, so every frame is seen twice). 0, or -1 with es_error(). */
+int es_clip_load(es_clip *in, const char *model, const es_model_opts *o, const char *file, int hop);
 /* The next input for the model already loaded: 0, 1 when its shape needs the model loaded
  * anew (es_clip_free + es_clip_load), -1 with es_error(). */
 int es_clip_next(es_clip *in, const char *file, int hop);

@@ -72,13 +72,9 @@ static int read_labels(es_model *m)
     return m->labels && m->n_labels == n ? 0 : es_fail("out of memory");
 }
 
-static const char *chosen_output; /* es_model_choose_output's */
-
-void es_model_choose_output(const char *name) { chosen_output = name; }
-
 /* The chosen output becomes the graph's first, so every reader of es_graph_outputs (the
  * score tensor, the memory plan, export) sees the same one. */
-static int choose_output(es_model *m)
+static int choose_output(es_model *m, const char *chosen_output)
 {
     int ids[64], n = es_graph_outputs(m->g, ids, 64);
     for (int k = 0; k < n; k++)
@@ -91,14 +87,14 @@ static int choose_output(es_model *m)
     return es_fail("%s: no output '%s' (its outputs: %s)", m->path, chosen_output, names);
 }
 
-static int finish_load(es_model *m)
+static int finish_load(es_model *m, const char *chosen_output)
 {
     int ids[2];
     if (es_graph_inputs(m->g, ids, 2) != 1)
         return es_fail("%s: the model has %d inputs; earsight feeds one", m->path,
                        es_graph_inputs(m->g, ids, 2));
     m->input = ids[0];
-    if (chosen_output && choose_output(m) != 0)
+    if (chosen_output && choose_output(m, chosen_output) != 0)
         return -1;
     if (es_graph_outputs(m->g, ids, 1) < 1)
         return es_fail("%s: the model has no output", m->path);
@@ -106,23 +102,27 @@ static int finish_load(es_model *m)
     return read_labels(m);
 }
 
-static int load(es_model *m, const char *path, int ndim, const int *dims)
+static int load(es_model *m, const char *path, const es_model_opts *o, int ndim, const int *dims)
 {
+    static const es_model_opts none = {0};
+    o = o ? o : &none;
     memset(m, 0, sizeof *m);
     if (!path && !(path = es_model_default_path()))
         return -1;
     if (!(m->path = strdup(path)))
         return es_fail("out of memory");
-    int r = ndim > 0 ? es_onnx_load_shaped(path, ndim, dims, &m->g, &m->meta)
-                     : es_onnx_load(path, &m->g, &m->meta);
-    if (r != 0 || finish_load(m) != 0) {
+    es_onnx_opts oo = {.ndim = ndim > 0 ? ndim : 0, .dims = dims, .relus = o->relus};
+    if (es_onnx_load_opts(path, &oo, &m->g, &m->meta) != 0 || finish_load(m, o->output) != 0) {
         es_model_free(m);
         return -1;
     }
     return 0;
 }
 
-int es_model_load(es_model *m, const char *path) { return load(m, path, 0, NULL); }
+int es_model_load(es_model *m, const char *path, const es_model_opts *o)
+{
+    return load(m, path, o, 0, NULL);
+}
 
 void es_model_free(es_model *m)
 {
@@ -232,10 +232,10 @@ static int audio_input(const char *model, const char *in, int hop, int *frames, 
     return r;
 }
 
-int es_model_load_for(es_model *m, const char *path, const char *in, es_array *x,
-                       int *had_batch)
+int es_model_load_for(es_model *m, const char *path, const es_model_opts *o, const char *in,
+                      es_array *x, int *had_batch)
 {
-    return es_model_load_windows(m, path, in, 0, x, had_batch, NULL);
+    return es_model_load_windows(m, path, o, in, 0, x, had_batch, NULL);
 }
 
 int es_model_read_input(const char *path, const char *in, int hop, es_array *x, int *frames)
@@ -292,17 +292,18 @@ static int npy_fits(const es_array *x, int rank, const int *decl, const char *in
                    "dim may be left out)", in, got, want, model);
 }
 
-int es_model_load_windows(es_model *m, const char *path, const char *in, int hop, es_array *x,
-                           int *had_batch, int *frames)
+int es_model_load_windows(es_model *m, const char *path, const es_model_opts *o, const char *in,
+                          int hop, es_array *x, int *had_batch, int *frames)
 {
-    return es_model_load_flagged(m, path, in, hop, x, had_batch, frames, NULL, NULL);
+    return es_model_load_flagged(m, path, o, in, hop, x, had_batch, frames, NULL, NULL);
 }
 
-static int load_graph_for(es_model *m, const char *path, const char *in, es_array *x,
-                          int *had_batch);
+static int load_graph_for(es_model *m, const char *path, const es_model_opts *o, const char *in,
+                          es_array *x, int *had_batch);
 
-int es_model_load_flagged(es_model *m, const char *path, const char *in, int hop, es_array *x,
-                          int *had_batch, int *frames, unsigned char **flags, int *nflags)
+int es_model_load_flagged(es_model *m, const char *path, const es_model_opts *o, const char *in,
+                          int hop, es_array *x, int *had_batch, int *frames, unsigned char **flags,
+                          int *nflags)
 {
     memset(x, 0, sizeof *x);
     memset(m, 0, sizeof *m);
@@ -313,7 +314,7 @@ int es_model_load_flagged(es_model *m, const char *path, const char *in, int hop
         return -1;
     if (es_model_read_flagged(path, in, hop, x, frames, flags, nflags) != 0)
         return -1;
-    if (load_graph_for(m, path, in, x, had_batch) == 0)
+    if (load_graph_for(m, path, o, in, x, had_batch) == 0)
         return 0;
     if (flags)
         free(*flags), *flags = NULL;
@@ -321,8 +322,8 @@ int es_model_load_flagged(es_model *m, const char *path, const char *in, int hop
 }
 
 /* The graph for one row of x (read from `in`): x gets its batch dim when the file had none. */
-static int load_graph_for(es_model *m, const char *path, const char *in, es_array *x,
-                          int *had_batch)
+static int load_graph_for(es_model *m, const char *path, const es_model_opts *o, const char *in,
+                          es_array *x, int *had_batch)
 {
     /* the graph is shaped for one row whatever x holds (a recording's windows, a .npy batch):
      * rows go through es_model_forward_rows in batches, so memory does not grow with them. A
@@ -340,7 +341,7 @@ static int load_graph_for(es_model *m, const char *path, const char *in, es_arra
     memcpy(shape, x->dims, sizeof shape);
     if (x->ndim == rank)
         shape[0] = 1;
-    if (load(m, path, x->ndim, shape) != 0) {
+    if (load(m, path, o, x->ndim, shape) != 0) {
         es_array_free(x);
         return -1;
     }

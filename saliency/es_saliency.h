@@ -11,8 +11,10 @@
  * The rule changes ReLU units only, as Captum's GuidedBackprop / Deconvolution hook nn.ReLU
  * modules only: every other activation passes its true gradient under every rule — ReLU6
  * (an ONNX Clip, imported as two Relus marked plain, nn/graph.h es_relu_attrs), HardSwish,
- * GELU, LeakyReLU, Sigmoid, Tanh. Every ONNX Relu node takes the rule: ONNX cannot tell an
- * nn.ReLU from a functional F.relu, which Captum's hooks do not see.
+ * GELU, LeakyReLU, Sigmoid, Tanh. ONNX writes an nn.ReLU and a functional F.relu (which
+ * Captum's hooks do not see) alike; the ONNX import tells them apart by the module scopes
+ * torch.onnx.export names nodes with and marks functional ones plain (nn/onnx.h
+ * es_relu_scope, chosen when the model is loaded); every other Relu takes the rule.
  *
  * Ownership: the caller owns the graph and every buffer; nothing here keeps a pointer after
  * a call. The graph's batch size may change during a call and is restored before it returns.

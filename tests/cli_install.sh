@@ -34,7 +34,7 @@ cat >"$tmp/prog.c" <<'EOF'
 int main(int argc, char **argv)
 {
     es_model m;
-    if (es_model_load(&m, argv[1]) != 0) {
+    if (es_model_load(&m, argv[1], NULL) != 0) {
         fprintf(stderr, "%s\n", es_error());
         return 1;
     }

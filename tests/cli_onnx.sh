@@ -111,4 +111,15 @@ expect "info says why the Grad-CAM layer" 0 \
   "gradcam     /Relu_1_output_0: the last map with a time or space axis, before they end at /AveragePool (AveragePool)" \
   "$es" info -m $fx/m5_net.onnx
 
+# ---- guided / deconvnet: nn.ReLU modules only (Captum's), --relu-rule all: every ReLU -------
+rm=$fx/relu_mix
+for m in guided deconvnet; do
+  "$es" saliency -q -m $rm.onnx --method $m --target 1 -o "$tmp/$m.npy" $rm.input.npy
+  close "saliency --method $m: the rule on nn.ReLU modules, as Captum" "$tmp/$m.npy" $rm.$m.npy 60 1e-5
+  "$es" saliency -q -m $rm.onnx --relu-rule all --method $m --target 1 -o "$tmp/$m.all.npy" $rm.input.npy
+  close "saliency --relu-rule all --method $m: the rule on every ReLU" "$tmp/$m.all.npy" $rm.${m}_all.npy 60 1e-5
+done
+expect "--relu-rule unknown" 2 "takes modules" \
+  "$es" saliency -m $rm.onnx --relu-rule some --method guided -o "$tmp/x.npy" $rm.input.npy
+
 summary

@@ -63,7 +63,7 @@ static void write_file(const char *path, const char *text)
 static void model_explicit_path(void **state)
 {
     es_model m;
-    assert_int_equal(es_model_load(&m, tmp_path("mel.onnx")), 0);
+    assert_int_equal(es_model_load(&m, tmp_path("mel.onnx"), NULL), 0);
     assert_string_equal(m.path, tmp_path("mel.onnx"));
     assert_int_equal(m.n_labels, 3);
     assert_string_equal(es_model_label(&m, 1), "frog");
@@ -82,7 +82,7 @@ static void model_default(void **state)
     setenv("EARSIGHT_MODEL", tmp_path("mel.onnx"), 1);
     assert_string_equal(es_model_default_path(), tmp_path("mel.onnx"));
     es_model m;
-    assert_int_equal(es_model_load(&m, NULL), 0);
+    assert_int_equal(es_model_load(&m, NULL, NULL), 0);
     assert_string_equal(m.path, tmp_path("mel.onnx"));
     es_model_free(&m);
     unsetenv("EARSIGHT_MODEL");
@@ -96,7 +96,7 @@ static void model_default(void **state)
 static void model_bad_path(void **state)
 {
     es_model m;
-    assert_int_equal(es_model_load(&m, "/no/such/model.onnx"), -1);
+    assert_int_equal(es_model_load(&m, "/no/such/model.onnx", NULL), -1);
     assert_non_null(strstr(es_error(), "/no/such/model.onnx"));
     assert_null(strchr(es_error(), '\n'));
     assert_null(m.g);
@@ -104,7 +104,7 @@ static void model_bad_path(void **state)
     /* a sound through a model without a feature pipeline */
     es_array x;
     int had;
-    assert_int_equal(es_model_load_for(&m, OX("small_cnn.onnx"), CHIRP, &x, &had), -1);
+    assert_int_equal(es_model_load_for(&m, OX("small_cnn.onnx"), NULL, CHIRP, &x, &had), -1);
     assert_non_null(strstr(es_error(), "earsight.features"));
     assert_true(es_is_sound("a.wav") && es_is_sound("a.npy.ogg") && !es_is_sound("x.NPY"));
 }
@@ -116,7 +116,7 @@ static void sound_windows(void **state)
     es_model m;
     es_array x;
     int had = -1, frames = 0, hop = 6;
-    assert_int_equal(es_model_load_windows(&m, tmp_path("mel.onnx"), CHIRP, hop, &x, &had,
+    assert_int_equal(es_model_load_windows(&m, tmp_path("mel.onnx"), NULL, CHIRP, hop, &x, &had,
                                            &frames), 0);
     assert_int_equal(frames, CHIRP_FRAMES);
     int nw = (CHIRP_FRAMES - 16 + hop - 1) / hop + 1; /* the last window reaches the end */
@@ -139,7 +139,7 @@ static void sound_windows(void **state)
     es_array_free(&x);
     es_model_free(&m);
     /* hop 0: side by side */
-    assert_int_equal(es_model_load_windows(&m, tmp_path("mel.onnx"), CHIRP, 0, &x, &had, NULL), 0);
+    assert_int_equal(es_model_load_windows(&m, tmp_path("mel.onnx"), NULL, CHIRP, 0, &x, &had, NULL), 0);
     assert_int_equal(x.dims[0], (CHIRP_FRAMES + 15) / 16);
     es_array_free(&x);
     es_model_free(&m);
@@ -150,7 +150,7 @@ static void npy_input_batch_optional(void **state)
     es_model m;
     es_array x, a = load_fixture(OX("small_cnn.input.npy"));
     int had = -1;
-    assert_int_equal(es_model_load_for(&m, OX("small_cnn.onnx"), OX("small_cnn.input.npy"), &x,
+    assert_int_equal(es_model_load_for(&m, OX("small_cnn.onnx"), NULL, OX("small_cnn.input.npy"), &x,
                                        &had), 0);
     assert_int_equal(had, 1);
     assert_int_equal(x.ndim, 4);
@@ -158,7 +158,7 @@ static void npy_input_batch_optional(void **state)
     es_model_free(&m);
     int d[3] = {1, 20, 16}; /* the same without the batch dim */
     assert_int_equal(es_npy_save(tmp_path("nobatch.npy"), a.data, 3, d), 0);
-    assert_int_equal(es_model_load_for(&m, OX("small_cnn.onnx"), tmp_path("nobatch.npy"), &x,
+    assert_int_equal(es_model_load_for(&m, OX("small_cnn.onnx"), NULL, tmp_path("nobatch.npy"), &x,
                                        &had), 0);
     assert_int_equal(had, 0);
     assert_int_equal(x.ndim, 4);
@@ -174,7 +174,7 @@ static void npy_input_batch_optional(void **state)
 static void targets(void **state)
 {
     es_clip in;
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), OX("small_cnn.input.npy"), 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, OX("small_cnn.input.npy"), 0), 0);
     assert_int_equal(in.classes, 3);
     assert_int_equal(es_clip_target(&in, "2"), 2);
     assert_int_equal(es_clip_target(&in, "frog"), 1);
@@ -196,11 +196,11 @@ static void map_shapes(void **state)
 {
     es_clip in;
     int d[ES_MAX_DIMS];
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), OX("small_cnn.input.npy"), 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, OX("small_cnn.input.npy"), 0), 0);
     assert_int_equal(es_clip_map_shape(&in, d), 4); /* the .npy had its batch dim */
     assert_int_equal(es_clip_map_size(&in), 320);
     es_clip_free(&in);
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, CHIRP, 0), 0);
     assert_int_equal(in.hop, 8); /* default: half the model's frames */
     assert_int_equal(es_clip_map_shape(&in, d), 2);
     assert_int_equal(d[0], 20);
@@ -211,7 +211,7 @@ static void map_shapes(void **state)
 static void probabilities(void **state)
 {
     es_clip in;
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), OX("small_cnn.input.npy"), 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, OX("small_cnn.input.npy"), 0), 0);
     float s[3] = {1, 2, 3}, p[3]; /* the model ends in Gemm: softmax */
     es_clip_probabilities(&in, s, p);
     double z = exp(1) + exp(2) + exp(3);
@@ -333,7 +333,7 @@ static void feature_axes(void **state)
 static void figure_size_and_axes(void **state)
 {
     es_clip in;
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, CHIRP, 0), 0);
     float *map = malloc(es_clip_map_size(&in) * sizeof *map);
     es_sal_opts o;
     es_sal_defaults(&o);
@@ -741,7 +741,7 @@ static void verdict_rule_of_model(void **state)
     assert_int_equal(es_aggregate_parse("median", &a), -1);
     assert_non_null(strstr(es_error(), "median"));
     es_model m;
-    assert_int_equal(es_model_load(&m, tmp_path("mel.onnx")), 0);
+    assert_int_equal(es_model_load(&m, tmp_path("mel.onnx"), NULL), 0);
     assert_int_equal(es_model_aggregate(&m, 3, &a), 0); /* no metadata: three classes → mean */
     assert_int_equal(a, ES_AGGREGATE_MEAN);
     assert_int_equal(es_model_aggregate(&m, 2, &a), 0); /* a detector → max */
@@ -761,7 +761,7 @@ static void clip_verdict_windows(void **state)
 {
     es_clip in;
     es_verdict want, v;
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 16), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, CHIRP, 16), 0);
     assert_int_equal(in.verdicts, (CHIRP_FRAMES - 1) / 16 + 1);
     assert_int_equal(in.x.dims[0], in.verdicts);
     assert_int_equal(es_clip_verdict(&in, NULL, &want), 0);
@@ -772,7 +772,7 @@ static void clip_verdict_windows(void **state)
     es_clip_free(&in);
     int hops[] = {0, 8, 4, 5, 20}; /* 4: its last row starts at 76, not 80 */
     for (int h = 0; h < 5; h++) {
-        assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, hops[h]), 0);
+        assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, CHIRP, hops[h]), 0);
         assert_int_equal(in.verdicts, want.windows);
         assert_int_equal(in.vx != NULL, hops[h] == 4 || hops[h] == 5 || hops[h] == 20);
         assert_int_equal(es_clip_verdict(&in, NULL, &v), 0);
@@ -869,7 +869,7 @@ static void window_flags(void **state)
 static void saliency_decisive(void **state)
 {
     es_clip in;
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, CHIRP, 0), 0);
     es_verdict v;
     assert_int_equal(es_clip_verdict(&in, NULL, &v), 0);
     size_t n = es_clip_map_size(&in), per = 20 * 16;
@@ -904,7 +904,7 @@ static void gradcam_1d_in_time(void **state)
                    "\"f_min\": 0, \"f_max\": 4000, \"mel_scale\": \"htk\", \"mel_norm\": \"none\", "
                    "\"frames\": 20, \"layout\": \"frames_mels\", \"standardize\": \"global\"}");
     es_clip in;
-    if (es_clip_load(&in, tmp_path("panns.onnx"), CHIRP, 0) != 0)
+    if (es_clip_load(&in, tmp_path("panns.onnx"), NULL, CHIRP, 0) != 0)
         fail_msg("%s", es_error());
     int dims[4];
     assert_int_equal(es_clip_map_shape(&in, dims), 2);
@@ -947,8 +947,8 @@ static void rows_alone(es_clip *in, const es_sal_opts *o, float *map)
 static void clip_kept_pass(void **state)
 {
     es_clip plain, in;
-    assert_int_equal(es_clip_load(&plain, tmp_path("mel.onnx"), CHIRP, 0), 0);
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    assert_int_equal(es_clip_load(&plain, tmp_path("mel.onnx"), NULL, CHIRP, 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, CHIRP, 0), 0);
     in.keep = 1;
     assert_int_equal(es_clip_next(&in, CHIRP, 0), 0);
     uint64_t id = es_graph_forward_id(in.m.g);
@@ -1014,7 +1014,7 @@ static void clip_kept_pass(void **state)
 static void baselines(void **state)
 {
     es_clip in;
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, CHIRP, 0), 0);
     es_sal_opts o;
     es_sal_defaults(&o);
     es_array base = {0};
@@ -1065,7 +1065,7 @@ static void baselines(void **state)
     assert_non_null(strstr(es_error(), "zero, min, silence, blur or a .npy"));
     es_clip_free(&in);
     /* a tensor has no features to make silence with */
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), OX("small_cnn.input.npy"), 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, OX("small_cnn.input.npy"), 0), 0);
     assert_int_equal(es_clip_baseline(&in, "silence", &base, &o), -1);
     assert_int_equal(es_clip_baseline(&in, "blur", &base, &o), 0);
     es_array_free(&base);
@@ -1082,7 +1082,7 @@ static void figure_range(void **state)
     es_figure_range(v + 1, 1, &lo, &hi);
     assert_true(lo > hi);
     es_clip in;
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, CHIRP, 0), 0);
     size_t n = es_clip_map_size(&in);
     float *map = malloc(n * sizeof *map), *st = malloc(n * sizeof *st), *pb = NULL, *pm = NULL;
     es_sal_opts o;
@@ -1119,7 +1119,7 @@ static int stop_after(void *ctx, int done, int total)
 static void sanity_checks(void **state)
 {
     es_clip in;
-    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), CHIRP, 0), 0);
+    assert_int_equal(es_clip_load(&in, tmp_path("mel.onnx"), NULL, CHIRP, 0), 0);
     es_graph *g = in.m.g;
     int ids[64], n = es_sanity_layers(g, ids, 64);
     assert_true(n >= 2);

@@ -99,12 +99,37 @@ static void score_across_opsets(void **s)
     es_array_free(&x), es_array_free(&z), es_array_free(&gz);
 }
 
-/* --model-output's library side: the chosen output becomes the first, an unknown name fails */
+/* relu_mix's guided and deconvnet maps of class 1 match gen_onnx.py's float64 references
+ * relu_mix.METHOD{suffix}.npy to 1e-5 of their maximum. */
+static void assert_relu_mix_maps(es_graph *g, int input, const float *x, const char *suffix)
+{
+    static const es_sal_method ms[] = {ES_SAL_GRAD, ES_SAL_GUIDED, ES_SAL_DECONVNET};
+    for (size_t c = 0; c < sizeof ms / sizeof *ms; c++) {
+        char path[128];
+        snprintf(path, sizeof path, FIXTURE("onnx/relu_mix.%s%s.npy"), es_sal_method_name(ms[c]),
+                 ms[c] == ES_SAL_GRAD ? "" : suffix);
+        es_array want = load_fixture(path);
+        float got[60];
+        assert_int_equal(es_array_size(&want), 60);
+        es_sal_opts o;
+        es_sal_defaults(&o);
+        o.method = ms[c], o.target = 1;
+        if (es_saliency(g, input, x, &o, got, NULL) != 0)
+            fail_msg("%s", es_error());
+        double e = rel_err_max(got, want.data, 60, 1e-30);
+        if (!(e <= 1e-5))
+            fail_msg("%s%s: relative error %.3g against PyTorch", es_sal_method_name(ms[c]), suffix, e);
+        es_array_free(&want);
+    }
+}
+
+/* --model-output's library side: the chosen output becomes the first, an unknown name fails;
+ * --relu-rule's: the scope reaches the import (relu_mix's functional relus stay plain or not) */
 static void model_output_choice(void **s)
 {
     es_model m;
-    es_model_choose_output("embedding");
-    if (es_model_load(&m, FIXTURE("onnx/score_net.op11.onnx")) != 0)
+    es_model_opts o = {.output = "embedding"};
+    if (es_model_load(&m, FIXTURE("onnx/score_net.op11.onnx"), &o) != 0)
         fail_msg("%s", es_error());
     assert_string_equal(es_tensor_name(m.g, m.output), "embedding");
     assert_int_equal(es_sal_score_tensor(m.g), m.output);
@@ -112,14 +137,22 @@ static void model_output_choice(void **s)
     assert_int_equal(es_graph_outputs(m.g, outs, 2), 2);
     assert_string_equal(es_tensor_name(m.g, outs[1]), "logprob");
     es_model_free(&m);
-    es_model_choose_output("nope");
-    assert_int_equal(es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx")), -1);
+    o.output = "nope";
+    assert_int_equal(es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx"), &o), -1);
     assert_non_null(strstr(es_error(), "no output 'nope' (its outputs: logprob, embedding)"));
-    es_model_choose_output(NULL);
-    if (es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx")) != 0)
+    if (es_model_load(&m, FIXTURE("onnx/score_net.op13.onnx"), NULL) != 0)
         fail_msg("%s", es_error());
     assert_string_equal(es_tensor_name(m.g, m.output), "logprob");
     es_model_free(&m);
+    es_array x = load_fixture(FIXTURE("onnx/relu_mix.input.npy"));
+    for (int k = 0; k < 2; k++) {
+        o = (es_model_opts){.relus = k ? ES_RELUS_ALL : ES_RELUS_MODULES};
+        if (es_model_load(&m, FIXTURE("onnx/relu_mix.onnx"), &o) != 0)
+            fail_msg("%s", es_error());
+        assert_relu_mix_maps(m.g, m.input, x.data, k ? "_all" : "");
+        es_model_free(&m);
+    }
+    es_array_free(&x);
 }
 
 /* Grad-CAM's default layer: the last map before the first step that ends the maps, on the way
@@ -227,6 +260,40 @@ static void gradcam_1d_axis(void **s)
     es_graph_free(g), es_meta_free(meta);
 }
 
+/* Guided backprop and deconvnet change the Relus of nn.ReLU modules only, as Captum's hooks
+ * do: a PyTorch export's functional relus pass their true gradient (nn/onnx.h, es_relu_scope).
+ * relu_mix (gen_onnx.py --relu) has both, each once after a BatchNormalization (fused with
+ * it), against float64 hooks on the modules; ES_RELUS_ALL gives every Relu the rule. Saved by
+ * earsight, the functional relus stay plain (written as Clip(min 0)). */
+static void captum_relu_modules(void **s)
+{
+    es_meta *meta;
+    int input;
+    es_graph *g = onnx_fixture("relu_mix", &meta, &input);
+    es_array x = load_fixture(FIXTURE("onnx/relu_mix.input.npy"));
+    assert_relu_mix_maps(g, input, x.data, "");
+    char saved[64];
+    snprintf(saved, sizeof saved, "/tmp/es_relu_mix_%d.onnx", (int)getpid());
+    if (es_onnx_save(g, meta, saved) != 0)
+        fail_msg("%s", es_error());
+    es_graph_free(g), es_meta_free(meta);
+    for (int k = 0; k < 2; k++) { /* earsight's file, by either scope */
+        es_onnx_opts o = {.relus = k ? ES_RELUS_ALL : ES_RELUS_MODULES};
+        if (es_onnx_load_opts(saved, &o, &g, NULL) != 0)
+            fail_msg("%s", es_error());
+        es_graph_inputs(g, &input, 1);
+        assert_relu_mix_maps(g, input, x.data, "");
+        es_graph_free(g);
+    }
+    remove(saved);
+    es_onnx_opts all = {.relus = ES_RELUS_ALL};
+    if (es_onnx_load_opts(FIXTURE("onnx/relu_mix.onnx"), &all, &g, NULL) != 0)
+        fail_msg("%s", es_error());
+    es_graph_inputs(g, &input, 1);
+    assert_relu_mix_maps(g, input, x.data, "_all");
+    es_graph_free(g), es_array_free(&x);
+}
+
 /* Clipped activations take their true gradient under every rule, as Captum's GuidedBackprop
  * and Deconvolution (hooks on nn.ReLU only) give them: mbv2_block's ReLU6 (ONNX Clip(0, 6),
  * lowered to two Relus) against PyTorch's float64 hooks (gen_onnx.py --score). */
@@ -269,11 +336,13 @@ typedef struct {
     cJSON *c;
 } fixture;
 
+/* gen_saliency.py's nets call F.relu and its references give every relu the rule, as
+ * Springenberg et al. do in all-ReLU nets: loaded with the rule on every Relu (es_relu_scope). */
 static void fixture_open(fixture *f, const char *name)
 {
     char p[256];
     snprintf(p, sizeof p, SFIX("%s.onnx"), name);
-    if (es_onnx_load(p, &f->g, &f->meta) != 0)
+    if (es_onnx_load_opts(p, &(es_onnx_opts){.relus = ES_RELUS_ALL}, &f->g, &f->meta) != 0)
         fail_msg("%s", es_error());
     es_graph_inputs(f->g, &f->input, 1);
     snprintf(p, sizeof p, SFIX("%s.input.npy"), name);
@@ -822,6 +891,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(default_layer_past_a_gate),
         cmocka_unit_test(gradcam_1d_axis),
         cmocka_unit_test(clipped_activations),
+        cmocka_unit_test(captum_relu_modules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

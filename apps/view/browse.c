@@ -208,7 +208,7 @@ int view_browse_open(view *v, int k)
     snprintf(title, sizeof title, "earsight view: %s (%d/%d)", bn, k + 1, v->n_files);
     if (v->win)
         SDL_SetWindowTitle(v->win, title);
-    if (es_clip_load(&next, v->model_path, f->path, v->a.hop_frames) != 0) {
+    if (es_clip_load(&next, v->model_path, &opt_model, f->path, v->a.hop_frames) != 0) {
         snprintf(f->verdict, sizeof f->verdict, "error");
         snprintf(v->file_error, sizeof v->file_error, "%s", es_error());
         es_clip_free(&next);
