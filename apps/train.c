@@ -192,7 +192,10 @@ static int make_net(const options *o, es_feature_config *c, int n_classes, net *
     int H = time_first ? F : bands, W = time_first ? bands : F;
     memset(m, 0, sizeof *m);
     if (is_onnx(o->arch)) {
-        if (es_onnx_load_shaped(o->arch, 4, (int[]){1, 1, H, W}, &m->g, NULL) != 0)
+        /* every Relu as it is: training takes their true gradient, and the tuned model is
+         * saved with the same ops (a functional relu does not become a Clip) */
+        es_onnx_opts lo = {4, (int[]){1, 1, H, W}, ES_RELUS_ALL};
+        if (es_onnx_load_opts(o->arch, &lo, &m->g, NULL) != 0)
             return -1;
     } else if (strcmp(o->arch, "bad-densenet") == 0) {
         m->g = es_build_bad_densenet(H, W, n_classes, 1);
