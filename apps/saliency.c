@@ -113,7 +113,7 @@ static int parse(int argc, char **argv, options *o)
         return cli_usage("saliency", "--layout takes quad (or single), not '%s'", o->layout);
     if (o->cmap && !es_cmap_get(o->cmap))
         return cli_usage("saliency", "%s", es_error());
-    es_overlay ov;
+    es_overlay ov = ES_OVERLAY_DEFAULTS; /* what the picture starts from (figure.c) */
     if ((o->mode || o->sign) && es_overlay_parse(&ov, o->mode, o->sign) != 0)
         return cli_usage("saliency", "%s", es_error());
     if (!o->a.method)

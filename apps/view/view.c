@@ -122,7 +122,7 @@ static int parse(int argc, char **argv, options *o, view *v)
     v->fo.quad = o->layout && !strcmp(o->layout, "quad");
     if (v->fo.cmap && !es_cmap_get(v->fo.cmap))
         return cli_usage("view", "%s", es_error());
-    es_overlay ov;
+    es_overlay ov = ES_OVERLAY_DEFAULTS;
     if (es_overlay_parse(&ov, modes[v->mode], signs[v->sign]) != 0)
         return cli_usage("view", "%s", es_error());
     if (v->a.method && es_sal_method_find(v->a.method) < 0)
