@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# The targets of the shipped bird detector (issue 16): digital silence, white noise at −20 dBFS
-# and a 50 Hz hum at −20 dBFS get P(bird) < 0.1, and the example blackbird still > 0.5. The
-# sounds are made here (awk writes 16-bit PCM WAV bytes as printf escapes; no Python).
-# `make model-check` runs it on MODEL (default: the shipped model); it joins `make test` (as
-# tests/cli_model.sh) once the shipped model meets them. Run from the repository root; the
-# binary is $EARSIGHT_BIN (default build/earsight). Prints cmocka-style summary lines.
+# The targets of the shipped bird detector: digital silence, white noise at −20 dBFS and a
+# 50 Hz hum at −20 dBFS get P(bird) < 0.1, and the example blackbird still > 0.5. The sounds
+# are made here (awk writes 16-bit PCM WAV bytes as printf escapes; no Python). Part of
+# `make test`; `make model-check MODEL=FILE` runs it on another model. Run from the repository
+# root; the binary is $EARSIGHT_BIN (default build/earsight). Prints cmocka-style summary lines.
 source tests/clitest.sh
 
 # wav FILE KIND — 2 s of 16-bit mono at 22.05 kHz: silence (all zeros), white (Gaussian, RMS
