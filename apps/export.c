@@ -39,6 +39,7 @@ typedef struct {
     const char *model, *out, *list, *methods, *layout, *maps, *target;
     const char **inputs, *target_name; /* --target as the summary names it */
     int n_inputs, save_npy, force, quiet, merge, jobs, shard[2], w, h, sonify;
+    int aggregate; /* -1: the model's rule */
     float keep; /* --sonify: the fraction of STFT bins kept */
     /* resolved */
     int method[MAX_METHODS], n_methods, n_maps;
@@ -89,6 +90,7 @@ static int parse(int argc, char **argv, options *o)
                    "STEM.heard.wav (as `earsight sonify` makes it); the gallery plays it"),
         OPT_FLOAT(0, "keep", &o->keep, 0, 1, "F", "with --sonify: the top fraction F of the bins kept (0.1)"),
         OPT_STRING(0, "target", &o->target, "K|NAME", "the class explained (default: each clip's verdict)"),
+        OPT_AGGREGATE(&o->aggregate),
         OPT_SIZE(0, "size", &o->w, &o->h, 64, 16384, "WxH", "picture size in pixels (1000x450)"),
         OPT_INT('j', "jobs", &o->jobs, 1, OPT_JOBS_MAX, "N",
                 "N worker processes sharing the loaded model, one thread each\n"
@@ -162,9 +164,9 @@ static int summary_columns(const options *o, const char **cols)
 {
     static char span[MAX_METHODS][48];
     int n = 0;
-    const char *head[] = {"path", "duration_s", "windows", "predicted", "p", "p_max", "p_mean",
-                          "target"};
-    for (int k = 0; k < 8; k++)
+    const char *head[] = {"path", "duration_s", "windows", "predicted", "p", "window", "window_s",
+                          "p_max", "p_mean", "target"};
+    for (int k = 0; k < 10; k++)
         cols[n++] = head[k];
     for (int k = 0; k < o->n_methods; k++) {
         snprintf(span[k], sizeof span[k], "span_%s", es_sal_method_name(o->method[k]));
@@ -202,6 +204,7 @@ static int open_clip(worker *w, es_clip **c)
     if (!w->have_clip) {
         memset(&w->in, 0, sizeof w->in);
         w->in.m = w->model, w->have_clip = 1;
+        w->in.aggregate = w->o->aggregate; /* (0 would be max whatever the model says) */
         for (int k = 0; k < w->o->n_methods; k++) /* their maps from the scoring pass */
             w->in.keep |= es_sal_single_pass(w->o->method[k]);
     }
@@ -220,7 +223,10 @@ static int open_clip(worker *w, es_clip **c)
     }
     es_clip_free(&w->own);
     *c = &w->own;
-    return es_clip_load(&w->own, w->o->model, &opt_model, w->path, 0);
+    if (es_clip_load(&w->own, w->o->model, &opt_model, w->path, 0) != 0)
+        return -1;
+    w->own.aggregate = w->o->aggregate;
+    return 0;
 }
 
 static int write_png(const options *o, const es_canvas *cv, const char *file, const char *path,
@@ -348,7 +354,13 @@ static int verdict_columns(worker *w, es_clip *in, es_verdict *v, int target)
         set_num(t, "duration_s", "%.3f", dur);
     set_num(t, "windows", "%.0f", W);
     es_table_set(t, 0, "predicted", l ? l : num);
-    set_num(t, "p", "%.4f", v->p), set_num(t, "p_max", "%.4f", mx);
+    set_num(t, "p", "%.6f", v->p), set_num(t, "p_max", "%.4f", mx);
+    set_num(t, "window", "%.0f", v->window); /* the deciding one of the verdict's windows */
+    if (v->F > 0) {
+        char span[64];
+        snprintf(span, sizeof span, "%.3f-%.3f", v->t0, v->t1);
+        es_table_set(t, 0, "window_s", span);
+    }
     set_num(t, "p_mean", "%.4f", sum / W);
     snprintf(num, sizeof num, "%d", target);
     return es_table_set(t, 0, "target", lt ? lt : num);
@@ -808,7 +820,7 @@ static int merge(options *o)
 
 int cmd_export(int argc, char **argv)
 {
-    options o = {.w = 1000, .h = 450, .keep = 0.1f};
+    options o = {.w = 1000, .h = 450, .keep = 0.1f, .aggregate = -1};
     int rc = parse(argc, argv, &o);
     if (rc == 0)
         rc = o.merge ? merge(&o) : export_all(&o);

@@ -1,6 +1,7 @@
 /* The gallery page of a batch export: one self-contained HTML file (es_gallery_html). */
 #include "pipeline/es_pipeline.h"
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -143,8 +144,8 @@ static void card(FILE *f, const es_table *t, int i, const char *dir, const char 
     }
     fputs("<div class=\"path\">", f), put_text(f, path), fputs("</div><div class=\"meta\">", f);
     if (ok) {
-        fputs("<span class=\"p\">", f), put_text(f, pred), fputs(" P ", f), put_text(f, p);
-        fputs("</span>", f);
+        fputs("<span class=\"p\">", f), put_text(f, pred);
+        fprintf(f, " P %.4f</span>", p ? atof(p) : NAN); /* the summary has 6 decimals */
     } else {
         fputs("<span class=\"err\">", f), put_text(f, status), fputs("</span>", f);
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One verdict everywhere (issue 16): on the example clips, `predict --json`, `eval --json` and
-# `saliency --json` give every file the same verdict — class, P(class) and deciding window
+# One verdict everywhere (issue 16): on the example clips, `predict --json`, `eval --json`,
+# `saliency --json` and `export`'s summary.csv give every file the same verdict — class, P(class) and deciding window
 # (index, frames, seconds) — under the model's rule and under --aggregate; the default
 # saliency target is the verdict's class. (tests/cli_view.sh checks that `view` draws the
 # very figure `saliency --png` does, title and caption included.) Windows the model cannot
@@ -65,11 +65,22 @@ same_verdict() {
   bad "$1" "'$2' vs '$3'"; return 1
 }
 
-# agree AGG…: the three verbs on the seven clips, with the flags given (none: the model's rule)
+# export_verdict SUMMARY PATH: that clip's verdict in export's summary.csv as a verdict line's
+# first fields "INDEX P WINDOW START_S END_S" (the shipped model's classes: nobird 0, bird 1)
+export_verdict() {
+  awk -F, -v f="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    $c["path"] == f { split($c["window_s"], s, "-");
+      printf "%d %s %d %.3f %.3f\n", $c["predicted"] == "bird", $c["p"], $c["window"], s[1], s[2] }' "$1"
+}
+
+# agree AGG…: the four verbs on the seven clips, with the flags given (none: the model's rule)
 agree() {
   local tag="${*:-model rule}" evalv i=0 f
   "$es" eval --data $ex/labels.csv --json "$@" 2>"$tmp/err" | "$V" >"$tmp/eval.v" ||
     { bad "eval --json ($tag)" "$(head -c 300 "$tmp/err")"; return; }
+  rm -rf "$tmp/exp"
+  "$es" export --list $ex/labels.csv --method grad -o "$tmp/exp" -q "$@" 2>"$tmp/err" ||
+    { bad "export ($tag)" "$(head -c 300 "$tmp/err")"; return; }
   while IFS=, read -r f _; do
     [ "$f" = path ] && continue
     i=$((i + 1)); evalv=$(sed -n "${i}p" "$tmp/eval.v")
@@ -81,6 +92,12 @@ agree() {
     [ -n "$pv" ] && [ -n "$evalv" ] && [ -n "$sv" ] || { bad "$f ($tag)" "a verdict is missing"; continue; }
     same_verdict "$f ($tag): predict = eval" "$pv" "$evalv" || continue
     same_verdict "$f ($tag): predict = saliency" "$pv" "$sv" || continue
+    local xv pe
+    xv=$(export_verdict "$tmp/exp/summary.csv" "$ex/$f")
+    pe=$(echo "$pv" | awk '{ printf "%d %.6f %d %.3f %.3f", $1, $2, $3, $6, $7 }')
+    awk -v a="$xv" -v b="$pe" 'BEGIN { split(a, x, " "); split(b, y, " "); d = x[2] - y[2];
+      exit !(x[1] == y[1] && x[3] == y[3] && x[4] == y[4] && x[5] == y[5] && d * d <= 1e-12) }' ||
+      { bad "$f ($tag): predict = export" "'$pe' vs '$xv'"; continue; }
     [ "$tv" = "target ${pv%% *}" ] || { bad "$f ($tag)" "saliency explains $tv, the verdict is ${pv%% *}"; continue; }
     ok "$f ($tag): class, P, window agree: $pv"
   done <$ex/labels.csv
