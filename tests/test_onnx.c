@@ -1237,6 +1237,7 @@ static void merged_graph_and_pipe(void **state)
         FILE *w = fopen(p, "wb");
         fwrite(c, 1, m, w);
         fclose(w);
+        free(c);
         _exit(0);
     }
     assert_int_equal(es_onnx_open(&f, p), 0);
