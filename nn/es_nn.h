@@ -220,9 +220,10 @@ int es_optimizer_step(es_optimizer *o);
  * kept, as when torch's schedulers change a param group's lr. */
 void es_optimizer_set_lr(es_optimizer *o, float lr);
 
-/* One mini-batch: forward in TRAIN mode (TEST with frozen_stats) on x (batch n), softmax cross-entropy on the
- * `logits` tensor against labels, backward, optimizer step. Returns 0, the mean loss in
- * *loss and the number of correct argmax predictions in *correct (either may be NULL). */
+/* One mini-batch: forward in TRAIN mode (TEST with frozen_stats) on x (batch n), softmax
+ * cross-entropy on the `logits` tensor against labels, backward, optimizer step. Returns 0,
+ * the mean loss in *loss and the number of correct argmax predictions in *correct (either may
+ * be NULL). */
 int es_train_step(es_graph *g, es_optimizer *o, int input, const float *x, int n, int logits,
                   const int *labels, float *loss, int *correct);
 

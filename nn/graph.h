@@ -67,7 +67,8 @@ typedef struct {
     size_t gcap;
     int pinned;        /* es_graph_pin: the data stays readable after a pass */
     int data_until, grad_until; /* the step at which the plan reuses data's / grad_slot's memory */
-    int zeroed;        /* scratch of es_backward: the gradient was cleared for this pass */
+    int zeroed;        /* scratch of es_backward: the gradient holds this pass's sums (cleared or
+                        * stored whole by its first writer, es_pass.fresh) */
     int producer;      /* node id for activations, else -1 */
     int needs_grad;    /* set by es_backward: on the path of the current pass */
     int upstream;      /* scratch of es_backward: feeds the tensor it starts from */
