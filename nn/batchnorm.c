@@ -111,7 +111,7 @@ void es_batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
     es_tensor *x = in_t(g, nd, 0), *sc = in_t(g, nd, 1), *bi = in_t(g, nd, 2);
     const float *dy, *mean = nd->aux, *istd = mean + x->dims[1];
     const uint32_t *mask = incoming(g, nd, &dy);
-    es_relu_rule rule = mask && g->n[nd->fused_with - 1].a.relu.plain ? ES_RELU_STANDARD : p->rule;
+    es_relu_rule rule = mask ? es_relu_node_rule(&g->n[nd->fused_with - 1], p) : p->rule;
     int c, n;
     size_t hw;
     bn_dims(x, &c, &hw, &n);

@@ -111,6 +111,13 @@ typedef struct {
 /* Whether op's backward honours es_pass.fresh for input k (a gradient it writes whole). */
 int es_op_stores_grad(es_op_type op, int k);
 
+/* The ReLU rule a Relu node applies in pass p: the pass's, but the true gradient for a plain
+ * Relu (es_relu_attrs) — relu.c, and batchnorm.c for the Relu fused into it. */
+static inline es_relu_rule es_relu_node_rule(const es_node *relu, const es_pass *p)
+{
+    return relu->a.relu.plain ? ES_RELU_STANDARD : p->rule;
+}
+
 static inline int es_fresh(const es_pass *p, int k) { return k < 32 && (p->fresh >> k & 1); }
 
 /* dst = v when storing (es_pass.fresh), dst += v else; `store` is the same for a whole loop,

@@ -75,7 +75,7 @@ void es_relu_backward(es_graph *g, es_node *nd, const es_pass *p)
     const uint32_t *pass = nd->aux;
     float *dx = x->grad;
     size_t n = x->size;
-    es_relu_rule rule = nd->a.relu.plain ? ES_RELU_STANDARD : p->rule;
+    es_relu_rule rule = es_relu_node_rule(nd, p);
     /* a word of the mask at a time: the 32 units' bits by a shift each, which vectorises */
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t w = 0; w < (n + 31) / 32; w++) {
