@@ -200,7 +200,11 @@ void es_relu_span(float *y, size_t off, size_t n, uint32_t *mask);
  * ES_CONV_DIRECT_BLOCK, rows of y ys >= that apart; x readable ES_CONV_DIRECT_BLOCK floats
  * past its last plane. wk: the kernel (m, c, taps) as es_conv_direct_pack lays it out
  * (m·c·taps floats). */
-#define ES_CONV_DIRECT_BLOCK 16 /* pixels a block of the kernel computes */
+#ifdef __AVX512F__ /* pixels a block of the kernel computes: 4 vectors of 16, or 2 of 8 */
+#define ES_CONV_DIRECT_BLOCK 64
+#else
+#define ES_CONV_DIRECT_BLOCK 16
+#endif
 void es_conv_direct_pack(const float *w, int m, int c, int taps, float *wk);
 void es_conv_direct(const float *x, size_t plane, int c, int taps, const int *off,
                     const float *wk, int m, float *y, size_t ys, int n);

@@ -112,7 +112,7 @@ static void conv2d_matches_direct_and_gradients(void **s)
     /* stride 2, dilation 2, asymmetric padding, 2 groups, bias */
     conv_case q = {2, 4, 9, 8, 6, 3, 2, 2, 1, 2, 1, 1, 0, 2, 1, 2};
     run_conv_case(&q, 0);
-    conv_case same = {1, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* shifted GEMMs */
+    conv_case same = {1, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* shifted */
     run_conv_case(&same, 0);
     conv_case dil = {2, 4, 7, 6, 4, 3, 2, 1, 1, 2, 1, 2, 0, 1, 1, 2}; /* shifted, dilated, groups */
     run_conv_case(&dil, 0);
@@ -120,13 +120,16 @@ static void conv2d_matches_direct_and_gradients(void **s)
     run_conv_case(&wide, 0);
     conv_case few = {1, 40, 5, 4, 36, 3, 3, 1, 1, 1, 1, 1, 1, 1, 0, 1}; /* pixels < maps: im2col */
     run_conv_case(&few, 0);
-    /* the register kernel (few maps) forward and back, and the GEMMs beside it */
+    /* the register kernel (few maps out or few channels in) forward and back: several pixel
+     * blocks, a last block of fewer maps; and the GEMM over stacked planes beside it */
     conv_case dense = {1, 20, 9, 19, 15, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* direct both ways */
     run_conv_case(&dense, 0);
-    conv_case dwide = {2, 40, 6, 21, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* direct; back: GEMM */
+    conv_case dwide = {2, 40, 6, 21, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* back: 40 maps from 7 */
     run_conv_case(&dwide, 0);
-    conv_case many = {1, 3, 7, 18, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* GEMM; back: direct */
+    conv_case many = {1, 3, 7, 18, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1}; /* 40 maps from 3 */
     run_conv_case(&many, 0);
+    conv_case stack = {1, 40, 3, 20, 36, 1, 5, 1, 1, 1, 1, 0, 2, 0, 2, 1}; /* stacked both ways */
+    run_conv_case(&stack, 0);
     conv_case one = {2, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1}; /* 1x1: no im2col */
     run_conv_case(&one, 0);
     /* depthwise (one input channel a group): MobileNet's 3x3; strided, dilated, asymmetric
