@@ -5,7 +5,7 @@
 CC      ?= cc
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g
-PKGS    := fftw3f sndfile vorbis ogg soxr libpng freetype2 fontconfig libprotobuf-c libcjson
+PKGS    := fftw3f sndfile vorbis ogg soxr libpng libisal freetype2 fontconfig libprotobuf-c libcjson
 # OpenBLAS built for OpenMP, so BLAS and our own parallel loops share one thread pool instead
 # of two pools spinning against each other on the same cores; rpath pins it over the
 # system's default (pthread) alternative.

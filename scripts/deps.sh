@@ -9,7 +9,7 @@
 set -eu
 pkgs="build-essential pkg-config
   libopenblas-openmp-dev libfftw3-dev libsndfile1-dev libsoxr-dev
-  libpng-dev libsdl2-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core
+  libpng-dev libisal-dev libsdl2-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcjson-dev libcmocka-dev
   xvfb xauth lame
   clang libclang-rt-14-dev libomp-14-dev"

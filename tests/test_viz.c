@@ -675,24 +675,32 @@ static int tmp_files_left(const char *dir)
     return n;
 }
 
+/* Every pixel back as written: RGB and RGBA, through igzip (the default) and zlib, small, and
+ * large and noisy enough for many IDAT chunks and several batches of rows. */
 static void png_round_trip(void **state)
 {
     mkdir("build/viz_png", 0777);
     es_canvas c, back;
-    for (int opaque = 0; opaque < 2; opaque++) {
-        es_canvas_init(&c, 37, 11, WHITE);
+    const int sizes[][2] = {{37, 11}, {1203, 517}};
+    unsigned seed = 7;
+    for (int k = 0; k < 8; k++) {
+        int opaque = k & 1, level = k & 2 ? 9 : -1, big = k >> 2;
+        int w = sizes[big][0], h = sizes[big][1];
+        es_canvas_init(&c, w, h, WHITE);
         for (int y = 0; y < c.h; y++)
             for (int x = 0; x < c.w; x++) {
                 uint8_t *p = es_canvas_row(&c, y) + 4 * x;
-                p[0] = (uint8_t)(x * 7), p[1] = (uint8_t)(y * 23), p[2] = (uint8_t)(x * y);
-                p[3] = opaque ? 255 : (uint8_t)(x * 5 + y);
+                seed = seed * 1664525u + 1013904223u;
+                uint8_t r = big ? (uint8_t)(seed >> 24) : 0;
+                p[0] = (uint8_t)(x * 7 + r), p[1] = (uint8_t)(y * 23), p[2] = (uint8_t)(x * y - r);
+                p[3] = opaque ? 255 : (uint8_t)(x * 5 + y + r);
             }
         const char *text[] = {"model", "bird.onnx", "method", "saliency", "score", "0.93", NULL};
-        es_png_opts o = {opaque ? -1 : 9, text};
+        es_png_opts o = {level, text};
         assert_int_equal(es_png_write("build/viz_png/rt.png", &c, &o), 0);
         assert_int_equal(es_png_read("build/viz_png/rt.png", &back), 0);
-        assert_int_equal(back.w, 37);
-        assert_int_equal(back.h, 11);
+        assert_int_equal(back.w, w);
+        assert_int_equal(back.h, h);
         for (int y = 0; y < c.h; y++)
             assert_memory_equal(es_canvas_row(&back, y), es_canvas_row(&c, y), 4 * c.w);
         es_canvas_free(&back), es_canvas_free(&c);

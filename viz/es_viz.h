@@ -241,7 +241,7 @@ int es_plot_sanity_strip(es_canvas *c, es_rect r, const es_style *s, const float
 
 /* ---- PNG (viz/png.c, libpng) ---- */
 typedef struct {
-    int level;               /* zlib level 0..9; < 0 = 1 (fast, the default) */
+    int level;               /* zlib level 0..9; < 0: ISA-L's igzip level 1 (fastest, default) */
     const char *const *text; /* tEXt pairs: key, value, key, value, …, NULL; may be NULL */
 } es_png_opts;
 /* Writes the canvas atomically (temporary file + rename: nothing under `path` on failure).
