@@ -617,7 +617,7 @@ int es_clip_picture(const es_clip *in, const float *v, int *rows, int *cols, flo
 {
     int d[ES_MAX_DIMS], nd = es_clip_map_shape(in, d);
     size_t n = es_clip_map_size(in);
-    int r = nd >= 2 ? d[nd - 2] : 1, c = d[nd - 1];
+    int r = nd >= 2 ? d[nd - 2] : 1, c = nd >= 1 ? d[nd - 1] : 1; /* a scalar input: one cell */
     size_t plane = (size_t)r * c;
     float *m = calloc(plane, sizeof *m);
     if (!m)
