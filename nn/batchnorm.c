@@ -106,6 +106,30 @@ static const uint32_t *incoming(es_graph *g, es_node *nd, const float **dy)
     return r->aux;
 }
 
+/* dx (=, or += unless store) gi · the rule's gradient of dy through the fused Relu, for
+ * elements off..off+n of the mask: a whole mask word at a time where the span covers one, in
+ * loops without branches (they vectorise), the ends an element at a time. */
+static void relu_scaled(float *dx, const float *dy, const uint32_t *mask, size_t off, size_t n,
+                        float gi, es_relu_rule rule, int store)
+{
+    size_t j = 0;
+    for (; j < n && (off + j) % 32; j++)
+        es_put_grad(dx + j, gi * es_relu_rule_grad(rule, ON(off + j), dy[j]), store);
+    for (; j + 32 <= n; j += 32) {
+        uint32_t m = mask[(off + j) / 32];
+        float *d = dx + j;
+        const float *s = dy + j;
+        if (store)
+            for (int k = 0; k < 32; k++)
+                d[k] = gi * es_relu_rule_grad(rule, m >> k & 1, s[k]);
+        else
+            for (int k = 0; k < 32; k++)
+                d[k] += gi * es_relu_rule_grad(rule, m >> k & 1, s[k]);
+    }
+    for (; j < n; j++)
+        es_put_grad(dx + j, gi * es_relu_rule_grad(rule, ON(off + j), dy[j]), store);
+}
+
 void es_batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
 {
     es_tensor *x = in_t(g, nd, 0), *sc = in_t(g, nd, 1), *bi = in_t(g, nd, 2);
@@ -165,8 +189,7 @@ void es_batchnorm_backward(es_graph *g, es_node *nd, const es_pass *p)
                 for (size_t j = 0; j < hw; j++)
                     es_put_grad(dx + j, gi * dp[j], store);
             else if (!sums)
-                for (size_t j = 0; j < hw; j++)
-                    es_put_grad(dx + j, gi * es_relu_rule_grad(rule, ON(off + j), dp[j]), store);
+                relu_scaled(dx, dp, mask, off, hw, gi, rule, store);
             else if (!mask)
                 for (size_t j = 0; j < hw; j++)
                     es_put_grad(dx + j, gi * (dp[j] - mdy - (xp[j] - m) * k), store);

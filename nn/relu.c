@@ -9,12 +9,44 @@
 #include "nn/graph.h"
 #include "nn/onnx_hooks.h"
 #include <stdint.h>
+#include <immintrin.h>
 
 static int same_shape(es_graph *g, es_node *nd)
 {
     es_tensor *x = in_t(g, nd, 0);
     es_set_shape(out_t(g, nd, 0), x->ndim, x->dims);
     return 0;
+}
+
+/* y[0..32) = relu(x[0..32)) (x == y allowed), and the word of their bits: compare-to-mask
+ * instructions where the CPU has them (the bit loop does not vectorise). */
+static inline uint32_t relu_word(const float *x, float *y)
+{
+#if defined __AVX512F__
+    __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
+    __mmask16 ka = _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_NLE_UQ);
+    __mmask16 kb = _mm512_cmp_ps_mask(b, _mm512_setzero_ps(), _CMP_NLE_UQ);
+    _mm512_storeu_ps(y, _mm512_maskz_mov_ps(ka, a));
+    _mm512_storeu_ps(y + 16, _mm512_maskz_mov_ps(kb, b));
+    return (uint32_t)ka | (uint32_t)kb << 16;
+#elif defined __AVX__
+    uint32_t m = 0;
+    for (int k = 0; k < 4; k++) {
+        __m256 a = _mm256_loadu_ps(x + 8 * k);
+        __m256 on = _mm256_cmp_ps(a, _mm256_setzero_ps(), _CMP_NLE_UQ);
+        _mm256_storeu_ps(y + 8 * k, _mm256_and_ps(a, on));
+        m |= (uint32_t)_mm256_movemask_ps(on) << (8 * k);
+    }
+    return m;
+#else
+    uint32_t m = 0;
+    for (int k = 0; k < 32; k++) {
+        int on = !(x[k] <= 0);
+        y[k] = on ? x[k] : 0.0f;
+        m |= (uint32_t)on << k;
+    }
+    return m;
+#endif
 }
 
 /* Forward keeps which units passed, one bit each, in aux: backward needs nothing else, so
@@ -36,6 +68,10 @@ void es_relu_forward(es_graph *g, es_node *nd, const es_pass *p)
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t w = 0; w < words; w++) {
         size_t end = w * 32 + 32 < n ? w * 32 + 32 : n;
+        if (end - w * 32 == 32) {
+            pass[w] = relu_word(xv + w * 32, y + w * 32);
+            continue;
+        }
         uint32_t m = 0;
         for (size_t i = w * 32; i < end; i++) {
             int on = !(xv[i] <= 0);
@@ -52,17 +88,18 @@ void es_relu_span(float *y, size_t off, size_t n, uint32_t *mask)
     while (i < n) {
         size_t e = off + i, w = e / 32, stop = (w + 1) * 32 - off; /* this word's end in y */
         stop = stop < n ? stop : n;
+        if (e % 32 == 0 && stop - i == 32) {
+            mask[w] = relu_word(y + i, y + i);
+            i = stop;
+            continue;
+        }
         uint32_t m = 0;
-        int whole = e % 32 == 0 && stop - i == 32;
         for (; i < stop; i++) {
             int on = !(y[i] <= 0);
             y[i] = on ? y[i] : 0.0f;
             m |= (uint32_t)on << ((off + i) % 32);
         }
-        if (whole)
-            mask[w] = m;
-        else
-            __atomic_fetch_or(&mask[w], m, __ATOMIC_RELAXED);
+        __atomic_fetch_or(&mask[w], m, __ATOMIC_RELAXED);
     }
 }
 

@@ -718,6 +718,24 @@ static void nan_propagates_as_pytorch(void **state)
     assert_true(isnan(dx[0]) && isnan(dx[1]) && isnan(dx[2]) && dx[3] == 0);
     es_graph_free(u.g);
 
+    /* the same over whole 32-unit words (the vector path) and a tail: NaN, ±0, ±inf */
+    enum { N = 70 };
+    const float cyc[8] = {NAN, -1, 2, 0, -0.0f, 3.5f, -INFINITY, INFINITY};
+    float xl[N], dyl[N];
+    for (int i = 0; i < N; i++)
+        xl[i] = cyc[(i * 3 + i / 8) % 8], dyl[i] = (float)(i + 1);
+    u = unary(ES_OP_RELU, NULL, 2, (int[]){1, N}, xl);
+    assert_int_equal(es_forward(u.g, ES_TEST), 0);
+    y = es_tensor_data(u.g, u.y);
+    assert_int_equal(es_backward(u.g, u.y, dyl, ES_RELU_STANDARD, ES_GRAD_INPUTS), 0);
+    dx = es_tensor_grad(u.g, u.x);
+    for (int i = 0; i < N; i++) {
+        int on = !(xl[i] <= 0);
+        assert_true(on ? (isnan(xl[i]) ? isnan(y[i]) : y[i] == xl[i]) : y[i] == 0 && !signbit(y[i]));
+        assert_true(dx[i] == (on ? dyl[i] : 0));
+    }
+    es_graph_free(u.g);
+
     u = unary(ES_OP_LEAKYRELU, NULL, 2, (int[]){1, 4}, x);
     assert_int_equal(es_forward(u.g, ES_TEST), 0);
     y = es_tensor_data(u.g, u.y);
