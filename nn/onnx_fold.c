@@ -630,7 +630,7 @@ int es_onnx_fold(const Onnx__NodeProto *n, int opset, es_onnx_const *const *in, 
         r = n_in == 3 && in[1] && in[2] ? fold_range(in, &out[0]) : es_fail("wants 3 inputs");
     else if (is_op(n, "ConstantOfShape")) {
         int64_t dims[ES_MAX_DIMS];
-        int nd;
+        int nd = 0; /* set by fold_shape_from (GCC -O2 cannot tell) */
         const Onnx__AttributeProto *a = es_onnx_attr(n, "value");
         es_onnx_const v = {0};
         v.tensor = -1;
