@@ -107,8 +107,11 @@ static const uint32_t *incoming(es_graph *g, es_node *nd, const float **dy)
 }
 
 /* dx (=, or += unless store) gi · the rule's gradient of dy through the fused Relu, for
- * elements off..off+n of the mask: a whole mask word at a time where the span covers one, in
- * loops without branches (they vectorise), the ends an element at a time. */
+ * elements off..off+n of the mask: a whole mask word at a time where the span covers one,
+ * the ends an element at a time. es_put_grad's one expression for both (the product feeds
+ * the store and the add alike, so the compiler fuses it into neither) keeps a gradient bit
+ * for bit the same whether the memory plan let this op store first or add after another
+ * (test_nn's plan_gradients: separate store and add loops broke it, the add's product fused). */
 static void relu_scaled(float *dx, const float *dy, const uint32_t *mask, size_t off, size_t n,
                         float gi, es_relu_rule rule, int store)
 {
@@ -117,14 +120,8 @@ static void relu_scaled(float *dx, const float *dy, const uint32_t *mask, size_t
         es_put_grad(dx + j, gi * es_relu_rule_grad(rule, ON(off + j), dy[j]), store);
     for (; j + 32 <= n; j += 32) {
         uint32_t m = mask[(off + j) / 32];
-        float *d = dx + j;
-        const float *s = dy + j;
-        if (store)
-            for (int k = 0; k < 32; k++)
-                d[k] = gi * es_relu_rule_grad(rule, m >> k & 1, s[k]);
-        else
-            for (int k = 0; k < 32; k++)
-                d[k] += gi * es_relu_rule_grad(rule, m >> k & 1, s[k]);
+        for (int k = 0; k < 32; k++)
+            es_put_grad(dx + j + k, gi * es_relu_rule_grad(rule, m >> k & 1, dy[j + k]), store);
     }
     for (; j < n; j++)
         es_put_grad(dx + j, gi * es_relu_rule_grad(rule, ON(off + j), dy[j]), store);
