@@ -36,7 +36,7 @@ EXAMPLES := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
 all: $(B)/libearsight.a $(B)/libearsight.so $(B)/earsight $(EXAMPLES)
 
-$(B)/gen/onnx.pb-c.c $(B)/gen/onnx.pb-c.h: $(ONNX_PROTO)
+$(B)/gen/onnx.pb-c.c $(B)/gen/onnx.pb-c.h &: $(ONNX_PROTO)
 	@mkdir -p $(B)/gen
 	protoc-c --proto_path=$(dir $(ONNX_PROTO)) --c_out=$(B)/gen $(ONNX_PROTO)
 
@@ -89,7 +89,14 @@ run-tests: all $(TESTS)
 deps:
 	@pkg-config --exists $(PKGS) sdl2 cmocka 2>/dev/null && \
 	  command -v protoc-c >/dev/null && command -v Xvfb >/dev/null && command -v lame >/dev/null && \
-	  [ -f $(ONNX_PROTO) ] && [ -d $(BLAS_DIR) ] || scripts/deps.sh
+	  command -v valgrind >/dev/null && [ -f $(ONNX_PROTO) ] && [ -d $(BLAS_DIR) ] || scripts/deps.sh
+
+# The same tests under valgrind's memcheck (tests/valgrind.sh), in a build tree compiled for
+# AVX2, which valgrind 3.19 decodes (it knows no AVX-512). Hours on 2 cores: not part of CI.
+valgrind: deps
+	@$(MAKE) --no-print-directory B=build-vg OPT="-O2 -march=x86-64-v3" run-valgrind
+run-valgrind: all $(TESTS)
+	@tests/valgrind.sh $(B)
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, in a build tree of their own.
 asan:
@@ -211,6 +218,6 @@ $(B)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(B)/libearsight.a
 clean:
 	rm -rf build build-asan build-fuzz
 
-.PHONY: all test run-tests deps asan bench clean model model-scratch model-check demo install uninstall fuzz fuzz-run
+.PHONY: all test run-tests deps valgrind run-valgrind asan bench clean model model-scratch model-check demo install uninstall fuzz fuzz-run
 .SECONDARY:
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -11,7 +11,7 @@ pkgs="build-essential pkg-config
   libopenblas-openmp-dev libfftw3-dev libsndfile1-dev libsoxr-dev
   libpng-dev libisal-dev libsdl2-dev libfreetype-dev libfontconfig-dev fonts-dejavu-core
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev libcjson-dev libcmocka-dev
-  xvfb xauth lame
+  xvfb xauth lame valgrind
   clang libclang-rt-14-dev libomp-14-dev"
 peers="python3-numpy python3-torch python3-torchaudio python3-torchvision python3-onnx python3-matplotlib
   nodejs time"
