@@ -216,7 +216,7 @@ $(B)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(B)/libearsight.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $< $(filter %.o,$^) $(B)/libearsight.a -o $@ $(LDLIBS)
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-vg
 
 .PHONY: all test run-tests deps valgrind run-valgrind asan bench clean model model-scratch model-check demo install uninstall fuzz fuzz-run
 .SECONDARY:

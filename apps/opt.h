@@ -122,6 +122,9 @@ extern es_model_opts opt_model;
 #define OPT_INPUT(d, h) OPT_INFILE('i', "input", d, "FILE", h)
 #define OPT_QUIET(d) OPT_SWITCH('q', "quiet", d, "print nothing on success")
 #define OPT_JSON(d, h) OPT_SWITCH(0, "json", d, h)
+/* --png-level into an int d (-1 when not given: viz's igzip default, es_png_opts.level) */
+#define OPT_PNG_LEVEL(d) \
+    OPT_INT(0, "png-level", d, 0, 9, "N", "zlib level 0..9 (default: igzip, faster, larger)")
 /* --aggregate max|mean into an int d (-1 when not given; else the es_aggregate, whose values
  * are the names' order): how a sound's windows become one verdict (apps/verdict.h). */
 extern const char *const opt_aggregate_names[];

@@ -39,7 +39,7 @@ static int parse(int argc, char **argv, es_feature_config *c, options *o)
         OPT_STRING(0, "sign", &o->sign, "SIGN", "absolute|positive|negative|all (absolute)"),
         OPT_FLOAT(0, "outlier-perc", &o->outlier, 0, 100, "P", "Captum's outlier percentage (2)"),
         OPT_SWITCH(0, "quad", &o->quad, "four panels: input, |saliency|, positive, negative"),
-        OPT_INT(0, "png-level", &o->level, 0, 9, "N", "zlib level 0..9 (default: igzip, faster, larger)"),
+        OPT_PNG_LEVEL(&o->level),
         OPT_INT(0, "level", &o->level, 0, 9, "N", NULL), /* the older name, not listed */
         OPT_JOBS, OPT_QUIET(&o->quiet), OPT_JSON(&o->json, "print {output, width, height} on stdout"),
         OPT_HEADING("feature flags (axes of a .npy; features of a sound):"), OPT_FEATURES(c),

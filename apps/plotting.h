@@ -18,7 +18,7 @@ void plot_args_init(plot_args *a, int w, int h);
     OPT_CALL(0, "cmap", &(a)->cmap, plot_cmap, "NAME",                                          \
              "colour map (viridis magma inferno plasma cividis gray RdBu_r bwr …)"),            \
     OPT_STRING(0, "title", &(a)->title, "TEXT", "the title (default: file and layer)"),         \
-    OPT_INT(0, "png-level", &(a)->level, 0, 9, "N", "zlib level 0..9 (default: igzip, faster, larger)")
+    OPT_PNG_LEVEL(&(a)->level)
 /* --cmap: a colour map by name (viz's es_cmap_get), stored as the name. */
 int plot_cmap(const opt *row, const char *value, char *why, size_t cap);
 

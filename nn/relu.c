@@ -18,6 +18,19 @@ static int same_shape(es_graph *g, es_node *nd)
     return 0;
 }
 
+/* y[0..n) = relu(x[0..n)) (x == y allowed), and their bits from bit `first` of a word:
+ * "not x <= 0", true at NaN too. The loop of a part of a word. */
+static uint32_t relu_bits(const float *x, float *y, size_t n, unsigned first)
+{
+    uint32_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        int on = !(x[k] <= 0);
+        y[k] = on ? x[k] : 0.0f;
+        m |= (uint32_t)on << (first + k);
+    }
+    return m;
+}
+
 /* y[0..32) = relu(x[0..32)) (x == y allowed), and the word of their bits: compare-to-mask
  * instructions where the CPU has them (the bit loop does not vectorise). */
 static inline uint32_t relu_word(const float *x, float *y)
@@ -39,13 +52,7 @@ static inline uint32_t relu_word(const float *x, float *y)
     }
     return m;
 #else
-    uint32_t m = 0;
-    for (int k = 0; k < 32; k++) {
-        int on = !(x[k] <= 0);
-        y[k] = on ? x[k] : 0.0f;
-        m |= (uint32_t)on << k;
-    }
-    return m;
+    return relu_bits(x, y, 32, 0);
 #endif
 }
 
@@ -68,17 +75,8 @@ void es_relu_forward(es_graph *g, es_node *nd, const es_pass *p)
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (size_t w = 0; w < words; w++) {
         size_t end = w * 32 + 32 < n ? w * 32 + 32 : n;
-        if (end - w * 32 == 32) {
-            pass[w] = relu_word(xv + w * 32, y + w * 32);
-            continue;
-        }
-        uint32_t m = 0;
-        for (size_t i = w * 32; i < end; i++) {
-            int on = !(xv[i] <= 0);
-            y[i] = on ? xv[i] : 0.0f;
-            m |= (uint32_t)on << (i % 32);
-        }
-        pass[w] = m;
+        pass[w] = end - w * 32 == 32 ? relu_word(xv + w * 32, y + w * 32)
+                                     : relu_bits(xv + w * 32, y + w * 32, end - w * 32, 0);
     }
 }
 
@@ -88,18 +86,11 @@ void es_relu_span(float *y, size_t off, size_t n, uint32_t *mask)
     while (i < n) {
         size_t e = off + i, w = e / 32, stop = (w + 1) * 32 - off; /* this word's end in y */
         stop = stop < n ? stop : n;
-        if (e % 32 == 0 && stop - i == 32) {
+        if (e % 32 == 0 && stop - i == 32)
             mask[w] = relu_word(y + i, y + i);
-            i = stop;
-            continue;
-        }
-        uint32_t m = 0;
-        for (; i < stop; i++) {
-            int on = !(y[i] <= 0);
-            y[i] = on ? y[i] : 0.0f;
-            m |= (uint32_t)on << ((off + i) % 32);
-        }
-        __atomic_fetch_or(&mask[w], m, __ATOMIC_RELAXED);
+        else
+            __atomic_fetch_or(&mask[w], relu_bits(y + i, y + i, stop - i, e % 32), __ATOMIC_RELAXED);
+        i = stop;
     }
 }
 
